@@ -1,0 +1,353 @@
+#include "common/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace polysweep {
+namespace {
+
+// Walks a YAML tree and reports errors as "FILE:LINE: key.path: what".
+class Reader {
+ public:
+  explicit Reader(std::string file) : file_(std::move(file)) {}
+
+  Status Error(const YAML::Node& node, const std::string& path, const std::string& what) const {
+    std::string where = file_;
+    if (node.IsDefined() && node.Mark().line >= 0) where += ":" + std::to_string(node.Mark().line + 1);
+    return Status::Error(where + ": " + path + ": " + what);
+  }
+
+  // Requires a mapping whose keys are all in `allowed` and none repeated.
+  Status CheckMap(const YAML::Node& node, const std::string& path,
+                  const std::set<std::string>& allowed) const {
+    if (!node.IsMap()) return Error(node, path, "expected a mapping of keys");
+    std::set<std::string> seen;
+    for (const auto& kv : node) {
+      const std::string key = kv.first.Scalar();
+      const std::string key_path = path.empty() ? key : path + "." + key;
+      if (!seen.insert(key).second) return Error(kv.first, key_path, "duplicate key");
+      if (!allowed.empty() && !allowed.count(key)) {
+        std::string list;
+        for (const auto& a : allowed) list += (list.empty() ? "" : ", ") + a;
+        return Error(kv.first, key_path, "unknown key (allowed here: " + list + ")");
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status String(const YAML::Node& node, const std::string& path, std::string* out) const {
+    if (!node.IsScalar()) return Error(node, path, "expected a string");
+    *out = node.Scalar();
+    return Status::Ok();
+  }
+
+  Status Number(const YAML::Node& node, const std::string& path, double* out, double min,
+                double max) const {
+    if (!node.IsScalar()) return Error(node, path, "expected a number");
+    double v;
+    try {
+      v = node.as<double>();
+    } catch (const YAML::Exception&) {
+      return Error(node, path, "expected a number, got \"" + node.Scalar() + "\"");
+    }
+    if (!std::isfinite(v)) return Error(node, path, "expected a finite number");
+    if (v < min || v > max) {
+      return Error(node, path, "value " + node.Scalar() + " is out of range [" +
+                                   ParamValue::Number(min).ToString() + ", " +
+                                   ParamValue::Number(max).ToString() + "]");
+    }
+    *out = v;
+    return Status::Ok();
+  }
+
+  template <typename Int>
+  Status Integer(const YAML::Node& node, const std::string& path, Int* out, double min,
+                 double max) const {
+    double v;
+    PS_RETURN_IF_ERROR(Number(node, path, &v, min, max));
+    if (std::nearbyint(v) != v) return Error(node, path, "expected an integer, got " + node.Scalar());
+    *out = static_cast<Int>(v);
+    return Status::Ok();
+  }
+
+  Status StringList(const YAML::Node& node, const std::string& path,
+                    std::vector<std::string>* out) const {
+    if (!node.IsSequence()) return Error(node, path, "expected a list of strings");
+    out->clear();
+    for (size_t i = 0; i < node.size(); ++i) {
+      std::string s;
+      PS_RETURN_IF_ERROR(String(node[i], path + "[" + std::to_string(i) + "]", &s));
+      out->push_back(s);
+    }
+    return Status::Ok();
+  }
+
+  const std::string& file() const { return file_; }
+
+ private:
+  std::string file_;
+};
+
+Status ParseData(const Reader& r, const YAML::Node& n, DataConfig* d) {
+  PS_RETURN_IF_ERROR(r.CheckMap(n, "data",
+                                {"files", "text_field", "label_field", "lang_field",
+                                 "group_field", "languages", "max_per_language",
+                                 "valid_fraction", "test_fraction", "vocab_size",
+                                 "max_bad_lines", "max_line_bytes"}));
+  if (!n["files"]) return r.Error(n, "data.files", "required: a list of JSONL files");
+  PS_RETURN_IF_ERROR(r.StringList(n["files"], "data.files", &d->files));
+  if (d->files.empty()) return r.Error(n["files"], "data.files", "needs at least one file");
+  for (size_t i = 0; i < d->files.size(); ++i) {
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(d->files[i], ec)) {
+      return r.Error(n["files"][i], "data.files[" + std::to_string(i) + "]",
+                     "no such file: " + d->files[i]);
+    }
+  }
+  if (n["text_field"]) PS_RETURN_IF_ERROR(r.String(n["text_field"], "data.text_field", &d->text_field));
+  if (n["label_field"]) PS_RETURN_IF_ERROR(r.String(n["label_field"], "data.label_field", &d->label_field));
+  if (n["lang_field"]) PS_RETURN_IF_ERROR(r.String(n["lang_field"], "data.lang_field", &d->lang_field));
+  if (n["group_field"]) PS_RETURN_IF_ERROR(r.String(n["group_field"], "data.group_field", &d->group_field));
+  if (n["languages"]) PS_RETURN_IF_ERROR(r.StringList(n["languages"], "data.languages", &d->languages));
+  if (n["max_per_language"])
+    PS_RETURN_IF_ERROR(r.Integer(n["max_per_language"], "data.max_per_language", &d->max_per_language, 0, 1e12));
+  if (n["valid_fraction"])
+    PS_RETURN_IF_ERROR(r.Number(n["valid_fraction"], "data.valid_fraction", &d->valid_fraction, 0.001, 0.5));
+  if (n["test_fraction"])
+    PS_RETURN_IF_ERROR(r.Number(n["test_fraction"], "data.test_fraction", &d->test_fraction, 0, 0.5));
+  if (n["vocab_size"])
+    PS_RETURN_IF_ERROR(r.Integer(n["vocab_size"], "data.vocab_size", &d->vocab_size, 100, 1000000));
+  if (n["max_bad_lines"])
+    PS_RETURN_IF_ERROR(r.Integer(n["max_bad_lines"], "data.max_bad_lines", &d->max_bad_lines, 0, 1e12));
+  if (n["max_line_bytes"])
+    PS_RETURN_IF_ERROR(r.Integer(n["max_line_bytes"], "data.max_line_bytes", &d->max_line_bytes, 64, 1 << 30));
+  return Status::Ok();
+}
+
+Status ParseModel(const Reader& r, const YAML::Node& n, ModelConfig* m) {
+  PS_RETURN_IF_ERROR(r.CheckMap(n, "model", {"layers", "hidden", "heads", "ffn", "max_length"}));
+  if (n["layers"]) PS_RETURN_IF_ERROR(r.Integer(n["layers"], "model.layers", &m->layers, 1, 48));
+  if (n["hidden"]) PS_RETURN_IF_ERROR(r.Integer(n["hidden"], "model.hidden", &m->hidden, 8, 8192));
+  if (n["heads"]) PS_RETURN_IF_ERROR(r.Integer(n["heads"], "model.heads", &m->heads, 1, 128));
+  if (n["ffn"]) PS_RETURN_IF_ERROR(r.Integer(n["ffn"], "model.ffn", &m->ffn, 8, 65536));
+  if (n["max_length"]) PS_RETURN_IF_ERROR(r.Integer(n["max_length"], "model.max_length", &m->max_length, 4, 8192));
+  if (m->hidden % m->heads != 0) {
+    return r.Error(n["heads"] ? n["heads"] : n, "model.heads",
+                   "model.hidden (" + std::to_string(m->hidden) + ") must be divisible by heads (" +
+                       std::to_string(m->heads) + ")");
+  }
+  return Status::Ok();
+}
+
+Status ParseTrial(const Reader& r, const YAML::Node& n, TrialResources* t) {
+  PS_RETURN_IF_ERROR(r.CheckMap(n, "trial", {"ranks", "threads_per_rank", "backend"}));
+  if (n["ranks"]) PS_RETURN_IF_ERROR(r.Integer(n["ranks"], "trial.ranks", &t->ranks, 1, 4096));
+  if (n["threads_per_rank"])
+    PS_RETURN_IF_ERROR(r.Integer(n["threads_per_rank"], "trial.threads_per_rank", &t->threads_per_rank, 1, 256));
+  if (n["backend"]) {
+    PS_RETURN_IF_ERROR(r.String(n["backend"], "trial.backend", &t->backend));
+    if (t->backend != "mpi" && t->backend != "nccl")
+      return r.Error(n["backend"], "trial.backend", "expected mpi or nccl, got \"" + t->backend + "\"");
+  }
+  return Status::Ok();
+}
+
+Status ParseTraining(const Reader& r, const YAML::Node& n, TrainingParams* p) {
+  std::set<std::string> allowed(KnownHyperparameters().begin(), KnownHyperparameters().end());
+  PS_RETURN_IF_ERROR(r.CheckMap(n, "training", allowed));
+  for (const auto& kv : n) {
+    const std::string key = kv.first.Scalar();
+    if (!kv.second.IsScalar()) return r.Error(kv.second, "training." + key, "expected a number");
+    Status s = ApplyHyperparameter(p, key, ParamValue::Parse(kv.second.Scalar()));
+    if (!s.ok()) return r.Error(kv.second, "training." + key, s.message());
+  }
+  return Status::Ok();
+}
+
+Status ParseParam(const Reader& r, const YAML::Node& n, const std::string& path, ParamSpec* spec) {
+  if (!n.IsMap() || !n["type"]) {
+    return r.Error(n, path, "expected a mapping with `type` (choice, uniform, loguniform, int)");
+  }
+  std::string type;
+  PS_RETURN_IF_ERROR(r.String(n["type"], path + ".type", &type));
+  TrainingParams scratch;
+  auto check_value = [&](const YAML::Node& at, const std::string& at_path, const ParamValue& v) {
+    Status s = ApplyHyperparameter(&scratch, spec->name, v);
+    return s.ok() ? s : r.Error(at, at_path, s.message());
+  };
+  if (type == "choice") {
+    spec->kind = ParamKind::kChoice;
+    PS_RETURN_IF_ERROR(r.CheckMap(n, path, {"type", "values"}));
+    const YAML::Node values = n["values"];
+    if (!values || !values.IsSequence() || values.size() == 0) {
+      return r.Error(values ? values : n, path + ".values", "choice needs a non-empty list `values`");
+    }
+    for (size_t i = 0; i < values.size(); ++i) {
+      const std::string vp = path + ".values[" + std::to_string(i) + "]";
+      if (!values[i].IsScalar()) return r.Error(values[i], vp, "expected a scalar value");
+      ParamValue v = ParamValue::Parse(values[i].Scalar());
+      PS_RETURN_IF_ERROR(check_value(values[i], vp, v));
+      spec->choices.push_back(v);
+    }
+    return Status::Ok();
+  }
+  if (type == "uniform" || type == "loguniform" || type == "int") {
+    spec->kind = type == "uniform" ? ParamKind::kUniform
+                 : type == "int"   ? ParamKind::kInt
+                                   : ParamKind::kLogUniform;
+    if (type == "int") {
+      PS_RETURN_IF_ERROR(r.CheckMap(n, path, {"type", "low", "high"}));
+    } else {
+      PS_RETURN_IF_ERROR(r.CheckMap(n, path, {"type", "low", "high", "points"}));
+    }
+    for (const char* k : {"low", "high"}) {
+      if (!n[k]) return r.Error(n, path + "." + k, std::string("required for ") + type);
+    }
+    PS_RETURN_IF_ERROR(r.Number(n["low"], path + ".low", &spec->low, -1e300, 1e300));
+    PS_RETURN_IF_ERROR(r.Number(n["high"], path + ".high", &spec->high, -1e300, 1e300));
+    if (spec->kind == ParamKind::kInt &&
+        (std::nearbyint(spec->low) != spec->low || std::nearbyint(spec->high) != spec->high)) {
+      return r.Error(n, path, "int bounds must be integers");
+    }
+    if (spec->kind == ParamKind::kInt ? spec->low > spec->high : spec->low >= spec->high) {
+      return r.Error(n["high"], path + ".high", "must be greater than low");
+    }
+    if (spec->kind == ParamKind::kLogUniform && spec->low <= 0) {
+      return r.Error(n["low"], path + ".low", "loguniform needs low > 0");
+    }
+    PS_RETURN_IF_ERROR(check_value(n["low"], path + ".low", ParamValue::Number(spec->low)));
+    PS_RETURN_IF_ERROR(check_value(n["high"], path + ".high", ParamValue::Number(spec->high)));
+    if (n["points"]) PS_RETURN_IF_ERROR(r.Integer(n["points"], path + ".points", &spec->grid_points, 2, 1000));
+    return Status::Ok();
+  }
+  return r.Error(n["type"], path + ".type",
+                 "unknown parameter type \"" + type + "\" (choice, uniform, loguniform, int)");
+}
+
+Status ParseSearch(const Reader& r, const YAML::Node& n, SearchConfig* s) {
+  PS_RETURN_IF_ERROR(r.CheckMap(n, "search", {"algorithm", "seed", "space"}));
+  if (n["algorithm"]) {
+    std::string a;
+    PS_RETURN_IF_ERROR(r.String(n["algorithm"], "search.algorithm", &a));
+    if (a == "grid") s->algorithm = SearchAlgorithm::kGrid;
+    else if (a == "random") s->algorithm = SearchAlgorithm::kRandom;
+    else return r.Error(n["algorithm"], "search.algorithm", "expected grid or random, got \"" + a + "\"");
+  }
+  if (n["seed"]) PS_RETURN_IF_ERROR(r.Integer(n["seed"], "search.seed", &s->seed, 0, 9007199254740991.0));
+  const YAML::Node space = n["space"];
+  if (!space) return r.Error(n, "search.space", "required: the hyperparameters to search");
+  if (space.IsNull() || (space.IsMap() && space.size() == 0)) {
+    return r.Error(space, "search.space", "empty search space: name at least one hyperparameter");
+  }
+  std::set<std::string> allowed(KnownHyperparameters().begin(), KnownHyperparameters().end());
+  PS_RETURN_IF_ERROR(r.CheckMap(space, "search.space", allowed));
+  for (const auto& kv : space) {
+    ParamSpec spec;
+    spec.name = kv.first.Scalar();
+    PS_RETURN_IF_ERROR(ParseParam(r, kv.second, "search.space." + spec.name, &spec));
+    s->space.params.push_back(std::move(spec));
+  }
+  std::sort(s->space.params.begin(), s->space.params.end(),
+            [](const ParamSpec& a, const ParamSpec& b) { return a.name < b.name; });
+  if (s->algorithm == SearchAlgorithm::kGrid) {
+    for (const ParamSpec& p : s->space.params) {
+      bool continuous = p.kind == ParamKind::kUniform || p.kind == ParamKind::kLogUniform;
+      if (continuous && p.grid_points == 0) {
+        return r.Error(space[p.name], "search.space." + p.name,
+                       "grid search needs `points: N` for a continuous parameter");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status ParseMetric(const Reader& r, const YAML::Node& n, MetricConfig* m) {
+  PS_RETURN_IF_ERROR(r.CheckMap(n, "metric", {"name", "mode"}));
+  if (n["name"]) {
+    PS_RETURN_IF_ERROR(r.String(n["name"], "metric.name", &m->name));
+    if (m->name != "accuracy" && m->name != "macro_f1" && m->name != "valid_loss") {
+      return r.Error(n["name"], "metric.name",
+                     "unknown metric \"" + m->name + "\" (accuracy, macro_f1, valid_loss)");
+    }
+    m->maximize = m->name != "valid_loss";
+  }
+  if (n["mode"]) {
+    std::string mode;
+    PS_RETURN_IF_ERROR(r.String(n["mode"], "metric.mode", &mode));
+    if (mode != "max" && mode != "min") return r.Error(n["mode"], "metric.mode", "expected max or min");
+    m->maximize = mode == "max";
+  }
+  return Status::Ok();
+}
+
+Status ParseBudget(const Reader& r, const YAML::Node& n, BudgetConfig* b) {
+  PS_RETURN_IF_ERROR(r.CheckMap(n, "budget", {"max_trials", "max_steps", "epochs", "eval_every", "log_every"}));
+  if (n["max_trials"]) PS_RETURN_IF_ERROR(r.Integer(n["max_trials"], "budget.max_trials", &b->max_trials, 1, 1e6));
+  if (n["max_steps"]) PS_RETURN_IF_ERROR(r.Integer(n["max_steps"], "budget.max_steps", &b->max_steps, 1, 1e12));
+  if (n["epochs"]) PS_RETURN_IF_ERROR(r.Number(n["epochs"], "budget.epochs", &b->epochs, 0.001, 1e6));
+  if (n["eval_every"]) PS_RETURN_IF_ERROR(r.Integer(n["eval_every"], "budget.eval_every", &b->eval_every, 0, 1e12));
+  if (n["log_every"]) PS_RETURN_IF_ERROR(r.Integer(n["log_every"], "budget.log_every", &b->log_every, 1, 1e12));
+  if ((b->max_steps > 0) == (b->epochs > 0)) {
+    return r.Error(n, "budget", "set exactly one of max_steps and epochs");
+  }
+  return Status::Ok();
+}
+
+bool ValidName(const std::string& s) {
+  if (s.empty() || s.size() > 100) return false;
+  for (char c : s) {
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.')) return false;
+  }
+  return s != "." && s != "..";
+}
+
+}  // namespace
+
+StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::string& path) {
+  Reader r(path);
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml_text);
+  } catch (const YAML::Exception& e) {
+    return Status::Error(path + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
+  }
+  SweepConfig c;
+  c.source_path = path;
+  c.source_text = yaml_text;
+  PS_RETURN_IF_ERROR(r.CheckMap(root, "", {"name", "output_dir", "bind", "max_concurrent", "data",
+                                           "model", "trial", "training", "search", "metric",
+                                           "budget"}));
+  for (const char* k : {"name", "data", "search", "budget"}) {
+    if (!root[k]) return r.Error(root, k, "required key is missing");
+  }
+  PS_RETURN_IF_ERROR(r.String(root["name"], "name", &c.name));
+  if (!ValidName(c.name)) return r.Error(root["name"], "name", "use letters, digits, '-', '_' or '.'");
+  c.output_dir = "runs/" + c.name;
+  if (root["output_dir"]) PS_RETURN_IF_ERROR(r.String(root["output_dir"], "output_dir", &c.output_dir));
+  if (root["bind"]) PS_RETURN_IF_ERROR(r.String(root["bind"], "bind", &c.bind));
+  if (root["max_concurrent"])
+    PS_RETURN_IF_ERROR(r.Integer(root["max_concurrent"], "max_concurrent", &c.max_concurrent, 1, 10000));
+  PS_RETURN_IF_ERROR(ParseData(r, root["data"], &c.data));
+  if (root["model"]) PS_RETURN_IF_ERROR(ParseModel(r, root["model"], &c.model));
+  if (root["trial"]) PS_RETURN_IF_ERROR(ParseTrial(r, root["trial"], &c.trial));
+  if (root["training"]) PS_RETURN_IF_ERROR(ParseTraining(r, root["training"], &c.training));
+  PS_RETURN_IF_ERROR(ParseSearch(r, root["search"], &c.search));
+  if (root["metric"]) PS_RETURN_IF_ERROR(ParseMetric(r, root["metric"], &c.metric));
+  PS_RETURN_IF_ERROR(ParseBudget(r, root["budget"], &c.budget));
+  return c;
+}
+
+StatusOr<SweepConfig> LoadSweepConfig(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::Error(path + ": cannot open config file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ParseSweepConfig(ss.str(), path);
+}
+
+}  // namespace polysweep

@@ -1,0 +1,86 @@
+// The sweep configuration: one YAML file, parsed once into these structs.
+// Unknown keys and bad values are errors naming "FILE:LINE: key.path".
+// Relative paths are resolved against the current working directory.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/hparams.h"
+#include "common/search_space.h"
+#include "common/status.h"
+
+namespace polysweep {
+
+struct DataConfig {
+  std::vector<std::string> files;     // JSONL, one example per line
+  std::string text_field = "text";
+  std::string label_field = "label";
+  std::string lang_field = "lang";
+  std::string group_field;            // optional: rows sharing it stay in one split
+  std::vector<std::string> languages; // empty = all
+  int64_t max_per_language = 0;       // 0 = no cap
+  double valid_fraction = 0.1;
+  double test_fraction = 0.1;
+  int vocab_size = 8000;              // SentencePiece vocabulary
+  int64_t max_bad_lines = 0;          // bad lines tolerated (skipped, counted)
+  int64_t max_line_bytes = 1 << 20;
+};
+
+struct ModelConfig {
+  int layers = 2;
+  int hidden = 128;
+  int heads = 4;
+  int ffn = 256;
+  int max_length = 64;
+};
+
+struct TrialResources {
+  int ranks = 2;             // MPI ranks per trial
+  int threads_per_rank = 1;  // LibTorch + OpenBLAS threads of each rank
+  std::string backend = "mpi";
+};
+
+enum class SearchAlgorithm { kGrid, kRandom };
+
+struct SearchConfig {
+  SearchAlgorithm algorithm = SearchAlgorithm::kRandom;
+  uint64_t seed = 0;
+  SearchSpace space;
+};
+
+struct MetricConfig {
+  std::string name = "macro_f1";  // accuracy | macro_f1 | valid_loss
+  bool maximize = true;
+};
+
+struct BudgetConfig {
+  int max_trials = 4;
+  int64_t max_steps = 0;  // exactly one of max_steps / epochs is > 0
+  double epochs = 0;
+  int64_t eval_every = 0;  // steps between evaluations; 0 = only at the end
+  int64_t log_every = 10;  // steps between progress reports
+};
+
+struct SweepConfig {
+  std::string source_path;  // the YAML file it came from
+  std::string source_text;  // its bytes, journaled with the sweep
+  std::string name;
+  std::string output_dir;   // default runs/<name>
+  std::string bind = "tcp://127.0.0.1:*";
+  int max_concurrent = 1;
+  DataConfig data;
+  ModelConfig model;
+  TrialResources trial;
+  TrainingParams training;
+  SearchConfig search;
+  MetricConfig metric;
+  BudgetConfig budget;
+};
+
+// Parses YAML text; `path` only names the source in messages.
+StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::string& path);
+StatusOr<SweepConfig> LoadSweepConfig(const std::string& path);
+
+}  // namespace polysweep

@@ -1,0 +1,33 @@
+// One labelled example of a multilingual dataset, and the parser of one JSONL
+// line. The parser reports what is wrong; the caller adds "FILE:LINE".
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "common/status.h"
+
+namespace polysweep {
+
+struct Example {
+  std::string text;
+  std::string label;
+  std::string lang;
+  std::string group;  // empty unless the dataset names a group field
+};
+
+struct ExampleFields {
+  std::string text = "text";
+  std::string label = "label";
+  std::string lang = "lang";
+  std::string group;  // optional
+};
+
+// Returns the byte offset of the first invalid UTF-8 sequence, or npos.
+size_t FindInvalidUtf8(std::string_view bytes);
+
+// Parses `{"text": ..., "label": ..., "lang": ...}`. Text must be a non-empty
+// string; label a string or an integer; lang a short language code.
+StatusOr<Example> ParseExampleLine(std::string_view line, const ExampleFields& fields);
+
+}  // namespace polysweep

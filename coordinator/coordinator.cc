@@ -1,0 +1,342 @@
+#include "coordinator/coordinator.h"
+
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+#include <sstream>
+
+#include "common/files.h"
+#include "common/hparams.h"
+#include "common/wire.h"
+
+namespace polysweep {
+
+struct Coordinator::Trial {
+  uint64_t id = 0;
+  uint32_t attempt = 0;
+  ParamAssignment params;
+  TrainingParams training;
+  std::string state = "pending";
+  std::unique_ptr<TrialProcess> process;
+  std::string log_path;
+  int ranks_seen = 0;
+  bool end_reported = false;
+  std::string reported_error;
+  wire::Progress last_progress;
+  bool has_eval = false;
+  wire::Evaluation last_eval;
+  int64_t max_steps = 0;
+  double started = 0;
+};
+
+Coordinator::Coordinator(const SweepConfig& config, const PreparedData& data, Journal* journal,
+                         TrialLauncher* launcher, Searcher* searcher, CoordinatorOptions options)
+    : config_(config), data_(data), journal_(journal), launcher_(launcher), searcher_(searcher),
+      options_(std::move(options)), log_("coordinator sweep " + config.name),
+      ctx_(1), socket_(ctx_, zmq::socket_type::router) {
+  ConfigureSocket(socket_);
+  socket_.set(zmq::sockopt::router_mandatory, 1);
+}
+
+Coordinator::~Coordinator() {
+  for (auto& [id, t] : trials_) {
+    if (t->process && !t->process->Poll()) t->process->Kill(options_.kill_grace_ms);
+  }
+  if (!endpoint_file_.empty()) std::filesystem::remove(endpoint_file_);
+}
+
+Status Coordinator::Bind() {
+  try {
+    socket_.bind(config_.bind);
+  } catch (const zmq::error_t& e) {
+    return Status::Error("bind: cannot bind " + config_.bind + ": " + e.what());
+  }
+  endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
+  endpoint_file_ = config_.output_dir + "/coordinator.endpoint";
+  PS_RETURN_IF_ERROR(WriteFileAtomic(endpoint_file_, endpoint_ + "\n"));
+  log_.Info("listening on " + endpoint_ + " (plain TCP on loopback; no authentication)");
+  return Status::Ok();
+}
+
+int64_t Coordinator::MaxSteps(const Trial& trial) const {
+  if (config_.budget.max_steps > 0) return config_.budget.max_steps;
+  const double global_batch = static_cast<double>(trial.training.batch_size) * config_.trial.ranks;
+  const double per_epoch = std::floor(static_cast<double>(data_.split_size(kTrain)) / global_batch);
+  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(per_epoch * config_.budget.epochs)));
+}
+
+double Coordinator::Objective(const wire::Evaluation& e) const {
+  if (config_.metric.name == "accuracy") return e.accuracy();
+  if (config_.metric.name == "valid_loss") return e.loss();
+  return e.macro_f1();
+}
+
+void Coordinator::LaunchReadyTrials() {
+  int running = 0;
+  for (auto& [id, t] : trials_) running += t->state == "running";
+  while (running < config_.max_concurrent && !searcher_done_) {
+    std::optional<ParamAssignment> params = searcher_->Next();
+    if (!params) {
+      searcher_done_ = true;
+      break;
+    }
+    auto trial = std::make_unique<Trial>();
+    trial->id = ++issued_;
+    trial->params = *params;
+    trial->training = config_.training;
+    Status s = ApplyAssignment(&trial->training, trial->params);
+    Status j = journal_->AddTrial(trial->id, trial->params);
+    if (!j.ok()) log_.Error(j.message());
+    trial->attempt = 1;
+    trial->max_steps = MaxSteps(*trial);
+    trial->log_path = config_.output_dir + "/trial-" + std::to_string(trial->id) + ".log";
+    Trial& t = *trial;
+    trials_[t.id] = std::move(trial);
+    if (!s.ok()) {
+      t.reported_error = s.message();
+      FinishTrial(t, ExitInfo{1, 0});
+      continue;
+    }
+    LaunchSpec spec;
+    spec.ranks = config_.trial.ranks;
+    spec.threads_per_rank = config_.trial.threads_per_rank;
+    const std::string threads = std::to_string(config_.trial.threads_per_rank);
+    spec.env = {{"OMP_NUM_THREADS", threads}, {"OPENBLAS_NUM_THREADS", threads}};
+    spec.worker_argv = {options_.worker_binary, "--coordinator", endpoint_, "--sweep", config_.name,
+                        "--trial", std::to_string(t.id), "--attempt", std::to_string(t.attempt)};
+    spec.log_path = t.log_path;
+    journal_->Transition(t.id, t.attempt, "running", "launched with " + launcher_->name());
+    auto process = launcher_->Launch(spec);
+    if (!process.ok()) {
+      t.reported_error = process.status().message();
+      t.state = "running";
+      FinishTrial(t, ExitInfo{127, 0});
+      continue;
+    }
+    t.process = std::move(*process);
+    t.state = "running";
+    t.started = WallSeconds();
+    ++running;
+    log_.Info("trial " + std::to_string(t.id) + " started: " + FormatAssignment(t.params) + ", " +
+              std::to_string(t.max_steps) + " steps on " + std::to_string(spec.ranks) + " ranks");
+  }
+}
+
+void Coordinator::Reply(const zmq::message_t& identity, const wire::Envelope& request, wire::Envelope reply) {
+  reply.set_version(kProtocolVersion);
+  reply.set_sweep(config_.name);
+  reply.set_trial(request.trial());
+  reply.set_attempt(request.attempt());
+  reply.set_rank(request.rank());
+  reply.set_seq(request.seq());
+  std::string payload;
+  if (!EncodeEnvelope(reply, &payload).ok()) return;
+  try {
+    socket_.send(zmq::buffer(identity.data(), identity.size()), zmq::send_flags::sndmore);
+    socket_.send(zmq::message_t(), zmq::send_flags::sndmore);
+    socket_.send(zmq::buffer(payload), zmq::send_flags::none);
+  } catch (const zmq::error_t& e) {
+    log_.Warn(std::string("reply not delivered: ") + e.what());  // peer gone
+  }
+}
+
+void Coordinator::Reject(const zmq::message_t& identity, const wire::Envelope& request, const std::string& why) {
+  ++rejected_;
+  log_.Warn("rejected message (trial " + std::to_string(request.trial()) + " attempt " +
+            std::to_string(request.attempt()) + " rank " + std::to_string(request.rank()) + "): " + why);
+  wire::Envelope reply;
+  reply.mutable_reject()->set_reason(why);
+  Reply(identity, request, std::move(reply));
+}
+
+wire::Assignment Coordinator::MakeAssignment(const Trial& trial) const {
+  wire::Assignment a;
+  for (const auto& [k, v] : trial.params) (*a.mutable_hparams())[k] = v.ToString();
+  const TrainingParams& p = trial.training;
+  auto& h = *a.mutable_hparams();
+  // The full resolved set, so the worker needs no defaults of its own.
+  h["lr"] = ParamValue::Number(p.lr).ToString();
+  h["batch_size"] = std::to_string(p.batch_size);
+  h["warmup_steps"] = std::to_string(p.warmup_steps);
+  h["weight_decay"] = ParamValue::Number(p.weight_decay).ToString();
+  h["dropout"] = ParamValue::Number(p.dropout).ToString();
+  h["grad_clip"] = ParamValue::Number(p.grad_clip).ToString();
+  h["seed"] = std::to_string(p.seed);
+  auto* m = a.mutable_model();
+  m->set_layers(config_.model.layers);
+  m->set_hidden(config_.model.hidden);
+  m->set_heads(config_.model.heads);
+  m->set_ffn(config_.model.ffn);
+  m->set_max_length(config_.model.max_length);
+  auto* d = a.mutable_data();
+  d->set_train_path(std::filesystem::absolute(data_.train_path).string());
+  d->set_valid_path(std::filesystem::absolute(data_.valid_path).string());
+  d->set_tokenizer_path(std::filesystem::absolute(data_.tokenizer_path).string());
+  for (const auto& l : data_.labels) d->add_labels(l);
+  for (const auto& l : data_.languages) d->add_languages(l);
+  a.set_max_steps(trial.max_steps);
+  a.set_eval_every(config_.budget.eval_every);
+  a.set_log_every(config_.budget.log_every);
+  a.set_threads(config_.trial.threads_per_rank);
+  a.set_backend(config_.trial.backend);
+  return a;
+}
+
+void Coordinator::HandleTrialMessage(const zmq::message_t& identity, const wire::Envelope& env, Trial& t) {
+  wire::Envelope reply;
+  reply.mutable_ack();
+  switch (env.body_case()) {
+    case wire::Envelope::kHello: {
+      ++t.ranks_seen;
+      log_.Info("trial " + std::to_string(t.id) + " rank " + std::to_string(env.rank()) + "/" +
+                std::to_string(env.hello().world_size()) + " connected from " + env.hello().host() +
+                " pid " + std::to_string(env.hello().pid()));
+      *reply.mutable_assignment() = MakeAssignment(t);
+      break;
+    }
+    case wire::Envelope::kProgress: {
+      Status s = journal_->RecordProgress(t.id, t.attempt, env.progress());
+      if (!s.ok()) return Reject(identity, env, "journal: " + s.message());
+      const int64_t step = env.progress().step();
+      const int64_t tenth = std::max<int64_t>(1, t.max_steps / 10);
+      if (step / tenth != t.last_progress.step() / tenth || step == t.max_steps) {
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "trial %llu step %lld/%lld loss %.4f lr %.2e %.1f samples/s",
+                      static_cast<unsigned long long>(t.id), static_cast<long long>(step),
+                      static_cast<long long>(t.max_steps), env.progress().loss(), env.progress().lr(),
+                      env.progress().samples_per_sec());
+        log_.Info(buf);
+      }
+      t.last_progress = env.progress();
+      break;
+    }
+    case wire::Envelope::kEvaluation: {
+      const double objective = Objective(env.evaluation());
+      Status s = journal_->RecordEvaluation(t.id, t.attempt, env.evaluation(), objective);
+      if (!s.ok()) return Reject(identity, env, "journal: " + s.message());
+      t.has_eval = true;
+      t.last_eval = env.evaluation();
+      char buf[200];
+      std::snprintf(buf, sizeof buf, "trial %llu eval at step %lld: accuracy %.4f macro_f1 %.4f valid_loss %.4f",
+                    static_cast<unsigned long long>(t.id), static_cast<long long>(env.evaluation().step()),
+                    env.evaluation().accuracy(), env.evaluation().macro_f1(), env.evaluation().loss());
+      log_.Info(buf);
+      break;
+    }
+    case wire::Envelope::kTrialEnd:
+      t.end_reported = true;
+      t.reported_error = env.trial_end().error();
+      break;
+    default:
+      return Reject(identity, env, "unexpected message type from a rank");
+  }
+  Reply(identity, env, std::move(reply));
+}
+
+void Coordinator::HandleMessage() {
+  std::vector<zmq::message_t> frames;
+  while (true) {
+    zmq::message_t frame;
+    if (!socket_.recv(frame, zmq::recv_flags::dontwait)) break;
+    frames.push_back(std::move(frame));
+    if (!socket_.get(zmq::sockopt::rcvmore)) break;
+  }
+  if (frames.size() != 3 || frames[1].size() != 0) {
+    ++rejected_;
+    log_.Warn("dropped a message with unexpected framing (" + std::to_string(frames.size()) + " frames)");
+    return;
+  }
+  auto env = DecodeEnvelope(frames[2].data(), frames[2].size());
+  if (!env.ok()) {
+    ++rejected_;
+    log_.Warn("dropped a message: " + env.status().message());
+    return;
+  }
+  if (env->body_case() == wire::Envelope::kStatusRequest) {
+    wire::Envelope reply;
+    *reply.mutable_status_reply() = Snapshot();
+    return Reply(frames[0], *env, std::move(reply));
+  }
+  if (env->sweep() != config_.name) return Reject(frames[0], *env, "unknown sweep \"" + env->sweep() + "\"");
+  auto it = trials_.find(env->trial());
+  if (it == trials_.end()) return Reject(frames[0], *env, "unknown trial");
+  Trial& t = *it->second;
+  if (env->attempt() != t.attempt) return Reject(frames[0], *env, "stale attempt (current is " + std::to_string(t.attempt) + ")");
+  if (t.state != "running") return Reject(frames[0], *env, "trial is " + t.state);
+  HandleTrialMessage(frames[0], *env, t);
+}
+
+void Coordinator::FinishTrial(Trial& t, const ExitInfo& exit) {
+  std::string outcome = "completed", error;
+  if (!exit.ok() || !t.end_reported || !t.reported_error.empty()) {
+    outcome = "failed";
+    error = !t.reported_error.empty() ? t.reported_error
+            : !exit.ok()              ? "worker " + exit.Describe() + " (see " + t.log_path + ")"
+                                      : "workers exited without reporting the end of training";
+  }
+  Status s = journal_->FinishTrial(t.id, t.attempt, outcome, error);
+  if (!s.ok()) log_.Error(s.message());
+  t.state = outcome;
+  t.process.reset();
+  if (outcome == "completed") {
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "trial %llu completed in %.1f s: %s %.4f",
+                  static_cast<unsigned long long>(t.id), WallSeconds() - t.started,
+                  config_.metric.name.c_str(), t.has_eval ? Objective(t.last_eval) : NAN);
+    log_.Info(buf);
+  } else {
+    log_.Error("trial " + std::to_string(t.id) + " failed: " + error);
+  }
+}
+
+void Coordinator::ReapTrials() {
+  for (auto& [id, t] : trials_) {
+    if (!t->process) continue;
+    if (auto exit = t->process->Poll()) FinishTrial(*t, *exit);
+  }
+}
+
+wire::StatusReply Coordinator::Snapshot() const {
+  auto snap = journal_->Snapshot();
+  wire::StatusReply reply = snap.ok() ? *snap : wire::StatusReply();
+  reply.set_endpoint(endpoint_);
+  reply.set_rejected_messages(rejected_);
+  return reply;
+}
+
+Status Coordinator::Run() {
+  bool interrupted = false;
+  while (true) {
+    if (options_.stop && options_.stop->load()) {
+      interrupted = true;
+      break;
+    }
+    LaunchReadyTrials();
+    bool active = false;
+    for (auto& [id, t] : trials_) active |= t->process != nullptr;
+    if (!active && searcher_done_) break;
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(options_.poll_interval_ms));
+    // Drain what arrived before looking at exits, so a trial's last reports
+    // are journaled before its outcome.
+    while (true) {
+      zmq::pollitem_t again{socket_.handle(), 0, ZMQ_POLLIN, 0};
+      if (zmq::poll(&again, 1, std::chrono::milliseconds(0)) == 0) break;
+      HandleMessage();
+    }
+    ReapTrials();
+  }
+  if (interrupted) {
+    log_.Warn("interrupted: stopping running trials");
+    for (auto& [id, t] : trials_) {
+      if (!t->process) continue;
+      ExitInfo exit = t->process->Kill(options_.kill_grace_ms);
+      t->reported_error = "sweep interrupted";
+      FinishTrial(*t, exit);
+    }
+  }
+  return journal_->FinishSweep(interrupted ? "interrupted" : "finished");
+}
+
+}  // namespace polysweep

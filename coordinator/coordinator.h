@@ -1,0 +1,75 @@
+// The coordinator: owns one sweep. It binds a ZeroMQ ROUTER socket, asks the
+// searcher for trials, launches each through the TrialLauncher, answers the
+// ranks (Hello -> Assignment, reports -> Ack), journals every fact before it
+// acknowledges it, and serves StatusRequests from the CLI.
+// Single-threaded: Run() owns the socket, the journal and the trials.
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <zmq.hpp>
+
+#include "common/config.h"
+#include "common/log.h"
+#include "coordinator/data_prep.h"
+#include "coordinator/journal.h"
+#include "coordinator/searcher.h"
+#include "launcher/launcher.h"
+
+namespace polysweep {
+
+struct CoordinatorOptions {
+  std::string worker_binary;            // polysweep-worker
+  int poll_interval_ms = 100;
+  int kill_grace_ms = 3000;
+  const std::atomic<bool>* stop = nullptr;  // set by a signal handler to end the sweep
+};
+
+class Coordinator {
+ public:
+  Coordinator(const SweepConfig& config, const PreparedData& data, Journal* journal,
+              TrialLauncher* launcher, Searcher* searcher, CoordinatorOptions options);
+  ~Coordinator();
+
+  // Binds config.bind and writes the endpoint to <output_dir>/coordinator.endpoint.
+  Status Bind();
+  const std::string& endpoint() const { return endpoint_; }
+  // Runs the sweep to the end. Returns an error only for coordinator faults;
+  // failed trials are outcomes, not errors.
+  Status Run();
+
+ private:
+  struct Trial;
+  void LaunchReadyTrials();
+  void HandleMessage();
+  void Reply(const zmq::message_t& identity, const wire::Envelope& request, wire::Envelope reply);
+  void Reject(const zmq::message_t& identity, const wire::Envelope& request, const std::string& why);
+  void HandleTrialMessage(const zmq::message_t& identity, const wire::Envelope& env, Trial& trial);
+  void ReapTrials();
+  void FinishTrial(Trial& trial, const ExitInfo& exit);
+  wire::Assignment MakeAssignment(const Trial& trial) const;
+  int64_t MaxSteps(const Trial& trial) const;
+  double Objective(const wire::Evaluation& e) const;
+  wire::StatusReply Snapshot() const;
+
+  const SweepConfig& config_;
+  const PreparedData& data_;
+  Journal* journal_;
+  TrialLauncher* launcher_;
+  Searcher* searcher_;
+  CoordinatorOptions options_;
+  Logger log_;
+  zmq::context_t ctx_;
+  zmq::socket_t socket_;
+  std::string endpoint_;
+  std::string endpoint_file_;
+  std::map<uint64_t, std::unique_ptr<Trial>> trials_;
+  uint64_t issued_ = 0;
+  bool searcher_done_ = false;
+  uint64_t rejected_ = 0;
+};
+
+}  // namespace polysweep

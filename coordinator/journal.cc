@@ -1,0 +1,322 @@
+#include "coordinator/journal.h"
+
+#include <sqlite3.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "common/files.h"
+
+namespace polysweep {
+namespace {
+
+const char* kSchema = R"sql(
+CREATE TABLE sweeps(
+  id INTEGER PRIMARY KEY,
+  name TEXT NOT NULL,
+  config TEXT NOT NULL,
+  metric TEXT NOT NULL,
+  maximize INTEGER NOT NULL,
+  max_trials INTEGER NOT NULL,
+  state TEXT NOT NULL,
+  created_at REAL NOT NULL,
+  finished_at REAL);
+CREATE TABLE trials(
+  id INTEGER PRIMARY KEY,
+  hparams TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempt INTEGER NOT NULL DEFAULT 0,
+  created_at REAL NOT NULL,
+  started_at REAL,
+  finished_at REAL,
+  outcome TEXT,
+  error TEXT);
+CREATE TABLE transitions(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  trial_id INTEGER NOT NULL REFERENCES trials(id),
+  attempt INTEGER NOT NULL,
+  at REAL NOT NULL,
+  from_state TEXT NOT NULL,
+  to_state TEXT NOT NULL,
+  reason TEXT NOT NULL);
+CREATE TABLE progress(
+  trial_id INTEGER NOT NULL REFERENCES trials(id),
+  attempt INTEGER NOT NULL,
+  step INTEGER NOT NULL,
+  loss REAL, lr REAL, samples_per_sec REAL, samples INTEGER, max_steps INTEGER,
+  at REAL NOT NULL,
+  PRIMARY KEY(trial_id, attempt, step));
+CREATE TABLE evaluations(
+  trial_id INTEGER NOT NULL REFERENCES trials(id),
+  attempt INTEGER NOT NULL,
+  step INTEGER NOT NULL,
+  loss REAL, accuracy REAL, macro_f1 REAL, objective REAL,
+  final INTEGER NOT NULL,
+  at REAL NOT NULL,
+  PRIMARY KEY(trial_id, attempt, step));
+CREATE TABLE language_scores(
+  trial_id INTEGER NOT NULL,
+  attempt INTEGER NOT NULL,
+  step INTEGER NOT NULL,
+  lang TEXT NOT NULL,
+  f1 REAL, accuracy REAL, count INTEGER,
+  PRIMARY KEY(trial_id, attempt, step, lang));
+)sql";
+
+// A prepared statement that finalises itself.
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) : db_(db) {
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
+  }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  bool ok() const { return stmt_ != nullptr; }
+  Stmt& Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); return *this; }
+  Stmt& Bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); return *this; }
+  Stmt& Bind(int i, const std::string& v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& BindNull(int i) { sqlite3_bind_null(stmt_, i); return *this; }
+  // Runs a statement that returns no rows.
+  Status Run() {
+    if (!stmt_) return Error();
+    int rc = sqlite3_step(stmt_);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) return Error();
+    return Status::Ok();
+  }
+  bool Next() { return stmt_ && sqlite3_step(stmt_) == SQLITE_ROW; }
+  int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
+  double Real(int col) const { return sqlite3_column_double(stmt_, col); }
+  bool Null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+  std::string Text(int col) const {
+    const unsigned char* t = sqlite3_column_text(stmt_, col);
+    return t ? reinterpret_cast<const char*>(t) : "";
+  }
+  Status Error() const { return Status::Error(std::string("journal: ") + sqlite3_errmsg(db_)); }
+
+ private:
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+void FillLanguages(sqlite3* db, uint64_t trial, int64_t attempt, int64_t step,
+                   google::protobuf::RepeatedPtrField<wire::LanguageScore>* out) {
+  Stmt q(db, "SELECT lang, f1, accuracy, count FROM language_scores "
+             "WHERE trial_id=? AND attempt=? AND step=? ORDER BY lang");
+  q.Bind(1, static_cast<int64_t>(trial)).Bind(2, attempt).Bind(3, step);
+  while (q.Next()) {
+    auto* s = out->Add();
+    s->set_lang(q.Text(0));
+    s->set_f1(q.Real(1));
+    s->set_accuracy(q.Real(2));
+    s->set_count(q.Int(3));
+  }
+}
+
+}  // namespace
+
+std::string ParamsToJson(const ParamAssignment& params) {
+  nlohmann::json j = nlohmann::json::object();
+  for (const auto& [k, v] : params) j[k] = v.ToString();
+  return j.dump();
+}
+
+Journal::~Journal() { sqlite3_close(db_); }
+
+Status Journal::Exec(const std::string& sql) const {
+  char* err = nullptr;
+  if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string msg = err ? err : "unknown error";
+    sqlite3_free(err);
+    return Status::Error(path_ + ": " + msg);
+  }
+  return Status::Ok();
+}
+
+StatusOr<std::unique_ptr<Journal>> Journal::Create(const std::string& path, const SweepConfig& config) {
+  if (std::filesystem::exists(path)) return Status::Error(path + ": journal already exists");
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return Status::Error(path + ": cannot create journal: " + msg);
+  }
+  std::unique_ptr<Journal> j(new Journal(db, path));
+  sqlite3_busy_timeout(db, 5000);
+  Status s = j->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
+  if (s.ok()) s = j->Exec(std::string("BEGIN;") + kSchema + "PRAGMA user_version=" +
+                          std::to_string(kJournalSchemaVersion) + ";");
+  if (s.ok()) {
+    Stmt ins(db, "INSERT INTO sweeps(id, name, config, metric, maximize, max_trials, state, created_at) "
+                 "VALUES(1, ?, ?, ?, ?, ?, 'running', ?)");
+    ins.Bind(1, config.name).Bind(2, config.source_text).Bind(3, config.metric.name)
+        .Bind(4, static_cast<int64_t>(config.metric.maximize))
+        .Bind(5, static_cast<int64_t>(config.budget.max_trials)).Bind(6, WallSeconds());
+    s = ins.Run();
+  }
+  if (s.ok()) s = j->Exec("COMMIT;");
+  if (!s.ok()) {
+    j.reset();
+    std::filesystem::remove(path);
+    std::filesystem::remove(path + "-wal");
+    std::filesystem::remove(path + "-shm");
+    return s;
+  }
+  return j;
+}
+
+StatusOr<std::unique_ptr<Journal>> Journal::OpenReadOnly(const std::string& path) {
+  if (!std::filesystem::is_regular_file(path)) return Status::Error(path + ": no journal here");
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return Status::Error(path + ": cannot open journal: " + msg);
+  }
+  std::unique_ptr<Journal> j(new Journal(db, path));
+  sqlite3_busy_timeout(db, 5000);
+  Stmt v(db, "PRAGMA user_version");
+  if (!v.Next()) return Status::Error(path + ": not a polysweep journal (" + sqlite3_errmsg(db) + ")");
+  int64_t version = v.Int(0);
+  if (version > kJournalSchemaVersion) {
+    return Status::Error(path + ": journal schema version " + std::to_string(version) +
+                         " is newer than this polysweep understands (" +
+                         std::to_string(kJournalSchemaVersion) + "); upgrade polysweep");
+  }
+  if (version < 1) return Status::Error(path + ": not a polysweep journal");
+  return j;
+}
+
+Status Journal::AddTrial(uint64_t trial, const ParamAssignment& params) {
+  Stmt ins(db_, "INSERT INTO trials(id, hparams, state, attempt, created_at) VALUES(?, ?, 'pending', 0, ?)");
+  ins.Bind(1, static_cast<int64_t>(trial)).Bind(2, ParamsToJson(params)).Bind(3, WallSeconds());
+  return ins.Run();
+}
+
+Status Journal::Transition(uint64_t trial, uint32_t attempt, const std::string& state,
+                           const std::string& reason) {
+  PS_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE;"));
+  const double now = WallSeconds();
+  Stmt ins(db_, "INSERT INTO transitions(trial_id, attempt, at, from_state, to_state, reason) "
+                "SELECT id, ?, ?, state, ?, ? FROM trials WHERE id=?");
+  ins.Bind(1, static_cast<int64_t>(attempt)).Bind(2, now).Bind(3, state).Bind(4, reason)
+      .Bind(5, static_cast<int64_t>(trial));
+  Status s = ins.Run();
+  if (s.ok()) {
+    Stmt up(db_, "UPDATE trials SET state=?, attempt=?, "
+                 "started_at=CASE WHEN ?='running' AND started_at IS NULL THEN ? ELSE started_at END "
+                 "WHERE id=?");
+    up.Bind(1, state).Bind(2, static_cast<int64_t>(attempt)).Bind(3, state).Bind(4, now)
+        .Bind(5, static_cast<int64_t>(trial));
+    s = up.Run();
+  }
+  if (!s.ok()) {
+    Exec("ROLLBACK;");
+    return s;
+  }
+  return Exec("COMMIT;");
+}
+
+Status Journal::RecordProgress(uint64_t trial, uint32_t attempt, const wire::Progress& p) {
+  Stmt ins(db_, "INSERT OR IGNORE INTO progress(trial_id, attempt, step, loss, lr, samples_per_sec, "
+                "samples, max_steps, at) VALUES(?,?,?,?,?,?,?,?,?)");
+  ins.Bind(1, static_cast<int64_t>(trial)).Bind(2, static_cast<int64_t>(attempt)).Bind(3, p.step())
+      .Bind(4, p.loss()).Bind(5, p.lr()).Bind(6, p.samples_per_sec()).Bind(7, p.samples())
+      .Bind(8, p.max_steps()).Bind(9, WallSeconds());
+  return ins.Run();
+}
+
+Status Journal::RecordEvaluation(uint64_t trial, uint32_t attempt, const wire::Evaluation& e,
+                                 double objective) {
+  PS_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE;"));
+  Stmt ins(db_, "INSERT OR IGNORE INTO evaluations(trial_id, attempt, step, loss, accuracy, macro_f1, "
+                "objective, final, at) VALUES(?,?,?,?,?,?,?,?,?)");
+  ins.Bind(1, static_cast<int64_t>(trial)).Bind(2, static_cast<int64_t>(attempt)).Bind(3, e.step())
+      .Bind(4, e.loss()).Bind(5, e.accuracy()).Bind(6, e.macro_f1()).Bind(7, objective)
+      .Bind(8, static_cast<int64_t>(e.final())).Bind(9, WallSeconds());
+  Status s = ins.Run();
+  for (const auto& l : e.languages()) {
+    if (!s.ok()) break;
+    Stmt li(db_, "INSERT OR IGNORE INTO language_scores(trial_id, attempt, step, lang, f1, accuracy, count) "
+                 "VALUES(?,?,?,?,?,?,?)");
+    li.Bind(1, static_cast<int64_t>(trial)).Bind(2, static_cast<int64_t>(attempt)).Bind(3, e.step())
+        .Bind(4, l.lang()).Bind(5, l.f1()).Bind(6, l.accuracy()).Bind(7, static_cast<int64_t>(l.count()));
+    s = li.Run();
+  }
+  if (!s.ok()) {
+    Exec("ROLLBACK;");
+    return s;
+  }
+  return Exec("COMMIT;");
+}
+
+Status Journal::FinishTrial(uint64_t trial, uint32_t attempt, const std::string& outcome,
+                            const std::string& error) {
+  PS_RETURN_IF_ERROR(Transition(trial, attempt, outcome, error.empty() ? outcome : error));
+  Stmt up(db_, "UPDATE trials SET outcome=?, error=?, finished_at=? WHERE id=?");
+  up.Bind(1, outcome).Bind(2, error).Bind(3, WallSeconds()).Bind(4, static_cast<int64_t>(trial));
+  return up.Run();
+}
+
+Status Journal::FinishSweep(const std::string& state) {
+  Stmt up(db_, "UPDATE sweeps SET state=?, finished_at=? WHERE id=1");
+  up.Bind(1, state).Bind(2, WallSeconds());
+  return up.Run();
+}
+
+StatusOr<wire::StatusReply> Journal::Snapshot() const {
+  wire::StatusReply reply;
+  {
+    Stmt q(db_, "SELECT name, state, metric, maximize, max_trials, created_at, finished_at FROM sweeps WHERE id=1");
+    if (!q.Next()) return Status::Error(path_ + ": journal has no sweep");
+    reply.set_sweep(q.Text(0));
+    reply.set_state(q.Text(1));
+    reply.set_metric(q.Text(2));
+    reply.set_maximize(q.Int(3) != 0);
+    reply.set_max_trials(static_cast<int32_t>(q.Int(4)));
+    reply.set_created_at(q.Real(5));
+    if (!q.Null(6)) reply.set_finished_at(q.Real(6));
+  }
+  Stmt q(db_, "SELECT id, state, attempt, hparams, started_at, finished_at, outcome, error FROM trials ORDER BY id");
+  while (q.Next()) {
+    wire::TrialSummary* t = reply.add_trials();
+    t->set_id(static_cast<uint64_t>(q.Int(0)));
+    t->set_state(q.Text(1));
+    t->set_attempt(static_cast<uint32_t>(q.Int(2)));
+    auto params = nlohmann::json::parse(q.Text(3), nullptr, false);
+    if (params.is_object()) {
+      for (auto& [k, v] : params.items()) {
+        if (v.is_string()) (*t->mutable_hparams())[k] = v.get<std::string>();
+      }
+    }
+    if (!q.Null(4)) t->set_started_at(q.Real(4));
+    if (!q.Null(5)) t->set_finished_at(q.Real(5));
+    t->set_outcome(q.Text(6));
+    t->set_error(q.Text(7));
+    const int64_t attempt = q.Int(2);
+    Stmt p(db_, "SELECT step, loss, samples_per_sec, max_steps FROM progress "
+                "WHERE trial_id=? AND attempt=? ORDER BY step DESC LIMIT 1");
+    p.Bind(1, static_cast<int64_t>(t->id())).Bind(2, attempt);
+    if (p.Next()) {
+      t->set_step(p.Int(0));
+      t->set_loss(p.Real(1));
+      t->set_samples_per_sec(p.Real(2));
+      t->set_max_steps(p.Int(3));
+    }
+    Stmt e(db_, "SELECT step, loss, accuracy, macro_f1, objective FROM evaluations "
+                "WHERE trial_id=? AND attempt=? ORDER BY step DESC LIMIT 1");
+    e.Bind(1, static_cast<int64_t>(t->id())).Bind(2, attempt);
+    if (e.Next()) {
+      t->set_has_metric(true);
+      t->set_valid_loss(e.Real(1));
+      t->set_accuracy(e.Real(2));
+      t->set_macro_f1(e.Real(3));
+      t->set_metric(e.Real(4));
+      FillLanguages(db_, t->id(), attempt, e.Int(0), t->mutable_languages());
+    }
+  }
+  return reply;
+}
+
+}  // namespace polysweep

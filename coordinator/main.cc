@@ -1,0 +1,212 @@
+// polysweep: the coordinator and its CLI.
+//   polysweep sweep CONFIG        run a sweep in the foreground
+//   polysweep validate CONFIG     check a config without running anything
+//   polysweep status|trials|best  watch a sweep (live, or from its journal)
+#include <signal.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <filesystem>
+#include <iostream>
+
+#include "common/config.h"
+#include "common/files.h"
+#include "common/log.h"
+#include "common/wire.h"
+#include "coordinator/coordinator.h"
+#include "coordinator/data_prep.h"
+#include "coordinator/journal.h"
+#include "coordinator/searcher.h"
+#include "coordinator/views.h"
+#include "launcher/launcher.h"
+
+namespace fs = std::filesystem;
+using namespace polysweep;
+
+namespace {
+
+// The only process-wide state: what a signal handler may touch.
+std::atomic<bool> g_stop{false};
+void OnSignal(int) { g_stop = true; }
+
+int Fail(const std::string& message, int code = 2) {
+  std::cerr << "polysweep: error: " << message << "\n";
+  return code;
+}
+
+std::string DefaultWorkerBinary() {
+  std::error_code ec;
+  fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? "polysweep-worker" : (self.parent_path() / "polysweep-worker").string();
+}
+
+// Asks a live coordinator for its status; nullopt when none answers.
+std::optional<wire::StatusReply> AskCoordinator(const std::string& dir, std::string* endpoint) {
+  auto text = ReadFile(dir + "/coordinator.endpoint");
+  if (!text.ok()) return std::nullopt;
+  *endpoint = text->substr(0, text->find('\n'));
+  zmq::context_t ctx(1);
+  RequestClient client(ctx, *endpoint);
+  wire::Envelope req;
+  req.mutable_status_request();
+  auto reply = client.Call(req, std::chrono::milliseconds(1500));
+  if (!reply.ok() || !reply->has_status_reply()) return std::nullopt;
+  return reply->status_reply();
+}
+
+StatusOr<std::string> FindSweepDir(const std::string& given) {
+  if (!given.empty()) {
+    if (!fs::exists(given + "/journal.db")) return Status::Error(given + ": no journal.db here (not a sweep directory)");
+    return given;
+  }
+  std::error_code ec;
+  std::optional<fs::path> newest;
+  fs::file_time_type newest_time;
+  for (const auto& entry : fs::directory_iterator("runs", ec)) {
+    fs::path j = entry.path() / "journal.db";
+    if (!fs::exists(j)) continue;
+    auto t = fs::last_write_time(j, ec);
+    if (!newest || t > newest_time) newest = entry.path(), newest_time = t;
+  }
+  if (!newest) return Status::Error("no sweep found under ./runs; pass --dir SWEEP_DIR");
+  return newest->string();
+}
+
+int Watch(const std::string& what, const std::string& dir_flag, const std::string& output) {
+  auto dir = FindSweepDir(dir_flag);
+  if (!dir.ok()) return Fail(dir.status().message());
+  std::string endpoint, source;
+  std::optional<wire::StatusReply> status = AskCoordinator(*dir, &endpoint);
+  if (status) {
+    source = "live coordinator at " + endpoint;
+  } else {
+    auto journal = Journal::OpenReadOnly(*dir + "/journal.db");
+    if (!journal.ok()) return Fail(journal.status().message());
+    auto snap = (*journal)->Snapshot();
+    if (!snap.ok()) return Fail(snap.status().message());
+    status = *snap;
+    source = "journal " + *dir + "/journal.db (no coordinator running)";
+  }
+  const bool json = output == "json";
+  if (what == "status") std::cout << (json ? StatusJson(*status, source) : RenderStatus(*status, source));
+  if (what == "trials") std::cout << (json ? TrialsJson(*status) : RenderTrials(*status));
+  if (what == "best") std::cout << (json ? BestJson(*status) : RenderBest(*status));
+  return 0;
+}
+
+int RunSweep(const std::string& config_path, bool overwrite, std::string worker, const std::string& mpirun) {
+  auto config = LoadSweepConfig(config_path);
+  if (!config.ok()) return Fail(config.status().message());
+  auto searcher = MakeSearcher(config->search, config->budget.max_trials);
+  if (!searcher.ok()) return Fail(config_path + ": " + searcher.status().message());
+  const std::string out = config->output_dir;
+  const std::string journal_path = out + "/journal.db";
+  if (fs::exists(journal_path)) {
+    std::string endpoint;
+    if (AskCoordinator(out, &endpoint)) return Fail("a coordinator is already running this sweep at " + endpoint);
+    if (!overwrite) {
+      return Fail(journal_path + " already exists: pass --overwrite to start the sweep again, or set output_dir");
+    }
+    for (const char* f : {"journal.db", "journal.db-wal", "journal.db-shm", "coordinator.endpoint"}) fs::remove(out + "/" + f);
+    for (const auto& e : fs::directory_iterator(out)) {
+      if (e.path().filename().string().rfind("trial-", 0) == 0) fs::remove(e.path());
+    }
+  }
+  std::error_code ec;
+  const bool created = !fs::exists(out);
+  fs::create_directories(out, ec);
+  if (ec) return Fail(out + ": cannot create output directory: " + ec.message());
+  auto cleanup = [&] {
+    if (created) fs::remove_all(out, ec);
+  };
+
+  Logger log("coordinator sweep " + config->name);
+  log.Info("preparing data from " + std::to_string(config->data.files.size()) + " file(s)");
+  auto data = PrepareData(config->data, out + "/data", log);
+  if (!data.ok()) {
+    cleanup();
+    return Fail(data.status().message());
+  }
+  std::string counts;
+  for (const auto& [lang, c] : data->counts) counts += " " + lang + ":" + std::to_string(c[kTrain]);
+  log.Info("data: " + std::to_string(data->split_size(kTrain)) + " train / " +
+           std::to_string(data->split_size(kValid)) + " valid examples, " + std::to_string(data->labels.size()) +
+           " labels, " + std::to_string(data->languages.size()) + " languages (train per language:" + counts + ")");
+
+  auto journal = Journal::Create(journal_path, *config);
+  if (!journal.ok()) {
+    cleanup();
+    return Fail(journal.status().message());
+  }
+  auto launcher = MakeLocalMpiLauncher(mpirun);
+  struct sigaction sa {};
+  sa.sa_handler = OnSignal;
+  sigaction(SIGINT, &sa, nullptr);
+  sigaction(SIGTERM, &sa, nullptr);
+  CoordinatorOptions options;
+  options.worker_binary = worker.empty() ? DefaultWorkerBinary() : worker;
+  if (access(options.worker_binary.c_str(), X_OK) != 0) {
+    cleanup();
+    return Fail("worker binary " + options.worker_binary + " is not executable (build it, or pass --worker PATH)");
+  }
+  options.stop = &g_stop;
+  wire::StatusReply final_status;
+  {
+    Coordinator coordinator(*config, *data, journal->get(), launcher.get(), searcher->get(), options);
+    Status s = coordinator.Bind();
+    if (s.ok()) s = coordinator.Run();
+    if (!s.ok()) return Fail(s.message(), 1);
+    auto snap = (*journal)->Snapshot();
+    if (!snap.ok()) return Fail(snap.status().message(), 1);
+    final_status = *snap;
+  }
+  std::cout << "\n" << RenderTrials(final_status) << "\n" << RenderBest(final_status);
+  std::cout << "\njournal: " << journal_path << "   (polysweep trials --dir " << out << ")\n";
+  if (g_stop) return 130;
+  return BestTrial(final_status) ? 0 : 1;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"polysweep: multilingual fine-tuning sweeps on MPI clusters"};
+  app.require_subcommand(1);
+
+  std::string config_path, worker, mpirun = "mpirun", dir, output = "table";
+  bool overwrite = false;
+  auto* sweep = app.add_subcommand("sweep", "run a sweep in the foreground");
+  sweep->add_option("config", config_path, "sweep config (YAML)")->required();
+  sweep->add_flag("--overwrite", overwrite, "start again if the output directory has a journal");
+  sweep->add_option("--worker", worker, "path of polysweep-worker (default: next to polysweep)");
+  sweep->add_option("--mpirun", mpirun, "mpirun to launch trials with");
+
+  auto* validate = app.add_subcommand("validate", "check a sweep config and exit");
+  validate->add_option("config", config_path, "sweep config (YAML)")->required();
+
+  std::vector<CLI::App*> watchers;
+  for (auto [name, help] : {std::pair{"status", "sweep progress and best trial"},
+                            std::pair{"trials", "one line per trial"},
+                            std::pair{"best", "the best trial with per-language scores"}}) {
+    auto* cmd = app.add_subcommand(name, help);
+    cmd->add_option("--dir", dir, "sweep directory (default: newest under ./runs)");
+    cmd->add_option("-o,--output", output, "table or json")->check(CLI::IsMember({"table", "json"}));
+    watchers.push_back(cmd);
+  }
+  CLI11_PARSE(app, argc, argv);
+
+  if (sweep->parsed()) return RunSweep(config_path, overwrite, worker, mpirun);
+  if (validate->parsed()) {
+    auto config = LoadSweepConfig(config_path);
+    if (!config.ok()) return Fail(config.status().message());
+    auto searcher = MakeSearcher(config->search, config->budget.max_trials);
+    if (!searcher.ok()) return Fail(config_path + ": " + searcher.status().message());
+    std::cout << config_path << ": ok (sweep " << config->name << ", " << config->search.space.params.size()
+              << " searched parameters, up to " << config->budget.max_trials << " trials)\n";
+    return 0;
+  }
+  for (auto* cmd : watchers) {
+    if (cmd->parsed()) return Watch(cmd->get_name(), dir, output);
+  }
+  return 0;
+}

@@ -1,0 +1,175 @@
+#include "coordinator/views.h"
+
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <vector>
+
+#include "common/files.h"
+
+namespace polysweep {
+namespace {
+
+std::string Fixed(double v, int digits) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
+  return buf;
+}
+
+std::string Duration(double seconds) {
+  if (seconds < 0) return "-";
+  long s = std::lround(seconds);
+  char buf[32];
+  if (s >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
+  else if (s >= 60) std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
+  else std::snprintf(buf, sizeof buf, "%lds", s);
+  return buf;
+}
+
+// Columns padded to their widest cell; numbers right-aligned.
+class Table {
+ public:
+  explicit Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
+  void Add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
+  std::string Render() const {
+    std::vector<size_t> width;
+    for (const auto& r : rows_) {
+      width.resize(std::max(width.size(), r.size()), 0);
+      for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+    }
+    std::string out;
+    for (const auto& r : rows_) {
+      std::string line;
+      for (size_t i = 0; i < r.size(); ++i) {
+        bool numeric = !r[i].empty() && (std::isdigit(static_cast<unsigned char>(r[i][0])) || r[i] == "-");
+        std::string pad(width[i] - r[i].size(), ' ');
+        line += (numeric && &r != &rows_[0]) ? pad + r[i] : r[i] + pad;
+        if (i + 1 < r.size()) line += "  ";
+      }
+      while (!line.empty() && line.back() == ' ') line.pop_back();
+      out += line + "\n";
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::vector<std::string>> rows_;
+};
+
+std::string ToJson(const google::protobuf::Message& m) {
+  std::string out;
+  google::protobuf::util::JsonPrintOptions opts;
+  opts.preserve_proto_field_names = true;
+  opts.always_print_primitive_fields = true;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, opts);
+  return out;
+}
+
+std::string Params(const wire::TrialSummary& t) {
+  std::string out;
+  for (const auto& [k, v] : std::map<std::string, std::string>(t.hparams().begin(), t.hparams().end())) {
+    out += (out.empty() ? "" : " ") + k + "=" + v;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<wire::TrialSummary> BestTrial(const wire::StatusReply& status) {
+  std::optional<wire::TrialSummary> best;
+  for (const auto& t : status.trials()) {
+    if (!t.has_metric() || t.state() == "failed" || !std::isfinite(t.metric())) continue;
+    if (!best || (status.maximize() ? t.metric() > best->metric() : t.metric() < best->metric())) best = t;
+  }
+  return best;
+}
+
+std::string RenderStatus(const wire::StatusReply& s, const std::string& source) {
+  std::map<std::string, int> by_state;
+  for (const auto& t : s.trials()) by_state[t.state()]++;
+  std::ostringstream out;
+  const double end = s.finished_at() > 0 ? s.finished_at() : WallSeconds();
+  out << "sweep      " << s.sweep() << "  (" << s.state() << ", " << Duration(end - s.created_at()) << ")\n";
+  out << "source     " << source << "\n";
+  out << "trials     " << s.trials_size() << " of " << s.max_trials() << " issued";
+  for (const auto& [state, n] : by_state) out << ", " << n << " " << state;
+  out << "\n";
+  out << "metric     " << s.metric() << " (" << (s.maximize() ? "max" : "min") << ")\n";
+  if (auto best = BestTrial(s)) {
+    out << "best       trial " << best->id() << ": " << s.metric() << " " << Fixed(best->metric(), 4)
+        << "  (" << Params(*best) << ")\n";
+  } else {
+    out << "best       none yet\n";
+  }
+  if (s.rejected_messages() > 0) out << "rejected   " << s.rejected_messages() << " messages\n";
+  return out.str();
+}
+
+std::string RenderTrials(const wire::StatusReply& s) {
+  Table table({"ID", "STATE", "ATTEMPT", "STEP", "LOSS", s.metric(), "SAMPLES/S", "TIME", "HYPERPARAMETERS"});
+  for (const auto& t : s.trials()) {
+    const double end = t.finished_at() > 0 ? t.finished_at() : WallSeconds();
+    table.Add({std::to_string(t.id()), t.state(), std::to_string(t.attempt()),
+               std::to_string(t.step()) + "/" + std::to_string(t.max_steps()),
+               t.step() > 0 ? Fixed(t.loss(), 4) : "-", t.has_metric() ? Fixed(t.metric(), 4) : "-",
+               t.samples_per_sec() > 0 ? Fixed(t.samples_per_sec(), 1) : "-",
+               t.started_at() > 0 ? Duration(end - t.started_at()) : "-", Params(t)});
+  }
+  std::string out = table.Render();
+  for (const auto& t : s.trials()) {
+    if (!t.error().empty()) out += "trial " + std::to_string(t.id()) + " failed: " + t.error() + "\n";
+  }
+  return out;
+}
+
+std::string RenderBest(const wire::StatusReply& s) {
+  auto best = BestTrial(s);
+  if (!best) return "no trial has a " + s.metric() + " yet\n";
+  std::ostringstream out;
+  out << "best trial " << best->id() << " of sweep " << s.sweep() << " (" << best->state() << ")\n";
+  out << "  " << s.metric() << "  " << Fixed(best->metric(), 4) << "\n";
+  out << "  accuracy " << Fixed(best->accuracy(), 4) << "   macro_f1 " << Fixed(best->macro_f1(), 4)
+      << "   valid_loss " << Fixed(best->valid_loss(), 4) << "\n";
+  out << "  hyperparameters  " << Params(*best) << "\n\n";
+  Table table({"LANG", "MACRO-F1", "ACCURACY", "EXAMPLES"});
+  std::vector<wire::LanguageScore> langs(best->languages().begin(), best->languages().end());
+  std::sort(langs.begin(), langs.end(), [](const auto& a, const auto& b) { return a.f1() > b.f1(); });
+  for (const auto& l : langs) {
+    table.Add({l.lang(), Fixed(l.f1(), 4), Fixed(l.accuracy(), 4), std::to_string(l.count())});
+  }
+  out << table.Render();
+  return out.str();
+}
+
+std::string StatusJson(const wire::StatusReply& s, const std::string& source) {
+  nlohmann::json j = nlohmann::json::parse(ToJson(s));
+  j["source"] = source;
+  j.erase("trials");
+  std::map<std::string, int> by_state;
+  for (const auto& t : s.trials()) by_state[t.state()]++;
+  j["trials_by_state"] = by_state;
+  j["trials_issued"] = s.trials_size();
+  auto best = BestTrial(s);
+  j["best"] = best ? nlohmann::json::parse(ToJson(*best)) : nlohmann::json(nullptr);
+  return j.dump(2) + "\n";
+}
+
+std::string TrialsJson(const wire::StatusReply& s) {
+  nlohmann::json arr = nlohmann::json::array();
+  for (const auto& t : s.trials()) arr.push_back(nlohmann::json::parse(ToJson(t)));
+  return nlohmann::json{{"sweep", s.sweep()}, {"metric", s.metric()}, {"trials", arr}}.dump(2) + "\n";
+}
+
+std::string BestJson(const wire::StatusReply& s) {
+  auto best = BestTrial(s);
+  nlohmann::json j = {{"sweep", s.sweep()}, {"metric", s.metric()}, {"maximize", s.maximize()}};
+  j["best"] = best ? nlohmann::json::parse(ToJson(*best)) : nlohmann::json(nullptr);
+  return j.dump(2) + "\n";
+}
+
+}  // namespace polysweep

@@ -1,0 +1,56 @@
+// TrialLauncher: starts the ranks of one trial and watches them. Backends:
+// local mpirun (here); Slurm srun steps and sbatch jobs fit the same seam.
+// A TrialProcess owns the whole process tree of its trial: Kill() leaves no
+// process of it behind.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace polysweep {
+
+struct LaunchSpec {
+  int ranks = 1;
+  int threads_per_rank = 1;
+  std::vector<std::string> worker_argv;       // polysweep-worker and its flags
+  std::map<std::string, std::string> env;     // exported to every rank
+  std::string log_path;                       // stdout+stderr of all ranks
+};
+
+struct ExitInfo {
+  int exit_code = 0;    // valid when signal == 0
+  int signal = 0;       // the signal that ended the launcher process, if any
+  bool ok() const { return signal == 0 && exit_code == 0; }
+  std::string Describe() const;
+};
+
+class TrialProcess {
+ public:
+  virtual ~TrialProcess() = default;
+  // Non-blocking: the exit, once the whole trial has ended.
+  virtual std::optional<ExitInfo> Poll() = 0;
+  // Terminates every process of the trial (TERM, then KILL after `grace_ms`)
+  // and reaps it. Blocks at most grace_ms + a little.
+  virtual ExitInfo Kill(int grace_ms) = 0;
+  virtual int pid() const = 0;
+};
+
+class TrialLauncher {
+ public:
+  virtual ~TrialLauncher() = default;
+  virtual StatusOr<std::unique_ptr<TrialProcess>> Launch(const LaunchSpec& spec) = 0;
+  virtual std::string name() const = 0;
+};
+
+// Runs `mpirun -np K` on this host, in its own process group.
+std::unique_ptr<TrialLauncher> MakeLocalMpiLauncher(std::string mpirun = "mpirun");
+
+// The argv the local backend runs (exposed for tests and `--dry-run`).
+std::vector<std::string> LocalMpiArgv(const std::string& mpirun, const LaunchSpec& spec);
+
+}  // namespace polysweep

@@ -1,0 +1,155 @@
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <thread>
+
+#include "launcher/launcher.h"
+
+namespace polysweep {
+
+std::string ExitInfo::Describe() const {
+  if (signal != 0) return std::string("killed by signal ") + std::to_string(signal) + " (" + strsignal(signal) + ")";
+  return "exit code " + std::to_string(exit_code);
+}
+
+std::vector<std::string> LocalMpiArgv(const std::string& mpirun, const LaunchSpec& spec) {
+  std::vector<std::string> argv = {mpirun, "-np", std::to_string(spec.ranks),
+                                   // Ranks set their own threads; do not pin them to one core.
+                                   "--bind-to", "none", "--oversubscribe",
+                                   // A rank that exits non-zero ends the trial.
+                                   "--mca", "orte_abort_on_non_zero_status", "1"};
+  for (const auto& [key, value] : spec.env) {
+    argv.push_back("-x");
+    argv.push_back(key + "=" + value);
+  }
+  argv.insert(argv.end(), spec.worker_argv.begin(), spec.worker_argv.end());
+  return argv;
+}
+
+namespace {
+
+ExitInfo FromWaitStatus(int status) {
+  ExitInfo info;
+  if (WIFSIGNALED(status)) info.signal = WTERMSIG(status);
+  else if (WIFEXITED(status)) info.exit_code = WEXITSTATUS(status);
+  return info;
+}
+
+class LocalProcess : public TrialProcess {
+ public:
+  explicit LocalProcess(pid_t pid) : pid_(pid) {}
+  ~LocalProcess() override {
+    if (!exit_) Kill(2000);
+  }
+
+  std::optional<ExitInfo> Poll() override {
+    if (exit_) return exit_;
+    int status = 0;
+    pid_t r = ::waitpid(pid_, &status, WNOHANG);
+    if (r == pid_) {
+      exit_ = FromWaitStatus(status);
+      // mpirun is gone; make sure no rank of its group outlives it.
+      ::kill(-pid_, SIGKILL);
+    }
+    return exit_;
+  }
+
+  ExitInfo Kill(int grace_ms) override {
+    if (exit_) return *exit_;
+    ::kill(-pid_, SIGTERM);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(grace_ms);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (Poll()) return *exit_;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    ::kill(-pid_, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    exit_ = FromWaitStatus(status);
+    return *exit_;
+  }
+
+  int pid() const override { return pid_; }
+
+ private:
+  pid_t pid_;
+  std::optional<ExitInfo> exit_;
+};
+
+class LocalMpiLauncher : public TrialLauncher {
+ public:
+  explicit LocalMpiLauncher(std::string mpirun) : mpirun_(std::move(mpirun)) {}
+
+  StatusOr<std::unique_ptr<TrialProcess>> Launch(const LaunchSpec& spec) override {
+    std::vector<std::string> args = LocalMpiArgv(mpirun_, spec);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+
+    int log_fd = ::open(spec.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (log_fd < 0) return Status::Error(spec.log_path + ": cannot open trial log: " + std::strerror(errno));
+    // A pipe that closes on exec tells the parent whether exec worked.
+    int report[2];
+    if (::pipe2(report, O_CLOEXEC) != 0) {
+      ::close(log_fd);
+      return Status::Error(std::string("pipe: ") + std::strerror(errno));
+    }
+    pid_t pid = ::fork();
+    if (pid < 0) {
+      ::close(log_fd);
+      ::close(report[0]);
+      ::close(report[1]);
+      return Status::Error(std::string("fork: ") + std::strerror(errno));
+    }
+    if (pid == 0) {
+      ::setpgid(0, 0);  // own process group: Kill() reaches every rank
+      ::dup2(log_fd, STDOUT_FILENO);
+      ::dup2(log_fd, STDERR_FILENO);
+      int devnull = ::open("/dev/null", O_RDONLY);
+      if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
+      if (::geteuid() == 0) {
+        ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
+        ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
+      }
+      ::execvp(argv[0], argv.data());
+      int err = errno;
+      ssize_t ignored = ::write(report[1], &err, sizeof err);
+      (void)ignored;
+      ::_exit(127);
+    }
+    ::setpgid(pid, pid);
+    ::close(log_fd);
+    ::close(report[1]);
+    int err = 0;
+    ssize_t n;
+    while ((n = ::read(report[0], &err, sizeof err)) < 0 && errno == EINTR) {
+    }
+    ::close(report[0]);
+    if (n == static_cast<ssize_t>(sizeof err)) {
+      int status;
+      ::waitpid(pid, &status, 0);
+      return Status::Error("cannot run " + mpirun_ + ": " + std::strerror(err) +
+                           " (install openmpi-bin or put mpirun on PATH)");
+    }
+    return std::unique_ptr<TrialProcess>(new LocalProcess(pid));
+  }
+
+  std::string name() const override { return "local-mpirun"; }
+
+ private:
+  std::string mpirun_;
+};
+
+}  // namespace
+
+std::unique_ptr<TrialLauncher> MakeLocalMpiLauncher(std::string mpirun) {
+  return std::make_unique<LocalMpiLauncher>(std::move(mpirun));
+}
+
+}  // namespace polysweep

@@ -1,0 +1,106 @@
+#include "tokenizer/tokenizer.h"
+
+#include <dlfcn.h>
+
+#include <filesystem>
+#include <mutex>
+
+namespace polysweep {
+
+// The loaded spm_module and its entry points.
+class SpmModule {
+ public:
+  using TrainFn = int (*)(const char*, char*, size_t);
+  using LoadFn = void* (*)(const char*, char*, size_t);
+  using FreeFn = void (*)(void*);
+  using IntFn = int (*)(void*);
+  using EncodeFn = long (*)(void*, const char*, size_t, int*, size_t);
+
+  static StatusOr<std::shared_ptr<SpmModule>> Get() {
+    // dlopen is reference-counted and idempotent; a process loads one copy.
+    std::vector<std::string> candidates;
+    std::error_code ec;
+    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) {
+      candidates.push_back((self.parent_path() / "libpolysweep_spm.so").string());
+      candidates.push_back((self.parent_path() / "../lib/polysweep/libpolysweep_spm.so").string());
+    }
+    candidates.push_back(POLYSWEEP_SPM_MODULE);
+    std::string errors;
+    for (const auto& path : candidates) {
+      if (!std::filesystem::exists(path, ec)) continue;
+      void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+      if (!lib) {
+        errors += std::string(" ") + dlerror();
+        continue;
+      }
+      auto m = std::shared_ptr<SpmModule>(new SpmModule(lib));
+      if (!m->train || !m->load || !m->encode) return Status::Error(path + ": not a polysweep SentencePiece module");
+      return m;
+    }
+    return Status::Error("cannot load the SentencePiece module libpolysweep_spm.so (looked next to the executable"
+                         " and in " + std::string(POLYSWEEP_SPM_MODULE) + ")" + errors);
+  }
+  ~SpmModule() { dlclose(lib_); }
+
+  TrainFn train;
+  LoadFn load;
+  FreeFn free;
+  IntFn piece_size, pad_id, unk_id;
+  EncodeFn encode;
+
+ private:
+  explicit SpmModule(void* lib) : lib_(lib) {
+    train = reinterpret_cast<TrainFn>(dlsym(lib, "ps_spm_train"));
+    load = reinterpret_cast<LoadFn>(dlsym(lib, "ps_spm_load"));
+    free = reinterpret_cast<FreeFn>(dlsym(lib, "ps_spm_free"));
+    piece_size = reinterpret_cast<IntFn>(dlsym(lib, "ps_spm_piece_size"));
+    pad_id = reinterpret_cast<IntFn>(dlsym(lib, "ps_spm_pad_id"));
+    unk_id = reinterpret_cast<IntFn>(dlsym(lib, "ps_spm_unk_id"));
+    encode = reinterpret_cast<EncodeFn>(dlsym(lib, "ps_spm_encode"));
+  }
+  void* lib_;
+};
+
+Tokenizer::~Tokenizer() {
+  if (handle_) module_->free(handle_);
+}
+
+StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Load(const std::string& model_path) {
+  auto module = SpmModule::Get();
+  if (!module.ok()) return module.status();
+  char err[512] = {0};
+  void* handle = (*module)->load(model_path.c_str(), err, sizeof err);
+  if (!handle) return Status::Error(model_path + ": cannot load tokenizer: " + err);
+  std::unique_ptr<Tokenizer> t(new Tokenizer());
+  t->module_ = *module;
+  t->handle_ = handle;
+  t->vocab_size_ = t->module_->piece_size(handle);
+  t->pad_id_ = t->module_->pad_id(handle);
+  t->unk_id_ = t->module_->unk_id(handle);
+  return t;
+}
+
+Status Tokenizer::Train(const std::string& args) {
+  auto module = SpmModule::Get();
+  if (!module.ok()) return module.status();
+  char err[512] = {0};
+  if ((*module)->train(args.c_str(), err, sizeof err) != 0) {
+    return Status::Error(std::string("tokenizer training failed: ") + err);
+  }
+  return Status::Ok();
+}
+
+Status Tokenizer::Encode(std::string_view text, size_t max_ids, std::vector<int>* out) const {
+  const size_t start = out->size();
+  out->resize(start + max_ids);
+  long n = module_->encode(handle_, text.data(), text.size(), out->data() + start, max_ids);
+  if (n < 0) {
+    out->resize(start);
+    return Status::Error("tokenizer failed to encode a text");
+  }
+  out->resize(start + std::min(static_cast<size_t>(n), max_ids));
+  return Status::Ok();
+}
+
+}  // namespace polysweep

@@ -1,0 +1,30 @@
+// MpiRuntime: MPI_Init_thread on construction, MPI_Finalize on destruction.
+// One per process, owned by main(). Also what the NCCL backend bootstraps from.
+#pragma once
+
+#include <string>
+
+namespace polysweep {
+
+class MpiRuntime {
+ public:
+  MpiRuntime(int* argc, char*** argv);
+  ~MpiRuntime();
+  MpiRuntime(const MpiRuntime&) = delete;
+  MpiRuntime& operator=(const MpiRuntime&) = delete;
+
+  int rank() const { return rank_; }
+  int size() const { return size_; }
+  int local_rank() const { return local_rank_; }  // rank among ranks on this host
+  std::string host() const { return host_; }
+  // Ends every rank of the job (after a fatal error on one of them).
+  [[noreturn]] void Abort(int code) const;
+
+ private:
+  int rank_ = 0;
+  int size_ = 1;
+  int local_rank_ = 0;
+  std::string host_;
+};
+
+}  // namespace polysweep

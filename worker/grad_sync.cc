@@ -1,0 +1,46 @@
+#include "worker/grad_sync.h"
+
+namespace polysweep {
+
+GradientSync::GradientSync(std::vector<torch::Tensor> params, Communicator* comm)
+    : params_(std::move(params)), comm_(comm) {
+  for (const auto& p : params_) numel_ += static_cast<size_t>(p.numel());
+  flat_ = torch::zeros({static_cast<int64_t>(numel_ + 1)}, torch::kFloat32);
+}
+
+StatusOr<double> GradientSync::AllReduceAverage(double local_loss) {
+  torch::NoGradGuard no_grad;
+  int64_t offset = 0;
+  for (auto& p : params_) {
+    const int64_t n = p.numel();
+    auto slot = flat_.narrow(0, offset, n);
+    if (p.grad().defined()) slot.copy_(p.grad().reshape({-1}));
+    else slot.zero_();
+    offset += n;
+  }
+  flat_[offset] = static_cast<float>(local_loss);
+  if (comm_->size() > 1) {
+    PS_RETURN_IF_ERROR(comm_->AllReduceSum(flat_.data_ptr<float>(), numel_ + 1));
+    flat_.div_(static_cast<float>(comm_->size()));
+  }
+  offset = 0;
+  for (auto& p : params_) {
+    const int64_t n = p.numel();
+    if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+    p.grad().copy_(flat_.narrow(0, offset, n).view_as(p));
+    offset += n;
+  }
+  return static_cast<double>(flat_[offset].item<float>());
+}
+
+Status GradientSync::BroadcastParameters() {
+  torch::NoGradGuard no_grad;
+  for (auto& p : params_) {
+    auto c = p.contiguous();
+    PS_RETURN_IF_ERROR(comm_->Broadcast(c.data_ptr(), static_cast<size_t>(c.nbytes()), 0));
+    if (!c.is_same(p)) p.copy_(c);
+  }
+  return Status::Ok();
+}
+
+}  // namespace polysweep

@@ -1,0 +1,74 @@
+// polysweep-worker: one MPI rank of one trial. Started by the coordinator's
+// launcher as `mpirun -np K polysweep-worker --coordinator EP --sweep S
+// --trial T --attempt A`. Every rank announces itself and receives the
+// trial's assignment; rank 0 reports progress, evaluations and the end.
+#include <torch/torch.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+
+#include "common/log.h"
+#include "worker/comm/communicator.h"
+#include "worker/comm/mpi_runtime.h"
+#include "worker/reporter.h"
+#include "worker/trainer.h"
+
+using namespace polysweep;
+
+int main(int argc, char** argv) {
+  MpiRuntime mpi(&argc, &argv);
+  CLI::App app{"polysweep-worker: one MPI rank of a polysweep trial"};
+  std::string endpoint;
+  TrialIdentity id;
+  app.add_option("--coordinator", endpoint, "coordinator endpoint, e.g. tcp://host:port")->required();
+  app.add_option("--sweep", id.sweep, "sweep name")->required();
+  app.add_option("--trial", id.trial, "trial id")->required();
+  app.add_option("--attempt", id.attempt, "attempt number (fencing token)")->required();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    if (mpi.size() > 1) mpi.Abort(code);
+    return code;
+  }
+  id.rank = mpi.rank();
+  Logger log("trial " + std::to_string(id.trial) + " attempt " + std::to_string(id.attempt) + " rank " +
+             std::to_string(mpi.rank()) + "/" + std::to_string(mpi.size()) + " host " + mpi.host());
+
+  CoordinatorClient client(endpoint, id);
+  auto assignment = client.Hello(mpi.size(), mpi.host(), static_cast<int>(getpid()));
+  if (!assignment.ok()) {
+    log.Error(assignment.status().message());
+    mpi.Abort(3);
+  }
+  torch::set_num_threads(std::max(1, assignment->threads()));
+  auto comm = MakeCommunicator(assignment->backend(), mpi);
+  if (!comm.ok()) {
+    log.Error(comm.status().message());
+    if (mpi.rank() == 0) {
+      wire::TrialEnd end;
+      end.set_error(comm.status().message());
+      (void)client.End(end);
+    }
+    mpi.Abort(4);
+  }
+  auto result = RunTrial(*assignment, comm->get(), mpi.rank() == 0 ? &client : nullptr, log);
+  if (!result.ok()) {
+    log.Error(result.status().message());
+    if (mpi.rank() == 0) {
+      wire::TrialEnd end;
+      end.set_error(result.status().message());
+      (void)client.End(end);
+    }
+    mpi.Abort(5);
+  }
+  if (mpi.rank() == 0) {
+    wire::TrialEnd end;
+    end.set_steps(result->steps);
+    end.set_seconds(result->seconds);
+    Status s = client.End(end);
+    if (!s.ok()) log.Warn("end of trial not acknowledged: " + s.message());
+  }
+  log.Info("done: " + std::to_string(result->steps) + " steps in " + std::to_string(result->seconds) + " s");
+  return 0;
+}

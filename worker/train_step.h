@@ -1,0 +1,49 @@
+// One data-parallel training step: forward, backward, gradient all-reduce,
+// clipping, AdamW update. Every rank holds the same weights before and after.
+// Heavy header (LibTorch).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <vector>
+
+#include "common/hparams.h"
+#include "common/status.h"
+#include "worker/dataset.h"
+#include "worker/grad_sync.h"
+#include "worker/model.h"
+
+namespace polysweep {
+
+struct Batch {
+  torch::Tensor ids;     // [batch, length] int64, padded to the longest example
+  torch::Tensor pad;     // [batch, length] bool
+  torch::Tensor labels;  // [batch] int64
+  std::vector<int32_t> langs;
+};
+
+// Builds a batch of `indices` from `split`, padding dynamically.
+Batch MakeBatch(const TokenizedSplit& split, const std::vector<int64_t>& indices, int pad_id);
+
+class DataParallelStep {
+ public:
+  // Builds the model with `params.seed` on every rank, then copies rank 0's
+  // weights to all ranks; dropout streams differ per rank afterwards.
+  DataParallelStep(const ModelShape& shape, const TrainingParams& params, Communicator* comm);
+  Status Init();
+  // Trains on this rank's `batch` at learning rate `lr`; returns the mean loss over ranks.
+  StatusOr<double> Step(const Batch& batch, double lr);
+
+  EncoderClassifier& model() { return model_; }
+  GradientSync& sync() { return *sync_; }
+
+ private:
+  TrainingParams params_;
+  Communicator* comm_;
+  EncoderClassifier model_{nullptr};
+  std::unique_ptr<torch::optim::AdamW> optimizer_;
+  std::unique_ptr<GradientSync> sync_;
+};
+
+}  // namespace polysweep

@@ -1,0 +1,162 @@
+#include "worker/trainer.h"
+
+#include <chrono>
+
+#include "common/hparams.h"
+#include "worker/dataset.h"
+#include "worker/metrics.h"
+#include "worker/train_step.h"
+
+namespace polysweep {
+
+double ScheduledLr(double peak, int64_t step, int64_t warmup, int64_t max_steps) {
+  if (warmup > 0 && step <= warmup) return peak * static_cast<double>(step) / static_cast<double>(warmup);
+  const double left = static_cast<double>(max_steps - step);
+  const double span = static_cast<double>(std::max<int64_t>(1, max_steps - warmup));
+  return peak * std::max(0.0, left / span);
+}
+
+namespace {
+
+// Evaluates on this rank's shard of `split` and sums the counts over ranks.
+StatusOr<EvalMetrics> Evaluate(EncoderClassifier& model, const TokenizedSplit& split, int num_labels,
+                               int num_langs, int pad_id, Communicator* comm) {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  ConfusionCounts counts(num_labels, num_langs);
+  constexpr size_t kEvalBatch = 128;
+  std::vector<int64_t> mine;
+  for (size_t i = static_cast<size_t>(comm->rank()); i < split.size(); i += static_cast<size_t>(comm->size())) {
+    mine.push_back(static_cast<int64_t>(i));
+  }
+  for (size_t begin = 0; begin < mine.size(); begin += kEvalBatch) {
+    std::vector<int64_t> idx(mine.begin() + begin, mine.begin() + std::min(mine.size(), begin + kEvalBatch));
+    Batch b = MakeBatch(split, idx, pad_id);
+    auto logits = model->forward(b.ids, b.pad);
+    auto losses = torch::nn::functional::cross_entropy(
+        logits, b.labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+    auto pred = logits.argmax(1);
+    auto pred_a = pred.accessor<int64_t, 1>();
+    auto label_a = b.labels.accessor<int64_t, 1>();
+    auto loss_a = losses.accessor<float, 1>();
+    for (size_t r = 0; r < idx.size(); ++r) {
+      counts.Add(b.langs[r], static_cast<int>(label_a[r]), static_cast<int>(pred_a[r]), loss_a[r]);
+    }
+  }
+  if (comm->size() > 1) PS_RETURN_IF_ERROR(comm->AllReduceSum(counts.raw().data(), counts.raw().size()));
+  return counts.Compute();
+}
+
+wire::Evaluation ToWire(const EvalMetrics& m, int64_t step, bool final, const wire::DataSpec& data) {
+  wire::Evaluation e;
+  e.set_step(step);
+  e.set_loss(m.loss);
+  e.set_accuracy(m.accuracy);
+  e.set_macro_f1(m.macro_f1);
+  e.set_final(final);
+  for (size_t l = 0; l < m.languages.size(); ++l) {
+    if (m.languages[l].count == 0) continue;
+    auto* s = e.add_languages();
+    s->set_lang(data.languages(static_cast<int>(l)));
+    s->set_f1(m.languages[l].f1);
+    s->set_accuracy(m.languages[l].accuracy);
+    s->set_count(static_cast<int32_t>(m.languages[l].count));
+  }
+  return e;
+}
+
+}  // namespace
+
+StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Reporter* reporter,
+                               const Logger& log) {
+  using Clock = std::chrono::steady_clock;
+  const auto t0 = Clock::now();
+  TrainingParams params;
+  for (const auto& [name, text] : a.hparams()) {
+    PS_RETURN_IF_ERROR(ApplyHyperparameter(&params, name, ParamValue::Parse(text)));
+  }
+  auto tokenizer = Tokenizer::Load(a.data().tokenizer_path());
+  if (!tokenizer.ok()) return tokenizer.status();
+  const Tokenizer& sp = **tokenizer;
+  const int num_labels = a.data().labels_size(), num_langs = a.data().languages_size();
+  const int max_length = a.model().max_length();
+  auto train = LoadSplit(a.data().train_path(), sp, max_length, num_labels, num_langs);
+  if (!train.ok()) return train.status();
+  auto valid = LoadSplit(a.data().valid_path(), sp, max_length, num_labels, num_langs);
+  if (!valid.ok()) return valid.status();
+  const int pad_id = sp.pad_id() >= 0 ? sp.pad_id() : 0;
+
+  ModelShape shape;
+  shape.vocab = sp.vocab_size();
+  shape.classes = num_labels;
+  shape.layers = a.model().layers();
+  shape.hidden = a.model().hidden();
+  shape.heads = a.model().heads();
+  shape.ffn = a.model().ffn();
+  shape.max_length = max_length;
+  shape.dropout = params.dropout;
+  DataParallelStep trainer(shape, params, comm);
+  PS_RETURN_IF_ERROR(trainer.Init());
+
+  const int world = comm->size();
+  const int64_t global_batch = static_cast<int64_t>(params.batch_size) * world;
+  const int64_t steps_per_epoch = static_cast<int64_t>(train->size()) / global_batch;
+  if (steps_per_epoch < 1) {
+    return Status::Error("training split has " + std::to_string(train->size()) + " examples, fewer than one global batch (" +
+                         std::to_string(global_batch) + ")");
+  }
+  const int64_t max_steps = a.max_steps();
+  log.Info("training " + std::to_string(max_steps) + " steps: " + std::to_string(train->size()) + " train / " +
+           std::to_string(valid->size()) + " valid examples, " + std::to_string(trainer.sync().numel()) +
+           " parameters, global batch " + std::to_string(global_batch) + ", backend " + comm->name());
+
+  std::vector<int64_t> order;
+  int64_t order_epoch = -1;
+  double loss_sum = 0;
+  int64_t loss_n = 0;
+  auto window_start = Clock::now();
+  int64_t window_steps = 0;
+  for (int64_t step = 1; step <= max_steps; ++step) {
+    const int64_t epoch = (step - 1) / steps_per_epoch;
+    if (epoch != order_epoch) {
+      order = EpochOrder(train->size(), static_cast<uint64_t>(params.seed), epoch);
+      order_epoch = epoch;
+    }
+    Batch batch = MakeBatch(*train, RankBatch(order, (step - 1) % steps_per_epoch, params.batch_size, comm->rank(), world),
+                            pad_id);
+    const double lr = ScheduledLr(params.lr, step, params.warmup_steps, max_steps);
+    auto loss = trainer.Step(batch, lr);
+    if (!loss.ok()) return loss.status();
+    loss_sum += *loss;
+    ++loss_n;
+    ++window_steps;
+    if (reporter && (step % a.log_every() == 0 || step == max_steps)) {
+      const double secs = std::chrono::duration<double>(Clock::now() - window_start).count();
+      wire::Progress p;
+      p.set_step(step);
+      p.set_loss(loss_sum / static_cast<double>(loss_n));
+      p.set_lr(lr);
+      p.set_samples_per_sec(secs > 0 ? static_cast<double>(window_steps * global_batch) / secs : 0);
+      p.set_samples(step * global_batch);
+      p.set_max_steps(max_steps);
+      PS_RETURN_IF_ERROR(reporter->Progress(p));
+      loss_sum = 0;
+      loss_n = 0;
+      window_steps = 0;
+      window_start = Clock::now();
+    }
+    const bool final = step == max_steps;
+    if (final || (a.eval_every() > 0 && step % a.eval_every() == 0)) {
+      auto metrics = Evaluate(trainer.model(), *valid, num_labels, num_langs, pad_id, comm);
+      if (!metrics.ok()) return metrics.status();
+      if (reporter) PS_RETURN_IF_ERROR(reporter->Evaluation(ToWire(*metrics, step, final, a.data())));
+      window_start = Clock::now();  // evaluation time is not training throughput
+    }
+  }
+  TrainResult result;
+  result.steps = max_steps;
+  result.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+  return result;
+}
+
+}  // namespace polysweep

@@ -1,0 +1,28 @@
+// The trial's training loop on one rank: loads the tokenizer and the prepared
+// splits, trains data-parallel for the assigned steps with warmup and linear
+// decay, evaluates on the valid split (sharded over ranks, counts summed), and
+// reports through the Reporter (rank 0 only; others pass nullptr).
+#pragma once
+
+#include <memory>
+
+#include "common/log.h"
+#include "common/status.h"
+#include "polysweep.pb.h"
+#include "worker/comm/communicator.h"
+#include "worker/reporter.h"
+
+namespace polysweep {
+
+// Learning rate at `step` (1-based): linear warmup, then linear decay to 0.
+double ScheduledLr(double peak, int64_t step, int64_t warmup, int64_t max_steps);
+
+struct TrainResult {
+  int64_t steps = 0;
+  double seconds = 0;
+};
+
+StatusOr<TrainResult> RunTrial(const wire::Assignment& assignment, Communicator* comm, Reporter* reporter,
+                               const Logger& log);
+
+}  // namespace polysweep
