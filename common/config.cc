@@ -95,10 +95,12 @@ class Reader {
 
 Status ParseData(const Reader& r, const YAML::Node& n, DataConfig* d) {
   PS_RETURN_IF_ERROR(r.CheckMap(n, "data",
-                                {"files", "text_field", "label_field", "lang_field",
+                                {"files", "format", "text_field", "label_field", "lang_field",
                                  "group_field", "languages", "max_per_language",
                                  "valid_fraction", "test_fraction", "vocab_size",
-                                 "max_bad_lines", "max_line_bytes"}));
+                                 "max_bad_lines", "max_line_bytes", "labels", "extra_languages",
+                                 "tokenizer", "tokenizer_type", "max_tokens", "sampling_alpha",
+                                 "shard_dir", "threads"}));
   if (!n["files"]) return r.Error(n, "data.files", "required: a list of JSONL files");
   PS_RETURN_IF_ERROR(r.StringList(n["files"], "data.files", &d->files));
   if (d->files.empty()) return r.Error(n["files"], "data.files", "needs at least one file");
@@ -126,6 +128,29 @@ Status ParseData(const Reader& r, const YAML::Node& n, DataConfig* d) {
     PS_RETURN_IF_ERROR(r.Integer(n["max_bad_lines"], "data.max_bad_lines", &d->max_bad_lines, 0, 1e12));
   if (n["max_line_bytes"])
     PS_RETURN_IF_ERROR(r.Integer(n["max_line_bytes"], "data.max_line_bytes", &d->max_line_bytes, 64, 1 << 30));
+  if (n["format"]) {
+    PS_RETURN_IF_ERROR(r.String(n["format"], "data.format", &d->format));
+    if (d->format != "auto" && d->format != "jsonl" && d->format != "tsv")
+      return r.Error(n["format"], "data.format", "expected auto, jsonl or tsv, got \"" + d->format + "\"");
+  }
+  if (n["labels"]) PS_RETURN_IF_ERROR(r.StringList(n["labels"], "data.labels", &d->labels));
+  if (n["extra_languages"]) PS_RETURN_IF_ERROR(r.StringList(n["extra_languages"], "data.extra_languages", &d->extra_languages));
+  if (n["tokenizer"]) {
+    PS_RETURN_IF_ERROR(r.String(n["tokenizer"], "data.tokenizer", &d->tokenizer));
+    std::error_code ec;
+    if (!std::filesystem::is_regular_file(d->tokenizer, ec))
+      return r.Error(n["tokenizer"], "data.tokenizer", "no such file: " + d->tokenizer);
+  }
+  if (n["tokenizer_type"]) {
+    PS_RETURN_IF_ERROR(r.String(n["tokenizer_type"], "data.tokenizer_type", &d->tokenizer_type));
+    if (d->tokenizer_type != "unigram" && d->tokenizer_type != "bpe")
+      return r.Error(n["tokenizer_type"], "data.tokenizer_type", "expected unigram or bpe");
+  }
+  if (n["max_tokens"]) PS_RETURN_IF_ERROR(r.Integer(n["max_tokens"], "data.max_tokens", &d->max_tokens, 1, 1 << 20));
+  if (n["sampling_alpha"])
+    PS_RETURN_IF_ERROR(r.Number(n["sampling_alpha"], "data.sampling_alpha", &d->sampling_alpha, 0, 1));
+  if (n["shard_dir"]) PS_RETURN_IF_ERROR(r.String(n["shard_dir"], "data.shard_dir", &d->shard_dir));
+  if (n["threads"]) PS_RETURN_IF_ERROR(r.Integer(n["threads"], "data.threads", &d->threads, 0, 1024));
   return Status::Ok();
 }
 
@@ -333,6 +358,7 @@ StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::
   if (root["max_concurrent"])
     PS_RETURN_IF_ERROR(r.Integer(root["max_concurrent"], "max_concurrent", &c.max_concurrent, 1, 10000));
   PS_RETURN_IF_ERROR(ParseData(r, root["data"], &c.data));
+  if (c.data.shard_dir.empty()) c.data.shard_dir = c.output_dir + "/data";
   if (root["model"]) PS_RETURN_IF_ERROR(ParseModel(r, root["model"], &c.model));
   if (root["trial"]) PS_RETURN_IF_ERROR(ParseTrial(r, root["trial"], &c.trial));
   if (root["training"]) PS_RETURN_IF_ERROR(ParseTraining(r, root["training"], &c.training));

@@ -14,7 +14,8 @@
 namespace polysweep {
 
 struct DataConfig {
-  std::vector<std::string> files;     // JSONL, one example per line
+  std::vector<std::string> files;     // JSONL or TSV (with a header), optionally gzip-compressed
+  std::string format = "auto";        // auto (by extension) | jsonl | tsv
   std::string text_field = "text";
   std::string label_field = "label";
   std::string lang_field = "lang";
@@ -23,7 +24,15 @@ struct DataConfig {
   int64_t max_per_language = 0;       // 0 = no cap
   double valid_fraction = 0.1;
   double test_fraction = 0.1;
+  std::vector<std::string> labels;    // the label set; empty = whatever the data has
+  std::vector<std::string> extra_languages;  // codes accepted beyond ISO 639-1
   int vocab_size = 8000;              // SentencePiece vocabulary
+  std::string tokenizer;              // an existing SentencePiece model; empty = train one
+  std::string tokenizer_type = "unigram";  // unigram | bpe
+  int max_tokens = 256;               // tokens kept per example in the shards
+  double sampling_alpha = 1.0;        // p_lang ∝ n_lang^alpha
+  std::string shard_dir;              // default <output_dir>/data
+  int threads = 0;                    // tokenizer threads; 0 = all cores
   int64_t max_bad_lines = 0;          // bad lines tolerated (skipped, counted)
   int64_t max_line_bytes = 1 << 20;
 };

@@ -1,6 +1,7 @@
 #include "common/example.h"
 
 #include <nlohmann/json.hpp>
+#include <vector>
 
 namespace polysweep {
 
@@ -31,6 +32,18 @@ size_t FindInvalidUtf8(std::string_view s) {
 
 namespace {
 
+std::vector<std::string_view> SplitTabs(std::string_view line) {
+  std::vector<std::string_view> out;
+  size_t start = 0;
+  while (true) {
+    size_t tab = line.find('\t', start);
+    out.push_back(line.substr(start, tab == std::string_view::npos ? std::string_view::npos : tab - start));
+    if (tab == std::string_view::npos) break;
+    start = tab + 1;
+  }
+  return out;
+}
+
 bool IsLanguageCode(const std::string& s) {
   if (s.empty() || s.size() > 16) return false;
   for (char c : s) {
@@ -47,7 +60,50 @@ StatusOr<std::string> StringField(const nlohmann::json& obj, const std::string& 
   return Status::Error("field \"" + name + "\" must be a string");
 }
 
+Status CheckExample(const Example& ex, const std::string& text_name, const std::string& label_name,
+                    const std::string& lang_name) {
+  if (ex.text.find_first_not_of(" \t\r\n") == std::string::npos) return Status::Error("field \"" + text_name + "\" is empty");
+  if (ex.label.empty()) return Status::Error("field \"" + label_name + "\" is empty");
+  if (!IsLanguageCode(ex.lang)) return Status::Error("field \"" + lang_name + "\" is not a language code: \"" + ex.lang + "\"");
+  return Status::Ok();
+}
+
 }  // namespace
+
+StatusOr<TsvColumns> ParseTsvHeader(std::string_view header, const ExampleFields& fields) {
+  if (FindInvalidUtf8(header) != std::string_view::npos) return Status::Error("header is not valid UTF-8");
+  auto names = SplitTabs(header);
+  TsvColumns c;
+  c.count = names.size();
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (names[i] == fields.text) c.text = static_cast<int>(i);
+    if (names[i] == fields.label) c.label = static_cast<int>(i);
+    if (names[i] == fields.lang) c.lang = static_cast<int>(i);
+    if (!fields.group.empty() && names[i] == fields.group) c.group = static_cast<int>(i);
+  }
+  for (auto [index, name] : {std::pair{c.text, fields.text}, std::pair{c.label, fields.label}, std::pair{c.lang, fields.lang}}) {
+    if (index < 0) return Status::Error("header has no column \"" + name + "\"");
+  }
+  if (!fields.group.empty() && c.group < 0) return Status::Error("header has no column \"" + fields.group + "\"");
+  return c;
+}
+
+StatusOr<Example> ParseTsvLine(std::string_view line, const TsvColumns& columns) {
+  size_t bad = FindInvalidUtf8(line);
+  if (bad != std::string_view::npos) return Status::Error("invalid UTF-8 at byte " + std::to_string(bad + 1));
+  auto cells = SplitTabs(line);
+  if (cells.size() != columns.count) {
+    return Status::Error("expected " + std::to_string(columns.count) + " tab-separated columns, got " +
+                         std::to_string(cells.size()));
+  }
+  Example ex;
+  ex.text = std::string(cells[static_cast<size_t>(columns.text)]);
+  ex.label = std::string(cells[static_cast<size_t>(columns.label)]);
+  ex.lang = std::string(cells[static_cast<size_t>(columns.lang)]);
+  if (columns.group >= 0) ex.group = std::string(cells[static_cast<size_t>(columns.group)]);
+  PS_RETURN_IF_ERROR(CheckExample(ex, "text", "label", "lang"));
+  return ex;
+}
 
 StatusOr<Example> ParseExampleLine(std::string_view line, const ExampleFields& fields) {
   size_t bad = FindInvalidUtf8(line);
@@ -61,17 +117,13 @@ StatusOr<Example> ParseExampleLine(std::string_view line, const ExampleFields& f
   auto text = StringField(obj, fields.text, false);
   if (!text.ok()) return text.status();
   ex.text = std::move(*text);
-  if (ex.text.find_first_not_of(" \t\r\n") == std::string::npos) {
-    return Status::Error("field \"" + fields.text + "\" is empty");
-  }
   auto label = StringField(obj, fields.label, true);
   if (!label.ok()) return label.status();
   ex.label = std::move(*label);
-  if (ex.label.empty()) return Status::Error("field \"" + fields.label + "\" is empty");
   auto lang = StringField(obj, fields.lang, false);
   if (!lang.ok()) return lang.status();
   ex.lang = std::move(*lang);
-  if (!IsLanguageCode(ex.lang)) return Status::Error("field \"" + fields.lang + "\" is not a language code: \"" + ex.lang + "\"");
+  PS_RETURN_IF_ERROR(CheckExample(ex, fields.text, fields.label, fields.lang));
   if (!fields.group.empty()) {
     auto group = StringField(obj, fields.group, true);
     if (!group.ok()) return group.status();

@@ -30,4 +30,16 @@ size_t FindInvalidUtf8(std::string_view bytes);
 // string; label a string or an integer; lang a short language code.
 StatusOr<Example> ParseExampleLine(std::string_view line, const ExampleFields& fields);
 
+// TSV input: a header line names the columns; each line has exactly as many
+// tab-separated columns. Text may not contain tabs or newlines.
+struct TsvColumns {
+  int text = -1;
+  int label = -1;
+  int lang = -1;
+  int group = -1;
+  size_t count = 0;
+};
+StatusOr<TsvColumns> ParseTsvHeader(std::string_view header, const ExampleFields& fields);
+StatusOr<Example> ParseTsvLine(std::string_view line, const TsvColumns& columns);
+
 }  // namespace polysweep

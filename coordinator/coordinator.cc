@@ -30,7 +30,7 @@ struct Coordinator::Trial {
   double started = 0;
 };
 
-Coordinator::Coordinator(const SweepConfig& config, const PreparedData& data, Journal* journal,
+Coordinator::Coordinator(const SweepConfig& config, const Manifest& data, Journal* journal,
                          TrialLauncher* launcher, Searcher* searcher, CoordinatorOptions options)
     : config_(config), data_(data), journal_(journal), launcher_(launcher), searcher_(searcher),
       options_(std::move(options)), log_("coordinator sweep " + config.name),
@@ -61,9 +61,10 @@ Status Coordinator::Bind() {
 
 int64_t Coordinator::MaxSteps(const Trial& trial) const {
   if (config_.budget.max_steps > 0) return config_.budget.max_steps;
+  // An epoch is every training entry once; its last step may be short.
   const double global_batch = static_cast<double>(trial.training.batch_size) * config_.trial.ranks;
-  const double per_epoch = std::floor(static_cast<double>(data_.split_size(kTrain)) / global_batch);
-  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(per_epoch * config_.budget.epochs)));
+  const double examples = static_cast<double>(data_.split_size(kTrain)) * config_.budget.epochs;
+  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(examples / global_batch)));
 }
 
 double Coordinator::Objective(const wire::Evaluation& e) const {
@@ -170,9 +171,8 @@ wire::Assignment Coordinator::MakeAssignment(const Trial& trial) const {
   m->set_ffn(config_.model.ffn);
   m->set_max_length(config_.model.max_length);
   auto* d = a.mutable_data();
-  d->set_train_path(std::filesystem::absolute(data_.train_path).string());
-  d->set_valid_path(std::filesystem::absolute(data_.valid_path).string());
-  d->set_tokenizer_path(std::filesystem::absolute(data_.tokenizer_path).string());
+  d->set_shard_dir(std::filesystem::absolute(config_.data.shard_dir).string());
+  d->set_sampling_alpha(config_.data.sampling_alpha);
   for (const auto& l : data_.labels) d->add_labels(l);
   for (const auto& l : data_.languages) d->add_languages(l);
   a.set_max_steps(trial.max_steps);

@@ -14,7 +14,7 @@
 
 #include "common/config.h"
 #include "common/log.h"
-#include "coordinator/data_prep.h"
+#include "common/manifest.h"
 #include "coordinator/journal.h"
 #include "coordinator/searcher.h"
 #include "launcher/launcher.h"
@@ -30,7 +30,7 @@ struct CoordinatorOptions {
 
 class Coordinator {
  public:
-  Coordinator(const SweepConfig& config, const PreparedData& data, Journal* journal,
+  Coordinator(const SweepConfig& config, const Manifest& data, Journal* journal,
               TrialLauncher* launcher, Searcher* searcher, CoordinatorOptions options);
   ~Coordinator();
 
@@ -56,7 +56,7 @@ class Coordinator {
   wire::StatusReply Snapshot() const;
 
   const SweepConfig& config_;
-  const PreparedData& data_;
+  const Manifest& data_;
   Journal* journal_;
   TrialLauncher* launcher_;
   Searcher* searcher_;

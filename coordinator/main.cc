@@ -1,6 +1,8 @@
 // polysweep: the coordinator and its CLI.
 //   polysweep sweep CONFIG        run a sweep in the foreground
 //   polysweep validate CONFIG     check a config without running anything
+//   polysweep shard CONFIG        tokenize the dataset into binary shards
+//   polysweep data stats CONFIG   what the shards hold and how they are sampled
 //   polysweep status|trials|best  watch a sweep (live, or from its journal)
 #include <signal.h>
 #include <unistd.h>
@@ -15,9 +17,10 @@
 #include "common/log.h"
 #include "common/wire.h"
 #include "coordinator/coordinator.h"
-#include "coordinator/data_prep.h"
+#include "coordinator/data_stats.h"
 #include "coordinator/journal.h"
 #include "coordinator/searcher.h"
+#include "coordinator/sharder.h"
 #include "coordinator/views.h"
 #include "launcher/launcher.h"
 
@@ -95,6 +98,31 @@ int Watch(const std::string& what, const std::string& dir_flag, const std::strin
   return 0;
 }
 
+void LogShards(const ShardOutcome& s, const Logger& log) {
+  const Manifest& m = s.manifest;
+  std::string counts;
+  for (const auto& [lang, c] : m.counts) counts += " " + lang + ":" + std::to_string(c[kTrain]);
+  char rate[64] = "";
+  if (s.rebuilt && s.seconds > 0) {
+    std::snprintf(rate, sizeof rate, " in %.1f s (%.1f MB/s)", s.seconds, static_cast<double>(m.input_bytes) / 1e6 / s.seconds);
+  }
+  log.Info(std::string(s.rebuilt ? "sharded" : "shards up to date") + rate + ": " + s.dir + ", " +
+           std::to_string(m.split_size(kTrain)) + " train / " + std::to_string(m.split_size(kValid)) + " valid / " +
+           std::to_string(m.split_size(kTest)) + " test examples, " + std::to_string(m.labels.size()) + " labels, " +
+           std::to_string(m.languages.size()) + " languages (train:" + counts + ")" +
+           (m.bad_lines ? ", " + std::to_string(m.bad_lines) + " bad lines skipped" : ""));
+}
+
+int RunShard(const std::string& config_path, bool force) {
+  auto config = LoadSweepConfig(config_path);
+  if (!config.ok()) return Fail(config.status().message());
+  Logger log("shard " + config->name);
+  auto shards = ShardDataset(config->data, log, force);
+  if (!shards.ok()) return Fail(shards.status().message());
+  LogShards(*shards, log);
+  return 0;
+}
+
 int RunSweep(const std::string& config_path, bool overwrite, std::string worker, const std::string& mpirun) {
   auto config = LoadSweepConfig(config_path);
   if (!config.ok()) return Fail(config.status().message());
@@ -122,17 +150,13 @@ int RunSweep(const std::string& config_path, bool overwrite, std::string worker,
   };
 
   Logger log("coordinator sweep " + config->name);
-  log.Info("preparing data from " + std::to_string(config->data.files.size()) + " file(s)");
-  auto data = PrepareData(config->data, out + "/data", log);
-  if (!data.ok()) {
+  auto shards = ShardDataset(config->data, log);
+  if (!shards.ok()) {
     cleanup();
-    return Fail(data.status().message());
+    return Fail(shards.status().message());
   }
-  std::string counts;
-  for (const auto& [lang, c] : data->counts) counts += " " + lang + ":" + std::to_string(c[kTrain]);
-  log.Info("data: " + std::to_string(data->split_size(kTrain)) + " train / " +
-           std::to_string(data->split_size(kValid)) + " valid examples, " + std::to_string(data->labels.size()) +
-           " labels, " + std::to_string(data->languages.size()) + " languages (train per language:" + counts + ")");
+  LogShards(*shards, log);
+  const Manifest& data = shards->manifest;
 
   auto journal = Journal::Create(journal_path, *config);
   if (!journal.ok()) {
@@ -153,7 +177,7 @@ int RunSweep(const std::string& config_path, bool overwrite, std::string worker,
   options.stop = &g_stop;
   wire::StatusReply final_status;
   {
-    Coordinator coordinator(*config, *data, journal->get(), launcher.get(), searcher->get(), options);
+    Coordinator coordinator(*config, data, journal->get(), launcher.get(), searcher->get(), options);
     Status s = coordinator.Bind();
     if (s.ok()) s = coordinator.Run();
     if (!s.ok()) return Fail(s.message(), 1);
@@ -181,6 +205,17 @@ int main(int argc, char** argv) {
   sweep->add_option("--worker", worker, "path of polysweep-worker (default: next to polysweep)");
   sweep->add_option("--mpirun", mpirun, "mpirun to launch trials with");
 
+  bool force = false;
+  auto* shard = app.add_subcommand("shard", "tokenize the sweep's dataset into binary shards (no work when up to date)");
+  shard->add_option("config", config_path, "sweep config (YAML)")->required();
+  shard->add_flag("--force", force, "rebuild even when the shards are up to date");
+
+  auto* data_cmd = app.add_subcommand("data", "inspect a sweep's data");
+  auto* stats = data_cmd->add_subcommand("stats", "examples per language, token lengths, labels, sampling");
+  stats->add_option("config", config_path, "sweep config (YAML)")->required();
+  stats->add_option("-o,--output", output, "table or json")->check(CLI::IsMember({"table", "json"}));
+  data_cmd->require_subcommand(1);
+
   auto* validate = app.add_subcommand("validate", "check a sweep config and exit");
   validate->add_option("config", config_path, "sweep config (YAML)")->required();
 
@@ -196,6 +231,15 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (sweep->parsed()) return RunSweep(config_path, overwrite, worker, mpirun);
+  if (shard->parsed()) return RunShard(config_path, force);
+  if (stats->parsed()) {
+    auto config = LoadSweepConfig(config_path);
+    if (!config.ok()) return Fail(config.status().message());
+    auto report = DataStats(config->data, output == "json");
+    if (!report.ok()) return Fail(report.status().message());
+    std::cout << *report;
+    return 0;
+  }
   if (validate->parsed()) {
     auto config = LoadSweepConfig(config_path);
     if (!config.ok()) return Fail(config.status().message());

@@ -111,9 +111,12 @@ StatusOr<std::vector<ParamValue>> GridValues(const ParamSpec& spec) {
       }
       const bool log = spec.kind == ParamKind::kLogUniform;
       double lo = log ? std::log(spec.low) : spec.low, hi = log ? std::log(spec.high) : spec.high;
+      // Endpoints exactly as configured; interior points to 4 significant
+      // digits, like random draws (0.1, not 0.09999999999999999).
       for (int i = 0; i < spec.grid_points; ++i) {
         double x = lo + (hi - lo) * i / (spec.grid_points - 1);
-        out.push_back(ParamValue::Number(log ? std::exp(x) : x));
+        double v = i == 0 ? spec.low : i == spec.grid_points - 1 ? spec.high : Round4(log ? std::exp(x) : x);
+        out.push_back(ParamValue::Number(v));
       }
       return out;
     }

@@ -1,38 +1,32 @@
-// A tokenized split held in memory (token ids + offsets), and the sampling
-// order of an epoch. The order is a pure function of (size, seed, epoch): all
-// ranks compute the same permutation and each takes its own disjoint slice.
+// Examples held in memory (ExampleSource): what tests and small tools use
+// where the worker itself reads memory-mapped shards (common/shard_set.h).
 #pragma once
 
 #include <cstdint>
-#include <string>
 #include <vector>
 
-#include "common/status.h"
-#include "tokenizer/tokenizer.h"
+#include "common/shard_set.h"
 
 namespace polysweep {
 
-struct TokenizedSplit {
-  std::vector<int32_t> tokens;   // all examples' ids, back to back
-  std::vector<int64_t> offsets;  // example i is tokens[offsets[i], offsets[i+1])
+struct TokenizedSplit : public ExampleSource {
+  std::vector<int32_t> tokens;     // all examples' ids, back to back
+  std::vector<int64_t> offsets{0}; // example i is tokens[offsets[i], offsets[i+1])
   std::vector<int32_t> labels;
   std::vector<int32_t> langs;
-  size_t size() const { return labels.size(); }
-  int64_t length(size_t i) const { return offsets[i + 1] - offsets[i]; }
+
+  void Add(const std::vector<int32_t>& ids, int32_t label, int32_t lang) {
+    tokens.insert(tokens.end(), ids.begin(), ids.end());
+    offsets.push_back(static_cast<int64_t>(tokens.size()));
+    labels.push_back(label);
+    langs.push_back(lang);
+  }
+  int64_t size() const override { return static_cast<int64_t>(labels.size()); }
+  ExampleView Get(int64_t i) const override {
+    const size_t k = static_cast<size_t>(i);
+    return ExampleView{tokens.data() + offsets[k], static_cast<uint64_t>(offsets[k + 1] - offsets[k]),
+                       static_cast<uint16_t>(labels[k]), static_cast<uint16_t>(langs[k])};
+  }
 };
-
-// Reads a prepared split (label_id \t lang_id \t text), tokenizes each text
-// and keeps at most `max_length` ids.
-StatusOr<TokenizedSplit> LoadSplit(const std::string& path, const Tokenizer& tokenizer,
-                                   int max_length, int num_labels, int num_langs);
-
-// A permutation of [0, n) for `epoch`, identical on every rank.
-std::vector<int64_t> EpochOrder(size_t n, uint64_t seed, int64_t epoch);
-
-// Positions of rank `rank`'s examples for `step` within an epoch: the global
-// batch is batch*world consecutive entries of the order; each rank takes its
-// contiguous block. Returns indices into the split.
-std::vector<int64_t> RankBatch(const std::vector<int64_t>& order, int64_t step_in_epoch, int batch,
-                               int rank, int world);
 
 }  // namespace polysweep

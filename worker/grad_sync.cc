@@ -5,24 +5,26 @@ namespace polysweep {
 GradientSync::GradientSync(std::vector<torch::Tensor> params, Communicator* comm)
     : params_(std::move(params)), comm_(comm) {
   for (const auto& p : params_) numel_ += static_cast<size_t>(p.numel());
-  flat_ = torch::zeros({static_cast<int64_t>(numel_ + 1)}, torch::kFloat32);
+  flat_ = torch::zeros({static_cast<int64_t>(numel_ + 2)}, torch::kFloat32);
 }
 
-StatusOr<double> GradientSync::AllReduceAverage(double local_loss) {
+StatusOr<double> GradientSync::AllReduceAverage(double local_loss, int64_t local_count) {
   torch::NoGradGuard no_grad;
+  const float weight = static_cast<float>(local_count);
   int64_t offset = 0;
   for (auto& p : params_) {
     const int64_t n = p.numel();
     auto slot = flat_.narrow(0, offset, n);
-    if (p.grad().defined()) slot.copy_(p.grad().reshape({-1}));
+    if (p.grad().defined() && local_count > 0) torch::mul_out(slot, p.grad().reshape({-1}), weight);
     else slot.zero_();
     offset += n;
   }
-  flat_[offset] = static_cast<float>(local_loss);
-  if (comm_->size() > 1) {
-    PS_RETURN_IF_ERROR(comm_->AllReduceSum(flat_.data_ptr<float>(), numel_ + 1));
-    flat_.div_(static_cast<float>(comm_->size()));
-  }
+  float* extra = flat_.data_ptr<float>() + offset;
+  extra[0] = local_count > 0 ? static_cast<float>(local_loss) * weight : 0.f;
+  extra[1] = weight;
+  if (comm_->size() > 1) PS_RETURN_IF_ERROR(comm_->AllReduceSum(flat_.data_ptr<float>(), numel_ + 2));
+  const float total = extra[1];
+  if (total > 0) flat_.narrow(0, 0, offset).div_(total);
   offset = 0;
   for (auto& p : params_) {
     const int64_t n = p.numel();
@@ -30,7 +32,7 @@ StatusOr<double> GradientSync::AllReduceAverage(double local_loss) {
     p.grad().copy_(flat_.narrow(0, offset, n).view_as(p));
     offset += n;
   }
-  return static_cast<double>(flat_[offset].item<float>());
+  return total > 0 ? static_cast<double>(extra[0] / total) : 0.0;
 }
 
 Status GradientSync::BroadcastParameters() {

@@ -41,27 +41,22 @@ int main(int argc, char** argv) {
     log.Error(assignment.status().message());
     mpi.Abort(3);
   }
+  // A fatal error on any rank: rank 0 tells the coordinator why, then the
+  // whole job ends so no rank waits in a collective.
+  auto fail = [&](const Status& status, int code) {
+    log.Error(status.message());
+    if (mpi.rank() == 0) {
+      wire::TrialEnd end;
+      end.set_error(status.message());
+      (void)client.End(end);
+    }
+    mpi.Abort(code);
+  };
   torch::set_num_threads(std::max(1, assignment->threads()));
   auto comm = MakeCommunicator(assignment->backend(), mpi);
-  if (!comm.ok()) {
-    log.Error(comm.status().message());
-    if (mpi.rank() == 0) {
-      wire::TrialEnd end;
-      end.set_error(comm.status().message());
-      (void)client.End(end);
-    }
-    mpi.Abort(4);
-  }
+  if (!comm.ok()) fail(comm.status(), 4);
   auto result = RunTrial(*assignment, comm->get(), mpi.rank() == 0 ? &client : nullptr, log);
-  if (!result.ok()) {
-    log.Error(result.status().message());
-    if (mpi.rank() == 0) {
-      wire::TrialEnd end;
-      end.set_error(result.status().message());
-      (void)client.End(end);
-    }
-    mpi.Abort(5);
-  }
+  if (!result.ok()) fail(result.status(), 5);
   if (mpi.rank() == 0) {
     wire::TrialEnd end;
     end.set_steps(result->steps);

@@ -2,9 +2,13 @@
 
 namespace polysweep {
 
-Batch MakeBatch(const TokenizedSplit& split, const std::vector<int64_t>& indices, int pad_id) {
+Batch MakeBatch(const ExampleSource& source, const std::vector<int64_t>& indices, int pad_id, int max_length) {
+  std::vector<ExampleView> views;
   int64_t longest = 1;
-  for (int64_t i : indices) longest = std::max(longest, split.length(static_cast<size_t>(i)));
+  for (int64_t i : indices) {
+    views.push_back(source.Get(i));
+    longest = std::max(longest, std::min<int64_t>(static_cast<int64_t>(views.back().length), max_length));
+  }
   const int64_t n = static_cast<int64_t>(indices.size());
   Batch b;
   b.ids = torch::full({n, longest}, pad_id, torch::kLong);
@@ -14,14 +18,14 @@ Batch MakeBatch(const TokenizedSplit& split, const std::vector<int64_t>& indices
   auto pad = b.pad.accessor<bool, 2>();
   auto labels = b.labels.accessor<int64_t, 1>();
   for (int64_t r = 0; r < n; ++r) {
-    const size_t i = static_cast<size_t>(indices[static_cast<size_t>(r)]);
-    const int64_t begin = split.offsets[i], len = split.length(i);
+    const ExampleView& v = views[static_cast<size_t>(r)];
+    const int64_t len = std::min<int64_t>(static_cast<int64_t>(v.length), max_length);
     for (int64_t t = 0; t < len; ++t) {
-      ids[r][t] = split.tokens[static_cast<size_t>(begin + t)];
+      ids[r][t] = v.tokens[t];
       pad[r][t] = false;
     }
-    labels[r] = split.labels[i];
-    b.langs.push_back(split.langs[i]);
+    labels[r] = v.label;
+    b.langs.push_back(v.lang);
   }
   return b;
 }
@@ -45,10 +49,15 @@ Status DataParallelStep::Init() {
 StatusOr<double> DataParallelStep::Step(const Batch& batch, double lr) {
   model_->train();
   optimizer_->zero_grad();
-  auto logits = model_->forward(batch.ids, batch.pad);
-  auto loss = torch::nn::functional::cross_entropy(logits, batch.labels);
-  loss.backward();
-  auto mean_loss = sync_->AllReduceAverage(loss.item<double>());
+  const int64_t count = batch.labels.size(0);
+  double local_loss = 0;
+  if (count > 0) {
+    auto logits = model_->forward(batch.ids, batch.pad);
+    auto loss = torch::nn::functional::cross_entropy(logits, batch.labels);
+    loss.backward();
+    local_loss = loss.item<double>();
+  }
+  auto mean_loss = sync_->AllReduceAverage(local_loss, count);
   if (!mean_loss.ok()) return mean_loss.status();
   if (params_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), params_.grad_clip);
   for (auto& group : optimizer_->param_groups()) {

@@ -10,7 +10,7 @@
 
 #include "common/hparams.h"
 #include "common/status.h"
-#include "worker/dataset.h"
+#include "common/shard_set.h"
 #include "worker/grad_sync.h"
 #include "worker/model.h"
 
@@ -23,8 +23,9 @@ struct Batch {
   std::vector<int32_t> langs;
 };
 
-// Builds a batch of `indices` from `split`, padding dynamically.
-Batch MakeBatch(const TokenizedSplit& split, const std::vector<int64_t>& indices, int pad_id);
+// Builds a batch of `indices` from `source`, keeping at most `max_length`
+// tokens of each and padding to the longest example of the batch only.
+Batch MakeBatch(const ExampleSource& source, const std::vector<int64_t>& indices, int pad_id, int max_length);
 
 class DataParallelStep {
  public:
@@ -32,7 +33,9 @@ class DataParallelStep {
   // weights to all ranks; dropout streams differ per rank afterwards.
   DataParallelStep(const ModelShape& shape, const TrainingParams& params, Communicator* comm);
   Status Init();
-  // Trains on this rank's `batch` at learning rate `lr`; returns the mean loss over ranks.
+  // Trains on this rank's `batch` (which may be empty on some ranks in the
+  // last step of an epoch) at learning rate `lr`; returns the mean loss over
+  // all ranks' examples.
   StatusOr<double> Step(const Batch& batch, double lr);
 
   EncoderClassifier& model() { return model_; }

@@ -3,8 +3,10 @@
 #include <chrono>
 
 #include "common/hparams.h"
-#include "worker/dataset.h"
+#include "common/manifest.h"
+#include "common/shard_set.h"
 #include "worker/metrics.h"
+#include "worker/prefetcher.h"
 #include "worker/train_step.h"
 
 namespace polysweep {
@@ -19,19 +21,17 @@ double ScheduledLr(double peak, int64_t step, int64_t warmup, int64_t max_steps)
 namespace {
 
 // Evaluates on this rank's shard of `split` and sums the counts over ranks.
-StatusOr<EvalMetrics> Evaluate(EncoderClassifier& model, const TokenizedSplit& split, int num_labels,
-                               int num_langs, int pad_id, Communicator* comm) {
+StatusOr<EvalMetrics> Evaluate(EncoderClassifier& model, const ExampleSource& split, int num_labels,
+                               int num_langs, int pad_id, int max_length, Communicator* comm) {
   torch::NoGradGuard no_grad;
   model->eval();
   ConfusionCounts counts(num_labels, num_langs);
   constexpr size_t kEvalBatch = 128;
   std::vector<int64_t> mine;
-  for (size_t i = static_cast<size_t>(comm->rank()); i < split.size(); i += static_cast<size_t>(comm->size())) {
-    mine.push_back(static_cast<int64_t>(i));
-  }
+  for (int64_t i = comm->rank(); i < split.size(); i += comm->size()) mine.push_back(i);
   for (size_t begin = 0; begin < mine.size(); begin += kEvalBatch) {
     std::vector<int64_t> idx(mine.begin() + begin, mine.begin() + std::min(mine.size(), begin + kEvalBatch));
-    Batch b = MakeBatch(split, idx, pad_id);
+    Batch b = MakeBatch(split, idx, pad_id, max_length);
     auto logits = model->forward(b.ids, b.pad);
     auto losses = torch::nn::functional::cross_entropy(
         logits, b.labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
@@ -75,19 +75,20 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
   for (const auto& [name, text] : a.hparams()) {
     PS_RETURN_IF_ERROR(ApplyHyperparameter(&params, name, ParamValue::Parse(text)));
   }
-  auto tokenizer = Tokenizer::Load(a.data().tokenizer_path());
-  if (!tokenizer.ok()) return tokenizer.status();
-  const Tokenizer& sp = **tokenizer;
-  const int num_labels = a.data().labels_size(), num_langs = a.data().languages_size();
-  const int max_length = a.model().max_length();
-  auto train = LoadSplit(a.data().train_path(), sp, max_length, num_labels, num_langs);
+  const std::string& dir = a.data().shard_dir();
+  auto manifest = LoadManifest(dir + "/manifest.json");
+  if (!manifest.ok()) return manifest.status();
+  auto train = ShardSet::Open(*manifest, dir, kTrain);
   if (!train.ok()) return train.status();
-  auto valid = LoadSplit(a.data().valid_path(), sp, max_length, num_labels, num_langs);
+  auto valid = ShardSet::Open(*manifest, dir, kValid);
   if (!valid.ok()) return valid.status();
-  const int pad_id = sp.pad_id() >= 0 ? sp.pad_id() : 0;
+  const int num_labels = static_cast<int>(manifest->labels.size());
+  const int num_langs = static_cast<int>(manifest->languages.size());
+  const int max_length = a.model().max_length();
+  constexpr int kPad = 0;  // padded positions are masked, any id serves
 
   ModelShape shape;
-  shape.vocab = sp.vocab_size();
+  shape.vocab = manifest->vocab_size;
   shape.classes = num_labels;
   shape.layers = a.model().layers();
   shape.hidden = a.model().hidden();
@@ -100,54 +101,45 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
 
   const int world = comm->size();
   const int64_t global_batch = static_cast<int64_t>(params.batch_size) * world;
-  const int64_t steps_per_epoch = static_cast<int64_t>(train->size()) / global_batch;
-  if (steps_per_epoch < 1) {
-    return Status::Error("training split has " + std::to_string(train->size()) + " examples, fewer than one global batch (" +
-                         std::to_string(global_batch) + ")");
-  }
   const int64_t max_steps = a.max_steps();
-  log.Info("training " + std::to_string(max_steps) + " steps: " + std::to_string(train->size()) + " train / " +
-           std::to_string(valid->size()) + " valid examples, " + std::to_string(trainer.sync().numel()) +
-           " parameters, global batch " + std::to_string(global_batch) + ", backend " + comm->name());
+  SamplingPlan plan{(*train)->language_sizes(), a.data().sampling_alpha(), static_cast<uint64_t>(params.seed)};
+  log.Info("training " + std::to_string(max_steps) + " steps: " + std::to_string((*train)->size()) + " train / " +
+           std::to_string((*valid)->size()) + " valid examples in " + std::to_string(num_langs) +
+           " languages, " + std::to_string(trainer.sync().numel()) + " parameters, global batch " +
+           std::to_string(global_batch) + ", backend " + comm->name());
+  BatchPrefetcher batches(**train, plan, ReaderPosition{}, params.batch_size, comm->rank(), world, kPad, max_length);
 
-  std::vector<int64_t> order;
-  int64_t order_epoch = -1;
   double loss_sum = 0;
-  int64_t loss_n = 0;
+  int64_t loss_n = 0, samples = 0, window_samples = 0;
   auto window_start = Clock::now();
-  int64_t window_steps = 0;
   for (int64_t step = 1; step <= max_steps; ++step) {
-    const int64_t epoch = (step - 1) / steps_per_epoch;
-    if (epoch != order_epoch) {
-      order = EpochOrder(train->size(), static_cast<uint64_t>(params.seed), epoch);
-      order_epoch = epoch;
-    }
-    Batch batch = MakeBatch(*train, RankBatch(order, (step - 1) % steps_per_epoch, params.batch_size, comm->rank(), world),
-                            pad_id);
+    BatchPrefetcher::Item item = batches.Next();
     const double lr = ScheduledLr(params.lr, step, params.warmup_steps, max_steps);
-    auto loss = trainer.Step(batch, lr);
+    auto loss = trainer.Step(item.batch, lr);
     if (!loss.ok()) return loss.status();
     loss_sum += *loss;
     ++loss_n;
-    ++window_steps;
+    samples += item.global;
+    window_samples += item.global;
     if (reporter && (step % a.log_every() == 0 || step == max_steps)) {
       const double secs = std::chrono::duration<double>(Clock::now() - window_start).count();
       wire::Progress p;
       p.set_step(step);
       p.set_loss(loss_sum / static_cast<double>(loss_n));
       p.set_lr(lr);
-      p.set_samples_per_sec(secs > 0 ? static_cast<double>(window_steps * global_batch) / secs : 0);
-      p.set_samples(step * global_batch);
+      p.set_samples_per_sec(secs > 0 ? static_cast<double>(window_samples) / secs : 0);
+      p.set_samples(samples);
       p.set_max_steps(max_steps);
+      p.set_position(item.after.Encode());
       PS_RETURN_IF_ERROR(reporter->Progress(p));
       loss_sum = 0;
       loss_n = 0;
-      window_steps = 0;
+      window_samples = 0;
       window_start = Clock::now();
     }
     const bool final = step == max_steps;
     if (final || (a.eval_every() > 0 && step % a.eval_every() == 0)) {
-      auto metrics = Evaluate(trainer.model(), *valid, num_labels, num_langs, pad_id, comm);
+      auto metrics = Evaluate(trainer.model(), **valid, num_labels, num_langs, kPad, max_length, comm);
       if (!metrics.ok()) return metrics.status();
       if (reporter) PS_RETURN_IF_ERROR(reporter->Evaluation(ToWire(*metrics, step, final, a.data())));
       window_start = Clock::now();  // evaluation time is not training throughput

@@ -1,0 +1,106 @@
+#include "common/manifest.h"
+
+#include <nlohmann/json.hpp>
+
+#include "common/files.h"
+
+namespace polysweep {
+
+const char* SplitName(Split s) {
+  switch (s) {
+    case kTrain: return "train";
+    case kValid: return "valid";
+    case kTest: return "test";
+  }
+  return "?";
+}
+
+int64_t Manifest::split_size(Split s) const {
+  int64_t n = 0;
+  for (const auto& [lang, c] : counts) n += c[s];
+  return n;
+}
+
+std::vector<int64_t> Manifest::language_sizes(Split s) const {
+  std::vector<int64_t> out;
+  for (const auto& lang : languages) {
+    auto it = counts.find(lang);
+    out.push_back(it == counts.end() ? 0 : it->second[s]);
+  }
+  return out;
+}
+
+const ShardEntry* Manifest::Find(Split s, const std::string& language) const {
+  for (const auto& e : shards) {
+    if (e.split == s && e.language == language) return &e;
+  }
+  return nullptr;
+}
+
+std::string ManifestToJson(const Manifest& m) {
+  nlohmann::json j;
+  j["version"] = m.version;
+  j["fingerprint"] = m.fingerprint;
+  j["labels"] = m.labels;
+  j["languages"] = m.languages;
+  for (const auto& [lang, c] : m.counts) j["counts"][lang] = {{"train", c[0]}, {"valid", c[1]}, {"test", c[2]}};
+  j["tokenizer"] = {{"file", m.tokenizer_file}, {"hash", m.tokenizer_hash}, {"vocab_size", m.vocab_size}};
+  j["bad_lines"] = m.bad_lines;
+  j["input_bytes"] = m.input_bytes;
+  j["shards"] = nlohmann::json::array();
+  for (const auto& e : m.shards) {
+    j["shards"].push_back({{"split", SplitName(e.split)}, {"language", e.language}, {"file", e.file},
+                           {"examples", e.examples}, {"tokens", e.tokens}, {"bytes", e.bytes},
+                           {"checksum", e.checksum}});
+  }
+  return j.dump(2) + "\n";
+}
+
+StatusOr<Manifest> ParseManifest(const std::string& text, const std::string& where) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::Error(where + ": not a JSON manifest");
+  Manifest m;
+  try {
+    m.version = j.at("version").get<int>();
+    if (m.version != 1) return Status::Error(where + ": manifest version " + std::to_string(m.version) + " is not supported");
+    m.fingerprint = j.at("fingerprint").get<std::string>();
+    m.labels = j.at("labels").get<std::vector<std::string>>();
+    m.languages = j.at("languages").get<std::vector<std::string>>();
+    for (auto& [lang, c] : j.at("counts").items()) {
+      m.counts[lang] = {c.at("train").get<int64_t>(), c.at("valid").get<int64_t>(), c.at("test").get<int64_t>()};
+    }
+    m.tokenizer_file = j.at("tokenizer").at("file").get<std::string>();
+    m.tokenizer_hash = j.at("tokenizer").at("hash").get<std::string>();
+    m.vocab_size = j.at("tokenizer").at("vocab_size").get<int>();
+    m.bad_lines = j.at("bad_lines").get<int64_t>();
+    m.input_bytes = j.value("input_bytes", int64_t{0});
+    for (const auto& e : j.at("shards")) {
+      ShardEntry s;
+      const std::string split = e.at("split").get<std::string>();
+      s.split = split == "train" ? kTrain : split == "valid" ? kValid : split == "test" ? kTest : static_cast<Split>(-1);
+      if (s.split < 0) return Status::Error(where + ": unknown split \"" + split + "\"");
+      s.language = e.at("language").get<std::string>();
+      s.file = e.at("file").get<std::string>();
+      s.examples = e.at("examples").get<int64_t>();
+      s.tokens = e.at("tokens").get<int64_t>();
+      s.bytes = e.at("bytes").get<int64_t>();
+      s.checksum = e.at("checksum").get<std::string>();
+      if (s.file.empty() || s.file.find("..") != std::string::npos || s.file[0] == '/') {
+        return Status::Error(where + ": shard file name \"" + s.file + "\" is not a plain relative name");
+      }
+      m.shards.push_back(std::move(s));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return Status::Error(where + ": malformed manifest: " + e.what());
+  }
+  if (m.labels.size() > 65535 || m.languages.size() > 65535) return Status::Error(where + ": too many labels or languages");
+  return m;
+}
+
+StatusOr<Manifest> LoadManifest(const std::string& path) {
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  return ParseManifest(*text, path);
+}
+
+}  // namespace polysweep

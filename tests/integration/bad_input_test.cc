@@ -1,0 +1,106 @@
+// Bad input is refused before anything starts: one clear message naming the
+// key or FILE:LINE, exit code 2, and no journal or output directory left.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "command.h"
+
+namespace polysweep {
+namespace {
+
+using testing_util::Quote;
+using testing_util::RunCommand;
+
+class BadInput : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing_util::FreshDir(::testing::UnitTest::GetInstance()->current_test_info()->name());
+    data_ = dir_ + "/data.jsonl";
+    std::ofstream(data_) << R"({"text": "Ein Spiel für zwei", "label": "games", "lang": "de"})" "\n"
+                         << R"({"text": "A text editor", "label": "editors", "lang": "en"})" "\n";
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::string Config(const std::string& extra_top, const std::string& space = "    lr: {type: loguniform, low: 1.0e-4, high: 1.0e-2}\n",
+                     const std::string& data_file = "") {
+    const std::string path = dir_ + "/bad.yaml";
+    std::ofstream(path) << "name: bad\n"
+                        << "output_dir: " << dir_ << "/run\n"
+                        << "data:\n  files: [" << (data_file.empty() ? data_ : data_file) << "]\n"
+                        << extra_top << "search:\n  space:\n" << space
+                        << "budget: {max_trials: 2, max_steps: 10}\n";
+    return path;
+  }
+
+  // Runs `polysweep sweep` and checks the refusal.
+  void ExpectRefused(const std::string& config, const std::string& expected) {
+    auto r = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(config));
+    EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
+    EXPECT_NE(r.err.find(expected), std::string::npos) << "message: " << r.err;
+    size_t errors = 0;
+    for (size_t at = r.err.find("error:"); at != std::string::npos; at = r.err.find("error:", at + 1)) ++errors;
+    EXPECT_EQ(errors, 1u) << "expected one error line: " << r.err;
+    EXPECT_FALSE(std::filesystem::exists(dir_ + "/run")) << "output directory left behind";
+  }
+
+  std::string dir_, data_;
+};
+
+TEST_F(BadInput, UnknownKeyIsNamedWithItsLine) {
+  ExpectRefused(Config("model:\n  layers: 2\n  hiden: 64\n"), "bad.yaml:7: model.hiden: unknown key");
+}
+
+TEST_F(BadInput, WrongTypeIsNamedWithItsLine) {
+  ExpectRefused(Config("trial:\n  ranks: two\n"), "bad.yaml:6: trial.ranks: expected a number, got \"two\"");
+}
+
+TEST_F(BadInput, EmptySearchSpace) {
+  ExpectRefused(Config("", "    {}\n"), "search.space: empty search space");
+}
+
+TEST_F(BadInput, MissingDataFile) {
+  ExpectRefused(Config("", "    lr: {type: loguniform, low: 1.0e-4, high: 1.0e-2}\n", dir_ + "/nope.jsonl"),
+                "data.files[0]: no such file: " + dir_ + "/nope.jsonl");
+}
+
+TEST_F(BadInput, InvalidUtf8LineNamesFileAndLine) {
+  std::ofstream(data_, std::ios::app) << "{\"text\": \"caf\xC3\x28\", \"label\": \"games\", \"lang\": \"fr\"}\n";
+  ExpectRefused(Config(""), data_ + ":3: invalid UTF-8 at byte 14");
+}
+
+TEST_F(BadInput, LineWithoutLabelNamesFileAndLine) {
+  std::ofstream(data_, std::ios::app) << R"({"text": "Un éditeur", "lang": "fr"})" "\n";
+  ExpectRefused(Config(""), data_ + ":3: missing field \"label\"");
+}
+
+TEST_F(BadInput, ValidateAcceptsAGoodConfigAndWritesNothing) {
+  auto r = RunCommand(std::string(POLYSWEEP_BIN) + " validate " + Quote(Config("")));
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("ok"), std::string::npos);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/run"));
+}
+
+TEST_F(BadInput, WatchingADirectoryWithoutAJournalIsAClearError) {
+  auto r = RunCommand(std::string(POLYSWEEP_BIN) + " status --dir " + Quote(dir_));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no journal.db here"), std::string::npos) << r.err;
+}
+
+TEST_F(BadInput, ShardRefusesAnUnknownLanguageAndWritesNothing) {
+  std::ofstream(data_, std::ios::app) << R"({"text": "Texte", "label": "games", "lang": "french"})" "\n";
+  auto r = RunCommand(std::string(POLYSWEEP_BIN) + " shard " + Quote(Config("")));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(data_ + ":3: unknown language code \"french\""), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/run"));
+}
+
+TEST_F(BadInput, DataStatsWithoutShardsSaysWhatToRun) {
+  auto r = RunCommand(std::string(POLYSWEEP_BIN) + " data stats " + Quote(Config("")));
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("run `polysweep shard CONFIG` first"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace polysweep

@@ -1,0 +1,168 @@
+// A real sweep end to end: 3 trials x 2 MPI ranks on a slice of the default
+// multilingual dataset, through the coordinator, the local mpirun launcher,
+// ZeroMQ and the SQLite journal; the CLI is checked live and from the journal.
+#include <gtest/gtest.h>
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "command.h"
+#include "journal_reader.h"
+
+extern char** environ;
+
+namespace polysweep {
+namespace {
+
+using testing_util::JournalReader;
+using testing_util::Quote;
+using testing_util::RunCommand;
+
+std::string WriteConfig(const std::string& dir) {
+  const std::string path = dir + "/sweep.yaml";
+  std::ofstream(path) << "name: e2e\n"
+                      << "output_dir: " << dir << "/run\n"
+                      << "data:\n"
+                      << "  files: [" << POLYSWEEP_DEFAULT_DATA << "]\n"
+                      << "  group_field: group\n"
+                      << "  max_per_language: 120\n"
+                      << "  vocab_size: 2000\n"
+                      << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 32}\n"
+                      << "trial: {ranks: 2, threads_per_rank: 1}\n"
+                      << "max_concurrent: 1\n"
+                      << "search:\n"
+                      << "  algorithm: random\n"
+                      << "  seed: 3\n"
+                      << "  space:\n"
+                      << "    lr: {type: loguniform, low: 2.0e-3, high: 6.0e-3}\n"
+                      << "    batch_size: {type: choice, values: [8, 16]}\n"
+                      << "    dropout: {type: uniform, low: 0.0, high: 0.1}\n"
+                      << "training: {warmup_steps: 5}\n"
+                      << "metric: {name: macro_f1}\n"
+                      << "budget: {max_trials: 3, max_steps: 60, eval_every: 30, log_every: 5}\n";
+  return path;
+}
+
+TEST(Sweep, ThreeTrialsOfTwoRanksFinishWithMetricsInTheJournal) {
+  ASSERT_TRUE(std::filesystem::exists(POLYSWEEP_DEFAULT_DATA)) << "run scripts/make-default-data first";
+  const std::string dir = testing_util::FreshDir("e2e");
+  const std::string config = WriteConfig(dir), run = dir + "/run";
+
+  // Start the sweep in the background so the CLI can talk to it live.
+  pid_t pid;
+  const std::string log = dir + "/sweep.log";
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  std::vector<std::string> args = {POLYSWEEP_BIN, "sweep", config};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ASSERT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
+  posix_spawn_file_actions_destroy(&actions);
+
+  // Live: once the coordinator has written its endpoint, `status` asks it.
+  bool asked_live = false;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(5);
+  int status = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (waitpid(pid, &status, WNOHANG) == pid) break;
+    if (!asked_live && std::filesystem::exists(run + "/coordinator.endpoint")) {
+      auto live = RunCommand(std::string(POLYSWEEP_BIN) + " status -o json --dir " + Quote(run));
+      ASSERT_EQ(live.exit_code, 0) << live.err;
+      auto j = nlohmann::json::parse(live.out);
+      if (j["source"].get<std::string>().find("live coordinator") != std::string::npos) {
+        asked_live = true;
+        EXPECT_EQ(j["sweep"], "e2e");
+        EXPECT_EQ(j["state"], "running");
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  if (!WIFEXITED(status)) {
+    kill(pid, SIGTERM);
+    waitpid(pid, &status, 0);
+    FAIL() << "sweep did not finish in time";
+  }
+  std::stringstream output;
+  output << std::ifstream(log).rdbuf();
+  ASSERT_EQ(WEXITSTATUS(status), 0) << output.str();
+  EXPECT_TRUE(asked_live) << "never reached the live coordinator";
+  EXPECT_FALSE(std::filesystem::exists(run + "/coordinator.endpoint")) << "endpoint file left behind";
+  EXPECT_NE(output.str().find("best trial"), std::string::npos);
+  EXPECT_NE(output.str().find("LANG"), std::string::npos) << "no per-language table";
+
+  JournalReader j(run + "/journal.db");
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ(j.Scalar("PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(j.Scalar("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(j.Scalar("SELECT state FROM sweeps"), "finished");
+  auto trials = j.Query("SELECT id, state, outcome FROM trials ORDER BY id");
+  ASSERT_EQ(trials.size(), 3u);
+  for (const auto& t : trials) {
+    EXPECT_EQ(t[1], "completed") << "trial " << t[0];
+    const std::string where = " WHERE trial_id=" + t[0];
+    EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM evaluations" + where), "2") << "trial " << t[0];
+    EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM evaluations" + where + " AND final=1"), "1");
+    EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM progress" + where), "12");
+    EXPECT_EQ(j.Scalar("SELECT MAX(step) FROM progress" + where), "60");
+    EXPECT_GE(std::stoi(j.Scalar("SELECT COUNT(DISTINCT lang) FROM language_scores" + where)), 8);
+    const double first = std::stod(j.Scalar("SELECT loss FROM progress" + where + " ORDER BY step LIMIT 1"));
+    const double last = std::stod(j.Scalar("SELECT loss FROM progress" + where + " ORDER BY step DESC LIMIT 1"));
+    EXPECT_LT(last, first) << "loss did not fall in trial " << t[0];
+    EXPECT_GE(std::stoi(j.Scalar("SELECT COUNT(*) FROM transitions" + where)), 2);
+  }
+
+  // From the journal (no coordinator now): best agrees with the journal's numbers.
+  auto best = RunCommand(std::string(POLYSWEEP_BIN) + " best -o json --dir " + Quote(run));
+  ASSERT_EQ(best.exit_code, 0) << best.err;
+  auto bj = nlohmann::json::parse(best.out);
+  const std::string best_id = j.Scalar(
+      "SELECT trial_id FROM evaluations WHERE final=1 ORDER BY objective DESC, trial_id LIMIT 1");
+  EXPECT_EQ(std::to_string(bj["best"]["id"].get<int>()), best_id);
+  EXPECT_GE(bj["best"]["languages"].size(), 8u);
+  EXPECT_GT(bj["best"]["metric"].get<double>(), 0.0);
+
+  auto trials_json = RunCommand(std::string(POLYSWEEP_BIN) + " trials -o json --dir " + Quote(run));
+  ASSERT_EQ(trials_json.exit_code, 0) << trials_json.err;
+  EXPECT_EQ(nlohmann::json::parse(trials_json.out)["trials"].size(), 3u);
+
+  // The shards the sweep made are up to date for `polysweep shard`, and
+  // `data stats` describes them.
+  auto shard = RunCommand(std::string(POLYSWEEP_BIN) + " shard " + Quote(config));
+  ASSERT_EQ(shard.exit_code, 0) << shard.err;
+  EXPECT_NE(shard.err.find("shards up to date"), std::string::npos) << shard.err;
+  auto stats = RunCommand(std::string(POLYSWEEP_BIN) + " data stats -o json " + Quote(config));
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  auto sj = nlohmann::json::parse(stats.out);
+  EXPECT_EQ(sj["languages"].size(), 14u);
+  int64_t train = 0;
+  for (auto& [lang, v] : sj["languages"].items()) {
+    train += v["train"].get<int64_t>();
+    EXPECT_LE(v["train"].get<int64_t>() + v["valid"].get<int64_t>() + v["test"].get<int64_t>(), 120) << lang;
+    EXPECT_GT(v["tokens"]["p50"].get<int64_t>(), 0);
+  }
+  EXPECT_GT(train, 1000);
+  EXPECT_EQ(sj["labels"].size(), 15u);
+
+  auto status_text = RunCommand(std::string(POLYSWEEP_BIN) + " status --dir " + Quote(run));
+  ASSERT_EQ(status_text.exit_code, 0) << status_text.err;
+  EXPECT_NE(status_text.out.find("no coordinator running"), std::string::npos) << status_text.out;
+  EXPECT_NE(status_text.out.find("3 completed"), std::string::npos) << status_text.out;
+
+  // No rank of any trial is left running.
+  auto ps = RunCommand("pgrep -f " + Quote("[p]olysweep-worker --coordinator .* --sweep e2e"));
+  EXPECT_NE(ps.exit_code, 0) << "leftover worker processes: " << ps.out;
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace polysweep

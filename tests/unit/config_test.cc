@@ -1,0 +1,363 @@
+// Tests of the sweep config parser (common/config.h): a full valid config,
+// the defaults, and bad configs whose errors must name "FILE:LINE: key.path".
+#include "common/config.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+namespace polysweep {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "config_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    data_ = dir_ + "/data.jsonl";
+    std::ofstream(data_) << R"({"text": "hallo", "label": "games", "lang": "de"})" << "\n";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // A minimal valid config; `extra` is appended from line 9 on.
+  std::string Minimal(const std::string& extra = "") const {
+    return "name: t\n"                                              // 1
+           "data:\n"                                                // 2
+           "  files: [" + data_ + "]\n"                             // 3
+           "search:\n"                                              // 4
+           "  space:\n"                                             // 5
+           "    lr: {type: loguniform, low: 1.0e-4, high: 1.0e-2}\n"  // 6
+           "budget:\n"                                              // 7
+           "  max_steps: 10\n" +                                    // 8
+           extra;
+  }
+
+  // Parses text that must fail and returns the message.
+  std::string ErrorOf(const std::string& yaml) const {
+    auto c = ParseSweepConfig(yaml, "cfg.yaml");
+    EXPECT_FALSE(c.ok()) << "config unexpectedly parsed:\n" << yaml;
+    return c.ok() ? "" : c.status().message();
+  }
+
+  std::string dir_;
+  std::string data_;
+};
+
+TEST_F(ConfigTest, FullConfigParsesIntoStruct) {
+  const std::string yaml =
+      "name: my-sweep_1.0\n"
+      "output_dir: " + dir_ + "/out\n"
+      "bind: tcp://127.0.0.1:5555\n"
+      "max_concurrent: 3\n"
+      "data:\n"
+      "  files: [" + data_ + "]\n"
+      "  text_field: body\n"
+      "  label_field: topic\n"
+      "  lang_field: language\n"
+      "  group_field: package\n"
+      "  languages: [de, ja]\n"
+      "  max_per_language: 500\n"
+      "  valid_fraction: 0.2\n"
+      "  test_fraction: 0.05\n"
+      "  vocab_size: 1000\n"
+      "  max_bad_lines: 3\n"
+      "  max_line_bytes: 4096\n"
+      "  format: jsonl\n"
+      "  labels: [games, net]\n"
+      "  extra_languages: [xx]\n"
+      "  tokenizer: " + data_ + "\n"
+      "  tokenizer_type: bpe\n"
+      "  max_tokens: 128\n"
+      "  sampling_alpha: 0.3\n"
+      "  shard_dir: " + dir_ + "/shards\n"
+      "  threads: 2\n"
+      "model: {layers: 3, hidden: 96, heads: 6, ffn: 384, max_length: 128}\n"
+      "trial: {ranks: 4, threads_per_rank: 2, backend: nccl}\n"
+      "training:\n"
+      "  lr: 0.002\n"
+      "  batch_size: 64\n"
+      "  dropout: 0.25\n"
+      "  seed: 9\n"
+      "search:\n"
+      "  algorithm: grid\n"
+      "  seed: 42\n"
+      "  space:\n"
+      "    warmup_steps: {type: int, low: 0, high: 2}\n"
+      "    lr: {type: loguniform, low: 1.0e-4, high: 1.0e-2, points: 3}\n"
+      "    batch_size: {type: choice, values: [16, 32]}\n"
+      "    weight_decay: {type: uniform, low: 0, high: 0.1, points: 2}\n"
+      "metric:\n"
+      "  name: accuracy\n"
+      "  mode: min\n"
+      "budget:\n"
+      "  max_trials: 12\n"
+      "  epochs: 1.5\n"
+      "  eval_every: 50\n"
+      "  log_every: 5\n";
+  auto parsed = ParseSweepConfig(yaml, "full.yaml");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  const SweepConfig& c = *parsed;
+  EXPECT_EQ(c.source_path, "full.yaml");
+  EXPECT_EQ(c.source_text, yaml);
+  EXPECT_EQ(c.name, "my-sweep_1.0");
+  EXPECT_EQ(c.output_dir, dir_ + "/out");
+  EXPECT_EQ(c.bind, "tcp://127.0.0.1:5555");
+  EXPECT_EQ(c.max_concurrent, 3);
+
+  EXPECT_EQ(c.data.files, std::vector<std::string>{data_});
+  EXPECT_EQ(c.data.text_field, "body");
+  EXPECT_EQ(c.data.label_field, "topic");
+  EXPECT_EQ(c.data.lang_field, "language");
+  EXPECT_EQ(c.data.group_field, "package");
+  EXPECT_EQ(c.data.languages, (std::vector<std::string>{"de", "ja"}));
+  EXPECT_EQ(c.data.max_per_language, 500);
+  EXPECT_DOUBLE_EQ(c.data.valid_fraction, 0.2);
+  EXPECT_DOUBLE_EQ(c.data.test_fraction, 0.05);
+  EXPECT_EQ(c.data.vocab_size, 1000);
+  EXPECT_EQ(c.data.max_bad_lines, 3);
+  EXPECT_EQ(c.data.max_line_bytes, 4096);
+  EXPECT_EQ(c.data.format, "jsonl");
+  EXPECT_EQ(c.data.labels, (std::vector<std::string>{"games", "net"}));
+  EXPECT_EQ(c.data.extra_languages, std::vector<std::string>{"xx"});
+  EXPECT_EQ(c.data.tokenizer, data_);
+  EXPECT_EQ(c.data.tokenizer_type, "bpe");
+  EXPECT_EQ(c.data.max_tokens, 128);
+  EXPECT_DOUBLE_EQ(c.data.sampling_alpha, 0.3);
+  EXPECT_EQ(c.data.shard_dir, dir_ + "/shards");
+  EXPECT_EQ(c.data.threads, 2);
+
+  EXPECT_EQ(c.model.layers, 3);
+  EXPECT_EQ(c.model.hidden, 96);
+  EXPECT_EQ(c.model.heads, 6);
+  EXPECT_EQ(c.model.ffn, 384);
+  EXPECT_EQ(c.model.max_length, 128);
+  EXPECT_EQ(c.trial.ranks, 4);
+  EXPECT_EQ(c.trial.threads_per_rank, 2);
+  EXPECT_EQ(c.trial.backend, "nccl");
+
+  EXPECT_DOUBLE_EQ(c.training.lr, 0.002);
+  EXPECT_EQ(c.training.batch_size, 64);
+  EXPECT_DOUBLE_EQ(c.training.dropout, 0.25);
+  EXPECT_EQ(c.training.seed, 9);
+  EXPECT_EQ(c.training.warmup_steps, TrainingParams().warmup_steps);  // untouched
+
+  EXPECT_EQ(c.search.algorithm, SearchAlgorithm::kGrid);
+  EXPECT_EQ(c.search.seed, 42u);
+  // Parameters are sorted by name so sampling does not depend on YAML order.
+  ASSERT_EQ(c.search.space.params.size(), 4u);
+  const auto& p = c.search.space.params;
+  EXPECT_EQ(p[0].name, "batch_size");
+  EXPECT_EQ(p[0].kind, ParamKind::kChoice);
+  EXPECT_EQ(p[0].choices, (std::vector<ParamValue>{ParamValue::Number(16), ParamValue::Number(32)}));
+  EXPECT_EQ(p[1].name, "lr");
+  EXPECT_EQ(p[1].kind, ParamKind::kLogUniform);
+  EXPECT_DOUBLE_EQ(p[1].low, 1e-4);
+  EXPECT_DOUBLE_EQ(p[1].high, 1e-2);
+  EXPECT_EQ(p[1].grid_points, 3);
+  EXPECT_EQ(p[2].name, "warmup_steps");
+  EXPECT_EQ(p[2].kind, ParamKind::kInt);
+  EXPECT_EQ(p[2].low, 0);
+  EXPECT_EQ(p[2].high, 2);
+  EXPECT_EQ(p[3].name, "weight_decay");
+  EXPECT_EQ(p[3].kind, ParamKind::kUniform);
+  EXPECT_EQ(p[3].grid_points, 2);
+
+  EXPECT_EQ(c.metric.name, "accuracy");
+  EXPECT_FALSE(c.metric.maximize);
+  EXPECT_EQ(c.budget.max_trials, 12);
+  EXPECT_EQ(c.budget.max_steps, 0);
+  EXPECT_DOUBLE_EQ(c.budget.epochs, 1.5);
+  EXPECT_EQ(c.budget.eval_every, 50);
+  EXPECT_EQ(c.budget.log_every, 5);
+}
+
+TEST_F(ConfigTest, DefaultsApplied) {
+  auto parsed = ParseSweepConfig(Minimal(), "cfg.yaml");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  const SweepConfig& c = *parsed;
+  EXPECT_EQ(c.output_dir, "runs/t");
+  EXPECT_EQ(c.bind, "tcp://127.0.0.1:*");
+  EXPECT_EQ(c.max_concurrent, 1);
+  EXPECT_EQ(c.data.text_field, "text");
+  EXPECT_EQ(c.data.label_field, "label");
+  EXPECT_EQ(c.data.lang_field, "lang");
+  EXPECT_EQ(c.data.group_field, "");
+  EXPECT_DOUBLE_EQ(c.data.valid_fraction, 0.1);
+  EXPECT_EQ(c.data.vocab_size, 8000);
+  EXPECT_EQ(c.data.format, "auto");
+  EXPECT_EQ(c.data.tokenizer, "");
+  EXPECT_EQ(c.data.tokenizer_type, "unigram");
+  EXPECT_EQ(c.data.max_tokens, 256);
+  EXPECT_DOUBLE_EQ(c.data.sampling_alpha, 1.0);
+  EXPECT_EQ(c.data.shard_dir, "runs/t/data");  // under output_dir
+  EXPECT_EQ(c.data.threads, 0);
+  EXPECT_EQ(c.model.layers, 2);
+  EXPECT_EQ(c.model.hidden, 128);
+  EXPECT_EQ(c.trial.ranks, 2);
+  EXPECT_EQ(c.trial.backend, "mpi");
+  EXPECT_EQ(c.search.algorithm, SearchAlgorithm::kRandom);
+  EXPECT_EQ(c.search.seed, 0u);
+  EXPECT_EQ(c.metric.name, "macro_f1");
+  EXPECT_TRUE(c.metric.maximize);
+  EXPECT_EQ(c.budget.max_trials, 4);
+  EXPECT_EQ(c.budget.max_steps, 10);
+  EXPECT_EQ(c.budget.log_every, 10);
+}
+
+TEST_F(ConfigTest, ShardDirDefaultsUnderOutputDir) {
+  auto c = ParseSweepConfig(Minimal("output_dir: /srv/sweeps/t\n"), "cfg.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->output_dir, "/srv/sweeps/t");
+  EXPECT_EQ(c->data.shard_dir, "/srv/sweeps/t/data");
+}
+
+TEST_F(ConfigTest, MetricModeDefaultsFromName) {
+  struct Case {
+    std::string metric_block;
+    std::string name;
+    bool maximize;
+  } cases[] = {
+      {"metric: {name: valid_loss}\n", "valid_loss", false},
+      {"metric: {name: valid_loss, mode: max}\n", "valid_loss", true},
+      {"metric: {name: accuracy}\n", "accuracy", true},
+      {"metric: {name: macro_f1}\n", "macro_f1", true},
+      {"metric: {mode: min}\n", "macro_f1", false},
+  };
+  for (const Case& k : cases) {
+    auto c = ParseSweepConfig(Minimal(k.metric_block), "cfg.yaml");
+    ASSERT_TRUE(c.ok()) << k.metric_block << c.status().message();
+    EXPECT_EQ(c->metric.name, k.name) << k.metric_block;
+    EXPECT_EQ(c->metric.maximize, k.maximize) << k.metric_block;
+  }
+}
+
+TEST_F(ConfigTest, LoadSweepConfigReadsFile) {
+  const std::string path = dir_ + "/sweep.yaml";
+  std::ofstream(path) << Minimal();
+  auto c = LoadSweepConfig(path);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->source_path, path);
+  EXPECT_EQ(c->source_text, Minimal());
+
+  std::ofstream(path) << Minimal("bogus: 1\n");
+  auto bad = LoadSweepConfig(path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find(path + ":9: bogus"), std::string::npos) << bad.status().message();
+
+  auto missing = LoadSweepConfig(dir_ + "/nope.yaml");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find(dir_ + "/nope.yaml"), std::string::npos);
+}
+
+// Each bad config: the YAML, "LINE: key.path" expected after "cfg.yaml:", and
+// a word of the explanation.
+struct BadCase {
+  const char* what;
+  std::string yaml;
+  std::string where;  // "LINE: key.path"
+  std::string why;
+};
+
+TEST_F(ConfigTest, BadConfigsNameFileLineAndKey) {
+  const std::string space_head =
+      "name: t\ndata:\n  files: [" + data_ + "]\nsearch:\n  space:\n";  // space entries on line 6
+  const std::string budget = "budget:\n  max_steps: 10\n";
+  const BadCase cases[] = {
+      {"unknown top-level key", Minimal("colour: red\n"), "9: colour", "unknown key"},
+      {"unknown nested key", Minimal("model:\n  layerz: 2\n"), "10: model.layerz", "unknown key"},
+      {"wrong type", Minimal("model:\n  layers: abc\n"), "10: model.layers", "expected a number"},
+      {"out of range", Minimal("trial:\n  ranks: 0\n"), "10: trial.ranks", "out of range"},
+      {"non-integer", Minimal("trial:\n  ranks: 1.5\n"), "10: trial.ranks", "integer"},
+      {"empty search space",
+       "name: t\ndata:\n  files: [" + data_ + "]\nsearch:\n  space: {}\n" + budget, "5: search.space",
+       "empty search space"},
+      {"missing search", "name: t\ndata:\n  files: [" + data_ + "]\n" + budget, "1: search",
+       "required key is missing"},
+      {"unknown parameter name", space_head + "    learning_rate: {type: uniform, low: 0, high: 1}\n" + budget,
+       "6: search.space.learning_rate", "unknown key"},
+      {"unknown parameter type", space_head + "    lr: {type: gaussian, low: 0.1, high: 1}\n" + budget,
+       "6: search.space.lr.type", "unknown parameter type"},
+      {"loguniform low <= 0", space_head + "    lr: {type: loguniform, low: 0, high: 0.1}\n" + budget,
+       "6: search.space.lr.low", "low > 0"},
+      {"low >= high", space_head + "    dropout: {type: uniform, low: 0.5, high: 0.5}\n" + budget,
+       "6: search.space.dropout.high", "greater than low"},
+      {"choice with empty values", space_head + "    batch_size: {type: choice, values: []}\n" + budget,
+       "6: search.space.batch_size.values", "non-empty"},
+      {"choice value out of range", space_head + "    batch_size: {type: choice, values: [16, 0.5]}\n" + budget,
+       "6: search.space.batch_size.values[1]", "integer"},
+      {"grid with continuous param without points",
+       "name: t\ndata:\n  files: [" + data_ + "]\nsearch:\n  algorithm: grid\n  space:\n"
+       "    lr: {type: loguniform, low: 1.0e-4, high: 1.0e-2}\n" + budget,
+       "7: search.space.lr", "points"},
+      {"bad search algorithm", Minimal().replace(Minimal().find("  space:"), 0, "  algorithm: bayes\n"),
+       "5: search.algorithm", "grid or random"},
+      {"duplicate top-level key", Minimal("name: u\n"), "9: name", "duplicate key"},
+      {"duplicate nested key", Minimal("model:\n  layers: 2\n  layers: 3\n"), "11: model.layers",
+       "duplicate key"},
+      {"both max_steps and epochs", Minimal("").replace(Minimal().find("  max_steps"), 0, "  epochs: 1\n"),
+       "8: budget", "exactly one of max_steps and epochs"},
+      {"neither max_steps nor epochs",
+       Minimal().replace(Minimal().find("  max_steps: 10"), 15, "  log_every: 5"), "8: budget",
+       "exactly one of max_steps and epochs"},
+      {"missing data file", Minimal().replace(Minimal().find(data_), data_.size(), dir_ + "/absent.jsonl"),
+       "3: data.files[0]", "no such file: " + dir_ + "/absent.jsonl"},
+      {"unknown metric name", Minimal("metric:\n  name: f2\n"), "10: metric.name", "unknown metric"},
+      {"bad metric mode", Minimal("metric:\n  mode: up\n"), "10: metric.mode", "max or min"},
+      {"hidden not divisible by heads", Minimal("model:\n  hidden: 100\n  heads: 3\n"), "11: model.heads",
+       "divisible"},
+      {"bad name characters", Minimal().replace(0, 7, "name: my sweep"), "1: name", "letters, digits"},
+      {"training value out of range", Minimal("training:\n  dropout: 1.0\n"), "10: training.dropout",
+       "out of range"},
+      {"unknown training key", Minimal("training:\n  momentum: 0.9\n"), "10: training.momentum",
+       "unknown key"},
+      {"bad backend", Minimal("trial:\n  backend: gloo\n"), "10: trial.backend", "mpi or nccl"},
+      {"data.files not a list", Minimal().replace(Minimal().find("[" + data_ + "]"), data_.size() + 2, "{a: 1}"),
+       "3: data.files", "list of strings"},
+      {"bad data format", Minimal().replace(Minimal().find("search:"), 0, "  format: csv\n"), "4: data.format",
+       "auto, jsonl or tsv"},
+      {"missing tokenizer file",
+       Minimal().replace(Minimal().find("search:"), 0, "  tokenizer: " + dir_ + "/absent.model\n"),
+       "4: data.tokenizer", "no such file: " + dir_ + "/absent.model"},
+      {"bad tokenizer type", Minimal().replace(Minimal().find("search:"), 0, "  tokenizer_type: wordpiece\n"),
+       "4: data.tokenizer_type", "unigram or bpe"},
+      {"sampling alpha out of range", Minimal().replace(Minimal().find("search:"), 0, "  sampling_alpha: 1.5\n"),
+       "4: data.sampling_alpha", "out of range"},
+      {"fraction out of range", Minimal().replace(Minimal().find("search:"), 0, "  valid_fraction: 0.9\n"),
+       "4: data.valid_fraction", "out of range"},
+  };
+  ASSERT_GE(std::size(cases), 15u);
+  for (const BadCase& k : cases) {
+    SCOPED_TRACE(k.what);
+    const std::string msg = ErrorOf(k.yaml);
+    EXPECT_NE(msg.find("cfg.yaml:" + k.where), std::string::npos)
+        << "message: " << msg << "\nexpected: cfg.yaml:" << k.where << "\nyaml:\n" << k.yaml;
+    EXPECT_NE(msg.find(k.why), std::string::npos) << "message: " << msg << "\nexpected: " << k.why;
+  }
+}
+
+TEST_F(ConfigTest, InvalidYamlNamesLine) {
+  const std::string msg = ErrorOf("name: t\ndata:\n  files: [a, b\nsearch: {}\n");
+  EXPECT_NE(msg.find("cfg.yaml:"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("invalid YAML"), std::string::npos) << msg;
+  // The parser notices the unclosed list at line 3 or where it gives up (4).
+  EXPECT_TRUE(msg.find("cfg.yaml:3:") != std::string::npos || msg.find("cfg.yaml:4:") != std::string::npos)
+      << msg;
+
+  const std::string tab = ErrorOf("name: t\nmodel:\n  layers: 2\n layers: [\n");
+  EXPECT_NE(tab.find("invalid YAML"), std::string::npos) << tab;
+}
+
+TEST_F(ConfigTest, TopLevelMustBeMapping) {
+  const std::string msg = ErrorOf("- just\n- a list\n");
+  EXPECT_NE(msg.find("cfg.yaml:1"), std::string::npos) << msg;
+  EXPECT_NE(msg.find("expected a mapping"), std::string::npos) << msg;
+}
+
+}  // namespace
+}  // namespace polysweep

@@ -1,0 +1,367 @@
+// Tests of the SQLite sweep journal (coordinator/journal.h) on real files,
+// cross-checked with direct sqlite3 queries.
+#include "coordinator/journal.h"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace polysweep {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A direct connection for checking what the journal wrote.
+class Db {
+ public:
+  explicit Db(const std::string& path) { EXPECT_EQ(sqlite3_open(path.c_str(), &db_), SQLITE_OK); }
+  ~Db() { sqlite3_close(db_); }
+  // The rows of `sql`, each as its columns joined by '|'.
+  std::vector<std::string> Rows(const std::string& sql) {
+    std::vector<std::string> rows;
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db_, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(db_);
+    while (st && sqlite3_step(st) == SQLITE_ROW) {
+      std::string row;
+      for (int i = 0; i < sqlite3_column_count(st); ++i) {
+        const unsigned char* t = sqlite3_column_text(st, i);
+        row += (i ? "|" : "") + std::string(t ? reinterpret_cast<const char*>(t) : "NULL");
+      }
+      rows.push_back(row);
+    }
+    sqlite3_finalize(st);
+    return rows;
+  }
+  std::string One(const std::string& sql) {
+    auto rows = Rows(sql);
+    EXPECT_EQ(rows.size(), 1u) << sql;
+    return rows.empty() ? "" : rows[0];
+  }
+  void Exec(const std::string& sql) {
+    EXPECT_EQ(sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db_);
+  }
+
+ private:
+  sqlite3* db_ = nullptr;
+};
+
+class JournalTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "journal_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+    path_ = dir_ + "/sweep.db";
+    config_.name = "unit-sweep";
+    config_.source_text = "name: unit-sweep\n";
+    config_.metric.name = "valid_loss";
+    config_.metric.maximize = false;
+    config_.budget.max_trials = 3;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  std::unique_ptr<Journal> Create() {
+    auto j = Journal::Create(path_, config_);
+    EXPECT_TRUE(j.ok()) << j.status().message();
+    return j.ok() ? std::move(*j) : nullptr;
+  }
+
+  static wire::Progress Progress(int64_t step, double loss) {
+    wire::Progress p;
+    p.set_step(step);
+    p.set_loss(loss);
+    p.set_lr(1e-3);
+    p.set_samples_per_sec(250.5);
+    p.set_samples(step * 64);
+    p.set_max_steps(100);
+    return p;
+  }
+
+  std::string dir_;
+  std::string path_;
+  SweepConfig config_;
+};
+
+TEST_F(JournalTest, CreateMakesWalJournalWithSchemaVersion) {
+  {
+    auto j = Create();
+    ASSERT_NE(j, nullptr);
+    EXPECT_EQ(j->path(), path_);
+  }
+  Db db(path_);
+  EXPECT_EQ(db.One("PRAGMA journal_mode"), "wal");
+  EXPECT_EQ(db.One("PRAGMA user_version"), "1");
+  EXPECT_EQ(kJournalSchemaVersion, 1);
+  EXPECT_EQ(db.One("SELECT name, config, metric, maximize, max_trials, state, finished_at FROM sweeps"),
+            "unit-sweep|name: unit-sweep\n|valid_loss|0|3|running|NULL");
+}
+
+TEST_F(JournalTest, CreateOnExistingPathFails) {
+  std::ofstream(path_) << "precious";
+  auto j = Journal::Create(path_, config_);
+  ASSERT_FALSE(j.ok());
+  EXPECT_NE(j.status().message().find(path_), std::string::npos);
+  EXPECT_NE(j.status().message().find("already exists"), std::string::npos);
+  // The existing file is untouched.
+  std::ifstream in(path_);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_EQ(content, "precious");
+
+  fs::remove(path_);
+  ASSERT_NE(Create(), nullptr);
+  auto again = Journal::Create(path_, config_);
+  EXPECT_FALSE(again.ok());
+}
+
+TEST_F(JournalTest, CreateInMissingDirectoryFails) {
+  auto j = Journal::Create(dir_ + "/no/such/dir/sweep.db", config_);
+  ASSERT_FALSE(j.ok());
+  EXPECT_NE(j.status().message().find(dir_ + "/no/such/dir/sweep.db"), std::string::npos);
+}
+
+TEST_F(JournalTest, SnapshotReturnsEverythingRecorded) {
+  auto j = Create();
+  ASSERT_NE(j, nullptr);
+  ASSERT_TRUE(j->AddTrial(1, {{"lr", ParamValue::Number(0.001)}, {"batch_size", ParamValue::Number(32)}}).ok());
+  ASSERT_TRUE(j->AddTrial(2, {{"lr", ParamValue::Number(0.01)}}).ok());
+  ASSERT_TRUE(j->AddTrial(3, {{"lr", ParamValue::Number(0.1)}}).ok());
+
+  ASSERT_TRUE(j->Transition(1, 1, "running", "launched").ok());
+  ASSERT_TRUE(j->RecordProgress(1, 1, Progress(10, 2.5)).ok());
+  ASSERT_TRUE(j->RecordProgress(1, 1, Progress(30, 1.5)).ok());
+  ASSERT_TRUE(j->RecordProgress(1, 1, Progress(20, 2.0)).ok());  // arrives late
+  wire::Evaluation e;
+  e.set_step(30);
+  e.set_loss(1.25);
+  e.set_accuracy(0.6);
+  e.set_macro_f1(0.55);
+  e.set_final(true);
+  for (auto [lang, f1, count] : {std::tuple{"ja", 0.4, 10}, std::tuple{"de", 0.7, 12}}) {
+    auto* l = e.add_languages();
+    l->set_lang(lang);
+    l->set_f1(f1);
+    l->set_accuracy(f1 + 0.05);
+    l->set_count(count);
+  }
+  ASSERT_TRUE(j->RecordEvaluation(1, 1, e, /*objective=*/1.25).ok());
+  ASSERT_TRUE(j->FinishTrial(1, 1, "completed", "").ok());
+
+  ASSERT_TRUE(j->Transition(2, 1, "running", "launched").ok());
+  ASSERT_TRUE(j->FinishTrial(2, 1, "failed", "rank 1 exited with code 3").ok());
+  ASSERT_TRUE(j->FinishSweep("completed").ok());
+
+  auto snap = j->Snapshot();
+  ASSERT_TRUE(snap.ok()) << snap.status().message();
+  const wire::StatusReply& s = *snap;
+  EXPECT_EQ(s.sweep(), "unit-sweep");
+  EXPECT_EQ(s.state(), "completed");
+  EXPECT_EQ(s.metric(), "valid_loss");
+  EXPECT_FALSE(s.maximize());
+  EXPECT_EQ(s.max_trials(), 3);
+  EXPECT_GT(s.created_at(), 1.6e9);
+  EXPECT_GE(s.finished_at(), s.created_at());
+  ASSERT_EQ(s.trials_size(), 3);
+
+  const wire::TrialSummary& t1 = s.trials(0);
+  EXPECT_EQ(t1.id(), 1u);
+  EXPECT_EQ(t1.state(), "completed");
+  EXPECT_EQ(t1.attempt(), 1u);
+  EXPECT_EQ(t1.hparams().at("lr"), "0.001");
+  EXPECT_EQ(t1.hparams().at("batch_size"), "32");
+  EXPECT_EQ(t1.step(), 30);  // the latest step, not the last to arrive
+  EXPECT_DOUBLE_EQ(t1.loss(), 1.5);
+  EXPECT_DOUBLE_EQ(t1.samples_per_sec(), 250.5);
+  EXPECT_EQ(t1.max_steps(), 100);
+  EXPECT_TRUE(t1.has_metric());
+  EXPECT_DOUBLE_EQ(t1.metric(), 1.25);
+  EXPECT_DOUBLE_EQ(t1.valid_loss(), 1.25);
+  EXPECT_DOUBLE_EQ(t1.accuracy(), 0.6);
+  EXPECT_DOUBLE_EQ(t1.macro_f1(), 0.55);
+  ASSERT_EQ(t1.languages_size(), 2);
+  EXPECT_EQ(t1.languages(0).lang(), "de");  // sorted by language
+  EXPECT_DOUBLE_EQ(t1.languages(0).f1(), 0.7);
+  EXPECT_DOUBLE_EQ(t1.languages(0).accuracy(), 0.75);
+  EXPECT_EQ(t1.languages(0).count(), 12);
+  EXPECT_EQ(t1.languages(1).lang(), "ja");
+  EXPECT_EQ(t1.outcome(), "completed");
+  EXPECT_EQ(t1.error(), "");
+  EXPECT_GT(t1.started_at(), 0);
+  EXPECT_GE(t1.finished_at(), t1.started_at());
+
+  const wire::TrialSummary& t2 = s.trials(1);
+  EXPECT_EQ(t2.state(), "failed");
+  EXPECT_EQ(t2.outcome(), "failed");
+  EXPECT_EQ(t2.error(), "rank 1 exited with code 3");
+  EXPECT_FALSE(t2.has_metric());
+  EXPECT_EQ(t2.step(), 0);
+
+  const wire::TrialSummary& t3 = s.trials(2);
+  EXPECT_EQ(t3.state(), "pending");
+  EXPECT_EQ(t3.attempt(), 0u);
+  EXPECT_EQ(t3.started_at(), 0);
+  EXPECT_EQ(t3.hparams().at("lr"), "0.1");
+}
+
+TEST_F(JournalTest, SnapshotReadsOnlyTheCurrentAttempt) {
+  auto j = Create();
+  ASSERT_NE(j, nullptr);
+  ASSERT_TRUE(j->AddTrial(1, {}).ok());
+  ASSERT_TRUE(j->Transition(1, 1, "running", "launched").ok());
+  ASSERT_TRUE(j->RecordProgress(1, 1, Progress(50, 1.0)).ok());
+  ASSERT_TRUE(j->Transition(1, 2, "running", "retry after rank loss").ok());
+  ASSERT_TRUE(j->RecordProgress(1, 2, Progress(10, 3.0)).ok());
+  auto snap = j->Snapshot();
+  ASSERT_TRUE(snap.ok());
+  EXPECT_EQ(snap->trials(0).attempt(), 2u);
+  EXPECT_EQ(snap->trials(0).step(), 10);
+  EXPECT_DOUBLE_EQ(snap->trials(0).loss(), 3.0);
+}
+
+TEST_F(JournalTest, RepeatedProgressAndEvaluationAreStoredOnce) {
+  auto j = Create();
+  ASSERT_NE(j, nullptr);
+  ASSERT_TRUE(j->AddTrial(1, {}).ok());
+  ASSERT_TRUE(j->RecordProgress(1, 0, Progress(10, 2.5)).ok());
+  ASSERT_TRUE(j->RecordProgress(1, 0, Progress(10, 9.9)).ok());  // a retransmission
+  wire::Evaluation e;
+  e.set_step(10);
+  e.set_loss(2.0);
+  e.add_languages()->set_lang("en");
+  ASSERT_TRUE(j->RecordEvaluation(1, 0, e, 2.0).ok());
+  e.set_loss(7.0);
+  ASSERT_TRUE(j->RecordEvaluation(1, 0, e, 7.0).ok());
+
+  Db db(path_);
+  EXPECT_EQ(db.One("SELECT COUNT(*) FROM progress"), "1");
+  EXPECT_EQ(db.One("SELECT loss FROM progress"), "2.5");  // the first report wins
+  EXPECT_EQ(db.One("SELECT COUNT(*) FROM evaluations"), "1");
+  EXPECT_EQ(db.One("SELECT objective FROM evaluations"), "2.0");
+  EXPECT_EQ(db.One("SELECT COUNT(*) FROM language_scores"), "1");
+  // Another attempt at the same step is a different fact.
+  ASSERT_TRUE(j->RecordProgress(1, 1, Progress(10, 2.5)).ok());
+  EXPECT_EQ(db.One("SELECT COUNT(*) FROM progress"), "2");
+}
+
+TEST_F(JournalTest, TransitionsRecordFromAndToStatesWithReasons) {
+  auto j = Create();
+  ASSERT_NE(j, nullptr);
+  ASSERT_TRUE(j->AddTrial(4, {{"lr", ParamValue::Number(0.5)}}).ok());
+  ASSERT_TRUE(j->Transition(4, 1, "launching", "slot free").ok());
+  ASSERT_TRUE(j->Transition(4, 1, "running", "all ranks said hello").ok());
+  ASSERT_TRUE(j->FinishTrial(4, 1, "failed", "NaN loss at step 7").ok());
+
+  Db db(path_);
+  EXPECT_EQ(db.Rows("SELECT trial_id, attempt, from_state, to_state, reason FROM transitions ORDER BY id"),
+            (std::vector<std::string>{"4|1|pending|launching|slot free",
+                                      "4|1|launching|running|all ranks said hello",
+                                      "4|1|running|failed|NaN loss at step 7"}));
+  EXPECT_EQ(db.One("SELECT state, outcome, error, started_at IS NOT NULL, finished_at IS NOT NULL "
+                   "FROM trials WHERE id=4"),
+            "failed|failed|NaN loss at step 7|1|1");
+  EXPECT_EQ(db.One("SELECT hparams FROM trials WHERE id=4"), R"({"lr":"0.5"})");
+}
+
+TEST_F(JournalTest, CompletedTrialWithoutErrorUsesOutcomeAsReason) {
+  auto j = Create();
+  ASSERT_NE(j, nullptr);
+  ASSERT_TRUE(j->AddTrial(1, {}).ok());
+  ASSERT_TRUE(j->FinishTrial(1, 0, "completed", "").ok());
+  Db db(path_);
+  EXPECT_EQ(db.One("SELECT from_state, to_state, reason FROM transitions"), "pending|completed|completed");
+}
+
+TEST_F(JournalTest, DuplicateTrialIdFails) {
+  auto j = Create();
+  ASSERT_NE(j, nullptr);
+  ASSERT_TRUE(j->AddTrial(1, {}).ok());
+  Status s = j->AddTrial(1, {});
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("journal"), std::string::npos) << s.message();
+}
+
+TEST_F(JournalTest, OpenReadOnlySeesWrittenJournal) {
+  {
+    auto j = Create();
+    ASSERT_NE(j, nullptr);
+    ASSERT_TRUE(j->AddTrial(1, {{"lr", ParamValue::Number(0.003)}}).ok());
+  }
+  auto r = Journal::OpenReadOnly(path_);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  auto snap = (*r)->Snapshot();
+  ASSERT_TRUE(snap.ok()) << snap.status().message();
+  EXPECT_EQ(snap->sweep(), "unit-sweep");
+  ASSERT_EQ(snap->trials_size(), 1);
+  EXPECT_EQ(snap->trials(0).hparams().at("lr"), "0.003");
+  // Read-only really is read-only.
+  EXPECT_FALSE((*r)->AddTrial(2, {}).ok());
+}
+
+TEST_F(JournalTest, OpenReadOnlyWhileWriterIsOpen) {
+  auto w = Create();
+  ASSERT_NE(w, nullptr);
+  ASSERT_TRUE(w->AddTrial(1, {}).ok());
+  auto r = Journal::OpenReadOnly(path_);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_TRUE(w->Transition(1, 1, "running", "go").ok());
+  auto snap = (*r)->Snapshot();
+  ASSERT_TRUE(snap.ok()) << snap.status().message();
+  ASSERT_EQ(snap->trials_size(), 1);
+  EXPECT_EQ(snap->trials(0).state(), "running");
+}
+
+TEST_F(JournalTest, OpenReadOnlyRejectsNewerSchema) {
+  ASSERT_NE(Create(), nullptr);
+  {
+    Db db(path_);
+    db.Exec("PRAGMA user_version=99");
+  }
+  auto r = Journal::OpenReadOnly(path_);
+  ASSERT_FALSE(r.ok());
+  EXPECT_NE(r.status().message().find("newer"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find("99"), std::string::npos) << r.status().message();
+  EXPECT_NE(r.status().message().find(path_), std::string::npos) << r.status().message();
+}
+
+TEST_F(JournalTest, OpenReadOnlyRejectsMissingAndForeignFiles) {
+  auto missing = Journal::OpenReadOnly(dir_ + "/absent.db");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().message(), dir_ + "/absent.db: no journal here");
+
+  const std::string text = dir_ + "/notes.txt";
+  std::ofstream(text) << std::string(4096, 'x');
+  auto foreign = Journal::OpenReadOnly(text);
+  ASSERT_FALSE(foreign.ok());
+  EXPECT_NE(foreign.status().message().find(text + ": not a polysweep journal"), std::string::npos)
+      << foreign.status().message();
+
+  // A valid SQLite database that is not a journal (user_version 0).
+  const std::string other = dir_ + "/other.db";
+  {
+    Db db(other);
+    db.Exec("CREATE TABLE t(x)");
+  }
+  auto plain = Journal::OpenReadOnly(other);
+  ASSERT_FALSE(plain.ok());
+  EXPECT_NE(plain.status().message().find("not a polysweep journal"), std::string::npos);
+
+  auto directory = Journal::OpenReadOnly(dir_);
+  EXPECT_FALSE(directory.ok());
+}
+
+TEST(ParamsToJson, StoresDecimalText) {
+  auto j = nlohmann::json::parse(
+      ParamsToJson({{"lr", ParamValue::Number(1e-05)}, {"batch_size", ParamValue::Number(16)}}));
+  EXPECT_EQ(j["lr"], "1e-05");
+  EXPECT_EQ(j["batch_size"], "16");
+  EXPECT_EQ(ParamsToJson({}), "{}");
+}
+
+}  // namespace
+}  // namespace polysweep

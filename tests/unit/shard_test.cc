@@ -1,0 +1,132 @@
+// Binary shards and manifests (common/shard.h, common/manifest.h,
+// common/shard_set.h): round trips, and corruption caught before use.
+#include "common/shard.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "common/manifest.h"
+#include "common/shard_set.h"
+
+namespace polysweep {
+namespace {
+
+namespace fs = std::filesystem;
+
+class ShardFiles : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "shard_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+  std::string dir_;
+};
+
+ShardData Sample(int n, uint16_t lang) {
+  ShardData d;
+  for (int i = 0; i < n; ++i) {
+    std::vector<int> ids;
+    for (int t = 0; t <= i % 5; ++t) ids.push_back(100 * i + t);
+    d.Add(ids, static_cast<uint16_t>(i % 3), lang);
+  }
+  return d;
+}
+
+TEST_F(ShardFiles, RoundTripThroughTheMemoryMap) {
+  ShardData d = Sample(50, 2);
+  auto info = WriteShard(dir_ + "/a.bin", d);
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  EXPECT_EQ(info->bytes, fs::file_size(dir_ + "/a.bin"));
+  auto s = MappedShard::Open(dir_ + "/a.bin", ChecksumHex(info->checksum));
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  ASSERT_EQ((*s)->size(), 50u);
+  for (uint64_t i = 0; i < 50; ++i) {
+    ASSERT_EQ((*s)->length(i), i % 5 + 1);
+    EXPECT_EQ((*s)->tokens(i)[0], static_cast<int32_t>(100 * i));
+    EXPECT_EQ((*s)->label(i), i % 3);
+    EXPECT_EQ((*s)->lang(i), 2);
+  }
+}
+
+TEST_F(ShardFiles, AFlippedByteOrATruncationIsCaught) {
+  auto info = WriteShard(dir_ + "/a.bin", Sample(20, 0));
+  ASSERT_TRUE(info.ok());
+  const std::string sum = ChecksumHex(info->checksum);
+  {
+    std::fstream f(dir_ + "/a.bin", std::ios::in | std::ios::out | std::ios::binary);
+    f.seekp(100);
+    f.put('\x7f');
+  }
+  auto flipped = MappedShard::Open(dir_ + "/a.bin", sum);
+  ASSERT_FALSE(flipped.ok());
+  EXPECT_NE(flipped.status().message().find("checksum mismatch"), std::string::npos) << flipped.status().message();
+  ASSERT_TRUE(WriteShard(dir_ + "/b.bin", Sample(20, 0)).ok());
+  fs::resize_file(dir_ + "/b.bin", fs::file_size(dir_ + "/b.bin") - 2);
+  auto cut = MappedShard::Open(dir_ + "/b.bin");
+  ASSERT_FALSE(cut.ok());
+  EXPECT_NE(cut.status().message().find("truncated"), std::string::npos) << cut.status().message();
+  std::ofstream(dir_ + "/c.bin") << "not a shard at all, but longer than sixty-four bytes of header ....";
+  EXPECT_FALSE(MappedShard::Open(dir_ + "/c.bin").ok());
+}
+
+TEST_F(ShardFiles, ShardSetIndexesLanguagesInManifestOrder) {
+  Manifest m;
+  m.fingerprint = "f";
+  m.labels = {"a", "b", "c"};
+  m.languages = {"de", "en", "fr"};
+  m.vocab_size = 1000;
+  m.tokenizer_file = "tokenizer.model";
+  m.tokenizer_hash = "0";
+  int lang = 0;
+  for (auto [code, n] : {std::pair{"de", 7}, std::pair{"fr", 4}}) {  // no "en" shard
+    const std::string file = std::string("train-") + code + ".bin";
+    auto info = WriteShard(dir_ + "/" + file, Sample(n, static_cast<uint16_t>(lang == 0 ? 0 : 2)));
+    ASSERT_TRUE(info.ok());
+    m.shards.push_back({kTrain, code, file, n, 0, static_cast<int64_t>(info->bytes), ChecksumHex(info->checksum)});
+    m.counts[code][kTrain] = n;
+    ++lang;
+  }
+  // The manifest survives its JSON form.
+  auto parsed = ParseManifest(ManifestToJson(m), "manifest.json");
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(parsed->languages, m.languages);
+  EXPECT_EQ(parsed->shards.size(), 2u);
+  EXPECT_EQ(parsed->split_size(kTrain), 11);
+
+  auto set = ShardSet::Open(*parsed, dir_, kTrain);
+  ASSERT_TRUE(set.ok()) << set.status().message();
+  EXPECT_EQ((*set)->size(), 11);
+  EXPECT_EQ((*set)->language_sizes(), (std::vector<int64_t>{7, 0, 4}));
+  EXPECT_EQ((*set)->Get(6).tokens[0], 600);  // last of de
+  EXPECT_EQ((*set)->Get(7).tokens[0], 0);    // first of fr
+  EXPECT_EQ((*set)->Get(7).lang, 2);
+
+  // A manifest that lies about a shard is refused.
+  parsed->shards[0].examples = 8;
+  auto lying = ShardSet::Open(*parsed, dir_, kTrain);
+  ASSERT_FALSE(lying.ok());
+  EXPECT_NE(lying.status().message().find("the manifest says 8"), std::string::npos);
+}
+
+TEST(Manifest, MalformedManifestsAreRefused) {
+  EXPECT_FALSE(ParseManifest("", "m.json").ok());
+  EXPECT_FALSE(ParseManifest("[]", "m.json").ok());
+  EXPECT_FALSE(ParseManifest(R"({"version": 2})", "m.json").ok());
+  auto missing = ParseManifest(R"({"version": 1, "fingerprint": "x"})", "m.json");
+  ASSERT_FALSE(missing.ok());
+  EXPECT_NE(missing.status().message().find("m.json: malformed manifest"), std::string::npos);
+  const std::string escape = R"({"version":1,"fingerprint":"f","labels":[],"languages":[],"counts":{},
+    "tokenizer":{"file":"t","hash":"h","vocab_size":1},"bad_lines":0,
+    "shards":[{"split":"train","language":"de","file":"../../etc/passwd","examples":1,"tokens":1,"bytes":1,"checksum":"0"}]})";
+  auto esc = ParseManifest(escape, "m.json");
+  ASSERT_FALSE(esc.ok());
+  EXPECT_NE(esc.status().message().find("not a plain relative name"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace polysweep

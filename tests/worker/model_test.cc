@@ -1,0 +1,65 @@
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "worker/comm/communicator.h"
+#include "worker/dataset.h"
+#include "worker/train_step.h"
+
+namespace polysweep {
+namespace {
+
+TokenizedSplit Synthetic(int n, int vocab, int labels, int max_len, uint64_t seed) {
+  TokenizedSplit s;
+  std::mt19937_64 rng(seed);
+  for (int i = 0; i < n; ++i) {
+    std::vector<int32_t> ids(1 + rng() % static_cast<uint64_t>(max_len));
+    for (auto& id : ids) id = 4 + static_cast<int32_t>(rng() % static_cast<uint64_t>(vocab - 4));
+    s.Add(ids, static_cast<int32_t>(rng() % static_cast<uint64_t>(labels)), 0);
+  }
+  return s;
+}
+
+int64_t Length(const TokenizedSplit& s, int64_t i) { return static_cast<int64_t>(s.Get(i).length); }
+
+TEST(MakeBatch, PadsToTheLongestExampleOnly) {
+  TokenizedSplit s = Synthetic(10, 50, 3, 12, 1);
+  std::vector<int64_t> idx = {0, 3, 5};
+  Batch b = MakeBatch(s, idx, 3, 64);
+  int64_t longest = 0;
+  for (int64_t i : idx) longest = std::max(longest, Length(s, i));
+  EXPECT_EQ(b.ids.size(1), longest);
+  EXPECT_EQ(b.pad.sum().item<int64_t>(), 3 * longest - (Length(s, 0) + Length(s, 3) + Length(s, 5)));
+  EXPECT_EQ(b.labels[1].item<int64_t>(), s.labels[3]);
+  // max_length truncates.
+  Batch cut = MakeBatch(s, idx, 3, 2);
+  EXPECT_LE(cut.ids.size(1), 2);
+}
+
+TEST(EncoderClassifier, PaddingDoesNotChangeTheLogits) {
+  ModelShape shape;
+  shape.vocab = 60;
+  shape.classes = 4;
+  shape.layers = 2;
+  shape.hidden = 32;
+  shape.heads = 4;
+  shape.ffn = 64;
+  shape.max_length = 32;
+  shape.dropout = 0;
+  torch::manual_seed(0);
+  EncoderClassifier model(shape);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  auto ids = torch::tensor({{5, 6, 7}}, torch::kLong);
+  auto no_pad = torch::zeros({1, 3}, torch::kBool);
+  auto short_logits = model->forward(ids, no_pad);
+  auto padded = torch::tensor({{5, 6, 7, 3, 3, 3}}, torch::kLong);
+  auto pad = torch::tensor({{false, false, false, true, true, true}});
+  auto long_logits = model->forward(padded, pad);
+  EXPECT_EQ(short_logits.sizes(), (std::vector<int64_t>{1, 4}));
+  EXPECT_TRUE(torch::allclose(short_logits, long_logits, 1e-5, 1e-6))
+      << short_logits << "\n" << long_logits;
+}
+
+}  // namespace
+}  // namespace polysweep

@@ -1,0 +1,61 @@
+// Builds the next batches on its own thread while the current step computes,
+// so a step never waits for data. Follows the sampling order from a reader
+// position; each item says the position after it (what a checkpoint stores).
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "common/sampling.h"
+#include "common/shard_set.h"
+#include "worker/train_step.h"
+
+namespace polysweep {
+
+struct SamplingPlan {
+  std::vector<int64_t> language_sizes;  // of the source, in its language order
+  double alpha = 1.0;
+  uint64_t seed = 0;
+  int64_t epoch_size() const;
+};
+
+class BatchPrefetcher {
+ public:
+  struct Item {
+    Batch batch;
+    int64_t global = 0;     // examples the whole step consumes (all ranks)
+    ReaderPosition after;   // the reader position once this step is done
+  };
+
+  // `source` must outlive the prefetcher. Keeps up to `depth` batches ready.
+  BatchPrefetcher(const ExampleSource& source, SamplingPlan plan, ReaderPosition start, int batch, int rank,
+                  int world, int pad_id, int max_length, int depth = 2);
+  ~BatchPrefetcher();
+  BatchPrefetcher(const BatchPrefetcher&) = delete;
+  BatchPrefetcher& operator=(const BatchPrefetcher&) = delete;
+
+  // The next step's batch; blocks until it is ready.
+  Item Next();
+
+ private:
+  void Loop();
+  Item Build(const ReaderPosition& pos);
+
+  const ExampleSource& source_;
+  SamplingPlan plan_;
+  int batch_, rank_, world_, pad_id_, max_length_;
+  size_t depth_;
+  std::vector<int64_t> order_;
+  int64_t order_epoch_ = -1;
+  ReaderPosition next_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Item> ready_;
+  bool stop_ = false;
+  std::thread thread_;
+};
+
+}  // namespace polysweep
