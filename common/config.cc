@@ -341,6 +341,7 @@ StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::
   } catch (const YAML::Exception& e) {
     return Status::Error(path + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
   }
+  if (!root.IsMap()) return Status::Error(path + ":1: expected a mapping of keys (name, data, search, budget, ...)");
   SweepConfig c;
   c.source_path = path;
   c.source_text = yaml_text;

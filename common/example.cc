@@ -56,7 +56,7 @@ StatusOr<std::string> StringField(const nlohmann::json& obj, const std::string& 
   auto it = obj.find(name);
   if (it == obj.end() || it->is_null()) return Status::Error("missing field \"" + name + "\"");
   if (it->is_string()) return it->get<std::string>();
-  if (allow_int && it->is_number_integer()) return std::to_string(it->get<long long>());
+  if (allow_int && it->is_number_integer()) return it->dump();  // the exact digits, any size
   return Status::Error("field \"" + name + "\" must be a string");
 }
 

@@ -203,6 +203,7 @@ Status Journal::Transition(uint64_t trial, uint32_t attempt, const std::string& 
   ins.Bind(1, static_cast<int64_t>(attempt)).Bind(2, now).Bind(3, state).Bind(4, reason)
       .Bind(5, static_cast<int64_t>(trial));
   Status s = ins.Run();
+  if (s.ok() && sqlite3_changes(db_) == 0) s = Status::Error(path_ + ": no trial " + std::to_string(trial));
   if (s.ok()) {
     Stmt up(db_, "UPDATE trials SET state=?, attempt=?, "
                  "started_at=CASE WHEN ?='running' AND started_at IS NULL THEN ? ELSE started_at END "

@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <set>
 #include <thread>
 
@@ -33,8 +34,38 @@ bool IsTsv(const DataConfig& config, const std::string& file) {
   return name.size() > 4 && name.compare(name.size() - 4, 4, ".tsv") == 0;
 }
 
-// Reads and validates every line of every file.
-Status ReadRows(const DataConfig& config, std::vector<Row>* rows, int64_t* bad, int64_t* bytes, const Logger& log) {
+// Runs fn(i) for i in [0, n) on `threads` threads.
+template <typename Fn>
+void ParallelFor(size_t n, int threads, Fn fn) {
+  if (threads <= 1 || n < 64) {
+    for (size_t i = 0; i < n; ++i) fn(i);
+    return;
+  }
+  std::vector<std::thread> pool;
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&, t] {
+      for (size_t i = static_cast<size_t>(t); i < n; i += static_cast<size_t>(threads)) fn(i);
+    });
+  }
+  for (auto& th : pool) th.join();
+}
+
+// One line read from a file, parsed on a worker thread.
+struct Parsed {
+  int64_t line_number = 0;
+  bool too_long = false;
+  std::string text;  // the line, or its length when too long
+  StatusOr<Example> example = Status::Error("not parsed");
+  uint64_t order = 0;
+  Split split = kTrain;
+};
+
+// Reads and validates every line of every file: lines are read in batches,
+// parsed on all threads, then taken in file order (so the first bad line
+// reported is the first in the file).
+Status ReadRows(const DataConfig& config, int threads, std::vector<Row>* rows, int64_t* bad, int64_t* bytes,
+                const Logger& log) {
+  constexpr size_t kBatch = 8192;
   ExampleFields fields{config.text_field, config.label_field, config.lang_field, config.group_field};
   const std::set<std::string> wanted(config.languages.begin(), config.languages.end());
   const std::set<std::string> label_set(config.labels.begin(), config.labels.end());
@@ -43,11 +74,10 @@ Status ReadRows(const DataConfig& config, std::vector<Row>* rows, int64_t* bad, 
     if (!reader.ok()) return reader.status();
     const bool tsv = IsTsv(config, file);
     TsvColumns columns;
-    bool have_header = false;
+    bool have_header = false, done = false;
     int64_t examples = 0;
-    std::string line;
-    auto bad_line = [&](const std::string& why) -> Status {
-      const std::string where = file + ":" + std::to_string((*reader)->line_number());
+    auto bad_line = [&](int64_t line_number, const std::string& why) -> Status {
+      const std::string where = file + ":" + std::to_string(line_number);
       if (++*bad > config.max_bad_lines) {
         return Status::Error(where + ": " + why +
                              (config.max_bad_lines > 0 ? " (" + std::to_string(*bad) + " bad lines; data.max_bad_lines is " +
@@ -57,42 +87,62 @@ Status ReadRows(const DataConfig& config, std::vector<Row>* rows, int64_t* bad, 
       log.Warn("skipping " + where + ": " + why);
       return Status::Ok();
     };
-    while (true) {
-      LineReader::Result r = (*reader)->Next(&line);
-      if (r == LineReader::Result::kEnd) break;
-      if (r == LineReader::Result::kError) return Status::Error(file + ": " + (*reader)->error());
-      if (r == LineReader::Result::kTooLong) {
-        PS_RETURN_IF_ERROR(bad_line("line of " + line + " bytes exceeds data.max_line_bytes (" +
-                                    std::to_string(config.max_line_bytes) + ")"));
-        continue;
+    std::vector<Parsed> batch;
+    while (!done) {
+      batch.clear();
+      std::string line;
+      while (batch.size() < kBatch) {
+        LineReader::Result r = (*reader)->Next(&line);
+        if (r == LineReader::Result::kEnd) {
+          done = true;
+          break;
+        }
+        if (r == LineReader::Result::kError) return Status::Error(file + ": " + (*reader)->error());
+        const bool too_long = r == LineReader::Result::kTooLong;
+        if (!too_long && line.find_first_not_of(" \t") == std::string::npos) continue;  // blank line
+        if (!too_long && tsv && !have_header) {
+          auto c = ParseTsvHeader(line, fields);
+          if (!c.ok()) return Status::Error(file + ":" + std::to_string((*reader)->line_number()) + ": " + c.status().message());
+          columns = *c;
+          have_header = true;
+          continue;
+        }
+        Parsed p;
+        p.line_number = (*reader)->line_number();
+        p.too_long = too_long;
+        p.text = std::move(line);
+        batch.push_back(std::move(p));
       }
-      if (line.find_first_not_of(" \t") == std::string::npos) continue;  // blank line
-      if (tsv && !have_header) {
-        auto c = ParseTsvHeader(line, fields);
-        if (!c.ok()) return Status::Error(file + ":" + std::to_string((*reader)->line_number()) + ": " + c.status().message());
-        columns = *c;
-        have_header = true;
-        continue;
+      ParallelFor(batch.size(), threads, [&](size_t i) {
+        Parsed& p = batch[i];
+        if (p.too_long) return;
+        p.example = tsv ? ParseTsvLine(p.text, columns) : ParseExampleLine(p.text, fields);
+        StatusOr<Example>& ex = p.example;
+        if (ex.ok() && !IsKnownLanguage(ex->lang, config.extra_languages)) {
+          ex = Status::Error("unknown language code \"" + ex->lang + "\" (ISO 639-1, or list it in data.extra_languages)");
+        }
+        if (ex.ok() && !label_set.empty() && !label_set.count(ex->label)) {
+          ex = Status::Error("label \"" + ex->label + "\" is not in data.labels");
+        }
+        if (!ex.ok()) return;
+        const std::string& key = ex->group.empty() ? ex->text : ex->group;
+        p.order = Mix64(Fnv1a64(ex->lang + '\t' + key));
+        p.split = SplitOf(key, config.valid_fraction, config.test_fraction);
+      });
+      for (Parsed& p : batch) {
+        if (p.too_long) {
+          PS_RETURN_IF_ERROR(bad_line(p.line_number, "line of " + p.text + " bytes exceeds data.max_line_bytes (" +
+                                                         std::to_string(config.max_line_bytes) + ")"));
+          continue;
+        }
+        if (!p.example.ok()) {
+          PS_RETURN_IF_ERROR(bad_line(p.line_number, p.example.status().message()));
+          continue;
+        }
+        ++examples;
+        if (!wanted.empty() && !wanted.count(p.example->lang)) continue;
+        rows->push_back(Row{std::move(*p.example), p.order, p.split});
       }
-      StatusOr<Example> ex = tsv ? ParseTsvLine(line, columns) : ParseExampleLine(line, fields);
-      if (ex.ok() && !IsKnownLanguage(ex->lang, config.extra_languages)) {
-        ex = Status::Error("unknown language code \"" + ex->lang + "\" (ISO 639-1, or list it in data.extra_languages)");
-      }
-      if (ex.ok() && !label_set.empty() && !label_set.count(ex->label)) {
-        ex = Status::Error("label \"" + ex->label + "\" is not in data.labels");
-      }
-      if (!ex.ok()) {
-        PS_RETURN_IF_ERROR(bad_line(ex.status().message()));
-        continue;
-      }
-      ++examples;
-      if (!wanted.empty() && !wanted.count(ex->lang)) continue;
-      Row row;
-      row.ex = std::move(*ex);
-      const std::string& key = row.ex.group.empty() ? row.ex.text : row.ex.group;
-      row.order = Mix64(Fnv1a64(row.ex.lang + '\t' + key));
-      row.split = SplitOf(key, config.valid_fraction, config.test_fraction);
-      rows->push_back(std::move(row));
     }
     *bytes += (*reader)->bytes_read();
     if (examples == 0) return Status::Error(file + ": no examples in file");
@@ -134,23 +184,18 @@ Status TrainTokenizer(const DataConfig& config, const std::vector<const Row*>& t
 Status Encode(const Tokenizer& tokenizer, const std::vector<const Row*>& rows, int max_tokens, int threads,
               std::vector<std::vector<int>>* ids) {
   ids->assign(rows.size(), {});
-  std::vector<Status> status(static_cast<size_t>(threads));
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] {
-      for (size_t i = static_cast<size_t>(t); i < rows.size(); i += static_cast<size_t>(threads)) {
-        Status s = tokenizer.Encode(rows[i]->ex.text, static_cast<size_t>(max_tokens), &(*ids)[i]);
-        if (!s.ok()) {
-          status[static_cast<size_t>(t)] = s;
-          return;
-        }
-        if ((*ids)[i].empty()) (*ids)[i].push_back(tokenizer.unk_id());
-      }
-    });
-  }
-  for (auto& th : pool) th.join();
-  for (const Status& s : status) PS_RETURN_IF_ERROR(s);
-  return Status::Ok();
+  std::mutex mu;
+  Status failed;
+  ParallelFor(rows.size(), threads, [&](size_t i) {
+    Status s = tokenizer.Encode(rows[i]->ex.text, static_cast<size_t>(max_tokens), &(*ids)[i]);
+    if (!s.ok()) {
+      std::lock_guard<std::mutex> lock(mu);
+      failed = s;
+    } else if ((*ids)[i].empty()) {
+      (*ids)[i].push_back(tokenizer.unk_id());
+    }
+  });
+  return failed;
 }
 
 bool UpToDate(const std::string& dir, const std::string& fingerprint, Manifest* out) {
@@ -208,14 +253,18 @@ StatusOr<ShardOutcome> ShardDataset(const DataConfig& config, const Logger& log,
   const std::string fingerprint = DataFingerprint(config);
   if (!force && UpToDate(dir, fingerprint, &outcome.manifest)) return outcome;
 
+  const int threads = config.threads > 0 ? config.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
   std::vector<Row> rows;
   int64_t bad = 0, bytes = 0;
-  PS_RETURN_IF_ERROR(ReadRows(config, &rows, &bad, &bytes, log));
+  PS_RETURN_IF_ERROR(ReadRows(config, threads, &rows, &bad, &bytes, log));
   if (rows.empty()) return Status::Error("data: no examples left after the data.languages filter");
 
   // Deterministic order; cap each language by that order.
-  std::sort(rows.begin(), rows.end(), [](const Row& a, const Row& b) {
-    return a.ex.lang != b.ex.lang ? a.ex.lang < b.ex.lang : a.order < b.order;
+  std::vector<const Row*> sorted;
+  sorted.reserve(rows.size());
+  for (const Row& r : rows) sorted.push_back(&r);
+  std::sort(sorted.begin(), sorted.end(), [](const Row* a, const Row* b) {
+    return a->ex.lang != b->ex.lang ? a->ex.lang < b->ex.lang : a->order < b->order;
   });
   Manifest& m = outcome.manifest;
   m.fingerprint = fingerprint;
@@ -224,13 +273,13 @@ StatusOr<ShardOutcome> ShardDataset(const DataConfig& config, const Logger& log,
   std::set<std::string> labels(config.labels.begin(), config.labels.end()), langs;
   std::vector<const Row*> kept;
   std::map<std::string, int64_t> per_lang;
-  for (const Row& r : rows) {
-    if (config.max_per_language > 0 && per_lang[r.ex.lang] >= config.max_per_language) continue;
-    ++per_lang[r.ex.lang];
-    labels.insert(r.ex.label);
-    langs.insert(r.ex.lang);
-    kept.push_back(&r);
-    m.counts[r.ex.lang][r.split]++;
+  for (const Row* r : sorted) {
+    if (config.max_per_language > 0 && per_lang[r->ex.lang] >= config.max_per_language) continue;
+    ++per_lang[r->ex.lang];
+    labels.insert(r->ex.label);
+    langs.insert(r->ex.lang);
+    kept.push_back(r);
+    m.counts[r->ex.lang][r->split]++;
   }
   m.labels.assign(labels.begin(), labels.end());
   m.languages.assign(langs.begin(), langs.end());
@@ -248,8 +297,6 @@ StatusOr<ShardOutcome> ShardDataset(const DataConfig& config, const Logger& log,
     fs::remove_all(tmp, ec);
     return s;
   };
-  const int threads = config.threads > 0 ? config.threads : std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-
   if (config.tokenizer.empty()) {
     std::vector<const Row*> train;
     for (const Row* r : kept) {
@@ -280,27 +327,25 @@ StatusOr<ShardOutcome> ShardDataset(const DataConfig& config, const Logger& log,
   std::map<std::string, int> label_id, lang_id;
   for (size_t i = 0; i < m.labels.size(); ++i) label_id[m.labels[i]] = static_cast<int>(i);
   for (size_t i = 0; i < m.languages.size(); ++i) lang_id[m.languages[i]] = static_cast<int>(i);
-  for (Split split : {kTrain, kValid, kTest}) {
-    for (const std::string& lang : m.languages) {
-      ShardData data;
-      for (size_t i = 0; i < kept.size(); ++i) {
-        const Row& r = *kept[i];
-        if (r.split != split || r.ex.lang != lang) continue;
-        data.Add(ids[i], static_cast<uint16_t>(label_id[r.ex.label]), static_cast<uint16_t>(lang_id[lang]));
-      }
-      if (data.size() == 0) continue;
-      ShardEntry e;
-      e.split = split;
-      e.language = lang;
-      e.file = std::string(SplitName(split)) + "-" + lang + ".bin";
-      auto info = WriteShard(tmp + "/" + e.file, data);
-      if (!info.ok()) return fail(info.status());
-      e.examples = static_cast<int64_t>(data.size());
-      e.tokens = static_cast<int64_t>(data.tokens.size());
-      e.bytes = static_cast<int64_t>(info->bytes);
-      e.checksum = ChecksumHex(info->checksum);
-      m.shards.push_back(e);
-    }
+  // One pass groups the examples by (split, language), in sorted order.
+  std::map<std::pair<int, int>, ShardData> groups;
+  for (size_t i = 0; i < kept.size(); ++i) {
+    const Row& r = *kept[i];
+    const int lang = lang_id[r.ex.lang];
+    groups[{r.split, lang}].Add(ids[i], static_cast<uint16_t>(label_id[r.ex.label]), static_cast<uint16_t>(lang));
+  }
+  for (const auto& [key, data] : groups) {
+    ShardEntry e;
+    e.split = static_cast<Split>(key.first);
+    e.language = m.languages[static_cast<size_t>(key.second)];
+    e.file = std::string(SplitName(e.split)) + "-" + e.language + ".bin";
+    auto info = WriteShard(tmp + "/" + e.file, data);
+    if (!info.ok()) return fail(info.status());
+    e.examples = static_cast<int64_t>(data.size());
+    e.tokens = static_cast<int64_t>(data.tokens.size());
+    e.bytes = static_cast<int64_t>(info->bytes);
+    e.checksum = ChecksumHex(info->checksum);
+    m.shards.push_back(e);
   }
   s = WriteFileAtomic(tmp + "/manifest.json", ManifestToJson(m));
   if (!s.ok()) return fail(s);

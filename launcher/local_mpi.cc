@@ -4,11 +4,14 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <string>
 #include <chrono>
 #include <cstring>
 #include <thread>
 
 #include "launcher/launcher.h"
+
+extern char** environ;
 
 namespace polysweep {
 
@@ -91,6 +94,17 @@ class LocalMpiLauncher : public TrialLauncher {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
+    // The child's environment is built here: after fork only async-signal-safe
+    // calls are allowed, and setenv is not one.
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e; ++e) env_strings.emplace_back(*e);
+    if (::geteuid() == 0) {
+      env_strings.emplace_back("OMPI_ALLOW_RUN_AS_ROOT=1");
+      env_strings.emplace_back("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1");
+    }
+    std::vector<char*> envp;
+    for (auto& e : env_strings) envp.push_back(e.data());
+    envp.push_back(nullptr);
 
     int log_fd = ::open(spec.log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (log_fd < 0) return Status::Error(spec.log_path + ": cannot open trial log: " + std::strerror(errno));
@@ -113,11 +127,7 @@ class LocalMpiLauncher : public TrialLauncher {
       ::dup2(log_fd, STDERR_FILENO);
       int devnull = ::open("/dev/null", O_RDONLY);
       if (devnull >= 0) ::dup2(devnull, STDIN_FILENO);
-      if (::geteuid() == 0) {
-        ::setenv("OMPI_ALLOW_RUN_AS_ROOT", "1", 1);
-        ::setenv("OMPI_ALLOW_RUN_AS_ROOT_CONFIRM", "1", 1);
-      }
-      ::execvp(argv[0], argv.data());
+      ::execvpe(argv[0], argv.data(), envp.data());
       int err = errno;
       ssize_t ignored = ::write(report[1], &err, sizeof err);
       (void)ignored;

@@ -91,6 +91,17 @@ TEST(ParseExampleLine, AcceptsIntegerLabel) {
   EXPECT_EQ(neg->label, "-2");
 }
 
+// Integer labels keep their decimal text, so distinct labels stay distinct
+// (an integer above INT64_MAX once wrapped to "-1").
+TEST(ParseExampleLine, HugeIntegerLabelKeepsItsDigits) {
+  auto ex = ParseExampleLine(R"({"text": "x", "label": 18446744073709551615, "lang": "en"})", Fields());
+  ASSERT_TRUE(ex.ok()) << ex.status().message();
+  EXPECT_EQ(ex->label, "18446744073709551615");
+  auto big = ParseExampleLine(R"({"text": "x", "label": 9223372036854775808, "lang": "en"})", Fields());
+  ASSERT_TRUE(big.ok()) << big.status().message();
+  EXPECT_EQ(big->label, "9223372036854775808");
+}
+
 TEST(ParseExampleLine, RejectsNonStringFields) {
   auto real_label = ParseExampleLine(R"({"text": "x", "label": 1.5, "lang": "en"})", Fields());
   ASSERT_FALSE(real_label.ok());

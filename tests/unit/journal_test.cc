@@ -286,6 +286,25 @@ TEST_F(JournalTest, DuplicateTrialIdFails) {
   EXPECT_NE(s.message().find("journal"), std::string::npos) << s.message();
 }
 
+TEST_F(JournalTest, ProgressForUnknownTrialFails) {
+  auto j = Create();
+  ASSERT_NE(j, nullptr);
+  Status s = j->RecordProgress(99, 1, Progress(10, 1.0));
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("FOREIGN KEY"), std::string::npos) << s.message();
+}
+
+// A transition of a trial the journal does not know must fail, as progress
+// for it does (above): otherwise a coordinator bug loses facts silently.
+TEST_F(JournalTest, TransitionOfUnknownTrialFails) {
+  auto j = Create();
+  ASSERT_NE(j, nullptr);
+  EXPECT_FALSE(j->Transition(42, 1, "running", "launched").ok());
+  EXPECT_FALSE(j->FinishTrial(42, 1, "failed", "boom").ok());
+  Db db(path_);
+  EXPECT_EQ(db.One("SELECT COUNT(*) FROM transitions"), "0");
+}
+
 TEST_F(JournalTest, OpenReadOnlySeesWrittenJournal) {
   {
     auto j = Create();
