@@ -323,6 +323,17 @@ Status ParseBudget(const Reader& r, const YAML::Node& n, BudgetConfig* b) {
   return Status::Ok();
 }
 
+Status ParseSecurity(const Reader& r, const YAML::Node& n, SecurityConfig* s) {
+  PS_RETURN_IF_ERROR(r.CheckMap(n, "security", {"curve", "keys_dir"}));
+  if (n["curve"]) {
+    PS_RETURN_IF_ERROR(r.String(n["curve"], "security.curve", &s->curve));
+    if (s->curve != "auto" && s->curve != "on" && s->curve != "off")
+      return r.Error(n["curve"], "security.curve", "expected auto, on or off, got \"" + s->curve + "\"");
+  }
+  if (n["keys_dir"]) PS_RETURN_IF_ERROR(r.String(n["keys_dir"], "security.keys_dir", &s->keys_dir));
+  return Status::Ok();
+}
+
 bool ValidName(const std::string& s) {
   if (s.empty() || s.size() > 100) return false;
   for (char c : s) {
@@ -332,6 +343,14 @@ bool ValidName(const std::string& s) {
 }
 
 }  // namespace
+
+bool IsLoopbackEndpoint(const std::string& e) {
+  if (e.rfind("ipc://", 0) == 0 || e.rfind("inproc://", 0) == 0) return true;
+  for (const char* p : {"tcp://127.", "tcp://localhost:", "tcp://[::1]:"}) {
+    if (e.rfind(p, 0) == 0) return true;
+  }
+  return false;
+}
 
 StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::string& path) {
   Reader r(path);
@@ -347,7 +366,7 @@ StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::
   c.source_text = yaml_text;
   PS_RETURN_IF_ERROR(r.CheckMap(root, "", {"name", "output_dir", "bind", "max_concurrent", "data",
                                            "model", "trial", "training", "search", "metric",
-                                           "budget"}));
+                                           "budget", "security"}));
   for (const char* k : {"name", "data", "search", "budget"}) {
     if (!root[k]) return r.Error(root, k, "required key is missing");
   }
@@ -366,6 +385,8 @@ StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::
   PS_RETURN_IF_ERROR(ParseSearch(r, root["search"], &c.search));
   if (root["metric"]) PS_RETURN_IF_ERROR(ParseMetric(r, root["metric"], &c.metric));
   PS_RETURN_IF_ERROR(ParseBudget(r, root["budget"], &c.budget));
+  if (root["security"]) PS_RETURN_IF_ERROR(ParseSecurity(r, root["security"], &c.security));
+  if (c.security.keys_dir.empty()) c.security.keys_dir = c.output_dir + "/keys";
   return c;
 }
 

@@ -72,6 +72,14 @@ struct BudgetConfig {
   int64_t log_every = 10;  // steps between progress reports
 };
 
+struct SecurityConfig {
+  std::string curve = "auto";  // auto (on unless bound to loopback) | on | off
+  std::string keys_dir;        // default <output_dir>/keys
+};
+
+// True when `endpoint` can only be reached from this host.
+bool IsLoopbackEndpoint(const std::string& endpoint);
+
 struct SweepConfig {
   std::string source_path;  // the YAML file it came from
   std::string source_text;  // its bytes, journaled with the sweep
@@ -86,6 +94,11 @@ struct SweepConfig {
   SearchConfig search;
   MetricConfig metric;
   BudgetConfig budget;
+  SecurityConfig security;
+  // CURVE authentication and encryption of the control plane, resolved.
+  bool curve_enabled() const {
+    return security.curve == "on" || (security.curve == "auto" && !IsLoopbackEndpoint(bind));
+  }
 };
 
 // Parses YAML text; `path` only names the source in messages.

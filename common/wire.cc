@@ -1,12 +1,80 @@
 #include "common/wire.h"
 
+#include <cmath>
 #include <vector>
 
 namespace polysweep {
 
 void ConfigureSocket(zmq::socket_t& socket) {
   socket.set(zmq::sockopt::maxmsgsize, kMaxMessageBytes);
+  socket.set(zmq::sockopt::sndhwm, kHighWaterMark);
+  socket.set(zmq::sockopt::rcvhwm, kHighWaterMark);
   socket.set(zmq::sockopt::linger, 1000);
+}
+
+void ConfigureCurveClient(zmq::socket_t& socket, const CurveClientKeys& keys) {
+  socket.set(zmq::sockopt::curve_serverkey, keys.server_public);
+  socket.set(zmq::sockopt::curve_publickey, keys.client.public_key);
+  socket.set(zmq::sockopt::curve_secretkey, keys.client.secret_key);
+}
+
+namespace {
+
+bool Finite(double v) { return std::isfinite(v); }
+
+Status CheckString(const std::string& s, size_t max, const char* what) {
+  if (s.size() > max) return Status::Error(std::string(what) + " longer than " + std::to_string(max) + " bytes");
+  return Status::Ok();
+}
+
+Status CheckScore(double v, const char* what) {
+  if (!Finite(v) || v < 0 || v > 1) return Status::Error(std::string(what) + " outside [0, 1]");
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status ValidateEnvelope(const wire::Envelope& env) {
+  PS_RETURN_IF_ERROR(CheckString(env.sweep(), 100, "sweep name"));
+  if (env.rank() < 0 || env.rank() >= 65536) return Status::Error("rank out of range");
+  switch (env.body_case()) {
+    case wire::Envelope::BODY_NOT_SET:
+      return Status::Error("envelope has no body");
+    case wire::Envelope::kHello: {
+      const auto& h = env.hello();
+      if (h.world_size() < 1 || h.world_size() > 65536) return Status::Error("world size out of range");
+      if (env.rank() >= h.world_size()) return Status::Error("rank not below world size");
+      return CheckString(h.host(), 255, "host name");
+    }
+    case wire::Envelope::kProgress: {
+      const auto& p = env.progress();
+      if (p.step() < 1 || p.samples() < 0 || p.max_steps() < 0) return Status::Error("progress counters out of range");
+      if (!Finite(p.loss()) || !Finite(p.lr()) || !Finite(p.samples_per_sec()) || p.samples_per_sec() < 0) {
+        return Status::Error("progress values not finite");
+      }
+      return CheckString(p.position(), 64, "reader position");
+    }
+    case wire::Envelope::kEvaluation: {
+      const auto& e = env.evaluation();
+      if (e.step() < 1) return Status::Error("evaluation step out of range");
+      if (!Finite(e.loss()) || e.loss() < 0) return Status::Error("evaluation loss not finite");
+      PS_RETURN_IF_ERROR(CheckScore(e.accuracy(), "accuracy"));
+      PS_RETURN_IF_ERROR(CheckScore(e.macro_f1(), "macro-F1"));
+      if (e.languages_size() > 4096) return Status::Error("too many language scores");
+      for (const auto& l : e.languages()) {
+        PS_RETURN_IF_ERROR(CheckString(l.lang(), 32, "language code"));
+        PS_RETURN_IF_ERROR(CheckScore(l.f1(), "language F1"));
+        PS_RETURN_IF_ERROR(CheckScore(l.accuracy(), "language accuracy"));
+        if (l.count() < 0) return Status::Error("negative language count");
+      }
+      return Status::Ok();
+    }
+    case wire::Envelope::kTrialEnd:
+      if (env.trial_end().steps() < 0 || !Finite(env.trial_end().seconds())) return Status::Error("trial end out of range");
+      return CheckString(env.trial_end().error(), 4096, "error text");
+    default:
+      return Status::Ok();
+  }
 }
 
 Status EncodeEnvelope(const wire::Envelope& env, std::string* out) {
@@ -56,9 +124,11 @@ StatusOr<wire::Envelope> ReceiveEnvelope(zmq::socket_t& socket, std::chrono::mil
   return DecodeEnvelope(frames[1].data(), frames[1].size());
 }
 
-RequestClient::RequestClient(zmq::context_t& ctx, const std::string& endpoint)
+RequestClient::RequestClient(zmq::context_t& ctx, const std::string& endpoint,
+                             const std::optional<CurveClientKeys>& curve)
     : socket_(ctx, zmq::socket_type::dealer), endpoint_(endpoint) {
   ConfigureSocket(socket_);
+  if (curve) ConfigureCurveClient(socket_, *curve);
   socket_.connect(endpoint);
 }
 

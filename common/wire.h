@@ -10,6 +10,7 @@
 
 #include <zmq.hpp>
 
+#include "common/keys.h"
 #include "common/status.h"
 #include "polysweep.pb.h"
 
@@ -17,9 +18,27 @@ namespace polysweep {
 
 inline constexpr uint32_t kProtocolVersion = 1;
 inline constexpr int64_t kMaxMessageBytes = 4 << 20;
+// Queue bound per peer. Ranks and the CLI wait for a reply before sending
+// again, so a well-behaved peer never has more than one message queued; a
+// full queue means a misbehaving peer, whose excess ZeroMQ drops before the
+// coordinator sees it (nothing it sent was acknowledged, so no state change
+// is lost: the sender times out instead).
+inline constexpr int kHighWaterMark = 1000;
 
-// Applies the limits every control-plane socket shares (max size, linger).
+// Applies the limits every control-plane socket shares (max size, queue
+// bounds, linger).
 void ConfigureSocket(zmq::socket_t& socket);
+
+// The keys a client presents to a CURVE coordinator.
+struct CurveClientKeys {
+  std::string server_public;
+  CurveKeyPair client;
+};
+void ConfigureCurveClient(zmq::socket_t& socket, const CurveClientKeys& keys);
+
+// Checks what the protobuf decoder cannot: a body is present, strings are
+// short, numbers are finite and in range, repeated fields are bounded.
+Status ValidateEnvelope(const wire::Envelope& env);
 
 Status EncodeEnvelope(const wire::Envelope& env, std::string* out);
 StatusOr<wire::Envelope> DecodeEnvelope(const void* data, size_t size);
@@ -34,7 +53,9 @@ StatusOr<wire::Envelope> ReceiveEnvelope(zmq::socket_t& socket, std::chrono::mil
 // ranks and the CLI. Not thread-safe; owns its DEALER socket.
 class RequestClient {
  public:
-  RequestClient(zmq::context_t& ctx, const std::string& endpoint);
+  // With `curve`, the connection is authenticated and encrypted.
+  RequestClient(zmq::context_t& ctx, const std::string& endpoint,
+                const std::optional<CurveClientKeys>& curve = std::nullopt);
   // Sends `request` (its seq is set here) and waits for the matching reply.
   StatusOr<wire::Envelope> Call(wire::Envelope request, std::chrono::milliseconds timeout);
 

@@ -3,12 +3,14 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <sstream>
 
 #include "common/files.h"
 #include "common/hparams.h"
 #include "common/wire.h"
+#include "coordinator/zap.h"
 
 namespace polysweep {
 
@@ -47,6 +49,24 @@ Coordinator::~Coordinator() {
 }
 
 Status Coordinator::Bind() {
+  const auto& security = options_.security;
+  if (security) {
+    // The handler must serve before the socket accepts its first handshake.
+    zap_ = std::make_unique<ZapAuthenticator>(ctx_, security->allowed, log_);
+    PS_RETURN_IF_ERROR(zap_->Start());
+    socket_.set(zmq::sockopt::zap_domain, "polysweep");
+    socket_.set(zmq::sockopt::curve_server, 1);
+    socket_.set(zmq::sockopt::curve_secretkey, security->server.secret_key);
+    // Refused handshakes (no key, unknown key, wrong mechanism) are counted.
+    const std::string monitor = "inproc://polysweep-monitor";
+    const int events = ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                       ZMQ_EVENT_HANDSHAKE_FAILED_AUTH;
+    if (zmq_socket_monitor(socket_.handle(), monitor.c_str(), events) != 0) {
+      return Status::Error(std::string("cannot monitor the coordinator socket: ") + zmq_strerror(zmq_errno()));
+    }
+    monitor_.emplace(ctx_, zmq::socket_type::pair);
+    monitor_->connect(monitor);
+  }
   try {
     socket_.bind(config_.bind);
   } catch (const zmq::error_t& e) {
@@ -54,9 +74,38 @@ Status Coordinator::Bind() {
   }
   endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
   endpoint_file_ = config_.output_dir + "/coordinator.endpoint";
-  PS_RETURN_IF_ERROR(WriteFileAtomic(endpoint_file_, endpoint_ + "\n"));
-  log_.Info("listening on " + endpoint_ + " (plain TCP on loopback; no authentication)");
+  PS_RETURN_IF_ERROR(WriteFileAtomic(
+      endpoint_file_, endpoint_ + "\n" + (security ? "curve\n" + std::filesystem::absolute(security->keys_dir).string() + "\n" : "plain\n")));
+  if (security) {
+    log_.Info("listening on " + endpoint_ + " with CURVE: " + std::to_string(security->allowed.size()) +
+              " client keys admitted (keys in " + security->keys_dir + ")");
+  } else if (IsLoopbackEndpoint(endpoint_)) {
+    log_.Info("listening on " + endpoint_ + " (plain TCP on loopback, unauthenticated: local use only)");
+  } else {
+    log_.Warn("listening on " + endpoint_ + " WITHOUT authentication or encryption (security.curve: off): "
+              "anyone who reaches this port can report to this sweep");
+  }
   return Status::Ok();
+}
+
+void Coordinator::DrainMonitor() {
+  if (!monitor_) return;
+  while (true) {
+    zmq::message_t event;
+    if (!monitor_->recv(event, zmq::recv_flags::dontwait)) return;
+    if (event.size() >= 6) {
+      uint16_t id;
+      std::memcpy(&id, event.data(), sizeof id);
+      if (id & (ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)) {
+        ++refused_handshakes_;
+      }
+    }
+    while (monitor_->get(zmq::sockopt::rcvmore)) {  // the endpoint frame
+      zmq::message_t rest;
+      if (!monitor_->recv(rest, zmq::recv_flags::dontwait)) break;
+    }
+  }
 }
 
 int64_t Coordinator::MaxSteps(const Trial& trial) const {
@@ -106,6 +155,10 @@ void Coordinator::LaunchReadyTrials() {
     spec.env = {{"OMP_NUM_THREADS", threads}, {"OPENBLAS_NUM_THREADS", threads}};
     spec.worker_argv = {options_.worker_binary, "--coordinator", endpoint_, "--sweep", config_.name,
                         "--trial", std::to_string(t.id), "--attempt", std::to_string(t.attempt)};
+    if (options_.security) {
+      spec.worker_argv.push_back("--keys");
+      spec.worker_argv.push_back(std::filesystem::absolute(options_.security->keys_dir).string());
+    }
     spec.log_path = t.log_path;
     journal_->Transition(t.id, t.attempt, "running", "launched with " + launcher_->name());
     auto process = launcher_->Launch(spec);
@@ -247,17 +300,29 @@ void Coordinator::HandleMessage() {
     log_.Warn("dropped a message with unexpected framing (" + std::to_string(frames.size()) + " frames)");
     return;
   }
+  // With CURVE, the ZAP handler named the peer: "worker:<key>" or "owner:<key>".
+  std::string user_id;
+  if (options_.security) {
+    try {
+      user_id = frames[2].gets("User-Id");
+    } catch (const zmq::error_t&) {
+    }
+  }
+  const std::string role = ZapAuthenticator::RoleOf(user_id);
   auto env = DecodeEnvelope(frames[2].data(), frames[2].size());
   if (!env.ok()) {
     ++rejected_;
-    log_.Warn("dropped a message: " + env.status().message());
+    log_.Warn("dropped a message" + (user_id.empty() ? "" : " from " + user_id) + ": " + env.status().message());
     return;
   }
+  if (Status valid = ValidateEnvelope(*env); !valid.ok()) return Reject(frames[0], *env, "invalid: " + valid.message());
   if (env->body_case() == wire::Envelope::kStatusRequest) {
     wire::Envelope reply;
     *reply.mutable_status_reply() = Snapshot();
     return Reply(frames[0], *env, std::move(reply));
   }
+  if (env->body_case() == wire::Envelope::kStopRequest) return HandleStop(frames[0], *env, role);
+  if (options_.security && role != "worker") return Reject(frames[0], *env, "only the sweep's ranks may report (peer " + user_id + ")");
   if (env->sweep() != config_.name) return Reject(frames[0], *env, "unknown sweep \"" + env->sweep() + "\"");
   auto it = trials_.find(env->trial());
   if (it == trials_.end()) return Reject(frames[0], *env, "unknown trial");
@@ -301,8 +366,27 @@ wire::StatusReply Coordinator::Snapshot() const {
   auto snap = journal_->Snapshot();
   wire::StatusReply reply = snap.ok() ? *snap : wire::StatusReply();
   reply.set_endpoint(endpoint_);
-  reply.set_rejected_messages(rejected_);
+  reply.set_rejected_messages(static_cast<uint32_t>(rejected_));
+  reply.set_rejected_connections(static_cast<uint32_t>(std::max<uint64_t>(refused_handshakes_, zap_ ? zap_->refused() : 0)));
+  reply.set_secured(options_.security.has_value());
   return reply;
+}
+
+void Coordinator::HandleStop(const zmq::message_t& identity, const wire::Envelope& env, const std::string& role) {
+  if (options_.security && role != "owner") return Reject(identity, env, "stopping a trial needs the owner's key");
+  auto it = trials_.find(env.stop_request().trial());
+  if (it == trials_.end()) return Reject(identity, env, "no trial " + std::to_string(env.stop_request().trial()));
+  Trial& t = *it->second;
+  if (!t.process) return Reject(identity, env, "trial " + std::to_string(t.id) + " is not running (" + t.state + ")");
+  log_.Info("stopping trial " + std::to_string(t.id) + " on request");
+  t.process->Kill(options_.kill_grace_ms);
+  t.process.reset();
+  Status s = journal_->FinishTrial(t.id, t.attempt, "stopped", "stopped by the owner");
+  if (!s.ok()) log_.Error(s.message());
+  t.state = "stopped";
+  wire::Envelope reply;
+  reply.mutable_ack();
+  Reply(identity, env, std::move(reply));
 }
 
 Status Coordinator::Run() {
@@ -325,6 +409,7 @@ Status Coordinator::Run() {
       if (zmq::poll(&again, 1, std::chrono::milliseconds(0)) == 0) break;
       HandleMessage();
     }
+    DrainMonitor();
     ReapTrials();
   }
   if (interrupted) {

@@ -8,14 +8,17 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include <zmq.hpp>
 
 #include "common/config.h"
+#include "common/keys.h"
 #include "common/log.h"
 #include "common/manifest.h"
 #include "coordinator/journal.h"
+#include "coordinator/security.h"
 #include "coordinator/searcher.h"
 #include "launcher/launcher.h"
 
@@ -26,6 +29,7 @@ struct CoordinatorOptions {
   int poll_interval_ms = 100;
   int kill_grace_ms = 3000;
   const std::atomic<bool>* stop = nullptr;  // set by a signal handler to end the sweep
+  std::optional<CoordinatorSecurity> security;  // none: plain TCP (loopback only)
 };
 
 class Coordinator {
@@ -49,6 +53,8 @@ class Coordinator {
   void Reject(const zmq::message_t& identity, const wire::Envelope& request, const std::string& why);
   void HandleTrialMessage(const zmq::message_t& identity, const wire::Envelope& env, Trial& trial);
   void ReapTrials();
+  void DrainMonitor();
+  void HandleStop(const zmq::message_t& identity, const wire::Envelope& env, const std::string& role);
   void FinishTrial(Trial& trial, const ExitInfo& exit);
   wire::Assignment MakeAssignment(const Trial& trial) const;
   int64_t MaxSteps(const Trial& trial) const;
@@ -63,13 +69,16 @@ class Coordinator {
   CoordinatorOptions options_;
   Logger log_;
   zmq::context_t ctx_;
+  std::unique_ptr<class ZapAuthenticator> zap_;
   zmq::socket_t socket_;
+  std::optional<zmq::socket_t> monitor_;
   std::string endpoint_;
   std::string endpoint_file_;
   std::map<uint64_t, std::unique_ptr<Trial>> trials_;
   uint64_t issued_ = 0;
   bool searcher_done_ = false;
   uint64_t rejected_ = 0;
+  uint64_t refused_handshakes_ = 0;
 };
 
 }  // namespace polysweep

@@ -11,9 +11,11 @@
 #include <atomic>
 #include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include "common/config.h"
 #include "common/files.h"
+#include "common/keys.h"
 #include "common/log.h"
 #include "common/wire.h"
 #include "coordinator/coordinator.h"
@@ -44,19 +46,62 @@ std::string DefaultWorkerBinary() {
   return ec ? "polysweep-worker" : (self.parent_path() / "polysweep-worker").string();
 }
 
+// Where a running coordinator listens, from <dir>/coordinator.endpoint:
+// "ENDPOINT\nplain\n" or "ENDPOINT\ncurve\nKEYS_DIR\n".
+struct CoordinatorAddress {
+  std::string endpoint;
+  std::optional<CurveClientKeys> curve;
+};
+
+StatusOr<CoordinatorAddress> FindCoordinator(const std::string& dir) {
+  auto text = ReadFile(dir + "/coordinator.endpoint");
+  if (!text.ok()) return Status::Error("no coordinator is running for " + dir);
+  std::istringstream lines(*text);
+  CoordinatorAddress a;
+  std::string mode, keys_dir;
+  std::getline(lines, a.endpoint);
+  std::getline(lines, mode);
+  std::getline(lines, keys_dir);
+  if (mode == "curve") {
+    SweepKeyFiles keys(keys_dir);
+    auto server = LoadPublicKey(keys.coordinator() + ".pub");
+    if (!server.ok()) return server.status();
+    // The owner's key may change state; a rank's key can only read.
+    auto mine = LoadKeyPair(keys.owner() + ".key");
+    if (!mine.ok()) return mine.status().With("this sweep is secured and the owner's key is not readable");
+    a.curve = CurveClientKeys{*server, *mine};
+  }
+  return a;
+}
+
+StatusOr<wire::Envelope> CallCoordinator(const std::string& dir, wire::Envelope request, std::string* endpoint) {
+  auto address = FindCoordinator(dir);
+  if (!address.ok()) return address.status();
+  *endpoint = address->endpoint;
+  zmq::context_t ctx(1);
+  RequestClient client(ctx, address->endpoint, address->curve);
+  return client.Call(std::move(request), std::chrono::milliseconds(1500));
+}
+
 // Asks a live coordinator for its status; nullopt when none answers.
 std::optional<wire::StatusReply> AskCoordinator(const std::string& dir, std::string* endpoint) {
-  auto text = ReadFile(dir + "/coordinator.endpoint");
-  if (!text.ok()) return std::nullopt;
-  *endpoint = text->substr(0, text->find('\n'));
-  zmq::context_t ctx(1);
-  RequestClient client(ctx, *endpoint);
   wire::Envelope req;
   req.mutable_status_request();
-  auto reply = client.Call(req, std::chrono::milliseconds(1500));
+  auto reply = CallCoordinator(dir, std::move(req), endpoint);
   if (!reply.ok() || !reply->has_status_reply()) return std::nullopt;
   return reply->status_reply();
 }
+
+int KeyGen(const std::string& prefix) {
+  auto pair = GenerateKeyPair();
+  if (!pair.ok()) return Fail(pair.status().message());
+  Status s = WriteKeyPair(prefix, *pair);
+  if (!s.ok()) return Fail(s.message());
+  std::cout << "wrote " << prefix << ".key (secret, mode 600) and " << prefix << ".pub\n"
+            << "public key: " << pair->public_key << "\n";
+  return 0;
+}
+
 
 StatusOr<std::string> FindSweepDir(const std::string& given) {
   if (!given.empty()) {
@@ -74,6 +119,19 @@ StatusOr<std::string> FindSweepDir(const std::string& given) {
   }
   if (!newest) return Status::Error("no sweep found under ./runs; pass --dir SWEEP_DIR");
   return newest->string();
+}
+
+int StopTrial(const std::string& dir_flag, uint32_t trial) {
+  auto dir = FindSweepDir(dir_flag);
+  if (!dir.ok()) return Fail(dir.status().message());
+  wire::Envelope req;
+  req.mutable_stop_request()->set_trial(trial);
+  std::string endpoint;
+  auto reply = CallCoordinator(*dir, std::move(req), &endpoint);
+  if (!reply.ok()) return Fail(reply.status().message(), 1);
+  if (reply->has_reject()) return Fail("coordinator refused: " + reply->reject().reason(), 1);
+  std::cout << "trial " << trial << " stopped\n";
+  return 0;
 }
 
 int Watch(const std::string& what, const std::string& dir_flag, const std::string& output) {
@@ -169,6 +227,14 @@ int RunSweep(const std::string& config_path, bool overwrite, std::string worker,
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
   CoordinatorOptions options;
+  if (config->curve_enabled()) {
+    auto security = LoadSweepSecurity(config->security.keys_dir);
+    if (!security.ok()) {
+      cleanup();
+      return Fail(security.status().message());
+    }
+    options.security = *security;
+  }
   options.worker_binary = worker.empty() ? DefaultWorkerBinary() : worker;
   if (access(options.worker_binary.c_str(), X_OK) != 0) {
     cleanup();
@@ -219,6 +285,15 @@ int main(int argc, char** argv) {
   auto* validate = app.add_subcommand("validate", "check a sweep config and exit");
   validate->add_option("config", config_path, "sweep config (YAML)")->required();
 
+  std::string key_prefix;
+  auto* keygen = app.add_subcommand("keygen", "write a CURVE key pair (PREFIX.key mode 600, PREFIX.pub)");
+  keygen->add_option("prefix", key_prefix, "path prefix of the two files, e.g. ~/.polysweep/me")->required();
+
+  uint32_t stop_trial = 0;
+  auto* stop = app.add_subcommand("stop", "stop a running trial (needs the owner's key on a secured sweep)");
+  stop->add_option("trial", stop_trial, "trial id")->required();
+  stop->add_option("--dir", dir, "sweep directory (default: newest under ./runs)");
+
   std::vector<CLI::App*> watchers;
   for (auto [name, help] : {std::pair{"status", "sweep progress and best trial"},
                             std::pair{"trials", "one line per trial"},
@@ -232,6 +307,8 @@ int main(int argc, char** argv) {
 
   if (sweep->parsed()) return RunSweep(config_path, overwrite, worker, mpirun);
   if (shard->parsed()) return RunShard(config_path, force);
+  if (keygen->parsed()) return KeyGen(key_prefix);
+  if (stop->parsed()) return StopTrial(dir, stop_trial);
   if (stats->parsed()) {
     auto config = LoadSweepConfig(config_path);
     if (!config.ok()) return Fail(config.status().message());

@@ -106,7 +106,9 @@ std::string RenderStatus(const wire::StatusReply& s, const std::string& source) 
   } else {
     out << "best       none yet\n";
   }
-  if (s.rejected_messages() > 0) out << "rejected   " << s.rejected_messages() << " messages\n";
+  if (s.rejected_messages() > 0 || s.rejected_connections() > 0) {
+    out << "rejected   " << s.rejected_messages() << " messages, " << s.rejected_connections() << " connections\n";
+  }
   return out.str();
 }
 
@@ -122,7 +124,7 @@ std::string RenderTrials(const wire::StatusReply& s) {
   }
   std::string out = table.Render();
   for (const auto& t : s.trials()) {
-    if (!t.error().empty()) out += "trial " + std::to_string(t.id()) + " failed: " + t.error() + "\n";
+    if (!t.error().empty()) out += "trial " + std::to_string(t.id()) + " " + t.state() + ": " + t.error() + "\n";
   }
   return out;
 }

@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   app.add_option("--sweep", id.sweep, "sweep name")->required();
   app.add_option("--trial", id.trial, "trial id")->required();
   app.add_option("--attempt", id.attempt, "attempt number (fencing token)")->required();
+  std::string keys_dir;
+  app.add_option("--keys", keys_dir, "the sweep's key directory: connect with CURVE as the sweep's ranks");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -35,7 +37,18 @@ int main(int argc, char** argv) {
   Logger log("trial " + std::to_string(id.trial) + " attempt " + std::to_string(id.attempt) + " rank " +
              std::to_string(mpi.rank()) + "/" + std::to_string(mpi.size()) + " host " + mpi.host());
 
-  CoordinatorClient client(endpoint, id);
+  std::optional<CurveClientKeys> curve;
+  if (!keys_dir.empty()) {
+    SweepKeyFiles keys(keys_dir);
+    auto server = LoadPublicKey(keys.coordinator() + ".pub");
+    auto mine = LoadKeyPair(keys.worker() + ".key");
+    if (!server.ok() || !mine.ok()) {
+      log.Error((server.ok() ? mine.status() : server.status()).message());
+      mpi.Abort(2);
+    }
+    curve = CurveClientKeys{*server, *mine};
+  }
+  CoordinatorClient client(endpoint, id, curve);
   auto assignment = client.Hello(mpi.size(), mpi.host(), static_cast<int>(getpid()));
   if (!assignment.ok()) {
     log.Error(assignment.status().message());

@@ -2,8 +2,9 @@
 
 namespace polysweep {
 
-CoordinatorClient::CoordinatorClient(const std::string& endpoint, TrialIdentity id)
-    : id_(std::move(id)), ctx_(1), client_(ctx_, endpoint) {}
+CoordinatorClient::CoordinatorClient(const std::string& endpoint, TrialIdentity id,
+                                     const std::optional<CurveClientKeys>& curve)
+    : id_(std::move(id)), ctx_(1), client_(ctx_, endpoint, curve) {}
 
 StatusOr<wire::Envelope> CoordinatorClient::Call(wire::Envelope env) {
   env.set_sweep(id_.sweep);

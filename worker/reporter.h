@@ -35,7 +35,8 @@ class CoordinatorClient : public Reporter {
  public:
   static constexpr std::chrono::milliseconds kReplyTimeout{30000};
 
-  CoordinatorClient(const std::string& endpoint, TrialIdentity id);
+  CoordinatorClient(const std::string& endpoint, TrialIdentity id,
+                    const std::optional<CurveClientKeys>& curve = std::nullopt);
   // Announces this rank and returns its assignment.
   StatusOr<wire::Assignment> Hello(int world_size, const std::string& host, int pid);
   Status Progress(const wire::Progress& p) override;

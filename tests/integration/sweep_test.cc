@@ -46,7 +46,8 @@ std::string WriteConfig(const std::string& dir) {
                       << "    dropout: {type: uniform, low: 0.0, high: 0.1}\n"
                       << "training: {warmup_steps: 5}\n"
                       << "metric: {name: macro_f1}\n"
-                      << "budget: {max_trials: 3, max_steps: 60, eval_every: 30, log_every: 5}\n";
+                      << "budget: {max_trials: 3, max_steps: 60, eval_every: 30, log_every: 5}\n"
+                      << "security: {curve: on}\n";  // ranks and CLI authenticate with the sweep's keys
   return path;
 }
 
@@ -83,6 +84,7 @@ TEST(Sweep, ThreeTrialsOfTwoRanksFinishWithMetricsInTheJournal) {
         asked_live = true;
         EXPECT_EQ(j["sweep"], "e2e");
         EXPECT_EQ(j["state"], "running");
+        EXPECT_EQ(j["secured"], true);
       }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
