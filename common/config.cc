@@ -1,5 +1,8 @@
 #include "common/config.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include <yaml-cpp/yaml.h>
 
 #include <cmath>
@@ -7,6 +10,8 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+
+#include "common/example.h"
 
 namespace polysweep {
 namespace {
@@ -354,6 +359,13 @@ bool IsLoopbackEndpoint(const std::string& e) {
 
 StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::string& path) {
   Reader r(path);
+  if (size_t bad = FindInvalidUtf8(yaml_text); bad != std::string::npos) {
+    const size_t line = 1 + static_cast<size_t>(std::count(yaml_text.begin(), yaml_text.begin() + static_cast<long>(bad), '\n'));
+    const size_t line_start = yaml_text.rfind('\n', bad == 0 ? 0 : bad - 1);
+    const size_t column = bad - (line_start == std::string::npos || bad == 0 ? 0 : line_start + 1) + 1;
+    return Status::Error(path + ":" + std::to_string(line) + ": invalid UTF-8 at byte " + std::to_string(column) +
+                         " of the line");
+  }
   YAML::Node root;
   try {
     root = YAML::Load(yaml_text);

@@ -330,8 +330,16 @@ TEST_F(ConfigTest, BadConfigsNameFileLineAndKey) {
        "4: data.sampling_alpha", "out of range"},
       {"fraction out of range", Minimal().replace(Minimal().find("search:"), 0, "  valid_fraction: 0.9\n"),
        "4: data.valid_fraction", "out of range"},
+      {"negative budget", Minimal().replace(Minimal().find("10\n"), 2, "-5"), "8: budget.max_steps",
+       "out of range"},
+      {"huge value", Minimal("trial:\n  ranks: 99999999999999999999999\n"), "10: trial.ranks", "out of range"},
+      {"overflowing number", Minimal().replace(Minimal().find("  max_steps: 10"), 14, "  max_steps: 1e400"),
+       "8: budget.max_steps", "number"},
+      {"invalid UTF-8 in a value", Minimal("metric:\n  name: f\xC3\x28\n"), "10: ", "invalid UTF-8"},
+      {"invalid UTF-8 in a key", Minimal("mod\xFFel: {}\n"), "9: ", "invalid UTF-8"},
+      {"security mode", Minimal("security:\n  curve: maybe\n"), "10: security.curve", "auto, on or off"},
   };
-  ASSERT_GE(std::size(cases), 15u);
+  ASSERT_GE(std::size(cases), 30u);
   for (const BadCase& k : cases) {
     SCOPED_TRACE(k.what);
     const std::string msg = ErrorOf(k.yaml);
