@@ -198,7 +198,8 @@ void Coordinator::Reply(const zmq::message_t& identity, const wire::Envelope& re
 void Coordinator::Reject(const zmq::message_t& identity, const wire::Envelope& request, const std::string& why) {
   ++rejected_;
   log_.Warn("rejected message (trial " + std::to_string(request.trial()) + " attempt " +
-            std::to_string(request.attempt()) + " rank " + std::to_string(request.rank()) + "): " + why);
+            std::to_string(request.attempt()) + " rank " + std::to_string(request.rank()) +
+            (peer_.empty() ? "" : ", peer " + peer_) + "): " + why);
   wire::Envelope reply;
   reply.mutable_reject()->set_reason(why);
   Reply(identity, request, std::move(reply));
@@ -309,6 +310,7 @@ void Coordinator::HandleMessage() {
     }
   }
   const std::string role = ZapAuthenticator::RoleOf(user_id);
+  peer_ = user_id;
   auto env = DecodeEnvelope(frames[2].data(), frames[2].size());
   if (!env.ok()) {
     ++rejected_;

@@ -79,6 +79,7 @@ class Coordinator {
   bool searcher_done_ = false;
   uint64_t rejected_ = 0;
   uint64_t refused_handshakes_ = 0;
+  std::string peer_;  // User-Id of the message being handled, for logs
 };
 
 }  // namespace polysweep
