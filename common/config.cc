@@ -175,7 +175,13 @@ Status ParseModel(const Reader& r, const YAML::Node& n, ModelConfig* m) {
 }
 
 Status ParseTrial(const Reader& r, const YAML::Node& n, TrialResources* t) {
-  PS_RETURN_IF_ERROR(r.CheckMap(n, "trial", {"ranks", "threads_per_rank", "backend"}));
+  PS_RETURN_IF_ERROR(r.CheckMap(n, "trial", {"ranks", "threads_per_rank", "backend", "max_restarts",
+                                             "checkpoint_every", "keep_checkpoints"}));
+  if (n["max_restarts"]) PS_RETURN_IF_ERROR(r.Integer(n["max_restarts"], "trial.max_restarts", &t->max_restarts, 0, 1000));
+  if (n["checkpoint_every"])
+    PS_RETURN_IF_ERROR(r.Integer(n["checkpoint_every"], "trial.checkpoint_every", &t->checkpoint_every, 0, 1e12));
+  if (n["keep_checkpoints"])
+    PS_RETURN_IF_ERROR(r.Integer(n["keep_checkpoints"], "trial.keep_checkpoints", &t->keep_checkpoints, 1, 1000));
   if (n["ranks"]) PS_RETURN_IF_ERROR(r.Integer(n["ranks"], "trial.ranks", &t->ranks, 1, 4096));
   if (n["threads_per_rank"])
     PS_RETURN_IF_ERROR(r.Integer(n["threads_per_rank"], "trial.threads_per_rank", &t->threads_per_rank, 1, 256));

@@ -49,6 +49,9 @@ struct TrialResources {
   int ranks = 2;             // MPI ranks per trial
   int threads_per_rank = 1;  // LibTorch + OpenBLAS threads of each rank
   std::string backend = "mpi";
+  int max_restarts = 2;        // restarts after a crash, from the last checkpoint
+  int64_t checkpoint_every = 100;  // steps between checkpoints; 0: none
+  int keep_checkpoints = 2;    // newest checkpoints kept per trial
 };
 
 enum class SearchAlgorithm { kGrid, kRandom };

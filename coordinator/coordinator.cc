@@ -30,6 +30,7 @@ struct Coordinator::Trial {
   wire::Evaluation last_eval;
   int64_t max_steps = 0;
   double started = 0;
+  int restarts = 0;
 };
 
 Coordinator::Coordinator(const SweepConfig& config, const Manifest& data, Journal* journal,
@@ -148,33 +149,38 @@ void Coordinator::LaunchReadyTrials() {
       FinishTrial(t, ExitInfo{1, 0});
       continue;
     }
-    LaunchSpec spec;
-    spec.ranks = config_.trial.ranks;
-    spec.threads_per_rank = config_.trial.threads_per_rank;
-    const std::string threads = std::to_string(config_.trial.threads_per_rank);
-    spec.env = {{"OMP_NUM_THREADS", threads}, {"OPENBLAS_NUM_THREADS", threads}};
-    spec.worker_argv = {options_.worker_binary, "--coordinator", endpoint_, "--sweep", config_.name,
-                        "--trial", std::to_string(t.id), "--attempt", std::to_string(t.attempt)};
-    if (options_.security) {
-      spec.worker_argv.push_back("--keys");
-      spec.worker_argv.push_back(std::filesystem::absolute(options_.security->keys_dir).string());
-    }
-    spec.log_path = t.log_path;
-    journal_->Transition(t.id, t.attempt, "running", "launched with " + launcher_->name());
-    auto process = launcher_->Launch(spec);
-    if (!process.ok()) {
-      t.reported_error = process.status().message();
-      t.state = "running";
-      FinishTrial(t, ExitInfo{127, 0});
-      continue;
-    }
-    t.process = std::move(*process);
-    t.state = "running";
     t.started = WallSeconds();
+    if (!LaunchAttempt(t, "launched with " + launcher_->name())) continue;
     ++running;
     log_.Info("trial " + std::to_string(t.id) + " started: " + FormatAssignment(t.params) + ", " +
-              std::to_string(t.max_steps) + " steps on " + std::to_string(spec.ranks) + " ranks");
+              std::to_string(t.max_steps) + " steps on " + std::to_string(config_.trial.ranks) + " ranks");
   }
+}
+
+bool Coordinator::LaunchAttempt(Trial& t, const std::string& reason) {
+  LaunchSpec spec;
+  spec.ranks = config_.trial.ranks;
+  spec.threads_per_rank = config_.trial.threads_per_rank;
+  const std::string threads = std::to_string(config_.trial.threads_per_rank);
+  spec.env = {{"OMP_NUM_THREADS", threads}, {"OPENBLAS_NUM_THREADS", threads}};
+  spec.worker_argv = {options_.worker_binary, "--coordinator", endpoint_, "--sweep", config_.name,
+                      "--trial", std::to_string(t.id), "--attempt", std::to_string(t.attempt)};
+  if (options_.security) {
+    spec.worker_argv.push_back("--keys");
+    spec.worker_argv.push_back(std::filesystem::absolute(options_.security->keys_dir).string());
+  }
+  spec.log_path = t.log_path;
+  Status j = journal_->Transition(t.id, t.attempt, "running", reason);
+  if (!j.ok()) log_.Error(j.message());
+  t.state = "running";
+  auto process = launcher_->Launch(spec);
+  if (!process.ok()) {
+    t.reported_error = process.status().message();
+    FinishTrial(t, ExitInfo{127, 0});
+    return false;
+  }
+  t.process = std::move(*process);
+  return true;
 }
 
 void Coordinator::Reply(const zmq::message_t& identity, const wire::Envelope& request, wire::Envelope reply) {
@@ -234,6 +240,12 @@ wire::Assignment Coordinator::MakeAssignment(const Trial& trial) const {
   a.set_log_every(config_.budget.log_every);
   a.set_threads(config_.trial.threads_per_rank);
   a.set_backend(config_.trial.backend);
+  if (config_.trial.checkpoint_every > 0) {
+    a.set_checkpoint_dir(std::filesystem::absolute(config_.output_dir).string() + "/checkpoints/trial-" +
+                         std::to_string(trial.id));
+    a.set_checkpoint_every(config_.trial.checkpoint_every);
+    a.set_keep_checkpoints(config_.trial.keep_checkpoints);
+  }
   return a;
 }
 
@@ -335,6 +347,26 @@ void Coordinator::HandleMessage() {
 }
 
 void Coordinator::FinishTrial(Trial& t, const ExitInfo& exit) {
+  // A crash (ranks died without reporting an error of their own) is retried
+  // from the last checkpoint while the trial's restart budget lasts; errors
+  // the worker reported (bad data, bad config) would only happen again.
+  const bool crashed = !exit.ok() && t.reported_error.empty() && !t.end_reported;
+  if (crashed && t.restarts < config_.trial.max_restarts) {
+    ++t.restarts;
+    const std::string why = "attempt " + std::to_string(t.attempt) + " failed: worker " + exit.Describe();
+    log_.Warn("trial " + std::to_string(t.id) + " " + why + "; restart " + std::to_string(t.restarts) + "/" +
+              std::to_string(config_.trial.max_restarts) + " from its last checkpoint");
+    t.process.reset();
+    ++t.attempt;  // the fencing token: reports of the old attempt are refused from now on
+    t.ranks_seen = 0;
+    t.end_reported = false;
+    t.reported_error.clear();
+    t.has_eval = false;
+    t.last_progress = wire::Progress();
+    LaunchAttempt(t, "restart " + std::to_string(t.restarts) + "/" + std::to_string(config_.trial.max_restarts) +
+                         " after " + why);
+    return;
+  }
   std::string outcome = "completed", error;
   if (!exit.ok() || !t.end_reported || !t.reported_error.empty()) {
     outcome = "failed";

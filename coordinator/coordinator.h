@@ -48,6 +48,9 @@ class Coordinator {
  private:
   struct Trial;
   void LaunchReadyTrials();
+  // Starts attempt t.attempt of `t`; false (and the trial finished) when the
+  // launcher cannot start it.
+  bool LaunchAttempt(Trial& t, const std::string& reason);
   void HandleMessage();
   void Reply(const zmq::message_t& identity, const wire::Envelope& request, wire::Envelope reply);
   void Reject(const zmq::message_t& identity, const wire::Envelope& request, const std::string& why);

@@ -39,6 +39,7 @@ class DataParallelStep {
   StatusOr<double> Step(const Batch& batch, double lr);
 
   EncoderClassifier& model() { return model_; }
+  torch::optim::AdamW& optimizer() { return *optimizer_; }
   GradientSync& sync() { return *sync_; }
 
  private:

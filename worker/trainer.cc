@@ -5,6 +5,7 @@
 #include "common/hparams.h"
 #include "common/manifest.h"
 #include "common/shard_set.h"
+#include "worker/checkpoint.h"
 #include "worker/metrics.h"
 #include "worker/prefetcher.h"
 #include "worker/train_step.h"
@@ -107,12 +108,29 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
            std::to_string((*valid)->size()) + " valid examples in " + std::to_string(num_langs) +
            " languages, " + std::to_string(trainer.sync().numel()) + " parameters, global batch " +
            std::to_string(global_batch) + ", backend " + comm->name());
-  BatchPrefetcher batches(**train, plan, ReaderPosition{}, params.batch_size, comm->rank(), world, kPad, max_length);
+  // Resume from the newest good checkpoint of an earlier attempt, if any.
+  std::optional<Checkpointer> checkpoints;
+  int64_t first_step = 1;
+  ReaderPosition start;
+  if (!a.checkpoint_dir().empty()) {
+    checkpoints.emplace(a.checkpoint_dir(), a.keep_checkpoints(), comm, log);
+    auto restored = checkpoints->Restore(trainer.model(), trainer.optimizer());
+    if (!restored.ok()) return restored.status();
+    if (*restored) {
+      auto pos = ReaderPosition::Decode((*restored)->position);
+      if (!pos.ok()) return pos.status();
+      start = *pos;
+      first_step = (*restored)->step + 1;
+      log.Info("resumed from the checkpoint at step " + std::to_string((*restored)->step) + " (reader at " +
+               start.Encode() + ", written by " + std::to_string((*restored)->world_size) + " ranks)");
+    }
+  }
+  BatchPrefetcher batches(**train, plan, start, params.batch_size, comm->rank(), world, kPad, max_length);
 
   double loss_sum = 0;
-  int64_t loss_n = 0, samples = 0, window_samples = 0;
+  int64_t loss_n = 0, samples = (first_step - 1) * global_batch, window_samples = 0;
   auto window_start = Clock::now();
-  for (int64_t step = 1; step <= max_steps; ++step) {
+  for (int64_t step = first_step; step <= max_steps; ++step) {
     BatchPrefetcher::Item item = batches.Next();
     const double lr = ScheduledLr(params.lr, step, params.warmup_steps, max_steps);
     auto loss = trainer.Step(item.batch, lr);
@@ -138,6 +156,9 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
       window_start = Clock::now();
     }
     const bool final = step == max_steps;
+    if (checkpoints && a.checkpoint_every() > 0 && step % a.checkpoint_every() == 0 && !final) {
+      PS_RETURN_IF_ERROR(checkpoints->Save(trainer.model(), trainer.optimizer(), step, item.after));
+    }
     if (final || (a.eval_every() > 0 && step % a.eval_every() == 0)) {
       auto metrics = Evaluate(trainer.model(), **valid, num_labels, num_langs, kPad, max_length, comm);
       if (!metrics.ok()) return metrics.status();
@@ -145,6 +166,7 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
       window_start = Clock::now();  // evaluation time is not training throughput
     }
   }
+  if (checkpoints) PS_RETURN_IF_ERROR(checkpoints->Flush());
   TrainResult result;
   result.steps = max_steps;
   result.seconds = std::chrono::duration<double>(Clock::now() - t0).count();

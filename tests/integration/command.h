@@ -1,7 +1,10 @@
 // Runs a command line for a test and captures what it printed.
 #pragma once
 
+#include <sys/types.h>
+
 #include <string>
+#include <vector>
 
 namespace polysweep::testing_util {
 
@@ -13,6 +16,13 @@ struct CommandResult {
 
 // Runs `command` with /bin/sh; stdout and stderr are captured separately.
 CommandResult RunCommand(const std::string& command);
+
+// Starts `args` in the background with stdout and stderr to `log_path`.
+pid_t Spawn(const std::vector<std::string>& args, const std::string& log_path);
+
+// Waits up to `seconds` for `pid`; returns its exit code, or -1 on timeout
+// (after killing it).
+int WaitFor(pid_t pid, int seconds);
 
 // A fresh empty directory under the test temp dir.
 std::string FreshDir(const std::string& name);

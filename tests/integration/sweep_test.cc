@@ -57,18 +57,9 @@ TEST(Sweep, ThreeTrialsOfTwoRanksFinishWithMetricsInTheJournal) {
   const std::string config = WriteConfig(dir), run = dir + "/run";
 
   // Start the sweep in the background so the CLI can talk to it live.
-  pid_t pid;
   const std::string log = dir + "/sweep.log";
-  posix_spawn_file_actions_t actions;
-  posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  std::vector<std::string> args = {POLYSWEEP_BIN, "sweep", config};
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  ASSERT_EQ(posix_spawn(&pid, argv[0], &actions, nullptr, argv.data(), environ), 0);
-  posix_spawn_file_actions_destroy(&actions);
+  const pid_t pid = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, log);
+  ASSERT_GT(pid, 0);
 
   // Live: once the coordinator has written its endpoint, `status` asks it.
   bool asked_live = false;

@@ -1,0 +1,87 @@
+#include "common/checkpoint_manifest.h"
+
+#include <algorithm>
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "common/files.h"
+#include "common/hash.h"
+#include "common/shard.h"
+
+namespace polysweep {
+
+std::string CheckpointManifestToJson(const CheckpointManifest& m) {
+  nlohmann::json j;
+  j["version"] = m.version;
+  j["step"] = m.step;
+  j["position"] = m.position;
+  j["world_size"] = m.world_size;
+  j["wall_time"] = m.wall_time;
+  j["files"] = nlohmann::json::array();
+  for (const auto& f : m.files) j["files"].push_back({{"name", f.name}, {"bytes", f.bytes}, {"checksum", f.checksum}});
+  return j.dump(2) + "\n";
+}
+
+StatusOr<CheckpointManifest> ParseCheckpointManifest(const std::string& text, const std::string& where) {
+  nlohmann::json j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::Error(where + ": not a JSON checkpoint manifest");
+  CheckpointManifest m;
+  try {
+    m.version = j.at("version").get<int>();
+    if (m.version != 1) return Status::Error(where + ": checkpoint manifest version " + std::to_string(m.version) + " is not supported");
+    m.step = j.at("step").get<int64_t>();
+    m.position = j.at("position").get<std::string>();
+    m.world_size = j.at("world_size").get<int32_t>();
+    m.wall_time = j.value("wall_time", 0.0);
+    for (const auto& f : j.at("files")) {
+      CheckpointFile file{f.at("name").get<std::string>(), f.at("bytes").get<int64_t>(), f.at("checksum").get<std::string>()};
+      if (file.name.empty() || file.name.find('/') != std::string::npos || file.name == "." || file.name == "..") {
+        return Status::Error(where + ": checkpoint file name \"" + file.name + "\" is not a plain file name");
+      }
+      if (file.bytes < 0) return Status::Error(where + ": negative file size");
+      m.files.push_back(std::move(file));
+    }
+  } catch (const nlohmann::json::exception& e) {
+    return Status::Error(where + ": malformed checkpoint manifest: " + e.what());
+  }
+  if (m.step < 0 || m.world_size < 1) return Status::Error(where + ": step or world size out of range");
+  return m;
+}
+
+StatusOr<CheckpointManifest> VerifyCheckpoint(const std::string& dir) {
+  auto text = ReadFile(dir + "/MANIFEST.json");
+  if (!text.ok()) return Status::Error(dir + ": no manifest (an unfinished checkpoint)");
+  auto m = ParseCheckpointManifest(*text, dir + "/MANIFEST.json");
+  if (!m.ok()) return m.status();
+  for (const auto& f : m->files) {
+    auto bytes = ReadFile(dir + "/" + f.name);
+    if (!bytes.ok()) return Status::Error(dir + "/" + f.name + ": missing");
+    if (static_cast<int64_t>(bytes->size()) != f.bytes) {
+      return Status::Error(dir + "/" + f.name + ": " + std::to_string(bytes->size()) + " bytes, the manifest says " +
+                           std::to_string(f.bytes));
+    }
+    if (ChecksumHex(Fnv1a64(*bytes)) != f.checksum) return Status::Error(dir + "/" + f.name + ": checksum mismatch");
+  }
+  return m;
+}
+
+std::vector<std::string> ListCheckpoints(const std::string& trial_dir) {
+  std::vector<std::pair<int64_t, std::string>> found;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator(trial_dir, ec)) {
+    const std::string name = e.path().filename().string();
+    if (name.rfind("step-", 0) != 0 || name.find('.') != std::string::npos) continue;
+    try {
+      size_t used = 0;
+      const int64_t step = std::stoll(name.substr(5), &used);
+      if (used == name.size() - 5) found.push_back({step, e.path().string()});
+    } catch (const std::exception&) {
+    }
+  }
+  std::sort(found.rbegin(), found.rend());
+  std::vector<std::string> out;
+  for (auto& [step, path] : found) out.push_back(path);
+  return out;
+}
+
+}  // namespace polysweep

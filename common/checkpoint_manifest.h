@@ -1,0 +1,40 @@
+// The checkpoint manifest: what makes a checkpoint exist. A checkpoint is a
+// directory <trial dir>/step-<N>/ whose files are listed here with sizes and
+// checksums; it is written into step-<N>.tmp and renamed into place only after
+// every file and this manifest are on disk. Plain C++: the coordinator (for
+// retention) and the ranks (to resume) both read it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace polysweep {
+
+struct CheckpointFile {
+  std::string name;      // plain file name inside the checkpoint directory
+  int64_t bytes = 0;
+  std::string checksum;  // hex FNV-1a 64
+};
+
+struct CheckpointManifest {
+  int version = 1;
+  int64_t step = 0;           // optimizer steps done
+  std::string position;       // reader position after `step` ("epoch:offset")
+  int32_t world_size = 0;     // ranks that wrote it (resuming on others is fine)
+  double wall_time = 0;       // when it was committed
+  std::vector<CheckpointFile> files;
+};
+
+std::string CheckpointManifestToJson(const CheckpointManifest& m);
+StatusOr<CheckpointManifest> ParseCheckpointManifest(const std::string& json, const std::string& where);
+
+// Verifies every file of the checkpoint in `dir` against its manifest.
+StatusOr<CheckpointManifest> VerifyCheckpoint(const std::string& dir);
+
+// The checkpoint directories of a trial ("step-N"), newest first.
+std::vector<std::string> ListCheckpoints(const std::string& trial_dir);
+
+}  // namespace polysweep

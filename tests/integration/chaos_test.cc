@@ -1,0 +1,122 @@
+// Chaos: kill -9 a random rank of a running trial at a random moment, again
+// and again (POLYSWEEP_CHAOS_KILLS times, 10 by default; set it higher for a
+// long run). Every kill must end in a restart from the last good checkpoint:
+// the trial completes, no more than one checkpoint interval of work is lost
+// per kill, no checkpoint is ever found corrupt, no process of the trial is
+// left behind, and the journal passes SQLite's integrity check.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+#include "command.h"
+#include "journal_reader.h"
+
+namespace polysweep {
+namespace {
+
+using testing_util::JournalReader;
+using testing_util::Quote;
+using testing_util::RunCommand;
+
+constexpr int kCheckpointEvery = 50;
+
+int64_t MaxStep(const std::string& journal) {
+  if (!std::filesystem::exists(journal)) return 0;
+  JournalReader j(journal);
+  const std::string s = j.Scalar("SELECT MAX(step) FROM progress WHERE attempt = (SELECT attempt FROM trials WHERE id=1)");
+  return s.empty() ? 0 : std::stoll(s);
+}
+
+std::vector<pid_t> RankPids(const std::string& sweep) {
+  auto r = RunCommand("pgrep -f " + Quote("[p]olysweep-worker --coordinator .* --sweep " + sweep + " "));
+  std::vector<pid_t> pids;
+  std::istringstream in(r.out);
+  for (pid_t p; in >> p;) pids.push_back(p);
+  return pids;
+}
+
+TEST(Chaos, KilledRanksRestartFromTheLastCheckpoint) {
+  ASSERT_TRUE(std::filesystem::exists(POLYSWEEP_DEFAULT_DATA)) << "run scripts/make-default-data first";
+  const char* env = std::getenv("POLYSWEEP_CHAOS_KILLS");
+  const int kills = env ? std::atoi(env) : 10;
+  const unsigned seed = 20261122;
+  std::mt19937 rng(seed);
+  SCOPED_TRACE("seed " + std::to_string(seed) + ", " + std::to_string(kills) + " kills");
+
+  const std::string dir = testing_util::FreshDir("chaos"), run = dir + "/run";
+  const std::string config = dir + "/chaos.yaml";
+  const int64_t steps = 400 + 150L * kills;
+  std::ofstream(config) << "name: chaos\noutput_dir: " << run << "\n"
+                        << "data: {files: [" << POLYSWEEP_DEFAULT_DATA << "], group_field: group, "
+                        << "max_per_language: 120, vocab_size: 2000}\n"
+                        << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 32}\n"
+                        << "trial: {ranks: 2, checkpoint_every: " << kCheckpointEvery
+                        << ", keep_checkpoints: 2, max_restarts: " << kills << "}\n"
+                        << "search: {space: {lr: {type: choice, values: [0.003]}}}\n"
+                        << "budget: {max_trials: 1, max_steps: " << steps << ", log_every: 5}\n";
+  const pid_t sweep = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, dir + "/sweep.log");
+  ASSERT_GT(sweep, 0);
+
+  const std::string journal = run + "/journal.db";
+  for (int k = 0; k < kills; ++k) {
+    // Let the current attempt get somewhere, then kill one rank at a random step.
+    const int64_t from = MaxStep(journal);
+    const int64_t target = from + 60 + static_cast<int64_t>(rng() % 80);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (MaxStep(journal) < target) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no progress after kill " << k;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    auto pids = RankPids("chaos");
+    ASSERT_FALSE(pids.empty()) << "no rank to kill at kill " << k;
+    ASSERT_EQ(kill(pids[rng() % pids.size()], SIGKILL), 0);
+    // Wait for the coordinator to start the next attempt.
+    while (JournalReader(journal).Scalar("SELECT attempt FROM trials WHERE id=1") != std::to_string(k + 2)) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no restart after kill " << k;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  std::stringstream log;
+  const int code = testing_util::WaitFor(sweep, 300);
+  log << std::ifstream(dir + "/sweep.log").rdbuf();
+  ASSERT_EQ(code, 0) << log.str();
+
+  JournalReader j(journal);
+  EXPECT_EQ(j.Scalar("PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(j.Scalar("SELECT state FROM trials WHERE id=1"), "completed");
+  EXPECT_EQ(j.Scalar("SELECT attempt FROM trials WHERE id=1"), std::to_string(kills + 1));
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM transitions WHERE reason LIKE 'restart %'"), std::to_string(kills));
+  // Work lost per kill: from the last step an attempt reported to the step
+  // the next one resumed after, at most one checkpoint interval (plus the
+  // report interval, since reports come every 5 steps).
+  int64_t worst = 0;
+  for (int a = 1; a <= kills; ++a) {
+    const int64_t reached = std::stoll(j.Scalar("SELECT MAX(step) FROM progress WHERE attempt=" + std::to_string(a)));
+    const int64_t resumed = std::stoll(j.Scalar("SELECT MIN(step) FROM progress WHERE attempt=" + std::to_string(a + 1))) - 5;
+    worst = std::max(worst, reached - resumed);
+    EXPECT_GE(resumed, 1) << "attempt " << a + 1 << " started from scratch";
+  }
+  std::cout << "chaos: " << kills << " kills, worst work lost " << worst << " steps (checkpoint every "
+            << kCheckpointEvery << ")\n";
+  EXPECT_LE(worst, kCheckpointEvery + 5);
+  EXPECT_EQ(j.Scalar("SELECT MAX(step) FROM progress"), std::to_string(steps));
+  // No checkpoint was ever found unusable, and none is left half-written.
+  std::stringstream trial_log;
+  trial_log << std::ifstream(run + "/trial-1.log").rdbuf();
+  EXPECT_EQ(trial_log.str().find("unusable"), std::string::npos) << trial_log.str();
+  for (const auto& e : std::filesystem::directory_iterator(run + "/checkpoints/trial-1")) {
+    EXPECT_EQ(e.path().extension(), "") << "left behind: " << e.path();
+  }
+  EXPECT_TRUE(RankPids("chaos").empty()) << "orphan ranks left";
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace polysweep
