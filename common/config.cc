@@ -176,7 +176,16 @@ Status ParseModel(const Reader& r, const YAML::Node& n, ModelConfig* m) {
 
 Status ParseTrial(const Reader& r, const YAML::Node& n, TrialResources* t) {
   PS_RETURN_IF_ERROR(r.CheckMap(n, "trial", {"ranks", "threads_per_rank", "backend", "max_restarts",
-                                             "checkpoint_every", "keep_checkpoints"}));
+                                             "checkpoint_every", "keep_checkpoints", "heartbeat_seconds",
+                                             "hang_timeout_seconds"}));
+  if (n["heartbeat_seconds"])
+    PS_RETURN_IF_ERROR(r.Number(n["heartbeat_seconds"], "trial.heartbeat_seconds", &t->heartbeat_seconds, 0.05, 3600));
+  if (n["hang_timeout_seconds"])
+    PS_RETURN_IF_ERROR(r.Number(n["hang_timeout_seconds"], "trial.hang_timeout_seconds", &t->hang_timeout_seconds, 0.1, 1e6));
+  if (t->hang_timeout_seconds < 2 * t->heartbeat_seconds) {
+    return r.Error(n["hang_timeout_seconds"] ? n["hang_timeout_seconds"] : n, "trial.hang_timeout_seconds",
+                   "must be at least twice trial.heartbeat_seconds");
+  }
   if (n["max_restarts"]) PS_RETURN_IF_ERROR(r.Integer(n["max_restarts"], "trial.max_restarts", &t->max_restarts, 0, 1000));
   if (n["checkpoint_every"])
     PS_RETURN_IF_ERROR(r.Integer(n["checkpoint_every"], "trial.checkpoint_every", &t->checkpoint_every, 0, 1e12));

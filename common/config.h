@@ -52,6 +52,8 @@ struct TrialResources {
   int max_restarts = 2;        // restarts after a crash, from the last checkpoint
   int64_t checkpoint_every = 100;  // steps between checkpoints; 0: none
   int keep_checkpoints = 2;    // newest checkpoints kept per trial
+  double heartbeat_seconds = 5;    // each rank's liveness report interval
+  double hang_timeout_seconds = 120;  // a rank whose work has not advanced this long is hung
 };
 
 enum class SearchAlgorithm { kGrid, kRandom };

@@ -69,6 +69,9 @@ Status ValidateEnvelope(const wire::Envelope& env) {
       }
       return Status::Ok();
     }
+    case wire::Envelope::kHeartbeat:
+      if (env.heartbeat().step() < 0) return Status::Error("heartbeat step out of range");
+      return Status::Ok();
     case wire::Envelope::kTrialEnd:
       if (env.trial_end().steps() < 0 || !Finite(env.trial_end().seconds())) return Status::Error("trial end out of range");
       return CheckString(env.trial_end().error(), 4096, "error text");

@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <cmath>
+#include <csignal>
 #include <cstring>
 #include <filesystem>
 #include <sstream>
@@ -31,6 +32,17 @@ struct Coordinator::Trial {
   int64_t max_steps = 0;
   double started = 0;
   int restarts = 0;
+  // Liveness of each rank of the current attempt, from Hello and heartbeats.
+  struct RankLiveness {
+    uint64_t work = 0;
+    int64_t step = 0;
+    double last_change = 0;
+    std::string host;
+    int pid = 0;
+  };
+  std::map<int, RankLiveness> ranks;
+  double launched_at = 0;
+  std::string failure;  // why the coordinator ended the attempt (a hang)
 };
 
 Coordinator::Coordinator(const SweepConfig& config, const Manifest& data, Journal* journal,
@@ -173,6 +185,7 @@ bool Coordinator::LaunchAttempt(Trial& t, const std::string& reason) {
   Status j = journal_->Transition(t.id, t.attempt, "running", reason);
   if (!j.ok()) log_.Error(j.message());
   t.state = "running";
+  t.launched_at = WallSeconds();
   auto process = launcher_->Launch(spec);
   if (!process.ok()) {
     t.reported_error = process.status().message();
@@ -240,6 +253,7 @@ wire::Assignment Coordinator::MakeAssignment(const Trial& trial) const {
   a.set_log_every(config_.budget.log_every);
   a.set_threads(config_.trial.threads_per_rank);
   a.set_backend(config_.trial.backend);
+  a.set_heartbeat_seconds(config_.trial.heartbeat_seconds);
   if (config_.trial.checkpoint_every > 0) {
     a.set_checkpoint_dir(std::filesystem::absolute(config_.output_dir).string() + "/checkpoints/trial-" +
                          std::to_string(trial.id));
@@ -255,6 +269,7 @@ void Coordinator::HandleTrialMessage(const zmq::message_t& identity, const wire:
   switch (env.body_case()) {
     case wire::Envelope::kHello: {
       ++t.ranks_seen;
+      t.ranks[env.rank()] = Trial::RankLiveness{0, 0, WallSeconds(), env.hello().host(), env.hello().pid()};
       log_.Info("trial " + std::to_string(t.id) + " rank " + std::to_string(env.rank()) + "/" +
                 std::to_string(env.hello().world_size()) + " connected from " + env.hello().host() +
                 " pid " + std::to_string(env.hello().pid()));
@@ -288,6 +303,16 @@ void Coordinator::HandleTrialMessage(const zmq::message_t& identity, const wire:
                     static_cast<unsigned long long>(t.id), static_cast<long long>(env.evaluation().step()),
                     env.evaluation().accuracy(), env.evaluation().macro_f1(), env.evaluation().loss());
       log_.Info(buf);
+      break;
+    }
+    case wire::Envelope::kHeartbeat: {
+      auto it = t.ranks.find(env.rank());
+      if (it == t.ranks.end()) return Reject(identity, env, "heartbeat before hello");
+      if (env.heartbeat().work() != it->second.work) {
+        it->second.work = env.heartbeat().work();
+        it->second.last_change = WallSeconds();
+      }
+      it->second.step = env.heartbeat().step();
       break;
     }
     case wire::Envelope::kTrialEnd:
@@ -353,7 +378,8 @@ void Coordinator::FinishTrial(Trial& t, const ExitInfo& exit) {
   const bool crashed = !exit.ok() && t.reported_error.empty() && !t.end_reported;
   if (crashed && t.restarts < config_.trial.max_restarts) {
     ++t.restarts;
-    const std::string why = "attempt " + std::to_string(t.attempt) + " failed: worker " + exit.Describe();
+    const std::string why = "attempt " + std::to_string(t.attempt) + " failed: " +
+                            (t.failure.empty() ? "worker " + exit.Describe() : t.failure);
     log_.Warn("trial " + std::to_string(t.id) + " " + why + "; restart " + std::to_string(t.restarts) + "/" +
               std::to_string(config_.trial.max_restarts) + " from its last checkpoint");
     t.process.reset();
@@ -363,6 +389,8 @@ void Coordinator::FinishTrial(Trial& t, const ExitInfo& exit) {
     t.reported_error.clear();
     t.has_eval = false;
     t.last_progress = wire::Progress();
+    t.ranks.clear();
+    t.failure.clear();
     LaunchAttempt(t, "restart " + std::to_string(t.restarts) + "/" + std::to_string(config_.trial.max_restarts) +
                          " after " + why);
     return;
@@ -371,6 +399,7 @@ void Coordinator::FinishTrial(Trial& t, const ExitInfo& exit) {
   if (!exit.ok() || !t.end_reported || !t.reported_error.empty()) {
     outcome = "failed";
     error = !t.reported_error.empty() ? t.reported_error
+            : !t.failure.empty()      ? t.failure
             : !exit.ok()              ? "worker " + exit.Describe() + " (see " + t.log_path + ")"
                                       : "workers exited without reporting the end of training";
   }
@@ -386,6 +415,34 @@ void Coordinator::FinishTrial(Trial& t, const ExitInfo& exit) {
     log_.Info(buf);
   } else {
     log_.Error("trial " + std::to_string(t.id) + " failed: " + error);
+  }
+}
+
+void Coordinator::CheckHangs() {
+  const double now = WallSeconds();
+  const double limit = config_.trial.hang_timeout_seconds;
+  for (auto& [id, t] : trials_) {
+    if (!t->process) continue;
+    std::string stalled;
+    if (static_cast<int>(t->ranks.size()) < config_.trial.ranks && now - t->launched_at > limit) {
+      stalled = std::to_string(config_.trial.ranks - static_cast<int>(t->ranks.size())) + " rank(s) never connected within " +
+                std::to_string(static_cast<int>(limit)) + " s";
+    }
+    for (const auto& [rank, r] : t->ranks) {
+      if (!stalled.empty() || now - r.last_change <= limit) continue;
+      char buf[256];
+      std::snprintf(buf, sizeof buf, "hang: rank %d/%d on host %s (pid %d) made no progress for %.1f s at step %lld",
+                    rank, config_.trial.ranks, r.host.c_str(), r.pid, now - r.last_change,
+                    static_cast<long long>(r.step));
+      stalled = buf;
+    }
+    if (stalled.empty()) continue;
+    log_.Error("trial " + std::to_string(id) + " attempt " + std::to_string(t->attempt) + ": " + stalled +
+               "; killing the trial's processes");
+    t->failure = stalled;
+    ExitInfo exit = t->process->Kill(options_.kill_grace_ms);
+    if (exit.ok()) exit.signal = SIGKILL;  // it did not end by itself
+    FinishTrial(*t, exit);
   }
 }
 
@@ -444,6 +501,7 @@ Status Coordinator::Run() {
       HandleMessage();
     }
     DrainMonitor();
+    CheckHangs();
     ReapTrials();
   }
   if (interrupted) {

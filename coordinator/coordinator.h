@@ -56,6 +56,8 @@ class Coordinator {
   void Reject(const zmq::message_t& identity, const wire::Envelope& request, const std::string& why);
   void HandleTrialMessage(const zmq::message_t& identity, const wire::Envelope& env, Trial& trial);
   void ReapTrials();
+  // Ends (and so restarts) attempts with a rank that stopped advancing.
+  void CheckHangs();
   void DrainMonitor();
   void HandleStop(const zmq::message_t& identity, const wire::Envelope& env, const std::string& role);
   void FinishTrial(Trial& trial, const ExitInfo& exit);

@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "worker/comm/communicator.h"
 #include "worker/comm/mpi_runtime.h"
+#include "worker/heartbeat.h"
 #include "worker/reporter.h"
 #include "worker/trainer.h"
 
@@ -68,7 +69,12 @@ int main(int argc, char** argv) {
   torch::set_num_threads(std::max(1, assignment->threads()));
   auto comm = MakeCommunicator(assignment->backend(), mpi);
   if (!comm.ok()) fail(comm.status(), 4);
-  auto result = RunTrial(*assignment, comm->get(), mpi.rank() == 0 ? &client : nullptr, log);
+  Liveness liveness;
+  std::optional<HeartbeatSender> heartbeat;
+  if (assignment->heartbeat_seconds() > 0) {
+    heartbeat.emplace(endpoint, id, curve, liveness, assignment->heartbeat_seconds());
+  }
+  auto result = RunTrial(*assignment, comm->get(), mpi.rank() == 0 ? &client : nullptr, log, &liveness);
   if (!result.ok()) fail(result.status(), 5);
   if (mpi.rank() == 0) {
     wire::TrialEnd end;
@@ -77,6 +83,7 @@ int main(int argc, char** argv) {
     Status s = client.End(end);
     if (!s.ok()) log.Warn("end of trial not acknowledged: " + s.message());
   }
+  heartbeat.reset();
   log.Info("done: " + std::to_string(result->steps) + " steps in " + std::to_string(result->seconds) + " s");
   return 0;
 }

@@ -6,6 +6,7 @@
 #include "common/manifest.h"
 #include "common/shard_set.h"
 #include "worker/checkpoint.h"
+#include "worker/heartbeat.h"
 #include "worker/metrics.h"
 #include "worker/prefetcher.h"
 #include "worker/train_step.h"
@@ -23,7 +24,8 @@ namespace {
 
 // Evaluates on this rank's shard of `split` and sums the counts over ranks.
 StatusOr<EvalMetrics> Evaluate(EncoderClassifier& model, const ExampleSource& split, int num_labels,
-                               int num_langs, int pad_id, int max_length, Communicator* comm) {
+                               int num_langs, int pad_id, int max_length, Communicator* comm, Liveness* liveness,
+                               int64_t step) {
   torch::NoGradGuard no_grad;
   model->eval();
   ConfusionCounts counts(num_labels, num_langs);
@@ -33,6 +35,7 @@ StatusOr<EvalMetrics> Evaluate(EncoderClassifier& model, const ExampleSource& sp
   for (size_t begin = 0; begin < mine.size(); begin += kEvalBatch) {
     std::vector<int64_t> idx(mine.begin() + begin, mine.begin() + std::min(mine.size(), begin + kEvalBatch));
     Batch b = MakeBatch(split, idx, pad_id, max_length);
+    if (liveness) liveness->Tick(step);
     auto logits = model->forward(b.ids, b.pad);
     auto losses = torch::nn::functional::cross_entropy(
         logits, b.labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
@@ -69,7 +72,7 @@ wire::Evaluation ToWire(const EvalMetrics& m, int64_t step, bool final, const wi
 }  // namespace
 
 StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Reporter* reporter,
-                               const Logger& log) {
+                               const Logger& log, Liveness* liveness) {
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
   TrainingParams params;
@@ -121,6 +124,10 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
       if (!pos.ok()) return pos.status();
       start = *pos;
       first_step = (*restored)->step + 1;
+      // Dropout streams continue from a seed of (seed, rank, step), not from
+      // the start: RNG states are not part of the checkpoint.
+      torch::manual_seed(static_cast<uint64_t>(params.seed) * 1000003ULL + static_cast<uint64_t>(comm->rank()) * 7919ULL +
+                         static_cast<uint64_t>(first_step));
       log.Info("resumed from the checkpoint at step " + std::to_string((*restored)->step) + " (reader at " +
                start.Encode() + ", written by " + std::to_string((*restored)->world_size) + " ranks)");
     }
@@ -135,6 +142,7 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
     const double lr = ScheduledLr(params.lr, step, params.warmup_steps, max_steps);
     auto loss = trainer.Step(item.batch, lr);
     if (!loss.ok()) return loss.status();
+    if (liveness) liveness->Tick(step);
     loss_sum += *loss;
     ++loss_n;
     samples += item.global;
@@ -160,7 +168,7 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
       PS_RETURN_IF_ERROR(checkpoints->Save(trainer.model(), trainer.optimizer(), step, item.after));
     }
     if (final || (a.eval_every() > 0 && step % a.eval_every() == 0)) {
-      auto metrics = Evaluate(trainer.model(), **valid, num_labels, num_langs, kPad, max_length, comm);
+      auto metrics = Evaluate(trainer.model(), **valid, num_labels, num_langs, kPad, max_length, comm, liveness, step);
       if (!metrics.ok()) return metrics.status();
       if (reporter) PS_RETURN_IF_ERROR(reporter->Evaluation(ToWire(*metrics, step, final, a.data())));
       window_start = Clock::now();  // evaluation time is not training throughput

@@ -22,7 +22,10 @@ struct TrainResult {
   double seconds = 0;
 };
 
+struct Liveness;
+
+// `liveness`, when given, is ticked at every step and evaluation batch.
 StatusOr<TrainResult> RunTrial(const wire::Assignment& assignment, Communicator* comm, Reporter* reporter,
-                               const Logger& log);
+                               const Logger& log, Liveness* liveness = nullptr);
 
 }  // namespace polysweep

@@ -34,8 +34,20 @@ int64_t MaxStep(const std::string& journal) {
   return s.empty() ? 0 : std::stoll(s);
 }
 
+// Whether `pid` is a live process: a zombie waiting for its reaper is dead.
+bool Alive(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
+  const size_t paren = text.rfind(')');
+  if (paren == std::string::npos || paren + 2 >= text.size()) return false;
+  const char state = text[paren + 2];
+  return state != 'Z' && state != 'X';
+}
+
+// The ranks of a sweep: processes whose command line starts with the worker
+// binary (mpirun's own command line also names it, later).
 std::vector<pid_t> RankPids(const std::string& sweep) {
-  auto r = RunCommand("pgrep -f " + Quote("[p]olysweep-worker --coordinator .* --sweep " + sweep + " "));
+  auto r = RunCommand("pgrep -f " + Quote("^[^ ]*polysweep-worker --coordinator .* --sweep " + sweep + " "));
   std::vector<pid_t> pids;
   std::istringstream in(r.out);
   for (pid_t p; in >> p;) pids.push_back(p);
@@ -115,6 +127,67 @@ TEST(Chaos, KilledRanksRestartFromTheLastCheckpoint) {
     EXPECT_EQ(e.path().extension(), "") << "left behind: " << e.path();
   }
   EXPECT_TRUE(RankPids("chaos").empty()) << "orphan ranks left";
+  std::filesystem::remove_all(dir);
+}
+
+// SIGSTOP a rank: its heartbeats stop, the coordinator names the rank and
+// its host, kills the whole trial within the hang budget, and the restarted
+// attempt completes. Repeated POLYSWEEP_CHAOS_STOPS times (3 by default).
+TEST(Chaos, StoppedRankIsDetectedNamedAndTheTrialRestarted) {
+  ASSERT_TRUE(std::filesystem::exists(POLYSWEEP_DEFAULT_DATA)) << "run scripts/make-default-data first";
+  const char* env = std::getenv("POLYSWEEP_CHAOS_STOPS");
+  const int stops = env ? std::atoi(env) : 3;
+  const double hang_timeout = 2.0, heartbeat = 0.25;
+  std::mt19937 rng(7);
+  const std::string dir = testing_util::FreshDir("hang"), run = dir + "/run";
+  const std::string config = dir + "/hang.yaml";
+  std::ofstream(config) << "name: hang\noutput_dir: " << run << "\n"
+                        << "data: {files: [" << POLYSWEEP_DEFAULT_DATA << "], group_field: group, "
+                        << "max_per_language: 120, vocab_size: 2000}\n"
+                        << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 32}\n"
+                        << "trial: {ranks: 2, checkpoint_every: 50, max_restarts: " << stops
+                        << ", heartbeat_seconds: " << heartbeat << ", hang_timeout_seconds: " << hang_timeout << "}\n"
+                        << "search: {space: {lr: {type: choice, values: [0.003]}}}\n"
+                        << "budget: {max_trials: 1, max_steps: " << 400 + 200 * stops << ", log_every: 5}\n";
+  const pid_t sweep = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, dir + "/sweep.log");
+  ASSERT_GT(sweep, 0);
+  const std::string journal = run + "/journal.db";
+  double worst_detection = 0;
+  for (int k = 0; k < stops; ++k) {
+    const int64_t target = MaxStep(journal) + 60 + static_cast<int64_t>(rng() % 60);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (MaxStep(journal) < target) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no progress before stop " << k;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    auto pids = RankPids("hang");
+    ASSERT_EQ(pids.size(), 2u);
+    const pid_t victim = pids[rng() % pids.size()];
+    const auto stopped_at = std::chrono::steady_clock::now();
+    ASSERT_EQ(kill(victim, SIGSTOP), 0);
+    while (JournalReader(journal).Scalar("SELECT attempt FROM trials WHERE id=1") != std::to_string(k + 2)) {
+      ASSERT_LT(std::chrono::steady_clock::now(), stopped_at + std::chrono::seconds(30)) << "hang not detected";
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    const double detected =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - stopped_at).count();
+    worst_detection = std::max(worst_detection, detected);
+    EXPECT_LE(detected, hang_timeout + 3 * heartbeat + 1.5) << "stop " << k;
+    EXPECT_FALSE(Alive(victim)) << "the stopped rank survived its trial's restart";
+  }
+  const int code = testing_util::WaitFor(sweep, 300);
+  std::stringstream log;
+  log << std::ifstream(dir + "/sweep.log").rdbuf();
+  ASSERT_EQ(code, 0) << log.str();
+  EXPECT_NE(log.str().find("made no progress for"), std::string::npos);
+  EXPECT_NE(log.str().find("on host "), std::string::npos) << "the stalled rank's host is not named";
+  JournalReader j(journal);
+  EXPECT_EQ(j.Scalar("PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(j.Scalar("SELECT state FROM trials WHERE id=1"), "completed");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM transitions WHERE reason LIKE '%hang: rank %'"), std::to_string(stops));
+  std::cout << "hang: " << stops << " stops, worst detection " << worst_detection << " s (timeout " << hang_timeout
+            << " s, heartbeat " << heartbeat << " s)\n";
+  EXPECT_TRUE(RankPids("hang").empty()) << "orphan ranks left";
   std::filesystem::remove_all(dir);
 }
 
