@@ -1,0 +1,137 @@
+// Checkpoints on one rank: what Save writes is what Restore loads; a flipped
+// byte in the newest checkpoint or a half-written one is detected and the
+// previous good checkpoint is used; retention keeps the newest k.
+#include "worker/checkpoint.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace polysweep {
+namespace {
+
+namespace fs = std::filesystem;
+
+// A one-rank communicator: every collective is the identity.
+class SoloCommunicator : public Communicator {
+ public:
+  int rank() const override { return 0; }
+  int size() const override { return 1; }
+  std::string name() const override { return "solo"; }
+  bool device_memory() const override { return false; }
+  Status AllReduceSum(float*, size_t) override { return Status::Ok(); }
+  Status Broadcast(void*, size_t, int) override { return Status::Ok(); }
+  Status Barrier() override { return Status::Ok(); }
+};
+
+ModelShape Shape() {
+  ModelShape s;
+  s.vocab = 50;
+  s.classes = 3;
+  s.layers = 1;
+  s.hidden = 16;
+  s.heads = 2;
+  s.ffn = 32;
+  s.max_length = 8;
+  s.dropout = 0;
+  return s;
+}
+
+torch::Tensor Flat(EncoderClassifier& m) {
+  std::vector<torch::Tensor> parts;
+  for (const auto& p : m->parameters()) parts.push_back(p.detach().reshape({-1}).clone());
+  return torch::cat(parts);
+}
+
+class CheckpointTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string tmpl = ::testing::TempDir() + "checkpoint_test.XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+    dir_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // Saves the model as it is after `step` "training" updates.
+  void SaveAt(Checkpointer& c, EncoderClassifier& m, torch::optim::AdamW& opt, int64_t step) {
+    {
+      torch::NoGradGuard g;
+      for (auto& p : m->parameters()) p.add_(0.01 * static_cast<double>(step));
+    }
+    ASSERT_TRUE(c.Save(m, opt, step, ReaderPosition{0, step * 4}).ok());
+    ASSERT_TRUE(c.Flush().ok());
+  }
+
+  std::string dir_;
+  SoloCommunicator comm_;
+};
+
+TEST_F(CheckpointTest, RestoreLoadsTheNewestAndFallsBackPastACorruptOne) {
+  torch::manual_seed(1);
+  EncoderClassifier model(Shape());
+  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3));
+  Checkpointer c(dir_, 3, &comm_, Logger("test"));
+  SaveAt(c, model, opt, 10);
+  const torch::Tensor at10 = Flat(model);
+  SaveAt(c, model, opt, 20);
+  const torch::Tensor at20 = Flat(model);
+  EXPECT_EQ(ListCheckpoints(dir_).size(), 2u);
+
+  torch::manual_seed(2);
+  EncoderClassifier fresh(Shape());
+  torch::optim::AdamW fresh_opt(fresh->parameters(), torch::optim::AdamWOptions(1e-3));
+  auto restored = c.Restore(fresh, fresh_opt);
+  ASSERT_TRUE(restored.ok()) << restored.status().message();
+  ASSERT_TRUE(restored->has_value());
+  EXPECT_EQ((*restored)->step, 20);
+  EXPECT_EQ((*restored)->position, "0:80");
+  EXPECT_TRUE(torch::equal(Flat(fresh), at20));
+
+  // Flip one byte of the newest checkpoint's model: step 10 is used.
+  const std::string model_file = dir_ + "/step-20/model.pt";
+  {
+    std::fstream f(model_file, std::ios::in | std::ios::out | std::ios::binary);
+    f.seekg(200);
+    char ch;
+    f.get(ch);
+    f.seekp(200);
+    f.put(static_cast<char>(ch ^ 0x5a));
+  }
+  // A half-written newer checkpoint (no manifest) is ignored as well.
+  fs::create_directories(dir_ + "/step-30");
+  std::ofstream(dir_ + "/step-30/model.pt") << "partial";
+  EncoderClassifier again(Shape());
+  torch::optim::AdamW again_opt(again->parameters(), torch::optim::AdamWOptions(1e-3));
+  auto fallback = c.Restore(again, again_opt);
+  ASSERT_TRUE(fallback.ok()) << fallback.status().message();
+  ASSERT_TRUE(fallback->has_value());
+  EXPECT_EQ((*fallback)->step, 10);
+  EXPECT_TRUE(torch::equal(Flat(again), at10));
+}
+
+TEST_F(CheckpointTest, RetentionKeepsTheNewestAndNoTemporaryDirectories) {
+  EncoderClassifier model(Shape());
+  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3));
+  Checkpointer c(dir_, 2, &comm_, Logger("test"));
+  for (int64_t step : {5, 10, 15, 20}) SaveAt(c, model, opt, step);
+  auto kept = ListCheckpoints(dir_);
+  ASSERT_EQ(kept.size(), 2u);
+  EXPECT_EQ(fs::path(kept[0]).filename(), "step-20");
+  EXPECT_EQ(fs::path(kept[1]).filename(), "step-15");
+  for (const auto& e : fs::directory_iterator(dir_)) EXPECT_EQ(e.path().extension(), "") << e.path();
+  for (const auto& k : kept) EXPECT_TRUE(VerifyCheckpoint(k).ok());
+}
+
+TEST_F(CheckpointTest, NoCheckpointMeansAFreshStart) {
+  EncoderClassifier model(Shape());
+  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3));
+  Checkpointer c(dir_ + "/none-yet", 2, &comm_, Logger("test"));
+  auto r = c.Restore(model, opt);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->has_value());
+}
+
+}  // namespace
+}  // namespace polysweep
