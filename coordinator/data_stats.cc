@@ -8,33 +8,15 @@
 #include "common/manifest.h"
 #include "common/sampling.h"
 #include "common/shard_set.h"
+#include "coordinator/table.h"
 
 namespace polysweep {
 namespace {
 
-std::string Fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
-
-// Columns padded to their widest cell.
-std::string Table(const std::vector<std::vector<std::string>>& rows) {
-  std::vector<size_t> width;
-  for (const auto& r : rows) {
-    width.resize(std::max(width.size(), r.size()), 0);
-    for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-  }
-  std::string out;
-  for (const auto& r : rows) {
-    std::string line;
-    for (size_t i = 0; i < r.size(); ++i) {
-      const std::string pad(width[i] - r[i].size(), ' ');
-      line += (i == 0 ? r[i] + pad : pad + r[i]) + (i + 1 < r.size() ? "  " : "");
-    }
-    out += line + "\n";
-  }
-  return out;
+std::string Render(const std::vector<std::vector<std::string>>& rows) {
+  TextTable table(rows[0]);
+  for (size_t i = 1; i < rows.size(); ++i) table.Add(rows[i]);
+  return table.Render();
 }
 
 int64_t Percentile(std::vector<int64_t>& v, double q) {
@@ -107,10 +89,10 @@ StatusOr<std::string> DataStats(const DataConfig& config, bool json) {
   std::ostringstream out;
   out << "shards  " << dir << "  (vocab " << manifest->vocab_size << ", " << manifest->bad_lines
       << " bad lines skipped, sampling alpha " << config.sampling_alpha << ")\n\n"
-      << Table(lang_rows) << "\n"
+      << Render(lang_rows) << "\n"
       << "TOK: tokens per training example. SHARE: the language's share of the training split;\n"
       << "SAMPLED: its sampling probability (p ∝ n^alpha); PER EPOCH: its entries in one epoch.\n\n"
-      << Table(label_rows);
+      << Render(label_rows);
   return out.str();
 }
 

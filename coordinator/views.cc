@@ -11,15 +11,10 @@
 #include <vector>
 
 #include "common/files.h"
+#include "coordinator/table.h"
 
 namespace polysweep {
 namespace {
-
-std::string Fixed(double v, int digits) {
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.*f", digits, v);
-  return buf;
-}
 
 std::string Duration(double seconds) {
   if (seconds < 0) return "-";
@@ -30,36 +25,6 @@ std::string Duration(double seconds) {
   else std::snprintf(buf, sizeof buf, "%lds", s);
   return buf;
 }
-
-// Columns padded to their widest cell; numbers right-aligned.
-class Table {
- public:
-  explicit Table(std::vector<std::string> header) { rows_.push_back(std::move(header)); }
-  void Add(std::vector<std::string> row) { rows_.push_back(std::move(row)); }
-  std::string Render() const {
-    std::vector<size_t> width;
-    for (const auto& r : rows_) {
-      width.resize(std::max(width.size(), r.size()), 0);
-      for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
-    }
-    std::string out;
-    for (const auto& r : rows_) {
-      std::string line;
-      for (size_t i = 0; i < r.size(); ++i) {
-        bool numeric = !r[i].empty() && (std::isdigit(static_cast<unsigned char>(r[i][0])) || r[i] == "-");
-        std::string pad(width[i] - r[i].size(), ' ');
-        line += (numeric && &r != &rows_[0]) ? pad + r[i] : r[i] + pad;
-        if (i + 1 < r.size()) line += "  ";
-      }
-      while (!line.empty() && line.back() == ' ') line.pop_back();
-      out += line + "\n";
-    }
-    return out;
-  }
-
- private:
-  std::vector<std::vector<std::string>> rows_;
-};
 
 std::string ToJson(const google::protobuf::Message& m) {
   std::string out;
@@ -113,7 +78,7 @@ std::string RenderStatus(const wire::StatusReply& s, const std::string& source) 
 }
 
 std::string RenderTrials(const wire::StatusReply& s) {
-  Table table({"ID", "STATE", "ATTEMPT", "STEP", "LOSS", s.metric(), "SAMPLES/S", "TIME", "HYPERPARAMETERS"});
+  TextTable table({"ID", "STATE", "ATTEMPT", "STEP", "LOSS", s.metric(), "SAMPLES/S", "TIME", "HYPERPARAMETERS"});
   for (const auto& t : s.trials()) {
     const double end = t.finished_at() > 0 ? t.finished_at() : WallSeconds();
     table.Add({std::to_string(t.id()), t.state(), std::to_string(t.attempt()),
@@ -138,7 +103,7 @@ std::string RenderBest(const wire::StatusReply& s) {
   out << "  accuracy " << Fixed(best->accuracy(), 4) << "   macro_f1 " << Fixed(best->macro_f1(), 4)
       << "   valid_loss " << Fixed(best->valid_loss(), 4) << "\n";
   out << "  hyperparameters  " << Params(*best) << "\n\n";
-  Table table({"LANG", "MACRO-F1", "ACCURACY", "EXAMPLES"});
+  TextTable table({"LANG", "MACRO-F1", "ACCURACY", "EXAMPLES"});
   std::vector<wire::LanguageScore> langs(best->languages().begin(), best->languages().end());
   std::sort(langs.begin(), langs.end(), [](const auto& a, const auto& b) { return a.f1() > b.f1(); });
   for (const auto& l : langs) {

@@ -7,6 +7,7 @@
 #include <random>
 
 #include "mpi_env.h"
+#include "tests/common/test_models.h"
 #include "common/sampling.h"
 #include "worker/comm/communicator.h"
 #include "worker/dataset.h"
@@ -17,29 +18,10 @@ namespace {
 
 constexpr int kPad = 3;
 
-ModelShape SmallShape(double dropout) {
-  ModelShape s;
-  s.vocab = 200;
-  s.classes = 5;
-  s.layers = 2;
-  s.hidden = 32;
-  s.heads = 4;
-  s.ffn = 64;
-  s.max_length = 16;
-  s.dropout = dropout;
-  return s;
-}
+ModelShape SmallShape(double dropout) { return testing_util::TinyShape(200, 5, 2, 32, 16, dropout); }
 
-TokenizedSplit Synthetic(int n, uint64_t seed) {
-  TokenizedSplit s;
-  std::mt19937_64 rng(seed);
-  for (int i = 0; i < n; ++i) {
-    std::vector<int32_t> ids(2 + rng() % 14);
-    for (auto& id : ids) id = 4 + static_cast<int32_t>(rng() % 196);
-    s.Add(ids, static_cast<int32_t>(rng() % 5), 0);
-  }
-  return s;
-}
+// Ids of 2..15 tokens (the union batch pads further than each rank's).
+TokenizedSplit Synthetic(int n, uint64_t seed) { return testing_util::SyntheticSplit(n, 200, 5, 15, seed); }
 
 std::vector<int64_t> Range(int64_t begin, int64_t end) {
   std::vector<int64_t> v;

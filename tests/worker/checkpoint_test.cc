@@ -9,6 +9,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/common/test_models.h"
+
 namespace polysweep {
 namespace {
 
@@ -26,18 +28,7 @@ class SoloCommunicator : public Communicator {
   Status Barrier() override { return Status::Ok(); }
 };
 
-ModelShape Shape() {
-  ModelShape s;
-  s.vocab = 50;
-  s.classes = 3;
-  s.layers = 1;
-  s.hidden = 16;
-  s.heads = 2;
-  s.ffn = 32;
-  s.max_length = 8;
-  s.dropout = 0;
-  return s;
-}
+ModelShape Shape() { return testing_util::TinyShape(50, 3, 1, 16, 8, 0.0); }
 
 torch::Tensor Flat(EncoderClassifier& m) {
   std::vector<torch::Tensor> parts;

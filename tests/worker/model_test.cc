@@ -4,26 +4,18 @@
 
 #include "worker/comm/communicator.h"
 #include "worker/dataset.h"
+#include "tests/common/test_models.h"
 #include "worker/train_step.h"
 
 namespace polysweep {
 namespace {
 
-TokenizedSplit Synthetic(int n, int vocab, int labels, int max_len, uint64_t seed) {
-  TokenizedSplit s;
-  std::mt19937_64 rng(seed);
-  for (int i = 0; i < n; ++i) {
-    std::vector<int32_t> ids(1 + rng() % static_cast<uint64_t>(max_len));
-    for (auto& id : ids) id = 4 + static_cast<int32_t>(rng() % static_cast<uint64_t>(vocab - 4));
-    s.Add(ids, static_cast<int32_t>(rng() % static_cast<uint64_t>(labels)), 0);
-  }
-  return s;
-}
+using testing_util::SyntheticSplit;
 
 int64_t Length(const TokenizedSplit& s, int64_t i) { return static_cast<int64_t>(s.Get(i).length); }
 
 TEST(MakeBatch, PadsToTheLongestExampleOnly) {
-  TokenizedSplit s = Synthetic(10, 50, 3, 12, 1);
+  TokenizedSplit s = SyntheticSplit(10, 50, 3, 12, 1);
   std::vector<int64_t> idx = {0, 3, 5};
   Batch b = MakeBatch(s, idx, 3, 64);
   int64_t longest = 0;
@@ -37,15 +29,7 @@ TEST(MakeBatch, PadsToTheLongestExampleOnly) {
 }
 
 TEST(EncoderClassifier, PaddingDoesNotChangeTheLogits) {
-  ModelShape shape;
-  shape.vocab = 60;
-  shape.classes = 4;
-  shape.layers = 2;
-  shape.hidden = 32;
-  shape.heads = 4;
-  shape.ffn = 64;
-  shape.max_length = 32;
-  shape.dropout = 0;
+  ModelShape shape = testing_util::TinyShape(60, 4, 2, 32, 32, 0.0);
   torch::manual_seed(0);
   EncoderClassifier model(shape);
   model->eval();
