@@ -336,7 +336,7 @@ TEST_F(ConfigTest, BadConfigsNameFileLineAndKey) {
       {"overflowing number", Minimal().replace(Minimal().find("  max_steps: 10"), 14, "  max_steps: 1e400"),
        "8: budget.max_steps", "number"},
       {"invalid UTF-8 in a value", Minimal("metric:\n  name: f\xC3\x28\n"), "10: ", "invalid UTF-8"},
-      {"invalid UTF-8 in a key", Minimal("mod\xFFel: {}\n"), "9: ", "invalid UTF-8"},
+      {"invalid UTF-8 in a key", Minimal("mod\xFF" "el: {}\n"), "9: ", "invalid UTF-8"},
       {"security mode", Minimal("security:\n  curve: maybe\n"), "10: security.curve", "auto, on or off"},
   };
   ASSERT_GE(std::size(cases), 30u);

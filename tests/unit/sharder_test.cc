@@ -273,7 +273,9 @@ TEST_F(ShardTest, AppendingToAFileMovesNoExampleToAnotherSplit) {
       const ShardEntry* a = before->Find(split, lang);
       const ShardEntry* b = after->Find(split, lang);
       ASSERT_EQ(a == nullptr, b == nullptr);
-      if (a) EXPECT_EQ(a->checksum, b->checksum) << SplitName(split) << "-" << lang << " changed";
+      if (a) {
+        EXPECT_EQ(a->checksum, b->checksum) << SplitName(split) << "-" << lang << " changed";
+      }
     }
     EXPECT_GE(after->counts.at("de")[split], before->counts.at("de")[split]) << SplitName(split);
   }
