@@ -43,6 +43,7 @@ struct Coordinator::Trial {
   std::map<int, RankLiveness> ranks;
   double launched_at = 0;
   std::string failure;  // why the coordinator ended the attempt (a hang)
+  int64_t preempted_at = -1;  // step of a preemption checkpoint of this attempt
 };
 
 Coordinator::Coordinator(const SweepConfig& config, const Manifest& data, Journal* journal,
@@ -167,6 +168,19 @@ void Coordinator::LaunchReadyTrials() {
     log_.Info("trial " + std::to_string(t.id) + " started: " + FormatAssignment(t.params) + ", " +
               std::to_string(t.max_steps) + " steps on " + std::to_string(config_.trial.ranks) + " ranks");
   }
+}
+
+void Coordinator::NextAttempt(Trial& t) {
+  t.process.reset();
+  ++t.attempt;  // the fencing token: reports of the old attempt are refused from now on
+  t.ranks_seen = 0;
+  t.end_reported = false;
+  t.reported_error.clear();
+  t.has_eval = false;
+  t.last_progress = wire::Progress();
+  t.ranks.clear();
+  t.failure.clear();
+  t.preempted_at = -1;
 }
 
 bool Coordinator::LaunchAttempt(Trial& t, const std::string& reason) {
@@ -318,6 +332,7 @@ void Coordinator::HandleTrialMessage(const zmq::message_t& identity, const wire:
     case wire::Envelope::kTrialEnd:
       t.end_reported = true;
       t.reported_error = env.trial_end().error();
+      t.preempted_at = env.trial_end().preempted() ? env.trial_end().steps() : -1;
       break;
     default:
       return Reject(identity, env, "unexpected message type from a rank");
@@ -372,6 +387,17 @@ void Coordinator::HandleMessage() {
 }
 
 void Coordinator::FinishTrial(Trial& t, const ExitInfo& exit) {
+  // Preempted on request with a checkpoint committed: requeue at once as a
+  // new attempt, without spending the restart budget.
+  if (t.preempted_at >= 0 && exit.ok() && t.reported_error.empty()) {
+    const int64_t step = t.preempted_at;
+    log_.Info("trial " + std::to_string(t.id) + " preempted at step " + std::to_string(step) + "; requeued");
+    Status j = journal_->Transition(t.id, t.attempt, "preempted", "checkpoint committed at step " + std::to_string(step));
+    if (!j.ok()) log_.Error(j.message());
+    NextAttempt(t);
+    LaunchAttempt(t, "requeued after preemption at step " + std::to_string(step));
+    return;
+  }
   // A crash (ranks died without reporting an error of their own) is retried
   // from the last checkpoint while the trial's restart budget lasts; errors
   // the worker reported (bad data, bad config) would only happen again.
@@ -382,15 +408,7 @@ void Coordinator::FinishTrial(Trial& t, const ExitInfo& exit) {
                             (t.failure.empty() ? "worker " + exit.Describe() : t.failure);
     log_.Warn("trial " + std::to_string(t.id) + " " + why + "; restart " + std::to_string(t.restarts) + "/" +
               std::to_string(config_.trial.max_restarts) + " from its last checkpoint");
-    t.process.reset();
-    ++t.attempt;  // the fencing token: reports of the old attempt are refused from now on
-    t.ranks_seen = 0;
-    t.end_reported = false;
-    t.reported_error.clear();
-    t.has_eval = false;
-    t.last_progress = wire::Progress();
-    t.ranks.clear();
-    t.failure.clear();
+    NextAttempt(t);
     LaunchAttempt(t, "restart " + std::to_string(t.restarts) + "/" + std::to_string(config_.trial.max_restarts) +
                          " after " + why);
     return;

@@ -51,6 +51,8 @@ class Coordinator {
   // Starts attempt t.attempt of `t`; false (and the trial finished) when the
   // launcher cannot start it.
   bool LaunchAttempt(Trial& t, const std::string& reason);
+  // Forgets the ended attempt's state and moves to the next attempt number.
+  void NextAttempt(Trial& t);
   void HandleMessage();
   void Reply(const zmq::message_t& identity, const wire::Envelope& request, wire::Envelope reply);
   void Reject(const zmq::message_t& identity, const wire::Envelope& request, const std::string& why);

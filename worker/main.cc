@@ -3,7 +3,10 @@
 // --trial T --attempt A`. Every rank announces itself and receives the
 // trial's assignment; rank 0 reports progress, evaluations and the end.
 #include <torch/torch.h>
+#include <signal.h>
 #include <unistd.h>
+
+#include <atomic>
 
 #include <CLI/CLI.hpp>
 
@@ -15,6 +18,12 @@
 #include "worker/trainer.h"
 
 using namespace polysweep;
+
+namespace {
+// The only process-wide state of a rank: what the preemption signal handler sets.
+std::atomic<bool> g_preempt{false};
+void OnPreempt(int) { g_preempt = true; }
+}  // namespace
 
 int main(int argc, char** argv) {
   MpiRuntime mpi(&argc, &argv);
@@ -69,17 +78,23 @@ int main(int argc, char** argv) {
   torch::set_num_threads(std::max(1, assignment->threads()));
   auto comm = MakeCommunicator(assignment->backend(), mpi);
   if (!comm.ok()) fail(comm.status(), 4);
+  // SIGUSR1 (Slurm's --signal, or `kill -USR1` on any rank) asks the trial to
+  // checkpoint and stop; the coordinator requeues it without spending a restart.
+  struct sigaction sa {};
+  sa.sa_handler = OnPreempt;
+  sigaction(SIGUSR1, &sa, nullptr);
   Liveness liveness;
   std::optional<HeartbeatSender> heartbeat;
   if (assignment->heartbeat_seconds() > 0) {
     heartbeat.emplace(endpoint, id, curve, liveness, assignment->heartbeat_seconds());
   }
-  auto result = RunTrial(*assignment, comm->get(), mpi.rank() == 0 ? &client : nullptr, log, &liveness);
+  auto result = RunTrial(*assignment, comm->get(), mpi.rank() == 0 ? &client : nullptr, log, &liveness, &g_preempt);
   if (!result.ok()) fail(result.status(), 5);
   if (mpi.rank() == 0) {
     wire::TrialEnd end;
     end.set_steps(result->steps);
     end.set_seconds(result->seconds);
+    end.set_preempted(result->preempted);
     Status s = client.End(end);
     if (!s.ok()) log.Warn("end of trial not acknowledged: " + s.message());
   }

@@ -72,7 +72,7 @@ wire::Evaluation ToWire(const EvalMetrics& m, int64_t step, bool final, const wi
 }  // namespace
 
 StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Reporter* reporter,
-                               const Logger& log, Liveness* liveness) {
+                               const Logger& log, Liveness* liveness, const std::atomic<bool>* preempt) {
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
   TrainingParams params;
@@ -162,6 +162,23 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
       loss_n = 0;
       window_samples = 0;
       window_start = Clock::now();
+    }
+    if (preempt) {
+      // Every rank learns of a signal any rank got, at the same step.
+      float requested = preempt->load() ? 1.f : 0.f;
+      PS_RETURN_IF_ERROR(comm->AllReduceSum(&requested, 1));
+      if (requested > 0 && step < max_steps) {
+        if (checkpoints) {
+          PS_RETURN_IF_ERROR(checkpoints->Save(trainer.model(), trainer.optimizer(), step, item.after));
+          PS_RETURN_IF_ERROR(checkpoints->Flush());
+        }
+        log.Info("preempted: checkpoint committed at step " + std::to_string(step));
+        TrainResult result;
+        result.steps = step;
+        result.preempted = true;
+        result.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+        return result;
+      }
     }
     const bool final = step == max_steps;
     if (checkpoints && a.checkpoint_every() > 0 && step % a.checkpoint_every() == 0 && !final) {

@@ -4,6 +4,7 @@
 // reports through the Reporter (rank 0 only; others pass nullptr).
 #pragma once
 
+#include <atomic>
 #include <memory>
 
 #include "common/log.h"
@@ -20,12 +21,16 @@ double ScheduledLr(double peak, int64_t step, int64_t warmup, int64_t max_steps)
 struct TrainResult {
   int64_t steps = 0;
   double seconds = 0;
+  bool preempted = false;  // stopped at `steps` on request, checkpoint committed
 };
 
 struct Liveness;
 
 // `liveness`, when given, is ticked at every step and evaluation batch.
+// `preempt`, when given, is polled after every step: once it is set on any
+// rank, all ranks agree on that step, commit a checkpoint and return early.
 StatusOr<TrainResult> RunTrial(const wire::Assignment& assignment, Communicator* comm, Reporter* reporter,
-                               const Logger& log, Liveness* liveness = nullptr);
+                               const Logger& log, Liveness* liveness = nullptr,
+                               const std::atomic<bool>* preempt = nullptr);
 
 }  // namespace polysweep

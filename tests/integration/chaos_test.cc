@@ -130,6 +130,57 @@ TEST(Chaos, KilledRanksRestartFromTheLastCheckpoint) {
   std::filesystem::remove_all(dir);
 }
 
+// SIGUSR1 to one rank (what Slurm's --signal sends): all ranks agree on a
+// step, commit a checkpoint there, exit; the trial is requeued and resumes at
+// exactly that step, with its restart budget (zero here) untouched.
+TEST(Chaos, PreemptionCommitsACheckpointAndRequeues) {
+  ASSERT_TRUE(std::filesystem::exists(POLYSWEEP_DEFAULT_DATA)) << "run scripts/make-default-data first";
+  const std::string dir = testing_util::FreshDir("preempt"), run = dir + "/run";
+  const std::string config = dir + "/preempt.yaml";
+  std::ofstream(config) << "name: preempt\noutput_dir: " << run << "\n"
+                        << "data: {files: [" << POLYSWEEP_DEFAULT_DATA << "], group_field: group, "
+                        << "max_per_language: 120, vocab_size: 2000}\n"
+                        << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 32}\n"
+                        << "trial: {ranks: 2, checkpoint_every: 100000, max_restarts: 0}\n"
+                        << "search: {space: {lr: {type: choice, values: [0.003]}}}\n"
+                        << "budget: {max_trials: 1, max_steps: 1500, log_every: 5}\n";
+  const pid_t sweep = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, dir + "/sweep.log");
+  ASSERT_GT(sweep, 0);
+  const std::string journal = run + "/journal.db";
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (MaxStep(journal) < 150) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  auto pids = RankPids("preempt");
+  ASSERT_EQ(pids.size(), 2u);
+  const auto signalled = std::chrono::steady_clock::now();
+  ASSERT_EQ(kill(pids[1], SIGUSR1), 0);
+  while (JournalReader(journal).Scalar("SELECT COUNT(*) FROM transitions WHERE to_state='preempted'") != "1") {
+    ASSERT_LT(std::chrono::steady_clock::now(), signalled + std::chrono::seconds(30)) << "no checkpoint within 30 s";
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - signalled).count();
+  const int code = testing_util::WaitFor(sweep, 300);
+  std::stringstream log, trial_log;
+  log << std::ifstream(dir + "/sweep.log").rdbuf();
+  ASSERT_EQ(code, 0) << log.str();
+  trial_log << std::ifstream(run + "/trial-1.log").rdbuf();
+  JournalReader j(journal);
+  EXPECT_EQ(j.Scalar("SELECT state FROM trials WHERE id=1"), "completed");
+  EXPECT_EQ(j.Scalar("SELECT attempt FROM trials WHERE id=1"), "2");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM transitions WHERE reason LIKE 'restart %'"), "0");
+  const std::string reason = j.Scalar("SELECT reason FROM transitions WHERE to_state='preempted'");
+  ASSERT_EQ(reason.rfind("checkpoint committed at step ", 0), 0u) << reason;
+  const std::string step = reason.substr(std::string("checkpoint committed at step ").size());
+  EXPECT_NE(trial_log.str().find("resumed from the checkpoint at step " + step + " "), std::string::npos)
+      << trial_log.str();
+  EXPECT_GE(std::stoll(step), 150);
+  EXPECT_EQ(j.Scalar("SELECT MAX(step) FROM progress"), "1500");
+  std::cout << "preemption: checkpoint at step " << step << " committed " << seconds << " s after SIGUSR1\n";
+  std::filesystem::remove_all(dir);
+}
+
 // SIGSTOP a rank: its heartbeats stop, the coordinator names the rank and
 // its host, kills the whole trial within the hang budget, and the restarted
 // attempt completes. Repeated POLYSWEEP_CHAOS_STOPS times (3 by default).
