@@ -77,8 +77,10 @@ StatusOr<Manifest> ParseManifest(const std::string& text, const std::string& whe
     for (const auto& e : j.at("shards")) {
       ShardEntry s;
       const std::string split = e.at("split").get<std::string>();
-      s.split = split == "train" ? kTrain : split == "valid" ? kValid : split == "test" ? kTest : static_cast<Split>(-1);
-      if (s.split < 0) return Status::Error(where + ": unknown split \"" + split + "\"");
+      if (split == "train") s.split = kTrain;
+      else if (split == "valid") s.split = kValid;
+      else if (split == "test") s.split = kTest;
+      else return Status::Error(where + ": unknown split \"" + split + "\"");
       s.language = e.at("language").get<std::string>();
       s.file = e.at("file").get<std::string>();
       s.examples = e.at("examples").get<int64_t>();

@@ -123,6 +123,13 @@ TEST(Manifest, MalformedManifestsAreRefused) {
   const std::string escape = R"({"version":1,"fingerprint":"f","labels":[],"languages":[],"counts":{},
     "tokenizer":{"file":"t","hash":"h","vocab_size":1},"bad_lines":0,
     "shards":[{"split":"train","language":"de","file":"../../etc/passwd","examples":1,"tokens":1,"bytes":1,"checksum":"0"}]})";
+  // Found by fuzz_manifest: an unknown split name was cast into the enum.
+  std::string unknown_split = escape;
+  unknown_split.replace(unknown_split.find("../../etc/passwd"), 16, "train-de.bin");
+  unknown_split.replace(unknown_split.find("\"train\""), 7, "\"dev\"");
+  auto dev = ParseManifest(unknown_split, "m.json");
+  ASSERT_FALSE(dev.ok());
+  EXPECT_NE(dev.status().message().find("unknown split \"dev\""), std::string::npos) << dev.status().message();
   auto esc = ParseManifest(escape, "m.json");
   ASSERT_FALSE(esc.ok());
   EXPECT_NE(esc.status().message().find("not a plain relative name"), std::string::npos);
