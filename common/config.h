@@ -54,6 +54,7 @@ struct TrialResources {
   int keep_checkpoints = 2;    // newest checkpoints kept per trial
   double heartbeat_seconds = 5;    // each rank's liveness report interval
   double hang_timeout_seconds = 120;  // a rank whose work has not advanced this long is hung
+  double start_timeout_seconds = 300; // from launch to a rank's first step (loading data, model)
 };
 
 enum class SearchAlgorithm { kGrid, kRandom };

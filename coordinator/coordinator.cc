@@ -439,15 +439,19 @@ void Coordinator::FinishTrial(Trial& t, const ExitInfo& exit) {
 void Coordinator::CheckHangs() {
   const double now = WallSeconds();
   const double limit = config_.trial.hang_timeout_seconds;
+  const double start_limit = config_.trial.start_timeout_seconds;
   for (auto& [id, t] : trials_) {
     if (!t->process) continue;
     std::string stalled;
-    if (static_cast<int>(t->ranks.size()) < config_.trial.ranks && now - t->launched_at > limit) {
+    if (static_cast<int>(t->ranks.size()) < config_.trial.ranks && now - t->launched_at > start_limit) {
       stalled = std::to_string(config_.trial.ranks - static_cast<int>(t->ranks.size())) + " rank(s) never connected within " +
-                std::to_string(static_cast<int>(limit)) + " s";
+                std::to_string(static_cast<int>(start_limit)) + " s";
     }
     for (const auto& [rank, r] : t->ranks) {
-      if (!stalled.empty() || now - r.last_change <= limit) continue;
+      // Before its first step a rank loads data and the model: it is judged
+      // against the start timeout, afterwards against the hang timeout.
+      const double allowed = r.work == 0 ? start_limit : limit;
+      if (!stalled.empty() || now - r.last_change <= allowed) continue;
       char buf[256];
       std::snprintf(buf, sizeof buf, "hang: rank %d/%d on host %s (pid %d) made no progress for %.1f s at step %lld",
                     rank, config_.trial.ranks, r.host.c_str(), r.pid, now - r.last_change,
