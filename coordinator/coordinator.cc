@@ -26,6 +26,7 @@ struct Coordinator::Trial {
   int ranks_seen = 0;
   bool end_reported = false;
   std::string reported_error;
+  std::string reported_reason;
   wire::Progress last_progress;
   bool has_eval = false;
   wire::Evaluation last_eval;
@@ -159,6 +160,7 @@ void Coordinator::LaunchReadyTrials() {
     trials_[t.id] = std::move(trial);
     if (!s.ok()) {
       t.reported_error = s.message();
+      t.reported_reason = "bad config";
       FinishTrial(t, ExitInfo{1, 0});
       continue;
     }
@@ -176,6 +178,7 @@ void Coordinator::NextAttempt(Trial& t) {
   t.ranks_seen = 0;
   t.end_reported = false;
   t.reported_error.clear();
+  t.reported_reason.clear();
   t.has_eval = false;
   t.last_progress = wire::Progress();
   t.ranks.clear();
@@ -203,6 +206,7 @@ bool Coordinator::LaunchAttempt(Trial& t, const std::string& reason) {
   auto process = launcher_->Launch(spec);
   if (!process.ok()) {
     t.reported_error = process.status().message();
+    t.reported_reason = "launch error";
     FinishTrial(t, ExitInfo{127, 0});
     return false;
   }
@@ -332,6 +336,7 @@ void Coordinator::HandleTrialMessage(const zmq::message_t& identity, const wire:
     case wire::Envelope::kTrialEnd:
       t.end_reported = true;
       t.reported_error = env.trial_end().error();
+      t.reported_reason = env.trial_end().reason();
       t.preempted_at = env.trial_end().preempted() ? env.trial_end().steps() : -1;
       break;
     default:
@@ -413,15 +418,18 @@ void Coordinator::FinishTrial(Trial& t, const ExitInfo& exit) {
                          " after " + why);
     return;
   }
-  std::string outcome = "completed", error;
+  std::string outcome = "completed", error, reason;
   if (!exit.ok() || !t.end_reported || !t.reported_error.empty()) {
     outcome = "failed";
     error = !t.reported_error.empty() ? t.reported_error
             : !t.failure.empty()      ? t.failure
             : !exit.ok()              ? "worker " + exit.Describe() + " (see " + t.log_path + ")"
                                       : "workers exited without reporting the end of training";
+    reason = !t.reported_error.empty() ? (t.reported_reason.empty() ? "error" : t.reported_reason)
+             : !t.failure.empty()      ? "hang"
+                                       : "crashed rank";
   }
-  Status s = journal_->FinishTrial(t.id, t.attempt, outcome, error);
+  Status s = journal_->FinishTrial(t.id, t.attempt, outcome, error, reason);
   if (!s.ok()) log_.Error(s.message());
   t.state = outcome;
   t.process.reset();
@@ -494,7 +502,7 @@ void Coordinator::HandleStop(const zmq::message_t& identity, const wire::Envelop
   log_.Info("stopping trial " + std::to_string(t.id) + " on request");
   t.process->Kill(options_.kill_grace_ms);
   t.process.reset();
-  Status s = journal_->FinishTrial(t.id, t.attempt, "stopped", "stopped by the owner");
+  Status s = journal_->FinishTrial(t.id, t.attempt, "stopped", "stopped by the owner", "stopped");
   if (!s.ok()) log_.Error(s.message());
   t.state = "stopped";
   wire::Envelope reply;

@@ -30,6 +30,7 @@ CREATE TABLE trials(
   started_at REAL,
   finished_at REAL,
   outcome TEXT,
+  reason TEXT,
   error TEXT);
 CREATE TABLE transitions(
   id INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -253,10 +254,10 @@ Status Journal::RecordEvaluation(uint64_t trial, uint32_t attempt, const wire::E
 }
 
 Status Journal::FinishTrial(uint64_t trial, uint32_t attempt, const std::string& outcome,
-                            const std::string& error) {
+                            const std::string& error, const std::string& reason) {
   PS_RETURN_IF_ERROR(Transition(trial, attempt, outcome, error.empty() ? outcome : error));
-  Stmt up(db_, "UPDATE trials SET outcome=?, error=?, finished_at=? WHERE id=?");
-  up.Bind(1, outcome).Bind(2, error).Bind(3, WallSeconds()).Bind(4, static_cast<int64_t>(trial));
+  Stmt up(db_, "UPDATE trials SET outcome=?, error=?, reason=?, finished_at=? WHERE id=?");
+  up.Bind(1, outcome).Bind(2, error).Bind(3, reason).Bind(4, WallSeconds()).Bind(5, static_cast<int64_t>(trial));
   return up.Run();
 }
 
@@ -279,7 +280,7 @@ StatusOr<wire::StatusReply> Journal::Snapshot() const {
     reply.set_created_at(q.Real(5));
     if (!q.Null(6)) reply.set_finished_at(q.Real(6));
   }
-  Stmt q(db_, "SELECT id, state, attempt, hparams, started_at, finished_at, outcome, error FROM trials ORDER BY id");
+  Stmt q(db_, "SELECT id, state, attempt, hparams, started_at, finished_at, outcome, error, reason FROM trials ORDER BY id");
   while (q.Next()) {
     wire::TrialSummary* t = reply.add_trials();
     t->set_id(static_cast<uint64_t>(q.Int(0)));
@@ -295,6 +296,7 @@ StatusOr<wire::StatusReply> Journal::Snapshot() const {
     if (!q.Null(5)) t->set_finished_at(q.Real(5));
     t->set_outcome(q.Text(6));
     t->set_error(q.Text(7));
+    t->set_reason(q.Text(8));
     const int64_t attempt = q.Int(2);
     Stmt p(db_, "SELECT step, loss, samples_per_sec, max_steps FROM progress "
                 "WHERE trial_id=? AND attempt=? ORDER BY step DESC LIMIT 1");

@@ -37,9 +37,10 @@ class Journal {
   Status RecordProgress(uint64_t trial, uint32_t attempt, const wire::Progress& p);
   Status RecordEvaluation(uint64_t trial, uint32_t attempt, const wire::Evaluation& e,
                           double objective);
-  // Final state of a trial: outcome is "completed" or "failed".
+  // Final state of a trial: outcome is "completed", "failed" or "stopped";
+  // `reason` classes a failure ("crashed rank", "hang", "bad config", ...).
   Status FinishTrial(uint64_t trial, uint32_t attempt, const std::string& outcome,
-                     const std::string& error);
+                     const std::string& error, const std::string& reason = "");
   Status FinishSweep(const std::string& state);
 
   // Everything a CLI view needs, read from the file.

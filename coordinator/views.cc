@@ -89,7 +89,10 @@ std::string RenderTrials(const wire::StatusReply& s) {
   }
   std::string out = table.Render();
   for (const auto& t : s.trials()) {
-    if (!t.error().empty()) out += "trial " + std::to_string(t.id()) + " " + t.state() + ": " + t.error() + "\n";
+    if (!t.error().empty()) {
+      out += "trial " + std::to_string(t.id()) + " " + t.state() + (t.reason().empty() ? "" : " (" + t.reason() + ")") +
+             ": " + t.error() + "\n";
+    }
   }
   return out;
 }

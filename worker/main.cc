@@ -66,18 +66,19 @@ int main(int argc, char** argv) {
   }
   // A fatal error on any rank: rank 0 tells the coordinator why, then the
   // whole job ends so no rank waits in a collective.
-  auto fail = [&](const Status& status, int code) {
+  auto fail = [&](const Status& status, int code, const std::string& reason) {
     log.Error(status.message());
     if (mpi.rank() == 0) {
       wire::TrialEnd end;
       end.set_error(status.message());
+      end.set_reason(reason);
       (void)client.End(end);
     }
     mpi.Abort(code);
   };
   torch::set_num_threads(std::max(1, assignment->threads()));
   auto comm = MakeCommunicator(assignment->backend(), mpi);
-  if (!comm.ok()) fail(comm.status(), 4);
+  if (!comm.ok()) fail(comm.status(), 4, kBadConfig);
   // SIGUSR1 (Slurm's --signal, or `kill -USR1` on any rank) asks the trial to
   // checkpoint and stop; the coordinator requeues it without spending a restart.
   struct sigaction sa {};
@@ -88,8 +89,18 @@ int main(int argc, char** argv) {
   if (assignment->heartbeat_seconds() > 0) {
     heartbeat.emplace(endpoint, id, curve, liveness, assignment->heartbeat_seconds());
   }
-  auto result = RunTrial(*assignment, comm->get(), mpi.rank() == 0 ? &client : nullptr, log, &liveness, &g_preempt);
-  if (!result.ok()) fail(result.status(), 5);
+  std::string reason = "error";
+  StatusOr<TrainResult> result = Status::Error("not run");
+  try {
+    result = RunTrial(*assignment, comm->get(), mpi.rank() == 0 ? &client : nullptr, log, &liveness, &g_preempt,
+                      &reason);
+  } catch (const std::bad_alloc&) {
+    fail(Status::Error("out of memory"), 6, "out of memory");
+  } catch (const c10::Error& e) {
+    const std::string what = e.what_without_backtrace();
+    fail(Status::Error(what), 5, what.find("out of memory") != std::string::npos ? "out of memory" : "error");
+  }
+  if (!result.ok()) fail(result.status(), 5, reason);
   if (mpi.rank() == 0) {
     wire::TrialEnd end;
     end.set_steps(result->steps);

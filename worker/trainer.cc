@@ -72,20 +72,26 @@ wire::Evaluation ToWire(const EvalMetrics& m, int64_t step, bool final, const wi
 }  // namespace
 
 StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Reporter* reporter,
-                               const Logger& log, Liveness* liveness, const std::atomic<bool>* preempt) {
+                               const Logger& log, Liveness* liveness, const std::atomic<bool>* preempt,
+                               std::string* reason) {
+  auto classed = [reason](const Status& s, const char* why) {
+    if (reason) *reason = why;
+    return s;
+  };
   using Clock = std::chrono::steady_clock;
   const auto t0 = Clock::now();
   TrainingParams params;
   for (const auto& [name, text] : a.hparams()) {
-    PS_RETURN_IF_ERROR(ApplyHyperparameter(&params, name, ParamValue::Parse(text)));
+    Status s = ApplyHyperparameter(&params, name, ParamValue::Parse(text));
+    if (!s.ok()) return classed(s, kBadConfig);
   }
   const std::string& dir = a.data().shard_dir();
   auto manifest = LoadManifest(dir + "/manifest.json");
-  if (!manifest.ok()) return manifest.status();
+  if (!manifest.ok()) return classed(manifest.status(), kDataError);
   auto train = ShardSet::Open(*manifest, dir, kTrain);
-  if (!train.ok()) return train.status();
+  if (!train.ok()) return classed(train.status(), kDataError);
   auto valid = ShardSet::Open(*manifest, dir, kValid);
-  if (!valid.ok()) return valid.status();
+  if (!valid.ok()) return classed(valid.status(), kDataError);
   const int num_labels = static_cast<int>(manifest->labels.size());
   const int num_langs = static_cast<int>(manifest->languages.size());
   const int max_length = a.model().max_length();

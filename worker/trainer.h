@@ -26,11 +26,16 @@ struct TrainResult {
 
 struct Liveness;
 
+// Why a trial failed, as the coordinator records it.
+inline constexpr const char* kBadConfig = "bad config";
+inline constexpr const char* kDataError = "data error";
+
 // `liveness`, when given, is ticked at every step and evaluation batch.
+// On failure, `reason` (when given) is set to kBadConfig, kDataError, or left.
 // `preempt`, when given, is polled after every step: once it is set on any
 // rank, all ranks agree on that step, commit a checkpoint and return early.
 StatusOr<TrainResult> RunTrial(const wire::Assignment& assignment, Communicator* comm, Reporter* reporter,
                                const Logger& log, Liveness* liveness = nullptr,
-                               const std::atomic<bool>* preempt = nullptr);
+                               const std::atomic<bool>* preempt = nullptr, std::string* reason = nullptr);
 
 }  // namespace polysweep

@@ -157,5 +157,32 @@ TEST(Sweep, ThreeTrialsOfTwoRanksFinishWithMetricsInTheJournal) {
   std::filesystem::remove_all(dir);
 }
 
+// A trial that cannot run here (the NCCL backend on a machine without a GPU)
+// fails at once with a typed reason and the worker's message, is not
+// restarted (it would only fail again), and the sweep says no trial completed.
+TEST(Sweep, ATrialThatCannotRunFailsWithItsReasonAndIsNotRestarted) {
+  const std::string dir = testing_util::FreshDir("nccl");
+  const std::string config = dir + "/nccl.yaml";
+  std::ofstream(config) << "name: nccl\noutput_dir: " << dir << "/run\n"
+                        << "data: {files: [" << POLYSWEEP_DEFAULT_DATA << "], group_field: group, "
+                        << "max_per_language: 60, vocab_size: 2000}\n"
+                        << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 32}\n"
+                        << "trial: {ranks: 2, backend: nccl, max_restarts: 3}\n"
+                        << "search: {space: {lr: {type: choice, values: [0.003]}}}\n"
+                        << "budget: {max_trials: 1, max_steps: 20}\n";
+  auto r = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(config));
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  JournalReader j(dir + "/run/journal.db");
+  EXPECT_EQ(j.Scalar("SELECT state FROM trials WHERE id=1"), "failed");
+  EXPECT_EQ(j.Scalar("SELECT attempt FROM trials WHERE id=1"), "1") << "a bad config must not be retried";
+  const std::string reason = j.Scalar("SELECT reason FROM trials WHERE id=1");
+  const std::string error = j.Scalar("SELECT error FROM trials WHERE id=1");
+  // Built with NCCL: it needs a GPU; built without: the backend is missing.
+  EXPECT_EQ(reason, "bad config") << error;
+  EXPECT_TRUE(error.find("needs a GPU") != std::string::npos || error.find("not built") != std::string::npos) << error;
+  EXPECT_NE(r.out.find("trial 1 failed (bad config)"), std::string::npos) << r.out;
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace polysweep

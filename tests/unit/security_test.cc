@@ -242,6 +242,7 @@ TEST_F(SecurityTest, ThousandHostileAttemptsChangeNothingAndAreCounted) {
   ASSERT_TRUE(end.ok());
   EXPECT_EQ(end->trials(0).state(), "stopped");
   EXPECT_EQ(end->trials(0).error(), "stopped by the owner");
+  EXPECT_EQ(end->trials(0).reason(), "stopped");
 }
 
 }  // namespace
