@@ -177,7 +177,11 @@ Status ParseModel(const Reader& r, const YAML::Node& n, ModelConfig* m) {
 Status ParseTrial(const Reader& r, const YAML::Node& n, TrialResources* t) {
   PS_RETURN_IF_ERROR(r.CheckMap(n, "trial", {"ranks", "threads_per_rank", "backend", "max_restarts",
                                              "checkpoint_every", "keep_checkpoints", "heartbeat_seconds",
-                                             "hang_timeout_seconds", "start_timeout_seconds"}));
+                                             "hang_timeout_seconds", "start_timeout_seconds",
+                                             "coordinator_timeout_seconds"}));
+  if (n["coordinator_timeout_seconds"])
+    PS_RETURN_IF_ERROR(r.Number(n["coordinator_timeout_seconds"], "trial.coordinator_timeout_seconds",
+                                &t->coordinator_timeout_seconds, 1, 1e6));
   if (n["start_timeout_seconds"])
     PS_RETURN_IF_ERROR(r.Number(n["start_timeout_seconds"], "trial.start_timeout_seconds", &t->start_timeout_seconds, 1, 1e6));
   if (n["heartbeat_seconds"])

@@ -55,6 +55,7 @@ struct TrialResources {
   double heartbeat_seconds = 5;    // each rank's liveness report interval
   double hang_timeout_seconds = 120;  // a rank whose work has not advanced this long is hung
   double start_timeout_seconds = 300; // from launch to a rank's first step (loading data, model)
+  double coordinator_timeout_seconds = 300;  // ranks keep resending reports this long while the coordinator is away
 };
 
 enum class SearchAlgorithm { kGrid, kRandom };

@@ -1,5 +1,6 @@
 #include "common/wire.h"
 
+#include <cerrno>
 #include <cmath>
 #include <vector>
 
@@ -71,7 +72,7 @@ Status ValidateEnvelope(const wire::Envelope& env) {
     }
     case wire::Envelope::kHeartbeat:
       if (env.heartbeat().step() < 0) return Status::Error("heartbeat step out of range");
-      return Status::Ok();
+      return CheckString(env.heartbeat().host(), 255, "host name");
     case wire::Envelope::kTrialEnd:
       if (env.trial_end().steps() < 0 || !Finite(env.trial_end().seconds())) return Status::Error("trial end out of range");
       return CheckString(env.trial_end().error(), 4096, "error text");
@@ -103,17 +104,29 @@ Status SendEnvelope(zmq::socket_t& socket, const wire::Envelope& env) {
   std::string payload;
   PS_RETURN_IF_ERROR(EncodeEnvelope(env, &payload));
   try {
-    socket.send(zmq::message_t(), zmq::send_flags::sndmore);
-    socket.send(zmq::buffer(payload), zmq::send_flags::none);
+    // Empty results mean the send timed out (ZMQ_SNDTIMEO) on a full queue.
+    if (!socket.send(zmq::message_t(), zmq::send_flags::sndmore) ||
+        !socket.send(zmq::buffer(payload), zmq::send_flags::none)) {
+      return Status::Error("send timed out: the outgoing queue is full");
+    }
   } catch (const zmq::error_t& e) {
     return Status::Error(std::string("send failed: ") + e.what());
   }
   return Status::Ok();
 }
 
-StatusOr<wire::Envelope> ReceiveEnvelope(zmq::socket_t& socket, std::chrono::milliseconds timeout) {
+bool WaitReadable(zmq::socket_t& socket, std::chrono::milliseconds timeout) {
   zmq::pollitem_t item{socket.handle(), 0, ZMQ_POLLIN, 0};
-  if (zmq::poll(&item, 1, timeout) == 0) {
+  try {
+    return zmq::poll(&item, 1, timeout) > 0;
+  } catch (const zmq::error_t& e) {
+    if (e.num() == EINTR) return false;
+    throw;
+  }
+}
+
+StatusOr<wire::Envelope> ReceiveEnvelope(zmq::socket_t& socket, std::chrono::milliseconds timeout) {
+  if (!WaitReadable(socket, timeout)) {
     return Status::Error("no reply within " + std::to_string(timeout.count()) + " ms");
   }
   std::vector<zmq::message_t> frames;
@@ -131,6 +144,9 @@ RequestClient::RequestClient(zmq::context_t& ctx, const std::string& endpoint,
                              const std::optional<CurveClientKeys>& curve)
     : socket_(ctx, zmq::socket_type::dealer), endpoint_(endpoint) {
   ConfigureSocket(socket_);
+  // While the peer is away requests queue up; a full queue fails a send
+  // instead of blocking the caller for good.
+  socket_.set(zmq::sockopt::sndtimeo, 1000);
   if (curve) ConfigureCurveClient(socket_, *curve);
   socket_.connect(endpoint);
 }

@@ -45,6 +45,10 @@ StatusOr<wire::Envelope> DecodeEnvelope(const void* data, size_t size);
 
 // DEALER/REQ side: sends [ "", payload ].
 Status SendEnvelope(zmq::socket_t& socket, const wire::Envelope& env);
+
+// True when `socket` has a message to read within `timeout`. A signal that
+// interrupts the wait (Ctrl-C, a preemption signal) counts as nothing ready.
+bool WaitReadable(zmq::socket_t& socket, std::chrono::milliseconds timeout);
 // DEALER/REQ side: waits up to `timeout` for [ "", payload ]. Returns an error
 // on timeout or a malformed message.
 StatusOr<wire::Envelope> ReceiveEnvelope(zmq::socket_t& socket, std::chrono::milliseconds timeout);

@@ -23,7 +23,6 @@ struct Coordinator::Trial {
   std::string state = "pending";
   std::unique_ptr<TrialProcess> process;
   std::string log_path;
-  int ranks_seen = 0;
   bool end_reported = false;
   std::string reported_error;
   std::string reported_reason;
@@ -63,7 +62,7 @@ Coordinator::~Coordinator() {
   if (!endpoint_file_.empty()) std::filesystem::remove(endpoint_file_);
 }
 
-Status Coordinator::Bind() {
+Status Coordinator::Bind(const std::string& preferred) {
   const auto& security = options_.security;
   if (security) {
     // The handler must serve before the socket accepts its first handshake.
@@ -82,12 +81,27 @@ Status Coordinator::Bind() {
     monitor_.emplace(ctx_, zmq::socket_type::pair);
     monitor_->connect(monitor);
   }
-  try {
-    socket_.bind(config_.bind);
-  } catch (const zmq::error_t& e) {
-    return Status::Error("bind: cannot bind " + config_.bind + ": " + e.what());
+  // A restarted coordinator listens where its predecessor did: the running
+  // ranks have that endpoint and reconnect to it.
+  bool bound = false;
+  if (!preferred.empty()) {
+    try {
+      socket_.bind(preferred);
+      bound = true;
+    } catch (const zmq::error_t& e) {
+      log_.Warn("cannot listen again on " + preferred + " (" + e.what() + "): binding " + config_.bind +
+                "; running trials cannot reconnect and will be restarted");
+    }
+  }
+  if (!bound) {
+    try {
+      socket_.bind(config_.bind);
+    } catch (const zmq::error_t& e) {
+      return Status::Error("bind: cannot bind " + config_.bind + ": " + e.what());
+    }
   }
   endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
+  PS_RETURN_IF_ERROR(journal_->SetEndpoint(endpoint_));
   endpoint_file_ = config_.output_dir + "/coordinator.endpoint";
   PS_RETURN_IF_ERROR(WriteFileAtomic(
       endpoint_file_, endpoint_ + "\n" + (security ? "curve\n" + std::filesystem::absolute(security->keys_dir).string() + "\n" : "plain\n")));
@@ -137,6 +151,19 @@ double Coordinator::Objective(const wire::Evaluation& e) const {
   return e.macro_f1();
 }
 
+Coordinator::Trial& Coordinator::AddTrial(uint64_t id, ParamAssignment params, Status* applied) {
+  auto trial = std::make_unique<Trial>();
+  trial->id = id;
+  trial->params = std::move(params);
+  trial->training = config_.training;
+  *applied = ApplyAssignment(&trial->training, trial->params);
+  trial->max_steps = MaxSteps(*trial);
+  trial->log_path = config_.output_dir + "/trial-" + std::to_string(id) + ".log";
+  Trial& t = *trial;
+  trials_[id] = std::move(trial);
+  return t;
+}
+
 void Coordinator::LaunchReadyTrials() {
   int running = 0;
   for (auto& [id, t] : trials_) running += t->state == "running";
@@ -146,18 +173,11 @@ void Coordinator::LaunchReadyTrials() {
       searcher_done_ = true;
       break;
     }
-    auto trial = std::make_unique<Trial>();
-    trial->id = ++issued_;
-    trial->params = *params;
-    trial->training = config_.training;
-    Status s = ApplyAssignment(&trial->training, trial->params);
-    Status j = journal_->AddTrial(trial->id, trial->params);
+    Status s;
+    Trial& t = AddTrial(++issued_, *params, &s);
+    Status j = journal_->AddTrial(t.id, t.params);
     if (!j.ok()) log_.Error(j.message());
-    trial->attempt = 1;
-    trial->max_steps = MaxSteps(*trial);
-    trial->log_path = config_.output_dir + "/trial-" + std::to_string(trial->id) + ".log";
-    Trial& t = *trial;
-    trials_[t.id] = std::move(trial);
+    t.attempt = 1;
     if (!s.ok()) {
       t.reported_error = s.message();
       t.reported_reason = "bad config";
@@ -172,10 +192,77 @@ void Coordinator::LaunchReadyTrials() {
   }
 }
 
+Status Coordinator::Resume() {
+  auto trials = journal_->Trials();
+  if (!trials.ok()) return trials.status();
+  int adopted = 0, relaunched = 0, finished = 0;
+  for (const JournalTrial& jt : *trials) {
+    // The searcher is deterministic: replaying it continues the search where
+    // it was, so no trial is issued twice.
+    std::optional<ParamAssignment> params = searcher_->Next();
+    if (!params || ParamsToJson(*params) != jt.hparams_json) {
+      return Status::Error(journal_->path() + ": trial " + std::to_string(jt.id) + " was issued with " +
+                           jt.hparams_json + " but the search now gives " +
+                           (params ? ParamsToJson(*params) : std::string("no more trials")) +
+                           ": the search changed; start again with --overwrite");
+    }
+    issued_ = jt.id;
+    Status applied;
+    Trial& t = AddTrial(jt.id, *params, &applied);
+    t.attempt = std::max<uint32_t>(jt.attempt, 1);
+    t.restarts = jt.restarts;
+    t.state = jt.state;
+    t.started = jt.started_at > 0 ? jt.started_at : WallSeconds();
+    const std::string name = "trial " + std::to_string(t.id) + " attempt " + std::to_string(t.attempt);
+    if (t.state == "completed" || t.state == "failed" || t.state == "stopped") {
+      ++finished;
+      continue;
+    }
+    if (!applied.ok()) {  // journaled before its outcome was: finish it now
+      t.reported_error = applied.message();
+      t.reported_reason = "bad config";
+      FinishTrial(t, ExitInfo{1, 0});
+      continue;
+    }
+    if (t.state == "running") {
+      t.process = launcher_->Adopt(jt.process, {"--sweep", config_.name, "--trial", std::to_string(t.id),
+                                                "--attempt", std::to_string(t.attempt)});
+      if (t.process) {
+        // Its ranks reconnect and re-announce themselves with their heartbeats;
+        // until then they are judged against the start timeout.
+        t.launched_at = WallSeconds();
+        Status j = journal_->Transition(t.id, t.attempt, "running", "re-adopted by a restarted coordinator");
+        if (!j.ok()) log_.Error(j.message());
+        log_.Info(name + " still runs (" + jt.process + "): re-adopted");
+        ++adopted;
+        continue;
+      }
+      // Its processes ended while no coordinator watched: a new attempt from
+      // its last checkpoint, without spending the restart budget.
+      log_.Warn(name + " is no longer running (" + (jt.process.empty() ? "never started" : jt.process) +
+                "): restarting it from its last checkpoint");
+      NextAttempt(t);
+      LaunchAttempt(t, "restarted: its processes ended while the coordinator was down");
+    } else if (t.state == "preempted" || t.state == "interrupted") {
+      // Preempted and not yet requeued, or stopped by Ctrl-C: a new attempt
+      // from the checkpoint, without spending the restart budget.
+      const std::string why = t.state == "preempted" ? "requeued after preemption" : "resumed after the sweep was interrupted";
+      NextAttempt(t);
+      LaunchAttempt(t, why);
+    } else {  // issued, not yet launched
+      LaunchAttempt(t, "launched with " + launcher_->name());
+    }
+    ++relaunched;
+  }
+  log_.Info("resumed from " + journal_->path() + ": " + std::to_string(trials->size()) + " trials issued, " +
+            std::to_string(finished) + " finished, " + std::to_string(adopted) + " re-adopted, " +
+            std::to_string(relaunched) + " relaunched");
+  return Status::Ok();
+}
+
 void Coordinator::NextAttempt(Trial& t) {
   t.process.reset();
   ++t.attempt;  // the fencing token: reports of the old attempt are refused from now on
-  t.ranks_seen = 0;
   t.end_reported = false;
   t.reported_error.clear();
   t.reported_reason.clear();
@@ -193,7 +280,8 @@ bool Coordinator::LaunchAttempt(Trial& t, const std::string& reason) {
   const std::string threads = std::to_string(config_.trial.threads_per_rank);
   spec.env = {{"OMP_NUM_THREADS", threads}, {"OPENBLAS_NUM_THREADS", threads}};
   spec.worker_argv = {options_.worker_binary, "--coordinator", endpoint_, "--sweep", config_.name,
-                      "--trial", std::to_string(t.id), "--attempt", std::to_string(t.attempt)};
+                      "--trial", std::to_string(t.id), "--attempt", std::to_string(t.attempt),
+                      "--coordinator-timeout", ParamValue::Number(config_.trial.coordinator_timeout_seconds).ToString()};
   if (options_.security) {
     spec.worker_argv.push_back("--keys");
     spec.worker_argv.push_back(std::filesystem::absolute(options_.security->keys_dir).string());
@@ -211,6 +299,8 @@ bool Coordinator::LaunchAttempt(Trial& t, const std::string& reason) {
     return false;
   }
   t.process = std::move(*process);
+  Status p = journal_->SetProcess(t.id, t.attempt, t.process->handle());
+  if (!p.ok()) log_.Error(p.message());
   return true;
 }
 
@@ -286,7 +376,6 @@ void Coordinator::HandleTrialMessage(const zmq::message_t& identity, const wire:
   reply.mutable_ack();
   switch (env.body_case()) {
     case wire::Envelope::kHello: {
-      ++t.ranks_seen;
       t.ranks[env.rank()] = Trial::RankLiveness{0, 0, WallSeconds(), env.hello().host(), env.hello().pid()};
       log_.Info("trial " + std::to_string(t.id) + " rank " + std::to_string(env.rank()) + "/" +
                 std::to_string(env.hello().world_size()) + " connected from " + env.hello().host() +
@@ -325,7 +414,16 @@ void Coordinator::HandleTrialMessage(const zmq::message_t& identity, const wire:
     }
     case wire::Envelope::kHeartbeat: {
       auto it = t.ranks.find(env.rank());
-      if (it == t.ranks.end()) return Reject(identity, env, "heartbeat before hello");
+      if (it == t.ranks.end()) {
+        // A rank of an adopted trial re-announces itself with its heartbeat.
+        if (env.heartbeat().host().empty()) return Reject(identity, env, "heartbeat before hello");
+        if (env.rank() < 0 || env.rank() >= config_.trial.ranks) return Reject(identity, env, "no such rank");
+        it = t.ranks.emplace(env.rank(), Trial::RankLiveness{env.heartbeat().work(), env.heartbeat().step(), WallSeconds(),
+                                                            env.heartbeat().host(), env.heartbeat().pid()}).first;
+        log_.Info("trial " + std::to_string(t.id) + " rank " + std::to_string(env.rank()) + " on " +
+                  env.heartbeat().host() + " pid " + std::to_string(env.heartbeat().pid()) + " reconnected at step " +
+                  std::to_string(env.heartbeat().step()));
+      }
       if (env.heartbeat().work() != it->second.work) {
         it->second.work = env.heartbeat().work();
         it->second.last_change = WallSeconds();
@@ -406,9 +504,11 @@ void Coordinator::FinishTrial(Trial& t, const ExitInfo& exit) {
   // A crash (ranks died without reporting an error of their own) is retried
   // from the last checkpoint while the trial's restart budget lasts; errors
   // the worker reported (bad data, bad config) would only happen again.
-  const bool crashed = !exit.ok() && t.reported_error.empty() && !t.end_reported;
+  const bool crashed = t.reported_error.empty() && !t.end_reported;
   if (crashed && t.restarts < config_.trial.max_restarts) {
     ++t.restarts;
+    Status r = journal_->SetRestarts(t.id, t.restarts);
+    if (!r.ok()) log_.Error(r.message());
     const std::string why = "attempt " + std::to_string(t.attempt) + " failed: " +
                             (t.failure.empty() ? "worker " + exit.Describe() : t.failure);
     log_.Warn("trial " + std::to_string(t.id) + " " + why + "; restart " + std::to_string(t.restarts) + "/" +
@@ -521,26 +621,25 @@ Status Coordinator::Run() {
     bool active = false;
     for (auto& [id, t] : trials_) active |= t->process != nullptr;
     if (!active && searcher_done_) break;
-    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, std::chrono::milliseconds(options_.poll_interval_ms));
+    WaitReadable(socket_, std::chrono::milliseconds(options_.poll_interval_ms));
     // Drain what arrived before looking at exits, so a trial's last reports
     // are journaled before its outcome.
-    while (true) {
-      zmq::pollitem_t again{socket_.handle(), 0, ZMQ_POLLIN, 0};
-      if (zmq::poll(&again, 1, std::chrono::milliseconds(0)) == 0) break;
-      HandleMessage();
-    }
+    while (WaitReadable(socket_, std::chrono::milliseconds(0))) HandleMessage();
     DrainMonitor();
     CheckHangs();
     ReapTrials();
   }
   if (interrupted) {
-    log_.Warn("interrupted: stopping running trials");
+    // Interrupted trials keep their attempt and checkpoints: the next
+    // `polysweep sweep` on this journal resumes them.
+    log_.Warn("interrupted: stopping running trials (run the same command again to continue the sweep)");
     for (auto& [id, t] : trials_) {
       if (!t->process) continue;
-      ExitInfo exit = t->process->Kill(options_.kill_grace_ms);
-      t->reported_error = "sweep interrupted";
-      FinishTrial(*t, exit);
+      t->process->Kill(options_.kill_grace_ms);
+      t->process.reset();
+      Status j = journal_->Transition(t->id, t->attempt, "interrupted", "sweep interrupted");
+      if (!j.ok()) log_.Error(j.message());
+      t->state = "interrupted";
     }
   }
   return journal_->FinishSweep(interrupted ? "interrupted" : "finished");

@@ -38,8 +38,15 @@ class Coordinator {
               TrialLauncher* launcher, Searcher* searcher, CoordinatorOptions options);
   ~Coordinator();
 
-  // Binds config.bind and writes the endpoint to <output_dir>/coordinator.endpoint.
-  Status Bind();
+  // Binds `preferred` (a restarted coordinator's old endpoint) or else
+  // config.bind, journals the endpoint and writes it to
+  // <output_dir>/coordinator.endpoint.
+  Status Bind(const std::string& preferred = "");
+  // Continues the sweep in the journal: finished trials stay finished,
+  // running ones whose processes still run are re-adopted (not relaunched),
+  // the others get a new attempt from their last checkpoint, and the
+  // searcher skips what it already issued. Call after Bind, before Run.
+  Status Resume();
   const std::string& endpoint() const { return endpoint_; }
   // Runs the sweep to the end. Returns an error only for coordinator faults;
   // failed trials are outcomes, not errors.
@@ -47,6 +54,7 @@ class Coordinator {
 
  private:
   struct Trial;
+  Trial& AddTrial(uint64_t id, ParamAssignment params, Status* applied);
   void LaunchReadyTrials();
   // Starts attempt t.attempt of `t`; false (and the trial finished) when the
   // launcher cannot start it.

@@ -20,7 +20,8 @@ CREATE TABLE sweeps(
   max_trials INTEGER NOT NULL,
   state TEXT NOT NULL,
   created_at REAL NOT NULL,
-  finished_at REAL);
+  finished_at REAL,
+  endpoint TEXT);
 CREATE TABLE trials(
   id INTEGER PRIMARY KEY,
   hparams TEXT NOT NULL,
@@ -31,7 +32,9 @@ CREATE TABLE trials(
   finished_at REAL,
   outcome TEXT,
   reason TEXT,
-  error TEXT);
+  error TEXT,
+  restarts INTEGER NOT NULL DEFAULT 0,
+  process TEXT);
 CREATE TABLE transitions(
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   trial_id INTEGER NOT NULL REFERENCES trials(id),
@@ -62,6 +65,13 @@ CREATE TABLE language_scores(
   lang TEXT NOT NULL,
   f1 REAL, accuracy REAL, count INTEGER,
   PRIMARY KEY(trial_id, attempt, step, lang));
+)sql";
+
+// Version 1 -> 2: what a restarted coordinator needs to re-adopt running trials.
+const char* kMigrateTo2 = R"sql(
+ALTER TABLE sweeps ADD COLUMN endpoint TEXT;
+ALTER TABLE trials ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE trials ADD COLUMN process TEXT;
 )sql";
 
 // A prepared statement that finalises itself.
@@ -167,26 +177,90 @@ StatusOr<std::unique_ptr<Journal>> Journal::Create(const std::string& path, cons
   return j;
 }
 
-StatusOr<std::unique_ptr<Journal>> Journal::OpenReadOnly(const std::string& path) {
+StatusOr<std::unique_ptr<Journal>> Journal::OpenExisting(const std::string& path, bool writable) {
   if (!std::filesystem::is_regular_file(path)) return Status::Error(path + ": no journal here");
   sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+  const int flags = writable ? SQLITE_OPEN_READWRITE : SQLITE_OPEN_READONLY;
+  if (sqlite3_open_v2(path.c_str(), &db, flags, nullptr) != SQLITE_OK) {
     std::string msg = db ? sqlite3_errmsg(db) : "out of memory";
     sqlite3_close(db);
     return Status::Error(path + ": cannot open journal: " + msg);
   }
   std::unique_ptr<Journal> j(new Journal(db, path));
   sqlite3_busy_timeout(db, 5000);
-  Stmt v(db, "PRAGMA user_version");
-  if (!v.Next()) return Status::Error(path + ": not a polysweep journal (" + sqlite3_errmsg(db) + ")");
-  int64_t version = v.Int(0);
+  int64_t version = 0;
+  {
+    Stmt v(db, "PRAGMA user_version");
+    if (!v.Next()) return Status::Error(path + ": not a polysweep journal (" + sqlite3_errmsg(db) + ")");
+    version = v.Int(0);
+  }
   if (version > kJournalSchemaVersion) {
     return Status::Error(path + ": journal schema version " + std::to_string(version) +
                          " is newer than this polysweep understands (" +
                          std::to_string(kJournalSchemaVersion) + "); upgrade polysweep");
   }
   if (version < 1) return Status::Error(path + ": not a polysweep journal");
+  if (writable) {
+    PS_RETURN_IF_ERROR(j->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
+    if (version < 2) {
+      PS_RETURN_IF_ERROR(j->Exec(std::string("BEGIN IMMEDIATE;") + kMigrateTo2 + "PRAGMA user_version=2; COMMIT;")
+                             .With("cannot upgrade the journal to schema version 2"));
+    }
+  }
   return j;
+}
+
+StatusOr<std::unique_ptr<Journal>> Journal::OpenReadOnly(const std::string& path) {
+  return OpenExisting(path, false);
+}
+
+StatusOr<std::unique_ptr<Journal>> Journal::Open(const std::string& path) { return OpenExisting(path, true); }
+
+StatusOr<JournalSweep> Journal::Sweep() const {
+  Stmt q(db_, "SELECT name, config, state, endpoint FROM sweeps WHERE id=1");
+  if (!q.Next()) return Status::Error(path_ + ": journal has no sweep");
+  JournalSweep s;
+  s.name = q.Text(0);
+  s.config = q.Text(1);
+  s.state = q.Text(2);
+  s.endpoint = q.Text(3);
+  return s;
+}
+
+StatusOr<std::vector<JournalTrial>> Journal::Trials() const {
+  Stmt q(db_, "SELECT id, hparams, state, attempt, restarts, process, started_at FROM trials ORDER BY id");
+  if (!q.ok()) return q.Error();
+  std::vector<JournalTrial> trials;
+  while (q.Next()) {
+    JournalTrial t;
+    t.id = static_cast<uint64_t>(q.Int(0));
+    t.hparams_json = q.Text(1);
+    t.state = q.Text(2);
+    t.attempt = static_cast<uint32_t>(q.Int(3));
+    t.restarts = static_cast<int>(q.Int(4));
+    t.process = q.Text(5);
+    t.started_at = q.Null(6) ? 0 : q.Real(6);
+    trials.push_back(std::move(t));
+  }
+  return trials;
+}
+
+Status Journal::SetEndpoint(const std::string& endpoint) {
+  Stmt up(db_, "UPDATE sweeps SET endpoint=?, state='running', finished_at=NULL WHERE id=1");
+  up.Bind(1, endpoint);
+  return up.Run();
+}
+
+Status Journal::SetProcess(uint64_t trial, uint32_t attempt, const std::string& process) {
+  Stmt up(db_, "UPDATE trials SET process=? WHERE id=? AND attempt=?");
+  up.Bind(1, process).Bind(2, static_cast<int64_t>(trial)).Bind(3, static_cast<int64_t>(attempt));
+  return up.Run();
+}
+
+Status Journal::SetRestarts(uint64_t trial, int restarts) {
+  Stmt up(db_, "UPDATE trials SET restarts=? WHERE id=?");
+  up.Bind(1, static_cast<int64_t>(restarts)).Bind(2, static_cast<int64_t>(trial));
+  return up.Run();
 }
 
 Status Journal::AddTrial(uint64_t trial, const ParamAssignment& params) {
@@ -256,7 +330,7 @@ Status Journal::RecordEvaluation(uint64_t trial, uint32_t attempt, const wire::E
 Status Journal::FinishTrial(uint64_t trial, uint32_t attempt, const std::string& outcome,
                             const std::string& error, const std::string& reason) {
   PS_RETURN_IF_ERROR(Transition(trial, attempt, outcome, error.empty() ? outcome : error));
-  Stmt up(db_, "UPDATE trials SET outcome=?, error=?, reason=?, finished_at=? WHERE id=?");
+  Stmt up(db_, "UPDATE trials SET outcome=?, error=?, reason=?, finished_at=?, process=NULL WHERE id=?");
   up.Bind(1, outcome).Bind(2, error).Bind(3, reason).Bind(4, WallSeconds()).Bind(5, static_cast<int64_t>(trial));
   return up.Run();
 }

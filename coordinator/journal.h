@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/config.h"
 #include "common/search_space.h"
@@ -17,7 +18,25 @@ struct sqlite3;
 
 namespace polysweep {
 
-inline constexpr int kJournalSchemaVersion = 1;
+inline constexpr int kJournalSchemaVersion = 2;
+
+// What a restarted coordinator reads back.
+struct JournalSweep {
+  std::string name;
+  std::string config;    // the config's text when the sweep started
+  std::string state;     // running, finished, interrupted
+  std::string endpoint;  // where the last coordinator listened (ranks know it)
+};
+
+struct JournalTrial {
+  uint64_t id = 0;
+  std::string hparams_json;
+  std::string state;     // pending, running, preempted, completed, failed, stopped
+  uint32_t attempt = 0;
+  int restarts = 0;
+  std::string process;   // the launcher's handle of the running attempt
+  double started_at = 0;
+};
 
 class Journal {
  public:
@@ -29,6 +48,16 @@ class Journal {
   static StatusOr<std::unique_ptr<Journal>> Create(const std::string& path, const SweepConfig& config);
   // Opens an existing journal read-only (for the CLI).
   static StatusOr<std::unique_ptr<Journal>> OpenReadOnly(const std::string& path);
+  // Opens an existing journal to continue its sweep (upgrading its schema).
+  static StatusOr<std::unique_ptr<Journal>> Open(const std::string& path);
+
+  StatusOr<JournalSweep> Sweep() const;
+  StatusOr<std::vector<JournalTrial>> Trials() const;
+  // Records where this coordinator listens; the sweep is running again.
+  Status SetEndpoint(const std::string& endpoint);
+  // The launcher's handle of a trial's running attempt (cleared when it ends).
+  Status SetProcess(uint64_t trial, uint32_t attempt, const std::string& process);
+  Status SetRestarts(uint64_t trial, int restarts);
 
   Status AddTrial(uint64_t trial, const ParamAssignment& params);
   // Moves a trial to `state`, recording the transition and its reason.
@@ -50,6 +79,7 @@ class Journal {
 
  private:
   Journal(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  static StatusOr<std::unique_ptr<Journal>> OpenExisting(const std::string& path, bool writable);
   Status Exec(const std::string& sql) const;
   sqlite3* db_;
   std::string path_;

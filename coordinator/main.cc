@@ -188,15 +188,19 @@ int RunSweep(const std::string& config_path, bool overwrite, std::string worker,
   if (!searcher.ok()) return Fail(config_path + ": " + searcher.status().message());
   const std::string out = config->output_dir;
   const std::string journal_path = out + "/journal.db";
+  // An existing journal is continued (after a crash, kill or Ctrl-C of the
+  // coordinator) unless --overwrite asks to start again.
+  bool resume = false;
   if (fs::exists(journal_path)) {
     std::string endpoint;
     if (AskCoordinator(out, &endpoint)) return Fail("a coordinator is already running this sweep at " + endpoint);
-    if (!overwrite) {
-      return Fail(journal_path + " already exists: pass --overwrite to start the sweep again, or set output_dir");
-    }
-    for (const char* f : {"journal.db", "journal.db-wal", "journal.db-shm", "coordinator.endpoint"}) fs::remove(out + "/" + f);
-    for (const auto& e : fs::directory_iterator(out)) {
-      if (e.path().filename().string().rfind("trial-", 0) == 0) fs::remove(e.path());
+    if (overwrite) {
+      for (const char* f : {"journal.db", "journal.db-wal", "journal.db-shm", "coordinator.endpoint"}) fs::remove(out + "/" + f);
+      for (const auto& e : fs::directory_iterator(out)) {
+        if (e.path().filename().string().rfind("trial-", 0) == 0) fs::remove(e.path());
+      }
+    } else {
+      resume = true;
     }
   }
   std::error_code ec;
@@ -207,6 +211,25 @@ int RunSweep(const std::string& config_path, bool overwrite, std::string worker,
     if (created) fs::remove_all(out, ec);
   };
 
+  std::unique_ptr<Journal> journal;
+  std::string old_endpoint;
+  if (resume) {
+    auto opened = Journal::Open(journal_path);
+    if (!opened.ok()) return Fail(opened.status().message());
+    auto sweep = (*opened)->Sweep();
+    if (!sweep.ok()) return Fail(sweep.status().message());
+    if (sweep->state == "finished") {
+      return Fail(journal_path + ": sweep " + sweep->name +
+                  " has finished; pass --overwrite to run it again, or set output_dir");
+    }
+    if (sweep->config != config->source_text) {
+      return Fail(config_path + " is not the config sweep " + sweep->name + " started with (kept in " +
+                  journal_path + "); restore it to continue the sweep, or pass --overwrite to start again");
+    }
+    journal = std::move(*opened);
+    old_endpoint = sweep->endpoint;
+  }
+
   Logger log("coordinator sweep " + config->name);
   auto shards = ShardDataset(config->data, log);
   if (!shards.ok()) {
@@ -216,10 +239,13 @@ int RunSweep(const std::string& config_path, bool overwrite, std::string worker,
   LogShards(*shards, log);
   const Manifest& data = shards->manifest;
 
-  auto journal = Journal::Create(journal_path, *config);
-  if (!journal.ok()) {
-    cleanup();
-    return Fail(journal.status().message());
+  if (!resume) {
+    auto created_journal = Journal::Create(journal_path, *config);
+    if (!created_journal.ok()) {
+      cleanup();
+      return Fail(created_journal.status().message());
+    }
+    journal = std::move(*created_journal);
   }
   auto launcher = MakeLocalMpiLauncher(mpirun);
   struct sigaction sa {};
@@ -243,11 +269,12 @@ int RunSweep(const std::string& config_path, bool overwrite, std::string worker,
   options.stop = &g_stop;
   wire::StatusReply final_status;
   {
-    Coordinator coordinator(*config, data, journal->get(), launcher.get(), searcher->get(), options);
-    Status s = coordinator.Bind();
+    Coordinator coordinator(*config, data, journal.get(), launcher.get(), searcher->get(), options);
+    Status s = coordinator.Bind(old_endpoint);
+    if (s.ok() && resume) s = coordinator.Resume();
     if (s.ok()) s = coordinator.Run();
     if (!s.ok()) return Fail(s.message(), 1);
-    auto snap = (*journal)->Snapshot();
+    auto snap = journal->Snapshot();
     if (!snap.ok()) return Fail(snap.status().message(), 1);
     final_status = *snap;
   }
@@ -267,7 +294,8 @@ int main(int argc, char** argv) {
   bool overwrite = false;
   auto* sweep = app.add_subcommand("sweep", "run a sweep in the foreground");
   sweep->add_option("config", config_path, "sweep config (YAML)")->required();
-  sweep->add_flag("--overwrite", overwrite, "start again if the output directory has a journal");
+  sweep->add_flag("--overwrite", overwrite,
+                  "start again if the output directory has a journal (default: continue its sweep)");
   sweep->add_option("--worker", worker, "path of polysweep-worker (default: next to polysweep)");
   sweep->add_option("--mpirun", mpirun, "mpirun to launch trials with");
 

@@ -2,6 +2,8 @@
 
 #include <vector>
 
+#include "common/wire.h"
+
 namespace polysweep {
 
 ZapAuthenticator::ZapAuthenticator(zmq::context_t& ctx, std::map<std::string, std::string> allowed, Logger log)
@@ -30,8 +32,7 @@ std::string ZapAuthenticator::RoleOf(const std::string& user_id) {
 
 void ZapAuthenticator::Loop() {
   while (!stop_) {
-    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-    if (zmq::poll(&item, 1, std::chrono::milliseconds(100)) == 0) continue;
+    if (!WaitReadable(socket_, std::chrono::milliseconds(100))) continue;
     std::vector<zmq::message_t> frames;
     while (true) {
       zmq::message_t f;

@@ -25,6 +25,7 @@ struct LaunchSpec {
 struct ExitInfo {
   int exit_code = 0;    // valid when signal == 0
   int signal = 0;       // the signal that ended the launcher process, if any
+  bool adopted = false; // ended after adoption: exit status unknown
   bool ok() const { return signal == 0 && exit_code == 0; }
   std::string Describe() const;
 };
@@ -38,12 +39,22 @@ class TrialProcess {
   // and reaps it. Blocks at most grace_ms + a little.
   virtual ExitInfo Kill(int grace_ms) = 0;
   virtual int pid() const = 0;
+  // What a later coordinator passes to TrialLauncher::Adopt to find this
+  // trial again, e.g. "local:HOST:PGID".
+  virtual std::string handle() const = 0;
 };
 
 class TrialLauncher {
  public:
   virtual ~TrialLauncher() = default;
   virtual StatusOr<std::unique_ptr<TrialProcess>> Launch(const LaunchSpec& spec) = 0;
+  // Takes over a trial another coordinator launched: `handle` is its
+  // TrialProcess::handle(), and one of its live processes must have `args`
+  // as consecutive arguments (so a reused pid is never mistaken for it).
+  // nullptr when nothing of it runs any more. The adopted process is not this
+  // process's child: its exit status is unknown, Poll() reports ExitInfo{}
+  // with `adopted` set once its last process is gone.
+  virtual std::unique_ptr<TrialProcess> Adopt(const std::string& handle, const std::vector<std::string>& args) = 0;
   virtual std::string name() const = 0;
 };
 

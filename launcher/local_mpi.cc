@@ -3,6 +3,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <string>
 #include <chrono>
@@ -10,12 +11,14 @@
 #include <thread>
 
 #include "launcher/launcher.h"
+#include "launcher/process_group.h"
 
 extern char** environ;
 
 namespace polysweep {
 
 std::string ExitInfo::Describe() const {
+  if (adopted && signal == 0) return "ended (exit status unknown: launched by an earlier coordinator)";
   if (signal != 0) return std::string("killed by signal ") + std::to_string(signal) + " (" + strsignal(signal) + ")";
   return "exit code " + std::to_string(exit_code);
 }
@@ -35,6 +38,15 @@ std::vector<std::string> LocalMpiArgv(const std::string& mpirun, const LaunchSpe
 }
 
 namespace {
+
+std::string HostName() {
+  char host[256] = {};
+  ::gethostname(host, sizeof host - 1);
+  return host;
+}
+
+// "local:HOST:PGID": mpirun leads its own process group on HOST.
+std::string LocalHandle(pid_t pgid) { return "local:" + HostName() + ":" + std::to_string(pgid); }
 
 ExitInfo FromWaitStatus(int status) {
   ExitInfo info;
@@ -84,9 +96,51 @@ class LocalProcess : public TrialProcess {
   }
 
   int pid() const override { return pid_; }
+  std::string handle() const override { return LocalHandle(pid_); }
 
  private:
   pid_t pid_;
+  std::optional<ExitInfo> exit_;
+};
+
+// A trial an earlier coordinator launched on this host: watched and ended
+// through its process group, since only its (dead) launcher could wait for it.
+class AdoptedProcess : public TrialProcess {
+ public:
+  explicit AdoptedProcess(pid_t pgid) : pgid_(pgid) {}
+  ~AdoptedProcess() override {
+    if (!exit_) Kill(2000);
+  }
+
+  std::optional<ExitInfo> Poll() override {
+    if (exit_) return exit_;
+    const std::vector<pid_t> live = LiveGroupMembers(pgid_);
+    if (live.empty()) {
+      exit_ = ExitInfo{0, 0, true};
+    } else if (std::find(live.begin(), live.end(), pgid_) == live.end()) {
+      // mpirun is gone: no rank may outlive it.
+      SignalGroupAndWait(pgid_, SIGKILL, 5000);
+      exit_ = ExitInfo{0, 0, true};
+    }
+    return exit_;
+  }
+
+  ExitInfo Kill(int grace_ms) override {
+    if (exit_) return *exit_;
+    int sig = SIGTERM;
+    if (!SignalGroupAndWait(pgid_, SIGTERM, grace_ms)) {
+      sig = SIGKILL;
+      SignalGroupAndWait(pgid_, SIGKILL, 5000);
+    }
+    exit_ = ExitInfo{0, sig, true};
+    return *exit_;
+  }
+
+  int pid() const override { return pgid_; }
+  std::string handle() const override { return LocalHandle(pgid_); }
+
+ private:
+  pid_t pgid_;
   std::optional<ExitInfo> exit_;
 };
 
@@ -153,6 +207,18 @@ class LocalMpiLauncher : public TrialLauncher {
                            " (install openmpi-bin or put mpirun on PATH)");
     }
     return std::unique_ptr<TrialProcess>(new LocalProcess(pid));
+  }
+
+  std::unique_ptr<TrialProcess> Adopt(const std::string& handle, const std::vector<std::string>& args) override {
+    const std::string prefix = "local:" + HostName() + ":";
+    if (handle.rfind(prefix, 0) != 0) return nullptr;  // another backend's, or another host's
+    const std::string number = handle.substr(prefix.size());
+    if (number.empty() || number.find_first_not_of("0123456789") != std::string::npos) return nullptr;
+    const pid_t pgid = static_cast<pid_t>(std::stol(number));
+    for (pid_t pid : LiveGroupMembers(pgid)) {
+      if (CommandLineHas(pid, args)) return std::make_unique<AdoptedProcess>(pgid);
+    }
+    return nullptr;
   }
 
   std::string name() const override { return "local-mpirun"; }

@@ -4,8 +4,8 @@ namespace polysweep {
 
 HeartbeatSender::HeartbeatSender(const std::string& endpoint, TrialIdentity id,
                                  const std::optional<CurveClientKeys>& curve, const Liveness& liveness,
-                                 double interval_seconds)
-    : id_(std::move(id)), liveness_(liveness),
+                                 double interval_seconds, std::string host, int pid)
+    : id_(std::move(id)), host_(std::move(host)), pid_(pid), liveness_(liveness),
       interval_(std::chrono::milliseconds(static_cast<int64_t>(interval_seconds * 1000))), ctx_(1),
       client_(ctx_, endpoint, curve) {
   thread_ = std::thread([this] { Loop(); });
@@ -31,6 +31,8 @@ void HeartbeatSender::Loop() {
     env.set_rank(id_.rank);
     env.mutable_heartbeat()->set_step(liveness_.step);
     env.mutable_heartbeat()->set_work(liveness_.work);
+    env.mutable_heartbeat()->set_host(host_);
+    env.mutable_heartbeat()->set_pid(pid_);
     // A lost heartbeat is not an error here: the coordinator judges liveness.
     (void)client_.Call(std::move(env), interval_);
     lock.lock();

@@ -2,7 +2,9 @@
 // batches) in a Liveness; a HeartbeatSender thread reports it to the
 // coordinator at a fixed interval over its own socket. A rank stuck in a
 // collective keeps sending heartbeats whose work does not advance; a stopped
-// or dead rank sends none. Either way the coordinator notices.
+// or dead rank sends none. Either way the coordinator notices. Each heartbeat
+// names the rank's host and pid, so a restarted coordinator learns the ranks
+// of a trial it re-adopts from them.
 #pragma once
 
 #include <atomic>
@@ -28,7 +30,7 @@ struct Liveness {
 class HeartbeatSender {
  public:
   HeartbeatSender(const std::string& endpoint, TrialIdentity id, const std::optional<CurveClientKeys>& curve,
-                  const Liveness& liveness, double interval_seconds);
+                  const Liveness& liveness, double interval_seconds, std::string host, int pid);
   ~HeartbeatSender();  // stops the thread
   HeartbeatSender(const HeartbeatSender&) = delete;
   HeartbeatSender& operator=(const HeartbeatSender&) = delete;
@@ -36,6 +38,8 @@ class HeartbeatSender {
  private:
   void Loop();
   TrialIdentity id_;
+  std::string host_;
+  int pid_;
   const Liveness& liveness_;
   std::chrono::milliseconds interval_;
   zmq::context_t ctx_;

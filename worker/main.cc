@@ -34,6 +34,9 @@ int main(int argc, char** argv) {
   app.add_option("--sweep", id.sweep, "sweep name")->required();
   app.add_option("--trial", id.trial, "trial id")->required();
   app.add_option("--attempt", id.attempt, "attempt number (fencing token)")->required();
+  double coordinator_timeout = 300;
+  app.add_option("--coordinator-timeout", coordinator_timeout,
+                 "seconds to keep resending reports while the coordinator is unreachable");
   std::string keys_dir;
   app.add_option("--keys", keys_dir, "the sweep's key directory: connect with CURVE as the sweep's ranks");
   try {
@@ -58,7 +61,8 @@ int main(int argc, char** argv) {
     }
     curve = CurveClientKeys{*server, *mine};
   }
-  CoordinatorClient client(endpoint, id, curve);
+  CoordinatorClient client(endpoint, id, curve,
+                           std::chrono::milliseconds(static_cast<int64_t>(coordinator_timeout * 1000)), log);
   auto assignment = client.Hello(mpi.size(), mpi.host(), static_cast<int>(getpid()));
   if (!assignment.ok()) {
     log.Error(assignment.status().message());
@@ -87,7 +91,8 @@ int main(int argc, char** argv) {
   Liveness liveness;
   std::optional<HeartbeatSender> heartbeat;
   if (assignment->heartbeat_seconds() > 0) {
-    heartbeat.emplace(endpoint, id, curve, liveness, assignment->heartbeat_seconds());
+    heartbeat.emplace(endpoint, id, curve, liveness, assignment->heartbeat_seconds(), mpi.host(),
+                      static_cast<int>(getpid()));
   }
   std::string reason = "error";
   StatusOr<TrainResult> result = Status::Error("not run");

@@ -1,20 +1,98 @@
 #include "worker/reporter.h"
 
+#include <optional>
+
 namespace polysweep {
 
-CoordinatorClient::CoordinatorClient(const std::string& endpoint, TrialIdentity id,
-                                     const std::optional<CurveClientKeys>& curve)
-    : id_(std::move(id)), ctx_(1), client_(ctx_, endpoint, curve) {}
+struct CoordinatorClient::Item {
+  wire::Envelope env;
+  std::optional<StatusOr<wire::Envelope>> result;
+};
 
-StatusOr<wire::Envelope> CoordinatorClient::Call(wire::Envelope env) {
+CoordinatorClient::CoordinatorClient(const std::string& endpoint, TrialIdentity id,
+                                     const std::optional<CurveClientKeys>& curve,
+                                     std::chrono::milliseconds outage_timeout, const Logger& log)
+    : id_(std::move(id)), endpoint_(endpoint), outage_timeout_(outage_timeout), log_(log), ctx_(1),
+      client_(ctx_, endpoint, curve) {
+  thread_ = std::thread([this] { Loop(); });
+}
+
+CoordinatorClient::~CoordinatorClient() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+}
+
+StatusOr<wire::Envelope> CoordinatorClient::Submit(wire::Envelope env, bool wait) {
   env.set_sweep(id_.sweep);
   env.set_trial(id_.trial);
   env.set_attempt(id_.attempt);
   env.set_rank(id_.rank);
-  auto reply = client_.Call(std::move(env), kReplyTimeout);
-  if (!reply.ok()) return reply.status();
-  if (reply->has_reject()) return Status::Error("coordinator rejected the message: " + reply->reject().reason());
-  return reply;
+  auto item = std::make_shared<Item>();
+  item->env = std::move(env);
+  std::unique_lock<std::mutex> lock(mu_);
+  if (!failed_.ok()) return failed_;
+  queue_.push_back(item);
+  cv_.notify_all();
+  if (!wait) return wire::Envelope();
+  cv_.wait(lock, [&] { return item->result.has_value() || stop_; });
+  if (!item->result) return Status::Error("reporter stopped");
+  return *item->result;
+}
+
+void CoordinatorClient::Loop() {
+  std::unique_lock<std::mutex> lock(mu_);
+  while (true) {
+    cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
+    if (stop_) return;
+    std::shared_ptr<Item> item = queue_.front();
+    lock.unlock();
+    StatusOr<wire::Envelope> result = Deliver(item->env);
+    lock.lock();
+    item->result = result;
+    queue_.pop_front();
+    if (!result.ok()) {
+      failed_ = result.status();
+      for (auto& rest : queue_) rest->result = failed_;
+      queue_.clear();
+    }
+    cv_.notify_all();
+  }
+}
+
+StatusOr<wire::Envelope> CoordinatorClient::Deliver(wire::Envelope env) {
+  using Clock = std::chrono::steady_clock;
+  std::optional<Clock::time_point> unreachable_since;
+  while (true) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (stop_) return Status::Error("reporter stopped");
+    }
+    auto reply = client_.Call(env, kTryTimeout);
+    if (reply.ok()) {
+      if (unreachable_since) {
+        const double away = std::chrono::duration<double>(Clock::now() - *unreachable_since).count();
+        log_.Info("coordinator at " + endpoint_ + " answers again after " + std::to_string(static_cast<int>(away)) +
+                  " s; reports resume");
+      }
+      if (reply->has_reject()) return Status::Error("coordinator rejected the message: " + reply->reject().reason());
+      return reply;
+    }
+    const auto now = Clock::now();
+    if (!unreachable_since) {
+      unreachable_since = now;
+      log_.Warn("coordinator at " + endpoint_ + " does not answer (" + reply.status().message() +
+                "); resending for up to " + std::to_string(outage_timeout_.count() / 1000) +
+                " s while training goes on");
+    } else if (now - *unreachable_since >= outage_timeout_) {
+      return Status::Error("coordinator at " + endpoint_ + " unreachable for " +
+                           std::to_string(outage_timeout_.count() / 1000) +
+                           " s (trial.coordinator_timeout_seconds): " + reply.status().message());
+    }
+  }
 }
 
 StatusOr<wire::Assignment> CoordinatorClient::Hello(int world_size, const std::string& host, int pid) {
@@ -22,7 +100,7 @@ StatusOr<wire::Assignment> CoordinatorClient::Hello(int world_size, const std::s
   env.mutable_hello()->set_world_size(world_size);
   env.mutable_hello()->set_host(host);
   env.mutable_hello()->set_pid(pid);
-  auto reply = Call(std::move(env));
+  auto reply = Submit(std::move(env), true);
   if (!reply.ok()) return reply.status();
   if (!reply->has_assignment()) return Status::Error("coordinator answered Hello without an assignment");
   return reply->assignment();
@@ -31,19 +109,19 @@ StatusOr<wire::Assignment> CoordinatorClient::Hello(int world_size, const std::s
 Status CoordinatorClient::Progress(const wire::Progress& p) {
   wire::Envelope env;
   *env.mutable_progress() = p;
-  return Call(std::move(env)).status();
+  return Submit(std::move(env), false).status();
 }
 
 Status CoordinatorClient::Evaluation(const wire::Evaluation& e) {
   wire::Envelope env;
   *env.mutable_evaluation() = e;
-  return Call(std::move(env)).status();
+  return Submit(std::move(env), false).status();
 }
 
 Status CoordinatorClient::End(const wire::TrialEnd& e) {
   wire::Envelope env;
   *env.mutable_trial_end() = e;
-  return Call(std::move(env)).status();
+  return Submit(std::move(env), true).status();
 }
 
 }  // namespace polysweep

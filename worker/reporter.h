@@ -1,12 +1,24 @@
 // How rank 0 reports to the coordinator. An interface so the trainer can be
-// driven in tests without a coordinator; CoordinatorClient is the real one
-// (a DEALER socket; each report waits for the coordinator's acknowledgement,
-// which it sends only after journaling the report).
+// driven in tests without a coordinator; CoordinatorClient is the real one.
+//
+// CoordinatorClient delivers every report until the coordinator acknowledges
+// it (the coordinator acknowledges only after journaling). Reports go through
+// a queue and a sender thread, so training goes on while the coordinator is
+// away (restarting after a crash, say): each report is resent until it is
+// acknowledged or the coordinator has been unreachable for the outage
+// timeout. A resent report may arrive twice; the journal stores a (trial,
+// attempt, step) once. A rejection (a stale attempt, fenced off by a newer
+// one) or an outage longer than the timeout is fatal: the next report
+// returns the error and the trial stops.
 #pragma once
 
 #include <chrono>
+#include <condition_variable>
+#include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <thread>
 
 #include <zmq.hpp>
 
@@ -33,21 +45,43 @@ struct TrialIdentity {
 
 class CoordinatorClient : public Reporter {
  public:
-  static constexpr std::chrono::milliseconds kReplyTimeout{30000};
+  // How long one try waits for its acknowledgement before resending.
+  static constexpr std::chrono::milliseconds kTryTimeout{3000};
 
-  CoordinatorClient(const std::string& endpoint, TrialIdentity id,
-                    const std::optional<CurveClientKeys>& curve = std::nullopt);
-  // Announces this rank and returns its assignment.
+  CoordinatorClient(const std::string& endpoint, TrialIdentity id, const std::optional<CurveClientKeys>& curve,
+                    std::chrono::milliseconds outage_timeout, const Logger& log);
+  // Stops the sender; reports not yet delivered are dropped (End() waits for them).
+  ~CoordinatorClient() override;
+  CoordinatorClient(const CoordinatorClient&) = delete;
+  CoordinatorClient& operator=(const CoordinatorClient&) = delete;
+
+  // Announces this rank and returns its assignment (waits for it).
   StatusOr<wire::Assignment> Hello(int world_size, const std::string& host, int pid);
+  // Queued: return at once, with the error of an earlier report if delivery failed.
   Status Progress(const wire::Progress& p) override;
   Status Evaluation(const wire::Evaluation& e) override;
+  // Queued behind the reports before it; waits until all are delivered.
   Status End(const wire::TrialEnd& e) override;
 
  private:
-  StatusOr<wire::Envelope> Call(wire::Envelope env);
+  struct Item;
+  StatusOr<wire::Envelope> Submit(wire::Envelope env, bool wait);
+  void Loop();
+  // Sends until acknowledged, rejected, or the outage timeout; sender thread only.
+  StatusOr<wire::Envelope> Deliver(wire::Envelope env);
+
   TrialIdentity id_;
+  std::string endpoint_;
+  std::chrono::milliseconds outage_timeout_;
+  const Logger& log_;
   zmq::context_t ctx_;
-  RequestClient client_;
+  RequestClient client_;  // used by the sender thread only
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<std::shared_ptr<Item>> queue_;
+  Status failed_;  // sticky: once delivery failed, every later report fails
+  bool stop_ = false;
+  std::thread thread_;
 };
 
 }  // namespace polysweep

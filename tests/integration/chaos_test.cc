@@ -17,11 +17,14 @@
 
 #include "command.h"
 #include "journal_reader.h"
+#include "processes.h"
 
 namespace polysweep {
 namespace {
 
+using testing_util::Alive;
 using testing_util::JournalReader;
+using testing_util::RankPids;
 using testing_util::Quote;
 using testing_util::RunCommand;
 
@@ -32,26 +35,6 @@ int64_t MaxStep(const std::string& journal) {
   JournalReader j(journal);
   const std::string s = j.Scalar("SELECT MAX(step) FROM progress WHERE attempt = (SELECT attempt FROM trials WHERE id=1)");
   return s.empty() ? 0 : std::stoll(s);
-}
-
-// Whether `pid` is a live process: a zombie waiting for its reaper is dead.
-bool Alive(pid_t pid) {
-  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(stat)), std::istreambuf_iterator<char>());
-  const size_t paren = text.rfind(')');
-  if (paren == std::string::npos || paren + 2 >= text.size()) return false;
-  const char state = text[paren + 2];
-  return state != 'Z' && state != 'X';
-}
-
-// The ranks of a sweep: processes whose command line starts with the worker
-// binary (mpirun's own command line also names it, later).
-std::vector<pid_t> RankPids(const std::string& sweep) {
-  auto r = RunCommand("pgrep -f " + Quote("^[^ ]*polysweep-worker --coordinator .* --sweep " + sweep + " "));
-  std::vector<pid_t> pids;
-  std::istringstream in(r.out);
-  for (pid_t p; in >> p;) pids.push_back(p);
-  return pids;
 }
 
 TEST(Chaos, KilledRanksRestartFromTheLastCheckpoint) {

@@ -97,8 +97,8 @@ TEST_F(JournalTest, CreateMakesWalJournalWithSchemaVersion) {
   }
   Db db(path_);
   EXPECT_EQ(db.One("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(db.One("PRAGMA user_version"), "1");
-  EXPECT_EQ(kJournalSchemaVersion, 1);
+  EXPECT_EQ(db.One("PRAGMA user_version"), "2");
+  EXPECT_EQ(kJournalSchemaVersion, 2);
   EXPECT_EQ(db.One("SELECT name, config, metric, maximize, max_trials, state, finished_at FROM sweeps"),
             "unit-sweep|name: unit-sweep\n|valid_loss|0|3|running|NULL");
 }
@@ -335,12 +335,76 @@ TEST_F(JournalTest, OpenReadOnlyWhileWriterIsOpen) {
   EXPECT_EQ(snap->trials(0).state(), "running");
 }
 
+TEST_F(JournalTest, OpenReadsBackWhatARestartedCoordinatorNeeds) {
+  {
+    auto j = Create();
+    ASSERT_NE(j, nullptr);
+    ASSERT_TRUE(j->SetEndpoint("tcp://127.0.0.1:4242").ok());
+    ASSERT_TRUE(j->AddTrial(1, {{"lr", ParamValue::Number(0.003)}}).ok());
+    ASSERT_TRUE(j->AddTrial(2, {{"lr", ParamValue::Number(0.01)}}).ok());
+    ASSERT_TRUE(j->Transition(1, 1, "running", "launched").ok());
+    ASSERT_TRUE(j->SetProcess(1, 1, "local:1234").ok());
+    ASSERT_TRUE(j->SetRestarts(1, 1).ok());
+    ASSERT_TRUE(j->Transition(1, 2, "running", "restart 1/2").ok());
+    ASSERT_TRUE(j->SetProcess(1, 2, "local:5678").ok());
+    ASSERT_TRUE(j->SetProcess(1, 1, "local:9999").ok());  // a stale attempt changes nothing
+    ASSERT_TRUE(j->Transition(2, 1, "running", "launched").ok());
+    ASSERT_TRUE(j->SetProcess(2, 1, "local:4321").ok());
+    ASSERT_TRUE(j->FinishTrial(2, 1, "completed", "").ok());
+    ASSERT_TRUE(j->FinishSweep("interrupted").ok());
+  }
+  auto j = Journal::Open(path_);
+  ASSERT_TRUE(j.ok()) << j.status().message();
+  auto sweep = (*j)->Sweep();
+  ASSERT_TRUE(sweep.ok()) << sweep.status().message();
+  EXPECT_EQ(sweep->name, "unit-sweep");
+  EXPECT_EQ(sweep->config, "name: unit-sweep\n");
+  EXPECT_EQ(sweep->state, "interrupted");
+  EXPECT_EQ(sweep->endpoint, "tcp://127.0.0.1:4242");
+  auto trials = (*j)->Trials();
+  ASSERT_TRUE(trials.ok()) << trials.status().message();
+  ASSERT_EQ(trials->size(), 2u);
+  EXPECT_EQ((*trials)[0].state, "running");
+  EXPECT_EQ((*trials)[0].attempt, 2u);
+  EXPECT_EQ((*trials)[0].restarts, 1);
+  EXPECT_EQ((*trials)[0].process, "local:5678");
+  EXPECT_GT((*trials)[0].started_at, 0);
+  EXPECT_EQ((*trials)[0].hparams_json, R"({"lr":"0.003"})");
+  EXPECT_EQ((*trials)[1].state, "completed");
+  EXPECT_EQ((*trials)[1].process, "");  // an ended attempt has no process
+  // A new coordinator marks the sweep running again at its endpoint.
+  ASSERT_TRUE((*j)->SetEndpoint("tcp://127.0.0.1:4243").ok());
+  EXPECT_EQ((*j)->Sweep()->state, "running");
+}
+
+TEST_F(JournalTest, OpenUpgradesAVersion1Journal) {
+  ASSERT_NE(Create(), nullptr);
+  {
+    Db db(path_);
+    db.Exec("ALTER TABLE sweeps DROP COLUMN endpoint; ALTER TABLE trials DROP COLUMN restarts; "
+            "ALTER TABLE trials DROP COLUMN process; PRAGMA user_version=1");
+  }
+  ASSERT_TRUE(Journal::OpenReadOnly(path_).ok());  // reading needs no upgrade
+  {
+    Db db(path_);
+    EXPECT_EQ(db.One("PRAGMA user_version"), "1");
+  }
+  auto j = Journal::Open(path_);
+  ASSERT_TRUE(j.ok()) << j.status().message();
+  ASSERT_TRUE((*j)->AddTrial(1, {}).ok());
+  ASSERT_TRUE((*j)->SetProcess(1, 0, "local:77").ok());
+  EXPECT_EQ((*(*j)->Trials())[0].process, "local:77");
+  Db db(path_);
+  EXPECT_EQ(db.One("PRAGMA user_version"), "2");
+}
+
 TEST_F(JournalTest, OpenReadOnlyRejectsNewerSchema) {
   ASSERT_NE(Create(), nullptr);
   {
     Db db(path_);
     db.Exec("PRAGMA user_version=99");
   }
+  EXPECT_FALSE(Journal::Open(path_).ok());
   auto r = Journal::OpenReadOnly(path_);
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("newer"), std::string::npos) << r.status().message();

@@ -305,5 +305,88 @@ TEST_F(LauncherTest, LogIsAppendedAcrossLaunches) {
   EXPECT_EQ(ReadAll(spec_.log_path), "first\nsecond\n");
 }
 
+// Adoption: a second launcher (standing for a restarted coordinator) finds a
+// running trial by its handle and its command line, watches it and ends it.
+class AdoptTest : public LauncherTest {
+ protected:
+  std::unique_ptr<TrialProcess> LaunchMarked(const std::string& script) {
+    spec_.worker_argv = {"/bin/sh", "-c", script, "polysweep-worker", "--trial", "3", "--attempt", "1"};
+    auto p = MakeLocalMpiLauncher(mpirun_)->Launch(spec_);
+    EXPECT_TRUE(p.ok()) << p.status().message();
+    return p.ok() ? std::move(*p) : nullptr;
+  }
+  const std::vector<std::string> marks_ = {"--trial", "3", "--attempt", "1"};
+};
+
+TEST_F(AdoptTest, AdoptsARunningTrialAndKillsItsWholeGroup) {
+  auto original = LaunchMarked(TreeScript(dir_));
+  ASSERT_NE(original, nullptr);
+  const pid_t child = WaitForPid("child.pid");
+  const std::string handle = original->handle();
+  EXPECT_EQ(handle.rfind("local:", 0), 0u) << handle;
+  EXPECT_NE(handle.find(":" + std::to_string(original->pid())), std::string::npos) << handle;
+
+  auto launcher = MakeLocalMpiLauncher(mpirun_);
+  auto adopted = launcher->Adopt(handle, marks_);
+  ASSERT_NE(adopted, nullptr);
+  EXPECT_EQ(adopted->handle(), handle);
+  EXPECT_FALSE(adopted->Poll().has_value());
+  const ExitInfo exit = adopted->Kill(2000);
+  EXPECT_TRUE(exit.adopted);
+  EXPECT_EQ(exit.signal, SIGTERM);
+  EXPECT_TRUE(ProcessGone(child));
+  EXPECT_TRUE(ProcessGone(original->pid()));
+  EXPECT_TRUE(adopted->Poll().has_value());
+  ASSERT_TRUE(PollUntilExit(*original).has_value());  // reaps the zombie
+}
+
+TEST_F(AdoptTest, PollReportsTheEndOfAnAdoptedTrial) {
+  const std::string go = dir_ + "/go";
+  auto original = LaunchMarked("while [ ! -e " + go + " ]; do sleep 0.01; done; exit 0");
+  ASSERT_NE(original, nullptr);
+  auto adopted = MakeLocalMpiLauncher(mpirun_)->Adopt(original->handle(), marks_);
+  ASSERT_NE(adopted, nullptr);
+  EXPECT_FALSE(adopted->Poll().has_value());
+  std::ofstream(go) << "";
+  // The original is never polled here, so the leader stays a zombie: a
+  // zombie is not a live member.
+  auto exit = PollUntilExit(*adopted);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_TRUE(exit->adopted);
+  EXPECT_TRUE(exit->ok());
+  EXPECT_NE(exit->Describe().find("exit status unknown"), std::string::npos) << exit->Describe();
+  ASSERT_TRUE(PollUntilExit(*original).has_value());
+}
+
+TEST_F(AdoptTest, KillEscalatesForAnAdoptedTrialThatIgnoresTerm) {
+  auto original = LaunchMarked(TreeScript(dir_, "trap '' TERM; "));
+  ASSERT_NE(original, nullptr);
+  const pid_t child = WaitForPid("child.pid");
+  auto adopted = MakeLocalMpiLauncher(mpirun_)->Adopt(original->handle(), marks_);
+  ASSERT_NE(adopted, nullptr);
+  // The shell and its child ignore TERM: only KILL ends them.
+  const ExitInfo exit = adopted->Kill(300);
+  EXPECT_EQ(exit.signal, SIGKILL);
+  EXPECT_TRUE(ProcessGone(child));
+  EXPECT_TRUE(ProcessGone(original->pid()));
+  ASSERT_TRUE(PollUntilExit(*original).has_value());
+}
+
+TEST_F(AdoptTest, RefusesWhatIsNotTheTrial) {
+  auto original = LaunchMarked(TreeScript(dir_));
+  ASSERT_NE(original, nullptr);
+  WaitForPid("child.pid");
+  auto launcher = MakeLocalMpiLauncher(mpirun_);
+  // Another attempt of the trial (a reused pid would look like this too).
+  EXPECT_EQ(launcher->Adopt(original->handle(), {"--trial", "3", "--attempt", "2"}), nullptr);
+  // Another host's or another backend's handle, and nonsense.
+  EXPECT_EQ(launcher->Adopt("local:no-such-host:" + std::to_string(original->pid()), marks_), nullptr);
+  EXPECT_EQ(launcher->Adopt("slurm:123.4", marks_), nullptr);
+  EXPECT_EQ(launcher->Adopt(original->handle() + "x", marks_), nullptr);
+  original->Kill(2000);
+  // A group that is gone cannot be adopted.
+  EXPECT_EQ(launcher->Adopt(original->handle(), marks_), nullptr);
+}
+
 }  // namespace
 }  // namespace polysweep

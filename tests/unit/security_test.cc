@@ -35,6 +35,7 @@ class FakeProcess : public TrialProcess {
     return *exit_;
   }
   int pid() const override { return 0; }
+  std::string handle() const override { return "fake"; }
 
  private:
   std::optional<ExitInfo> exit_;
@@ -46,6 +47,7 @@ class FakeLauncher : public TrialLauncher {
     argv = spec.worker_argv;
     return std::unique_ptr<TrialProcess>(new FakeProcess());
   }
+  std::unique_ptr<TrialProcess> Adopt(const std::string&, const std::vector<std::string>&) override { return nullptr; }
   std::string name() const override { return "fake"; }
   std::vector<std::string> argv;
 };

@@ -1,0 +1,70 @@
+#include "launcher/process_group.h"
+
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <thread>
+
+namespace polysweep {
+namespace {
+
+// From /proc/PID/stat: the state letter and the process group.
+bool ReadStat(pid_t pid, char* state, pid_t* pgrp) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  if (!in) return false;
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  // "pid (comm) S ppid pgrp ...": comm may hold spaces and parentheses.
+  const size_t paren = text.rfind(')');
+  if (paren == std::string::npos || paren + 2 >= text.size()) return false;
+  long ppid = 0, group = 0;
+  if (std::sscanf(text.c_str() + paren + 2, "%c %ld %ld", state, &ppid, &group) != 3) return false;
+  *pgrp = static_cast<pid_t>(group);
+  return true;
+}
+
+}  // namespace
+
+std::vector<pid_t> LiveGroupMembers(pid_t pgid) {
+  std::vector<pid_t> members;
+  if (pgid <= 1) return members;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = static_cast<pid_t>(std::stol(name));
+    char state = 0;
+    pid_t group = 0;
+    if (!ReadStat(pid, &state, &group) || group != pgid) continue;
+    if (state == 'Z' || state == 'X' || state == 'x') continue;
+    members.push_back(pid);
+  }
+  return members;
+}
+
+bool CommandLineHas(pid_t pid, const std::vector<std::string>& args) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
+  if (!in) return false;
+  std::vector<std::string> argv;
+  for (std::string arg; std::getline(in, arg, '\0');) argv.push_back(arg);
+  if (args.empty()) return true;
+  for (size_t i = 0; i + args.size() <= argv.size(); ++i) {
+    if (std::equal(args.begin(), args.end(), argv.begin() + static_cast<std::ptrdiff_t>(i))) return true;
+  }
+  return false;
+}
+
+bool SignalGroupAndWait(pid_t pgid, int sig, int wait_ms) {
+  if (pgid <= 1) return true;
+  ::kill(-pgid, sig);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  while (!LiveGroupMembers(pgid).empty()) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
+}
+
+}  // namespace polysweep
