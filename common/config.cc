@@ -176,8 +176,8 @@ Status ParseModel(const Reader& r, const YAML::Node& n, ModelConfig* m) {
 
 Status ParseTrial(const Reader& r, const YAML::Node& n, TrialResources* t) {
   PS_RETURN_IF_ERROR(r.CheckMap(n, "trial", {"ranks", "threads_per_rank", "backend", "max_restarts",
-                                             "checkpoint_every", "keep_checkpoints", "heartbeat_seconds",
-                                             "hang_timeout_seconds", "start_timeout_seconds",
+                                             "checkpoint_every", "checkpoint_every_seconds", "keep_checkpoints",
+                                             "heartbeat_seconds", "hang_timeout_seconds", "start_timeout_seconds",
                                              "coordinator_timeout_seconds"}));
   if (n["coordinator_timeout_seconds"])
     PS_RETURN_IF_ERROR(r.Number(n["coordinator_timeout_seconds"], "trial.coordinator_timeout_seconds",
@@ -195,6 +195,9 @@ Status ParseTrial(const Reader& r, const YAML::Node& n, TrialResources* t) {
   if (n["max_restarts"]) PS_RETURN_IF_ERROR(r.Integer(n["max_restarts"], "trial.max_restarts", &t->max_restarts, 0, 1000));
   if (n["checkpoint_every"])
     PS_RETURN_IF_ERROR(r.Integer(n["checkpoint_every"], "trial.checkpoint_every", &t->checkpoint_every, 0, 1e12));
+  if (n["checkpoint_every_seconds"])
+    PS_RETURN_IF_ERROR(r.Number(n["checkpoint_every_seconds"], "trial.checkpoint_every_seconds",
+                                &t->checkpoint_every_seconds, 0, 1e9));
   if (n["keep_checkpoints"])
     PS_RETURN_IF_ERROR(r.Integer(n["keep_checkpoints"], "trial.keep_checkpoints", &t->keep_checkpoints, 1, 1000));
   if (n["ranks"]) PS_RETURN_IF_ERROR(r.Integer(n["ranks"], "trial.ranks", &t->ranks, 1, 4096));

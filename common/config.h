@@ -51,6 +51,7 @@ struct TrialResources {
   std::string backend = "mpi";
   int max_restarts = 2;        // restarts after a crash, from the last checkpoint
   int64_t checkpoint_every = 100;  // steps between checkpoints; 0: none
+  double checkpoint_every_seconds = 0;  // also checkpoint once this long has passed; 0: steps only
   int keep_checkpoints = 2;    // newest checkpoints kept per trial
   double heartbeat_seconds = 5;    // each rank's liveness report interval
   double hang_timeout_seconds = 120;  // a rank whose work has not advanced this long is hung

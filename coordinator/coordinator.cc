@@ -362,10 +362,11 @@ wire::Assignment Coordinator::MakeAssignment(const Trial& trial) const {
   a.set_threads(config_.trial.threads_per_rank);
   a.set_backend(config_.trial.backend);
   a.set_heartbeat_seconds(config_.trial.heartbeat_seconds);
-  if (config_.trial.checkpoint_every > 0) {
+  if (config_.trial.checkpoint_every > 0 || config_.trial.checkpoint_every_seconds > 0) {
     a.set_checkpoint_dir(std::filesystem::absolute(config_.output_dir).string() + "/checkpoints/trial-" +
                          std::to_string(trial.id));
     a.set_checkpoint_every(config_.trial.checkpoint_every);
+    a.set_checkpoint_every_seconds(config_.trial.checkpoint_every_seconds);
     a.set_keep_checkpoints(config_.trial.keep_checkpoints);
   }
   return a;

@@ -1,8 +1,11 @@
 #include "worker/checkpoint.h"
 
+#include <ATen/CPUGeneratorImpl.h>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cstring>
 #include <filesystem>
 #include <sstream>
 
@@ -23,11 +26,29 @@ Status SyncDir(const std::string& dir) {
   return Status::Ok();
 }
 
+// Deletes a checkpoint directory so that a kill midway leaves no half-deleted
+// "step-N": it is renamed out of the way first, then removed.
+void RemoveCheckpointDir(const std::string& dir) {
+  std::error_code ec;
+  const std::string doomed = dir + ".del";
+  fs::remove_all(doomed, ec);
+  fs::rename(dir, doomed, ec);
+  fs::remove_all(ec ? dir : doomed, ec);
+}
+
 }  // namespace
 
 Checkpointer::Checkpointer(std::string trial_dir, int keep, Communicator* comm, Logger log)
     : dir_(std::move(trial_dir)), keep_(std::max(1, keep)), comm_(comm), log_(std::move(log)) {
-  if (comm_->rank() == 0) thread_ = std::thread([this] { Loop(); });
+  if (comm_->rank() != 0) return;
+  // A writer killed midway leaves step-N.tmp or step-N.del behind: never a
+  // checkpoint, only garbage.
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir_, ec)) {
+    const std::string ext = e.path().extension().string();
+    if (ext == ".tmp" || ext == ".del") fs::remove_all(e.path(), ec);
+  }
+  thread_ = std::thread([this] { Loop(); });
 }
 
 Checkpointer::~Checkpointer() {
@@ -39,10 +60,30 @@ Checkpointer::~Checkpointer() {
   if (thread_.joinable()) thread_.join();
 }
 
+StatusOr<std::string> Checkpointer::GatherRngStates() {
+  if (comm_->device_memory()) return std::string();
+  torch::Tensor state;
+  {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();  // a handle on the process's generator
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    state = gen.get_state();
+  }
+  const size_t n = static_cast<size_t>(state.numel());
+  std::string all(n * static_cast<size_t>(comm_->size()), '\0');
+  std::memcpy(all.data() + n * static_cast<size_t>(comm_->rank()), state.data_ptr<uint8_t>(), n);
+  for (int r = 0; r < comm_->size(); ++r) {
+    PS_RETURN_IF_ERROR(comm_->Broadcast(all.data() + n * static_cast<size_t>(r), n, r));
+  }
+  return all;
+}
+
 Status Checkpointer::Save(EncoderClassifier& model, torch::optim::Optimizer& optimizer, int64_t step,
                           const ReaderPosition& after) {
-  if (comm_->rank() != 0) return Status::Ok();  // every rank holds the same state
+  auto rng = GatherRngStates();
+  if (!rng.ok()) return rng.status();
+  if (comm_->rank() != 0) return Status::Ok();  // every rank holds the same model and optimizer state
   Pending p;
+  p.rng = std::move(*rng);
   p.step = step;
   p.position = after.Encode();
   std::ostringstream m, o;
@@ -98,19 +139,21 @@ Status Checkpointer::Write(const Pending& p) {
   m.step = p.step;
   m.position = p.position;
   m.world_size = comm_->size();
-  for (const auto& [name, bytes] : {std::pair{"model.pt", &p.model}, std::pair{"optimizer.pt", &p.optimizer}}) {
+  for (const auto& [name, bytes] :
+       {std::pair{"model.pt", &p.model}, std::pair{"optimizer.pt", &p.optimizer}, std::pair{"rng.bin", &p.rng}}) {
+    if (bytes->empty()) continue;
     PS_RETURN_IF_ERROR(WriteFileAtomic(tmp + "/" + name, *bytes));
     m.files.push_back({name, static_cast<int64_t>(bytes->size()), ChecksumHex(Fnv1a64(*bytes))});
   }
   m.wall_time = WallSeconds();
   PS_RETURN_IF_ERROR(WriteFileAtomic(tmp + "/MANIFEST.json", CheckpointManifestToJson(m)));
-  fs::remove_all(final_dir, ec);
+  if (fs::exists(final_dir)) RemoveCheckpointDir(final_dir);  // the same step again, after a restart
   fs::rename(tmp, final_dir, ec);
   if (ec) return Status::Error(final_dir + ": cannot commit checkpoint: " + ec.message());
   PS_RETURN_IF_ERROR(SyncDir(dir_));
   // Retention: the newest `keep` checkpoints.
   auto all = ListCheckpoints(dir_);
-  for (size_t i = static_cast<size_t>(keep_); i < all.size(); ++i) fs::remove_all(all[i], ec);
+  for (size_t i = static_cast<size_t>(keep_); i < all.size(); ++i) RemoveCheckpointDir(all[i]);
   return Status::Ok();
 }
 
@@ -141,7 +184,32 @@ StatusOr<std::optional<CheckpointManifest>> Checkpointer::Restore(EncoderClassif
   } catch (const c10::Error& e) {
     return Status::Error(dir + ": cannot load checkpoint: " + e.what_without_backtrace());
   }
+  PS_RETURN_IF_ERROR(RestoreRngState(dir, *m));
   return std::optional<CheckpointManifest>(*m);
+}
+
+Status Checkpointer::RestoreRngState(const std::string& dir, const CheckpointManifest& m) {
+  rng_restored_ = false;
+  const bool has = std::any_of(m.files.begin(), m.files.end(), [](const CheckpointFile& f) { return f.name == "rng.bin"; });
+  if (!has || comm_->device_memory() || m.world_size != comm_->size()) return Status::Ok();
+  auto all = ReadFile(dir + "/rng.bin");
+  if (!all.ok()) return all.status();
+  const size_t n = all->size() / static_cast<size_t>(m.world_size);
+  if (n == 0 || n * static_cast<size_t>(m.world_size) != all->size()) {
+    return Status::Error(dir + "/rng.bin: " + std::to_string(all->size()) + " bytes do not split into " +
+                         std::to_string(m.world_size) + " RNG states");
+  }
+  torch::Tensor state = torch::empty({static_cast<int64_t>(n)}, torch::kUInt8);
+  std::memcpy(state.data_ptr<uint8_t>(), all->data() + n * static_cast<size_t>(comm_->rank()), n);
+  try {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(state);
+  } catch (const c10::Error& e) {
+    return Status::Error(dir + "/rng.bin: not an RNG state: " + e.what_without_backtrace());
+  }
+  rng_restored_ = true;
+  return Status::Ok();
 }
 
 }  // namespace polysweep

@@ -130,16 +130,23 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
       if (!pos.ok()) return pos.status();
       start = *pos;
       first_step = (*restored)->step + 1;
-      // Dropout streams continue from a seed of (seed, rank, step), not from
-      // the start: RNG states are not part of the checkpoint.
-      torch::manual_seed(static_cast<uint64_t>(params.seed) * 1000003ULL + static_cast<uint64_t>(comm->rank()) * 7919ULL +
-                         static_cast<uint64_t>(first_step));
+      // Dropout continues from the saved RNG state; without one (a GPU
+      // backend, or a different number of ranks) from a seed of
+      // (seed, rank, step), not from the start.
+      if (!checkpoints->rng_restored()) {
+        torch::manual_seed(static_cast<uint64_t>(params.seed) * 1000003ULL +
+                           static_cast<uint64_t>(comm->rank()) * 7919ULL + static_cast<uint64_t>(first_step));
+        log.Info("RNG state not restored (" + std::string(comm->device_memory() ? "GPU backend" : "saved by " + std::to_string((*restored)->world_size) + " ranks") +
+                 "): dropout reseeded from the step");
+      }
       log.Info("resumed from the checkpoint at step " + std::to_string((*restored)->step) + " (reader at " +
                start.Encode() + ", written by " + std::to_string((*restored)->world_size) + " ranks)");
     }
   }
   BatchPrefetcher batches(**train, plan, start, params.batch_size, comm->rank(), world, kPad, max_length);
 
+  const double every_seconds = checkpoints ? a.checkpoint_every_seconds() : 0;
+  auto last_checkpoint = Clock::now();
   double loss_sum = 0;
   int64_t loss_n = 0, samples = (first_step - 1) * global_batch, window_samples = 0;
   auto window_start = Clock::now();
@@ -169,26 +176,31 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
       window_samples = 0;
       window_start = Clock::now();
     }
-    if (preempt) {
-      // Every rank learns of a signal any rank got, at the same step.
-      float requested = preempt->load() ? 1.f : 0.f;
-      PS_RETURN_IF_ERROR(comm->AllReduceSum(&requested, 1));
-      if (requested > 0 && step < max_steps) {
-        if (checkpoints) {
-          PS_RETURN_IF_ERROR(checkpoints->Save(trainer.model(), trainer.optimizer(), step, item.after));
-          PS_RETURN_IF_ERROR(checkpoints->Flush());
-        }
-        log.Info("preempted: checkpoint committed at step " + std::to_string(step));
-        TrainResult result;
-        result.steps = step;
-        result.preempted = true;
-        result.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-        return result;
+    // Every rank learns at the same step of a preemption signal any rank got
+    // and of rank 0's clock saying a timed checkpoint is due.
+    float flags[2] = {preempt && preempt->load() ? 1.f : 0.f,
+                      comm->rank() == 0 && every_seconds > 0 &&
+                              std::chrono::duration<double>(Clock::now() - last_checkpoint).count() >= every_seconds
+                          ? 1.f
+                          : 0.f};
+    if (preempt || every_seconds > 0) PS_RETURN_IF_ERROR(comm->AllReduceSum(flags, 2));
+    if (flags[0] > 0 && step < max_steps) {
+      if (checkpoints) {
+        PS_RETURN_IF_ERROR(checkpoints->Save(trainer.model(), trainer.optimizer(), step, item.after));
+        PS_RETURN_IF_ERROR(checkpoints->Flush());
       }
+      log.Info("preempted: checkpoint committed at step " + std::to_string(step));
+      TrainResult result;
+      result.steps = step;
+      result.preempted = true;
+      result.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+      return result;
     }
     const bool final = step == max_steps;
-    if (checkpoints && a.checkpoint_every() > 0 && step % a.checkpoint_every() == 0 && !final) {
+    const bool due = (a.checkpoint_every() > 0 && step % a.checkpoint_every() == 0) || flags[1] > 0;
+    if (checkpoints && due && !final) {
       PS_RETURN_IF_ERROR(checkpoints->Save(trainer.model(), trainer.optimizer(), step, item.after));
+      last_checkpoint = Clock::now();
     }
     if (final || (a.eval_every() > 0 && step % a.eval_every() == 0)) {
       auto metrics = Evaluate(trainer.model(), **valid, num_labels, num_langs, kPad, max_length, comm, liveness, step);

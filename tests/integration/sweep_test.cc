@@ -14,6 +14,7 @@
 #include <thread>
 
 #include "command.h"
+#include "common/checkpoint_manifest.h"
 #include "journal_reader.h"
 
 extern char** environ;
@@ -181,6 +182,37 @@ TEST(Sweep, ATrialThatCannotRunFailsWithItsReasonAndIsNotRestarted) {
   EXPECT_EQ(reason, "bad config") << error;
   EXPECT_TRUE(error.find("needs a GPU") != std::string::npos || error.find("not built") != std::string::npos) << error;
   EXPECT_NE(r.out.find("trial 1 failed (bad config)"), std::string::npos) << r.out;
+  std::filesystem::remove_all(dir);
+}
+
+// trial.checkpoint_every_seconds: rank 0's clock decides, every rank saves at
+// the same step (the RNG states are gathered from both ranks, which would hang
+// otherwise), and each checkpoint holds both ranks' RNG states.
+TEST(Sweep, TimedCheckpointsAreTakenAtOneStepByEveryRank) {
+  const std::string dir = testing_util::FreshDir("timed");
+  const std::string config = dir + "/timed.yaml";
+  std::ofstream(config) << "name: timed\noutput_dir: " << dir << "/run\n"
+                        << "data: {files: [" << POLYSWEEP_DEFAULT_DATA << "], group_field: group, "
+                        << "max_per_language: 60, vocab_size: 2000}\n"
+                        << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 32}\n"
+                        << "trial: {ranks: 2, checkpoint_every: 0, checkpoint_every_seconds: 0.5, keep_checkpoints: 1000}\n"
+                        << "search: {space: {lr: {type: choice, values: [0.003]}}}\n"
+                        << "budget: {max_trials: 1, max_steps: 300, log_every: 10}\n";
+  auto r = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(config));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const auto checkpoints = ListCheckpoints(dir + "/run/checkpoints/trial-1");
+  ASSERT_GE(checkpoints.size(), 3u) << "300 steps take several seconds: expected a checkpoint every 0.5 s";
+  double newer = 0;
+  for (const std::string& c : checkpoints) {  // newest first
+    auto m = VerifyCheckpoint(c);
+    ASSERT_TRUE(m.ok()) << m.status().message();
+    EXPECT_EQ(m->world_size, 2);
+    bool rng = false;
+    for (const auto& f : m->files) rng |= f.name == "rng.bin" && f.bytes > 0 && f.bytes % 2 == 0;
+    EXPECT_TRUE(rng) << c << " has no RNG states of both ranks";
+    if (newer > 0) EXPECT_GE(newer - m->wall_time, 0.3) << c << " came too soon after the previous one";
+    newer = m->wall_time;
+  }
   std::filesystem::remove_all(dir);
 }
 

@@ -1,6 +1,7 @@
 // Checkpoints on one rank: what Save writes is what Restore loads; a flipped
 // byte in the newest checkpoint or a half-written one is detected and the
-// previous good checkpoint is used; retention keeps the newest k.
+// previous good checkpoint is used; the RNG state comes back; retention
+// keeps the newest k.
 #include "worker/checkpoint.h"
 
 #include <gtest/gtest.h>
@@ -9,6 +10,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "tests/common/solo_communicator.h"
 #include "tests/common/test_models.h"
 
 namespace polysweep {
@@ -16,17 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// A one-rank communicator: every collective is the identity.
-class SoloCommunicator : public Communicator {
- public:
-  int rank() const override { return 0; }
-  int size() const override { return 1; }
-  std::string name() const override { return "solo"; }
-  bool device_memory() const override { return false; }
-  Status AllReduceSum(float*, size_t) override { return Status::Ok(); }
-  Status Broadcast(void*, size_t, int) override { return Status::Ok(); }
-  Status Barrier() override { return Status::Ok(); }
-};
+using testing_util::SoloCommunicator;
 
 ModelShape Shape() { return testing_util::TinyShape(50, 3, 1, 16, 8, 0.0); }
 
@@ -113,6 +105,27 @@ TEST_F(CheckpointTest, RetentionKeepsTheNewestAndNoTemporaryDirectories) {
   EXPECT_EQ(fs::path(kept[1]).filename(), "step-15");
   for (const auto& e : fs::directory_iterator(dir_)) EXPECT_EQ(e.path().extension(), "") << e.path();
   for (const auto& k : kept) EXPECT_TRUE(VerifyCheckpoint(k).ok());
+}
+
+// Dropout after a resume draws exactly what it would have drawn without the
+// interruption: the RNG state is part of the checkpoint.
+TEST_F(CheckpointTest, RestoreGivesDropoutTheSameRandomStreamAsBefore) {
+  torch::manual_seed(3);
+  EncoderClassifier model(testing_util::TinyShape(50, 3, 1, 16, 8, 0.5));
+  model->train();
+  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3));
+  Checkpointer c(dir_, 2, &comm_, Logger("test"));
+  const torch::Tensor ids = torch::randint(4, 50, {4, 8}, torch::kLong);
+  const torch::Tensor pad = torch::zeros({4, 8}, torch::kBool);
+  ASSERT_TRUE(c.Save(model, opt, 7, ReaderPosition{0, 28}).ok());
+  ASSERT_TRUE(c.Flush().ok());
+  const torch::Tensor uninterrupted = model->forward(ids, pad).detach();
+  const torch::Tensor next = model->forward(ids, pad).detach();
+  ASSERT_FALSE(torch::equal(uninterrupted, next)) << "dropout drew nothing";
+  auto r = c.Restore(model, opt);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  EXPECT_TRUE(c.rng_restored());
+  EXPECT_TRUE(torch::equal(model->forward(ids, pad).detach(), uninterrupted));
 }
 
 TEST_F(CheckpointTest, NoCheckpointMeansAFreshStart) {

@@ -30,29 +30,53 @@ class NcclCommunicator : public Communicator {
   std::string name() const override { return "nccl"; }
   bool device_memory() const override { return true; }
 
+  // Gradients live in device memory; small host buffers (the trainer's
+  // per-step flags, the checkpoint a restore picks) are staged through it.
   Status AllReduceSum(float* data, size_t count) override {
-    ncclResult_t r = ncclAllReduce(data, data, count, ncclFloat, ncclSum, comm_, stream_);
-    if (r != ncclSuccess) return NcclError("ncclAllReduce", r);
-    return Sync();
+    return OnDevice(data, count * sizeof(float), [&](void* d) {
+      ncclResult_t r = ncclAllReduce(d, d, count, ncclFloat, ncclSum, comm_, stream_);
+      return r == ncclSuccess ? Status::Ok() : NcclError("ncclAllReduce", r);
+    });
   }
 
   Status Broadcast(void* data, size_t bytes, int root) override {
-    ncclResult_t r = ncclBroadcast(data, data, bytes, ncclChar, root, comm_, stream_);
-    if (r != ncclSuccess) return NcclError("ncclBroadcast", r);
-    return Sync();
+    return OnDevice(data, bytes, [&](void* d) {
+      ncclResult_t r = ncclBroadcast(d, d, bytes, ncclChar, root, comm_, stream_);
+      return r == ncclSuccess ? Status::Ok() : NcclError("ncclBroadcast", r);
+    });
   }
 
   Status Barrier() override {
     // NCCL has no barrier: an all-reduce of one float is one.
-    float* one = nullptr;
-    cudaError_t e = cudaMallocAsync(reinterpret_cast<void**>(&one), sizeof(float), stream_);
-    if (e != cudaSuccess) return CudaError("cudaMallocAsync", e);
-    Status s = AllReduceSum(one, 1);
-    cudaFreeAsync(one, stream_);
-    return s;
+    float one = 0;
+    return AllReduceSum(&one, 1);
   }
 
  private:
+  template <typename Op>
+  Status OnDevice(void* data, size_t bytes, Op op) {
+    cudaPointerAttributes attr{};
+    const bool device = cudaPointerGetAttributes(&attr, data) == cudaSuccess &&
+                        (attr.type == cudaMemoryTypeDevice || attr.type == cudaMemoryTypeManaged);
+    cudaGetLastError();  // clear the error a plain host pointer may leave
+    if (device) {
+      PS_RETURN_IF_ERROR(op(data));
+      return Sync();
+    }
+    void* staged = nullptr;
+    cudaError_t e = cudaMallocAsync(&staged, bytes, stream_);
+    if (e != cudaSuccess) return CudaError("cudaMallocAsync", e);
+    e = cudaMemcpyAsync(staged, data, bytes, cudaMemcpyHostToDevice, stream_);
+    Status s = e == cudaSuccess ? op(staged) : CudaError("cudaMemcpyAsync", e);
+    if (s.ok()) {
+      e = cudaMemcpyAsync(data, staged, bytes, cudaMemcpyDeviceToHost, stream_);
+      if (e != cudaSuccess) s = CudaError("cudaMemcpyAsync", e);
+    }
+    cudaFreeAsync(staged, stream_);
+    Status synced = Sync();
+    return s.ok() ? synced : s;
+  }
+
   Status Sync() {
     cudaError_t e = cudaStreamSynchronize(stream_);
     return e == cudaSuccess ? Status::Ok() : CudaError("cudaStreamSynchronize", e);
