@@ -70,11 +70,7 @@ class LocalProcess : public TrialProcess {
       exit_ = FromWaitStatus(status);
       // mpirun is gone; make sure no rank of its group outlives it, and wait
       // (bounded) until the group is empty before anyone starts a new attempt.
-      ::kill(-pid_, SIGKILL);
-      const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
-      while (::kill(-pid_, 0) == 0 && std::chrono::steady_clock::now() < deadline) {
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
+      SignalGroupAndWait(pid_, SIGKILL, 5000);
     }
     return exit_;
   }

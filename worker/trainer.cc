@@ -136,8 +136,10 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
       if (!checkpoints->rng_restored()) {
         torch::manual_seed(static_cast<uint64_t>(params.seed) * 1000003ULL +
                            static_cast<uint64_t>(comm->rank()) * 7919ULL + static_cast<uint64_t>(first_step));
-        log.Info("RNG state not restored (" + std::string(comm->device_memory() ? "GPU backend" : "saved by " + std::to_string((*restored)->world_size) + " ranks") +
-                 "): dropout reseeded from the step");
+        const std::string why = comm->device_memory()
+                                    ? "GPU backend"
+                                    : "saved by " + std::to_string((*restored)->world_size) + " ranks";
+        log.Info("RNG state not restored (" + why + "): dropout reseeded from the step");
       }
       log.Info("resumed from the checkpoint at step " + std::to_string((*restored)->step) + " (reader at " +
                start.Encode() + ", written by " + std::to_string((*restored)->world_size) + " ranks)");
@@ -178,11 +180,9 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
     }
     // Every rank learns at the same step of a preemption signal any rank got
     // and of rank 0's clock saying a timed checkpoint is due.
-    float flags[2] = {preempt && preempt->load() ? 1.f : 0.f,
-                      comm->rank() == 0 && every_seconds > 0 &&
-                              std::chrono::duration<double>(Clock::now() - last_checkpoint).count() >= every_seconds
-                          ? 1.f
-                          : 0.f};
+    const bool timed_due = comm->rank() == 0 && every_seconds > 0 &&
+                           std::chrono::duration<double>(Clock::now() - last_checkpoint).count() >= every_seconds;
+    float flags[2] = {preempt && preempt->load() ? 1.f : 0.f, timed_due ? 1.f : 0.f};
     if (preempt || every_seconds > 0) PS_RETURN_IF_ERROR(comm->AllReduceSum(flags, 2));
     if (flags[0] > 0 && step < max_steps) {
       if (checkpoints) {
