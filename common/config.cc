@@ -339,6 +339,25 @@ Status ParseMetric(const Reader& r, const YAML::Node& n, MetricConfig* m) {
   return Status::Ok();
 }
 
+Status ParseScheduler(const Reader& r, const YAML::Node& n, SchedulerConfig* s) {
+  PS_RETURN_IF_ERROR(r.CheckMap(n, "scheduler", {"type", "grace", "reduction_factor", "brackets", "min_trials"}));
+  if (n["type"]) {
+    std::string t;
+    PS_RETURN_IF_ERROR(r.String(n["type"], "scheduler.type", &t));
+    if (t == "fifo") s->kind = SchedulerKind::kFifo;
+    else if (t == "asha") s->kind = SchedulerKind::kAsha;
+    else if (t == "hyperband") s->kind = SchedulerKind::kHyperband;
+    else if (t == "median") s->kind = SchedulerKind::kMedian;
+    else return r.Error(n["type"], "scheduler.type", "expected fifo, asha, hyperband or median, got \"" + t + "\"");
+  }
+  if (n["grace"]) PS_RETURN_IF_ERROR(r.Integer(n["grace"], "scheduler.grace", &s->grace, 1, 1e12));
+  if (n["reduction_factor"])
+    PS_RETURN_IF_ERROR(r.Number(n["reduction_factor"], "scheduler.reduction_factor", &s->reduction_factor, 1.5, 100));
+  if (n["brackets"]) PS_RETURN_IF_ERROR(r.Integer(n["brackets"], "scheduler.brackets", &s->brackets, 1, 10));
+  if (n["min_trials"]) PS_RETURN_IF_ERROR(r.Integer(n["min_trials"], "scheduler.min_trials", &s->min_trials, 1, 1000));
+  return Status::Ok();
+}
+
 Status ParseBudget(const Reader& r, const YAML::Node& n, BudgetConfig* b) {
   PS_RETURN_IF_ERROR(r.CheckMap(n, "budget", {"max_trials", "max_steps", "epochs", "eval_every", "log_every"}));
   if (n["max_trials"]) PS_RETURN_IF_ERROR(r.Integer(n["max_trials"], "budget.max_trials", &b->max_trials, 1, 1e6));
@@ -373,6 +392,16 @@ bool ValidName(const std::string& s) {
 
 }  // namespace
 
+const char* SchedulerKindName(SchedulerKind kind) {
+  switch (kind) {
+    case SchedulerKind::kFifo: return "fifo";
+    case SchedulerKind::kAsha: return "asha";
+    case SchedulerKind::kHyperband: return "hyperband";
+    case SchedulerKind::kMedian: return "median";
+  }
+  return "?";
+}
+
 bool IsLoopbackEndpoint(const std::string& e) {
   if (e.rfind("ipc://", 0) == 0 || e.rfind("inproc://", 0) == 0) return true;
   for (const char* p : {"tcp://127.", "tcp://localhost:", "tcp://[::1]:"}) {
@@ -402,7 +431,7 @@ StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::
   c.source_text = yaml_text;
   PS_RETURN_IF_ERROR(r.CheckMap(root, "", {"name", "output_dir", "bind", "max_concurrent", "data",
                                            "model", "trial", "training", "search", "metric",
-                                           "budget", "security"}));
+                                           "scheduler", "budget", "security"}));
   for (const char* k : {"name", "data", "search", "budget"}) {
     if (!root[k]) return r.Error(root, k, "required key is missing");
   }
@@ -421,6 +450,14 @@ StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::
   PS_RETURN_IF_ERROR(ParseSearch(r, root["search"], &c.search));
   if (root["metric"]) PS_RETURN_IF_ERROR(ParseMetric(r, root["metric"], &c.metric));
   PS_RETURN_IF_ERROR(ParseBudget(r, root["budget"], &c.budget));
+  if (root["scheduler"]) {
+    PS_RETURN_IF_ERROR(ParseScheduler(r, root["scheduler"], &c.scheduler));
+    if (c.scheduler.grace == 0) c.scheduler.grace = c.budget.eval_every;
+    if (c.scheduler.kind != SchedulerKind::kFifo && c.scheduler.grace == 0) {
+      return r.Error(root["scheduler"], "scheduler.grace",
+                     "required (steps before the first decision) when budget.eval_every is 0");
+    }
+  }
   if (root["security"]) PS_RETURN_IF_ERROR(ParseSecurity(r, root["security"], &c.security));
   if (c.security.keys_dir.empty()) c.security.keys_dir = c.output_dir + "/keys";
   return c;

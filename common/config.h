@@ -72,6 +72,18 @@ struct MetricConfig {
   bool maximize = true;
 };
 
+// How trials are stopped early and resumed. Steps are training steps.
+enum class SchedulerKind { kFifo, kAsha, kHyperband, kMedian };
+const char* SchedulerKindName(SchedulerKind kind);
+
+struct SchedulerConfig {
+  SchedulerKind kind = SchedulerKind::kFifo;
+  int64_t grace = 0;              // steps before the first decision; 0: budget.eval_every
+  double reduction_factor = 3;    // ASHA/Hyperband keep 1/reduction_factor of each rung
+  int brackets = 3;               // Hyperband: ASHA brackets with grace × rf^b
+  int min_trials = 3;             // median: trials reported at a step before any is stopped
+};
+
 struct BudgetConfig {
   int max_trials = 4;
   int64_t max_steps = 0;  // exactly one of max_steps / epochs is > 0
@@ -101,6 +113,7 @@ struct SweepConfig {
   TrainingParams training;
   SearchConfig search;
   MetricConfig metric;
+  SchedulerConfig scheduler;
   BudgetConfig budget;
   SecurityConfig security;
   // CURVE authentication and encryption of the control plane, resolved.

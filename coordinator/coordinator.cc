@@ -14,6 +14,14 @@
 #include "coordinator/zap.h"
 
 namespace polysweep {
+namespace {
+
+// A trial in one of these states never runs again.
+bool IsFinal(const std::string& state) {
+  return state == "completed" || state == "failed" || state == "stopped" || state == "pruned";
+}
+
+}  // namespace
 
 struct Coordinator::Trial {
   uint64_t id = 0;
@@ -44,12 +52,23 @@ struct Coordinator::Trial {
   double launched_at = 0;
   std::string failure;  // why the coordinator ended the attempt (a hang)
   int64_t preempted_at = -1;  // step of a preemption checkpoint of this attempt
+  int64_t stop_at = 0;        // the step this attempt pauses at for the scheduler (max_steps: none)
+  int64_t paused_at = -1;     // step this attempt ended paused at
+  bool stop_reported = false; // the attempt ended on a stop command
+  bool pause_reported = false;  // the attempt ended paused, checkpoint committed
+  bool owner_paused = false;    // paused on the owner's request: waits for resume or stop
+  // A command for rank 0 (sent with every acknowledgement until the attempt
+  // ends), the outcome a stop gives the trial, and why.
+  wire::Command command = wire::COMMAND_NONE;
+  std::string command_outcome;
+  std::string command_reason;
+  double command_at = 0;
 };
 
 Coordinator::Coordinator(const SweepConfig& config, const Manifest& data, Journal* journal,
                          TrialLauncher* launcher, Searcher* searcher, CoordinatorOptions options)
     : config_(config), data_(data), journal_(journal), launcher_(launcher), searcher_(searcher),
-      options_(std::move(options)), log_("coordinator sweep " + config.name),
+      scheduler_(MakeScheduler(config.scheduler)), options_(std::move(options)), log_("coordinator sweep " + config.name),
       ctx_(1), socket_(ctx_, zmq::socket_type::router) {
   ConfigureSocket(socket_);
   socket_.set(zmq::sockopt::router_mandatory, 1);
@@ -158,6 +177,7 @@ Coordinator::Trial& Coordinator::AddTrial(uint64_t id, ParamAssignment params, S
   trial->training = config_.training;
   *applied = ApplyAssignment(&trial->training, trial->params);
   trial->max_steps = MaxSteps(*trial);
+  trial->stop_at = scheduler_->FirstStop(id, trial->max_steps);
   trial->log_path = config_.output_dir + "/trial-" + std::to_string(id) + ".log";
   Trial& t = *trial;
   trials_[id] = std::move(trial);
@@ -167,11 +187,26 @@ Coordinator::Trial& Coordinator::AddTrial(uint64_t id, ParamAssignment params, S
 void Coordinator::LaunchReadyTrials() {
   int running = 0;
   for (auto& [id, t] : trials_) running += t->state == "running";
-  while (running < config_.max_concurrent && !searcher_done_) {
+  while (running < config_.max_concurrent) {
+    // Promotions first: a paused trial that earned more steps goes before a new one.
+    if (auto p = scheduler_->Promote(searcher_done_ && running == 0)) {
+      auto it = trials_.find(p->trial);
+      if (it == trials_.end() || it->second->state != "paused") continue;  // not ours to resume
+      Trial& t = *it->second;
+      const int64_t stop_at = std::min(p->stop_at, t.max_steps);
+      const std::string why = "promoted from rung " + std::to_string(p->rung) + " (step " +
+                              std::to_string(t.paused_at) + ") to train to step " + std::to_string(stop_at);
+      Status j = journal_->AddDecision({t.id, t.attempt, "promote", t.paused_at, NAN, stop_at, why});
+      if (!j.ok()) log_.Error(j.message());
+      ResumeTrial(t, stop_at, why);
+      ++running;
+      continue;
+    }
+    if (searcher_done_) break;
     std::optional<ParamAssignment> params = searcher_->Next();
     if (!params) {
       searcher_done_ = true;
-      break;
+      continue;
     }
     Status s;
     Trial& t = AddTrial(++issued_, *params, &s);
@@ -188,14 +223,35 @@ void Coordinator::LaunchReadyTrials() {
     if (!LaunchAttempt(t, "launched with " + launcher_->name())) continue;
     ++running;
     log_.Info("trial " + std::to_string(t.id) + " started: " + FormatAssignment(t.params) + ", " +
-              std::to_string(t.max_steps) + " steps on " + std::to_string(config_.trial.ranks) + " ranks");
+              std::to_string(t.max_steps) + " steps on " + std::to_string(config_.trial.ranks) + " ranks" +
+              (t.stop_at < t.max_steps ? " (first decision at step " + std::to_string(t.stop_at) + ")" : ""));
   }
+}
+
+void Coordinator::ResumeTrial(Trial& t, int64_t stop_at, const std::string& why) {
+  log_.Info("trial " + std::to_string(t.id) + " " + why);
+  NextAttempt(t);
+  t.stop_at = stop_at;
+  LaunchAttempt(t, why);
 }
 
 Status Coordinator::Resume() {
   auto trials = journal_->Trials();
   if (!trials.ok()) return trials.status();
-  int adopted = 0, relaunched = 0, finished = 0;
+  auto decisions = journal_->Decisions();
+  if (!decisions.ok()) return decisions.status();
+  // Where each trial stands with the scheduler: the step it trains to and
+  // where it last paused.
+  std::map<uint64_t, int64_t> trains_to, paused_at;
+  std::map<uint64_t, bool> owner_paused;
+  for (const JournalDecision& d : *decisions) {
+    if (d.kind == "promote" || d.kind == "resume") trains_to[d.trial] = d.stop_at;
+    if (d.kind == "rung" || d.kind == "pause") {
+      paused_at[d.trial] = d.step;
+      owner_paused[d.trial] = d.kind == "pause";
+    }
+  }
+  int adopted = 0, relaunched = 0, finished = 0, paused = 0;
   for (const JournalTrial& jt : *trials) {
     // The searcher is deterministic: replaying it continues the search where
     // it was, so no trial is issued twice.
@@ -213,9 +269,16 @@ Status Coordinator::Resume() {
     t.restarts = jt.restarts;
     t.state = jt.state;
     t.started = jt.started_at > 0 ? jt.started_at : WallSeconds();
+    if (auto it = trains_to.find(t.id); it != trains_to.end()) t.stop_at = it->second;
+    if (auto it = paused_at.find(t.id); it != paused_at.end()) t.paused_at = it->second;
+    t.owner_paused = owner_paused[t.id];
     const std::string name = "trial " + std::to_string(t.id) + " attempt " + std::to_string(t.attempt);
-    if (t.state == "completed" || t.state == "failed" || t.state == "stopped") {
+    if (IsFinal(t.state)) {
       ++finished;
+      continue;
+    }
+    if (t.state == "paused") {  // waits for a promotion or the owner's resume
+      ++paused;
       continue;
     }
     if (!applied.ok()) {  // journaled before its outcome was: finish it now
@@ -255,8 +318,41 @@ Status Coordinator::Resume() {
     ++relaunched;
   }
   log_.Info("resumed from " + journal_->path() + ": " + std::to_string(trials->size()) + " trials issued, " +
-            std::to_string(finished) + " finished, " + std::to_string(adopted) + " re-adopted, " +
-            std::to_string(relaunched) + " relaunched");
+            std::to_string(finished) + " finished, " + std::to_string(paused) + " paused, " +
+            std::to_string(adopted) + " re-adopted, " + std::to_string(relaunched) + " relaunched");
+  return ReplaySchedule();
+}
+
+Status Coordinator::ReplaySchedule() {
+  // The scheduler's state is a set of facts: replaying them in journal
+  // order rebuilds it exactly.
+  auto objectives = journal_->Objectives();
+  if (!objectives.ok()) return objectives.status();
+  for (const JournalEvaluation& e : *objectives) scheduler_->Report(e.trial, e.step, Score(e.objective));
+  auto decisions = journal_->Decisions();
+  if (!decisions.ok()) return decisions.status();
+  for (const JournalDecision& d : *decisions) {
+    auto it = trials_.find(d.trial);
+    if (it == trials_.end()) continue;
+    Trial& t = *it->second;
+    if (d.kind == "rung") scheduler_->Paused(d.trial, d.step, d.score);
+    if (d.kind == "promote" || d.kind == "resume") scheduler_->Promoted(d.trial, d.stop_at);
+    // A command the ranks of the running attempt may not have received yet.
+    const bool pending = t.state == "running" && d.attempt == t.attempt;
+    if (pending && (d.kind == "prune" || d.kind == "stop")) {
+      t.command = wire::COMMAND_STOP;
+      t.command_outcome = d.kind == "prune" ? "pruned" : "stopped";
+      t.command_reason = d.detail;
+      t.command_at = WallSeconds();
+    } else if (pending && d.kind == "pause") {
+      t.command = wire::COMMAND_PAUSE;
+      t.command_reason = d.detail;
+      t.command_at = WallSeconds();
+    }
+  }
+  for (const auto& [id, t] : trials_) {
+    if (IsFinal(t->state)) scheduler_->Ended(id, t->state == "completed");
+  }
   return Status::Ok();
 }
 
@@ -271,6 +367,11 @@ void Coordinator::NextAttempt(Trial& t) {
   t.ranks.clear();
   t.failure.clear();
   t.preempted_at = -1;
+  t.stop_reported = false;
+  t.pause_reported = false;
+  t.command = wire::COMMAND_NONE;
+  t.command_outcome.clear();
+  t.command_reason.clear();
 }
 
 bool Coordinator::LaunchAttempt(Trial& t, const std::string& reason) {
@@ -362,13 +463,14 @@ wire::Assignment Coordinator::MakeAssignment(const Trial& trial) const {
   a.set_threads(config_.trial.threads_per_rank);
   a.set_backend(config_.trial.backend);
   a.set_heartbeat_seconds(config_.trial.heartbeat_seconds);
-  if (config_.trial.checkpoint_every > 0 || config_.trial.checkpoint_every_seconds > 0) {
-    a.set_checkpoint_dir(std::filesystem::absolute(config_.output_dir).string() + "/checkpoints/trial-" +
-                         std::to_string(trial.id));
-    a.set_checkpoint_every(config_.trial.checkpoint_every);
-    a.set_checkpoint_every_seconds(config_.trial.checkpoint_every_seconds);
-    a.set_keep_checkpoints(config_.trial.keep_checkpoints);
-  }
+  // Always a checkpoint directory: pauses (at a rung, or on request) and
+  // preemptions commit a checkpoint there even when periodic ones are off.
+  a.set_checkpoint_dir(std::filesystem::absolute(config_.output_dir).string() + "/checkpoints/trial-" +
+                       std::to_string(trial.id));
+  a.set_checkpoint_every(config_.trial.checkpoint_every);
+  a.set_checkpoint_every_seconds(config_.trial.checkpoint_every_seconds);
+  a.set_keep_checkpoints(config_.trial.keep_checkpoints);
+  if (trial.stop_at < trial.max_steps) a.set_stop_at_step(trial.stop_at);
   return a;
 }
 
@@ -411,6 +513,13 @@ void Coordinator::HandleTrialMessage(const zmq::message_t& identity, const wire:
                     static_cast<unsigned long long>(t.id), static_cast<long long>(env.evaluation().step()),
                     env.evaluation().accuracy(), env.evaluation().macro_f1(), env.evaluation().loss());
       log_.Info(buf);
+      const int64_t step = env.evaluation().step();
+      if (scheduler_->Report(t.id, step, Score(objective)) && t.command == wire::COMMAND_NONE && step < t.stop_at) {
+        std::snprintf(buf, sizeof buf, "%s: %s %.4f at step %lld is below the median of the other trials",
+                      scheduler_->name().c_str(), config_.metric.name.c_str(), objective, static_cast<long long>(step));
+        Status c = SendCommand(t, wire::COMMAND_STOP, "prune", "pruned", buf);
+        if (!c.ok()) return Reject(identity, env, "journal: " + c.message());
+      }
       break;
     }
     case wire::Envelope::kHeartbeat: {
@@ -437,10 +546,14 @@ void Coordinator::HandleTrialMessage(const zmq::message_t& identity, const wire:
       t.reported_error = env.trial_end().error();
       t.reported_reason = env.trial_end().reason();
       t.preempted_at = env.trial_end().preempted() ? env.trial_end().steps() : -1;
+      t.pause_reported = env.trial_end().paused();
+      if (t.pause_reported) t.paused_at = env.trial_end().steps();
+      t.stop_reported = env.trial_end().stopped();
       break;
     default:
       return Reject(identity, env, "unexpected message type from a rank");
   }
+  if (t.command != wire::COMMAND_NONE && env.rank() == 0 && reply.has_ack()) reply.mutable_ack()->set_command(t.command);
   Reply(identity, env, std::move(reply));
 }
 
@@ -479,7 +592,7 @@ void Coordinator::HandleMessage() {
     *reply.mutable_status_reply() = Snapshot();
     return Reply(frames[0], *env, std::move(reply));
   }
-  if (env->body_case() == wire::Envelope::kStopRequest) return HandleStop(frames[0], *env, role);
+  if (env->body_case() == wire::Envelope::kControlRequest) return HandleControl(frames[0], *env, role);
   if (options_.security && role != "worker") return Reject(frames[0], *env, "only the sweep's ranks may report (peer " + user_id + ")");
   if (env->sweep() != config_.name) return Reject(frames[0], *env, "unknown sweep \"" + env->sweep() + "\"");
   auto it = trials_.find(env->trial());
@@ -491,6 +604,19 @@ void Coordinator::HandleMessage() {
 }
 
 void Coordinator::FinishTrial(Trial& t, const ExitInfo& exit) {
+  // Told to stop: it ends as the command said, however its processes ended
+  // (a rank that ignored the command is killed after the hang timeout).
+  if (t.command == wire::COMMAND_STOP && t.reported_error.empty()) {
+    log_.Info("trial " + std::to_string(t.id) + " " + t.command_outcome + ": " + t.command_reason);
+    return EndTrial(t, t.command_outcome, t.command_reason, t.command_outcome);
+  }
+  // Paused at its stop or on request (a rank that ignored the pause command
+  // was killed: its last checkpoint is where it resumes from).
+  if ((t.pause_reported && exit.ok() && t.reported_error.empty()) ||
+      (t.command == wire::COMMAND_PAUSE && t.reported_error.empty())) {
+    if (!t.pause_reported) t.paused_at = t.last_progress.step();
+    return PauseTrial(t);
+  }
   // Preempted on request with a checkpoint committed: requeue at once as a
   // new attempt, without spending the restart budget.
   if (t.preempted_at >= 0 && exit.ok() && t.reported_error.empty()) {
@@ -530,10 +656,7 @@ void Coordinator::FinishTrial(Trial& t, const ExitInfo& exit) {
              : !t.failure.empty()      ? "hang"
                                        : "crashed rank";
   }
-  Status s = journal_->FinishTrial(t.id, t.attempt, outcome, error, reason);
-  if (!s.ok()) log_.Error(s.message());
-  t.state = outcome;
-  t.process.reset();
+  EndTrial(t, outcome, error, reason);
   if (outcome == "completed") {
     char buf[200];
     std::snprintf(buf, sizeof buf, "trial %llu completed in %.1f s: %s %.4f",
@@ -545,6 +668,53 @@ void Coordinator::FinishTrial(Trial& t, const ExitInfo& exit) {
   }
 }
 
+void Coordinator::EndTrial(Trial& t, const std::string& outcome, const std::string& error, const std::string& reason) {
+  Status s = journal_->FinishTrial(t.id, t.attempt, outcome, error, reason);
+  if (!s.ok()) log_.Error(s.message());
+  t.state = outcome;
+  t.process.reset();
+  scheduler_->Ended(t.id, outcome == "completed");
+}
+
+void Coordinator::PauseTrial(Trial& t) {
+  t.process.reset();
+  t.state = "paused";
+  const int64_t step = t.paused_at;
+  std::string why;
+  if (t.command == wire::COMMAND_PAUSE) {
+    t.owner_paused = true;
+    why = "paused at step " + std::to_string(step) + ": " + t.command_reason + " (polysweep resume " +
+          std::to_string(t.id) + " continues it)";
+  } else {
+    // At its stop: the scheduler's result for this rung is the evaluation there.
+    const bool evaluated = t.has_eval && t.last_eval.step() == step;
+    const double objective = evaluated ? Objective(t.last_eval) : NAN;
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "paused at step %lld for the %s scheduler: %s %.4f", static_cast<long long>(step),
+                  scheduler_->name().c_str(), config_.metric.name.c_str(), objective);
+    why = buf;
+    Status d = journal_->AddDecision({t.id, t.attempt, "rung", step, Score(objective), t.stop_at, why});
+    if (!d.ok()) log_.Error(d.message());
+    scheduler_->Paused(t.id, step, Score(objective));
+  }
+  Status j = journal_->Transition(t.id, t.attempt, "paused", why);
+  if (!j.ok()) log_.Error(j.message());
+  log_.Info("trial " + std::to_string(t.id) + " " + why);
+}
+
+Status Coordinator::SendCommand(Trial& t, wire::Command command, const std::string& kind, const std::string& outcome,
+                            const std::string& why) {
+  // Journaled before it is sent: a restarted coordinator sends it again.
+  PS_RETURN_IF_ERROR(journal_->AddDecision({t.id, t.attempt, kind, t.last_progress.step(), NAN, t.stop_at, why}));
+  t.command = command;
+  t.command_outcome = outcome;
+  t.command_reason = why;
+  t.command_at = WallSeconds();
+  log_.Info("trial " + std::to_string(t.id) + ": " + (command == wire::COMMAND_STOP ? "stop" : "pause") +
+            " sent at step " + std::to_string(t.last_progress.step()) + " (" + why + ")");
+  return Status::Ok();
+}
+
 void Coordinator::CheckHangs() {
   const double now = WallSeconds();
   const double limit = config_.trial.hang_timeout_seconds;
@@ -552,6 +722,10 @@ void Coordinator::CheckHangs() {
   for (auto& [id, t] : trials_) {
     if (!t->process) continue;
     std::string stalled;
+    if (t->command != wire::COMMAND_NONE && now - t->command_at > limit) {
+      stalled = "the trial did not act on its " + std::string(t->command == wire::COMMAND_STOP ? "stop" : "pause") +
+                " command within " + std::to_string(static_cast<int>(limit)) + " s";
+    }
     if (static_cast<int>(t->ranks.size()) < config_.trial.ranks && now - t->launched_at > start_limit) {
       stalled = std::to_string(config_.trial.ranks - static_cast<int>(t->ranks.size())) + " rank(s) never connected within " +
                 std::to_string(static_cast<int>(start_limit)) + " s";
@@ -594,18 +768,50 @@ wire::StatusReply Coordinator::Snapshot() const {
   return reply;
 }
 
-void Coordinator::HandleStop(const zmq::message_t& identity, const wire::Envelope& env, const std::string& role) {
-  if (options_.security && role != "owner") return Reject(identity, env, "stopping a trial needs the owner's key");
-  auto it = trials_.find(env.stop_request().trial());
-  if (it == trials_.end()) return Reject(identity, env, "no trial " + std::to_string(env.stop_request().trial()));
+void Coordinator::HandleControl(const zmq::message_t& identity, const wire::Envelope& env, const std::string& role) {
+  const wire::ControlRequest& req = env.control_request();
+  if (options_.security && role != "owner") return Reject(identity, env, "controlling a trial needs the owner's key");
+  auto it = trials_.find(req.trial());
+  if (it == trials_.end()) return Reject(identity, env, "no trial " + std::to_string(req.trial()));
   Trial& t = *it->second;
-  if (!t.process) return Reject(identity, env, "trial " + std::to_string(t.id) + " is not running (" + t.state + ")");
-  log_.Info("stopping trial " + std::to_string(t.id) + " on request");
-  t.process->Kill(options_.kill_grace_ms);
-  t.process.reset();
-  Status s = journal_->FinishTrial(t.id, t.attempt, "stopped", "stopped by the owner", "stopped");
-  if (!s.ok()) log_.Error(s.message());
-  t.state = "stopped";
+  const std::string id = "trial " + std::to_string(t.id);
+  Status done;
+  switch (req.command()) {
+    case wire::COMMAND_STOP:
+      if (t.state == "paused") {
+        Status d = journal_->AddDecision({t.id, t.attempt, "stop", t.paused_at, NAN, t.stop_at, "stopped by the owner"});
+        if (!d.ok()) return Reject(identity, env, "journal: " + d.message());
+        log_.Info(id + " stopped by the owner while paused");
+        t.owner_paused = false;
+        EndTrial(t, "stopped", "stopped by the owner", "stopped");
+        break;
+      }
+      if (!t.process) return Reject(identity, env, id + " is not running (" + t.state + ")");
+      done = SendCommand(t, wire::COMMAND_STOP, "stop", "stopped", "stopped by the owner");
+      break;
+    case wire::COMMAND_PAUSE:
+      if (!t.process) return Reject(identity, env, id + " is not running (" + t.state + ")");
+      if (t.command != wire::COMMAND_NONE) return Reject(identity, env, id + " already has a command pending");
+      done = SendCommand(t, wire::COMMAND_PAUSE, "pause", "", "paused by the owner");
+      break;
+    case wire::COMMAND_RESUME: {
+      if (t.state != "paused") return Reject(identity, env, id + " is not paused (" + t.state + ")");
+      // Paused at a rung, the owner overrides the scheduler: it trains to the end.
+      const bool at_rung = !t.owner_paused;
+      const int64_t stop_at = at_rung ? t.max_steps : t.stop_at;
+      const std::string why = "resumed by the owner at step " + std::to_string(t.paused_at) + " to train to step " +
+                              std::to_string(stop_at);
+      done = journal_->AddDecision({t.id, t.attempt, "resume", t.paused_at, NAN, stop_at, why});
+      if (!done.ok()) break;
+      t.owner_paused = false;
+      if (at_rung) scheduler_->Promoted(t.id, stop_at);
+      ResumeTrial(t, stop_at, why);
+      break;
+    }
+    default:
+      return Reject(identity, env, "unknown command " + std::to_string(req.command()));
+  }
+  if (!done.ok()) return Reject(identity, env, "journal: " + done.message());
   wire::Envelope reply;
   reply.mutable_ack();
   Reply(identity, env, std::move(reply));
@@ -619,8 +825,9 @@ Status Coordinator::Run() {
       break;
     }
     LaunchReadyTrials();
+    // A trial the owner paused keeps the sweep open until it is resumed or stopped.
     bool active = false;
-    for (auto& [id, t] : trials_) active |= t->process != nullptr;
+    for (auto& [id, t] : trials_) active |= t->process != nullptr || (t->state == "paused" && t->owner_paused);
     if (!active && searcher_done_) break;
     WaitReadable(socket_, std::chrono::milliseconds(options_.poll_interval_ms));
     // Drain what arrived before looking at exits, so a trial's last reports
@@ -629,6 +836,13 @@ Status Coordinator::Run() {
     DrainMonitor();
     CheckHangs();
     ReapTrials();
+  }
+  if (!interrupted) {
+    // The sweep is over: trials still waiting at a rung were not promoted.
+    for (auto& [id, t] : trials_) {
+      if (t->state != "paused") continue;
+      EndTrial(*t, "pruned", "not promoted past step " + std::to_string(t->paused_at), "pruned");
+    }
   }
   if (interrupted) {
     // Interrupted trials keep their attempt and checkpoints: the next

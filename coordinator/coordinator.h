@@ -1,7 +1,10 @@
 // The coordinator: owns one sweep. It binds a ZeroMQ ROUTER socket, asks the
 // searcher for trials, launches each through the TrialLauncher, answers the
 // ranks (Hello -> Assignment, reports -> Ack), journals every fact before it
-// acknowledges it, and serves StatusRequests from the CLI.
+// acknowledges it, and serves StatusRequests from the CLI. Its scheduler
+// (config.scheduler) pauses trials at rungs, promotes them from their
+// checkpoints and stops them early; every decision is journaled before it is
+// sent, and a command reaches rank 0 in the acknowledgement of a report.
 // Single-threaded: Run() owns the socket, the journal and the trials.
 #pragma once
 
@@ -18,6 +21,7 @@
 #include "common/log.h"
 #include "common/manifest.h"
 #include "coordinator/journal.h"
+#include "coordinator/scheduler.h"
 #include "coordinator/security.h"
 #include "coordinator/searcher.h"
 #include "launcher/launcher.h"
@@ -69,8 +73,21 @@ class Coordinator {
   // Ends (and so restarts) attempts with a rank that stopped advancing.
   void CheckHangs();
   void DrainMonitor();
-  void HandleStop(const zmq::message_t& identity, const wire::Envelope& env, const std::string& role);
+  void HandleControl(const zmq::message_t& identity, const wire::Envelope& env, const std::string& role);
+  // Tells a running trial to stop (it ends as `outcome`) or pause, journaled first.
+  Status SendCommand(Trial& t, wire::Command command, const std::string& kind, const std::string& outcome,
+                 const std::string& why);
+  // A paused trial trains on (to `stop_at`) as a new attempt from its checkpoint.
+  void ResumeTrial(Trial& t, int64_t stop_at, const std::string& why);
   void FinishTrial(Trial& trial, const ExitInfo& exit);
+  // The attempt ended paused: at its stop (a rung result) or on request.
+  void PauseTrial(Trial& trial);
+  // Ends a trial for good with `outcome` (no process runs).
+  void EndTrial(Trial& trial, const std::string& outcome, const std::string& error, const std::string& reason);
+  // Replays the journal's evaluations and decisions into the scheduler.
+  Status ReplaySchedule();
+  // Higher is better, whatever the metric's mode.
+  double Score(double objective) const { return config_.metric.maximize ? objective : -objective; }
   wire::Assignment MakeAssignment(const Trial& trial) const;
   int64_t MaxSteps(const Trial& trial) const;
   double Objective(const wire::Evaluation& e) const;
@@ -81,6 +98,7 @@ class Coordinator {
   Journal* journal_;
   TrialLauncher* launcher_;
   Searcher* searcher_;
+  std::unique_ptr<Scheduler> scheduler_;
   CoordinatorOptions options_;
   Logger log_;
   zmq::context_t ctx_;

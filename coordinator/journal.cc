@@ -2,6 +2,7 @@
 
 #include <sqlite3.h>
 
+#include <cmath>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 
@@ -65,6 +66,31 @@ CREATE TABLE language_scores(
   lang TEXT NOT NULL,
   f1 REAL, accuracy REAL, count INTEGER,
   PRIMARY KEY(trial_id, attempt, step, lang));
+)sql" R"sql(
+CREATE TABLE decisions(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  trial_id INTEGER NOT NULL REFERENCES trials(id),
+  attempt INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  score REAL,
+  stop_at INTEGER NOT NULL,
+  detail TEXT NOT NULL,
+  at REAL NOT NULL);
+)sql";
+
+// Version 2 -> 3: the scheduler's decisions.
+const char* kMigrateTo3 = R"sql(
+CREATE TABLE decisions(
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  trial_id INTEGER NOT NULL REFERENCES trials(id),
+  attempt INTEGER NOT NULL,
+  kind TEXT NOT NULL,
+  step INTEGER NOT NULL,
+  score REAL,
+  stop_at INTEGER NOT NULL,
+  detail TEXT NOT NULL,
+  at REAL NOT NULL);
 )sql";
 
 // Version 1 -> 2: what a restarted coordinator needs to re-adopt running trials.
@@ -206,6 +232,10 @@ StatusOr<std::unique_ptr<Journal>> Journal::OpenExisting(const std::string& path
       PS_RETURN_IF_ERROR(j->Exec(std::string("BEGIN IMMEDIATE;") + kMigrateTo2 + "PRAGMA user_version=2; COMMIT;")
                              .With("cannot upgrade the journal to schema version 2"));
     }
+    if (version < 3) {
+      PS_RETURN_IF_ERROR(j->Exec(std::string("BEGIN IMMEDIATE;") + kMigrateTo3 + "PRAGMA user_version=3; COMMIT;")
+                             .With("cannot upgrade the journal to schema version 3"));
+    }
   }
   return j;
 }
@@ -335,6 +365,33 @@ Status Journal::FinishTrial(uint64_t trial, uint32_t attempt, const std::string&
   return up.Run();
 }
 
+Status Journal::AddDecision(const JournalDecision& d) {
+  Stmt q(db_, "INSERT INTO decisions(trial_id, attempt, kind, step, score, stop_at, detail, at) "
+              "VALUES(?,?,?,?,?,?,?,?)");
+  q.Bind(1, static_cast<int64_t>(d.trial)).Bind(2, static_cast<int64_t>(d.attempt)).Bind(3, d.kind);
+  q.Bind(4, d.step).Bind(5, d.score).Bind(6, d.stop_at).Bind(7, d.detail).Bind(8, WallSeconds());
+  return q.Run().With(path_ + ": recording a " + d.kind + " decision for trial " + std::to_string(d.trial));
+}
+
+StatusOr<std::vector<JournalDecision>> Journal::Decisions() const {
+  Stmt q(db_, "SELECT trial_id, attempt, kind, step, score, stop_at, detail FROM decisions ORDER BY id");
+  if (!q.ok()) return q.Error();
+  std::vector<JournalDecision> out;
+  while (q.Next()) {
+    out.push_back(JournalDecision{static_cast<uint64_t>(q.Int(0)), static_cast<uint32_t>(q.Int(1)), q.Text(2),
+                                  q.Int(3), q.Null(4) ? NAN : q.Real(4), q.Int(5), q.Text(6)});
+  }
+  return out;
+}
+
+StatusOr<std::vector<JournalEvaluation>> Journal::Objectives() const {
+  Stmt q(db_, "SELECT trial_id, step, objective FROM evaluations ORDER BY trial_id, attempt, step");
+  if (!q.ok()) return q.Error();
+  std::vector<JournalEvaluation> out;
+  while (q.Next()) out.push_back(JournalEvaluation{static_cast<uint64_t>(q.Int(0)), q.Int(1), q.Real(2)});
+  return out;
+}
+
 Status Journal::FinishSweep(const std::string& state) {
   Stmt up(db_, "UPDATE sweeps SET state=?, finished_at=? WHERE id=1");
   up.Bind(1, state).Bind(2, WallSeconds());
@@ -371,26 +428,27 @@ StatusOr<wire::StatusReply> Journal::Snapshot() const {
     t->set_outcome(q.Text(6));
     t->set_error(q.Text(7));
     t->set_reason(q.Text(8));
-    const int64_t attempt = q.Int(2);
+    // The newest report of any attempt: a resumed attempt continues the
+    // steps of the one before, and shows its figures until it reports.
     Stmt p(db_, "SELECT step, loss, samples_per_sec, max_steps FROM progress "
-                "WHERE trial_id=? AND attempt=? ORDER BY step DESC LIMIT 1");
-    p.Bind(1, static_cast<int64_t>(t->id())).Bind(2, attempt);
+                "WHERE trial_id=? ORDER BY attempt DESC, step DESC LIMIT 1");
+    p.Bind(1, static_cast<int64_t>(t->id()));
     if (p.Next()) {
       t->set_step(p.Int(0));
       t->set_loss(p.Real(1));
       t->set_samples_per_sec(p.Real(2));
       t->set_max_steps(p.Int(3));
     }
-    Stmt e(db_, "SELECT step, loss, accuracy, macro_f1, objective FROM evaluations "
-                "WHERE trial_id=? AND attempt=? ORDER BY step DESC LIMIT 1");
-    e.Bind(1, static_cast<int64_t>(t->id())).Bind(2, attempt);
+    Stmt e(db_, "SELECT step, loss, accuracy, macro_f1, objective, attempt FROM evaluations "
+                "WHERE trial_id=? ORDER BY attempt DESC, step DESC LIMIT 1");
+    e.Bind(1, static_cast<int64_t>(t->id()));
     if (e.Next()) {
       t->set_has_metric(true);
       t->set_valid_loss(e.Real(1));
       t->set_accuracy(e.Real(2));
       t->set_macro_f1(e.Real(3));
       t->set_metric(e.Real(4));
-      FillLanguages(db_, t->id(), attempt, e.Int(0), t->mutable_languages());
+      FillLanguages(db_, t->id(), e.Int(5), e.Int(0), t->mutable_languages());
     }
   }
   return reply;

@@ -18,7 +18,7 @@ struct sqlite3;
 
 namespace polysweep {
 
-inline constexpr int kJournalSchemaVersion = 2;
+inline constexpr int kJournalSchemaVersion = 3;
 
 // What a restarted coordinator reads back.
 struct JournalSweep {
@@ -31,11 +31,31 @@ struct JournalSweep {
 struct JournalTrial {
   uint64_t id = 0;
   std::string hparams_json;
-  std::string state;     // pending, running, preempted, completed, failed, stopped
+  std::string state;     // pending, running, paused, preempted, interrupted, completed, failed, stopped, pruned
   uint32_t attempt = 0;
   int restarts = 0;
   std::string process;   // the launcher's handle of the running attempt
   double started_at = 0;
+};
+
+// A scheduler decision, journaled before it is acted on. Kinds: "rung" (the
+// trial paused at its stop with `score`), "promote" (it resumes to train to
+// `stop_at`), "stop" (it is told to stop at `step`: pruned).
+struct JournalDecision {
+  uint64_t trial = 0;
+  uint32_t attempt = 0;
+  std::string kind;
+  int64_t step = 0;
+  double score = 0;     // higher is better
+  int64_t stop_at = 0;
+  std::string detail;   // for people: why
+};
+
+// An evaluation's objective (as configured, not yet oriented).
+struct JournalEvaluation {
+  uint64_t trial = 0;
+  int64_t step = 0;
+  double objective = 0;
 };
 
 class Journal {
@@ -71,6 +91,10 @@ class Journal {
   Status FinishTrial(uint64_t trial, uint32_t attempt, const std::string& outcome,
                      const std::string& error, const std::string& reason = "");
   Status FinishSweep(const std::string& state);
+  Status AddDecision(const JournalDecision& decision);
+  // In the order they were made.
+  StatusOr<std::vector<JournalDecision>> Decisions() const;
+  StatusOr<std::vector<JournalEvaluation>> Objectives() const;
 
   // Everything a CLI view needs, read from the file.
   StatusOr<wire::StatusReply> Snapshot() const;

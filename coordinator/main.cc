@@ -1,9 +1,11 @@
 // polysweep: the coordinator and its CLI.
 //   polysweep sweep CONFIG        run a sweep in the foreground
 //   polysweep validate CONFIG     check a config without running anything
+//   polysweep preview CONFIG      the trials and rungs a config would run
 //   polysweep shard CONFIG        tokenize the dataset into binary shards
 //   polysweep data stats CONFIG   what the shards hold and how they are sampled
 //   polysweep status|trials|best  watch a sweep (live, or from its journal)
+//   polysweep stop|pause|resume T control a trial of the running sweep
 #include <signal.h>
 #include <unistd.h>
 
@@ -12,6 +14,7 @@
 #include <filesystem>
 #include <iostream>
 #include <sstream>
+#include <tuple>
 
 #include "common/config.h"
 #include "common/files.h"
@@ -21,6 +24,7 @@
 #include "coordinator/coordinator.h"
 #include "coordinator/data_stats.h"
 #include "coordinator/journal.h"
+#include "coordinator/preview.h"
 #include "coordinator/searcher.h"
 #include "coordinator/sharder.h"
 #include "coordinator/views.h"
@@ -121,16 +125,22 @@ StatusOr<std::string> FindSweepDir(const std::string& given) {
   return newest->string();
 }
 
-int StopTrial(const std::string& dir_flag, uint32_t trial) {
+// stop, pause or resume: the coordinator journals the command and rank 0
+// of the trial receives it with its next acknowledgement.
+int ControlTrial(const std::string& dir_flag, uint32_t trial, wire::Command command) {
   auto dir = FindSweepDir(dir_flag);
   if (!dir.ok()) return Fail(dir.status().message());
   wire::Envelope req;
-  req.mutable_stop_request()->set_trial(trial);
+  req.mutable_control_request()->set_trial(trial);
+  req.mutable_control_request()->set_command(command);
   std::string endpoint;
   auto reply = CallCoordinator(*dir, std::move(req), &endpoint);
   if (!reply.ok()) return Fail(reply.status().message(), 1);
   if (reply->has_reject()) return Fail("coordinator refused: " + reply->reject().reason(), 1);
-  std::cout << "trial " << trial << " stopped\n";
+  const char* what = command == wire::COMMAND_STOP    ? "stopping (its ranks stop together at their next step)"
+                     : command == wire::COMMAND_PAUSE ? "pausing (its ranks commit a checkpoint and end)"
+                                                      : "resumed from its checkpoint";
+  std::cout << "trial " << trial << " " << what << "\n";
   return 0;
 }
 
@@ -312,15 +322,24 @@ int main(int argc, char** argv) {
 
   auto* validate = app.add_subcommand("validate", "check a sweep config and exit");
   validate->add_option("config", config_path, "sweep config (YAML)")->required();
+  auto* preview = app.add_subcommand("preview", "print the trials and rungs a sweep config would run");
+  preview->add_option("config", config_path, "sweep config (YAML)")->required();
 
   std::string key_prefix;
   auto* keygen = app.add_subcommand("keygen", "write a CURVE key pair (PREFIX.key mode 600, PREFIX.pub)");
   keygen->add_option("prefix", key_prefix, "path prefix of the two files, e.g. ~/.polysweep/me")->required();
 
-  uint32_t stop_trial = 0;
-  auto* stop = app.add_subcommand("stop", "stop a running trial (needs the owner's key on a secured sweep)");
-  stop->add_option("trial", stop_trial, "trial id")->required();
-  stop->add_option("--dir", dir, "sweep directory (default: newest under ./runs)");
+  uint32_t control_trial = 0;
+  std::vector<std::pair<CLI::App*, wire::Command>> controls;
+  for (auto [name, command, help] :
+       {std::tuple{"stop", wire::COMMAND_STOP, "stop a running or paused trial for good"},
+        std::tuple{"pause", wire::COMMAND_PAUSE, "pause a running trial at a checkpoint"},
+        std::tuple{"resume", wire::COMMAND_RESUME, "resume a paused trial from its checkpoint"}}) {
+    auto* cmd = app.add_subcommand(name, std::string(help) + " (needs the owner's key on a secured sweep)");
+    cmd->add_option("trial", control_trial, "trial id")->required();
+    cmd->add_option("--dir", dir, "sweep directory (default: newest under ./runs)");
+    controls.push_back({cmd, command});
+  }
 
   std::vector<CLI::App*> watchers;
   for (auto [name, help] : {std::pair{"status", "sweep progress and best trial"},
@@ -336,13 +355,23 @@ int main(int argc, char** argv) {
   if (sweep->parsed()) return RunSweep(config_path, overwrite, worker, mpirun);
   if (shard->parsed()) return RunShard(config_path, force);
   if (keygen->parsed()) return KeyGen(key_prefix);
-  if (stop->parsed()) return StopTrial(dir, stop_trial);
+  for (auto [cmd, command] : controls) {
+    if (cmd->parsed()) return ControlTrial(dir, control_trial, command);
+  }
   if (stats->parsed()) {
     auto config = LoadSweepConfig(config_path);
     if (!config.ok()) return Fail(config.status().message());
     auto report = DataStats(config->data, output == "json");
     if (!report.ok()) return Fail(report.status().message());
     std::cout << *report;
+    return 0;
+  }
+  if (preview->parsed()) {
+    auto config = LoadSweepConfig(config_path);
+    if (!config.ok()) return Fail(config.status().message());
+    auto text = RenderPreview(*config);
+    if (!text.ok()) return Fail(config_path + ": " + text.status().message());
+    std::cout << *text;
     return 0;
   }
   if (validate->parsed()) {

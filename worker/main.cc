@@ -111,6 +111,8 @@ int main(int argc, char** argv) {
     end.set_steps(result->steps);
     end.set_seconds(result->seconds);
     end.set_preempted(result->preempted);
+    end.set_paused(result->paused);
+    end.set_stopped(result->stopped);
     Status s = client.End(end);
     if (!s.ok()) log.Warn("end of trial not acknowledged: " + s.message());
   }

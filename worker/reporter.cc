@@ -79,6 +79,7 @@ StatusOr<wire::Envelope> CoordinatorClient::Deliver(wire::Envelope env) {
                   " s; reports resume");
       }
       if (reply->has_reject()) return Status::Error("coordinator rejected the message: " + reply->reject().reason());
+      if (reply->has_ack() && reply->ack().command() != wire::COMMAND_NONE) command_ = reply->ack().command();
       return reply;
     }
     const auto now = Clock::now();

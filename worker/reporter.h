@@ -12,6 +12,7 @@
 // returns the error and the trial stops.
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <deque>
@@ -34,6 +35,9 @@ class Reporter {
   virtual Status Progress(const wire::Progress& p) = 0;
   virtual Status Evaluation(const wire::Evaluation& e) = 0;
   virtual Status End(const wire::TrialEnd& e) = 0;
+  // The latest command the coordinator sent with an acknowledgement
+  // (wire::COMMAND_NONE until one arrives). Any thread may ask.
+  virtual wire::Command command() const { return wire::COMMAND_NONE; }
 };
 
 struct TrialIdentity {
@@ -62,6 +66,7 @@ class CoordinatorClient : public Reporter {
   Status Evaluation(const wire::Evaluation& e) override;
   // Queued behind the reports before it; waits until all are delivered.
   Status End(const wire::TrialEnd& e) override;
+  wire::Command command() const override { return static_cast<wire::Command>(command_.load()); }
 
  private:
   struct Item;
@@ -81,6 +86,7 @@ class CoordinatorClient : public Reporter {
   std::deque<std::shared_ptr<Item>> queue_;
   Status failed_;  // sticky: once delivery failed, every later report fails
   bool stop_ = false;
+  std::atomic<int> command_{wire::COMMAND_NONE};
   std::thread thread_;
 };
 

@@ -147,12 +147,39 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
   }
   BatchPrefetcher batches(**train, plan, start, params.batch_size, comm->rank(), world, kPad, max_length);
 
+  const int64_t stop_at = a.stop_at_step() > 0 ? std::min(a.stop_at_step(), max_steps) : max_steps;
+  if (stop_at < max_steps && !checkpoints) {
+    return classed(Status::Error("stop_at_step " + std::to_string(stop_at) + " needs a checkpoint_dir to pause in"),
+                   kBadConfig);
+  }
+  // A checkpoint every rank has written and flushed: the trial may end here.
+  auto Commit = [&](int64_t step, const ReaderPosition& after) -> Status {
+    PS_RETURN_IF_ERROR(checkpoints->Save(trainer.model(), trainer.optimizer(), step, after));
+    return checkpoints->Flush();
+  };
+  // Ends the trial early at `step`, flagged by `how` (paused, preempted, stopped).
+  auto Ended = [&](int64_t step, bool TrainResult::*how) {
+    TrainResult result;
+    result.steps = step;
+    result.*how = true;
+    result.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
+    return StatusOr<TrainResult>(result);
+  };
+  if (first_step > stop_at && stop_at < max_steps) {
+    // Restarted after committing the checkpoint of its stop, before the
+    // coordinator heard of the pause: evaluate there again and pause.
+    auto metrics = Evaluate(trainer.model(), **valid, num_labels, num_langs, kPad, max_length, comm, liveness,
+                            first_step - 1);
+    if (!metrics.ok()) return metrics.status();
+    if (reporter) PS_RETURN_IF_ERROR(reporter->Evaluation(ToWire(*metrics, first_step - 1, false, a.data())));
+    return Ended(first_step - 1, &TrainResult::paused);
+  }
   const double every_seconds = checkpoints ? a.checkpoint_every_seconds() : 0;
   auto last_checkpoint = Clock::now();
   double loss_sum = 0;
   int64_t loss_n = 0, samples = (first_step - 1) * global_batch, window_samples = 0;
   auto window_start = Clock::now();
-  for (int64_t step = first_step; step <= max_steps; ++step) {
+  for (int64_t step = first_step; step <= stop_at; ++step) {
     BatchPrefetcher::Item item = batches.Next();
     const double lr = ScheduledLr(params.lr, step, params.warmup_steps, max_steps);
     auto loss = trainer.Step(item.batch, lr);
@@ -178,35 +205,42 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
       window_samples = 0;
       window_start = Clock::now();
     }
-    // Every rank learns at the same step of a preemption signal any rank got
-    // and of rank 0's clock saying a timed checkpoint is due.
+    // Every rank learns at the same step of a preemption signal any rank got,
+    // of rank 0's clock saying a timed checkpoint is due, and of a command
+    // the coordinator sent rank 0: no rank is left waiting in a collective.
     const bool timed_due = comm->rank() == 0 && every_seconds > 0 &&
                            std::chrono::duration<double>(Clock::now() - last_checkpoint).count() >= every_seconds;
-    float flags[2] = {preempt && preempt->load() ? 1.f : 0.f, timed_due ? 1.f : 0.f};
-    if (preempt || every_seconds > 0) PS_RETURN_IF_ERROR(comm->AllReduceSum(flags, 2));
-    if (flags[0] > 0 && step < max_steps) {
-      if (checkpoints) {
-        PS_RETURN_IF_ERROR(checkpoints->Save(trainer.model(), trainer.optimizer(), step, item.after));
-        PS_RETURN_IF_ERROR(checkpoints->Flush());
-      }
-      log.Info("preempted: checkpoint committed at step " + std::to_string(step));
-      TrainResult result;
-      result.steps = step;
-      result.preempted = true;
-      result.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-      return result;
+    const wire::Command command = reporter ? reporter->command() : wire::COMMAND_NONE;
+    float flags[3] = {preempt && preempt->load() ? 1.f : 0.f, timed_due ? 1.f : 0.f, static_cast<float>(command)};
+    PS_RETURN_IF_ERROR(comm->AllReduceSum(flags, 3));
+    const auto agreed = static_cast<wire::Command>(static_cast<int>(flags[2]));
+    if (agreed == wire::COMMAND_STOP && step < max_steps) {
+      log.Info("stopped by the coordinator at step " + std::to_string(step));
+      return Ended(step, &TrainResult::stopped);
+    }
+    if ((flags[0] > 0 || agreed == wire::COMMAND_PAUSE) && step < max_steps) {
+      if (checkpoints) PS_RETURN_IF_ERROR(Commit(step, item.after));
+      const bool paused = agreed == wire::COMMAND_PAUSE;
+      log.Info(std::string(paused ? "paused" : "preempted") + ": checkpoint committed at step " + std::to_string(step));
+      return Ended(step, paused ? &TrainResult::paused : &TrainResult::preempted);
     }
     const bool final = step == max_steps;
+    const bool rung = step == stop_at && !final;  // the scheduler decides here
     const bool due = (a.checkpoint_every() > 0 && step % a.checkpoint_every() == 0) || flags[1] > 0;
-    if (checkpoints && due && !final) {
+    if (checkpoints && due && !final && !rung) {
       PS_RETURN_IF_ERROR(checkpoints->Save(trainer.model(), trainer.optimizer(), step, item.after));
       last_checkpoint = Clock::now();
     }
-    if (final || (a.eval_every() > 0 && step % a.eval_every() == 0)) {
+    if (final || rung || (a.eval_every() > 0 && step % a.eval_every() == 0)) {
       auto metrics = Evaluate(trainer.model(), **valid, num_labels, num_langs, kPad, max_length, comm, liveness, step);
       if (!metrics.ok()) return metrics.status();
       if (reporter) PS_RETURN_IF_ERROR(reporter->Evaluation(ToWire(*metrics, step, final, a.data())));
       window_start = Clock::now();  // evaluation time is not training throughput
+    }
+    if (rung) {
+      PS_RETURN_IF_ERROR(Commit(step, item.after));
+      log.Info("paused at step " + std::to_string(step) + " for the scheduler: checkpoint committed");
+      return Ended(step, &TrainResult::paused);
     }
   }
   if (checkpoints) PS_RETURN_IF_ERROR(checkpoints->Flush());

@@ -21,7 +21,9 @@ double ScheduledLr(double peak, int64_t step, int64_t warmup, int64_t max_steps)
 struct TrainResult {
   int64_t steps = 0;
   double seconds = 0;
-  bool preempted = false;  // stopped at `steps` on request, checkpoint committed
+  bool preempted = false;  // stopped at `steps` on a preemption signal, checkpoint committed
+  bool paused = false;     // paused at `steps` (its stop_at_step, or on command), checkpoint committed
+  bool stopped = false;    // stopped at `steps` on command, no checkpoint
 };
 
 struct Liveness;
@@ -34,6 +36,8 @@ inline constexpr const char* kDataError = "data error";
 // On failure, `reason` (when given) is set to kBadConfig, kDataError, or left.
 // `preempt`, when given, is polled after every step: once it is set on any
 // rank, all ranks agree on that step, commit a checkpoint and return early.
+// So are the reporter's commands (stop, pause) on rank 0. At the
+// assignment's stop_at_step all ranks evaluate, commit and return paused.
 StatusOr<TrainResult> RunTrial(const wire::Assignment& assignment, Communicator* comm, Reporter* reporter,
                                const Logger& log, Liveness* liveness = nullptr,
                                const std::atomic<bool>* preempt = nullptr, std::string* reason = nullptr);

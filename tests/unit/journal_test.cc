@@ -97,8 +97,8 @@ TEST_F(JournalTest, CreateMakesWalJournalWithSchemaVersion) {
   }
   Db db(path_);
   EXPECT_EQ(db.One("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(db.One("PRAGMA user_version"), "2");
-  EXPECT_EQ(kJournalSchemaVersion, 2);
+  EXPECT_EQ(db.One("PRAGMA user_version"), "3");
+  EXPECT_EQ(kJournalSchemaVersion, 3);
   EXPECT_EQ(db.One("SELECT name, config, metric, maximize, max_trials, state, finished_at FROM sweeps"),
             "unit-sweep|name: unit-sweep\n|valid_loss|0|3|running|NULL");
 }
@@ -382,7 +382,7 @@ TEST_F(JournalTest, OpenUpgradesAVersion1Journal) {
   {
     Db db(path_);
     db.Exec("ALTER TABLE sweeps DROP COLUMN endpoint; ALTER TABLE trials DROP COLUMN restarts; "
-            "ALTER TABLE trials DROP COLUMN process; PRAGMA user_version=1");
+            "ALTER TABLE trials DROP COLUMN process; DROP TABLE decisions; PRAGMA user_version=1");
   }
   ASSERT_TRUE(Journal::OpenReadOnly(path_).ok());  // reading needs no upgrade
   {
@@ -394,8 +394,31 @@ TEST_F(JournalTest, OpenUpgradesAVersion1Journal) {
   ASSERT_TRUE((*j)->AddTrial(1, {}).ok());
   ASSERT_TRUE((*j)->SetProcess(1, 0, "local:77").ok());
   EXPECT_EQ((*(*j)->Trials())[0].process, "local:77");
+  ASSERT_TRUE((*j)->AddDecision({1, 1, "rung", 100, 0.5, 100, "paused at step 100"}).ok());
   Db db(path_);
-  EXPECT_EQ(db.One("PRAGMA user_version"), "2");
+  EXPECT_EQ(db.One("PRAGMA user_version"), "3");
+}
+
+TEST_F(JournalTest, DecisionsComeBackInTheOrderTheyWereMade) {
+  auto j = Create();
+  ASSERT_NE(j, nullptr);
+  ASSERT_TRUE(j->AddTrial(1, {}).ok());
+  ASSERT_TRUE(j->AddTrial(2, {}).ok());
+  ASSERT_TRUE(j->AddDecision({2, 1, "rung", 100, 0.7, 100, "paused at step 100"}).ok());
+  ASSERT_TRUE(j->AddDecision({1, 1, "rung", 100, 0.4, 100, "paused at step 100"}).ok());
+  ASSERT_TRUE(j->AddDecision({2, 1, "promote", 100, NAN, 300, "promoted from rung 0"}).ok());
+  auto d = j->Decisions();
+  ASSERT_TRUE(d.ok()) << d.status().message();
+  ASSERT_EQ(d->size(), 3u);
+  EXPECT_EQ((*d)[0].trial, 2u);
+  EXPECT_EQ((*d)[0].kind, "rung");
+  EXPECT_DOUBLE_EQ((*d)[0].score, 0.7);
+  EXPECT_EQ((*d)[1].trial, 1u);
+  EXPECT_EQ((*d)[2].kind, "promote");
+  EXPECT_EQ((*d)[2].stop_at, 300);
+  EXPECT_EQ((*d)[2].detail, "promoted from rung 0");
+  // A decision about a trial the journal does not know is refused.
+  EXPECT_FALSE(j->AddDecision({9, 1, "rung", 100, 0.1, 100, "?"}).ok());
 }
 
 TEST_F(JournalTest, OpenReadOnlyRejectsNewerSchema) {

@@ -211,7 +211,8 @@ TEST_F(SecurityTest, ThousandHostileAttemptsChangeNothingAndAreCounted) {
   }
   // A rank's key cannot stop a trial; the owner's can.
   wire::Envelope stop;
-  stop.mutable_stop_request()->set_trial(1);
+  stop.mutable_control_request()->set_trial(1);
+  stop.mutable_control_request()->set_command(wire::COMMAND_STOP);
   auto refused = Call(worker_keys_, stop);
   ASSERT_TRUE(refused.ok());
   ASSERT_TRUE(refused->has_reject());

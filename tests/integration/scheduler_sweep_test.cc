@@ -1,0 +1,260 @@
+// Schedulers and trial control on real sweeps: an ASHA sweep of nine trials
+// of two MPI ranks in which trials pause at rungs with a checkpoint, losers
+// are pruned and winners resume from their checkpoints; and the owner's
+// pause, resume and stop reaching every rank of a trial at the same step.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <thread>
+
+#include "command.h"
+#include "journal_reader.h"
+
+namespace polysweep {
+namespace {
+
+using testing_util::JournalReader;
+using testing_util::Quote;
+using testing_util::RunCommand;
+
+std::string WriteConfig(const std::string& dir, const std::string& name, const std::string& extra) {
+  const std::string path = dir + "/sweep.yaml";
+  std::ofstream(path) << "name: " << name << "\n"
+                      << "output_dir: " << dir << "/run\n"
+                      << "data:\n"
+                      << "  files: [" << POLYSWEEP_DEFAULT_DATA << "]\n"
+                      << "  group_field: group\n"
+                      << "  max_per_language: 120\n"
+                      << "  vocab_size: 2000\n"
+                      << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 32}\n"
+                      << "trial: {ranks: 2, threads_per_rank: 1, checkpoint_every: 0}\n"
+                      << "search:\n"
+                      << "  algorithm: random\n"
+                      << "  seed: 5\n"
+                      << "  space:\n"
+                      << "    lr: {type: loguniform, low: 1.0e-4, high: 1.0e-2}\n"
+                      << "    dropout: {type: uniform, low: 0.0, high: 0.1}\n"
+                      << "training: {warmup_steps: 5, batch_size: 16}\n"
+                      << "metric: {name: macro_f1}\n"
+                      << extra;
+  return path;
+}
+
+std::string ReadAll(const std::string& path) {
+  std::stringstream s;
+  s << std::ifstream(path).rdbuf();
+  return s.str();
+}
+
+// Waits for the sweep process; kills it and fails after `limit`.
+int WaitSweep(pid_t pid, std::chrono::seconds limit) {
+  const auto deadline = std::chrono::steady_clock::now() + limit;
+  int status = 0;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (waitpid(pid, &status, WNOHANG) == pid) return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  kill(pid, SIGTERM);
+  waitpid(pid, &status, 0);
+  return -1;
+}
+
+TEST(SchedulerSweep, AshaPrunesEarlyAndPromotedTrialsResumeFromTheirCheckpoints) {
+  ASSERT_TRUE(std::filesystem::exists(POLYSWEEP_DEFAULT_DATA)) << "run scripts/make-default-data first";
+  const std::string dir = testing_util::FreshDir("asha");
+  // Rungs at steps 10, 30 and 90 (the budget); two trials run at once.
+  const std::string config =
+      WriteConfig(dir, "asha", "max_concurrent: 2\n"
+                               "scheduler: {type: asha, grace: 10, reduction_factor: 3}\n"
+                               "budget: {max_trials: 9, max_steps: 90, eval_every: 0, log_every: 5}\n");
+  const std::string run = dir + "/run", log = dir + "/sweep.log";
+  const pid_t pid = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, log);
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(WaitSweep(pid, std::chrono::seconds(420)), 0) << ReadAll(log);
+
+  JournalReader j(run + "/journal.db");
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ(j.Scalar("SELECT state FROM sweeps"), "finished");
+  std::map<std::string, int> outcomes;
+  for (const auto& row : j.Query("SELECT state FROM trials")) outcomes[row[0]]++;
+  EXPECT_EQ(outcomes["completed"] + outcomes["pruned"], 9) << ReadAll(log);
+  EXPECT_GE(outcomes["pruned"], 1) << "no trial was stopped early";
+  EXPECT_GE(outcomes["completed"], 1) << "no trial trained its full budget";
+
+  // Every trial paused at the first rung with its score journaled first.
+  EXPECT_EQ(j.Scalar("SELECT COUNT(DISTINCT trial_id) FROM decisions WHERE kind='rung' AND step=10"), "9");
+  // Pruned trials trained no further than the rung they waited at.
+  for (const auto& row : j.Query("SELECT id FROM trials WHERE state='pruned'")) {
+    const std::string where = " WHERE trial_id=" + row[0];
+    const std::string last = j.Scalar("SELECT MAX(step) FROM progress" + where);
+    EXPECT_EQ(last, j.Scalar("SELECT MAX(step) FROM decisions" + where + " AND kind='rung'")) << "trial " << row[0];
+  }
+  // Promoted trials: a new attempt that resumed from the rung's checkpoint,
+  // its step count continuing (no step at or below the rung again).
+  auto promotions = j.Query("SELECT trial_id, attempt, step, stop_at FROM decisions WHERE kind='promote' ORDER BY id");
+  ASSERT_GE(promotions.size(), 3u);  // floor(9 / 3) from rung 0 at least
+  for (const auto& p : promotions) {
+    const std::string where = " WHERE trial_id=" + p[0] + " AND attempt=" + std::to_string(std::stoi(p[1]) + 1);
+    EXPECT_EQ(j.Scalar("SELECT MIN(step) FROM progress" + where), std::to_string(std::stoi(p[2]) + 5))
+        << "trial " << p[0] << " did not continue from step " << p[2];
+    const std::string logged = ReadAll(run + "/trial-" + p[0] + ".log");
+    EXPECT_NE(logged.find("resumed from the checkpoint at step " + p[2]), std::string::npos) << logged;
+  }
+  // Decisions are journaled before they are acted on: a promotion follows
+  // the trial's rung result, and the attempt it started follows both.
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM decisions p WHERE kind='promote' AND NOT EXISTS "
+                     "(SELECT 1 FROM decisions r WHERE r.kind='rung' AND r.trial_id=p.trial_id AND r.id < p.id "
+                     "AND r.step=p.step)"),
+            "0");
+  // The completed trial reached the budget; ASHA spent far less than FIFO would.
+  for (const auto& row : j.Query("SELECT id FROM trials WHERE state='completed'")) {
+    EXPECT_EQ(j.Scalar("SELECT MAX(step) FROM progress WHERE trial_id=" + row[0]), "90");
+  }
+  const int steps = std::stoi(j.Scalar("SELECT SUM(s) FROM (SELECT MAX(step) AS s FROM progress GROUP BY trial_id)"));
+  EXPECT_LT(steps, 9 * 90 / 2) << "ASHA trained " << steps << " steps";
+
+  // The CLI shows the outcomes.
+  auto trials = RunCommand(std::string(POLYSWEEP_BIN) + " trials --dir " + Quote(run));
+  ASSERT_EQ(trials.exit_code, 0) << trials.err;
+  EXPECT_NE(trials.out.find("pruned"), std::string::npos) << trials.out;
+}
+
+TEST(SchedulerSweep, AnInterruptedAshaSweepContinuesWithTheSameDecisions) {
+  ASSERT_TRUE(std::filesystem::exists(POLYSWEEP_DEFAULT_DATA)) << "run scripts/make-default-data first";
+  const std::string dir = testing_util::FreshDir("asha-restart");
+  const std::string config =
+      WriteConfig(dir, "asha-restart", "max_concurrent: 2\n"
+                                       "scheduler: {type: asha, grace: 10, reduction_factor: 3}\n"
+                                       "budget: {max_trials: 9, max_steps: 90, eval_every: 0, log_every: 5}\n");
+  const std::string run = dir + "/run";
+  const pid_t first = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, dir + "/first.log");
+  ASSERT_GT(first, 0);
+  // Interrupt it once trials have paused and been promoted.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(180);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (std::filesystem::exists(run + "/journal.db") &&
+        JournalReader(run + "/journal.db").Scalar("SELECT COUNT(*) >= 1 FROM decisions WHERE kind='promote'") == "1") {
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  kill(first, SIGINT);
+  EXPECT_EQ(WaitSweep(first, std::chrono::seconds(60)), 130) << ReadAll(dir + "/first.log");
+  const std::string before = JournalReader(run + "/journal.db").Scalar("SELECT COUNT(*) FROM decisions");
+  ASSERT_NE(before, "0");
+
+  const pid_t second = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, dir + "/second.log");
+  ASSERT_GT(second, 0);
+  ASSERT_EQ(WaitSweep(second, std::chrono::seconds(420)), 0) << ReadAll(dir + "/second.log");
+  JournalReader j(run + "/journal.db");
+  EXPECT_EQ(j.Scalar("SELECT state FROM sweeps"), "finished");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM trials"), "9");  // none issued twice
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM trials WHERE state NOT IN ('completed', 'pruned')"), "0");
+  // Every trial has one result per rung it reached, and no trial was
+  // promoted twice from one rung.
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM (SELECT trial_id, step FROM decisions WHERE kind='rung' "
+                     "GROUP BY trial_id, step HAVING COUNT(*) > 1)"),
+            "0");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM (SELECT trial_id, step FROM decisions WHERE kind='promote' "
+                     "GROUP BY trial_id, step HAVING COUNT(*) > 1)"),
+            "0");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(DISTINCT trial_id) FROM decisions WHERE kind='rung' AND step=10"), "9");
+  // Across the restart, promotions kept the quota of their rung: the m-th
+  // promotion from rung 0 came when the rung held at least 3m results.
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM decisions p WHERE p.kind='promote' AND p.step=10 AND "
+                     "(SELECT COUNT(*) FROM decisions q WHERE q.kind='promote' AND q.step=10 AND q.id<=p.id) > "
+                     "(SELECT COUNT(*) FROM decisions r WHERE r.kind='rung' AND r.step=10 AND r.id<p.id) / 3"),
+            "0");
+  EXPECT_GE(std::stoi(j.Scalar("SELECT COUNT(*) FROM trials WHERE state='completed'")), 1);
+  EXPECT_NE(ReadAll(dir + "/second.log").find("resumed from"), std::string::npos);
+}
+
+// The steps at which each rank of a 2-rank trial logged "<what> at step N".
+std::map<std::string, std::set<std::string>> StepsLogged(const std::string& log, const std::string& what) {
+  std::map<std::string, std::set<std::string>> steps;
+  const std::regex re("rank ([01])/2.*" + what + " at step ([0-9]+)");
+  std::istringstream lines(ReadAll(log));
+  for (std::string line; std::getline(lines, line);) {
+    std::smatch m;
+    if (std::regex_search(line, m, re)) steps[m[1]].insert(m[2]);
+  }
+  return steps;
+}
+
+// Both ranks logged `what` exactly once, at the same step: returns it.
+std::string SameStepOnBothRanks(const std::string& log, const std::string& what) {
+  auto steps = StepsLogged(log, what);
+  EXPECT_EQ(steps.size(), 2u) << ReadAll(log);
+  if (steps.size() != 2 || steps["0"].size() != 1 || steps["0"] != steps["1"]) {
+    ADD_FAILURE() << "ranks disagree on where they stopped:\n" << ReadAll(log);
+    return "0";
+  }
+  return *steps["0"].begin();
+}
+
+TEST(SchedulerSweep, OwnerPauseResumeAndStopReachEveryRankAtTheSameStep) {
+  ASSERT_TRUE(std::filesystem::exists(POLYSWEEP_DEFAULT_DATA)) << "run scripts/make-default-data first";
+  const std::string dir = testing_util::FreshDir("control");
+  // One trial far too long to finish: only the owner's commands end it.
+  const std::string config =
+      WriteConfig(dir, "control", "budget: {max_trials: 1, max_steps: 1000000, eval_every: 0, log_every: 5}\n");
+  const std::string run = dir + "/run", log = dir + "/sweep.log", trial_log = run + "/trial-1.log";
+  const pid_t pid = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, log);
+  ASSERT_GT(pid, 0);
+  auto query = [&](const std::string& sql) {
+    return std::filesystem::exists(run + "/journal.db") ? JournalReader(run + "/journal.db").Scalar(sql) : "";
+  };
+  auto wait_for = [&](const std::string& sql, const std::string& want) {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(180);
+    while (std::chrono::steady_clock::now() < deadline) {
+      if (query(sql) == want) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    return false;
+  };
+  auto cli = [&](const std::string& verb, int trial) {
+    return RunCommand(std::string(POLYSWEEP_BIN) + " " + verb + " " + std::to_string(trial) + " --dir " + Quote(run));
+  };
+  ASSERT_TRUE(wait_for("SELECT MAX(step) >= 20 FROM progress WHERE trial_id=1", "1")) << ReadAll(log);
+  auto paused = cli("pause", 1);
+  ASSERT_EQ(paused.exit_code, 0) << paused.err;
+  ASSERT_TRUE(wait_for("SELECT state FROM trials WHERE id=1", "paused")) << ReadAll(log);
+  // Both ranks committed the checkpoint at one step, and nothing ran past it.
+  const std::string step = SameStepOnBothRanks(trial_log, "checkpoint committed");
+  EXPECT_GE(std::stoi(step), 20);
+  EXPECT_LE(std::stoi(query("SELECT MAX(step) FROM progress WHERE trial_id=1")), std::stoi(step));
+  // A paused trial cannot be paused again; an unknown trial is refused.
+  EXPECT_NE(cli("pause", 1).exit_code, 0);
+  EXPECT_NE(cli("resume", 7).exit_code, 0);
+
+  auto resumed = cli("resume", 1);
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  ASSERT_TRUE(wait_for("SELECT MAX(step) >= " + std::to_string(std::stoi(step) + 20) +
+                           " FROM progress WHERE trial_id=1 AND attempt=2", "1"))
+      << ReadAll(log);
+  // The step count continues from the checkpoint.
+  EXPECT_EQ(query("SELECT MIN(step) FROM progress WHERE trial_id=1 AND attempt=2"),
+            std::to_string((std::stoi(step) / 5 + 1) * 5));
+  EXPECT_NE(ReadAll(trial_log).find("resumed from the checkpoint at step " + step), std::string::npos);
+
+  auto stopped = cli("stop", 1);
+  ASSERT_EQ(stopped.exit_code, 0) << stopped.err;
+  ASSERT_EQ(WaitSweep(pid, std::chrono::seconds(120)), 1) << ReadAll(log);  // no trial completed
+  JournalReader j(run + "/journal.db");
+  EXPECT_EQ(j.Scalar("SELECT state || '/' || reason FROM trials WHERE id=1"), "stopped/stopped");
+  const std::string stop_step = SameStepOnBothRanks(trial_log, "stopped by the coordinator");
+  EXPECT_GT(std::stoi(stop_step), std::stoi(step));
+  // Each command was journaled as a decision before it was sent.
+  EXPECT_EQ(j.Scalar("SELECT group_concat(kind) FROM (SELECT kind FROM decisions ORDER BY id)"), "pause,resume,stop");
+}
+
+}  // namespace
+}  // namespace polysweep

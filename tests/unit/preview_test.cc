@@ -1,0 +1,83 @@
+// Tests of `polysweep preview` (coordinator/preview.h).
+#include "coordinator/preview.h"
+
+#include <gtest/gtest.h>
+
+namespace polysweep {
+namespace {
+
+SweepConfig Parse(const std::string& extra) {
+  auto c = ParseSweepConfig("name: p\n"
+                            "data: {files: [" POLYSWEEP_DEFAULT_DATA "]}\n"
+                            "search:\n"
+                            "  algorithm: random\n"
+                            "  seed: 4\n"
+                            "  space:\n"
+                            "    lr: {type: loguniform, low: 1.0e-4, high: 1.0e-2}\n"
+                            "    batch_size: {type: choice, values: [16, 32]}\n" +
+                                extra,
+                            "p.yaml");
+  EXPECT_TRUE(c.ok()) << c.status().message();
+  return c.ok() ? *c : SweepConfig();
+}
+
+TEST(Preview, ListsTheTrialsTheSearcherIssues) {
+  SweepConfig c = Parse("budget: {max_trials: 3, max_steps: 100}\n");
+  auto text = RenderPreview(c);
+  ASSERT_TRUE(text.ok()) << text.status().message();
+  EXPECT_NE(text->find("sweep p: 3 trials (random search, seed 4)"), std::string::npos) << *text;
+  EXPECT_NE(text->find("TRIAL  batch_size  lr"), std::string::npos) << *text;
+  EXPECT_NE(text->find("every trial trains 100 steps"), std::string::npos) << *text;
+}
+
+TEST(Preview, AshaRungsHoldAThirdOfTheRungBelow) {
+  SweepConfig c = Parse("scheduler: {type: asha, grace: 100, reduction_factor: 3}\n"
+                        "budget: {max_trials: 27, max_steps: 1200}\n");
+  auto text = RenderPreview(c);
+  ASSERT_TRUE(text.ok()) << text.status().message();
+  // Rungs 100, 300, 900, 1200 with 27, 9, 3, 1 trials: 2700 + 1800 + 1800 + 300 steps.
+  EXPECT_NE(text->find("0   100              27   2700"), std::string::npos) << *text;
+  EXPECT_NE(text->find("1   300               9   1800"), std::string::npos) << *text;
+  EXPECT_NE(text->find("2   900               3   1800"), std::string::npos) << *text;
+  EXPECT_NE(text->find("3  1200               1    300"), std::string::npos) << *text;
+  EXPECT_NE(text->find("6600 steps in all, 20.4% of training every trial fully (32400)"), std::string::npos)
+      << *text;
+}
+
+TEST(Preview, HyperbandShowsEachBracket) {
+  SweepConfig c = Parse("scheduler: {type: hyperband, grace: 10, reduction_factor: 2, brackets: 2}\n"
+                        "budget: {max_trials: 5, max_steps: 40}\n");
+  auto text = RenderPreview(c);
+  ASSERT_TRUE(text.ok()) << text.status().message();
+  EXPECT_NE(text->find("bracket 0: trials 1, 3, ... (3)"), std::string::npos) << *text;
+  EXPECT_NE(text->find("bracket 1: trials 2, 4, ... (2)"), std::string::npos) << *text;
+}
+
+TEST(SchedulerConfig, BadValuesNameTheKey) {
+  auto bad = ParseSweepConfig("name: p\ndata: {files: [" POLYSWEEP_DEFAULT_DATA "]}\nsearch: {space: {dropout: {type: uniform, low: 0, high: 0.5}}}\n"
+                              "scheduler: {type: asha}\nbudget: {max_steps: 10}\n",
+                              "p.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("p.yaml:4: scheduler.grace: required"), std::string::npos)
+      << bad.status().message();
+  bad = ParseSweepConfig("name: p\ndata: {files: [" POLYSWEEP_DEFAULT_DATA "]}\nsearch: {space: {dropout: {type: uniform, low: 0, high: 0.5}}}\n"
+                         "scheduler: {type: bohb, grace: 5}\nbudget: {max_steps: 10}\n",
+                         "p.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("scheduler.type: expected fifo, asha, hyperband or median"), std::string::npos)
+      << bad.status().message();
+  bad = ParseSweepConfig("name: p\ndata: {files: [" POLYSWEEP_DEFAULT_DATA "]}\nsearch: {space: {dropout: {type: uniform, low: 0, high: 0.5}}}\n"
+                         "scheduler: {type: asha, grace: 5, reduction_factor: 1}\nbudget: {max_steps: 10}\n",
+                         "p.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("scheduler.reduction_factor"), std::string::npos) << bad.status().message();
+  auto good = ParseSweepConfig("name: p\ndata: {files: [" POLYSWEEP_DEFAULT_DATA "]}\nsearch: {space: {dropout: {type: uniform, low: 0, high: 0.5}}}\n"
+                               "scheduler: {type: median}\nbudget: {max_steps: 10, eval_every: 5}\n",
+                               "p.yaml");
+  ASSERT_TRUE(good.ok()) << good.status().message();
+  EXPECT_EQ(good->scheduler.grace, 5);  // defaults to eval_every
+  EXPECT_EQ(good->scheduler.kind, SchedulerKind::kMedian);
+}
+
+}  // namespace
+}  // namespace polysweep
