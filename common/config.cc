@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "common/example.h"
+#include "common/languages.h"
 
 namespace polysweep {
 namespace {
@@ -321,14 +322,30 @@ Status ParseSearch(const Reader& r, const YAML::Node& n, SearchConfig* s) {
 }
 
 Status ParseMetric(const Reader& r, const YAML::Node& n, MetricConfig* m) {
-  PS_RETURN_IF_ERROR(r.CheckMap(n, "metric", {"name", "mode"}));
+  PS_RETURN_IF_ERROR(r.CheckMap(n, "metric", {"name", "mode", "over", "min_language_f1"}));
   if (n["name"]) {
     PS_RETURN_IF_ERROR(r.String(n["name"], "metric.name", &m->name));
-    if (m->name != "accuracy" && m->name != "macro_f1" && m->name != "valid_loss") {
+    static const std::set<std::string> kNames = {"accuracy", "macro_f1", "valid_loss", "language_f1",
+                                                 "language_accuracy"};
+    if (!kNames.count(m->name)) {
       return r.Error(n["name"], "metric.name",
-                     "unknown metric \"" + m->name + "\" (accuracy, macro_f1, valid_loss)");
+                     "unknown metric \"" + m->name +
+                         "\" (accuracy, macro_f1, valid_loss, language_f1, language_accuracy)");
     }
     m->maximize = m->name != "valid_loss";
+  }
+  const bool per_language = m->name == "language_f1" || m->name == "language_accuracy";
+  if (n["over"]) {
+    PS_RETURN_IF_ERROR(r.String(n["over"], "metric.over", &m->over));
+    if (!per_language) {
+      return r.Error(n["over"], "metric.over", "only for language_f1 and language_accuracy, not " + m->name);
+    }
+    if (m->over.empty()) return r.Error(n["over"], "metric.over", "expected macro, worst or a language code");
+  } else if (per_language) {
+    return r.Error(n, "metric.over", "required for " + m->name + ": macro, worst or a language code");
+  }
+  if (n["min_language_f1"]) {
+    PS_RETURN_IF_ERROR(r.Number(n["min_language_f1"], "metric.min_language_f1", &m->min_language_f1, 0, 1));
   }
   if (n["mode"]) {
     std::string mode;
@@ -448,7 +465,14 @@ StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::
   if (root["trial"]) PS_RETURN_IF_ERROR(ParseTrial(r, root["trial"], &c.trial));
   if (root["training"]) PS_RETURN_IF_ERROR(ParseTraining(r, root["training"], &c.training));
   PS_RETURN_IF_ERROR(ParseSearch(r, root["search"], &c.search));
-  if (root["metric"]) PS_RETURN_IF_ERROR(ParseMetric(r, root["metric"], &c.metric));
+  if (root["metric"]) {
+    PS_RETURN_IF_ERROR(ParseMetric(r, root["metric"], &c.metric));
+    const std::string& over = c.metric.over;
+    if (!over.empty() && over != "macro" && over != "worst" && !IsKnownLanguage(over, c.data.extra_languages)) {
+      return r.Error(root["metric"]["over"], "metric.over",
+                     "expected macro, worst or a language code, got \"" + over + "\"");
+    }
+  }
   PS_RETURN_IF_ERROR(ParseBudget(r, root["budget"], &c.budget));
   if (root["scheduler"]) {
     PS_RETURN_IF_ERROR(ParseScheduler(r, root["scheduler"], &c.scheduler));

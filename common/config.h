@@ -68,8 +68,12 @@ struct SearchConfig {
 };
 
 struct MetricConfig {
-  std::string name = "macro_f1";  // accuracy | macro_f1 | valid_loss
+  // accuracy | macro_f1 | valid_loss (overall), or language_f1 |
+  // language_accuracy (per language, aggregated by `over`)
+  std::string name = "macro_f1";
+  std::string over;              // per-language metrics: macro | worst | a language code
   bool maximize = true;
+  double min_language_f1 = 0;    // > 0: an evaluation with a language below it is infeasible
 };
 
 // How trials are stopped early and resumed. Steps are training steps.

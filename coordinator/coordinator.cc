@@ -164,10 +164,13 @@ int64_t Coordinator::MaxSteps(const Trial& trial) const {
   return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(examples / global_batch)));
 }
 
-double Coordinator::Objective(const wire::Evaluation& e) const {
-  if (config_.metric.name == "accuracy") return e.accuracy();
-  if (config_.metric.name == "valid_loss") return e.loss();
-  return e.macro_f1();
+ObjectiveValue Coordinator::Objective(const wire::Evaluation& e) const {
+  return ComputeObjective(config_.metric, e);
+}
+
+double Coordinator::Score(const ObjectiveValue& v) const {
+  if (!v.feasible) return -HUGE_VAL;  // below a language floor: ranks last
+  return config_.metric.maximize ? v.value : -v.value;
 }
 
 Coordinator::Trial& Coordinator::AddTrial(uint64_t id, ParamAssignment params, Status* applied) {
@@ -328,7 +331,9 @@ Status Coordinator::ReplaySchedule() {
   // order rebuilds it exactly.
   auto objectives = journal_->Objectives();
   if (!objectives.ok()) return objectives.status();
-  for (const JournalEvaluation& e : *objectives) scheduler_->Report(e.trial, e.step, Score(e.objective));
+  for (const JournalEvaluation& e : *objectives) {
+    scheduler_->Report(e.trial, e.step, Score(ObjectiveValue{e.objective, e.feasible, ""}));
+  }
   auto decisions = journal_->Decisions();
   if (!decisions.ok()) return decisions.status();
   for (const JournalDecision& d : *decisions) {
@@ -503,8 +508,8 @@ void Coordinator::HandleTrialMessage(const zmq::message_t& identity, const wire:
       break;
     }
     case wire::Envelope::kEvaluation: {
-      const double objective = Objective(env.evaluation());
-      Status s = journal_->RecordEvaluation(t.id, t.attempt, env.evaluation(), objective);
+      const ObjectiveValue objective = Objective(env.evaluation());
+      Status s = journal_->RecordEvaluation(t.id, t.attempt, env.evaluation(), objective.value, objective.feasible);
       if (!s.ok()) return Reject(identity, env, "journal: " + s.message());
       t.has_eval = true;
       t.last_eval = env.evaluation();
@@ -513,10 +518,15 @@ void Coordinator::HandleTrialMessage(const zmq::message_t& identity, const wire:
                     static_cast<unsigned long long>(t.id), static_cast<long long>(env.evaluation().step()),
                     env.evaluation().accuracy(), env.evaluation().macro_f1(), env.evaluation().loss());
       log_.Info(buf);
+      if (!objective.feasible) {
+        log_.Info("trial " + std::to_string(t.id) + " is infeasible at step " +
+                  std::to_string(env.evaluation().step()) + ": " + objective.violation);
+      }
       const int64_t step = env.evaluation().step();
       if (scheduler_->Report(t.id, step, Score(objective)) && t.command == wire::COMMAND_NONE && step < t.stop_at) {
-        std::snprintf(buf, sizeof buf, "%s: %s %.4f at step %lld is below the median of the other trials",
-                      scheduler_->name().c_str(), config_.metric.name.c_str(), objective, static_cast<long long>(step));
+        std::snprintf(buf, sizeof buf, "%s: %s %.4f%s at step %lld is below the median of the other trials",
+                      scheduler_->name().c_str(), MetricLabel(config_.metric).c_str(), objective.value,
+                      objective.feasible ? "" : " (infeasible)", static_cast<long long>(step));
         Status c = SendCommand(t, wire::COMMAND_STOP, "prune", "pruned", buf);
         if (!c.ok()) return Reject(identity, env, "journal: " + c.message());
       }
@@ -661,7 +671,7 @@ void Coordinator::FinishTrial(Trial& t, const ExitInfo& exit) {
     char buf[200];
     std::snprintf(buf, sizeof buf, "trial %llu completed in %.1f s: %s %.4f",
                   static_cast<unsigned long long>(t.id), WallSeconds() - t.started,
-                  config_.metric.name.c_str(), t.has_eval ? Objective(t.last_eval) : NAN);
+                  MetricLabel(config_.metric).c_str(), t.has_eval ? Objective(t.last_eval).value : NAN);
     log_.Info(buf);
   } else {
     log_.Error("trial " + std::to_string(t.id) + " failed: " + error);
@@ -688,10 +698,11 @@ void Coordinator::PauseTrial(Trial& t) {
   } else {
     // At its stop: the scheduler's result for this rung is the evaluation there.
     const bool evaluated = t.has_eval && t.last_eval.step() == step;
-    const double objective = evaluated ? Objective(t.last_eval) : NAN;
+    const ObjectiveValue objective = evaluated ? Objective(t.last_eval) : ObjectiveValue{NAN, true, ""};
     char buf[200];
-    std::snprintf(buf, sizeof buf, "paused at step %lld for the %s scheduler: %s %.4f", static_cast<long long>(step),
-                  scheduler_->name().c_str(), config_.metric.name.c_str(), objective);
+    std::snprintf(buf, sizeof buf, "paused at step %lld for the %s scheduler: %s %.4f%s", static_cast<long long>(step),
+                  scheduler_->name().c_str(), MetricLabel(config_.metric).c_str(), objective.value,
+                  objective.feasible ? "" : " (infeasible)");
     why = buf;
     Status d = journal_->AddDecision({t.id, t.attempt, "rung", step, Score(objective), t.stop_at, why});
     if (!d.ok()) log_.Error(d.message());

@@ -21,6 +21,7 @@
 #include "common/log.h"
 #include "common/manifest.h"
 #include "coordinator/journal.h"
+#include "coordinator/objective.h"
 #include "coordinator/scheduler.h"
 #include "coordinator/security.h"
 #include "coordinator/searcher.h"
@@ -86,11 +87,11 @@ class Coordinator {
   void EndTrial(Trial& trial, const std::string& outcome, const std::string& error, const std::string& reason);
   // Replays the journal's evaluations and decisions into the scheduler.
   Status ReplaySchedule();
-  // Higher is better, whatever the metric's mode.
-  double Score(double objective) const { return config_.metric.maximize ? objective : -objective; }
+  // Higher is better, whatever the metric's mode; infeasible is worst.
+  double Score(const ObjectiveValue& v) const;
   wire::Assignment MakeAssignment(const Trial& trial) const;
   int64_t MaxSteps(const Trial& trial) const;
-  double Objective(const wire::Evaluation& e) const;
+  ObjectiveValue Objective(const wire::Evaluation& e) const;
   wire::StatusReply Snapshot() const;
 
   const SweepConfig& config_;

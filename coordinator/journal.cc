@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
+#include "coordinator/objective.h"
 
 namespace polysweep {
 namespace {
@@ -57,6 +58,7 @@ CREATE TABLE evaluations(
   step INTEGER NOT NULL,
   loss REAL, accuracy REAL, macro_f1 REAL, objective REAL,
   final INTEGER NOT NULL,
+  feasible INTEGER NOT NULL DEFAULT 1,
   at REAL NOT NULL,
   PRIMARY KEY(trial_id, attempt, step));
 CREATE TABLE language_scores(
@@ -79,8 +81,9 @@ CREATE TABLE decisions(
   at REAL NOT NULL);
 )sql";
 
-// Version 2 -> 3: the scheduler's decisions.
+// Version 2 -> 3: the scheduler's decisions, constraint feasibility.
 const char* kMigrateTo3 = R"sql(
+ALTER TABLE evaluations ADD COLUMN feasible INTEGER NOT NULL DEFAULT 1;
 CREATE TABLE decisions(
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   trial_id INTEGER NOT NULL REFERENCES trials(id),
@@ -187,7 +190,7 @@ StatusOr<std::unique_ptr<Journal>> Journal::Create(const std::string& path, cons
   if (s.ok()) {
     Stmt ins(db, "INSERT INTO sweeps(id, name, config, metric, maximize, max_trials, state, created_at) "
                  "VALUES(1, ?, ?, ?, ?, ?, 'running', ?)");
-    ins.Bind(1, config.name).Bind(2, config.source_text).Bind(3, config.metric.name)
+    ins.Bind(1, config.name).Bind(2, config.source_text).Bind(3, MetricLabel(config.metric))
         .Bind(4, static_cast<int64_t>(config.metric.maximize))
         .Bind(5, static_cast<int64_t>(config.budget.max_trials)).Bind(6, WallSeconds());
     s = ins.Run();
@@ -334,13 +337,13 @@ Status Journal::RecordProgress(uint64_t trial, uint32_t attempt, const wire::Pro
 }
 
 Status Journal::RecordEvaluation(uint64_t trial, uint32_t attempt, const wire::Evaluation& e,
-                                 double objective) {
+                                 double objective, bool feasible) {
   PS_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE;"));
   Stmt ins(db_, "INSERT OR IGNORE INTO evaluations(trial_id, attempt, step, loss, accuracy, macro_f1, "
-                "objective, final, at) VALUES(?,?,?,?,?,?,?,?,?)");
+                "objective, final, at, feasible) VALUES(?,?,?,?,?,?,?,?,?,?)");
   ins.Bind(1, static_cast<int64_t>(trial)).Bind(2, static_cast<int64_t>(attempt)).Bind(3, e.step())
       .Bind(4, e.loss()).Bind(5, e.accuracy()).Bind(6, e.macro_f1()).Bind(7, objective)
-      .Bind(8, static_cast<int64_t>(e.final())).Bind(9, WallSeconds());
+      .Bind(8, static_cast<int64_t>(e.final())).Bind(9, WallSeconds()).Bind(10, static_cast<int64_t>(feasible));
   Status s = ins.Run();
   for (const auto& l : e.languages()) {
     if (!s.ok()) break;
@@ -385,10 +388,13 @@ StatusOr<std::vector<JournalDecision>> Journal::Decisions() const {
 }
 
 StatusOr<std::vector<JournalEvaluation>> Journal::Objectives() const {
-  Stmt q(db_, "SELECT trial_id, step, objective FROM evaluations ORDER BY trial_id, attempt, step");
+  Stmt q(db_, "SELECT trial_id, step, objective, feasible FROM evaluations ORDER BY trial_id, attempt, step");
   if (!q.ok()) return q.Error();
   std::vector<JournalEvaluation> out;
-  while (q.Next()) out.push_back(JournalEvaluation{static_cast<uint64_t>(q.Int(0)), q.Int(1), q.Real(2)});
+  while (q.Next()) {
+    out.push_back(JournalEvaluation{static_cast<uint64_t>(q.Int(0)), q.Int(1), q.Null(2) ? NAN : q.Real(2),
+                                    q.Int(3) != 0});
+  }
   return out;
 }
 
@@ -439,7 +445,7 @@ StatusOr<wire::StatusReply> Journal::Snapshot() const {
       t->set_samples_per_sec(p.Real(2));
       t->set_max_steps(p.Int(3));
     }
-    Stmt e(db_, "SELECT step, loss, accuracy, macro_f1, objective, attempt FROM evaluations "
+    Stmt e(db_, "SELECT step, loss, accuracy, macro_f1, objective, attempt, feasible FROM evaluations "
                 "WHERE trial_id=? ORDER BY attempt DESC, step DESC LIMIT 1");
     e.Bind(1, static_cast<int64_t>(t->id()));
     if (e.Next()) {
@@ -447,7 +453,8 @@ StatusOr<wire::StatusReply> Journal::Snapshot() const {
       t->set_valid_loss(e.Real(1));
       t->set_accuracy(e.Real(2));
       t->set_macro_f1(e.Real(3));
-      t->set_metric(e.Real(4));
+      t->set_metric(e.Null(4) ? NAN : e.Real(4));
+      t->set_infeasible(e.Int(6) == 0);
       FillLanguages(db_, t->id(), e.Int(5), e.Int(0), t->mutable_languages());
     }
   }

@@ -56,6 +56,7 @@ struct JournalEvaluation {
   uint64_t trial = 0;
   int64_t step = 0;
   double objective = 0;
+  bool feasible = true;
 };
 
 class Journal {
@@ -84,8 +85,9 @@ class Journal {
   Status Transition(uint64_t trial, uint32_t attempt, const std::string& state,
                     const std::string& reason);
   Status RecordProgress(uint64_t trial, uint32_t attempt, const wire::Progress& p);
+  // `feasible`: the evaluation meets the metric's constraints.
   Status RecordEvaluation(uint64_t trial, uint32_t attempt, const wire::Evaluation& e,
-                          double objective);
+                          double objective, bool feasible = true);
   // Final state of a trial: outcome is "completed", "failed" or "stopped";
   // `reason` classes a failure ("crashed rank", "hang", "bad config", ...).
   Status FinishTrial(uint64_t trial, uint32_t attempt, const std::string& outcome,

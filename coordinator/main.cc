@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <iostream>
@@ -248,6 +249,14 @@ int RunSweep(const std::string& config_path, bool overwrite, std::string worker,
   }
   LogShards(*shards, log);
   const Manifest& data = shards->manifest;
+  const std::string& over = config->metric.over;
+  if (!over.empty() && over != "macro" && over != "worst" &&
+      std::find(data.languages.begin(), data.languages.end(), over) == data.languages.end()) {
+    cleanup();
+    std::string have;
+    for (const auto& l : data.languages) have += (have.empty() ? "" : ", ") + l;
+    return Fail(config_path + ": metric.over: language \"" + over + "\" is not in the data (" + have + ")");
+  }
 
   if (!resume) {
     auto created_journal = Journal::Create(journal_path, *config);

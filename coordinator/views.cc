@@ -46,10 +46,14 @@ std::string Params(const wire::TrialSummary& t) {
 }  // namespace
 
 std::optional<wire::TrialSummary> BestTrial(const wire::StatusReply& status) {
+  // A trial that meets the metric's constraints beats any that does not.
   std::optional<wire::TrialSummary> best;
   for (const auto& t : status.trials()) {
     if (!t.has_metric() || t.state() == "failed" || !std::isfinite(t.metric())) continue;
-    if (!best || (status.maximize() ? t.metric() > best->metric() : t.metric() < best->metric())) best = t;
+    const bool better = !best || (best->infeasible() && !t.infeasible()) ||
+                        (best->infeasible() == t.infeasible() &&
+                         (status.maximize() ? t.metric() > best->metric() : t.metric() < best->metric()));
+    if (better) best = t;
   }
   return best;
 }
@@ -83,11 +87,18 @@ std::string RenderTrials(const wire::StatusReply& s) {
     const double end = t.finished_at() > 0 ? t.finished_at() : WallSeconds();
     table.Add({std::to_string(t.id()), t.state(), std::to_string(t.attempt()),
                std::to_string(t.step()) + "/" + std::to_string(t.max_steps()),
-               t.step() > 0 ? Fixed(t.loss(), 4) : "-", t.has_metric() ? Fixed(t.metric(), 4) : "-",
+               t.step() > 0 ? Fixed(t.loss(), 4) : "-",
+               t.has_metric() ? Fixed(t.metric(), 4) + (t.infeasible() ? "!" : "") : "-",
                t.samples_per_sec() > 0 ? Fixed(t.samples_per_sec(), 1) : "-",
                t.started_at() > 0 ? Duration(end - t.started_at()) : "-", Params(t)});
   }
   std::string out = table.Render();
+  for (const auto& t : s.trials()) {
+    if (t.infeasible()) {
+      out += "! a language is below metric.min_language_f1 (such trials rank after all others)\n";
+      break;
+    }
+  }
   for (const auto& t : s.trials()) {
     if (!t.error().empty()) {
       out += "trial " + std::to_string(t.id()) + " " + t.state() + (t.reason().empty() ? "" : " (" + t.reason() + ")") +
@@ -102,7 +113,8 @@ std::string RenderBest(const wire::StatusReply& s) {
   if (!best) return "no trial has a " + s.metric() + " yet\n";
   std::ostringstream out;
   out << "best trial " << best->id() << " of sweep " << s.sweep() << " (" << best->state() << ")\n";
-  out << "  " << s.metric() << "  " << Fixed(best->metric(), 4) << "\n";
+  out << "  " << s.metric() << "  " << Fixed(best->metric(), 4)
+      << (best->infeasible() ? "  (infeasible: a language is below metric.min_language_f1)" : "") << "\n";
   out << "  accuracy " << Fixed(best->accuracy(), 4) << "   macro_f1 " << Fixed(best->macro_f1(), 4)
       << "   valid_loss " << Fixed(best->valid_loss(), 4) << "\n";
   out << "  hyperparameters  " << Params(*best) << "\n\n";

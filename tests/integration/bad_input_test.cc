@@ -96,6 +96,20 @@ TEST_F(BadInput, ShardRefusesAnUnknownLanguageAndWritesNothing) {
   EXPECT_FALSE(std::filesystem::exists(dir_ + "/run"));
 }
 
+TEST_F(BadInput, ObjectiveOverALanguageNotInTheDataIsRefused) {
+  // Enough German and English lines for every split; no French.
+  const std::string data = dir_ + "/two-languages.jsonl";
+  {
+    std::ofstream out(data);
+    for (int i = 0; i < 60; ++i) {
+      out << R"({"text": "Ein Spiel Nummer )" << i << R"( für zwei", "label": "games", "lang": "de"})" "\n"
+          << R"({"text": "A text editor number )" << i << R"(", "label": "editors", "lang": "en"})" "\n";
+    }
+  }
+  ExpectRefused(Config("metric: {name: language_f1, over: fr}\n", "    lr: {type: loguniform, low: 1.0e-4, high: 1.0e-2}\n", data),
+                "bad.yaml: metric.over: language \"fr\" is not in the data (de, en)");
+}
+
 TEST_F(BadInput, DataStatsWithoutShardsSaysWhatToRun) {
   auto r = RunCommand(std::string(POLYSWEEP_BIN) + " data stats " + Quote(Config("")));
   EXPECT_EQ(r.exit_code, 2);

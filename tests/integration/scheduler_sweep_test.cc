@@ -43,7 +43,6 @@ std::string WriteConfig(const std::string& dir, const std::string& name, const s
                       << "    lr: {type: loguniform, low: 1.0e-4, high: 1.0e-2}\n"
                       << "    dropout: {type: uniform, low: 0.0, high: 0.1}\n"
                       << "training: {warmup_steps: 5, batch_size: 16}\n"
-                      << "metric: {name: macro_f1}\n"
                       << extra;
   return path;
 }
@@ -73,6 +72,7 @@ TEST(SchedulerSweep, AshaPrunesEarlyAndPromotedTrialsResumeFromTheirCheckpoints)
   // Rungs at steps 10, 30 and 90 (the budget); two trials run at once.
   const std::string config =
       WriteConfig(dir, "asha", "max_concurrent: 2\n"
+                               "metric: {name: language_f1, over: worst}\n"
                                "scheduler: {type: asha, grace: 10, reduction_factor: 3}\n"
                                "budget: {max_trials: 9, max_steps: 90, eval_every: 0, log_every: 5}\n");
   const std::string run = dir + "/run", log = dir + "/sweep.log";
@@ -91,6 +91,12 @@ TEST(SchedulerSweep, AshaPrunesEarlyAndPromotedTrialsResumeFromTheirCheckpoints)
 
   // Every trial paused at the first rung with its score journaled first.
   EXPECT_EQ(j.Scalar("SELECT COUNT(DISTINCT trial_id) FROM decisions WHERE kind='rung' AND step=10"), "9");
+  // The objective is the worst language's F1 at the rung, as measured.
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM decisions d WHERE kind='rung' AND ABS(d.score - "
+                     "(SELECT MIN(f1) FROM language_scores l WHERE l.trial_id=d.trial_id AND l.attempt=d.attempt "
+                     "AND l.step=d.step AND l.count > 0)) > 1e-9"),
+            "0");
+  EXPECT_EQ(j.Scalar("SELECT metric FROM sweeps"), "language_f1:worst");
   // Pruned trials trained no further than the rung they waited at.
   for (const auto& row : j.Query("SELECT id FROM trials WHERE state='pruned'")) {
     const std::string where = " WHERE trial_id=" + row[0];
@@ -132,6 +138,7 @@ TEST(SchedulerSweep, AnInterruptedAshaSweepContinuesWithTheSameDecisions) {
   const std::string dir = testing_util::FreshDir("asha-restart");
   const std::string config =
       WriteConfig(dir, "asha-restart", "max_concurrent: 2\n"
+                                       "metric: {name: macro_f1}\n"
                                        "scheduler: {type: asha, grace: 10, reduction_factor: 3}\n"
                                        "budget: {max_trials: 9, max_steps: 90, eval_every: 0, log_every: 5}\n");
   const std::string run = dir + "/run";
@@ -205,7 +212,8 @@ TEST(SchedulerSweep, OwnerPauseResumeAndStopReachEveryRankAtTheSameStep) {
   const std::string dir = testing_util::FreshDir("control");
   // One trial far too long to finish: only the owner's commands end it.
   const std::string config =
-      WriteConfig(dir, "control", "budget: {max_trials: 1, max_steps: 1000000, eval_every: 0, log_every: 5}\n");
+      WriteConfig(dir, "control", "metric: {name: macro_f1}\n"
+                                  "budget: {max_trials: 1, max_steps: 1000000, eval_every: 0, log_every: 5}\n");
   const std::string run = dir + "/run", log = dir + "/sweep.log", trial_log = run + "/trial-1.log";
   const pid_t pid = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, log);
   ASSERT_GT(pid, 0);

@@ -112,6 +112,19 @@ TEST(BestTrial, NoneWithoutMetricsAndNanIgnored) {
   EXPECT_EQ(best->id(), 9u);
 }
 
+TEST(BestTrial, AFeasibleTrialBeatsAnInfeasibleOne) {
+  wire::StatusReply s = Sample(true);
+  s.mutable_trials(0)->set_infeasible(true);  // trial 7, the best by value
+  auto best = BestTrial(s);
+  ASSERT_TRUE(best.has_value());
+  EXPECT_EQ(best->id(), 9u);
+  EXPECT_NE(RenderTrials(s).find("!"), std::string::npos);
+  // With every trial infeasible, the best value still wins.
+  s.mutable_trials(2)->set_infeasible(true);
+  EXPECT_EQ(BestTrial(s)->id(), 7u);
+  EXPECT_NE(RenderBest(s).find("infeasible"), std::string::npos);
+}
+
 TEST(RenderTrials, ListsEveryTrialUnderAlignedHeader) {
   const std::string out = RenderTrials(Sample(true));
   const auto lines = Lines(out);
