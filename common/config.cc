@@ -8,6 +8,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -226,7 +227,7 @@ Status ParseTraining(const Reader& r, const YAML::Node& n, TrainingParams* p) {
 
 Status ParseParam(const Reader& r, const YAML::Node& n, const std::string& path, ParamSpec* spec) {
   if (!n.IsMap() || !n["type"]) {
-    return r.Error(n, path, "expected a mapping with `type` (choice, uniform, loguniform, int)");
+    return r.Error(n, path, "expected a mapping with `type` (choice, uniform, loguniform, qloguniform, int)");
   }
   std::string type;
   PS_RETURN_IF_ERROR(r.String(n["type"], path + ".type", &type));
@@ -237,7 +238,7 @@ Status ParseParam(const Reader& r, const YAML::Node& n, const std::string& path,
   };
   if (type == "choice") {
     spec->kind = ParamKind::kChoice;
-    PS_RETURN_IF_ERROR(r.CheckMap(n, path, {"type", "values"}));
+    PS_RETURN_IF_ERROR(r.CheckMap(n, path, {"type", "values", "when"}));
     const YAML::Node values = n["values"];
     if (!values || !values.IsSequence() || values.size() == 0) {
       return r.Error(values ? values : n, path + ".values", "choice needs a non-empty list `values`");
@@ -251,14 +252,19 @@ Status ParseParam(const Reader& r, const YAML::Node& n, const std::string& path,
     }
     return Status::Ok();
   }
-  if (type == "uniform" || type == "loguniform" || type == "int") {
-    spec->kind = type == "uniform" ? ParamKind::kUniform
-                 : type == "int"   ? ParamKind::kInt
-                                   : ParamKind::kLogUniform;
+  if (type == "uniform" || type == "loguniform" || type == "int" || type == "qloguniform") {
+    spec->kind = type == "uniform"       ? ParamKind::kUniform
+                 : type == "int"         ? ParamKind::kInt
+                 : type == "qloguniform" ? ParamKind::kQLogUniform
+                                         : ParamKind::kLogUniform;
     if (type == "int") {
-      PS_RETURN_IF_ERROR(r.CheckMap(n, path, {"type", "low", "high"}));
+      PS_RETURN_IF_ERROR(r.CheckMap(n, path, {"type", "low", "high", "when"}));
+    } else if (type == "qloguniform") {
+      PS_RETURN_IF_ERROR(r.CheckMap(n, path, {"type", "low", "high", "q", "when"}));
+      if (!n["q"]) return r.Error(n, path + ".q", "required for qloguniform (values are multiples of q)");
+      PS_RETURN_IF_ERROR(r.Number(n["q"], path + ".q", &spec->q, 1e-300, 1e300));
     } else {
-      PS_RETURN_IF_ERROR(r.CheckMap(n, path, {"type", "low", "high", "points"}));
+      PS_RETURN_IF_ERROR(r.CheckMap(n, path, {"type", "low", "high", "points", "when"}));
     }
     for (const char* k : {"low", "high"}) {
       if (!n[k]) return r.Error(n, path + "." + k, std::string("required for ") + type);
@@ -272,8 +278,11 @@ Status ParseParam(const Reader& r, const YAML::Node& n, const std::string& path,
     if (spec->kind == ParamKind::kInt ? spec->low > spec->high : spec->low >= spec->high) {
       return r.Error(n["high"], path + ".high", "must be greater than low");
     }
-    if (spec->kind == ParamKind::kLogUniform && spec->low <= 0) {
-      return r.Error(n["low"], path + ".low", "loguniform needs low > 0");
+    if ((spec->kind == ParamKind::kLogUniform || spec->kind == ParamKind::kQLogUniform) && spec->low <= 0) {
+      return r.Error(n["low"], path + ".low", type + " needs low > 0");
+    }
+    if (spec->kind == ParamKind::kQLogUniform && std::ceil(spec->low / spec->q) * spec->q > spec->high) {
+      return r.Error(n["q"], path + ".q", "no multiple of q lies between low and high");
     }
     PS_RETURN_IF_ERROR(check_value(n["low"], path + ".low", ParamValue::Number(spec->low)));
     PS_RETURN_IF_ERROR(check_value(n["high"], path + ".high", ParamValue::Number(spec->high)));
@@ -281,18 +290,78 @@ Status ParseParam(const Reader& r, const YAML::Node& n, const std::string& path,
     return Status::Ok();
   }
   return r.Error(n["type"], path + ".type",
-                 "unknown parameter type \"" + type + "\" (choice, uniform, loguniform, int)");
+                 "unknown parameter type \"" + type + "\" (choice, uniform, loguniform, qloguniform, int)");
+}
+
+// `when: {parent: value}` or `when: {parent: [v1, v2]}`: the parameter is
+// searched only in trials where the parent (a searched choice) took one of them.
+Status ParseWhen(const Reader& r, const YAML::Node& n, const std::string& path, ParamSpec* spec) {
+  if (!n.IsMap() || n.size() != 1) {
+    return r.Error(n, path, "expected one `parent: value` (or `parent: [values]`) condition");
+  }
+  const auto kv = *n.begin();
+  spec->when_param = kv.first.Scalar();
+  const YAML::Node v = kv.second;
+  if (v.IsScalar()) {
+    spec->when_values.push_back(ParamValue::Parse(v.Scalar()));
+  } else if (v.IsSequence() && v.size() > 0) {
+    for (const auto& e : v) {
+      if (!e.IsScalar()) return r.Error(e, path + "." + spec->when_param, "expected a scalar value");
+      spec->when_values.push_back(ParamValue::Parse(e.Scalar()));
+    }
+  } else {
+    return r.Error(v, path + "." + spec->when_param, "expected a value or a non-empty list of values");
+  }
+  return Status::Ok();
+}
+
+// Every condition names a searched choice parameter and some of its values,
+// and conditions form no cycle.
+Status CheckConditions(const Reader& r, const YAML::Node& space, const SearchSpace& s) {
+  std::map<std::string, const ParamSpec*> by_name;
+  for (const ParamSpec& p : s.params) by_name[p.name] = &p;
+  for (const ParamSpec& p : s.params) {
+    if (p.when_param.empty()) continue;
+    const std::string path = "search.space." + p.name + ".when";
+    const YAML::Node at = space[p.name]["when"];
+    auto parent = by_name.find(p.when_param);
+    if (parent == by_name.end() || parent->second->kind != ParamKind::kChoice) {
+      return r.Error(at, path, "\"" + p.when_param + "\" is not a searched choice parameter");
+    }
+    for (const ParamValue& v : p.when_values) {
+      const auto& choices = parent->second->choices;
+      if (std::find(choices.begin(), choices.end(), v) == choices.end()) {
+        return r.Error(at, path, "\"" + v.ToString() + "\" is not one of " + p.when_param + "'s values");
+      }
+    }
+    std::set<std::string> seen{p.name};
+    for (const ParamSpec* q = parent->second; !q->when_param.empty(); q = by_name[q->when_param]) {
+      if (!seen.insert(q->name).second || !by_name.count(q->when_param)) {
+        return r.Error(at, path, "conditions form a cycle through " + q->name);
+      }
+    }
+  }
+  return Status::Ok();
 }
 
 Status ParseSearch(const Reader& r, const YAML::Node& n, SearchConfig* s) {
-  PS_RETURN_IF_ERROR(r.CheckMap(n, "search", {"algorithm", "seed", "space"}));
+  PS_RETURN_IF_ERROR(r.CheckMap(n, "search", {"algorithm", "seed", "space", "startup_trials", "candidates", "gamma"}));
   if (n["algorithm"]) {
     std::string a;
     PS_RETURN_IF_ERROR(r.String(n["algorithm"], "search.algorithm", &a));
     if (a == "grid") s->algorithm = SearchAlgorithm::kGrid;
     else if (a == "random") s->algorithm = SearchAlgorithm::kRandom;
-    else return r.Error(n["algorithm"], "search.algorithm", "expected grid or random, got \"" + a + "\"");
+    else if (a == "quasirandom") s->algorithm = SearchAlgorithm::kQuasiRandom;
+    else if (a == "tpe") s->algorithm = SearchAlgorithm::kTpe;
+    else {
+      return r.Error(n["algorithm"], "search.algorithm",
+                     "expected grid, random, quasirandom or tpe, got \"" + a + "\"");
+    }
   }
+  if (n["startup_trials"])
+    PS_RETURN_IF_ERROR(r.Integer(n["startup_trials"], "search.startup_trials", &s->startup_trials, 1, 100000));
+  if (n["candidates"]) PS_RETURN_IF_ERROR(r.Integer(n["candidates"], "search.candidates", &s->candidates, 1, 10000));
+  if (n["gamma"]) PS_RETURN_IF_ERROR(r.Number(n["gamma"], "search.gamma", &s->gamma, 0.01, 0.99));
   if (n["seed"]) PS_RETURN_IF_ERROR(r.Integer(n["seed"], "search.seed", &s->seed, 0, 9007199254740991.0));
   const YAML::Node space = n["space"];
   if (!space) return r.Error(n, "search.space", "required: the hyperparameters to search");
@@ -305,13 +374,22 @@ Status ParseSearch(const Reader& r, const YAML::Node& n, SearchConfig* s) {
     ParamSpec spec;
     spec.name = kv.first.Scalar();
     PS_RETURN_IF_ERROR(ParseParam(r, kv.second, "search.space." + spec.name, &spec));
+    if (kv.second["when"]) {
+      PS_RETURN_IF_ERROR(ParseWhen(r, kv.second["when"], "search.space." + spec.name + ".when", &spec));
+    }
     s->space.params.push_back(std::move(spec));
   }
   std::sort(s->space.params.begin(), s->space.params.end(),
             [](const ParamSpec& a, const ParamSpec& b) { return a.name < b.name; });
+  PS_RETURN_IF_ERROR(CheckConditions(r, space, s->space));
   if (s->algorithm == SearchAlgorithm::kGrid) {
     for (const ParamSpec& p : s->space.params) {
-      bool continuous = p.kind == ParamKind::kUniform || p.kind == ParamKind::kLogUniform;
+      if (!p.when_param.empty()) {
+        return r.Error(space[p.name]["when"], "search.space." + p.name + ".when",
+                       "grid search has no conditional parameters (use random, quasirandom or tpe)");
+      }
+      bool continuous = p.kind == ParamKind::kUniform || p.kind == ParamKind::kLogUniform ||
+                        p.kind == ParamKind::kQLogUniform;
       if (continuous && p.grid_points == 0) {
         return r.Error(space[p.name], "search.space." + p.name,
                        "grid search needs `points: N` for a continuous parameter");
@@ -408,6 +486,16 @@ bool ValidName(const std::string& s) {
 }
 
 }  // namespace
+
+const char* SearchAlgorithmName(SearchAlgorithm algorithm) {
+  switch (algorithm) {
+    case SearchAlgorithm::kGrid: return "grid";
+    case SearchAlgorithm::kRandom: return "random";
+    case SearchAlgorithm::kQuasiRandom: return "quasirandom";
+    case SearchAlgorithm::kTpe: return "tpe";
+  }
+  return "?";
+}
 
 const char* SchedulerKindName(SchedulerKind kind) {
   switch (kind) {

@@ -59,12 +59,16 @@ struct TrialResources {
   double coordinator_timeout_seconds = 300;  // ranks keep resending reports this long while the coordinator is away
 };
 
-enum class SearchAlgorithm { kGrid, kRandom };
+enum class SearchAlgorithm { kGrid, kRandom, kQuasiRandom, kTpe };
+const char* SearchAlgorithmName(SearchAlgorithm algorithm);
 
 struct SearchConfig {
   SearchAlgorithm algorithm = SearchAlgorithm::kRandom;
   uint64_t seed = 0;
   SearchSpace space;
+  int startup_trials = 10;   // TPE: random trials before the model is used
+  int candidates = 24;       // TPE: draws from the good density per parameter
+  double gamma = 0.25;       // TPE: fraction of observations that are "good" (at most 25 of them)
 };
 
 struct MetricConfig {

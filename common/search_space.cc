@@ -33,8 +33,37 @@ const char* ParamKindName(ParamKind kind) {
     case ParamKind::kUniform: return "uniform";
     case ParamKind::kLogUniform: return "loguniform";
     case ParamKind::kInt: return "int";
+    case ParamKind::kQLogUniform: return "qloguniform";
   }
   return "?";
+}
+
+std::vector<size_t> SearchSpace::SamplingOrder() const {
+  std::vector<size_t> order;
+  std::vector<bool> placed(params.size(), false);
+  // Parents first; a chain (a -> b -> c) takes one pass per link. The config
+  // refuses cycles, so this ends.
+  for (size_t pass = 0; pass <= params.size() && order.size() < params.size(); ++pass) {
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (placed[i]) continue;
+      bool ready = params[i].when_param.empty();
+      for (size_t j = 0; !ready && j < params.size(); ++j) ready = placed[j] && params[j].name == params[i].when_param;
+      if (!ready) continue;
+      placed[i] = true;
+      order.push_back(i);
+    }
+  }
+  return order;
+}
+
+bool IsActive(const ParamSpec& spec, const ParamAssignment& chosen) {
+  if (spec.when_param.empty()) return true;
+  auto it = chosen.find(spec.when_param);
+  if (it == chosen.end()) return false;
+  for (const ParamValue& v : spec.when_values) {
+    if (v == it->second) return true;
+  }
+  return false;
 }
 
 std::string FormatAssignment(const ParamAssignment& a) {

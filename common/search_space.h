@@ -26,7 +26,7 @@ struct ParamValue {
   }
 };
 
-enum class ParamKind { kChoice, kUniform, kLogUniform, kInt };
+enum class ParamKind { kChoice, kUniform, kLogUniform, kInt, kQLogUniform };
 const char* ParamKindName(ParamKind kind);
 
 struct ParamSpec {
@@ -36,15 +36,25 @@ struct ParamSpec {
   double high = 0;
   std::vector<ParamValue> choices;  // kChoice only
   int grid_points = 0;              // uniform/loguniform under grid search
-};
-
-// Parameters in a fixed (name) order, so sampling is reproducible.
-struct SearchSpace {
-  std::vector<ParamSpec> params;
+  double q = 0;                     // kQLogUniform: values are multiples of q
+  // Conditional: searched only when the parameter `when_param` took one of
+  // `when_values` in the same trial; otherwise absent (its fixed value holds).
+  std::string when_param;
+  std::vector<ParamValue> when_values;
 };
 
 // A trial's hyperparameters, name -> value.
 using ParamAssignment = std::map<std::string, ParamValue>;
+
+// Parameters in a fixed (name) order, so sampling is reproducible.
+struct SearchSpace {
+  std::vector<ParamSpec> params;
+  // Indices of `params` with every condition's parent before its children.
+  std::vector<size_t> SamplingOrder() const;
+};
+
+// Whether `spec` is searched in a trial whose parents took `chosen`.
+bool IsActive(const ParamSpec& spec, const ParamAssignment& chosen);
 
 std::string FormatAssignment(const ParamAssignment& a);  // "lr=0.001 batch_size=32"
 

@@ -57,6 +57,7 @@ struct Coordinator::Trial {
   bool stop_reported = false; // the attempt ended on a stop command
   bool pause_reported = false;  // the attempt ended paused, checkpoint committed
   bool owner_paused = false;    // paused on the owner's request: waits for resume or stop
+  double last_score = NAN;      // the scheduler's score of its latest evaluation, any attempt
   // A command for rank 0 (sent with every acknowledgement until the attempt
   // ends), the outcome a stop gives the trial, and why.
   wire::Command command = wire::COMMAND_NONE;
@@ -213,7 +214,7 @@ void Coordinator::LaunchReadyTrials() {
     }
     Status s;
     Trial& t = AddTrial(++issued_, *params, &s);
-    Status j = journal_->AddTrial(t.id, t.params);
+    Status j = journal_->AddTrial(t.id, t.params, searcher_->SaveState());
     if (!j.ok()) log_.Error(j.message());
     t.attempt = 1;
     if (!s.ok()) {
@@ -255,10 +256,25 @@ Status Coordinator::Resume() {
     }
   }
   int adopted = 0, relaunched = 0, finished = 0, paused = 0;
+  // The searcher continues from its journaled state (RNG included); a
+  // journal without one (older versions) is replayed: the searcher is
+  // deterministic, so replaying it gives the issued trials again.
+  auto sweep = journal_->Sweep();
+  if (!sweep.ok()) return sweep.status();
+  const bool restored = !sweep->searcher_state.empty();
+  if (restored) {
+    Status loaded = searcher_->LoadState(sweep->searcher_state);
+    if (!loaded.ok()) return loaded.With(journal_->path() + ": cannot continue the search; start again with --overwrite");
+  }
   for (const JournalTrial& jt : *trials) {
-    // The searcher is deterministic: replaying it continues the search where
-    // it was, so no trial is issued twice.
-    std::optional<ParamAssignment> params = searcher_->Next();
+    std::optional<ParamAssignment> params;
+    if (restored) {
+      auto journaled = ParamsFromJson(jt.hparams_json);
+      if (!journaled.ok()) return journaled.status().With(journal_->path() + ": trial " + std::to_string(jt.id));
+      params = *journaled;
+    } else {
+      params = searcher_->Next();
+    }
     if (!params || ParamsToJson(*params) != jt.hparams_json) {
       return Status::Error(journal_->path() + ": trial " + std::to_string(jt.id) + " was issued with " +
                            jt.hparams_json + " but the search now gives " +
@@ -331,8 +347,16 @@ Status Coordinator::ReplaySchedule() {
   // order rebuilds it exactly.
   auto objectives = journal_->Objectives();
   if (!objectives.ok()) return objectives.status();
+  std::map<uint64_t, double> last_score;
   for (const JournalEvaluation& e : *objectives) {
-    scheduler_->Report(e.trial, e.step, Score(ObjectiveValue{e.objective, e.feasible, ""}));
+    const double score = Score(ObjectiveValue{e.objective, e.feasible, ""});
+    scheduler_->Report(e.trial, e.step, score);
+    last_score[e.trial] = score;  // in (trial, attempt, step) order: the latest wins
+  }
+  // The searcher learns the results it had, in trial order.
+  for (const auto& [id, t] : trials_) {
+    auto it = last_score.find(id);
+    if (it != last_score.end() && (IsFinal(t->state) || t->state == "paused")) searcher_->Observe(id, t->params, it->second);
   }
   auto decisions = journal_->Decisions();
   if (!decisions.ok()) return decisions.status();
@@ -513,6 +537,7 @@ void Coordinator::HandleTrialMessage(const zmq::message_t& identity, const wire:
       if (!s.ok()) return Reject(identity, env, "journal: " + s.message());
       t.has_eval = true;
       t.last_eval = env.evaluation();
+      t.last_score = Score(objective);
       char buf[200];
       std::snprintf(buf, sizeof buf, "trial %llu eval at step %lld: accuracy %.4f macro_f1 %.4f valid_loss %.4f",
                     static_cast<unsigned long long>(t.id), static_cast<long long>(env.evaluation().step()),
@@ -684,6 +709,7 @@ void Coordinator::EndTrial(Trial& t, const std::string& outcome, const std::stri
   t.state = outcome;
   t.process.reset();
   scheduler_->Ended(t.id, outcome == "completed");
+  if (outcome != "failed") searcher_->Observe(t.id, t.params, t.last_score);
 }
 
 void Coordinator::PauseTrial(Trial& t) {
@@ -707,6 +733,7 @@ void Coordinator::PauseTrial(Trial& t) {
     Status d = journal_->AddDecision({t.id, t.attempt, "rung", step, Score(objective), t.stop_at, why});
     if (!d.ok()) log_.Error(d.message());
     scheduler_->Paused(t.id, step, Score(objective));
+    searcher_->Observe(t.id, t.params, Score(objective));  // what it scored so far
   }
   Status j = journal_->Transition(t.id, t.attempt, "paused", why);
   if (!j.ok()) log_.Error(j.message());

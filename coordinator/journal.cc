@@ -23,7 +23,8 @@ CREATE TABLE sweeps(
   state TEXT NOT NULL,
   created_at REAL NOT NULL,
   finished_at REAL,
-  endpoint TEXT);
+  endpoint TEXT,
+  searcher_state TEXT);
 CREATE TABLE trials(
   id INTEGER PRIMARY KEY,
   hparams TEXT NOT NULL,
@@ -81,9 +82,11 @@ CREATE TABLE decisions(
   at REAL NOT NULL);
 )sql";
 
-// Version 2 -> 3: the scheduler's decisions, constraint feasibility.
+// Version 2 -> 3: the scheduler's decisions, constraint feasibility, the
+// searcher's state.
 const char* kMigrateTo3 = R"sql(
 ALTER TABLE evaluations ADD COLUMN feasible INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE sweeps ADD COLUMN searcher_state TEXT;
 CREATE TABLE decisions(
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   trial_id INTEGER NOT NULL REFERENCES trials(id),
@@ -160,6 +163,17 @@ std::string ParamsToJson(const ParamAssignment& params) {
   nlohmann::json j = nlohmann::json::object();
   for (const auto& [k, v] : params) j[k] = v.ToString();
   return j.dump();
+}
+
+StatusOr<ParamAssignment> ParamsFromJson(const std::string& text) {
+  auto j = nlohmann::json::parse(text, nullptr, false);
+  if (!j.is_object()) return Status::Error("journaled hyperparameters are not a JSON object: " + text);
+  ParamAssignment out;
+  for (auto& [k, v] : j.items()) {
+    if (!v.is_string()) return Status::Error("journaled hyperparameter " + k + " is not a string: " + text);
+    out[k] = ParamValue::Parse(v.get<std::string>());
+  }
+  return out;
 }
 
 Journal::~Journal() { sqlite3_close(db_); }
@@ -250,13 +264,14 @@ StatusOr<std::unique_ptr<Journal>> Journal::OpenReadOnly(const std::string& path
 StatusOr<std::unique_ptr<Journal>> Journal::Open(const std::string& path) { return OpenExisting(path, true); }
 
 StatusOr<JournalSweep> Journal::Sweep() const {
-  Stmt q(db_, "SELECT name, config, state, endpoint FROM sweeps WHERE id=1");
+  Stmt q(db_, "SELECT name, config, state, endpoint, searcher_state FROM sweeps WHERE id=1");
   if (!q.Next()) return Status::Error(path_ + ": journal has no sweep");
   JournalSweep s;
   s.name = q.Text(0);
   s.config = q.Text(1);
   s.state = q.Text(2);
   s.endpoint = q.Text(3);
+  s.searcher_state = q.Text(4);
   return s;
 }
 
@@ -296,10 +311,21 @@ Status Journal::SetRestarts(uint64_t trial, int restarts) {
   return up.Run();
 }
 
-Status Journal::AddTrial(uint64_t trial, const ParamAssignment& params) {
+Status Journal::AddTrial(uint64_t trial, const ParamAssignment& params, const std::string& searcher_state) {
+  PS_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE;"));
   Stmt ins(db_, "INSERT INTO trials(id, hparams, state, attempt, created_at) VALUES(?, ?, 'pending', 0, ?)");
   ins.Bind(1, static_cast<int64_t>(trial)).Bind(2, ParamsToJson(params)).Bind(3, WallSeconds());
-  return ins.Run();
+  Status s = ins.Run();
+  if (s.ok() && !searcher_state.empty()) {
+    Stmt up(db_, "UPDATE sweeps SET searcher_state=? WHERE id=1");
+    up.Bind(1, searcher_state);
+    s = up.Run();
+  }
+  if (!s.ok()) {
+    Exec("ROLLBACK;");
+    return s;
+  }
+  return Exec("COMMIT;");
 }
 
 Status Journal::Transition(uint64_t trial, uint32_t attempt, const std::string& state,

@@ -26,6 +26,7 @@ struct JournalSweep {
   std::string config;    // the config's text when the sweep started
   std::string state;     // running, finished, interrupted
   std::string endpoint;  // where the last coordinator listened (ranks know it)
+  std::string searcher_state;  // the searcher's state after the last trial it issued
 };
 
 struct JournalTrial {
@@ -80,7 +81,8 @@ class Journal {
   Status SetProcess(uint64_t trial, uint32_t attempt, const std::string& process);
   Status SetRestarts(uint64_t trial, int restarts);
 
-  Status AddTrial(uint64_t trial, const ParamAssignment& params);
+  // With the searcher's state after issuing it, in the same transaction.
+  Status AddTrial(uint64_t trial, const ParamAssignment& params, const std::string& searcher_state = "");
   // Moves a trial to `state`, recording the transition and its reason.
   Status Transition(uint64_t trial, uint32_t attempt, const std::string& state,
                     const std::string& reason);
@@ -113,5 +115,6 @@ class Journal {
 
 // Hyperparameters <-> the JSON object stored in the journal.
 std::string ParamsToJson(const ParamAssignment& params);
+StatusOr<ParamAssignment> ParamsFromJson(const std::string& text);
 
 }  // namespace polysweep

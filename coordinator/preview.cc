@@ -41,8 +41,13 @@ StatusOr<std::string> RenderPreview(const SweepConfig& c) {
   std::vector<std::string> header{"TRIAL"};
   for (const ParamSpec& p : c.search.space.params) header.push_back(p.name);
   TextTable trials(header);
+  // TPE's proposals after its startup trials depend on their results.
+  const bool adaptive = c.search.algorithm == SearchAlgorithm::kTpe;
+  const int listed = adaptive ? std::min(c.search.startup_trials, c.budget.max_trials) : c.budget.max_trials;
   int n = 0;
-  while (auto params = (*searcher)->Next()) {
+  while (n < listed) {
+    auto params = (*searcher)->Next();
+    if (!params) break;
     std::vector<std::string> row{std::to_string(++n)};
     for (const ParamSpec& p : c.search.space.params) {
       auto it = params->find(p.name);
@@ -50,9 +55,14 @@ StatusOr<std::string> RenderPreview(const SweepConfig& c) {
     }
     trials.Add(std::move(row));
   }
+  if (adaptive) n = c.budget.max_trials;
   out << "sweep " << c.name << ": " << n << " trials (" << (*searcher)->name() << " search, seed " << c.search.seed
       << "), " << c.trial.ranks << " ranks each, " << c.max_concurrent << " at a time\n\n"
-      << trials.Render() << "\n";
+      << trials.Render();
+  if (adaptive && listed < n) {
+    out << "(trials " << listed + 1 << "-" << n << " are proposed by TPE from the results of those before)\n";
+  }
+  out << "\n";
 
   const SchedulerConfig& s = c.scheduler;
   out << "scheduler " << SchedulerKindName(s.kind);

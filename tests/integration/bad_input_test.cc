@@ -110,6 +110,22 @@ TEST_F(BadInput, ObjectiveOverALanguageNotInTheDataIsRefused) {
                 "bad.yaml: metric.over: language \"fr\" is not in the data (de, en)");
 }
 
+TEST(ShippedConfigs, EveryConfigValidatesAndPreviews) {
+  ASSERT_TRUE(std::filesystem::exists(POLYSWEEP_DEFAULT_DATA)) << "run scripts/make-default-data first";
+  int n = 0;
+  for (const auto& e : std::filesystem::directory_iterator(std::string(POLYSWEEP_SOURCE_DIR) + "/configs")) {
+    if (e.path().extension() != ".yaml") continue;
+    ++n;
+    const std::string in_repo = "cd " + Quote(POLYSWEEP_SOURCE_DIR) + " && " + POLYSWEEP_BIN;
+    auto v = RunCommand(in_repo + " validate " + Quote(e.path().string()));
+    EXPECT_EQ(v.exit_code, 0) << e.path() << ": " << v.err;
+    auto p = RunCommand(in_repo + " preview " + Quote(e.path().string()));
+    EXPECT_EQ(p.exit_code, 0) << e.path() << ": " << p.err;
+    EXPECT_NE(p.out.find("TRIAL"), std::string::npos) << p.out;
+  }
+  EXPECT_GE(n, 3);
+}
+
 TEST_F(BadInput, DataStatsWithoutShardsSaysWhatToRun) {
   auto r = RunCommand(std::string(POLYSWEEP_BIN) + " data stats " + Quote(Config("")));
   EXPECT_EQ(r.exit_code, 2);

@@ -133,14 +133,19 @@ TEST(SchedulerSweep, AshaPrunesEarlyAndPromotedTrialsResumeFromTheirCheckpoints)
   EXPECT_NE(trials.out.find("pruned"), std::string::npos) << trials.out;
 }
 
-TEST(SchedulerSweep, AnInterruptedAshaSweepContinuesWithTheSameDecisions) {
+TEST(SchedulerSweep, AnInterruptedTpeAshaSweepContinuesWithTheSameDecisions) {
   ASSERT_TRUE(std::filesystem::exists(POLYSWEEP_DEFAULT_DATA)) << "run scripts/make-default-data first";
   const std::string dir = testing_util::FreshDir("asha-restart");
-  const std::string config =
+  std::string config =
       WriteConfig(dir, "asha-restart", "max_concurrent: 2\n"
                                        "metric: {name: macro_f1}\n"
                                        "scheduler: {type: asha, grace: 10, reduction_factor: 3}\n"
                                        "budget: {max_trials: 9, max_steps: 90, eval_every: 0, log_every: 5}\n");
+  {  // TPE, learning from the rung results after three random trials
+    std::string text = ReadAll(config);
+    text.replace(text.find("algorithm: random"), 17, "algorithm: tpe\n  startup_trials: 3");
+    std::ofstream(config) << text;
+  }
   const std::string run = dir + "/run";
   const pid_t first = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, dir + "/first.log");
   ASSERT_GT(first, 0);
@@ -174,14 +179,19 @@ TEST(SchedulerSweep, AnInterruptedAshaSweepContinuesWithTheSameDecisions) {
                      "GROUP BY trial_id, step HAVING COUNT(*) > 1)"),
             "0");
   EXPECT_EQ(j.Scalar("SELECT COUNT(DISTINCT trial_id) FROM decisions WHERE kind='rung' AND step=10"), "9");
-  // Across the restart, promotions kept the quota of their rung: the m-th
-  // promotion from rung 0 came when the rung held at least 3m results.
-  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM decisions p WHERE p.kind='promote' AND p.step=10 AND "
-                     "(SELECT COUNT(*) FROM decisions q WHERE q.kind='promote' AND q.step=10 AND q.id<=p.id) > "
+  // Across the restart, every promotion from rung 0 took a trial that was
+  // in the top third of the rung's results when it was decided.
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM decisions p JOIN decisions me ON me.kind='rung' AND "
+                     "me.trial_id=p.trial_id AND me.step=p.step WHERE p.kind='promote' AND p.step=10 AND "
+                     "(SELECT COUNT(*) FROM decisions r WHERE r.kind='rung' AND r.step=10 AND r.id<p.id AND "
+                     "r.score > me.score) + 1 > "
                      "(SELECT COUNT(*) FROM decisions r WHERE r.kind='rung' AND r.step=10 AND r.id<p.id) / 3"),
             "0");
   EXPECT_GE(std::stoi(j.Scalar("SELECT COUNT(*) FROM trials WHERE state='completed'")), 1);
   EXPECT_NE(ReadAll(dir + "/second.log").find("resumed from"), std::string::npos);
+  // The searcher continued from its journaled state: nine distinct trials.
+  EXPECT_EQ(j.Scalar("SELECT COUNT(DISTINCT hparams) FROM trials"), "9");
+  EXPECT_NE(j.Scalar("SELECT searcher_state FROM sweeps").find("\"searcher\":\"tpe\""), std::string::npos);
 }
 
 // The steps at which each rank of a 2-rank trial logged "<what> at step N".

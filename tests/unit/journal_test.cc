@@ -383,7 +383,8 @@ TEST_F(JournalTest, OpenUpgradesAVersion1Journal) {
     Db db(path_);
     db.Exec("ALTER TABLE sweeps DROP COLUMN endpoint; ALTER TABLE trials DROP COLUMN restarts; "
             "ALTER TABLE trials DROP COLUMN process; DROP TABLE decisions; "
-            "ALTER TABLE evaluations DROP COLUMN feasible; PRAGMA user_version=1");
+            "ALTER TABLE evaluations DROP COLUMN feasible; ALTER TABLE sweeps DROP COLUMN searcher_state; "
+            "PRAGMA user_version=1");
   }
   ASSERT_TRUE(Journal::OpenReadOnly(path_).ok());  // reading needs no upgrade
   {
