@@ -14,6 +14,21 @@ def build(*targets):
                    stdout=subprocess.DEVNULL)
 
 
+def ensure_packages(*packages):
+    """Installs Debian packages a benchmark's peer needs, when missing."""
+    missing = [p for p in packages if subprocess.run(
+        ["dpkg-query", "-W", "-f=${Status}", p], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+        text=True).stdout.find("install ok installed") < 0]
+    if not missing:
+        return
+    sudo = [] if os.geteuid() == 0 else ["sudo"]
+    print(f"installing {' '.join(missing)} (the peer of this benchmark)", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    subprocess.run(sudo + ["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(sudo + ["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+                   check=True, env=env, stdout=subprocess.DEVNULL)
+
+
 def timed(cmd, **kwargs):
     """Runs cmd, returns wall seconds; raises with its stderr on failure."""
     start = time.perf_counter()

@@ -443,13 +443,37 @@ void Coordinator::Reply(const zmq::message_t& identity, const wire::Envelope& re
   reply.set_seq(request.seq());
   std::string payload;
   if (!EncodeEnvelope(reply, &payload).ok()) return;
+  std::string to(static_cast<const char*>(identity.data()), identity.size());
+  // In a batch, what was journaled is acknowledged only once it is committed.
+  if (journal_->in_batch()) {
+    pending_replies_.emplace_back(std::move(to), std::move(payload));
+    return;
+  }
+  Send(to, payload);
+}
+
+void Coordinator::Send(const std::string& identity, const std::string& payload) {
   try {
-    socket_.send(zmq::buffer(identity.data(), identity.size()), zmq::send_flags::sndmore);
+    socket_.send(zmq::buffer(identity), zmq::send_flags::sndmore);
     socket_.send(zmq::message_t(), zmq::send_flags::sndmore);
     socket_.send(zmq::buffer(payload), zmq::send_flags::none);
   } catch (const zmq::error_t& e) {
     log_.Warn(std::string("reply not delivered: ") + e.what());  // peer gone
   }
+}
+
+void Coordinator::CommitBatch() {
+  Status c = journal_->CommitBatch();
+  if (!c.ok()) {
+    // Nothing of the batch is journaled: its senders get no answer and send
+    // again, as they do when the coordinator is away.
+    log_.Error("journal commit failed, " + std::to_string(pending_replies_.size()) +
+               " replies withheld (their senders resend): " + c.message());
+    pending_replies_.clear();
+    return;
+  }
+  for (const auto& [identity, payload] : pending_replies_) Send(identity, payload);
+  pending_replies_.clear();
 }
 
 void Coordinator::Reject(const zmq::message_t& identity, const wire::Envelope& request, const std::string& why) {
@@ -592,7 +616,7 @@ void Coordinator::HandleTrialMessage(const zmq::message_t& identity, const wire:
   Reply(identity, env, std::move(reply));
 }
 
-void Coordinator::HandleMessage() {
+bool Coordinator::HandleMessage() {
   std::vector<zmq::message_t> frames;
   while (true) {
     zmq::message_t frame;
@@ -600,6 +624,12 @@ void Coordinator::HandleMessage() {
     frames.push_back(std::move(frame));
     if (!socket_.get(zmq::sockopt::rcvmore)) break;
   }
+  if (frames.empty()) return false;
+  HandleFrames(frames);
+  return true;
+}
+
+void Coordinator::HandleFrames(std::vector<zmq::message_t>& frames) {
   if (frames.size() != 3 || frames[1].size() != 0) {
     ++rejected_;
     log_.Warn("dropped a message with unexpected framing (" + std::to_string(frames.size()) + " frames)");
@@ -627,7 +657,12 @@ void Coordinator::HandleMessage() {
     *reply.mutable_status_reply() = Snapshot();
     return Reply(frames[0], *env, std::move(reply));
   }
-  if (env->body_case() == wire::Envelope::kControlRequest) return HandleControl(frames[0], *env, role);
+  if (env->body_case() == wire::Envelope::kControlRequest) {
+    // A control request may launch processes: its decision is committed
+    // before anything acts on it.
+    CommitBatch();
+    return HandleControl(frames[0], *env, role);
+  }
   if (options_.security && role != "worker") return Reject(frames[0], *env, "only the sweep's ranks may report (peer " + user_id + ")");
   if (env->sweep() != config_.name) return Reject(frames[0], *env, "unknown sweep \"" + env->sweep() + "\"");
   auto it = trials_.find(env->trial());
@@ -869,8 +904,16 @@ Status Coordinator::Run() {
     if (!active && searcher_done_) break;
     WaitReadable(socket_, std::chrono::milliseconds(options_.poll_interval_ms));
     // Drain what arrived before looking at exits, so a trial's last reports
-    // are journaled before its outcome.
-    while (WaitReadable(socket_, std::chrono::milliseconds(0))) HandleMessage();
+    // are journaled before its outcome. Group commit: the facts of up to
+    // kBatch messages are committed together, then acknowledged together.
+    constexpr int kBatch = 512;
+    if (WaitReadable(socket_, std::chrono::milliseconds(0))) {
+      Status b = journal_->BeginBatch();
+      if (!b.ok()) log_.Error(b.message());
+      for (int n = 0; n < kBatch && HandleMessage(); ++n) {
+      }
+      CommitBatch();
+    }
     DrainMonitor();
     CheckHangs();
     ReapTrials();

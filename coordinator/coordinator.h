@@ -13,6 +13,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -66,9 +68,14 @@ class Coordinator {
   bool LaunchAttempt(Trial& t, const std::string& reason);
   // Forgets the ended attempt's state and moves to the next attempt number.
   void NextAttempt(Trial& t);
-  void HandleMessage();
+  // Receives and handles one message; false when none is waiting.
+  bool HandleMessage();
+  void HandleFrames(std::vector<zmq::message_t>& frames);
   void Reply(const zmq::message_t& identity, const wire::Envelope& request, wire::Envelope reply);
   void Reject(const zmq::message_t& identity, const wire::Envelope& request, const std::string& why);
+  void Send(const std::string& identity, const std::string& payload);
+  // Commits the journal's batch, then sends the replies it held back.
+  void CommitBatch();
   void HandleTrialMessage(const zmq::message_t& identity, const wire::Envelope& env, Trial& trial);
   void ReapTrials();
   // Ends (and so restarts) attempts with a rank that stopped advancing.
@@ -114,6 +121,7 @@ class Coordinator {
   uint64_t rejected_ = 0;
   uint64_t refused_handshakes_ = 0;
   std::string peer_;  // User-Id of the message being handled, for logs
+  std::vector<std::pair<std::string, std::string>> pending_replies_;  // identity, payload: until the batch commits
 };
 
 }  // namespace polysweep

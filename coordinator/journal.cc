@@ -69,7 +69,10 @@ CREATE TABLE language_scores(
   lang TEXT NOT NULL,
   f1 REAL, accuracy REAL, count INTEGER,
   PRIMARY KEY(trial_id, attempt, step, lang));
-)sql" R"sql(
+)sql";
+
+// The scheduler's decisions (schema version 3).
+const char* kDecisionsTable = R"sql(
 CREATE TABLE decisions(
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   trial_id INTEGER NOT NULL REFERENCES trials(id),
@@ -87,16 +90,6 @@ CREATE TABLE decisions(
 const char* kMigrateTo3 = R"sql(
 ALTER TABLE evaluations ADD COLUMN feasible INTEGER NOT NULL DEFAULT 1;
 ALTER TABLE sweeps ADD COLUMN searcher_state TEXT;
-CREATE TABLE decisions(
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  trial_id INTEGER NOT NULL REFERENCES trials(id),
-  attempt INTEGER NOT NULL,
-  kind TEXT NOT NULL,
-  step INTEGER NOT NULL,
-  score REAL,
-  stop_at INTEGER NOT NULL,
-  detail TEXT NOT NULL,
-  at REAL NOT NULL);
 )sql";
 
 // Version 1 -> 2: what a restarted coordinator needs to re-adopt running trials.
@@ -112,7 +105,16 @@ class Stmt {
   Stmt(sqlite3* db, const char* sql) : db_(db) {
     if (sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr) != SQLITE_OK) stmt_ = nullptr;
   }
-  ~Stmt() { sqlite3_finalize(stmt_); }
+  // Borrows a statement prepared once (Journal::Cached): reset, not finalised.
+  Stmt(sqlite3* db, sqlite3_stmt* cached) : db_(db), stmt_(cached), owned_(false) {}
+  ~Stmt() {
+    if (owned_) {
+      sqlite3_finalize(stmt_);
+    } else if (stmt_) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    }
+  }
   bool ok() const { return stmt_ != nullptr; }
   Stmt& Bind(int i, int64_t v) { sqlite3_bind_int64(stmt_, i, v); return *this; }
   Stmt& Bind(int i, double v) { sqlite3_bind_double(stmt_, i, v); return *this; }
@@ -141,6 +143,7 @@ class Stmt {
  private:
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
+  bool owned_ = true;
 };
 
 void FillLanguages(sqlite3* db, uint64_t trial, int64_t attempt, int64_t step,
@@ -176,7 +179,19 @@ StatusOr<ParamAssignment> ParamsFromJson(const std::string& text) {
   return out;
 }
 
-Journal::~Journal() { sqlite3_close(db_); }
+Journal::~Journal() {
+  for (auto& [sql, stmt] : cached_) sqlite3_finalize(stmt);
+  sqlite3_close(db_);
+}
+
+sqlite3_stmt* Journal::Cached(const char* sql) {
+  sqlite3_stmt*& stmt = cached_[sql];
+  if (!stmt && sqlite3_prepare_v3(db_, sql, -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) != SQLITE_OK) {
+    sqlite3_finalize(stmt);
+    stmt = nullptr;
+  }
+  return stmt;
+}
 
 Status Journal::Exec(const std::string& sql) const {
   char* err = nullptr;
@@ -199,7 +214,7 @@ StatusOr<std::unique_ptr<Journal>> Journal::Create(const std::string& path, cons
   std::unique_ptr<Journal> j(new Journal(db, path));
   sqlite3_busy_timeout(db, 5000);
   Status s = j->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
-  if (s.ok()) s = j->Exec(std::string("BEGIN;") + kSchema + "PRAGMA user_version=" +
+  if (s.ok()) s = j->Exec(std::string("BEGIN;") + kSchema + kDecisionsTable + "PRAGMA user_version=" +
                           std::to_string(kJournalSchemaVersion) + ";");
   if (s.ok()) {
     Stmt ins(db, "INSERT INTO sweeps(id, name, config, metric, maximize, max_trials, state, created_at) "
@@ -250,7 +265,7 @@ StatusOr<std::unique_ptr<Journal>> Journal::OpenExisting(const std::string& path
                              .With("cannot upgrade the journal to schema version 2"));
     }
     if (version < 3) {
-      PS_RETURN_IF_ERROR(j->Exec(std::string("BEGIN IMMEDIATE;") + kMigrateTo3 + "PRAGMA user_version=3; COMMIT;")
+      PS_RETURN_IF_ERROR(j->Exec(std::string("BEGIN IMMEDIATE;") + kMigrateTo3 + kDecisionsTable + "PRAGMA user_version=3; COMMIT;")
                              .With("cannot upgrade the journal to schema version 3"));
     }
   }
@@ -312,7 +327,7 @@ Status Journal::SetRestarts(uint64_t trial, int restarts) {
 }
 
 Status Journal::AddTrial(uint64_t trial, const ParamAssignment& params, const std::string& searcher_state) {
-  PS_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE;"));
+  PS_RETURN_IF_ERROR(Exec("SAVEPOINT fact;"));
   Stmt ins(db_, "INSERT INTO trials(id, hparams, state, attempt, created_at) VALUES(?, ?, 'pending', 0, ?)");
   ins.Bind(1, static_cast<int64_t>(trial)).Bind(2, ParamsToJson(params)).Bind(3, WallSeconds());
   Status s = ins.Run();
@@ -322,15 +337,15 @@ Status Journal::AddTrial(uint64_t trial, const ParamAssignment& params, const st
     s = up.Run();
   }
   if (!s.ok()) {
-    Exec("ROLLBACK;");
+    Exec("ROLLBACK TO fact; RELEASE fact;");
     return s;
   }
-  return Exec("COMMIT;");
+  return Exec("RELEASE fact;");
 }
 
 Status Journal::Transition(uint64_t trial, uint32_t attempt, const std::string& state,
                            const std::string& reason) {
-  PS_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE;"));
+  PS_RETURN_IF_ERROR(Exec("SAVEPOINT fact;"));
   const double now = WallSeconds();
   Stmt ins(db_, "INSERT INTO transitions(trial_id, attempt, at, from_state, to_state, reason) "
                 "SELECT id, ?, ?, state, ?, ? FROM trials WHERE id=?");
@@ -347,15 +362,15 @@ Status Journal::Transition(uint64_t trial, uint32_t attempt, const std::string& 
     s = up.Run();
   }
   if (!s.ok()) {
-    Exec("ROLLBACK;");
+    Exec("ROLLBACK TO fact; RELEASE fact;");
     return s;
   }
-  return Exec("COMMIT;");
+  return Exec("RELEASE fact;");
 }
 
 Status Journal::RecordProgress(uint64_t trial, uint32_t attempt, const wire::Progress& p) {
-  Stmt ins(db_, "INSERT OR IGNORE INTO progress(trial_id, attempt, step, loss, lr, samples_per_sec, "
-                "samples, max_steps, at) VALUES(?,?,?,?,?,?,?,?,?)");
+  Stmt ins(db_, Cached("INSERT OR IGNORE INTO progress(trial_id, attempt, step, loss, lr, samples_per_sec, "
+                       "samples, max_steps, at) VALUES(?,?,?,?,?,?,?,?,?)"));
   ins.Bind(1, static_cast<int64_t>(trial)).Bind(2, static_cast<int64_t>(attempt)).Bind(3, p.step())
       .Bind(4, p.loss()).Bind(5, p.lr()).Bind(6, p.samples_per_sec()).Bind(7, p.samples())
       .Bind(8, p.max_steps()).Bind(9, WallSeconds());
@@ -364,7 +379,7 @@ Status Journal::RecordProgress(uint64_t trial, uint32_t attempt, const wire::Pro
 
 Status Journal::RecordEvaluation(uint64_t trial, uint32_t attempt, const wire::Evaluation& e,
                                  double objective, bool feasible) {
-  PS_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE;"));
+  PS_RETURN_IF_ERROR(Exec("SAVEPOINT fact;"));
   Stmt ins(db_, "INSERT OR IGNORE INTO evaluations(trial_id, attempt, step, loss, accuracy, macro_f1, "
                 "objective, final, at, feasible) VALUES(?,?,?,?,?,?,?,?,?,?)");
   ins.Bind(1, static_cast<int64_t>(trial)).Bind(2, static_cast<int64_t>(attempt)).Bind(3, e.step())
@@ -380,10 +395,10 @@ Status Journal::RecordEvaluation(uint64_t trial, uint32_t attempt, const wire::E
     s = li.Run();
   }
   if (!s.ok()) {
-    Exec("ROLLBACK;");
+    Exec("ROLLBACK TO fact; RELEASE fact;");
     return s;
   }
-  return Exec("COMMIT;");
+  return Exec("RELEASE fact;");
 }
 
 Status Journal::FinishTrial(uint64_t trial, uint32_t attempt, const std::string& outcome,
@@ -392,6 +407,21 @@ Status Journal::FinishTrial(uint64_t trial, uint32_t attempt, const std::string&
   Stmt up(db_, "UPDATE trials SET outcome=?, error=?, reason=?, finished_at=?, process=NULL WHERE id=?");
   up.Bind(1, outcome).Bind(2, error).Bind(3, reason).Bind(4, WallSeconds()).Bind(5, static_cast<int64_t>(trial));
   return up.Run();
+}
+
+Status Journal::BeginBatch() {
+  if (batch_) return Status::Ok();
+  PS_RETURN_IF_ERROR(Exec("BEGIN IMMEDIATE;"));
+  batch_ = true;
+  return Status::Ok();
+}
+
+Status Journal::CommitBatch() {
+  if (!batch_) return Status::Ok();
+  batch_ = false;
+  Status s = Exec("COMMIT;");
+  if (!s.ok()) Exec("ROLLBACK;");
+  return s;
 }
 
 Status Journal::AddDecision(const JournalDecision& d) {

@@ -5,6 +5,7 @@
 // Not thread-safe: one Journal per thread.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -15,6 +16,7 @@
 #include "polysweep.pb.h"
 
 struct sqlite3;
+struct sqlite3_stmt;
 
 namespace polysweep {
 
@@ -100,6 +102,14 @@ class Journal {
   StatusOr<std::vector<JournalDecision>> Decisions() const;
   StatusOr<std::vector<JournalEvaluation>> Objectives() const;
 
+  // Group commit: the writes between BeginBatch and CommitBatch become one
+  // transaction (one commit for many facts); a fact written outside a batch
+  // commits alone. Nothing written in a batch is on disk before CommitBatch
+  // returns Ok, so acknowledge only after it.
+  Status BeginBatch();
+  Status CommitBatch();
+  bool in_batch() const { return batch_; }
+
   // Everything a CLI view needs, read from the file.
   StatusOr<wire::StatusReply> Snapshot() const;
 
@@ -109,8 +119,12 @@ class Journal {
   Journal(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   static StatusOr<std::unique_ptr<Journal>> OpenExisting(const std::string& path, bool writable);
   Status Exec(const std::string& sql) const;
+  // A statement prepared once and kept for the hot paths (`sql` is a literal).
+  struct sqlite3_stmt* Cached(const char* sql);
   sqlite3* db_;
   std::string path_;
+  bool batch_ = false;
+  std::map<const char*, struct sqlite3_stmt*> cached_;
 };
 
 // Hyperparameters <-> the JSON object stored in the journal.

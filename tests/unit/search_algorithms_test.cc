@@ -9,34 +9,14 @@
 #include <set>
 
 #include "coordinator/searcher.h"
+#include "tests/unit/search_space_builders.h"
 
 namespace polysweep {
 namespace {
 
-ParamSpec Range(const std::string& name, ParamKind kind, double low, double high) {
-  ParamSpec p;
-  p.name = name;
-  p.kind = kind;
-  p.low = low;
-  p.high = high;
-  return p;
-}
-
-ParamSpec Choice(const std::string& name, std::vector<double> values) {
-  ParamSpec p;
-  p.name = name;
-  p.kind = ParamKind::kChoice;
-  for (double v : values) p.choices.push_back(ParamValue::Number(v));
-  return p;
-}
-
-SearchConfig Config(SearchAlgorithm algorithm, std::vector<ParamSpec> params, uint64_t seed = 1) {
-  SearchConfig c;
-  c.algorithm = algorithm;
-  c.seed = seed;
-  c.space.params = std::move(params);
-  return c;
-}
+using testing_util::Choice;
+using testing_util::Config;
+using testing_util::Range;
 
 std::unique_ptr<Searcher> Make(const SearchConfig& c, int max_trials) {
   auto s = MakeSearcher(c, max_trials);

@@ -1,5 +1,6 @@
 // Tests of the grid and random searchers (coordinator/searcher.h).
 #include "coordinator/searcher.h"
+#include "tests/unit/search_space_builders.h"
 
 #include <gtest/gtest.h>
 
@@ -12,31 +13,9 @@
 namespace polysweep {
 namespace {
 
-ParamSpec Choice(const std::string& name, std::vector<double> values) {
-  ParamSpec p;
-  p.name = name;
-  p.kind = ParamKind::kChoice;
-  for (double v : values) p.choices.push_back(ParamValue::Number(v));
-  return p;
-}
-
-ParamSpec Range(const std::string& name, ParamKind kind, double low, double high, int points = 0) {
-  ParamSpec p;
-  p.name = name;
-  p.kind = kind;
-  p.low = low;
-  p.high = high;
-  p.grid_points = points;
-  return p;
-}
-
-SearchConfig Config(SearchAlgorithm algorithm, std::vector<ParamSpec> params, uint64_t seed = 0) {
-  SearchConfig c;
-  c.algorithm = algorithm;
-  c.seed = seed;
-  c.space.params = std::move(params);
-  return c;
-}
+using testing_util::Choice;
+using testing_util::Config;
+using testing_util::Range;
 
 std::vector<ParamAssignment> Drain(Searcher& s, size_t limit = 100000) {
   std::vector<ParamAssignment> out;

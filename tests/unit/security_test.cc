@@ -19,6 +19,7 @@
 #include "coordinator/searcher.h"
 #include "coordinator/security.h"
 #include "launcher/launcher.h"
+#include "tests/common/fake_launcher.h"
 
 namespace polysweep {
 namespace {
@@ -26,31 +27,7 @@ namespace {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
-// A trial that runs until it is killed.
-class FakeProcess : public TrialProcess {
- public:
-  std::optional<ExitInfo> Poll() override { return exit_; }
-  ExitInfo Kill(int) override {
-    exit_ = ExitInfo{0, 15};
-    return *exit_;
-  }
-  int pid() const override { return 0; }
-  std::string handle() const override { return "fake"; }
-
- private:
-  std::optional<ExitInfo> exit_;
-};
-
-class FakeLauncher : public TrialLauncher {
- public:
-  StatusOr<std::unique_ptr<TrialProcess>> Launch(const LaunchSpec& spec) override {
-    argv = spec.worker_argv;
-    return std::unique_ptr<TrialProcess>(new FakeProcess());
-  }
-  std::unique_ptr<TrialProcess> Adopt(const std::string&, const std::vector<std::string>&) override { return nullptr; }
-  std::string name() const override { return "fake"; }
-  std::vector<std::string> argv;
-};
+using testing_util::FakeLauncher;
 
 class SecurityTest : public ::testing::Test {
  protected:

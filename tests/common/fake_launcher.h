@@ -1,0 +1,43 @@
+// A TrialLauncher that starts nothing: every trial "runs" until it is
+// killed. For driving a real Coordinator (socket, journal, scheduler) with
+// simulated ranks in tests and benchmarks.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "launcher/launcher.h"
+
+namespace polysweep::testing_util {
+
+class FakeProcess : public TrialProcess {
+ public:
+  std::optional<ExitInfo> Poll() override { return exit_; }
+  ExitInfo Kill(int) override {
+    exit_ = ExitInfo{0, 15};
+    return *exit_;
+  }
+  int pid() const override { return 0; }
+  std::string handle() const override { return "fake"; }
+
+ private:
+  std::optional<ExitInfo> exit_;
+};
+
+class FakeLauncher : public TrialLauncher {
+ public:
+  StatusOr<std::unique_ptr<TrialProcess>> Launch(const LaunchSpec& spec) override {
+    argv = spec.worker_argv;
+    ++launched;
+    return std::unique_ptr<TrialProcess>(new FakeProcess());
+  }
+  std::unique_ptr<TrialProcess> Adopt(const std::string&, const std::vector<std::string>&) override { return nullptr; }
+  std::string name() const override { return "fake"; }
+  std::vector<std::string> argv;  // of the last launch (read by the Run thread's owner after it)
+  std::atomic<int> launched{0};
+};
+
+}  // namespace polysweep::testing_util
