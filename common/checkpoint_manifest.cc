@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
+#include "common/json_fields.h"
 #include "common/hash.h"
 #include "common/shard.h"
 
@@ -27,21 +28,21 @@ StatusOr<CheckpointManifest> ParseCheckpointManifest(const std::string& text, co
   if (j.is_discarded() || !j.is_object()) return Status::Error(where + ": not a JSON checkpoint manifest");
   CheckpointManifest m;
   try {
-    m.version = j.at("version").get<int>();
+    m.version = JsonInt<int>(j, "version");
     if (m.version != 1) return Status::Error(where + ": checkpoint manifest version " + std::to_string(m.version) + " is not supported");
-    m.step = j.at("step").get<int64_t>();
+    m.step = JsonInt<int64_t>(j, "step");
     m.position = j.at("position").get<std::string>();
-    m.world_size = j.at("world_size").get<int32_t>();
+    m.world_size = JsonInt<int32_t>(j, "world_size");
     m.wall_time = j.value("wall_time", 0.0);
     for (const auto& f : j.at("files")) {
-      CheckpointFile file{f.at("name").get<std::string>(), f.at("bytes").get<int64_t>(), f.at("checksum").get<std::string>()};
+      CheckpointFile file{f.at("name").get<std::string>(), JsonInt<int64_t>(f, "bytes"), f.at("checksum").get<std::string>()};
       if (file.name.empty() || file.name.find('/') != std::string::npos || file.name == "." || file.name == "..") {
         return Status::Error(where + ": checkpoint file name \"" + file.name + "\" is not a plain file name");
       }
       if (file.bytes < 0) return Status::Error(where + ": negative file size");
       m.files.push_back(std::move(file));
     }
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const std::exception& e) {  // nlohmann's, and JsonInt's out_of_range
     return Status::Error(where + ": malformed checkpoint manifest: " + e.what());
   }
   if (m.step < 0 || m.world_size < 1) return Status::Error(where + ": step or world size out of range");

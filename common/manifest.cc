@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
+#include "common/json_fields.h"
 
 namespace polysweep {
 
@@ -61,19 +62,19 @@ StatusOr<Manifest> ParseManifest(const std::string& text, const std::string& whe
   if (j.is_discarded() || !j.is_object()) return Status::Error(where + ": not a JSON manifest");
   Manifest m;
   try {
-    m.version = j.at("version").get<int>();
+    m.version = JsonInt<int>(j, "version");
     if (m.version != 1) return Status::Error(where + ": manifest version " + std::to_string(m.version) + " is not supported");
     m.fingerprint = j.at("fingerprint").get<std::string>();
     m.labels = j.at("labels").get<std::vector<std::string>>();
     m.languages = j.at("languages").get<std::vector<std::string>>();
     for (auto& [lang, c] : j.at("counts").items()) {
-      m.counts[lang] = {c.at("train").get<int64_t>(), c.at("valid").get<int64_t>(), c.at("test").get<int64_t>()};
+      m.counts[lang] = {JsonInt<int64_t>(c, "train"), JsonInt<int64_t>(c, "valid"), JsonInt<int64_t>(c, "test")};
     }
     m.tokenizer_file = j.at("tokenizer").at("file").get<std::string>();
     m.tokenizer_hash = j.at("tokenizer").at("hash").get<std::string>();
-    m.vocab_size = j.at("tokenizer").at("vocab_size").get<int>();
-    m.bad_lines = j.at("bad_lines").get<int64_t>();
-    m.input_bytes = j.value("input_bytes", int64_t{0});
+    m.vocab_size = JsonInt<int>(j.at("tokenizer"), "vocab_size");
+    m.bad_lines = JsonInt<int64_t>(j, "bad_lines");
+    m.input_bytes = j.contains("input_bytes") ? JsonInt<int64_t>(j, "input_bytes") : 0;
     for (const auto& e : j.at("shards")) {
       ShardEntry s;
       const std::string split = e.at("split").get<std::string>();
@@ -83,16 +84,16 @@ StatusOr<Manifest> ParseManifest(const std::string& text, const std::string& whe
       else return Status::Error(where + ": unknown split \"" + split + "\"");
       s.language = e.at("language").get<std::string>();
       s.file = e.at("file").get<std::string>();
-      s.examples = e.at("examples").get<int64_t>();
-      s.tokens = e.at("tokens").get<int64_t>();
-      s.bytes = e.at("bytes").get<int64_t>();
+      s.examples = JsonInt<int64_t>(e, "examples");
+      s.tokens = JsonInt<int64_t>(e, "tokens");
+      s.bytes = JsonInt<int64_t>(e, "bytes");
       s.checksum = e.at("checksum").get<std::string>();
       if (s.file.empty() || s.file.find("..") != std::string::npos || s.file[0] == '/') {
         return Status::Error(where + ": shard file name \"" + s.file + "\" is not a plain relative name");
       }
       m.shards.push_back(std::move(s));
     }
-  } catch (const nlohmann::json::exception& e) {
+  } catch (const std::exception& e) {  // nlohmann's, and JsonInt's out_of_range
     return Status::Error(where + ": malformed manifest: " + e.what());
   }
   if (m.labels.size() > 65535 || m.languages.size() > 65535) return Status::Error(where + ": too many labels or languages");

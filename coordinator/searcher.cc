@@ -62,7 +62,7 @@ class QuasiRandomSearcher : public StatefulSearcher {
  private:
   nlohmann::json SaveExtra() const override { return {{"index", index_}}; }
   Status LoadExtra(const nlohmann::json& j) override {
-    index_ = j.at("index").get<uint64_t>();
+    index_ = JsonInt<uint64_t>(j, "index");
     return Status::Ok();
   }
   static double RadicalInverse(uint64_t i, uint64_t base) {
@@ -113,9 +113,13 @@ class GridSearcher : public StatefulSearcher {
  private:
   nlohmann::json SaveExtra() const override { return {{"index", index_}, {"done", done_}}; }
   Status LoadExtra(const nlohmann::json& j) override {
-    index_ = j.at("index").get<std::vector<size_t>>();
+    index_.clear();
+    for (const auto& i : j.at("index")) index_.push_back(JsonIntValue<size_t>(i, "index"));
     done_ = j.at("done").get<bool>();
     if (index_.size() != names_.size()) return Status::Error("the journaled grid position does not fit the grid");
+    for (size_t i = 0; i < index_.size(); ++i) {
+      if (index_[i] >= values_[i].size()) return Status::Error("the journaled grid position does not fit the grid");
+    }
     return Status::Ok();
   }
 

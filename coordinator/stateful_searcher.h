@@ -9,6 +9,7 @@
 #include <sstream>
 #include <string>
 
+#include "common/json_fields.h"
 #include "coordinator/searcher.h"
 
 namespace polysweep {
@@ -37,11 +38,15 @@ class StatefulSearcher : public Searcher {
     if (j["fingerprint"] != fingerprint_) {
       return Status::Error("the search changed (search or budget.max_trials differ from the journaled sweep's)");
     }
-    std::istringstream rng(j["rng"].get<std::string>());
-    rng >> rng_;
-    if (!rng) return Status::Error("the journaled search state has a bad RNG state");
-    left_ = j["left"].get<int>();
-    return LoadExtra(j["extra"]);
+    try {
+      std::istringstream rng(j.at("rng").get<std::string>());
+      rng >> rng_;
+      if (!rng) return Status::Error("the journaled search state has a bad RNG state");
+      left_ = JsonInt<int>(j, "left");
+      return LoadExtra(j.at("extra"));
+    } catch (const std::exception& e) {
+      return Status::Error(std::string("the journaled search state is malformed: ") + e.what());
+    }
   }
 
  protected:

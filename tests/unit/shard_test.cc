@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/json_fields.h"
 #include "common/manifest.h"
 #include "common/shard_set.h"
 
@@ -133,6 +134,30 @@ TEST(Manifest, MalformedManifestsAreRefused) {
   auto esc = ParseManifest(escape, "m.json");
   ASSERT_FALSE(esc.ok());
   EXPECT_NE(esc.status().message().find("not a plain relative name"), std::string::npos);
+  // Found by fuzz_manifest: a float too large for int was converted (undefined behaviour).
+  auto huge = ParseManifest(R"({"version": 1.8e164})", "m.json");
+  ASSERT_FALSE(huge.ok());
+  EXPECT_NE(huge.status().message().find("version: expected an integer in range"), std::string::npos)
+      << huge.status().message();
+  std::string negative_count = escape;
+  negative_count.replace(negative_count.find("../../etc/passwd"), 16, "train-de.bin");
+  negative_count.replace(negative_count.find("\"examples\":1"), 12, "\"examples\":1.5");
+  auto fraction = ParseManifest(negative_count, "m.json");
+  ASSERT_FALSE(fraction.ok());
+  EXPECT_NE(fraction.status().message().find("examples: expected an integer"), std::string::npos)
+      << fraction.status().message();
+}
+
+TEST(JsonIntValue, TakesOnlyIntegersThatFit) {
+  EXPECT_EQ(JsonIntValue<int>(nlohmann::json(7), "x"), 7);
+  EXPECT_EQ(JsonIntValue<int64_t>(nlohmann::json(int64_t{1} << 40), "x"), int64_t{1} << 40);
+  EXPECT_THROW(JsonIntValue<int>(nlohmann::json(int64_t{1} << 40), "x"), std::out_of_range);
+  EXPECT_THROW(JsonIntValue<int>(nlohmann::json(1e300), "x"), std::out_of_range);
+  EXPECT_THROW(JsonIntValue<int>(nlohmann::json(2.0), "x"), std::out_of_range);  // a float, even a whole one
+  EXPECT_THROW(JsonIntValue<uint64_t>(nlohmann::json(-1), "x"), std::out_of_range);
+  EXPECT_THROW(JsonIntValue<int64_t>(nlohmann::json(UINT64_MAX), "x"), std::out_of_range);
+  EXPECT_EQ(JsonIntValue<uint64_t>(nlohmann::json(UINT64_MAX), "x"), UINT64_MAX);
+  EXPECT_THROW(JsonIntValue<int>(nlohmann::json("7"), "x"), std::out_of_range);
 }
 
 }  // namespace
