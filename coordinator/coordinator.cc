@@ -339,10 +339,10 @@ Status Coordinator::Resume() {
   log_.Info("resumed from " + journal_->path() + ": " + std::to_string(trials->size()) + " trials issued, " +
             std::to_string(finished) + " finished, " + std::to_string(paused) + " paused, " +
             std::to_string(adopted) + " re-adopted, " + std::to_string(relaunched) + " relaunched");
-  return ReplaySchedule();
+  return ReplaySchedule(*decisions);
 }
 
-Status Coordinator::ReplaySchedule() {
+Status Coordinator::ReplaySchedule(const std::vector<JournalDecision>& decisions) {
   // The scheduler's state is a set of facts: replaying them in journal
   // order rebuilds it exactly.
   auto objectives = journal_->Objectives();
@@ -358,9 +358,7 @@ Status Coordinator::ReplaySchedule() {
     auto it = last_score.find(id);
     if (it != last_score.end() && (IsFinal(t->state) || t->state == "paused")) searcher_->Observe(id, t->params, it->second);
   }
-  auto decisions = journal_->Decisions();
-  if (!decisions.ok()) return decisions.status();
-  for (const JournalDecision& d : *decisions) {
+  for (const JournalDecision& d : decisions) {
     auto it = trials_.find(d.trial);
     if (it == trials_.end()) continue;
     Trial& t = *it->second;

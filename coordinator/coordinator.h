@@ -92,8 +92,9 @@ class Coordinator {
   void PauseTrial(Trial& trial);
   // Ends a trial for good with `outcome` (no process runs).
   void EndTrial(Trial& trial, const std::string& outcome, const std::string& error, const std::string& reason);
-  // Replays the journal's evaluations and decisions into the scheduler.
-  Status ReplaySchedule();
+  // Replays the journal's evaluations and `decisions` into the scheduler
+  // and the searcher.
+  Status ReplaySchedule(const std::vector<JournalDecision>& decisions);
   // Higher is better, whatever the metric's mode; infeasible is worst.
   double Score(const ObjectiveValue& v) const;
   wire::Assignment MakeAssignment(const Trial& trial) const;
