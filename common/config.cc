@@ -180,7 +180,13 @@ Status ParseTrial(const Reader& r, const YAML::Node& n, TrialResources* t) {
   PS_RETURN_IF_ERROR(r.CheckMap(n, "trial", {"ranks", "threads_per_rank", "backend", "max_restarts",
                                              "checkpoint_every", "checkpoint_every_seconds", "keep_checkpoints",
                                              "heartbeat_seconds", "hang_timeout_seconds", "start_timeout_seconds",
-                                             "coordinator_timeout_seconds"}));
+                                             "coordinator_timeout_seconds", "launcher", "slurm_args"}));
+  if (n["launcher"]) {
+    PS_RETURN_IF_ERROR(r.String(n["launcher"], "trial.launcher", &t->launcher));
+    if (t->launcher != "auto" && t->launcher != "mpirun" && t->launcher != "srun" && t->launcher != "sbatch")
+      return r.Error(n["launcher"], "trial.launcher", "expected auto, mpirun, srun or sbatch, got \"" + t->launcher + "\"");
+  }
+  if (n["slurm_args"]) PS_RETURN_IF_ERROR(r.StringList(n["slurm_args"], "trial.slurm_args", &t->slurm_args));
   if (n["coordinator_timeout_seconds"])
     PS_RETURN_IF_ERROR(r.Number(n["coordinator_timeout_seconds"], "trial.coordinator_timeout_seconds",
                                 &t->coordinator_timeout_seconds, 1, 1e6));

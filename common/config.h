@@ -49,6 +49,11 @@ struct TrialResources {
   int ranks = 2;             // MPI ranks per trial
   int threads_per_rank = 1;  // LibTorch + OpenBLAS threads of each rank
   std::string backend = "mpi";
+  // How ranks start: mpirun on this host, an srun step of the coordinator's
+  // Slurm allocation, or an sbatch job per trial; auto = srun inside a Slurm
+  // allocation (SLURM_JOB_ID set), mpirun otherwise.
+  std::string launcher = "auto";
+  std::vector<std::string> slurm_args;  // extra srun/sbatch flags, e.g. --partition=gpu
   int max_restarts = 2;        // restarts after a crash, from the last checkpoint
   int64_t checkpoint_every = 100;  // steps between checkpoints; 0: none
   double checkpoint_every_seconds = 0;  // also checkpoint once this long has passed; 0: steps only

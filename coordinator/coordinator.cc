@@ -415,6 +415,7 @@ bool Coordinator::LaunchAttempt(Trial& t, const std::string& reason) {
     spec.worker_argv.push_back(std::filesystem::absolute(options_.security->keys_dir).string());
   }
   spec.log_path = t.log_path;
+  spec.name = "polysweep." + config_.name + ".t" + std::to_string(t.id) + ".a" + std::to_string(t.attempt);
   Status j = journal_->Transition(t.id, t.attempt, "running", reason);
   if (!j.ok()) log_.Error(j.message());
   t.state = "running";
@@ -533,7 +534,12 @@ void Coordinator::HandleTrialMessage(const zmq::message_t& identity, const wire:
       t.ranks[env.rank()] = Trial::RankLiveness{0, 0, WallSeconds(), env.hello().host(), env.hello().pid()};
       log_.Info("trial " + std::to_string(t.id) + " rank " + std::to_string(env.rank()) + "/" +
                 std::to_string(env.hello().world_size()) + " connected from " + env.hello().host() +
-                " pid " + std::to_string(env.hello().pid()));
+                " pid " + std::to_string(env.hello().pid()) +
+                (env.hello().slurm_step().empty() ? "" : " in Slurm step " + env.hello().slurm_step()));
+      if (env.rank() == 0 && !env.hello().slurm_step().empty()) {
+        Status s = journal_->SetSlurmStep(t.id, env.hello().slurm_step());
+        if (!s.ok()) log_.Error(s.message());
+      }
       *reply.mutable_assignment() = MakeAssignment(t);
       break;
     }

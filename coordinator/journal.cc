@@ -37,7 +37,8 @@ CREATE TABLE trials(
   reason TEXT,
   error TEXT,
   restarts INTEGER NOT NULL DEFAULT 0,
-  process TEXT);
+  process TEXT,
+  slurm_step TEXT);
 CREATE TABLE transitions(
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   trial_id INTEGER NOT NULL REFERENCES trials(id),
@@ -83,6 +84,11 @@ CREATE TABLE decisions(
   stop_at INTEGER NOT NULL,
   detail TEXT NOT NULL,
   at REAL NOT NULL);
+)sql";
+
+// Version 3 -> 4: the Slurm job and step a trial runs in.
+const char* kMigrateTo4 = R"sql(
+ALTER TABLE trials ADD COLUMN slurm_step TEXT;
 )sql";
 
 // Version 2 -> 3: the scheduler's decisions, constraint feasibility, the
@@ -258,6 +264,7 @@ StatusOr<std::unique_ptr<Journal>> Journal::OpenExisting(const std::string& path
                          std::to_string(kJournalSchemaVersion) + "); upgrade polysweep");
   }
   if (version < 1) return Status::Error(path + ": not a polysweep journal");
+  j->version_ = writable ? kJournalSchemaVersion : version;
   if (writable) {
     PS_RETURN_IF_ERROR(j->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;"));
     if (version < 2) {
@@ -267,6 +274,10 @@ StatusOr<std::unique_ptr<Journal>> Journal::OpenExisting(const std::string& path
     if (version < 3) {
       PS_RETURN_IF_ERROR(j->Exec(std::string("BEGIN IMMEDIATE;") + kMigrateTo3 + kDecisionsTable + "PRAGMA user_version=3; COMMIT;")
                              .With("cannot upgrade the journal to schema version 3"));
+    }
+    if (version < 4) {
+      PS_RETURN_IF_ERROR(j->Exec(std::string("BEGIN IMMEDIATE;") + kMigrateTo4 + "PRAGMA user_version=4; COMMIT;")
+                             .With("cannot upgrade the journal to schema version 4"));
     }
   }
   return j;
@@ -317,6 +328,12 @@ Status Journal::SetEndpoint(const std::string& endpoint) {
 Status Journal::SetProcess(uint64_t trial, uint32_t attempt, const std::string& process) {
   Stmt up(db_, "UPDATE trials SET process=? WHERE id=? AND attempt=?");
   up.Bind(1, process).Bind(2, static_cast<int64_t>(trial)).Bind(3, static_cast<int64_t>(attempt));
+  return up.Run();
+}
+
+Status Journal::SetSlurmStep(uint64_t trial, const std::string& step) {
+  Stmt up(db_, "UPDATE trials SET slurm_step=? WHERE id=?");
+  up.Bind(1, step).Bind(2, static_cast<int64_t>(trial));
   return up.Run();
 }
 
@@ -473,7 +490,10 @@ StatusOr<wire::StatusReply> Journal::Snapshot() const {
     reply.set_created_at(q.Real(5));
     if (!q.Null(6)) reply.set_finished_at(q.Real(6));
   }
-  Stmt q(db_, "SELECT id, state, attempt, hparams, started_at, finished_at, outcome, error, reason FROM trials ORDER BY id");
+  Stmt q(db_, version_ >= 4 ? "SELECT id, state, attempt, hparams, started_at, finished_at, outcome, error, reason, "
+                             "slurm_step FROM trials ORDER BY id"
+                           : "SELECT id, state, attempt, hparams, started_at, finished_at, outcome, error, reason, "
+                             "NULL FROM trials ORDER BY id");
   while (q.Next()) {
     wire::TrialSummary* t = reply.add_trials();
     t->set_id(static_cast<uint64_t>(q.Int(0)));
@@ -490,6 +510,7 @@ StatusOr<wire::StatusReply> Journal::Snapshot() const {
     t->set_outcome(q.Text(6));
     t->set_error(q.Text(7));
     t->set_reason(q.Text(8));
+    t->set_slurm_step(q.Text(9));
     // The newest report of any attempt: a resumed attempt continues the
     // steps of the one before, and shows its figures until it reports.
     Stmt p(db_, "SELECT step, loss, samples_per_sec, max_steps FROM progress "

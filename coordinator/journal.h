@@ -20,7 +20,7 @@ struct sqlite3_stmt;
 
 namespace polysweep {
 
-inline constexpr int kJournalSchemaVersion = 3;
+inline constexpr int kJournalSchemaVersion = 4;
 
 // What a restarted coordinator reads back.
 struct JournalSweep {
@@ -81,6 +81,8 @@ class Journal {
   Status SetEndpoint(const std::string& endpoint);
   // The launcher's handle of a trial's running attempt (cleared when it ends).
   Status SetProcess(uint64_t trial, uint32_t attempt, const std::string& process);
+  // The Slurm "JOB.STEP" the trial's current attempt runs in (status shows it).
+  Status SetSlurmStep(uint64_t trial, const std::string& step);
   Status SetRestarts(uint64_t trial, int restarts);
 
   // With the searcher's state after issuing it, in the same transaction.
@@ -124,6 +126,7 @@ class Journal {
   sqlite3* db_;
   std::string path_;
   bool batch_ = false;
+  int64_t version_ = kJournalSchemaVersion;  // of the file; older ones are read as they are
   std::map<const char*, struct sqlite3_stmt*> cached_;
 };
 

@@ -75,6 +75,13 @@ std::string RenderStatus(const wire::StatusReply& s, const std::string& source) 
   } else {
     out << "best       none yet\n";
   }
+  std::string slurm;
+  for (const auto& t : s.trials()) {
+    if (!t.slurm_step().empty() && t.state() == "running") {
+      slurm += (slurm.empty() ? "" : ", ") + std::string("trial ") + std::to_string(t.id()) + " step " + t.slurm_step();
+    }
+  }
+  if (!slurm.empty()) out << "slurm      " << slurm << "\n";
   if (s.rejected_messages() > 0 || s.rejected_connections() > 0) {
     out << "rejected   " << s.rejected_messages() << " messages, " << s.rejected_connections() << " connections\n";
   }
@@ -82,15 +89,24 @@ std::string RenderStatus(const wire::StatusReply& s, const std::string& source) 
 }
 
 std::string RenderTrials(const wire::StatusReply& s) {
-  TextTable table({"ID", "STATE", "ATTEMPT", "STEP", "LOSS", s.metric(), "SAMPLES/S", "TIME", "HYPERPARAMETERS"});
+  // A Slurm column only for sweeps whose trials ran under Slurm.
+  const bool slurm = std::any_of(s.trials().begin(), s.trials().end(),
+                                 [](const wire::TrialSummary& t) { return !t.slurm_step().empty(); });
+  std::vector<std::string> header = {"ID", "STATE", "ATTEMPT", "STEP", "LOSS", s.metric(), "SAMPLES/S", "TIME"};
+  if (slurm) header.push_back("SLURM");
+  header.push_back("HYPERPARAMETERS");
+  TextTable table(header);
   for (const auto& t : s.trials()) {
     const double end = t.finished_at() > 0 ? t.finished_at() : WallSeconds();
-    table.Add({std::to_string(t.id()), t.state(), std::to_string(t.attempt()),
-               std::to_string(t.step()) + "/" + std::to_string(t.max_steps()),
-               t.step() > 0 ? Fixed(t.loss(), 4) : "-",
-               t.has_metric() ? Fixed(t.metric(), 4) + (t.infeasible() ? "!" : "") : "-",
-               t.samples_per_sec() > 0 ? Fixed(t.samples_per_sec(), 1) : "-",
-               t.started_at() > 0 ? Duration(end - t.started_at()) : "-", Params(t)});
+    std::vector<std::string> row = {std::to_string(t.id()), t.state(), std::to_string(t.attempt()),
+                                    std::to_string(t.step()) + "/" + std::to_string(t.max_steps()),
+                                    t.step() > 0 ? Fixed(t.loss(), 4) : "-",
+                                    t.has_metric() ? Fixed(t.metric(), 4) + (t.infeasible() ? "!" : "") : "-",
+                                    t.samples_per_sec() > 0 ? Fixed(t.samples_per_sec(), 1) : "-",
+                                    t.started_at() > 0 ? Duration(end - t.started_at()) : "-"};
+    if (slurm) row.push_back(t.slurm_step().empty() ? "-" : t.slurm_step());
+    row.push_back(Params(t));
+    table.Add(row);
   }
   std::string out = table.Render();
   for (const auto& t : s.trials()) {
@@ -136,6 +152,11 @@ std::string StatusJson(const wire::StatusReply& s, const std::string& source) {
   for (const auto& t : s.trials()) by_state[t.state()]++;
   j["trials_by_state"] = by_state;
   j["trials_issued"] = s.trials_size();
+  nlohmann::json slurm = nlohmann::json::object();
+  for (const auto& t : s.trials()) {
+    if (!t.slurm_step().empty()) slurm[std::to_string(t.id())] = t.slurm_step();
+  }
+  j["slurm_steps"] = slurm;
   auto best = BestTrial(s);
   j["best"] = best ? nlohmann::json::parse(ToJson(*best)) : nlohmann::json(nullptr);
   return j.dump(2) + "\n";

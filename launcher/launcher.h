@@ -1,5 +1,6 @@
 // TrialLauncher: starts the ranks of one trial and watches them. Backends:
-// local mpirun (here); Slurm srun steps and sbatch jobs fit the same seam.
+// local mpirun, a Slurm srun step inside the coordinator's allocation, and a
+// Slurm sbatch job per trial.
 // A TrialProcess owns the whole process tree of its trial: Kill() leaves no
 // process of it behind.
 #pragma once
@@ -20,12 +21,14 @@ struct LaunchSpec {
   std::vector<std::string> worker_argv;       // polysweep-worker and its flags
   std::map<std::string, std::string> env;     // exported to every rank
   std::string log_path;                       // stdout+stderr of all ranks
+  std::string name;                           // unique per attempt: the Slurm step or job name
 };
 
 struct ExitInfo {
   int exit_code = 0;    // valid when signal == 0
   int signal = 0;       // the signal that ended the launcher process, if any
   bool adopted = false; // ended after adoption: exit status unknown
+  std::string cause;    // the backend's account when it knows more, e.g. "Slurm step 7.2 cancelled due to time limit"
   bool ok() const { return signal == 0 && exit_code == 0; }
   std::string Describe() const;
 };
@@ -61,7 +64,21 @@ class TrialLauncher {
 // Runs `mpirun -np K` on this host, in its own process group.
 std::unique_ptr<TrialLauncher> MakeLocalMpiLauncher(std::string mpirun = "mpirun");
 
-// The argv the local backend runs (exposed for tests and `--dry-run`).
+// Runs each trial as `srun --exact` step of the current Slurm allocation
+// (SLURM_JOB_ID), or of a new one when there is none; `extra_args` go to srun.
+std::unique_ptr<TrialLauncher> MakeSrunStepLauncher(std::vector<std::string> extra_args = {},
+                                                    std::string srun = "srun");
+
+// Submits each trial as its own `sbatch` job whose one step is the ranks;
+// `extra_args` go to sbatch (e.g. --partition, --time, --gpus-per-node).
+std::unique_ptr<TrialLauncher> MakeSbatchJobLauncher(std::vector<std::string> extra_args = {},
+                                                     std::string sbatch = "sbatch");
+
+// The argv each backend runs (exposed for tests and `--dry-run`).
 std::vector<std::string> LocalMpiArgv(const std::string& mpirun, const LaunchSpec& spec);
+std::vector<std::string> SrunArgv(const std::string& srun, const std::vector<std::string>& extra_args,
+                                  const LaunchSpec& spec);
+std::vector<std::string> SbatchArgv(const std::string& sbatch, const std::vector<std::string>& extra_args,
+                                    const LaunchSpec& spec);
 
 }  // namespace polysweep

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 
 #include <CLI/CLI.hpp>
 
@@ -20,6 +21,22 @@
 using namespace polysweep;
 
 namespace {
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+// "JOB.STEP" when this rank runs under srun ("ARRAYJOB_TASK.STEP" in a job
+// array), "" otherwise. MPI itself learns rank and size from PMIx under srun
+// and from mpirun otherwise, so the same binary runs under both.
+std::string SlurmStep() {
+  if (Env("SLURM_JOB_ID").empty() || Env("SLURM_STEP_ID").empty()) return "";
+  const std::string array = Env("SLURM_ARRAY_JOB_ID");
+  const std::string job = array.empty() ? Env("SLURM_JOB_ID") : array + "_" + Env("SLURM_ARRAY_TASK_ID");
+  return job + "." + Env("SLURM_STEP_ID");
+}
+
 // The only process-wide state of a rank: what the preemption signal handler sets.
 std::atomic<bool> g_preempt{false};
 void OnPreempt(int) { g_preempt = true; }
@@ -47,8 +64,13 @@ int main(int argc, char** argv) {
     return code;
   }
   id.rank = mpi.rank();
+  const std::string slurm_step = SlurmStep();
   Logger log("trial " + std::to_string(id.trial) + " attempt " + std::to_string(id.attempt) + " rank " +
-             std::to_string(mpi.rank()) + "/" + std::to_string(mpi.size()) + " host " + mpi.host());
+             std::to_string(mpi.rank()) + "/" + std::to_string(mpi.size()) + " host " + mpi.host() +
+             (slurm_step.empty() ? "" : " slurm " + slurm_step));
+  if (!Env("SLURM_PROCID").empty() && Env("SLURM_PROCID") != std::to_string(mpi.rank())) {
+    log.Warn("SLURM_PROCID " + Env("SLURM_PROCID") + " differs from the MPI rank: srun without --mpi=pmix?");
+  }
 
   std::optional<CurveClientKeys> curve;
   if (!keys_dir.empty()) {
@@ -63,7 +85,7 @@ int main(int argc, char** argv) {
   }
   CoordinatorClient client(endpoint, id, curve,
                            std::chrono::milliseconds(static_cast<int64_t>(coordinator_timeout * 1000)), log);
-  auto assignment = client.Hello(mpi.size(), mpi.host(), static_cast<int>(getpid()));
+  auto assignment = client.Hello(mpi.size(), mpi.host(), static_cast<int>(getpid()), slurm_step);
   if (!assignment.ok()) {
     log.Error(assignment.status().message());
     mpi.Abort(3);

@@ -96,11 +96,13 @@ StatusOr<wire::Envelope> CoordinatorClient::Deliver(wire::Envelope env) {
   }
 }
 
-StatusOr<wire::Assignment> CoordinatorClient::Hello(int world_size, const std::string& host, int pid) {
+StatusOr<wire::Assignment> CoordinatorClient::Hello(int world_size, const std::string& host, int pid,
+                                                     const std::string& slurm_step) {
   wire::Envelope env;
   env.mutable_hello()->set_world_size(world_size);
   env.mutable_hello()->set_host(host);
   env.mutable_hello()->set_pid(pid);
+  env.mutable_hello()->set_slurm_step(slurm_step);
   auto reply = Submit(std::move(env), true);
   if (!reply.ok()) return reply.status();
   if (!reply->has_assignment()) return Status::Error("coordinator answered Hello without an assignment");

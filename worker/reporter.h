@@ -60,7 +60,8 @@ class CoordinatorClient : public Reporter {
   CoordinatorClient& operator=(const CoordinatorClient&) = delete;
 
   // Announces this rank and returns its assignment (waits for it).
-  StatusOr<wire::Assignment> Hello(int world_size, const std::string& host, int pid);
+  StatusOr<wire::Assignment> Hello(int world_size, const std::string& host, int pid,
+                                   const std::string& slurm_step = "");
   // Queued: return at once, with the error of an earlier report if delivery failed.
   Status Progress(const wire::Progress& p) override;
   Status Evaluation(const wire::Evaluation& e) override;

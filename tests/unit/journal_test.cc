@@ -97,8 +97,8 @@ TEST_F(JournalTest, CreateMakesWalJournalWithSchemaVersion) {
   }
   Db db(path_);
   EXPECT_EQ(db.One("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(db.One("PRAGMA user_version"), "3");
-  EXPECT_EQ(kJournalSchemaVersion, 3);
+  EXPECT_EQ(db.One("PRAGMA user_version"), "4");
+  EXPECT_EQ(kJournalSchemaVersion, 4);
   EXPECT_EQ(db.One("SELECT name, config, metric, maximize, max_trials, state, finished_at FROM sweeps"),
             "unit-sweep|name: unit-sweep\n|valid_loss|0|3|running|NULL");
 }
@@ -384,7 +384,7 @@ TEST_F(JournalTest, OpenUpgradesAVersion1Journal) {
     db.Exec("ALTER TABLE sweeps DROP COLUMN endpoint; ALTER TABLE trials DROP COLUMN restarts; "
             "ALTER TABLE trials DROP COLUMN process; DROP TABLE decisions; "
             "ALTER TABLE evaluations DROP COLUMN feasible; ALTER TABLE sweeps DROP COLUMN searcher_state; "
-            "PRAGMA user_version=1");
+            "ALTER TABLE trials DROP COLUMN slurm_step; PRAGMA user_version=1");
   }
   ASSERT_TRUE(Journal::OpenReadOnly(path_).ok());  // reading needs no upgrade
   {
@@ -397,8 +397,32 @@ TEST_F(JournalTest, OpenUpgradesAVersion1Journal) {
   ASSERT_TRUE((*j)->SetProcess(1, 0, "local:77").ok());
   EXPECT_EQ((*(*j)->Trials())[0].process, "local:77");
   ASSERT_TRUE((*j)->AddDecision({1, 1, "rung", 100, 0.5, 100, "paused at step 100"}).ok());
+  ASSERT_TRUE((*j)->SetSlurmStep(1, "41.2").ok());
+  auto snap = (*j)->Snapshot();
+  ASSERT_TRUE(snap.ok()) << snap.status().message();
+  EXPECT_EQ(snap->trials(0).slurm_step(), "41.2");
   Db db(path_);
-  EXPECT_EQ(db.One("PRAGMA user_version"), "3");
+  EXPECT_EQ(db.One("PRAGMA user_version"), "4");
+}
+
+TEST_F(JournalTest, ReadOnlySnapshotOfAVersion3JournalHasNoSlurmSteps) {
+  {
+    auto j = Create();
+    ASSERT_NE(j, nullptr);
+    ASSERT_TRUE(j->AddTrial(1, {}).ok());
+  }
+  {
+    Db db(path_);
+    db.Exec("ALTER TABLE trials DROP COLUMN slurm_step; PRAGMA user_version=3");
+  }
+  auto r = Journal::OpenReadOnly(path_);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  auto snap = (*r)->Snapshot();
+  ASSERT_TRUE(snap.ok()) << snap.status().message();
+  ASSERT_EQ(snap->trials_size(), 1);
+  EXPECT_EQ(snap->trials(0).slurm_step(), "");
+  Db db(path_);
+  EXPECT_EQ(db.One("PRAGMA user_version"), "3");  // reading never upgrades
 }
 
 TEST_F(JournalTest, DecisionsComeBackInTheOrderTheyWereMade) {

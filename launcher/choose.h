@@ -1,0 +1,23 @@
+// Picks the sweep's TrialLauncher from `trial.launcher` and checks, before
+// anything starts, that it can work here.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "common/config.h"
+#include "common/status.h"
+#include "launcher/launcher.h"
+
+namespace polysweep {
+
+// "auto" resolves to "srun" inside a Slurm allocation (SLURM_JOB_ID set) and
+// to "mpirun" elsewhere.
+std::string ResolveLauncher(const TrialResources& trial);
+
+// The launcher, or an error naming trial.launcher or trial.ranks: srun or
+// sbatch missing from PATH, a trial with more ranks than the allocation it
+// would run in (SLURM_NTASKS).
+StatusOr<std::unique_ptr<TrialLauncher>> MakeTrialLauncher(const TrialResources& trial, const std::string& mpirun);
+
+}  // namespace polysweep
