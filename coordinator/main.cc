@@ -29,6 +29,8 @@
 #include "coordinator/searcher.h"
 #include "coordinator/sharder.h"
 #include "coordinator/views.h"
+#include "coordinator/submit.h"
+#include "launcher/choose.h"
 #include "launcher/launcher.h"
 
 namespace fs = std::filesystem;
@@ -182,6 +184,25 @@ void LogShards(const ShardOutcome& s, const Logger& log) {
            (m.bad_lines ? ", " + std::to_string(m.bad_lines) + " bad lines skipped" : ""));
 }
 
+int Submit(const std::string& config_path, SubmitOptions options) {
+  auto config = LoadSweepConfig(config_path);
+  if (!config.ok()) return Fail(config.status().message());
+  auto searcher = MakeSearcher(config->search, config->budget.max_trials);
+  if (!searcher.ok()) return Fail(config_path + ": " + searcher.status().message());
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  options.polysweep = ec ? "polysweep" : self.string();
+  auto sub = SubmitSweep(config_path, *config, options);
+  if (!sub.ok()) return Fail(sub.status().message());
+  const std::string dir = fs::absolute(config->output_dir).lexically_normal().string();
+  std::cout << "submitted sweep " << config->name << " as Slurm job " << sub->job_id << " (" << sub->tasks
+            << " tasks)\n"
+            << "  script  " << sub->script_path << "\n"
+            << "  output  " << sub->output_path << "\n"
+            << "  watch   polysweep status --dir " << dir << "\n";
+  return 0;
+}
+
 int RunShard(const std::string& config_path, bool force) {
   auto config = LoadSweepConfig(config_path);
   if (!config.ok()) return Fail(config.status().message());
@@ -197,6 +218,8 @@ int RunSweep(const std::string& config_path, bool overwrite, std::string worker,
   if (!config.ok()) return Fail(config.status().message());
   auto searcher = MakeSearcher(config->search, config->budget.max_trials);
   if (!searcher.ok()) return Fail(config_path + ": " + searcher.status().message());
+  auto launcher = MakeTrialLauncher(config->trial, mpirun);
+  if (!launcher.ok()) return Fail(config_path + ": " + launcher.status().message());
   const std::string out = config->output_dir;
   const std::string journal_path = out + "/journal.db";
   // An existing journal is continued (after a crash, kill or Ctrl-C of the
@@ -266,11 +289,11 @@ int RunSweep(const std::string& config_path, bool overwrite, std::string worker,
     }
     journal = std::move(*created_journal);
   }
-  auto launcher = MakeLocalMpiLauncher(mpirun);
   struct sigaction sa {};
   sa.sa_handler = OnSignal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGUSR1, &sa, nullptr);  // Slurm's --signal=B:USR1: stop cleanly rather than die
   CoordinatorOptions options;
   if (config->curve_enabled()) {
     auto security = LoadSweepSecurity(config->security.keys_dir);
@@ -288,7 +311,7 @@ int RunSweep(const std::string& config_path, bool overwrite, std::string worker,
   options.stop = &g_stop;
   wire::StatusReply final_status;
   {
-    Coordinator coordinator(*config, data, journal.get(), launcher.get(), searcher->get(), options);
+    Coordinator coordinator(*config, data, journal.get(), launcher->get(), searcher->get(), options);
     Status s = coordinator.Bind(old_endpoint);
     if (s.ok() && resume) s = coordinator.Resume();
     if (s.ok()) s = coordinator.Run();
@@ -334,6 +357,16 @@ int main(int argc, char** argv) {
   auto* preview = app.add_subcommand("preview", "print the trials and rungs a sweep config would run");
   preview->add_option("config", config_path, "sweep config (YAML)")->required();
 
+  SubmitOptions submit_options;
+  auto* submit = app.add_subcommand("submit", "submit the sweep to Slurm (slurm/sweep.sbatch sized for it) and print the job id");
+  submit->add_option("config", config_path, "sweep config (YAML)")->required();
+  submit->add_option("--nodes", submit_options.nodes, "nodes of the allocation (default: as Slurm packs the tasks)")
+      ->check(CLI::PositiveNumber);
+  submit->add_option("--gpus-per-node", submit_options.gpus_per_node, "GPUs per node (trial.backend: nccl)")
+      ->check(CLI::NonNegativeNumber);
+  submit->add_option("--time", submit_options.time, "time limit, e.g. 2:00:00 (default: the partition's)");
+  submit->add_option("--partition", submit_options.partition, "partition (default: the cluster's default)");
+
   std::string key_prefix;
   auto* keygen = app.add_subcommand("keygen", "write a CURVE key pair (PREFIX.key mode 600, PREFIX.pub)");
   keygen->add_option("prefix", key_prefix, "path prefix of the two files, e.g. ~/.polysweep/me")->required();
@@ -363,6 +396,7 @@ int main(int argc, char** argv) {
 
   if (sweep->parsed()) return RunSweep(config_path, overwrite, worker, mpirun);
   if (shard->parsed()) return RunShard(config_path, force);
+  if (submit->parsed()) return Submit(config_path, submit_options);
   if (keygen->parsed()) return KeyGen(key_prefix);
   for (auto [cmd, command] : controls) {
     if (cmd->parsed()) return ControlTrial(dir, control_trial, command);
