@@ -6,7 +6,11 @@
 #include <signal.h>
 #include <stdlib.h>
 
+#include <unistd.h>
+
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 
 #include "launcher/choose.h"
 #include "launcher/command.h"
@@ -152,8 +156,12 @@ TEST(ChooseLauncher, AutoIsSrunInsideAnAllocationAndMpirunOutside) {
 }
 
 TEST(ChooseLauncher, ATrialWithMoreRanksThanTheAllocationIsRefusedBeforeAnythingStarts) {
-  if (!OnPath("srun")) GTEST_SKIP() << "needs srun on PATH (slurm-client)";
-  ScopedEnv env({{"SLURM_JOB_ID", "12"}, {"SLURM_NTASKS", "2"}});
+  // An executable named srun on PATH is all the choice looks for.
+  const std::string bin = ::testing::TempDir() + "polysweep-fake-srun-" + std::to_string(getpid());
+  std::filesystem::create_directories(bin);
+  std::ofstream(bin + "/srun") << "#!/bin/sh\nexit 0\n";
+  std::filesystem::permissions(bin + "/srun", std::filesystem::perms::owner_all);
+  ScopedEnv env({{"SLURM_JOB_ID", "12"}, {"SLURM_NTASKS", "2"}, {"PATH", bin.c_str()}});
   TrialResources trial;
   trial.ranks = 4;
   auto launcher = MakeTrialLauncher(trial, "mpirun");
