@@ -183,8 +183,9 @@ Status ParseTrial(const Reader& r, const YAML::Node& n, TrialResources* t) {
                                              "coordinator_timeout_seconds", "launcher", "slurm_args"}));
   if (n["launcher"]) {
     PS_RETURN_IF_ERROR(r.String(n["launcher"], "trial.launcher", &t->launcher));
-    if (t->launcher != "auto" && t->launcher != "mpirun" && t->launcher != "srun" && t->launcher != "sbatch")
-      return r.Error(n["launcher"], "trial.launcher", "expected auto, mpirun, srun or sbatch, got \"" + t->launcher + "\"");
+    if (t->launcher != "auto" && t->launcher != "mpirun" && t->launcher != "srun" && t->launcher != "sbatch" &&
+        t->launcher != "agents")
+      return r.Error(n["launcher"], "trial.launcher", "expected auto, mpirun, srun, sbatch or agents, got \"" + t->launcher + "\"");
   }
   if (n["slurm_args"]) PS_RETURN_IF_ERROR(r.StringList(n["slurm_args"], "trial.slurm_args", &t->slurm_args));
   if (n["coordinator_timeout_seconds"])

@@ -51,7 +51,8 @@ struct TrialResources {
   std::string backend = "mpi";
   // How ranks start: mpirun on this host, an srun step of the coordinator's
   // Slurm allocation, or an sbatch job per trial; auto = srun inside a Slurm
-  // allocation (SLURM_JOB_ID set), mpirun otherwise.
+  // allocation (SLURM_JOB_ID set), mpirun otherwise. agents: pull mode, the
+  // coordinator starts nothing and agents started elsewhere ask for trials.
   std::string launcher = "auto";
   std::vector<std::string> slurm_args;  // extra srun/sbatch flags, e.g. --partition=gpu
   int max_restarts = 2;        // restarts after a crash, from the last checkpoint

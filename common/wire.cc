@@ -70,6 +70,14 @@ Status ValidateEnvelope(const wire::Envelope& env) {
       }
       return Status::Ok();
     }
+    case wire::Envelope::kClaim: {
+      const auto& c = env.claim();
+      if (c.world_size() < 1 || c.world_size() > 65536) return Status::Error("world size out of range");
+      PS_RETURN_IF_ERROR(CheckString(c.agent(), 255, "agent name"));
+      if (c.agent().empty()) return Status::Error("claim without an agent name");
+      PS_RETURN_IF_ERROR(CheckString(c.slurm_step(), 255, "Slurm step"));
+      return CheckString(c.host(), 255, "host name");
+    }
     case wire::Envelope::kHeartbeat:
       if (env.heartbeat().step() < 0) return Status::Error("heartbeat step out of range");
       return CheckString(env.heartbeat().host(), 255, "host name");

@@ -415,6 +415,8 @@ bool Coordinator::LaunchAttempt(Trial& t, const std::string& reason) {
     spec.worker_argv.push_back(std::filesystem::absolute(options_.security->keys_dir).string());
   }
   spec.log_path = t.log_path;
+  spec.trial = t.id;
+  spec.attempt = t.attempt;
   spec.name = "polysweep." + config_.name + ".t" + std::to_string(t.id) + ".a" + std::to_string(t.attempt);
   Status j = journal_->Transition(t.id, t.attempt, "running", reason);
   if (!j.ok()) log_.Error(j.message());
@@ -612,6 +614,8 @@ void Coordinator::HandleTrialMessage(const zmq::message_t& identity, const wire:
       t.pause_reported = env.trial_end().paused();
       if (t.pause_reported) t.paused_at = env.trial_end().steps();
       t.stop_reported = env.trial_end().stopped();
+      // An agent's attempt ends with its report: the agent asks for the next trial.
+      if (options_.agents && env.rank() == 0) options_.agents->Finish(t.id, t.attempt);
       break;
     default:
       return Reject(identity, env, "unexpected message type from a rank");
@@ -668,6 +672,7 @@ void Coordinator::HandleFrames(std::vector<zmq::message_t>& frames) {
     return HandleControl(frames[0], *env, role);
   }
   if (options_.security && role != "worker") return Reject(frames[0], *env, "only the sweep's ranks may report (peer " + user_id + ")");
+  if (env->body_case() == wire::Envelope::kClaim) return HandleClaim(frames[0], *env);
   if (env->sweep() != config_.name) return Reject(frames[0], *env, "unknown sweep \"" + env->sweep() + "\"");
   auto it = trials_.find(env->trial());
   if (it == trials_.end()) return Reject(frames[0], *env, "unknown trial");
@@ -797,7 +802,7 @@ void Coordinator::CheckHangs() {
   const double limit = config_.trial.hang_timeout_seconds;
   const double start_limit = config_.trial.start_timeout_seconds;
   for (auto& [id, t] : trials_) {
-    if (!t->process) continue;
+    if (!t->process || !t->process->started()) continue;
     std::string stalled;
     if (t->command != wire::COMMAND_NONE && now - t->command_at > limit) {
       stalled = "the trial did not act on its " + std::string(t->command == wire::COMMAND_STOP ? "stop" : "pause") +
@@ -894,6 +899,73 @@ void Coordinator::HandleControl(const zmq::message_t& identity, const wire::Enve
   Reply(identity, env, std::move(reply));
 }
 
+void Coordinator::HandleClaim(const zmq::message_t& identity, const wire::Envelope& env) {
+  const wire::Claim& c = env.claim();
+  if (!options_.agents) {
+    return Reject(identity, env, "sweep " + config_.name + " starts its own trials (trial.launcher: " +
+                                     config_.trial.launcher + "); agents serve a sweep with trial.launcher: agents");
+  }
+  if (!env.sweep().empty() && env.sweep() != config_.name) {
+    return Reject(identity, env, "this coordinator runs sweep " + config_.name + ", not " + env.sweep());
+  }
+  if (c.world_size() != config_.trial.ranks) {
+    return Reject(identity, env, "agent " + c.agent() + " has " + std::to_string(c.world_size()) +
+                                     " ranks but trial.ranks is " + std::to_string(config_.trial.ranks) +
+                                     ": start each agent with " + std::to_string(config_.trial.ranks) +
+                                     " ranks (srun --ntasks, mpirun -np)");
+  }
+  // A resent claim (its answer was lost or late) gets the same answer.
+  const std::string process = c.agent() + " " + c.host() + " " + std::to_string(c.pid());
+  if (auto it = last_claim_.find(process); it != last_claim_.end() && it->second.first == c.number()) {
+    wire::Envelope again;
+    again.mutable_offer()->ParseFromString(it->second.second);
+    return Reply(identity, env, std::move(again));
+  }
+  const std::string where = c.agent() + " (" + c.host() + " pid " + std::to_string(c.pid()) +
+                            (c.slurm_step().empty() ? "" : ", Slurm step " + c.slurm_step()) + ")";
+  if (agents_seen_.insert(c.agent()).second) log_.Info("agent " + where + " connected");
+  const uint64_t held = options_.agents->Abandon(
+      c.agent(), "agent " + c.agent() + " asked for a new trial without finishing this one: its ranks were restarted");
+  if (held) log_.Warn("agent " + where + " no longer runs trial " + std::to_string(held) + ": its ranks were restarted");
+  wire::Envelope reply;
+  wire::Offer* offer = reply.mutable_offer();
+  offer->set_sweep(config_.name);
+  if (auto claimed = options_.agents->Claim(c.agent())) {
+    Trial& t = *trials_.at(claimed->trial);
+    t.launched_at = WallSeconds();  // the start timeout runs from here
+    Status p = journal_->SetProcess(t.id, t.attempt, claimed->handle);
+    if (!p.ok()) log_.Error(p.message());
+    Status j = journal_->Transition(t.id, t.attempt, "running", "claimed by agent " + where);
+    if (!j.ok()) log_.Error(j.message());
+    log_.Info("trial " + std::to_string(t.id) + " attempt " + std::to_string(t.attempt) + " claimed by agent " + where);
+    offer->set_trial(t.id);
+    offer->set_attempt(t.attempt);
+  } else if (sweep_over_) {
+    offer->set_done(true);
+    agents_dismissed_.insert(c.agent());
+  } else {
+    offer->set_wait_ms(1000);
+  }
+  last_claim_[process] = {c.number(), offer->SerializeAsString()};
+  // Claimed trials are journaled before the agent learns of them.
+  Reply(identity, env, std::move(reply));
+}
+
+void Coordinator::DismissAgents() {
+  sweep_over_ = true;
+  const double until = WallSeconds() + options_.agents_linger_seconds;
+  while (agents_dismissed_.size() < agents_seen_.size() && WallSeconds() < until) {
+    if (options_.stop && options_.stop->load()) break;
+    WaitReadable(socket_, std::chrono::milliseconds(options_.poll_interval_ms));
+    while (HandleMessage()) {
+    }
+  }
+  if (!agents_seen_.empty()) {
+    log_.Info("sweep over: " + std::to_string(agents_dismissed_.size()) + " of " +
+              std::to_string(agents_seen_.size()) + " agents told to exit");
+  }
+}
+
 Status Coordinator::Run() {
   bool interrupted = false;
   while (true) {
@@ -929,6 +1001,7 @@ Status Coordinator::Run() {
       EndTrial(*t, "pruned", "not promoted past step " + std::to_string(t->paused_at), "pruned");
     }
   }
+  if (!interrupted && options_.agents) DismissAgents();
   if (interrupted) {
     // Interrupted trials keep their attempt and checkpoints: the next
     // `polysweep sweep` on this journal resumes them.

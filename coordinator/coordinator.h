@@ -5,6 +5,9 @@
 // (config.scheduler) pauses trials at rungs, promotes them from their
 // checkpoints and stops them early; every decision is journaled before it is
 // sent, and a command reaches rank 0 in the acknowledgement of a report.
+// In pull mode (options.agents) nothing is launched: trials queue in the
+// AgentPool and agents claim them (Claim -> Offer), then run them as
+// launched ranks would.
 // Single-threaded: Run() owns the socket, the journal and the trials.
 #pragma once
 
@@ -12,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -27,6 +31,7 @@
 #include "coordinator/scheduler.h"
 #include "coordinator/security.h"
 #include "coordinator/searcher.h"
+#include "launcher/agent_pool.h"
 #include "launcher/launcher.h"
 
 namespace polysweep {
@@ -37,6 +42,8 @@ struct CoordinatorOptions {
   int kill_grace_ms = 3000;
   const std::atomic<bool>* stop = nullptr;  // set by a signal handler to end the sweep
   std::optional<CoordinatorSecurity> security;  // none: plain TCP (loopback only)
+  AgentPool* agents = nullptr;  // pull mode: the launcher, which agents claim trials from
+  double agents_linger_seconds = 10;  // after the sweep, how long agents still asking are told it is done
 };
 
 class Coordinator {
@@ -82,6 +89,10 @@ class Coordinator {
   void CheckHangs();
   void DrainMonitor();
   void HandleControl(const zmq::message_t& identity, const wire::Envelope& env, const std::string& role);
+  // Pull mode: an agent asks for a trial.
+  void HandleClaim(const zmq::message_t& identity, const wire::Envelope& env);
+  // After the sweep: answers agents still asking that it is done.
+  void DismissAgents();
   // Tells a running trial to stop (it ends as `outcome`) or pause, journaled first.
   Status SendCommand(Trial& t, wire::Command command, const std::string& kind, const std::string& outcome,
                  const std::string& why);
@@ -122,6 +133,11 @@ class Coordinator {
   uint64_t rejected_ = 0;
   uint64_t refused_handshakes_ = 0;
   std::string peer_;  // User-Id of the message being handled, for logs
+  std::set<std::string> agents_seen_, agents_dismissed_;  // pull mode: agents that asked, and those told the sweep is done
+  bool sweep_over_ = false;
+  // Pull mode: each agent process's last claim ("agent host pid") and its
+  // answer, given again to a resent claim.
+  std::map<std::string, std::pair<uint64_t, std::string>> last_claim_;
   std::vector<std::pair<std::string, std::string>> pending_replies_;  // identity, payload: until the batch commits
 };
 

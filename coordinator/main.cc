@@ -30,6 +30,7 @@
 #include "coordinator/sharder.h"
 #include "coordinator/views.h"
 #include "coordinator/submit.h"
+#include "launcher/agent_pool.h"
 #include "launcher/choose.h"
 #include "launcher/launcher.h"
 
@@ -304,7 +305,9 @@ int RunSweep(const std::string& config_path, bool overwrite, std::string worker,
     options.security = *security;
   }
   options.worker_binary = worker.empty() ? DefaultWorkerBinary() : worker;
-  if (access(options.worker_binary.c_str(), X_OK) != 0) {
+  // Pull mode: agents started elsewhere bring their own worker binary.
+  if (ResolveLauncher(config->trial) == "agents") options.agents = static_cast<AgentPool*>(launcher->get());
+  if (!options.agents && access(options.worker_binary.c_str(), X_OK) != 0) {
     cleanup();
     return Fail("worker binary " + options.worker_binary + " is not executable (build it, or pass --worker PATH)");
   }
@@ -314,6 +317,12 @@ int RunSweep(const std::string& config_path, bool overwrite, std::string worker,
     Coordinator coordinator(*config, data, journal.get(), launcher->get(), searcher->get(), options);
     Status s = coordinator.Bind(old_endpoint);
     if (s.ok() && resume) s = coordinator.Resume();
+    if (s.ok() && options.agents) {
+      log.Info("pull mode: trials wait for agents; start them with `polysweep-worker --coordinator " +
+               coordinator.endpoint() + "` under srun or mpirun (slurm/agents.sbatch)" +
+               (IsLoopbackEndpoint(coordinator.endpoint()) ? "; this endpoint is loopback, so only agents on this host "
+                                                             "reach it (set bind: tcp://*:PORT for others)" : ""));
+    }
     if (s.ok()) s = coordinator.Run();
     if (!s.ok()) return Fail(s.message(), 1);
     auto snap = journal->Snapshot();

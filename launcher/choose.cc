@@ -2,6 +2,7 @@
 
 #include <cstdlib>
 
+#include "launcher/agent_pool.h"
 #include "launcher/command.h"
 
 namespace polysweep {
@@ -25,6 +26,7 @@ StatusOr<std::unique_ptr<TrialLauncher>> MakeTrialLauncher(const TrialResources&
   const std::string why = trial.launcher == "auto" ? " (trial.launcher: auto, inside Slurm job " + Env("SLURM_JOB_ID") + ")"
                                                    : " (trial.launcher: " + trial.launcher + ")";
   if (kind == "mpirun") return MakeLocalMpiLauncher(mpirun);
+  if (kind == "agents") return std::unique_ptr<TrialLauncher>(std::make_unique<AgentPool>());
   if (kind == "srun") {
     if (!OnPath("srun")) return Status::Error("srun is not on PATH" + why + "; install slurm-client");
     const std::string tasks = Env("SLURM_NTASKS");

@@ -1,10 +1,11 @@
 // TrialLauncher: starts the ranks of one trial and watches them. Backends:
-// local mpirun, a Slurm srun step inside the coordinator's allocation, and a
-// Slurm sbatch job per trial.
+// local mpirun, a Slurm srun step inside the coordinator's allocation, a
+// Slurm sbatch job per trial, and pull mode (AgentPool: agents ask for trials).
 // A TrialProcess owns the whole process tree of its trial: Kill() leaves no
 // process of it behind.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -22,6 +23,8 @@ struct LaunchSpec {
   std::map<std::string, std::string> env;     // exported to every rank
   std::string log_path;                       // stdout+stderr of all ranks
   std::string name;                           // unique per attempt: the Slurm step or job name
+  uint64_t trial = 0;                         // which trial and attempt this is
+  uint32_t attempt = 0;
 };
 
 struct ExitInfo {
@@ -42,6 +45,9 @@ class TrialProcess {
   // and reaps it. Blocks at most grace_ms + a little.
   virtual ExitInfo Kill(int grace_ms) = 0;
   virtual int pid() const = 0;
+  // False while the trial waits for resources to start on (an agent to
+  // claim it, in pull mode): no start or hang timeout runs until then.
+  virtual bool started() const { return true; }
   // What a later coordinator passes to TrialLauncher::Adopt to find this
   // trial again, e.g. "local:HOST:PGID".
   virtual std::string handle() const = 0;

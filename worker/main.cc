@@ -1,17 +1,24 @@
-// polysweep-worker: one MPI rank of one trial. Started by the coordinator's
-// launcher as `mpirun -np K polysweep-worker --coordinator EP --sweep S
-// --trial T --attempt A`. Every rank announces itself and receives the
-// trial's assignment; rank 0 reports progress, evaluations and the end.
+// polysweep-worker: one MPI rank. Two ways to start it:
+//   launched:  `mpirun -np K polysweep-worker --coordinator EP --sweep S
+//              --trial T --attempt A` (the coordinator's launcher does this):
+//              the ranks run that one trial;
+//   agent:     `srun polysweep-worker --coordinator EP` (pull mode, e.g.
+//              slurm/agents.sbatch): rank 0 asks the coordinator for trials
+//              and the ranks run them one after another until the sweep is done.
+// Every rank announces itself and receives the trial's assignment; rank 0
+// reports progress, evaluations and the end.
 #include <torch/torch.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <cstdlib>
+#include <thread>
 
 #include <CLI/CLI.hpp>
 
 #include "common/log.h"
+#include "worker/agent.h"
 #include "worker/comm/communicator.h"
 #include "worker/comm/mpi_runtime.h"
 #include "worker/heartbeat.h"
@@ -40,58 +47,28 @@ std::string SlurmStep() {
 // The only process-wide state of a rank: what the preemption signal handler sets.
 std::atomic<bool> g_preempt{false};
 void OnPreempt(int) { g_preempt = true; }
-}  // namespace
 
-int main(int argc, char** argv) {
-  MpiRuntime mpi(&argc, &argv);
-  CLI::App app{"polysweep-worker: one MPI rank of a polysweep trial"};
+struct Connection {
   std::string endpoint;
-  TrialIdentity id;
-  app.add_option("--coordinator", endpoint, "coordinator endpoint, e.g. tcp://host:port")->required();
-  app.add_option("--sweep", id.sweep, "sweep name")->required();
-  app.add_option("--trial", id.trial, "trial id")->required();
-  app.add_option("--attempt", id.attempt, "attempt number (fencing token)")->required();
-  double coordinator_timeout = 300;
-  app.add_option("--coordinator-timeout", coordinator_timeout,
-                 "seconds to keep resending reports while the coordinator is unreachable");
-  std::string keys_dir;
-  app.add_option("--keys", keys_dir, "the sweep's key directory: connect with CURVE as the sweep's ranks");
-  try {
-    app.parse(argc, argv);
-  } catch (const CLI::ParseError& e) {
-    int code = app.exit(e);
-    if (mpi.size() > 1) mpi.Abort(code);
-    return code;
-  }
+  std::optional<CurveClientKeys> curve;
+  double timeout_seconds = 300;
+  std::chrono::milliseconds timeout() const { return std::chrono::milliseconds(static_cast<int64_t>(timeout_seconds * 1000)); }
+};
+
+// Runs trial `id` on every rank of the job. A fatal error on any rank ends
+// the whole job (rank 0 first tells the coordinator why), so no rank waits
+// in a collective.
+TrainResult RunOneTrial(MpiRuntime& mpi, const Connection& conn, TrialIdentity id, const std::string& slurm_step) {
   id.rank = mpi.rank();
-  const std::string slurm_step = SlurmStep();
   Logger log("trial " + std::to_string(id.trial) + " attempt " + std::to_string(id.attempt) + " rank " +
              std::to_string(mpi.rank()) + "/" + std::to_string(mpi.size()) + " host " + mpi.host() +
              (slurm_step.empty() ? "" : " slurm " + slurm_step));
-  if (!Env("SLURM_PROCID").empty() && Env("SLURM_PROCID") != std::to_string(mpi.rank())) {
-    log.Warn("SLURM_PROCID " + Env("SLURM_PROCID") + " differs from the MPI rank: srun without --mpi=pmix?");
-  }
-
-  std::optional<CurveClientKeys> curve;
-  if (!keys_dir.empty()) {
-    SweepKeyFiles keys(keys_dir);
-    auto server = LoadPublicKey(keys.coordinator() + ".pub");
-    auto mine = LoadKeyPair(keys.worker() + ".key");
-    if (!server.ok() || !mine.ok()) {
-      log.Error((server.ok() ? mine.status() : server.status()).message());
-      mpi.Abort(2);
-    }
-    curve = CurveClientKeys{*server, *mine};
-  }
-  CoordinatorClient client(endpoint, id, curve,
-                           std::chrono::milliseconds(static_cast<int64_t>(coordinator_timeout * 1000)), log);
+  CoordinatorClient client(conn.endpoint, id, conn.curve, conn.timeout(), log);
   auto assignment = client.Hello(mpi.size(), mpi.host(), static_cast<int>(getpid()), slurm_step);
   if (!assignment.ok()) {
     log.Error(assignment.status().message());
     mpi.Abort(3);
   }
-  // A fatal error on any rank: rank 0 tells the coordinator why, then the
-  // whole job ends so no rank waits in a collective.
   auto fail = [&](const Status& status, int code, const std::string& reason) {
     log.Error(status.message());
     if (mpi.rank() == 0) {
@@ -105,15 +82,10 @@ int main(int argc, char** argv) {
   torch::set_num_threads(std::max(1, assignment->threads()));
   auto comm = MakeCommunicator(assignment->backend(), mpi);
   if (!comm.ok()) fail(comm.status(), 4, kBadConfig);
-  // SIGUSR1 (Slurm's --signal, or `kill -USR1` on any rank) asks the trial to
-  // checkpoint and stop; the coordinator requeues it without spending a restart.
-  struct sigaction sa {};
-  sa.sa_handler = OnPreempt;
-  sigaction(SIGUSR1, &sa, nullptr);
   Liveness liveness;
   std::optional<HeartbeatSender> heartbeat;
   if (assignment->heartbeat_seconds() > 0) {
-    heartbeat.emplace(endpoint, id, curve, liveness, assignment->heartbeat_seconds(), mpi.host(),
+    heartbeat.emplace(conn.endpoint, id, conn.curve, liveness, assignment->heartbeat_seconds(), mpi.host(),
                       static_cast<int>(getpid()));
   }
   std::string reason = "error";
@@ -140,5 +112,129 @@ int main(int argc, char** argv) {
   }
   heartbeat.reset();
   log.Info("done: " + std::to_string(result->steps) + " steps in " + std::to_string(result->seconds) + " s");
+  return *result;
+}
+
+// Pull mode: claims and runs trials until the sweep is done (0), the agent
+// is preempted (0: SIGUSR1 before or during a trial, whose checkpoint the
+// coordinator hands to another agent), or the coordinator refuses or cannot
+// be reached (3).
+int RunAgent(MpiRuntime& mpi, const Connection& conn, AgentIdentity me) {
+  Logger log("agent " + me.name + " rank " + std::to_string(mpi.rank()) + "/" + std::to_string(mpi.size()) +
+             " host " + mpi.host());
+  std::optional<zmq::context_t> ctx;
+  std::optional<RequestClient> client;
+  if (mpi.rank() == 0) {
+    ctx.emplace(1);
+    client.emplace(*ctx, conn.endpoint, conn.curve);
+    log.Info("asking " + conn.endpoint + " for trials");
+  }
+  int trials = 0;
+  for (uint64_t number = 1;; ++number) {
+    // Rank 0 decides; every rank learns the decision: "O" and an Offer, or "E" and why the agent ends.
+    wire::Offer offer;
+    std::string error;
+    if (mpi.rank() == 0) {
+      if (g_preempt) {
+        offer.set_done(true);
+        error = "preempted";
+      } else if (auto got = ClaimTrial(*client, me, number, conn.timeout(), log); got.ok()) {
+        offer = *got;
+      } else {
+        error = got.status().message();
+      }
+    }
+    std::string text = mpi.rank() == 0 ? (error.empty() ? "O" + offer.SerializeAsString() : "E" + error) : "";
+    text = mpi.Broadcast(text);
+    if (text.empty() || text[0] == 'E') {
+      const std::string why = text.empty() ? "empty decision" : text.substr(1);
+      if (why == "preempted") {
+        if (mpi.rank() == 0) log.Info("preempted after " + std::to_string(trials) + " trials: asking for no more");
+        return 0;
+      }
+      if (mpi.rank() == 0) log.Error(why);
+      return 3;
+    }
+    offer.ParseFromString(text.substr(1));
+    if (offer.done()) {
+      if (mpi.rank() == 0) log.Info("sweep " + offer.sweep() + " is done; this agent ran " + std::to_string(trials) + " trials");
+      return 0;
+    }
+    if (offer.trial() == 0) {
+      if (mpi.rank() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(std::max<uint32_t>(offer.wait_ms(), 100)));
+      continue;
+    }
+    TrialIdentity id;
+    id.sweep = offer.sweep();
+    id.trial = offer.trial();
+    id.attempt = offer.attempt();
+    const TrainResult result = RunOneTrial(mpi, conn, id, me.slurm_step);
+    ++trials;
+    if (result.preempted) {
+      if (mpi.rank() == 0) log.Info("preempted in trial " + std::to_string(id.trial) + ": asking for no more trials");
+      return 0;
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  MpiRuntime mpi(&argc, &argv);
+  CLI::App app{"polysweep-worker: one MPI rank of a polysweep trial, or of an agent that asks for trials"};
+  Connection conn;
+  TrialIdentity id;
+  std::string agent_name;
+  app.add_option("--coordinator", conn.endpoint, "coordinator endpoint, e.g. tcp://host:port")->required();
+  app.add_option("--sweep", id.sweep, "sweep name (an agent checks it against the coordinator's)");
+  auto* trial = app.add_option("--trial", id.trial, "trial id; without it this job is an agent asking for trials");
+  auto* attempt = app.add_option("--attempt", id.attempt, "attempt number (fencing token)");
+  trial->needs(attempt);
+  attempt->needs(trial);
+  app.add_option("--agent", agent_name, "an agent's name (default: its Slurm job, or host:pid)")->excludes(trial);
+  app.add_option("--coordinator-timeout", conn.timeout_seconds,
+                 "seconds to keep resending reports while the coordinator is unreachable");
+  std::string keys_dir;
+  app.add_option("--keys", keys_dir, "the sweep's key directory: connect with CURVE as the sweep's ranks");
+  try {
+    app.parse(argc, argv);
+    if (*trial && id.sweep.empty()) throw CLI::RequiredError("--sweep (with --trial)");
+  } catch (const CLI::ParseError& e) {
+    int code = app.exit(e);
+    if (mpi.size() > 1) mpi.Abort(code);
+    return code;
+  }
+  const std::string slurm_step = SlurmStep();
+  Logger log("rank " + std::to_string(mpi.rank()) + "/" + std::to_string(mpi.size()) + " host " + mpi.host());
+  if (!Env("SLURM_PROCID").empty() && Env("SLURM_PROCID") != std::to_string(mpi.rank())) {
+    log.Warn("SLURM_PROCID " + Env("SLURM_PROCID") + " differs from the MPI rank: srun without --mpi=pmix?");
+  }
+  if (!keys_dir.empty()) {
+    SweepKeyFiles keys(keys_dir);
+    auto server = LoadPublicKey(keys.coordinator() + ".pub");
+    auto mine = LoadKeyPair(keys.worker() + ".key");
+    if (!server.ok() || !mine.ok()) {
+      log.Error((server.ok() ? mine.status() : server.status()).message());
+      mpi.Abort(2);
+    }
+    conn.curve = CurveClientKeys{*server, *mine};
+  }
+  // SIGUSR1 (Slurm's --signal, or `kill -USR1` on any rank) asks the trial to
+  // checkpoint and stop; the coordinator requeues it without spending a restart.
+  struct sigaction sa {};
+  sa.sa_handler = OnPreempt;
+  sigaction(SIGUSR1, &sa, nullptr);
+  if (!*trial) {
+    AgentIdentity me;
+    me.host = mpi.host();
+    me.pid = static_cast<int>(getpid());
+    // Every rank needs the name only for its logs; rank 0's is the one used.
+    me.name = mpi.Broadcast(AgentName(agent_name, me.host, me.pid));
+    me.sweep = id.sweep;
+    me.world_size = mpi.size();
+    me.slurm_step = slurm_step;
+    return RunAgent(mpi, conn, me);
+  }
+  RunOneTrial(mpi, conn, id, slurm_step);
   return 0;
 }

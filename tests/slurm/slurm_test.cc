@@ -70,7 +70,7 @@ class SlurmTest : public ::testing::Test {
 
   // A sweep config of `trials` trials of 2 ranks, `steps` steps each.
   std::string WriteConfig(const std::string& name, int trials, int steps, int threads_per_rank = 1,
-                          const std::string& launcher = "auto") {
+                          const std::string& launcher = "auto", int max_concurrent = 1) {
     sweep_ = name;
     run_ = dir_ + "/" + name;
     const std::string path = dir_ + "/" + name + ".yaml";
@@ -83,7 +83,7 @@ class SlurmTest : public ::testing::Test {
                         << "  vocab_size: 2000\n"
                         << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 32}\n"
                         << "trial: {ranks: 2, threads_per_rank: " << threads_per_rank << ", checkpoint_every: 100, launcher: " << launcher << "}\n"
-                        << "max_concurrent: 1\n"
+                        << "max_concurrent: " << max_concurrent << "\n"
                         << "search:\n"
                         << "  algorithm: random\n"
                         << "  seed: 5\n"
@@ -246,6 +246,55 @@ TEST_F(SlurmTest, WithTheSbatchLauncherEachTrialIsAJobOfItsOwn) {
   EXPECT_EQ(jobs.size(), 2u);
   // Each job's output went to its trial's log.
   EXPECT_NE(ReadAll(run_ + "/trial-1.log").find("done: 60 steps"), std::string::npos) << ReadAll(run_ + "/trial-1.log");
+}
+
+// Pull mode: the coordinator runs outside Slurm (a login node) and starts
+// nothing; a job array of two agents (slurm/agents.sbatch) asks it for
+// trials until the sweep is done, then both tasks end by themselves.
+TEST_F(SlurmTest, AnAgentsJobArrayOfTwoTasksDrainsASweep) {
+  const std::string config = WriteConfig("slurm-agents", 4, 60, 1, "agents", 2);
+  const pid_t coordinator = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, dir_ + "/coordinator.log");
+  ASSERT_GT(coordinator, 0);
+  std::string endpoint;
+  for (int i = 0; i < 300 && endpoint.empty(); ++i) {
+    std::ifstream in(run_ + "/coordinator.endpoint");
+    std::getline(in, endpoint);
+    if (endpoint.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(endpoint.empty()) << ReadAll(dir_ + "/coordinator.log");
+  // The node has 2 CPUs; --overcommit lets both 2-rank agents run at once.
+  const std::string sbatch = "POLYSWEEP_WORKER=" + Quote(POLYSWEEP_WORKER_BIN) + " sbatch --parsable --overcommit ";
+  const std::string script = Quote(std::string(POLYSWEEP_SOURCE_DIR) + "/slurm/agents.sbatch") + " " +
+                             Quote(endpoint) + " --sweep slurm-agents";
+
+  // An agent of the wrong size is refused and its job ends with the reason.
+  auto small = RunCommand(sbatch + "--array=0 --ntasks=1 --output=" + Quote(dir_ + "/small-%A_%a.out") + " " + script);
+  ASSERT_EQ(small.exit_code, 0) << small.err;
+  const std::string small_job = Trim(small.out);
+  ASSERT_TRUE(WaitForJobEnd(small_job, 60));
+  const std::string refused = ReadAll(dir_ + "/small-" + small_job + "_0.out");
+  EXPECT_NE(refused.find("has 1 ranks but trial.ranks is 2"), std::string::npos) << refused;
+  EXPECT_NE(refused.find("the coordinator refused this agent"), std::string::npos) << refused;
+
+  auto array = RunCommand(sbatch + "--array=0-1 --ntasks=2 --output=" + Quote(dir_ + "/agents-%A_%a.out") + " " + script);
+  ASSERT_EQ(array.exit_code, 0) << array.err;
+  const std::string job = Trim(array.out);
+  ASSERT_EQ(testing_util::WaitFor(coordinator, 240), 0) << ReadAll(dir_ + "/coordinator.log");
+  ASSERT_TRUE(WaitForJobEnd(job, 60)) << "the agents did not end after the sweep";
+  for (const char* task : {"_0", "_1"}) {
+    const std::string out = ReadAll(dir_ + "/agents-" + job + task + ".out");
+    EXPECT_NE(out.find("sweep slurm-agents is done"), std::string::npos) << out;
+  }
+  JournalReader j(run_ + "/journal.db");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM trials WHERE state='completed'"), "4");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM evaluations WHERE final=1"), "4");
+  // Each trial ran as a step of one of the array's tasks, and both tasks ran trials.
+  std::set<std::string> tasks;
+  for (const auto& row : j.Query("SELECT slurm_step FROM trials")) {
+    ASSERT_EQ(row[0].rfind(job + "_", 0), 0u) << row[0];
+    tasks.insert(row[0].substr(0, row[0].find('.')));
+  }
+  EXPECT_EQ(tasks, (std::set<std::string>{job + "_0", job + "_1"}));
 }
 
 // A submission that cannot work is refused before anything reaches Slurm,

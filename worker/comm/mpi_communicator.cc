@@ -2,7 +2,11 @@
 
 #include <mpi.h>
 
+#include <algorithm>
+#include <chrono>
 #include <climits>
+#include <cstring>
+#include <thread>
 #include <cstdlib>
 
 #include "worker/comm/mpi_runtime.h"
@@ -28,6 +32,29 @@ MpiRuntime::~MpiRuntime() {
   int finalized = 0;
   MPI_Finalized(&finalized);
   if (!finalized) MPI_Finalize();
+}
+
+std::string MpiRuntime::Broadcast(const std::string& text) const {
+  constexpr size_t kMax = 65536;
+  std::string buffer(sizeof(uint32_t) + kMax, '\0');
+  if (rank_ == 0) {
+    const uint32_t n = static_cast<uint32_t>(std::min(text.size(), kMax));
+    std::memcpy(buffer.data(), &n, sizeof n);
+    std::memcpy(buffer.data() + sizeof n, text.data(), n);
+  }
+  // Open MPI's blocking collectives poll: a non-blocking one tested every
+  // few milliseconds leaves the core to others while rank 0 decides.
+  MPI_Request request;
+  MPI_Ibcast(buffer.data(), static_cast<int>(buffer.size()), MPI_BYTE, 0, MPI_COMM_WORLD, &request);
+  int done = 0;
+  while (true) {
+    MPI_Test(&request, &done, MPI_STATUS_IGNORE);
+    if (done) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  uint32_t n = 0;
+  std::memcpy(&n, buffer.data(), sizeof n);
+  return buffer.substr(sizeof n, std::min<size_t>(n, kMax));
 }
 
 void MpiRuntime::Abort(int code) const {

@@ -17,6 +17,9 @@ class MpiRuntime {
   int size() const { return size_; }
   int local_rank() const { return local_rank_; }  // rank among ranks on this host
   std::string host() const { return host_; }
+  // Rank 0's `text` (at most 64 KiB), on every rank. The other ranks wait
+  // without spinning a core: rank 0 may take seconds to decide.
+  std::string Broadcast(const std::string& text) const;
   // Ends every rank of the job (after a fatal error on one of them).
   [[noreturn]] void Abort(int code) const;
 

@@ -1,0 +1,156 @@
+// Pull mode end to end: a coordinator with trial.launcher: agents starts
+// nothing; agents (mpirun jobs of polysweep-worker without a trial) ask it
+// for trials over ZeroMQ, run them on their MPI ranks, and exit when the
+// sweep is done. An agent whose ranks die and come back loses its trial to a
+// restart from the last checkpoint; an agent of the wrong size is refused.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "command.h"
+#include "journal_reader.h"
+#include "processes.h"
+
+namespace polysweep {
+namespace {
+
+using testing_util::JournalReader;
+using Clock = std::chrono::steady_clock;
+
+std::string ReadAll(const std::string& path) {
+  std::stringstream ss;
+  ss << std::ifstream(path).rdbuf();
+  return ss.str();
+}
+
+std::string WriteConfig(const std::string& dir, const std::string& name, int trials, int steps) {
+  const std::string path = dir + "/" + name + ".yaml";
+  std::ofstream(path) << "name: " << name << "\noutput_dir: " << dir << "/run\n"
+                      << "data: {files: [" << POLYSWEEP_DEFAULT_DATA << "], group_field: group, "
+                      << "max_per_language: 120, vocab_size: 2000}\n"
+                      << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 32}\n"
+                      << "trial: {ranks: 2, launcher: agents, checkpoint_every: 50, max_restarts: 2}\n"
+                      << "max_concurrent: 2\n"
+                      << "search: {algorithm: random, seed: 4, space: {lr: {type: loguniform, low: 2.0e-3, high: 6.0e-3}}}\n"
+                      << "training: {warmup_steps: 5}\n"
+                      << "budget: {max_trials: " << trials << ", max_steps: " << steps << ", eval_every: " << steps / 2
+                      << ", log_every: 10}\n";
+  return path;
+}
+
+// Waits for the coordinator to write its endpoint; "" after 60 s.
+std::string WaitForEndpoint(const std::string& run) {
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (Clock::now() < deadline) {
+    std::ifstream in(run + "/coordinator.endpoint");
+    std::string endpoint;
+    if (std::getline(in, endpoint) && !endpoint.empty()) return endpoint;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return "";
+}
+
+// An agent of `ranks` ranks named `name`, started with mpirun.
+pid_t StartAgent(const std::string& endpoint, const std::string& sweep, const std::string& name, int ranks,
+                 const std::string& log) {
+  return testing_util::Spawn({"/usr/bin/mpirun", "-np", std::to_string(ranks), "--oversubscribe", "--bind-to", "none",
+                              POLYSWEEP_WORKER_BIN, "--coordinator", endpoint, "--sweep", sweep, "--agent", name},
+                             log);
+}
+
+int64_t MaxStep(const std::string& journal) {
+  if (!std::filesystem::exists(journal)) return 0;
+  const std::string s = JournalReader(journal).Scalar("SELECT MAX(step) FROM progress");
+  return s.empty() ? 0 : std::stoll(s);
+}
+
+TEST(Agents, TwoAgentsDrainASweepAndExitWhenItIsDone) {
+  ASSERT_TRUE(std::filesystem::exists(POLYSWEEP_DEFAULT_DATA)) << "run scripts/make-default-data first";
+  const std::string dir = testing_util::FreshDir("agents"), run = dir + "/run";
+  const pid_t sweep = testing_util::Spawn({POLYSWEEP_BIN, "sweep", WriteConfig(dir, "agents", 4, 60)}, dir + "/sweep.log");
+  ASSERT_GT(sweep, 0);
+  const std::string endpoint = WaitForEndpoint(run);
+  ASSERT_FALSE(endpoint.empty()) << ReadAll(dir + "/sweep.log");
+
+  // One rank where the trials need two: refused with the reason, nothing claimed.
+  const pid_t small = StartAgent(endpoint, "agents", "small", 1, dir + "/small.log");
+  EXPECT_EQ(testing_util::WaitFor(small, 60), 3) << ReadAll(dir + "/small.log");
+  EXPECT_NE(ReadAll(dir + "/small.log").find("agent small has 1 ranks but trial.ranks is 2"), std::string::npos)
+      << ReadAll(dir + "/small.log");
+  // An agent for another sweep is refused too.
+  const pid_t stranger = StartAgent(endpoint, "other", "stranger", 2, dir + "/stranger.log");
+  EXPECT_EQ(testing_util::WaitFor(stranger, 60), 3);
+  EXPECT_NE(ReadAll(dir + "/stranger.log").find("runs sweep agents, not other"), std::string::npos)
+      << ReadAll(dir + "/stranger.log");
+
+  const pid_t a = StartAgent(endpoint, "agents", "a", 2, dir + "/a.log");
+  const pid_t b = StartAgent(endpoint, "agents", "b", 2, dir + "/b.log");
+  ASSERT_EQ(testing_util::WaitFor(sweep, 300), 0) << ReadAll(dir + "/sweep.log");
+  // Told the sweep is done, both agents exit by themselves.
+  EXPECT_EQ(testing_util::WaitFor(a, 30), 0) << ReadAll(dir + "/a.log");
+  EXPECT_EQ(testing_util::WaitFor(b, 30), 0) << ReadAll(dir + "/b.log");
+  EXPECT_NE(ReadAll(dir + "/a.log").find("sweep agents is done"), std::string::npos) << ReadAll(dir + "/a.log");
+
+  JournalReader j(run + "/journal.db");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM trials WHERE state='completed'"), "4");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM evaluations WHERE final=1"), "4");
+  // Both agents ran trials: the first two claims went one to each.
+  const int by_a = std::stoi(j.Scalar("SELECT COUNT(*) FROM transitions WHERE reason LIKE 'claimed by agent a (%'"));
+  const int by_b = std::stoi(j.Scalar("SELECT COUNT(*) FROM transitions WHERE reason LIKE 'claimed by agent b (%'"));
+  EXPECT_GE(by_a, 1);
+  EXPECT_GE(by_b, 1);
+  EXPECT_EQ(by_a + by_b, 4);
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM transitions WHERE reason LIKE 'claimed by agent small%' OR "
+                     "reason LIKE 'claimed by agent stranger%'"),
+            "0");
+  const auto left = testing_util::TrialProcesses("agents");
+  EXPECT_TRUE(left.empty()) << testing_util::DescribeProcesses(left);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(Agents, AnAgentWhoseRanksDiedLosesItsTrialToARestartFromTheCheckpoint) {
+  ASSERT_TRUE(std::filesystem::exists(POLYSWEEP_DEFAULT_DATA)) << "run scripts/make-default-data first";
+  const std::string dir = testing_util::FreshDir("agent-crash"), run = dir + "/run";
+  const pid_t sweep =
+      testing_util::Spawn({POLYSWEEP_BIN, "sweep", WriteConfig(dir, "agentcrash", 1, 600)}, dir + "/sweep.log");
+  ASSERT_GT(sweep, 0);
+  const std::string endpoint = WaitForEndpoint(run);
+  ASSERT_FALSE(endpoint.empty()) << ReadAll(dir + "/sweep.log");
+  const pid_t first = StartAgent(endpoint, "agentcrash", "node7", 2, dir + "/first.log");
+  const auto deadline = Clock::now() + std::chrono::seconds(120);
+  while (MaxStep(run + "/journal.db") < 120) {
+    ASSERT_LT(Clock::now(), deadline) << ReadAll(dir + "/first.log");
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  // Its ranks die (the node lost them); mpirun ends the agent.
+  for (pid_t rank : testing_util::RankPids("agentcrash")) kill(rank, SIGKILL);
+  EXPECT_NE(testing_util::WaitFor(first, 60), 0);
+  // The same agent comes back (a new srun step of its job): its first claim
+  // gives up the trial it held, which restarts from its last checkpoint.
+  const pid_t again = StartAgent(endpoint, "agentcrash", "node7", 2, dir + "/again.log");
+  ASSERT_EQ(testing_util::WaitFor(sweep, 300), 0) << ReadAll(dir + "/sweep.log");
+  EXPECT_EQ(testing_util::WaitFor(again, 30), 0) << ReadAll(dir + "/again.log");
+
+  JournalReader j(run + "/journal.db");
+  EXPECT_EQ(j.Scalar("SELECT state FROM trials WHERE id=1"), "completed");
+  EXPECT_EQ(j.Scalar("SELECT attempt FROM trials WHERE id=1"), "2");
+  EXPECT_EQ(j.Scalar("SELECT restarts FROM trials WHERE id=1"), "1");
+  const std::string why = j.Scalar("SELECT reason FROM transitions WHERE attempt=2 AND reason LIKE 'restart %'");
+  EXPECT_NE(why.find("its ranks were restarted"), std::string::npos) << why;
+  // Attempt 2 continued from a checkpoint at or after step 100, not from scratch.
+  const std::string resumed = j.Scalar("SELECT MIN(step) FROM progress WHERE attempt=2");
+  ASSERT_FALSE(resumed.empty());
+  EXPECT_GT(std::stoll(resumed), 100);
+  EXPECT_NE(ReadAll(dir + "/again.log").find("resumed from the checkpoint at step"), std::string::npos);
+  const auto left = testing_util::TrialProcesses("agentcrash");
+  EXPECT_TRUE(left.empty()) << testing_util::DescribeProcesses(left);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace polysweep
