@@ -40,6 +40,7 @@ struct Coordinator::Trial {
   int64_t max_steps = 0;
   double started = 0;
   int restarts = 0;
+  int launch_retries = 0;  // attempts the launcher could not start, relaunched without spending a restart
   // Liveness of each rank of the current attempt, from Hello and heartbeats.
   struct RankLiveness {
     uint64_t work = 0;
@@ -220,7 +221,7 @@ void Coordinator::LaunchReadyTrials() {
     if (!s.ok()) {
       t.reported_error = s.message();
       t.reported_reason = "bad config";
-      FinishTrial(t, ExitInfo{1, 0});
+      FinishTrial(t, ExitInfo::Code(1));
       continue;
     }
     t.started = WallSeconds();
@@ -303,7 +304,7 @@ Status Coordinator::Resume() {
     if (!applied.ok()) {  // journaled before its outcome was: finish it now
       t.reported_error = applied.message();
       t.reported_reason = "bad config";
-      FinishTrial(t, ExitInfo{1, 0});
+      FinishTrial(t, ExitInfo::Code(1));
       continue;
     }
     if (t.state == "running") {
@@ -426,7 +427,7 @@ bool Coordinator::LaunchAttempt(Trial& t, const std::string& reason) {
   if (!process.ok()) {
     t.reported_error = process.status().message();
     t.reported_reason = "launch error";
-    FinishTrial(t, ExitInfo{127, 0});
+    FinishTrial(t, ExitInfo::Code(127));
     return false;
   }
   t.process = std::move(*process);
@@ -689,6 +690,14 @@ void Coordinator::FinishTrial(Trial& t, const ExitInfo& exit) {
     log_.Info("trial " + std::to_string(t.id) + " " + t.command_outcome + ": " + t.command_reason);
     return EndTrial(t, t.command_outcome, t.command_reason, t.command_outcome);
   }
+  // Stopped with a checkpoint because the coordinator's job ends: it goes on
+  // from there when the sweep is continued.
+  if (t.command == wire::COMMAND_PAUSE && t.command_outcome == "drain" && t.reported_error.empty()) {
+    const int64_t step = t.pause_reported ? t.paused_at : t.last_progress.step();
+    return InterruptTrial(t, t.pause_reported ? "checkpoint committed at step " + std::to_string(step) +
+                                                    " before the coordinator's job ended"
+                                              : "stopped before the coordinator's job ended; continues from its last checkpoint");
+  }
   // Paused at its stop or on request (a rank that ignored the pause command
   // was killed: its last checkpoint is where it resumes from).
   if ((t.pause_reported && exit.ok() && t.reported_error.empty()) ||
@@ -705,6 +714,19 @@ void Coordinator::FinishTrial(Trial& t, const ExitInfo& exit) {
     if (!j.ok()) log_.Error(j.message());
     NextAttempt(t);
     LaunchAttempt(t, "requeued after preemption at step " + std::to_string(step));
+    return;
+  }
+  // The backend could not start the ranks (Slurm aborted the step's launch):
+  // nothing of the trial ran, so it is launched again without spending a
+  // restart, a few times.
+  constexpr int kLaunchRetries = 3;
+  if (exit.not_started && t.ranks.empty() && t.launch_retries < kLaunchRetries) {
+    ++t.launch_retries;
+    const std::string why = exit.Describe() + "; launching again (" + std::to_string(t.launch_retries) + "/" +
+                            std::to_string(kLaunchRetries) + ")";
+    log_.Warn("trial " + std::to_string(t.id) + " attempt " + std::to_string(t.attempt) + ": " + why);
+    NextAttempt(t);
+    LaunchAttempt(t, why);
     return;
   }
   // A crash (ranks died without reporting an error of their own) is retried
@@ -754,6 +776,28 @@ void Coordinator::EndTrial(Trial& t, const std::string& outcome, const std::stri
   t.process.reset();
   scheduler_->Ended(t.id, outcome == "completed");
   if (outcome != "failed") searcher_->Observe(t.id, t.params, t.last_score);
+}
+
+void Coordinator::InterruptTrial(Trial& t, const std::string& why) {
+  t.process.reset();
+  t.state = "interrupted";
+  Status j = journal_->Transition(t.id, t.attempt, "interrupted", why);
+  if (!j.ok()) log_.Error(j.message());
+  log_.Info("trial " + std::to_string(t.id) + " " + why);
+}
+
+void Coordinator::StartDrain() {
+  draining_since_ = WallSeconds();
+  int asked = 0;
+  for (auto& [id, t] : trials_) {
+    if (!t->process || !t->process->started() || t->command != wire::COMMAND_NONE) continue;
+    Status s = SendCommand(*t, wire::COMMAND_PAUSE, "drain", "drain",
+                           "checkpoint and stop: the coordinator's job is about to end");
+    if (!s.ok()) log_.Error(s.message());
+    ++asked;
+  }
+  log_.Warn("draining: " + std::to_string(asked) + " running trials asked to checkpoint and stop within " +
+            std::to_string(static_cast<int>(options_.drain_seconds)) + " s; no new trial starts");
 }
 
 void Coordinator::PauseTrial(Trial& t) {
@@ -930,7 +974,9 @@ void Coordinator::HandleClaim(const zmq::message_t& identity, const wire::Envelo
   wire::Envelope reply;
   wire::Offer* offer = reply.mutable_offer();
   offer->set_sweep(config_.name);
-  if (auto claimed = options_.agents->Claim(c.agent())) {
+  std::optional<AgentPool::Claimed> claimed;
+  if (draining_since_ == 0) claimed = options_.agents->Claim(c.agent());
+  if (claimed) {
     Trial& t = *trials_.at(claimed->trial);
     t.launched_at = WallSeconds();  // the start timeout runs from here
     Status p = journal_->SetProcess(t.id, t.attempt, claimed->handle);
@@ -973,11 +1019,22 @@ Status Coordinator::Run() {
       interrupted = true;
       break;
     }
-    LaunchReadyTrials();
+    if (options_.drain && options_.drain->load() && draining_since_ == 0) StartDrain();
+    if (draining_since_ > 0) {
+      // Until every started trial has stopped with its checkpoint, or time is up.
+      bool draining = false;
+      for (auto& [id, t] : trials_) draining |= t->process && t->process->started();
+      if (!draining || WallSeconds() - draining_since_ > options_.drain_seconds) {
+        interrupted = true;
+        break;
+      }
+    } else {
+      LaunchReadyTrials();
+    }
     // A trial the owner paused keeps the sweep open until it is resumed or stopped.
     bool active = false;
     for (auto& [id, t] : trials_) active |= t->process != nullptr || (t->state == "paused" && t->owner_paused);
-    if (!active && searcher_done_) break;
+    if (!active && searcher_done_ && draining_since_ == 0) break;
     WaitReadable(socket_, std::chrono::milliseconds(options_.poll_interval_ms));
     // Drain what arrived before looking at exits, so a trial's last reports
     // are journaled before its outcome. Group commit: the facts of up to
@@ -1005,7 +1062,8 @@ Status Coordinator::Run() {
   if (interrupted) {
     // Interrupted trials keep their attempt and checkpoints: the next
     // `polysweep sweep` on this journal resumes them.
-    log_.Warn("interrupted: stopping running trials (run the same command again to continue the sweep)");
+    log_.Warn(draining_since_ > 0 ? "drained: the sweep continues from its journal when the same command runs again"
+                                  : "interrupted: stopping running trials (run the same command again to continue the sweep)");
     for (auto& [id, t] : trials_) {
       if (!t->process) continue;
       t->process->Kill(options_.kill_grace_ms);

@@ -41,6 +41,11 @@ struct CoordinatorOptions {
   int poll_interval_ms = 100;
   int kill_grace_ms = 3000;
   const std::atomic<bool>* stop = nullptr;  // set by a signal handler to end the sweep
+  // Set by a signal handler (Slurm's --signal=B:USR1 before the job's end):
+  // running trials checkpoint and stop, nothing new starts, and Run() returns
+  // with the sweep interrupted, to be continued from the journal.
+  const std::atomic<bool>* drain = nullptr;
+  double drain_seconds = 90;  // how long draining trials get before they are killed
   std::optional<CoordinatorSecurity> security;  // none: plain TCP (loopback only)
   AgentPool* agents = nullptr;  // pull mode: the launcher, which agents claim trials from
   double agents_linger_seconds = 10;  // after the sweep, how long agents still asking are told it is done
@@ -93,6 +98,10 @@ class Coordinator {
   void HandleClaim(const zmq::message_t& identity, const wire::Envelope& env);
   // After the sweep: answers agents still asking that it is done.
   void DismissAgents();
+  // Asks every running trial to checkpoint and stop (options.drain).
+  void StartDrain();
+  // The attempt ended with its drain checkpoint: it continues when the sweep does.
+  void InterruptTrial(Trial& trial, const std::string& why);
   // Tells a running trial to stop (it ends as `outcome`) or pause, journaled first.
   Status SendCommand(Trial& t, wire::Command command, const std::string& kind, const std::string& outcome,
                  const std::string& why);
@@ -135,6 +144,7 @@ class Coordinator {
   std::string peer_;  // User-Id of the message being handled, for logs
   std::set<std::string> agents_seen_, agents_dismissed_;  // pull mode: agents that asked, and those told the sweep is done
   bool sweep_over_ = false;
+  double draining_since_ = 0;  // 0: not draining
   // Pull mode: each agent process's last claim ("agent host pid") and its
   // answer, given again to a resent claim.
   std::map<std::string, std::pair<uint64_t, std::string>> last_claim_;

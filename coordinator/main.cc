@@ -32,6 +32,7 @@
 #include "coordinator/submit.h"
 #include "launcher/agent_pool.h"
 #include "launcher/choose.h"
+#include "launcher/command.h"
 #include "launcher/launcher.h"
 
 namespace fs = std::filesystem;
@@ -39,13 +40,33 @@ using namespace polysweep;
 
 namespace {
 
-// The only process-wide state: what a signal handler may touch.
+// The only process-wide state: what the signal handlers may touch.
 std::atomic<bool> g_stop{false};
 void OnSignal(int) { g_stop = true; }
+std::atomic<bool> g_drain{false};
+void OnDrain(int) { g_drain = true; }
+
 
 int Fail(const std::string& message, int code = 2) {
   std::cerr << "polysweep: error: " << message << "\n";
   return code;
+}
+
+// After a drain inside a Slurm job: the job goes back to the queue and, when
+// it runs again, `polysweep sweep` continues from the journal.
+int RequeueSlurmJob(const Logger& log) {
+  const char* job = std::getenv("SLURM_JOB_ID");
+  if (!job || !*job) {
+    log.Warn("drained outside Slurm: run the same command again to continue the sweep");
+    return 130;
+  }
+  auto r = RunCommand({"scontrol", "requeue", job});
+  if (!r.ok() || r->exit_code != 0) {
+    return Fail("scontrol requeue " + std::string(job) + " failed (" +
+                (r.ok() ? r->err + r->out : r.status().message()) + "): resubmit the job to continue the sweep", 1);
+  }
+  log.Info("requeued Slurm job " + std::string(job) + ": the sweep continues when it runs again");
+  return 0;
 }
 
 std::string DefaultWorkerBinary() {
@@ -294,7 +315,10 @@ int RunSweep(const std::string& config_path, bool overwrite, std::string worker,
   sa.sa_handler = OnSignal;
   sigaction(SIGINT, &sa, nullptr);
   sigaction(SIGTERM, &sa, nullptr);
-  sigaction(SIGUSR1, &sa, nullptr);  // Slurm's --signal=B:USR1: stop cleanly rather than die
+  // Slurm's --signal=B:USR1 before the time limit: checkpoint every trial, then requeue.
+  struct sigaction drain {};
+  drain.sa_handler = OnDrain;
+  sigaction(SIGUSR1, &drain, nullptr);
   CoordinatorOptions options;
   if (config->curve_enabled()) {
     auto security = LoadSweepSecurity(config->security.keys_dir);
@@ -312,6 +336,7 @@ int RunSweep(const std::string& config_path, bool overwrite, std::string worker,
     return Fail("worker binary " + options.worker_binary + " is not executable (build it, or pass --worker PATH)");
   }
   options.stop = &g_stop;
+  options.drain = &g_drain;
   wire::StatusReply final_status;
   {
     Coordinator coordinator(*config, data, journal.get(), launcher->get(), searcher->get(), options);
@@ -332,6 +357,7 @@ int RunSweep(const std::string& config_path, bool overwrite, std::string worker,
   std::cout << "\n" << RenderTrials(final_status) << "\n" << RenderBest(final_status);
   std::cout << "\njournal: " << journal_path << "   (polysweep trials --dir " << out << ")\n";
   if (g_stop) return 130;
+  if (g_drain) return RequeueSlurmJob(log);
   return BestTrial(final_status) ? 0 : 1;
 }
 

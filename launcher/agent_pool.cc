@@ -23,12 +23,10 @@ class AgentTrial : public TrialProcess {
 
   ExitInfo Kill(int /*grace_ms*/) override {
     if (!slot_->exit) {
-      ExitInfo exit;
-      exit.signal = SIGKILL;
-      exit.cause = slot_->agent.empty()
+      slot_->exit = ExitInfo::Signal(
+          SIGKILL, slot_->agent.empty()
                        ? "ended before an agent claimed it"
-                       : "agent " + slot_->agent + " was given up (its processes are not the coordinator's to kill)";
-      slot_->exit = exit;
+                       : "agent " + slot_->agent + " was given up (its processes are not the coordinator's to kill)");
     }
     return *slot_->exit;
   }
@@ -94,10 +92,7 @@ std::optional<AgentPool::Claimed> AgentPool::Claim(const std::string& agent) {
 uint64_t AgentPool::Abandon(const std::string& agent, const std::string& cause) {
   for (auto& slot : slots_) {
     if (slot->agent != agent || slot->exit) continue;
-    ExitInfo exit;
-    exit.exit_code = 1;
-    exit.cause = cause;
-    slot->exit = exit;
+    slot->exit = ExitInfo::Code(1, cause);
     return slot->trial;
   }
   return 0;

@@ -145,11 +145,11 @@ std::optional<ExitInfo> AdoptedGroupProcess::Poll() {
   if (exit_) return exit_;
   const std::vector<pid_t> live = LiveGroupMembers(pgid_);
   if (live.empty()) {
-    exit_ = ExitInfo{0, 0, true};
+    exit_ = ExitInfo::Adopted();
   } else if (std::find(live.begin(), live.end(), pgid_) == live.end()) {
     // The leader is gone: nothing of its group may outlive it.
     SignalGroupAndWait(pgid_, SIGKILL, 5000);
-    exit_ = ExitInfo{0, 0, true};
+    exit_ = ExitInfo::Adopted();
   }
   return exit_;
 }
@@ -161,7 +161,7 @@ ExitInfo AdoptedGroupProcess::Kill(int grace_ms) {
     sig = SIGKILL;
     SignalGroupAndWait(pgid_, SIGKILL, 5000);
   }
-  exit_ = ExitInfo{0, sig, true};
+  exit_ = ExitInfo::Adopted(sig);
   return *exit_;
 }
 

@@ -10,6 +10,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "common/status.h"
@@ -32,7 +33,12 @@ struct ExitInfo {
   int signal = 0;       // the signal that ended the launcher process, if any
   bool adopted = false; // ended after adoption: exit status unknown
   std::string cause;    // the backend's account when it knows more, e.g. "Slurm step 7.2 cancelled due to time limit"
+  bool not_started = false;  // the backend could not start the ranks (e.g. Slurm aborted the step's launch)
   bool ok() const { return signal == 0 && exit_code == 0; }
+  static ExitInfo Code(int code, std::string cause = "") { return ExitInfo{code, 0, false, std::move(cause)}; }
+  static ExitInfo Signal(int sig, std::string cause = "") { return ExitInfo{0, sig, false, std::move(cause)}; }
+  // Ended after adoption (exit status unknown), or killed with `sig`.
+  static ExitInfo Adopted(int sig = 0, std::string cause = "") { return ExitInfo{0, sig, true, std::move(cause)}; }
   std::string Describe() const;
 };
 

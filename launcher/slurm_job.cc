@@ -83,9 +83,9 @@ class SbatchJob : public TrialProcess {
     last_poll_ = Clock::now();
     const JobState job = QueryJob(id_);
     if (!job.known) {
-      exit_ = ExitInfo{0, 0, true, "Slurm job " + id_ + " ended (Slurm no longer knows its state)"};
+      exit_ = ExitInfo::Adopted(0, "Slurm job " + id_ + " ended (Slurm no longer knows its state)");
     } else if (job.terminal()) {
-      ExitInfo exit{job.exit_code, job.signal, false};
+      ExitInfo exit = job.signal ? ExitInfo::Signal(job.signal) : ExitInfo::Code(job.exit_code);
       if (job.state != "COMPLETED" || !exit.ok()) {
         std::string cause = "Slurm job " + id_ + " " + job.state;
         if (auto ranks = ParseSrunOutput(ReadLogFrom(log_path_, log_offset_))) cause = ranks->cause + "; " + cause;
@@ -108,7 +108,7 @@ class SbatchJob : public TrialProcess {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     (void)RunCommand({"scancel", "--quiet", "--signal=KILL", "--full", id_}, 10000);
-    exit_ = ExitInfo{0, SIGKILL, false, "Slurm job " + id_ + " killed"};
+    exit_ = ExitInfo::Signal(SIGKILL, "Slurm job " + id_ + " killed");
     return *exit_;
   }
 

@@ -39,6 +39,8 @@ std::optional<ExitInfo> ParseSrunOutput(const std::string& text) {
   // slurmstepd-HOST: error: *** STEP 1.0 ON HOST CANCELLED AT T [DUE TO TIME LIMIT] ***
   static const std::regex kCancel(R"(\*\*\* (STEP|JOB) ([0-9._a-z]+) ON \S+ CANCELLED AT \S+( DUE TO [A-Z ]+?)? \*\*\*)");
   static const std::regex kOom(R"(Detected [0-9]+ oom.kill event)");
+  // srun: error: task 0 launch failed: Unspecified error
+  static const std::regex kLaunch(R"(^srun: error: task ([0-9]+) launch failed: (.*)$)");
   static const std::regex kCreate(R"(^srun: error: (Unable to create step.*|.*Requested node configuration is not available.*)$)");
   std::optional<ExitInfo> end;
   bool oom = false;
@@ -73,6 +75,11 @@ std::optional<ExitInfo> ParseSrunOutput(const std::string& text) {
       for (auto& c : due) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       info.cause = "Slurm " + std::string(m[1].str() == "STEP" ? "step " : "job ") + m[2].str() + " cancelled" + due;
       end = info;
+    } else if (std::regex_search(line, m, kLaunch)) {
+      // srun itself may exit 0 then: no rank ever ran.
+      ExitInfo info = ExitInfo::Code(1, "Slurm could not launch rank " + m[1].str() + ": " + m[2].str());
+      info.not_started = true;
+      end = info;
     } else if (std::regex_search(line, m, kCreate)) {
       ExitInfo info;
       info.exit_code = 1;
@@ -81,7 +88,7 @@ std::optional<ExitInfo> ParseSrunOutput(const std::string& text) {
     }
   }
   if (oom) {
-    if (!end) end = ExitInfo{1, 0};
+    if (!end) end = ExitInfo::Code(1);
     end->cause = "out of memory (Slurm oom-kill)" + (end->cause.empty() ? "" : "; " + end->cause);
   }
   if (end) {

@@ -1,7 +1,8 @@
 // How a Slurm step ended, read from what srun and slurmstepd print into the
 // trial's log: srun's own exit code is 137 or 143 whenever Slurm ended the
 // step, so the real cause (a rank's exit code or signal, a cancellation, the
-// time limit, preemption, an out-of-memory kill) is only in these lines.
+// time limit, preemption, an out-of-memory kill, a launch Slurm aborted) is
+// only in these lines.
 #pragma once
 
 #include <cstdint>

@@ -17,7 +17,7 @@ class FakeProcess : public TrialProcess {
  public:
   std::optional<ExitInfo> Poll() override { return exit_; }
   ExitInfo Kill(int) override {
-    exit_ = ExitInfo{0, 15};
+    exit_ = ExitInfo::Signal(15);
     return *exit_;
   }
   int pid() const override { return 0; }

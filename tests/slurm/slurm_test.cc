@@ -224,6 +224,42 @@ TEST_F(SlurmTest, APreemptionSignalCheckpointsAndTheTrialIsRequeuedAndResumes) {
   EXPECT_EQ(j.Scalar("SELECT MAX(step) FROM progress WHERE trial_id=1"), "3000");
 }
 
+// Before its time limit Slurm signals the coordinator (sweep.sbatch's
+// --signal=B:USR1@120): every running trial checkpoints and stops, the job
+// requeues itself, and when it runs again the sweep continues from those
+// checkpoints.
+TEST_F(SlurmTest, BeforeItsTimeLimitTheSweepJobCheckpointsItsTrialsRequeuesItselfAndContinues) {
+  const std::string job = Submit(WriteConfig("slurm-drain", 2, 1200));
+  ASSERT_FALSE(job.empty());
+  EXPECT_NE(ReadAll(run_ + "/sweep.sbatch").find("#SBATCH --signal=B:USR1@120"), std::string::npos);
+  const std::string step = WaitForTrainingStep(150, 120);
+  ASSERT_EQ(step, job + ".0") << Output(job);
+  // What --signal=B:USR1@120 does, without waiting for a time limit.
+  auto signal = RunCommand("scancel --batch --signal=USR1 " + job);
+  ASSERT_EQ(signal.exit_code, 0) << signal.err;
+  ASSERT_TRUE(WaitForJobEnd(job, 300)) << Output(job);
+  const std::string out = Output(job);
+  EXPECT_NE(out.find("requeued Slurm job " + job), std::string::npos) << out;
+  EXPECT_NE(out.find("polysweep: Slurm job " + job + " (restart 1)"), std::string::npos) << out;
+
+  JournalReader j(run_ + "/journal.db");
+  EXPECT_EQ(j.Scalar("SELECT state FROM sweeps"), "finished") << out;
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM trials WHERE state='completed'"), "2") << out;
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM decisions WHERE kind='drain'"), "1");
+  EXPECT_EQ(j.Scalar("SELECT restarts FROM trials WHERE id=1"), "0") << "a drain spent a restart";
+  const std::string drained =
+      j.Scalar("SELECT reason FROM transitions WHERE trial_id=1 AND attempt=1 AND to_state='interrupted'");
+  const std::string marker = "checkpoint committed at step ";
+  ASSERT_EQ(drained.rfind(marker, 0), 0u) << drained << "\n" << out;
+  const int checkpoint = std::stoi(drained.substr(marker.size()));
+  EXPECT_GE(checkpoint, 150);
+  // The requeued job's attempt continues from that checkpoint.
+  const int resumed = std::stoi(j.Scalar("SELECT MIN(step) FROM progress WHERE trial_id=1 AND attempt=2"));
+  EXPECT_GT(resumed, checkpoint);
+  EXPECT_LE(resumed, checkpoint + 10);
+  EXPECT_EQ(j.Scalar("SELECT MAX(step) FROM progress WHERE trial_id=1"), "1200");
+}
+
 TEST_F(SlurmTest, WithTheSbatchLauncherEachTrialIsAJobOfItsOwn) {
   // The coordinator runs here (a login node); each trial is submitted.
   const std::string config = WriteConfig("slurm-jobs", 2, 60, 1, "sbatch");

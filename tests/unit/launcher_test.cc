@@ -139,10 +139,10 @@ TEST(LocalMpiArgv, NoEnvMeansNoDashX) {
 }
 
 TEST(ExitInfo, Describe) {
-  EXPECT_EQ((ExitInfo{0, 0}).Describe(), "exit code 0");
-  EXPECT_EQ((ExitInfo{3, 0}).Describe(), "exit code 3");
-  EXPECT_TRUE((ExitInfo{0, 0}).ok());
-  EXPECT_FALSE((ExitInfo{3, 0}).ok());
+  EXPECT_EQ(ExitInfo::Code(0).Describe(), "exit code 0");
+  EXPECT_EQ(ExitInfo::Code(3).Describe(), "exit code 3");
+  EXPECT_TRUE(ExitInfo::Code(0).ok());
+  EXPECT_FALSE(ExitInfo::Code(3).ok());
   const ExitInfo killed{0, SIGKILL};
   EXPECT_FALSE(killed.ok());
   EXPECT_EQ(killed.Describe().rfind("killed by signal 9", 0), 0u) << killed.Describe();

@@ -72,6 +72,19 @@ TEST(ParseSrunOutput, ARankThatExitsNonZeroIsTheCauseNotTheCancellationItTrigger
   EXPECT_EQ(end->cause, "rank 1 exited with code 3 (Slurm step 1.1)");
 }
 
+TEST(ParseSrunOutput, AnAbortedLaunchIsAFailureThatNeverStartedEvenWhenSrunExitsZero) {
+  // As Slurm 22.05 printed it when a step's launch raced the previous step's end.
+  const auto end = ParseSrunOutput(
+      "srun: launch/slurm: launch_p_step_launch: StepId=1.1 aborted before step completely launched.\n"
+      "srun: Job step aborted: Waiting up to 7 seconds for job step to finish.\n"
+      "srun: error: task 0 launch failed: Unspecified error\n"
+      "srun: error: task 1 launch failed: Unspecified error\n");
+  ASSERT_TRUE(end.has_value());
+  EXPECT_FALSE(end->ok());
+  EXPECT_TRUE(end->not_started);
+  EXPECT_EQ(end->Describe(), "Slurm could not launch rank 0: Unspecified error (Slurm step 1.1)");
+}
+
 TEST(ParseSrunOutput, ARankKilledByASignalNamesIt) {
   const auto end = ParseSrunOutput(
       "srun: error: vm: task 1: Killed\n"
