@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <limits>
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
@@ -18,6 +19,8 @@ std::string CheckpointManifestToJson(const CheckpointManifest& m) {
   j["position"] = m.position;
   j["world_size"] = m.world_size;
   j["wall_time"] = m.wall_time;
+  // JSON has no infinity: an infeasible score is written as the lowest double.
+  if (m.score) j["score"] = std::max(*m.score, std::numeric_limits<double>::lowest());
   j["files"] = nlohmann::json::array();
   for (const auto& f : m.files) j["files"].push_back({{"name", f.name}, {"bytes", f.bytes}, {"checksum", f.checksum}});
   return j.dump(2) + "\n";
@@ -34,6 +37,7 @@ StatusOr<CheckpointManifest> ParseCheckpointManifest(const std::string& text, co
     m.position = j.at("position").get<std::string>();
     m.world_size = JsonInt<int32_t>(j, "world_size");
     m.wall_time = j.value("wall_time", 0.0);
+    if (j.contains("score") && !j["score"].is_null()) m.score = j.at("score").get<double>();
     for (const auto& f : j.at("files")) {
       CheckpointFile file{f.at("name").get<std::string>(), JsonInt<int64_t>(f, "bytes"), f.at("checksum").get<std::string>()};
       if (file.name.empty() || file.name.find('/') != std::string::npos || file.name == "." || file.name == "..") {
@@ -83,6 +87,23 @@ std::vector<std::string> ListCheckpoints(const std::string& trial_dir) {
   std::vector<std::string> out;
   for (auto& [step, path] : found) out.push_back(path);
   return out;
+}
+
+std::string BestCheckpoint(const std::string& trial_dir) {
+  const std::vector<std::string> all = ListCheckpoints(trial_dir);  // newest first
+  std::vector<std::pair<double, size_t>> order;
+  for (size_t i = 0; i < all.size(); ++i) {
+    double score = -std::numeric_limits<double>::infinity();
+    if (auto text = ReadFile(all[i] + "/MANIFEST.json"); text.ok()) {
+      if (auto m = ParseCheckpointManifest(*text, all[i]); m.ok() && m->score) score = *m->score;
+    }
+    order.push_back({score, i});
+  }
+  std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  for (const auto& [score, i] : order) {
+    if (VerifyCheckpoint(all[i]).ok()) return all[i];
+  }
+  return "";
 }
 
 }  // namespace polysweep

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,10 @@ struct CheckpointManifest {
   std::string position;       // reader position after `step` ("epoch:offset")
   int32_t world_size = 0;     // ranks that wrote it (resuming on others is fine)
   double wall_time = 0;       // when it was committed
+  // The sweep's objective at this step, oriented so higher is better
+  // (infeasible: -inf), when the trial was evaluated here; retention keeps
+  // the best-scoring checkpoints.
+  std::optional<double> score;
   std::vector<CheckpointFile> files;
 };
 
@@ -36,5 +41,9 @@ StatusOr<CheckpointManifest> VerifyCheckpoint(const std::string& dir);
 
 // The checkpoint directories of a trial ("step-N"), newest first.
 std::vector<std::string> ListCheckpoints(const std::string& trial_dir);
+
+// The trial's best-scoring checkpoint that verifies (the newer of equal
+// scores); without scored ones, the newest that verifies. "" when none.
+std::string BestCheckpoint(const std::string& trial_dir);
 
 }  // namespace polysweep

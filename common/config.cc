@@ -178,7 +178,7 @@ Status ParseModel(const Reader& r, const YAML::Node& n, ModelConfig* m) {
 
 Status ParseTrial(const Reader& r, const YAML::Node& n, TrialResources* t) {
   PS_RETURN_IF_ERROR(r.CheckMap(n, "trial", {"ranks", "threads_per_rank", "backend", "max_restarts",
-                                             "checkpoint_every", "checkpoint_every_seconds", "keep_checkpoints",
+                                             "checkpoint_every", "checkpoint_every_seconds", "keep_checkpoints", "keep_best_checkpoints",
                                              "heartbeat_seconds", "hang_timeout_seconds", "start_timeout_seconds",
                                              "coordinator_timeout_seconds", "launcher", "slurm_args"}));
   if (n["launcher"]) {
@@ -207,6 +207,8 @@ Status ParseTrial(const Reader& r, const YAML::Node& n, TrialResources* t) {
   if (n["checkpoint_every_seconds"])
     PS_RETURN_IF_ERROR(r.Number(n["checkpoint_every_seconds"], "trial.checkpoint_every_seconds",
                                 &t->checkpoint_every_seconds, 0, 1e9));
+  if (n["keep_best_checkpoints"])
+    PS_RETURN_IF_ERROR(r.Integer(n["keep_best_checkpoints"], "trial.keep_best_checkpoints", &t->keep_best_checkpoints, 0, 1000));
   if (n["keep_checkpoints"])
     PS_RETURN_IF_ERROR(r.Integer(n["keep_checkpoints"], "trial.keep_checkpoints", &t->keep_checkpoints, 1, 1000));
   if (n["ranks"]) PS_RETURN_IF_ERROR(r.Integer(n["ranks"], "trial.ranks", &t->ranks, 1, 4096));

@@ -59,6 +59,7 @@ struct TrialResources {
   int64_t checkpoint_every = 100;  // steps between checkpoints; 0: none
   double checkpoint_every_seconds = 0;  // also checkpoint once this long has passed; 0: steps only
   int keep_checkpoints = 2;    // newest checkpoints kept per trial
+  int keep_best_checkpoints = 1;  // also kept: the best-scoring by the metric (a checkpoint at every evaluation); 0: none
   double heartbeat_seconds = 5;    // each rank's liveness report interval
   double hang_timeout_seconds = 120;  // a rank whose work has not advanced this long is hung
   double start_timeout_seconds = 300; // from launch to a rank's first step (loading data, model)

@@ -170,10 +170,7 @@ ObjectiveValue Coordinator::Objective(const wire::Evaluation& e) const {
   return ComputeObjective(config_.metric, e);
 }
 
-double Coordinator::Score(const ObjectiveValue& v) const {
-  if (!v.feasible) return -HUGE_VAL;  // below a language floor: ranks last
-  return config_.metric.maximize ? v.value : -v.value;
-}
+double Coordinator::Score(const ObjectiveValue& v) const { return ObjectiveScore(config_.metric, v); }
 
 Coordinator::Trial& Coordinator::AddTrial(uint64_t id, ParamAssignment params, Status* applied) {
   auto trial = std::make_unique<Trial>();
@@ -525,6 +522,12 @@ wire::Assignment Coordinator::MakeAssignment(const Trial& trial) const {
   a.set_checkpoint_every(config_.trial.checkpoint_every);
   a.set_checkpoint_every_seconds(config_.trial.checkpoint_every_seconds);
   a.set_keep_checkpoints(config_.trial.keep_checkpoints);
+  a.set_keep_best_checkpoints(config_.trial.keep_best_checkpoints);
+  wire::MetricSpec* metric = a.mutable_metric();
+  metric->set_name(config_.metric.name);
+  metric->set_over(config_.metric.over);
+  metric->set_maximize(config_.metric.maximize);
+  metric->set_min_language_f1(config_.metric.min_language_f1);
   if (trial.stop_at < trial.max_steps) a.set_stop_at_step(trial.stop_at);
   return a;
 }

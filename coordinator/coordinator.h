@@ -27,7 +27,7 @@
 #include "common/log.h"
 #include "common/manifest.h"
 #include "coordinator/journal.h"
-#include "coordinator/objective.h"
+#include "common/objective.h"
 #include "coordinator/scheduler.h"
 #include "coordinator/security.h"
 #include "coordinator/searcher.h"

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
-#include "coordinator/objective.h"
+#include "common/objective.h"
 
 namespace polysweep {
 namespace {

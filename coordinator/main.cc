@@ -17,6 +17,7 @@
 #include <sstream>
 #include <tuple>
 
+#include "common/checkpoint_manifest.h"
 #include "common/config.h"
 #include "common/files.h"
 #include "common/keys.h"
@@ -169,6 +170,12 @@ int ControlTrial(const std::string& dir_flag, uint32_t trial, wire::Command comm
   return 0;
 }
 
+// Where the best trial's best model is: its best-scoring checkpoint.
+std::string BestTrialCheckpoint(const wire::StatusReply& status, const std::string& dir) {
+  auto best = BestTrial(status);
+  return best ? BestCheckpoint(dir + "/checkpoints/trial-" + std::to_string(best->id())) : "";
+}
+
 int Watch(const std::string& what, const std::string& dir_flag, const std::string& output) {
   auto dir = FindSweepDir(dir_flag);
   if (!dir.ok()) return Fail(dir.status().message());
@@ -187,7 +194,10 @@ int Watch(const std::string& what, const std::string& dir_flag, const std::strin
   const bool json = output == "json";
   if (what == "status") std::cout << (json ? StatusJson(*status, source) : RenderStatus(*status, source));
   if (what == "trials") std::cout << (json ? TrialsJson(*status) : RenderTrials(*status));
-  if (what == "best") std::cout << (json ? BestJson(*status) : RenderBest(*status));
+  if (what == "best") {
+    const std::string checkpoint = BestTrialCheckpoint(*status, *dir);
+    std::cout << (json ? BestJson(*status, checkpoint) : RenderBest(*status, checkpoint));
+  }
   return 0;
 }
 
@@ -354,7 +364,7 @@ int RunSweep(const std::string& config_path, bool overwrite, std::string worker,
     if (!snap.ok()) return Fail(snap.status().message(), 1);
     final_status = *snap;
   }
-  std::cout << "\n" << RenderTrials(final_status) << "\n" << RenderBest(final_status);
+  std::cout << "\n" << RenderTrials(final_status) << "\n" << RenderBest(final_status, BestTrialCheckpoint(final_status, out));
   std::cout << "\njournal: " << journal_path << "   (polysweep trials --dir " << out << ")\n";
   if (g_stop) return 130;
   if (g_drain) return RequeueSlurmJob(log);

@@ -124,7 +124,7 @@ std::string RenderTrials(const wire::StatusReply& s) {
   return out;
 }
 
-std::string RenderBest(const wire::StatusReply& s) {
+std::string RenderBest(const wire::StatusReply& s, const std::string& checkpoint) {
   auto best = BestTrial(s);
   if (!best) return "no trial has a " + s.metric() + " yet\n";
   std::ostringstream out;
@@ -133,7 +133,9 @@ std::string RenderBest(const wire::StatusReply& s) {
       << (best->infeasible() ? "  (infeasible: a language is below metric.min_language_f1)" : "") << "\n";
   out << "  accuracy " << Fixed(best->accuracy(), 4) << "   macro_f1 " << Fixed(best->macro_f1(), 4)
       << "   valid_loss " << Fixed(best->valid_loss(), 4) << "\n";
-  out << "  hyperparameters  " << Params(*best) << "\n\n";
+  out << "  hyperparameters  " << Params(*best) << "\n";
+  if (!checkpoint.empty()) out << "  checkpoint       " << checkpoint << "\n";
+  out << "\n";
   TextTable table({"LANG", "MACRO-F1", "ACCURACY", "EXAMPLES"});
   std::vector<wire::LanguageScore> langs(best->languages().begin(), best->languages().end());
   std::sort(langs.begin(), langs.end(), [](const auto& a, const auto& b) { return a.f1() > b.f1(); });
@@ -168,10 +170,11 @@ std::string TrialsJson(const wire::StatusReply& s) {
   return nlohmann::json{{"sweep", s.sweep()}, {"metric", s.metric()}, {"trials", arr}}.dump(2) + "\n";
 }
 
-std::string BestJson(const wire::StatusReply& s) {
+std::string BestJson(const wire::StatusReply& s, const std::string& checkpoint) {
   auto best = BestTrial(s);
   nlohmann::json j = {{"sweep", s.sweep()}, {"metric", s.metric()}, {"maximize", s.maximize()}};
   j["best"] = best ? nlohmann::json::parse(ToJson(*best)) : nlohmann::json(nullptr);
+  j["checkpoint"] = checkpoint.empty() ? nlohmann::json(nullptr) : nlohmann::json(checkpoint);
   return j.dump(2) + "\n";
 }
 

@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <set>
 #include <sstream>
 
 #include "common/files.h"
@@ -38,8 +40,9 @@ void RemoveCheckpointDir(const std::string& dir) {
 
 }  // namespace
 
-Checkpointer::Checkpointer(std::string trial_dir, int keep, Communicator* comm, Logger log)
-    : dir_(std::move(trial_dir)), keep_(std::max(1, keep)), comm_(comm), log_(std::move(log)) {
+Checkpointer::Checkpointer(std::string trial_dir, int keep, Communicator* comm, Logger log, int keep_best)
+    : dir_(std::move(trial_dir)), keep_(std::max(1, keep)), keep_best_(std::max(0, keep_best)), comm_(comm),
+      log_(std::move(log)) {
   if (comm_->rank() != 0) return;
   // A writer killed midway leaves step-N.tmp or step-N.del behind: never a
   // checkpoint, only garbage.
@@ -60,13 +63,22 @@ Checkpointer::~Checkpointer() {
   if (thread_.joinable()) thread_.join();
 }
 
+at::Generator Checkpointer::TrainingGenerator() const {
+  // A GPU backend trains on the rank's current device: dropout draws from its
+  // CUDA generator (GPU-only: a CPU-only LibTorch has none, and a device
+  // backend never runs there). On CPU, the process's generator.
+  if (comm_->device_memory()) return at::globalContext().defaultGenerator(at::Device(at::kCUDA));
+  return at::detail::getDefaultCPUGenerator();
+}
+
 StatusOr<std::string> Checkpointer::GatherRngStates() {
-  if (comm_->device_memory()) return std::string();
   torch::Tensor state;
-  {
-    at::Generator gen = at::detail::getDefaultCPUGenerator();  // a handle on the process's generator
+  try {
+    at::Generator gen = TrainingGenerator();  // a handle on the process's generator
     std::lock_guard<std::mutex> lock(gen.mutex());
     state = gen.get_state();
+  } catch (const c10::Error& e) {
+    return Status::Error(std::string("cannot read the RNG state: ") + e.what_without_backtrace());
   }
   const size_t n = static_cast<size_t>(state.numel());
   std::string all(n * static_cast<size_t>(comm_->size()), '\0');
@@ -78,7 +90,7 @@ StatusOr<std::string> Checkpointer::GatherRngStates() {
 }
 
 Status Checkpointer::Save(EncoderClassifier& model, torch::optim::Optimizer& optimizer, int64_t step,
-                          const ReaderPosition& after) {
+                          const ReaderPosition& after, std::optional<double> score) {
   auto rng = GatherRngStates();
   if (!rng.ok()) return rng.status();
   if (comm_->rank() != 0) return Status::Ok();  // every rank holds the same model and optimizer state
@@ -86,6 +98,7 @@ Status Checkpointer::Save(EncoderClassifier& model, torch::optim::Optimizer& opt
   p.rng = std::move(*rng);
   p.step = step;
   p.position = after.Encode();
+  if (score && !std::isnan(*score)) p.score = score;
   std::ostringstream m, o;
   torch::save(model, m);
   torch::save(optimizer, o);
@@ -146,15 +159,34 @@ Status Checkpointer::Write(const Pending& p) {
     m.files.push_back({name, static_cast<int64_t>(bytes->size()), ChecksumHex(Fnv1a64(*bytes))});
   }
   m.wall_time = WallSeconds();
+  m.score = p.score;
   PS_RETURN_IF_ERROR(WriteFileAtomic(tmp + "/MANIFEST.json", CheckpointManifestToJson(m)));
   if (fs::exists(final_dir)) RemoveCheckpointDir(final_dir);  // the same step again, after a restart
   fs::rename(tmp, final_dir, ec);
   if (ec) return Status::Error(final_dir + ": cannot commit checkpoint: " + ec.message());
   PS_RETURN_IF_ERROR(SyncDir(dir_));
-  // Retention: the newest `keep` checkpoints.
-  auto all = ListCheckpoints(dir_);
-  for (size_t i = static_cast<size_t>(keep_); i < all.size(); ++i) RemoveCheckpointDir(all[i]);
+  Retain();
   return Status::Ok();
+}
+
+void Checkpointer::Retain() {
+  const std::vector<std::string> all = ListCheckpoints(dir_);  // newest first
+  std::set<std::string> kept(all.begin(), all.begin() + std::min<size_t>(all.size(), static_cast<size_t>(keep_)));
+  if (keep_best_ > 0) {
+    // Scored checkpoints, best first; among equal scores the newer.
+    std::vector<std::pair<double, size_t>> scored;
+    for (size_t i = 0; i < all.size(); ++i) {
+      auto text = ReadFile(all[i] + "/MANIFEST.json");
+      if (!text.ok()) continue;
+      auto m = ParseCheckpointManifest(*text, all[i]);
+      if (m.ok() && m->score) scored.push_back({*m->score, i});
+    }
+    std::stable_sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+    for (size_t k = 0; k < scored.size() && k < static_cast<size_t>(keep_best_); ++k) kept.insert(all[scored[k].second]);
+  }
+  for (const std::string& dir : all) {
+    if (!kept.count(dir)) RemoveCheckpointDir(dir);
+  }
 }
 
 StatusOr<std::optional<CheckpointManifest>> Checkpointer::Restore(EncoderClassifier& model,
@@ -191,7 +223,7 @@ StatusOr<std::optional<CheckpointManifest>> Checkpointer::Restore(EncoderClassif
 Status Checkpointer::RestoreRngState(const std::string& dir, const CheckpointManifest& m) {
   rng_restored_ = false;
   const bool has = std::any_of(m.files.begin(), m.files.end(), [](const CheckpointFile& f) { return f.name == "rng.bin"; });
-  if (!has || comm_->device_memory() || m.world_size != comm_->size()) return Status::Ok();
+  if (!has || m.world_size != comm_->size()) return Status::Ok();
   auto all = ReadFile(dir + "/rng.bin");
   if (!all.ok()) return all.status();
   const size_t n = all->size() / static_cast<size_t>(m.world_size);
@@ -202,7 +234,7 @@ Status Checkpointer::RestoreRngState(const std::string& dir, const CheckpointMan
   torch::Tensor state = torch::empty({static_cast<int64_t>(n)}, torch::kUInt8);
   std::memcpy(state.data_ptr<uint8_t>(), all->data() + n * static_cast<size_t>(comm_->rank()), n);
   try {
-    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    at::Generator gen = TrainingGenerator();
     std::lock_guard<std::mutex> lock(gen.mutex());
     gen.set_state(state);
   } catch (const c10::Error& e) {

@@ -1,9 +1,11 @@
 // Checkpoints of a trial: model and optimizer state, every rank's RNG state
-// (CPU training), the step, and the reader position (the learning-rate
+// (the CPU generator, or the device's CUDA generator with a GPU backend), the step, and the reader position (the learning-rate
 // schedule is a function of the step). Rank 0 serialises the state in memory (the only part that holds
 // up training) and a background thread writes it: files into step-N.tmp,
-// fsync, the manifest last, rename to step-N, fsync the directory. Only the
-// newest `keep` checkpoints stay. Restore picks the newest checkpoint that
+// fsync, the manifest last, rename to step-N, fsync the directory. The
+// newest `keep` checkpoints stay, and the `keep_best` with the best scores
+// (the sweep's objective where the trial was evaluated), so a trial's best
+// model survives however long it trains on. Restore picks the newest checkpoint that
 // verifies against its manifest, says so when it has to fall back to an
 // older one, and loads it on every rank. Heavy header (LibTorch).
 #pragma once
@@ -27,7 +29,7 @@ namespace polysweep {
 
 class Checkpointer {
  public:
-  Checkpointer(std::string trial_dir, int keep, Communicator* comm, Logger log);
+  Checkpointer(std::string trial_dir, int keep, Communicator* comm, Logger log, int keep_best = 0);
   ~Checkpointer();  // waits for a write under way
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;
@@ -35,8 +37,9 @@ class Checkpointer {
   // Collective: call on every rank after step `step`. The ranks' RNG states
   // are gathered on rank 0, which snapshots and hands the write to the
   // background thread (waiting first for the previous write).
+  // `score`: the objective of an evaluation at this step (higher is better).
   Status Save(EncoderClassifier& model, torch::optim::Optimizer& optimizer, int64_t step,
-              const ReaderPosition& after);
+              const ReaderPosition& after, std::optional<double> score = std::nullopt);
   // Waits for the write under way; returns its result.
   Status Flush();
   // Collective: loads the newest good checkpoint into model and optimizer on
@@ -55,9 +58,14 @@ class Checkpointer {
     std::string model;
     std::string optimizer;
     std::string rng;  // every rank's CPU generator state, rank after rank
+    std::optional<double> score;
   };
-  // Every rank's RNG state, concatenated by rank, on every rank; empty for
-  // device-memory (GPU) backends, whose CUDA generators are not saved.
+  // Removes what neither the newest `keep_` nor the best `keep_best_` hold.
+  void Retain();
+  // The generator training draws from: the CPU one, or with a GPU backend the
+  // current device's CUDA generator.
+  at::Generator TrainingGenerator() const;
+  // Every rank's RNG state, concatenated by rank, on every rank.
   StatusOr<std::string> GatherRngStates();
   Status RestoreRngState(const std::string& dir, const CheckpointManifest& m);
   Status Write(const Pending& p);
@@ -65,6 +73,7 @@ class Checkpointer {
 
   std::string dir_;
   int keep_;
+  int keep_best_;
   Communicator* comm_;
   Logger log_;
   std::mutex mu_;

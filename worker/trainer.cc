@@ -3,6 +3,7 @@
 #include <chrono>
 
 #include "common/hparams.h"
+#include "common/objective.h"
 #include "common/manifest.h"
 #include "common/shard_set.h"
 #include "worker/checkpoint.h"
@@ -122,7 +123,7 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
   int64_t first_step = 1;
   ReaderPosition start;
   if (!a.checkpoint_dir().empty()) {
-    checkpoints.emplace(a.checkpoint_dir(), a.keep_checkpoints(), comm, log);
+    checkpoints.emplace(a.checkpoint_dir(), a.keep_checkpoints(), comm, log, a.keep_best_checkpoints());
     auto restored = checkpoints->Restore(trainer.model(), trainer.optimizer());
     if (!restored.ok()) return restored.status();
     if (*restored) {
@@ -130,15 +131,13 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
       if (!pos.ok()) return pos.status();
       start = *pos;
       first_step = (*restored)->step + 1;
-      // Dropout continues from the saved RNG state; without one (a GPU
-      // backend, or a different number of ranks) from a seed of
-      // (seed, rank, step), not from the start.
+      // Dropout continues from the saved RNG state; without one (saved by a
+      // different number of ranks) from a seed of (seed, rank, step), not
+      // from the start.
       if (!checkpoints->rng_restored()) {
         torch::manual_seed(static_cast<uint64_t>(params.seed) * 1000003ULL +
                            static_cast<uint64_t>(comm->rank()) * 7919ULL + static_cast<uint64_t>(first_step));
-        const std::string why = comm->device_memory()
-                                    ? "GPU backend"
-                                    : "saved by " + std::to_string((*restored)->world_size) + " ranks";
+        const std::string why = "saved by " + std::to_string((*restored)->world_size) + " ranks";
         log.Info("RNG state not restored (" + why + "): dropout reseeded from the step");
       }
       log.Info("resumed from the checkpoint at step " + std::to_string((*restored)->step) + " (reader at " +
@@ -153,10 +152,16 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
                    kBadConfig);
   }
   // A checkpoint every rank has written and flushed: the trial may end here.
-  auto Commit = [&](int64_t step, const ReaderPosition& after) -> Status {
-    PS_RETURN_IF_ERROR(checkpoints->Save(trainer.model(), trainer.optimizer(), step, after));
+  auto Commit = [&](int64_t step, const ReaderPosition& after, std::optional<double> score = std::nullopt) -> Status {
+    PS_RETURN_IF_ERROR(checkpoints->Save(trainer.model(), trainer.optimizer(), step, after, score));
     return checkpoints->Flush();
   };
+  // Evaluations are scored as the coordinator scores them, so the best
+  // checkpoints can be kept: with keep_best_checkpoints, every evaluation
+  // (the final one too) is followed by a checkpoint.
+  const MetricConfig metric{a.metric().name().empty() ? "macro_f1" : a.metric().name(), a.metric().over(),
+                            a.metric().name().empty() || a.metric().maximize(), a.metric().min_language_f1()};
+  const bool keep_best = checkpoints && a.keep_best_checkpoints() > 0;
   // Ends the trial early at `step`, flagged by `how` (paused, preempted, stopped).
   auto Ended = [&](int64_t step, bool TrainResult::*how) {
     TrainResult result;
@@ -226,19 +231,24 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
     }
     const bool final = step == max_steps;
     const bool rung = step == stop_at && !final;  // the scheduler decides here
-    const bool due = (a.checkpoint_every() > 0 && step % a.checkpoint_every() == 0) || flags[1] > 0;
-    if (checkpoints && due && !final && !rung) {
-      PS_RETURN_IF_ERROR(checkpoints->Save(trainer.model(), trainer.optimizer(), step, item.after));
-      last_checkpoint = Clock::now();
-    }
+    std::optional<double> score;
     if (final || rung || (a.eval_every() > 0 && step % a.eval_every() == 0)) {
       auto metrics = Evaluate(trainer.model(), **valid, num_labels, num_langs, kPad, max_length, comm, liveness, step);
       if (!metrics.ok()) return metrics.status();
-      if (reporter) PS_RETURN_IF_ERROR(reporter->Evaluation(ToWire(*metrics, step, final, a.data())));
+      const wire::Evaluation evaluation = ToWire(*metrics, step, final, a.data());
+      if (reporter) PS_RETURN_IF_ERROR(reporter->Evaluation(evaluation));
+      score = ObjectiveScore(metric, ComputeObjective(metric, evaluation));
       window_start = Clock::now();  // evaluation time is not training throughput
     }
+    const bool due = (a.checkpoint_every() > 0 && step % a.checkpoint_every() == 0) || flags[1] > 0 ||
+                     (keep_best && score.has_value());
+    // The final step is checkpointed only for keeping the best (the trial is over).
+    if (checkpoints && due && !rung && (!final || (keep_best && score.has_value()))) {
+      PS_RETURN_IF_ERROR(checkpoints->Save(trainer.model(), trainer.optimizer(), step, item.after, score));
+      last_checkpoint = Clock::now();
+    }
     if (rung) {
-      PS_RETURN_IF_ERROR(Commit(step, item.after));
+      PS_RETURN_IF_ERROR(Commit(step, item.after, score));
       log.Info("paused at step " + std::to_string(step) + " for the scheduler: checkpoint committed");
       return Ended(step, &TrainResult::paused);
     }

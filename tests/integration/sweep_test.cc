@@ -124,6 +124,18 @@ TEST(Sweep, ThreeTrialsOfTwoRanksFinishWithMetricsInTheJournal) {
   EXPECT_EQ(std::to_string(bj["best"]["id"].get<int>()), best_id);
   EXPECT_GE(bj["best"]["languages"].size(), 8u);
   EXPECT_GT(bj["best"]["metric"].get<double>(), 0.0);
+  // Its best model: the checkpoint of its best-scoring evaluation, kept by
+  // trial.keep_best_checkpoints (default 1) and named by `best`.
+  const std::string best_step = j.Scalar("SELECT step FROM evaluations WHERE trial_id=" + best_id +
+                                         " ORDER BY objective DESC, step DESC LIMIT 1");
+  ASSERT_TRUE(bj["checkpoint"].is_string()) << best.out;
+  EXPECT_EQ(bj["checkpoint"].get<std::string>(),
+            std::filesystem::absolute(run).string() + "/checkpoints/trial-" + best_id + "/step-" + best_step);
+  auto best_manifest = VerifyCheckpoint(bj["checkpoint"].get<std::string>());
+  ASSERT_TRUE(best_manifest.ok()) << best_manifest.status().message();
+  ASSERT_TRUE(best_manifest->score.has_value());
+  EXPECT_NEAR(*best_manifest->score,
+              std::stod(j.Scalar("SELECT MAX(objective) FROM evaluations WHERE trial_id=" + best_id)), 1e-9);
 
   auto trials_json = RunCommand(std::string(POLYSWEEP_BIN) + " trials -o json --dir " + Quote(run));
   ASSERT_EQ(trials_json.exit_code, 0) << trials_json.err;
@@ -195,7 +207,8 @@ TEST(Sweep, TimedCheckpointsAreTakenAtOneStepByEveryRank) {
                         << "data: {files: [" << POLYSWEEP_DEFAULT_DATA << "], group_field: group, "
                         << "max_per_language: 60, vocab_size: 2000}\n"
                         << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 32}\n"
-                        << "trial: {ranks: 2, checkpoint_every: 0, checkpoint_every_seconds: 0.5, keep_checkpoints: 1000}\n"
+                        << "trial: {ranks: 2, checkpoint_every: 0, checkpoint_every_seconds: 0.5, keep_checkpoints: 1000, "
+                        << "keep_best_checkpoints: 0}\n"
                         << "search: {space: {lr: {type: choice, values: [0.003]}}}\n"
                         << "budget: {max_trials: 1, max_steps: 1000, log_every: 10}\n";
   auto r = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(config));

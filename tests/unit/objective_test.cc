@@ -1,5 +1,5 @@
-// Tests of the sweep objective (coordinator/objective.h) and its config.
-#include "coordinator/objective.h"
+// Tests of the sweep objective (common/objective.h) and its config.
+#include "common/objective.h"
 
 #include <gtest/gtest.h>
 

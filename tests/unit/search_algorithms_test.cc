@@ -200,7 +200,9 @@ TEST(SearcherState, EverySearcherContinuesExactlyFromItsSavedState) {
     for (int i = 0; i < 13; ++i) {
       auto x = original->Next(), y = restarted->Next();
       ASSERT_EQ(x.has_value(), y.has_value()) << original->name() << " trial " << 8 + i;
-      if (x) EXPECT_EQ(FormatAssignment(*x), FormatAssignment(*y)) << original->name() << " trial " << 8 + i;
+      if (x) {
+        EXPECT_EQ(FormatAssignment(*x), FormatAssignment(*y)) << original->name() << " trial " << 8 + i;
+      }
     }
     EXPECT_FALSE(original->Next().has_value());
     EXPECT_FALSE(restarted->Next().has_value());

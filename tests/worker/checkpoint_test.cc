@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include <filesystem>
+#include <cmath>
 #include <fstream>
 
 #include "tests/common/solo_communicator.h"
@@ -38,12 +39,13 @@ class CheckpointTest : public ::testing::Test {
   void TearDown() override { fs::remove_all(dir_); }
 
   // Saves the model as it is after `step` "training" updates.
-  void SaveAt(Checkpointer& c, EncoderClassifier& m, torch::optim::AdamW& opt, int64_t step) {
+  void SaveAt(Checkpointer& c, EncoderClassifier& m, torch::optim::AdamW& opt, int64_t step,
+              std::optional<double> score = std::nullopt) {
     {
       torch::NoGradGuard g;
       for (auto& p : m->parameters()) p.add_(0.01 * static_cast<double>(step));
     }
-    ASSERT_TRUE(c.Save(m, opt, step, ReaderPosition{0, step * 4}).ok());
+    ASSERT_TRUE(c.Save(m, opt, step, ReaderPosition{0, step * 4}, score).ok());
     ASSERT_TRUE(c.Flush().ok());
   }
 
@@ -105,6 +107,35 @@ TEST_F(CheckpointTest, RetentionKeepsTheNewestAndNoTemporaryDirectories) {
   EXPECT_EQ(fs::path(kept[1]).filename(), "step-15");
   for (const auto& e : fs::directory_iterator(dir_)) EXPECT_EQ(e.path().extension(), "") << e.path();
   for (const auto& k : kept) EXPECT_TRUE(VerifyCheckpoint(k).ok());
+}
+
+// Retention keeps the newest k and the best-scoring k (higher is better,
+// the newer of equal scores), so a trial's best model survives later, worse
+// training; unscored checkpoints compete only for "newest".
+TEST_F(CheckpointTest, RetentionAlsoKeepsTheBestScoringCheckpoints) {
+  EncoderClassifier model(Shape());
+  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3));
+  Checkpointer c(dir_, 2, &comm_, Logger("test"), 2);
+  const std::vector<std::pair<int64_t, std::optional<double>>> saves = {
+      {10, 0.1}, {20, 0.9}, {25, std::nullopt}, {30, 0.3}, {40, 0.7}, {50, 0.7}, {60, -HUGE_VAL}, {70, 0.2}};
+  for (const auto& [step, score] : saves) SaveAt(c, model, opt, step, score);
+  std::vector<std::string> kept;
+  for (const auto& k : ListCheckpoints(dir_)) kept.push_back(fs::path(k).filename().string());
+  // Newest two: 70, 60 (infeasible). Best two: 20 (0.9), then 50 over 40 (0.7, newer).
+  EXPECT_EQ(kept, (std::vector<std::string>{"step-70", "step-60", "step-50", "step-20"}));
+  auto best = VerifyCheckpoint(dir_ + "/step-20");
+  ASSERT_TRUE(best.ok()) << best.status().message();
+  ASSERT_TRUE(best->score.has_value());
+  EXPECT_DOUBLE_EQ(*best->score, 0.9);
+  auto infeasible = VerifyCheckpoint(dir_ + "/step-60");
+  ASSERT_TRUE(infeasible.ok());
+  ASSERT_TRUE(infeasible->score.has_value());
+  EXPECT_LT(*infeasible->score, -1e300);  // -inf, written as the lowest double
+
+  // Without keep_best only the newest stay.
+  Checkpointer newest(dir_, 1, &comm_, Logger("test"));
+  SaveAt(newest, model, opt, 80, 0.05);
+  EXPECT_EQ(ListCheckpoints(dir_).size(), 1u);
 }
 
 // Dropout after a resume draws exactly what it would have drawn without the

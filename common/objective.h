@@ -20,6 +20,10 @@ struct ObjectiveValue {
 
 ObjectiveValue ComputeObjective(const MetricConfig& metric, const wire::Evaluation& e);
 
+// The value oriented so higher is better, whatever the metric's mode;
+// infeasible is -inf (worst). NaN stays NaN.
+double ObjectiveScore(const MetricConfig& metric, const ObjectiveValue& v);
+
 // How the metric is named in tables and the journal: "macro_f1",
 // "language_f1:worst", "language_accuracy:de".
 std::string MetricLabel(const MetricConfig& metric);

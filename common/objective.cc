@@ -1,9 +1,14 @@
-#include "coordinator/objective.h"
+#include "common/objective.h"
 
 #include <cmath>
 #include <cstdio>
 
 namespace polysweep {
+
+double ObjectiveScore(const MetricConfig& metric, const ObjectiveValue& v) {
+  if (!v.feasible) return -HUGE_VAL;
+  return metric.maximize ? v.value : -v.value;
+}
 
 ObjectiveValue ComputeObjective(const MetricConfig& m, const wire::Evaluation& e) {
   ObjectiveValue out;
