@@ -180,13 +180,16 @@ Status ParseTrial(const Reader& r, const YAML::Node& n, TrialResources* t) {
   PS_RETURN_IF_ERROR(r.CheckMap(n, "trial", {"ranks", "threads_per_rank", "backend", "max_restarts",
                                              "checkpoint_every", "checkpoint_every_seconds", "keep_checkpoints", "keep_best_checkpoints",
                                              "heartbeat_seconds", "hang_timeout_seconds", "start_timeout_seconds",
-                                             "coordinator_timeout_seconds", "launcher", "slurm_args"}));
+                                             "coordinator_timeout_seconds", "launcher", "slurm_args",
+                                             "synthetic_step_ms"}));
   if (n["launcher"]) {
     PS_RETURN_IF_ERROR(r.String(n["launcher"], "trial.launcher", &t->launcher));
     if (t->launcher != "auto" && t->launcher != "mpirun" && t->launcher != "srun" && t->launcher != "sbatch" &&
         t->launcher != "agents")
       return r.Error(n["launcher"], "trial.launcher", "expected auto, mpirun, srun, sbatch or agents, got \"" + t->launcher + "\"");
   }
+  if (n["synthetic_step_ms"])
+    PS_RETURN_IF_ERROR(r.Number(n["synthetic_step_ms"], "trial.synthetic_step_ms", &t->synthetic_step_ms, 0, 1e6));
   if (n["slurm_args"]) PS_RETURN_IF_ERROR(r.StringList(n["slurm_args"], "trial.slurm_args", &t->slurm_args));
   if (n["coordinator_timeout_seconds"])
     PS_RETURN_IF_ERROR(r.Number(n["coordinator_timeout_seconds"], "trial.coordinator_timeout_seconds",
@@ -577,6 +580,10 @@ StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::
     if (c.scheduler.kind != SchedulerKind::kFifo && c.scheduler.grace == 0) {
       return r.Error(root["scheduler"], "scheduler.grace",
                      "required (steps before the first decision) when budget.eval_every is 0");
+    }
+    if (c.scheduler.kind != SchedulerKind::kFifo && c.trial.synthetic_step_ms > 0) {
+      return r.Error(root["scheduler"], "scheduler.type",
+                     "synthetic trials (trial.synthetic_step_ms) keep no checkpoints to pause and resume at; use fifo");
     }
   }
   if (root["security"]) PS_RETURN_IF_ERROR(ParseSecurity(r, root["security"], &c.security));

@@ -64,6 +64,9 @@ struct TrialResources {
   double hang_timeout_seconds = 120;  // a rank whose work has not advanced this long is hung
   double start_timeout_seconds = 300; // from launch to a rank's first step (loading data, model)
   double coordinator_timeout_seconds = 300;  // ranks keep resending reports this long while the coordinator is away
+  // > 0: trials do not train; each step waits this long and evaluations score
+  // the hyperparameters with a fixed function (measures the sweep machinery).
+  double synthetic_step_ms = 0;
 };
 
 enum class SearchAlgorithm { kGrid, kRandom, kQuasiRandom, kTpe };

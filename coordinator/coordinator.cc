@@ -187,8 +187,7 @@ Coordinator::Trial& Coordinator::AddTrial(uint64_t id, ParamAssignment params, S
 }
 
 void Coordinator::LaunchReadyTrials() {
-  int running = 0;
-  for (auto& [id, t] : trials_) running += t->state == "running";
+  int running = static_cast<int>(LiveTrials().size());
   while (running < config_.max_concurrent) {
     // Promotions first: a paused trial that earned more steps goes before a new one.
     if (auto p = scheduler_->Promote(searcher_done_ && running == 0)) {
@@ -308,6 +307,7 @@ Status Coordinator::Resume() {
       t.process = launcher_->Adopt(jt.process, {"--sweep", config_.name, "--trial", std::to_string(t.id),
                                                 "--attempt", std::to_string(t.attempt)});
       if (t.process) {
+        live_.insert(t.id);
         // Its ranks reconnect and re-announce themselves with their heartbeats;
         // until then they are judged against the start timeout.
         t.launched_at = WallSeconds();
@@ -428,6 +428,7 @@ bool Coordinator::LaunchAttempt(Trial& t, const std::string& reason) {
     return false;
   }
   t.process = std::move(*process);
+  live_.insert(t.id);
   Status p = journal_->SetProcess(t.id, t.attempt, t.process->handle());
   if (!p.ok()) log_.Error(p.message());
   return true;
@@ -523,6 +524,7 @@ wire::Assignment Coordinator::MakeAssignment(const Trial& trial) const {
   a.set_checkpoint_every_seconds(config_.trial.checkpoint_every_seconds);
   a.set_keep_checkpoints(config_.trial.keep_checkpoints);
   a.set_keep_best_checkpoints(config_.trial.keep_best_checkpoints);
+  a.set_synthetic_step_ms(config_.trial.synthetic_step_ms);
   wire::MetricSpec* metric = a.mutable_metric();
   metric->set_name(config_.metric.name);
   metric->set_over(config_.metric.over);
@@ -848,7 +850,8 @@ void Coordinator::CheckHangs() {
   const double now = WallSeconds();
   const double limit = config_.trial.hang_timeout_seconds;
   const double start_limit = config_.trial.start_timeout_seconds;
-  for (auto& [id, t] : trials_) {
+  for (Trial* t : LiveTrials()) {
+    const uint64_t id = t->id;
     if (!t->process || !t->process->started()) continue;
     std::string stalled;
     if (t->command != wire::COMMAND_NONE && now - t->command_at > limit) {
@@ -881,10 +884,24 @@ void Coordinator::CheckHangs() {
 }
 
 void Coordinator::ReapTrials() {
-  for (auto& [id, t] : trials_) {
-    if (!t->process) continue;
+  for (Trial* t : LiveTrials()) {
+    if (!t->process) continue;  // ended by an earlier one's relaunch
     if (auto exit = t->process->Poll()) FinishTrial(*t, *exit);
   }
+}
+
+std::vector<Coordinator::Trial*> Coordinator::LiveTrials() {
+  std::vector<Trial*> live;
+  for (auto it = live_.begin(); it != live_.end();) {
+    Trial* t = trials_.at(*it).get();
+    if (!t->process) {
+      it = live_.erase(it);
+      continue;
+    }
+    live.push_back(t);
+    ++it;
+  }
+  return live;
 }
 
 wire::StatusReply Coordinator::Snapshot() const {
@@ -978,7 +995,16 @@ void Coordinator::HandleClaim(const zmq::message_t& identity, const wire::Envelo
   wire::Offer* offer = reply.mutable_offer();
   offer->set_sweep(config_.name);
   std::optional<AgentPool::Claimed> claimed;
-  if (draining_since_ == 0) claimed = options_.agents->Claim(c.agent());
+  if (draining_since_ == 0 && !sweep_over_) {
+    claimed = options_.agents->Claim(c.agent());
+    if (!claimed) {
+      // The agent may have just ended its trial: account for ended attempts
+      // and queue what follows now, rather than have it ask again later.
+      ReapTrials();
+      LaunchReadyTrials();
+      claimed = options_.agents->Claim(c.agent());
+    }
+  }
   if (claimed) {
     Trial& t = *trials_.at(claimed->trial);
     t.launched_at = WallSeconds();  // the start timeout runs from here
@@ -987,13 +1013,20 @@ void Coordinator::HandleClaim(const zmq::message_t& identity, const wire::Envelo
     Status j = journal_->Transition(t.id, t.attempt, "running", "claimed by agent " + where);
     if (!j.ok()) log_.Error(j.message());
     log_.Info("trial " + std::to_string(t.id) + " attempt " + std::to_string(t.attempt) + " claimed by agent " + where);
+    // The claim is rank 0's Hello: it is known from now on, and gets its assignment here.
+    t.ranks[0] = Trial::RankLiveness{0, 0, WallSeconds(), c.host(), c.pid()};
+    if (!c.slurm_step().empty()) {
+      Status s = journal_->SetSlurmStep(t.id, c.slurm_step());
+      if (!s.ok()) log_.Error(s.message());
+    }
     offer->set_trial(t.id);
     offer->set_attempt(t.attempt);
+    *offer->mutable_assignment() = MakeAssignment(t);
   } else if (sweep_over_) {
     offer->set_done(true);
     agents_dismissed_.insert(c.agent());
   } else {
-    offer->set_wait_ms(1000);
+    offer->set_wait_ms(250);
   }
   last_claim_[process] = {c.number(), offer->SerializeAsString()};
   // Claimed trials are journaled before the agent learns of them.
@@ -1026,7 +1059,7 @@ Status Coordinator::Run() {
     if (draining_since_ > 0) {
       // Until every started trial has stopped with its checkpoint, or time is up.
       bool draining = false;
-      for (auto& [id, t] : trials_) draining |= t->process && t->process->started();
+      for (Trial* t : LiveTrials()) draining |= t->process->started();
       if (!draining || WallSeconds() - draining_since_ > options_.drain_seconds) {
         interrupted = true;
         break;
@@ -1035,8 +1068,10 @@ Status Coordinator::Run() {
       LaunchReadyTrials();
     }
     // A trial the owner paused keeps the sweep open until it is resumed or stopped.
-    bool active = false;
-    for (auto& [id, t] : trials_) active |= t->process != nullptr || (t->state == "paused" && t->owner_paused);
+    bool active = !LiveTrials().empty();
+    if (!active && searcher_done_) {  // rare: scanned only when nothing runs
+      for (auto& [id, t] : trials_) active |= t->state == "paused" && t->owner_paused;
+    }
     if (!active && searcher_done_ && draining_since_ == 0) break;
     WaitReadable(socket_, std::chrono::milliseconds(options_.poll_interval_ms));
     // Drain what arrived before looking at exits, so a trial's last reports

@@ -137,6 +137,11 @@ class Coordinator {
   std::string endpoint_;
   std::string endpoint_file_;
   std::map<uint64_t, std::unique_ptr<Trial>> trials_;
+  // Ids of trials that may have a process: every per-loop scan walks these,
+  // not all trials (a sweep may issue tens of thousands).
+  std::set<uint64_t> live_;
+  // The trials with a process now (forgetting the ids of those without).
+  std::vector<Trial*> LiveTrials();
   uint64_t issued_ = 0;
   bool searcher_done_ = false;
   uint64_t rejected_ = 0;

@@ -2,12 +2,12 @@
 
 namespace polysweep {
 
-HeartbeatSender::HeartbeatSender(const std::string& endpoint, TrialIdentity id,
+HeartbeatSender::HeartbeatSender(zmq::context_t& ctx, const std::string& endpoint, TrialIdentity id,
                                  const std::optional<CurveClientKeys>& curve, const Liveness& liveness,
                                  double interval_seconds, std::string host, int pid)
     : id_(std::move(id)), host_(std::move(host)), pid_(pid), liveness_(liveness),
-      interval_(std::chrono::milliseconds(static_cast<int64_t>(interval_seconds * 1000))), ctx_(1),
-      client_(ctx_, endpoint, curve) {
+      interval_(std::chrono::milliseconds(static_cast<int64_t>(interval_seconds * 1000))),
+      client_(ctx, endpoint, curve) {
   thread_ = std::thread([this] { Loop(); });
 }
 

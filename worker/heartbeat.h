@@ -29,7 +29,8 @@ struct Liveness {
 
 class HeartbeatSender {
  public:
-  HeartbeatSender(const std::string& endpoint, TrialIdentity id, const std::optional<CurveClientKeys>& curve,
+  HeartbeatSender(zmq::context_t& ctx, const std::string& endpoint, TrialIdentity id,
+                  const std::optional<CurveClientKeys>& curve,
                   const Liveness& liveness, double interval_seconds, std::string host, int pid);
   ~HeartbeatSender();  // stops the thread
   HeartbeatSender(const HeartbeatSender&) = delete;
@@ -42,7 +43,6 @@ class HeartbeatSender {
   int pid_;
   const Liveness& liveness_;
   std::chrono::milliseconds interval_;
-  zmq::context_t ctx_;
   RequestClient client_;
   std::mutex mu_;
   std::condition_variable cv_;

@@ -23,6 +23,7 @@
 #include "worker/comm/mpi_runtime.h"
 #include "worker/heartbeat.h"
 #include "worker/reporter.h"
+#include "worker/synthetic.h"
 #include "worker/trainer.h"
 
 using namespace polysweep;
@@ -49,6 +50,7 @@ std::atomic<bool> g_preempt{false};
 void OnPreempt(int) { g_preempt = true; }
 
 struct Connection {
+  zmq::context_t* ctx = nullptr;  // the process's, shared by every socket of every trial
   std::string endpoint;
   std::optional<CurveClientKeys> curve;
   double timeout_seconds = 300;
@@ -58,13 +60,16 @@ struct Connection {
 // Runs trial `id` on every rank of the job. A fatal error on any rank ends
 // the whole job (rank 0 first tells the coordinator why), so no rank waits
 // in a collective.
-TrainResult RunOneTrial(MpiRuntime& mpi, const Connection& conn, TrialIdentity id, const std::string& slurm_step) {
+// `given`: rank 0's assignment when its agent's claim already brought it.
+TrainResult RunOneTrial(MpiRuntime& mpi, const Connection& conn, TrialIdentity id, const std::string& slurm_step,
+                        const wire::Assignment* given = nullptr) {
   id.rank = mpi.rank();
   Logger log("trial " + std::to_string(id.trial) + " attempt " + std::to_string(id.attempt) + " rank " +
              std::to_string(mpi.rank()) + "/" + std::to_string(mpi.size()) + " host " + mpi.host() +
              (slurm_step.empty() ? "" : " slurm " + slurm_step));
-  CoordinatorClient client(conn.endpoint, id, conn.curve, conn.timeout(), log);
-  auto assignment = client.Hello(mpi.size(), mpi.host(), static_cast<int>(getpid()), slurm_step);
+  CoordinatorClient client(*conn.ctx, conn.endpoint, id, conn.curve, conn.timeout(), log);
+  auto assignment = given ? StatusOr<wire::Assignment>(*given)
+                          : client.Hello(mpi.size(), mpi.host(), static_cast<int>(getpid()), slurm_step);
   if (!assignment.ok()) {
     log.Error(assignment.status().message());
     mpi.Abort(3);
@@ -79,20 +84,23 @@ TrainResult RunOneTrial(MpiRuntime& mpi, const Connection& conn, TrialIdentity i
     }
     mpi.Abort(code);
   };
-  torch::set_num_threads(std::max(1, assignment->threads()));
+  // Only when it changes: an agent's trials mostly keep the same.
+  if (torch::get_num_threads() != std::max(1, assignment->threads())) torch::set_num_threads(std::max(1, assignment->threads()));
   auto comm = MakeCommunicator(assignment->backend(), mpi);
   if (!comm.ok()) fail(comm.status(), 4, kBadConfig);
   Liveness liveness;
   std::optional<HeartbeatSender> heartbeat;
   if (assignment->heartbeat_seconds() > 0) {
-    heartbeat.emplace(conn.endpoint, id, conn.curve, liveness, assignment->heartbeat_seconds(), mpi.host(),
+    heartbeat.emplace(*conn.ctx, conn.endpoint, id, conn.curve, liveness, assignment->heartbeat_seconds(), mpi.host(),
                       static_cast<int>(getpid()));
   }
   std::string reason = "error";
   StatusOr<TrainResult> result = Status::Error("not run");
   try {
-    result = RunTrial(*assignment, comm->get(), mpi.rank() == 0 ? &client : nullptr, log, &liveness, &g_preempt,
-                      &reason);
+    Reporter* reporter = mpi.rank() == 0 ? &client : nullptr;
+    result = assignment->synthetic_step_ms() > 0
+                 ? RunSyntheticTrial(*assignment, comm->get(), reporter, &liveness, &g_preempt)
+                 : RunTrial(*assignment, comm->get(), reporter, log, &liveness, &g_preempt, &reason);
   } catch (const std::bad_alloc&) {
     fail(Status::Error("out of memory"), 6, "out of memory");
   } catch (const c10::Error& e) {
@@ -122,11 +130,9 @@ TrainResult RunOneTrial(MpiRuntime& mpi, const Connection& conn, TrialIdentity i
 int RunAgent(MpiRuntime& mpi, const Connection& conn, AgentIdentity me) {
   Logger log("agent " + me.name + " rank " + std::to_string(mpi.rank()) + "/" + std::to_string(mpi.size()) +
              " host " + mpi.host());
-  std::optional<zmq::context_t> ctx;
   std::optional<RequestClient> client;
   if (mpi.rank() == 0) {
-    ctx.emplace(1);
-    client.emplace(*ctx, conn.endpoint, conn.curve);
+    client.emplace(*conn.ctx, conn.endpoint, conn.curve);
     log.Info("asking " + conn.endpoint + " for trials");
   }
   int trials = 0;
@@ -168,7 +174,8 @@ int RunAgent(MpiRuntime& mpi, const Connection& conn, AgentIdentity me) {
     id.sweep = offer.sweep();
     id.trial = offer.trial();
     id.attempt = offer.attempt();
-    const TrainResult result = RunOneTrial(mpi, conn, id, me.slurm_step);
+    const TrainResult result = RunOneTrial(mpi, conn, id, me.slurm_step,
+                                           mpi.rank() == 0 && offer.has_assignment() ? &offer.assignment() : nullptr);
     ++trials;
     if (result.preempted) {
       if (mpi.rank() == 0) log.Info("preempted in trial " + std::to_string(id.trial) + ": asking for no more trials");
@@ -181,8 +188,10 @@ int RunAgent(MpiRuntime& mpi, const Connection& conn, AgentIdentity me) {
 
 int main(int argc, char** argv) {
   MpiRuntime mpi(&argc, &argv);
+  zmq::context_t ctx(1);  // after MpiRuntime: destroyed before MPI_Finalize
   CLI::App app{"polysweep-worker: one MPI rank of a polysweep trial, or of an agent that asks for trials"};
   Connection conn;
+  conn.ctx = &ctx;
   TrialIdentity id;
   std::string agent_name;
   app.add_option("--coordinator", conn.endpoint, "coordinator endpoint, e.g. tcp://host:port")->required();

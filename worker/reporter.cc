@@ -9,11 +9,11 @@ struct CoordinatorClient::Item {
   std::optional<StatusOr<wire::Envelope>> result;
 };
 
-CoordinatorClient::CoordinatorClient(const std::string& endpoint, TrialIdentity id,
+CoordinatorClient::CoordinatorClient(zmq::context_t& ctx, const std::string& endpoint, TrialIdentity id,
                                      const std::optional<CurveClientKeys>& curve,
                                      std::chrono::milliseconds outage_timeout, const Logger& log)
-    : id_(std::move(id)), endpoint_(endpoint), outage_timeout_(outage_timeout), log_(log), ctx_(1),
-      client_(ctx_, endpoint, curve) {
+    : id_(std::move(id)), endpoint_(endpoint), outage_timeout_(outage_timeout), log_(log),
+      client_(ctx, endpoint, curve) {
   thread_ = std::thread([this] { Loop(); });
 }
 

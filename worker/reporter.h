@@ -52,8 +52,11 @@ class CoordinatorClient : public Reporter {
   // How long one try waits for its acknowledgement before resending.
   static constexpr std::chrono::milliseconds kTryTimeout{3000};
 
-  CoordinatorClient(const std::string& endpoint, TrialIdentity id, const std::optional<CurveClientKeys>& curve,
-                    std::chrono::milliseconds outage_timeout, const Logger& log);
+  // `ctx`: the process's ZeroMQ context (it must outlive the client; an agent
+  // reuses one across its trials).
+  CoordinatorClient(zmq::context_t& ctx, const std::string& endpoint, TrialIdentity id,
+                    const std::optional<CurveClientKeys>& curve, std::chrono::milliseconds outage_timeout,
+                    const Logger& log);
   // Stops the sender; reports not yet delivered are dropped (End() waits for them).
   ~CoordinatorClient() override;
   CoordinatorClient(const CoordinatorClient&) = delete;
@@ -80,7 +83,6 @@ class CoordinatorClient : public Reporter {
   std::string endpoint_;
   std::chrono::milliseconds outage_timeout_;
   const Logger& log_;
-  zmq::context_t ctx_;
   RequestClient client_;  // used by the sender thread only
   std::mutex mu_;
   std::condition_variable cv_;

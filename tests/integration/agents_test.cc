@@ -113,6 +113,47 @@ TEST(Agents, TwoAgentsDrainASweepAndExitWhenItIsDone) {
   std::filesystem::remove_all(dir);
 }
 
+// Many short trials: each is issued, claimed and run exactly once, and the
+// agents pick up the next trial as soon as they ask (the claim itself
+// accounts for the trial just ended and queues the next).
+TEST(Agents, FiveHundredSyntheticTrialsAreEachClaimedAndRunExactlyOnce) {
+  ASSERT_TRUE(std::filesystem::exists(POLYSWEEP_DEFAULT_DATA)) << "run scripts/make-default-data first";
+  const std::string dir = testing_util::FreshDir("agents-many"), run = dir + "/run";
+  const std::string config = dir + "/many.yaml";
+  std::ofstream(config) << "name: many\noutput_dir: " << run << "\n"
+                        << "data: {files: [" << POLYSWEEP_DEFAULT_DATA << "], group_field: group, "
+                        << "max_per_language: 120, vocab_size: 2000}\n"
+                        << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 32}\n"
+                        << "trial: {ranks: 1, launcher: agents, synthetic_step_ms: 1}\n"
+                        << "max_concurrent: 2\n"
+                        << "search: {algorithm: random, seed: 9, space: {lr: {type: loguniform, low: 1.0e-4, high: 3.0e-2}}}\n"
+                        << "budget: {max_trials: 500, max_steps: 4, eval_every: 2, log_every: 2}\n";
+  const pid_t sweep = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, dir + "/sweep.log");
+  ASSERT_GT(sweep, 0);
+  const std::string endpoint = WaitForEndpoint(run);
+  ASSERT_FALSE(endpoint.empty()) << ReadAll(dir + "/sweep.log");
+  const pid_t a = StartAgent(endpoint, "many", "a", 1, dir + "/a.log");
+  const pid_t b = StartAgent(endpoint, "many", "b", 1, dir + "/b.log");
+  ASSERT_EQ(testing_util::WaitFor(sweep, 300), 0) << ReadAll(dir + "/sweep.log");
+  EXPECT_EQ(testing_util::WaitFor(a, 30), 0) << ReadAll(dir + "/a.log");
+  EXPECT_EQ(testing_util::WaitFor(b, 30), 0) << ReadAll(dir + "/b.log");
+
+  JournalReader j(run + "/journal.db");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM trials WHERE state='completed' AND attempt=1"), "500");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM trials"), "500");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM transitions WHERE reason LIKE 'claimed by agent %'"), "500");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM evaluations"), "1000");  // steps 2 and 4 of each
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM progress"), "1000");
+  // The synthetic objective ranks learning rates near 1e-3 first.
+  const double best_lr = std::stod(j.Scalar(
+      "SELECT json_extract(t.hparams, '$.lr') FROM evaluations e JOIN trials t ON t.id=e.trial_id "
+      "WHERE e.final=1 ORDER BY e.objective DESC LIMIT 1"));
+  EXPECT_GT(best_lr, 5e-4);
+  EXPECT_LT(best_lr, 2e-3);
+  EXPECT_EQ(j.Scalar("PRAGMA integrity_check"), "ok");
+  std::filesystem::remove_all(dir);
+}
+
 TEST(Agents, AnAgentWhoseRanksDiedLosesItsTrialToARestartFromTheCheckpoint) {
   ASSERT_TRUE(std::filesystem::exists(POLYSWEEP_DEFAULT_DATA)) << "run scripts/make-default-data first";
   const std::string dir = testing_util::FreshDir("agent-crash"), run = dir + "/run";
