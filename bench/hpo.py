@@ -10,6 +10,11 @@ of the best macro-F1 any run found, median over seeds, for
            passed to trial.report / should_prune; a pruned trial is stopped
            with `polysweep stop`.
 
+polysweep's sweeps run in pull mode by default (--launcher agents): one agent
+of 2 ranks runs every trial and every promotion in the same MPI job, so an
+attempt pays for loading its data and model, not for starting MPI. Optuna
+drives a one-trial sweep per trial, which starts its own ranks.
+
 The task: topic classification of the default dataset (14 languages), capped
 at --per-language examples per language, a 1-layer encoder, trials of 2 MPI
 ranks × 1 thread, one at a time; evaluations every 30 steps of 270.
@@ -38,7 +43,7 @@ SPACE = """    lr: {type: loguniform, low: 1.0e-4, high: 3.0e-2}
 MAX_STEPS, EVAL_EVERY, RANKS = 270, 30, 2
 
 
-def config(work, name, per_language, search, extra=""):
+def config(work, name, per_language, search, extra="", launcher="mpirun"):
     return f"""name: {name}
 output_dir: {work}/{name}
 data:
@@ -48,7 +53,7 @@ data:
   vocab_size: 2000
   shard_dir: {work}/shards
 model: {{layers: 1, hidden: 64, heads: 2, ffn: 128, max_length: 48}}
-trial: {{ranks: {RANKS}, threads_per_rank: 1, checkpoint_every: 0}}
+trial: {{ranks: {RANKS}, threads_per_rank: 1, checkpoint_every: 0, launcher: {launcher}}}
 max_concurrent: 1
 search:
 {search}metric: {{name: macro_f1}}
@@ -108,13 +113,37 @@ class Run:
         return compute_until(self.spans, float("inf")), False
 
 
-def polysweep_run(work, method, seed, trials, per_language):
+def run_with_agent(path, run_dir):
+    """A pull-mode sweep: the coordinator and one agent of RANKS ranks that
+    runs every trial, one after another, in the same MPI job."""
+    coordinator = subprocess.Popen([os.path.join(BIN, "polysweep"), "sweep", path],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    endpoint_file = os.path.join(run_dir, "coordinator.endpoint")
+    while not os.path.exists(endpoint_file) or not open(endpoint_file).read().strip():
+        if coordinator.poll() is not None:
+            sys.exit(f"the sweep {path} failed to start")
+        time.sleep(0.1)
+    endpoint = open(endpoint_file).read().split()[0]
+    env = dict(os.environ, OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
+    agent = subprocess.Popen(["mpirun", "-np", str(RANKS), "--oversubscribe", "--bind-to", "none",
+                              os.path.join(BIN, "polysweep-worker"), "--coordinator", endpoint],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    if coordinator.wait() != 0:
+        sys.exit(f"the sweep {path} failed")
+    agent.wait(timeout=60)
+
+
+def polysweep_run(work, method, seed, trials, per_language, launcher):
     name = f"{method}-{seed}"
     extra = "scheduler: {type: asha, grace: 30, reduction_factor: 3}\n" if method == "asha" else ""
-    text = config(work, name, per_language, f"  algorithm: random\n  seed: {seed}\n  space:\n{SPACE}", extra)
+    text = config(work, name, per_language, f"  algorithm: random\n  seed: {seed}\n  space:\n{SPACE}", extra,
+                  launcher)
     path = sweep(work, name, text.replace("{trials}", str(trials)))
-    subprocess.run([os.path.join(BIN, "polysweep"), "sweep", path], check=True,
-                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    if launcher == "agents":
+        run_with_agent(path, os.path.join(work, name))
+    else:
+        subprocess.run([os.path.join(BIN, "polysweep"), "sweep", path], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     run = Run()
     run.add(os.path.join(work, name, "journal.db"))
     return run
@@ -178,6 +207,9 @@ def main():
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--trials", type=int, default=9)
     ap.add_argument("--per-language", type=int, default=300)
+    ap.add_argument("--launcher", choices=["agents", "mpirun"], default="agents",
+                    help="how polysweep's trials start: one pull-mode agent that runs them all (default), "
+                         "or an mpirun per attempt")
     args = ap.parse_args()
     ensure_packages("python3-optuna")
     if not os.path.exists(os.path.join(ROOT, "data", "default", "ddtp.jsonl")):
@@ -188,7 +220,7 @@ def main():
     try:
         for seed in range(1, args.seeds + 1):
             for method in ("random", "asha"):
-                runs[method].append(polysweep_run(work, method, seed, args.trials, args.per_language))
+                runs[method].append(polysweep_run(work, method, seed, args.trials, args.per_language, args.launcher))
             runs["optuna"].append(optuna_run(work, seed, args.trials, args.per_language))
             print(f"seed {seed}: best macro-F1 " +
                   ", ".join(f"{m} {runs[m][-1].best():.4f}" for m in runs), flush=True)

@@ -217,8 +217,12 @@ TEST_F(SlurmTest, APreemptionSignalCheckpointsAndTheTrialIsRequeuedAndResumes) {
   ASSERT_NE(preempted.find("checkpoint committed at step "), std::string::npos) << Output(job);
   const int checkpoint = std::stoi(preempted.substr(preempted.rfind(' ') + 1));
   EXPECT_GE(checkpoint, 150);
-  // The requeued attempt continues from the checkpoint.
-  const int resumed = std::stoi(j.Scalar("SELECT MIN(step) FROM progress WHERE trial_id=1 AND attempt=2"));
+  // The requeued attempt (the last: a launch Slurm aborts is relaunched
+  // without spending a restart) continues from the checkpoint.
+  const std::string resumed_at = j.Scalar(
+      "SELECT MIN(step) FROM progress WHERE trial_id=1 AND attempt=(SELECT attempt FROM trials WHERE id=1)");
+  ASSERT_FALSE(resumed_at.empty()) << Output(job);
+  const int resumed = std::stoi(resumed_at);
   EXPECT_GT(resumed, checkpoint);
   EXPECT_LE(resumed, checkpoint + 10);
   EXPECT_EQ(j.Scalar("SELECT MAX(step) FROM progress WHERE trial_id=1"), "3000");
@@ -253,8 +257,11 @@ TEST_F(SlurmTest, BeforeItsTimeLimitTheSweepJobCheckpointsItsTrialsRequeuesItsel
   ASSERT_EQ(drained.rfind(marker, 0), 0u) << drained << "\n" << out;
   const int checkpoint = std::stoi(drained.substr(marker.size()));
   EXPECT_GE(checkpoint, 150);
-  // The requeued job's attempt continues from that checkpoint.
-  const int resumed = std::stoi(j.Scalar("SELECT MIN(step) FROM progress WHERE trial_id=1 AND attempt=2"));
+  // The requeued job's attempt (the last) continues from that checkpoint.
+  const std::string resumed_at = j.Scalar(
+      "SELECT MIN(step) FROM progress WHERE trial_id=1 AND attempt=(SELECT attempt FROM trials WHERE id=1)");
+  ASSERT_FALSE(resumed_at.empty()) << out;
+  const int resumed = std::stoi(resumed_at);
   EXPECT_GT(resumed, checkpoint);
   EXPECT_LE(resumed, checkpoint + 10);
   EXPECT_EQ(j.Scalar("SELECT MAX(step) FROM progress WHERE trial_id=1"), "1200");
