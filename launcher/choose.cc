@@ -1,38 +1,28 @@
 #include "launcher/choose.h"
 
-#include <cstdlib>
-
+#include "common/env.h"
 #include "launcher/agent_pool.h"
 #include "launcher/command.h"
 
 namespace polysweep {
 
-namespace {
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-}  // namespace
-
 std::string ResolveLauncher(const TrialResources& trial) {
   if (trial.launcher != "auto") return trial.launcher;
-  return Env("SLURM_JOB_ID").empty() ? "mpirun" : "srun";
+  return GetEnv("SLURM_JOB_ID").empty() ? "mpirun" : "srun";
 }
 
 StatusOr<std::unique_ptr<TrialLauncher>> MakeTrialLauncher(const TrialResources& trial, const std::string& mpirun) {
   const std::string kind = ResolveLauncher(trial);
-  const std::string why = trial.launcher == "auto" ? " (trial.launcher: auto, inside Slurm job " + Env("SLURM_JOB_ID") + ")"
+  const std::string why = trial.launcher == "auto" ? " (trial.launcher: auto, inside Slurm job " + GetEnv("SLURM_JOB_ID") + ")"
                                                    : " (trial.launcher: " + trial.launcher + ")";
   if (kind == "mpirun") return MakeLocalMpiLauncher(mpirun);
   if (kind == "agents") return std::unique_ptr<TrialLauncher>(std::make_unique<AgentPool>());
   if (kind == "srun") {
     if (!OnPath("srun")) return Status::Error("srun is not on PATH" + why + "; install slurm-client");
-    const std::string tasks = Env("SLURM_NTASKS");
-    if (!Env("SLURM_JOB_ID").empty() && !tasks.empty() && tasks.find_first_not_of("0123456789") == std::string::npos &&
+    const std::string tasks = GetEnv("SLURM_NTASKS");
+    if (!GetEnv("SLURM_JOB_ID").empty() && !tasks.empty() && tasks.find_first_not_of("0123456789") == std::string::npos &&
         trial.ranks > std::stoi(tasks)) {
-      return Status::Error("trial.ranks is " + std::to_string(trial.ranks) + " but Slurm job " + Env("SLURM_JOB_ID") +
+      return Status::Error("trial.ranks is " + std::to_string(trial.ranks) + " but Slurm job " + GetEnv("SLURM_JOB_ID") +
                            " has " + tasks + " tasks; submit it with at least " + std::to_string(trial.ranks) +
                            " (polysweep submit sizes the job as trial.ranks x max_concurrent)");
     }

@@ -1,23 +1,14 @@
 #include "worker/agent.h"
 
-#include <cstdlib>
+#include "common/env.h"
 
 namespace polysweep {
 
-namespace {
-
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
-}  // namespace
-
 std::string AgentName(const std::string& requested, const std::string& host, int pid) {
   if (!requested.empty()) return requested;
-  const std::string array = Env("SLURM_ARRAY_JOB_ID");
-  if (!array.empty()) return "slurm-" + array + "_" + Env("SLURM_ARRAY_TASK_ID");
-  if (!Env("SLURM_JOB_ID").empty()) return "slurm-" + Env("SLURM_JOB_ID");
+  const std::string array = GetEnv("SLURM_ARRAY_JOB_ID");
+  if (!array.empty()) return "slurm-" + array + "_" + GetEnv("SLURM_ARRAY_TASK_ID");
+  if (!GetEnv("SLURM_JOB_ID").empty()) return "slurm-" + GetEnv("SLURM_JOB_ID");
   return host + ":" + std::to_string(pid);
 }
 

@@ -17,6 +17,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/env.h"
 #include "common/log.h"
 #include "worker/agent.h"
 #include "worker/comm/communicator.h"
@@ -30,19 +31,14 @@ using namespace polysweep;
 
 namespace {
 
-std::string Env(const char* name) {
-  const char* v = std::getenv(name);
-  return v ? v : "";
-}
-
 // "JOB.STEP" when this rank runs under srun ("ARRAYJOB_TASK.STEP" in a job
 // array), "" otherwise. MPI itself learns rank and size from PMIx under srun
 // and from mpirun otherwise, so the same binary runs under both.
 std::string SlurmStep() {
-  if (Env("SLURM_JOB_ID").empty() || Env("SLURM_STEP_ID").empty()) return "";
-  const std::string array = Env("SLURM_ARRAY_JOB_ID");
-  const std::string job = array.empty() ? Env("SLURM_JOB_ID") : array + "_" + Env("SLURM_ARRAY_TASK_ID");
-  return job + "." + Env("SLURM_STEP_ID");
+  if (GetEnv("SLURM_JOB_ID").empty() || GetEnv("SLURM_STEP_ID").empty()) return "";
+  const std::string array = GetEnv("SLURM_ARRAY_JOB_ID");
+  const std::string job = array.empty() ? GetEnv("SLURM_JOB_ID") : array + "_" + GetEnv("SLURM_ARRAY_TASK_ID");
+  return job + "." + GetEnv("SLURM_STEP_ID");
 }
 
 // The only process-wide state of a rank: what the preemption signal handler sets.
@@ -215,8 +211,8 @@ int main(int argc, char** argv) {
   }
   const std::string slurm_step = SlurmStep();
   Logger log("rank " + std::to_string(mpi.rank()) + "/" + std::to_string(mpi.size()) + " host " + mpi.host());
-  if (!Env("SLURM_PROCID").empty() && Env("SLURM_PROCID") != std::to_string(mpi.rank())) {
-    log.Warn("SLURM_PROCID " + Env("SLURM_PROCID") + " differs from the MPI rank: srun without --mpi=pmix?");
+  if (!GetEnv("SLURM_PROCID").empty() && GetEnv("SLURM_PROCID") != std::to_string(mpi.rank())) {
+    log.Warn("SLURM_PROCID " + GetEnv("SLURM_PROCID") + " differs from the MPI rank: srun without --mpi=pmix?");
   }
   if (!keys_dir.empty()) {
     SweepKeyFiles keys(keys_dir);
