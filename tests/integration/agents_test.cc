@@ -183,10 +183,12 @@ TEST(Agents, AnAgentWhoseRanksDiedLosesItsTrialToARestartFromTheCheckpoint) {
   EXPECT_EQ(j.Scalar("SELECT restarts FROM trials WHERE id=1"), "1");
   const std::string why = j.Scalar("SELECT reason FROM transitions WHERE attempt=2 AND reason LIKE 'restart %'");
   EXPECT_NE(why.find("its ranks were restarted"), std::string::npos) << why;
-  // Attempt 2 continued from a checkpoint at or after step 100, not from scratch.
+  // Attempt 2 continued from a checkpoint, not from scratch: the one at step
+  // 100, or at 50 when the kill (at step 120 or later) came while step 100's
+  // was still being written in the background.
   const std::string resumed = j.Scalar("SELECT MIN(step) FROM progress WHERE attempt=2");
   ASSERT_FALSE(resumed.empty());
-  EXPECT_GT(std::stoll(resumed), 100);
+  EXPECT_GT(std::stoll(resumed), 50);
   EXPECT_NE(ReadAll(dir + "/again.log").find("resumed from the checkpoint at step"), std::string::npos);
   const auto left = testing_util::TrialProcesses("agentcrash");
   EXPECT_TRUE(left.empty()) << testing_util::DescribeProcesses(left);
