@@ -20,6 +20,7 @@
 #include "common/env.h"
 #include "common/log.h"
 #include "worker/agent.h"
+#include "worker/allocator.h"
 #include "worker/comm/communicator.h"
 #include "worker/comm/mpi_runtime.h"
 #include "worker/heartbeat.h"
@@ -183,6 +184,7 @@ int RunAgent(MpiRuntime& mpi, const Connection& conn, AgentIdentity me) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  polysweep::KeepFreedMemory();
   MpiRuntime mpi(&argc, &argv);
   zmq::context_t ctx(1);  // after MpiRuntime: destroyed before MPI_Finalize
   CLI::App app{"polysweep-worker: one MPI rank of a polysweep trial, or of an agent that asks for trials"};

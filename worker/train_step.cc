@@ -30,14 +30,15 @@ Batch MakeBatch(const ExampleSource& source, const std::vector<int64_t>& indices
   return b;
 }
 
-DataParallelStep::DataParallelStep(const ModelShape& shape, const TrainingParams& params, Communicator* comm)
+DataParallelStep::DataParallelStep(const ModelShape& shape, const TrainingParams& params, Communicator* comm,
+                                   BucketOptions buckets)
     : params_(params), comm_(comm) {
   torch::manual_seed(static_cast<uint64_t>(params.seed));
   model_ = EncoderClassifier(shape);
   torch::optim::AdamWOptions opts(params.lr);
   opts.weight_decay(params.weight_decay);
   optimizer_ = std::make_unique<torch::optim::AdamW>(model_->parameters(), opts);
-  sync_ = std::make_unique<GradientSync>(model_->parameters(), comm);
+  sync_ = std::make_unique<GradientSync>(model_->parameters(), comm, buckets);
 }
 
 Status DataParallelStep::Init() {
@@ -47,17 +48,30 @@ Status DataParallelStep::Init() {
 }
 
 StatusOr<double> DataParallelStep::Step(const Batch& batch, double lr) {
+  return Step(std::vector<Batch>{batch}, lr);
+}
+
+StatusOr<double> DataParallelStep::Step(const std::vector<Batch>& micro_batches, double lr) {
   model_->train();
-  optimizer_->zero_grad();
-  const int64_t count = batch.labels.size(0);
-  double local_loss = 0;
-  if (count > 0) {
+  // Full batches on every rank: the union's count, known ahead.
+  sync_->ZeroGrad(static_cast<int64_t>(params_.batch_size) * comm_->size() *
+                  static_cast<int64_t>(micro_batches.size()));
+  for (size_t m = 0; m < micro_batches.size(); ++m) {
+    const Batch& batch = micro_batches[m];
+    const bool last = m + 1 == micro_batches.size();
+    const int64_t count = batch.labels.defined() ? batch.labels.size(0) : 0;
+    if (count == 0) {
+      sync_->BeginBackward(0, 0, last);
+      continue;
+    }
+    // The backward of the scaled loss sum (the sync makes it the union's mean).
     auto logits = model_->forward(batch.ids, batch.pad);
-    auto loss = torch::nn::functional::cross_entropy(logits, batch.labels);
-    loss.backward();
-    local_loss = loss.item<double>();
+    auto loss = torch::nn::functional::cross_entropy(
+        logits, batch.labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+    sync_->BeginBackward(loss.item<double>(), count, last);
+    (loss * sync_->loss_scale()).backward();
   }
-  auto mean_loss = sync_->AllReduceAverage(local_loss, count);
+  auto mean_loss = sync_->Finish();
   if (!mean_loss.ok()) return mean_loss.status();
   if (params_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), params_.grad_clip);
   for (auto& group : optimizer_->param_groups()) {

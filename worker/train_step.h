@@ -31,11 +31,14 @@ class DataParallelStep {
  public:
   // Builds the model with `params.seed` on every rank, then copies rank 0's
   // weights to all ranks; dropout streams differ per rank afterwards.
-  DataParallelStep(const ModelShape& shape, const TrainingParams& params, Communicator* comm);
+  DataParallelStep(const ModelShape& shape, const TrainingParams& params, Communicator* comm,
+                   BucketOptions buckets = {});
   Status Init();
-  // Trains on this rank's `batch` (which may be empty on some ranks in the
-  // last step of an epoch) at learning rate `lr`; returns the mean loss over
-  // all ranks' examples.
+  // One optimizer step on this rank's micro-batches (gradients accumulate
+  // over them; any may be empty, e.g. on some ranks in the last step of an
+  // epoch) at learning rate `lr`; returns the mean loss over all ranks'
+  // examples. The update is that of one batch holding all of them.
+  StatusOr<double> Step(const std::vector<Batch>& micro_batches, double lr);
   StatusOr<double> Step(const Batch& batch, double lr);
 
   EncoderClassifier& model() { return model_; }

@@ -13,9 +13,9 @@ class SoloCommunicator : public Communicator {
   int size() const override { return 1; }
   std::string name() const override { return "solo"; }
   bool device_memory() const override { return false; }
-  Status AllReduceSum(float*, size_t) override { return Status::Ok(); }
-  Status Broadcast(void*, size_t, int) override { return Status::Ok(); }
-  Status Barrier() override { return Status::Ok(); }
+  std::unique_ptr<CommWork> StartAllReduceSum(float*, size_t) override { return CompletedWork(); }
+  std::unique_ptr<CommWork> StartBroadcast(void*, size_t, int) override { return CompletedWork(); }
+  std::unique_ptr<CommWork> StartBarrier() override { return CompletedWork(); }
 };
 
 }  // namespace polysweep::testing_util

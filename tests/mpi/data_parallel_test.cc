@@ -1,5 +1,6 @@
-// Data-parallel correctness under a real mpirun: the all-reduced gradients of
-// per-rank batches equal the single-process gradient of their union, and the
+// Data-parallel correctness under a real mpirun: the bucketed, overlapped
+// all-reduce of per-rank batches equals the single-process gradient of their
+// union, accumulated micro-batches equal one batch holding them all, and the
 // ranks' weights stay bit-identical through training.
 #include <gtest/gtest.h>
 
@@ -35,6 +36,34 @@ std::unique_ptr<Communicator> Comm() {
   return std::move(*comm);
 }
 
+// Small buckets, so even the tiny test model is split into many.
+BucketOptions SmallBuckets() {
+  BucketOptions o;
+  o.first_bucket_bytes = 2048;
+  o.bucket_bytes = 8192;
+  return o;
+}
+
+// This rank's part of a data-parallel backward: the gradient sync of the
+// loss sum over `local` (which may be empty). Returns the union mean loss.
+double SyncedBackward(DataParallelStep& step, const Batch& local) {
+  auto& sync = step.sync();
+  sync.ZeroGrad();
+  const int64_t count = local.labels.size(0);
+  if (count == 0) {
+    sync.BeginBackward(0, 0, true);
+  } else {
+    auto loss = torch::nn::functional::cross_entropy(
+        step.model()->forward(local.ids, local.pad), local.labels,
+        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
+    sync.BeginBackward(loss.item<double>(), count, true);
+    loss.backward();
+  }
+  auto mean = sync.Finish();
+  EXPECT_TRUE(mean.ok()) << mean.status().message();
+  return mean.ok() ? *mean : -1;
+}
+
 torch::Tensor Flat(EncoderClassifier& model, bool grads) {
   std::vector<torch::Tensor> parts;
   for (const auto& p : model->parameters()) parts.push_back((grads ? p.grad() : p).detach().reshape({-1}).clone());
@@ -48,35 +77,22 @@ torch::Tensor FromRankZero(Communicator& comm, const torch::Tensor& t) {
   return copy;
 }
 
-TEST(Communicator, AllReduceSumsAndBroadcastCopies) {
-  auto comm = Comm();
-  const int world = comm->size();
-  std::vector<float> v(1000, static_cast<float>(comm->rank() + 1));
-  ASSERT_TRUE(comm->AllReduceSum(v.data(), v.size()).ok());
-  for (float x : v) ASSERT_EQ(x, world * (world + 1) / 2.0f);
-  int value = comm->rank() == 0 ? 42 : -1;
-  ASSERT_TRUE(comm->Broadcast(&value, sizeof value, 0).ok());
-  EXPECT_EQ(value, 42);
-  EXPECT_TRUE(comm->Barrier().ok());
-}
-
 TEST(DataParallel, AllReducedGradientsEqualTheUnionBatchGradient) {
   auto comm = Comm();
   const int world = comm->size(), batch = 6;
   TokenizedSplit data = Synthetic(world * batch, 11);
   TrainingParams params;
   params.seed = 5;
-  DataParallelStep step(SmallShape(0.0), params, comm.get());
+  DataParallelStep step(SmallShape(0.0), params, comm.get(), SmallBuckets());
   ASSERT_TRUE(step.Init().ok());
   auto& model = step.model();
   model->train();
+  ASSERT_GT(step.sync().buckets(), 4u);
 
   Batch local = MakeBatch(data, Range(comm->rank() * batch, (comm->rank() + 1) * batch), kPad, 16);
-  model->zero_grad();
-  auto loss = torch::nn::functional::cross_entropy(model->forward(local.ids, local.pad), local.labels);
-  loss.backward();
-  auto mean_loss = step.sync().AllReduceAverage(loss.item<double>(), batch);
-  ASSERT_TRUE(mean_loss.ok());
+  const double mean_loss = SyncedBackward(step, local);
+  // The buckets were started from the backward pass, not after it.
+  EXPECT_GT(step.sync().started_in_backward(), step.sync().buckets() / 2);
   torch::Tensor reduced = Flat(model, true);
 
   Batch whole = MakeBatch(data, Range(0, world * batch), kPad, 16);
@@ -85,7 +101,7 @@ TEST(DataParallel, AllReducedGradientsEqualTheUnionBatchGradient) {
   union_loss.backward();
   torch::Tensor single = Flat(model, true);
 
-  EXPECT_NEAR(*mean_loss, union_loss.item<double>(), 1e-5);
+  EXPECT_NEAR(mean_loss, union_loss.item<double>(), 1e-5);
   const double max_diff = (reduced - single).abs().max().item<double>();
   const double scale = single.abs().max().item<double>();
   EXPECT_GT(scale, 0);
@@ -131,20 +147,11 @@ TEST(DataParallel, UnevenBatchesStillGiveTheUnionGradient) {
   TokenizedSplit data = Synthetic(static_cast<int>(total), 41);
   TrainingParams params;
   params.seed = 2;
-  DataParallelStep step(SmallShape(0.0), params, comm.get());
+  DataParallelStep step(SmallShape(0.0), params, comm.get(), SmallBuckets());
   ASSERT_TRUE(step.Init().ok());
   auto& model = step.model();
   model->train();
-  model->zero_grad();
-  double local_loss = 0;
-  if (count > 0) {
-    Batch local = MakeBatch(data, Range(begin, begin + count), kPad, 16);
-    auto loss = torch::nn::functional::cross_entropy(model->forward(local.ids, local.pad), local.labels);
-    loss.backward();
-    local_loss = loss.item<double>();
-  }
-  auto mean_loss = step.sync().AllReduceAverage(local_loss, count);
-  ASSERT_TRUE(mean_loss.ok());
+  const double mean_loss = SyncedBackward(step, MakeBatch(data, Range(begin, begin + count), kPad, 16));
   torch::Tensor reduced = Flat(model, true);
 
   Batch whole = MakeBatch(data, Range(0, total), kPad, 16);
@@ -152,8 +159,63 @@ TEST(DataParallel, UnevenBatchesStillGiveTheUnionGradient) {
   auto union_loss = torch::nn::functional::cross_entropy(model->forward(whole.ids, whole.pad), whole.labels);
   union_loss.backward();
   torch::Tensor single = Flat(model, true);
-  EXPECT_NEAR(*mean_loss, union_loss.item<double>(), 1e-5);
+  EXPECT_NEAR(mean_loss, union_loss.item<double>(), 1e-5);
   EXPECT_LT((reduced - single).abs().max().item<double>(), 1e-5 * std::max(1.0, single.abs().max().item<double>()));
+}
+
+// Gradient accumulation: three micro-batches per rank (of uneven sizes) give
+// the loss and the gradient of one batch holding all three.
+TEST(DataParallel, AccumulatedMicroBatchesEqualOneLargeBatch) {
+  auto comm = Comm();
+  TokenizedSplit data = Synthetic(comm->size() * 12, 51);
+  TrainingParams params;
+  params.seed = 4;
+  params.grad_clip = 0;
+  // 3 micro-batches of batch_size 4 expected: the accumulated step's counts
+  // match (no rescaling), the single batch of 12 does not (rescaled).
+  params.batch_size = 4;
+  DataParallelStep accumulated(SmallShape(0.0), params, comm.get(), SmallBuckets());
+  DataParallelStep whole(SmallShape(0.0), params, comm.get());
+  ASSERT_TRUE(accumulated.Init().ok());
+  ASSERT_TRUE(whole.Init().ok());
+  ASSERT_TRUE(torch::equal(Flat(accumulated.model(), false), Flat(whole.model(), false)));
+  const int64_t base = comm->rank() * 12;
+  std::vector<Batch> micro = {MakeBatch(data, Range(base, base + 3), kPad, 16),
+                              MakeBatch(data, Range(base + 3, base + 8), kPad, 16),
+                              MakeBatch(data, Range(base + 8, base + 12), kPad, 16)};
+  auto loss_micro = accumulated.Step(micro, 1e-3);
+  auto loss_whole = whole.Step(MakeBatch(data, Range(base, base + 12), kPad, 16), 1e-3);
+  ASSERT_TRUE(loss_micro.ok() && loss_whole.ok());
+  EXPECT_NEAR(*loss_micro, *loss_whole, 1e-5);
+  const torch::Tensor g1 = Flat(accumulated.model(), true), g2 = Flat(whole.model(), true);
+  EXPECT_LT((g1 - g2).abs().max().item<double>(), 1e-5 * std::max(1.0, g2.abs().max().item<double>()));
+  // (Weights are not compared: AdamW's first step is lr * g / |g|, which
+  // turns float rounding in near-zero gradients into steps of up to lr.)
+  EXPECT_FALSE(torch::equal(Flat(accumulated.model(), false), Flat(DataParallelStep(SmallShape(0.0), params, comm.get()).model(), false)))
+      << "the step did not move the weights";
+}
+
+// Overlap changes when buckets start, not what they sum: the gradients with
+// every bucket started after backward are bit-identical.
+TEST(DataParallel, OverlapOffGivesBitIdenticalGradients) {
+  auto comm = Comm();
+  TokenizedSplit data = Synthetic(comm->size() * 6, 61);
+  TrainingParams params;
+  params.seed = 6;
+  BucketOptions after = SmallBuckets();
+  after.overlap = false;
+  DataParallelStep overlapped(SmallShape(0.0), params, comm.get(), SmallBuckets());
+  DataParallelStep serial(SmallShape(0.0), params, comm.get(), after);
+  ASSERT_TRUE(overlapped.Init().ok());
+  ASSERT_TRUE(serial.Init().ok());
+  overlapped.model()->train();
+  serial.model()->train();
+  Batch local = MakeBatch(data, Range(comm->rank() * 6, comm->rank() * 6 + 6), kPad, 16);
+  SyncedBackward(overlapped, local);
+  SyncedBackward(serial, local);
+  EXPECT_GT(overlapped.sync().started_in_backward(), 0u);
+  EXPECT_EQ(serial.sync().started_in_backward(), 0u);
+  EXPECT_TRUE(torch::equal(Flat(overlapped.model(), true), Flat(serial.model(), true)));
 }
 
 // The check above can fail: ranks that skip the all-reduce diverge at once.

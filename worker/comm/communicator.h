@@ -2,8 +2,15 @@
 // broadcast, barrier) with one backend per library: MPI (CPU, host memory) and
 // NCCL (GPU, device memory). Backends are chosen at run time by
 // MakeCommunicator(); only factory.cc knows which ones were built.
-// Calls are collective: every rank of the trial makes the same calls in the
-// same order. Not thread-safe.
+//
+// Every collective starts asynchronously and returns a CommWork handle; the
+// blocking calls are Start + Wait. Collectives are issued in the same order
+// on every rank and complete in the order they were started. A collective that
+// has not completed within the communicator's timeout fails with a message
+// naming it, and the communicator is broken from then on (every later call
+// fails at once): a peer rank is gone or stuck, and the trial must end.
+// Start and Wait are called from one thread at a time (the trainer's); the
+// backends progress the collectives on their own thread.
 #pragma once
 
 #include <cstddef>
@@ -16,6 +23,20 @@ namespace polysweep {
 
 class MpiRuntime;
 
+// A started collective. Its buffer must stay valid until Wait returns; a
+// handle destroyed unwaited waits first.
+class CommWork {
+ public:
+  virtual ~CommWork() = default;
+  // Blocks until the collective has completed on this rank (its buffer holds
+  // the result), or until it failed or timed out.
+  virtual Status Wait() = 0;
+};
+
+struct CommOptions {
+  double timeout_seconds = 600;  // per collective, from its start
+};
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
@@ -26,16 +47,25 @@ class Communicator {
   virtual bool device_memory() const = 0;
 
   // Sums `count` floats element-wise across ranks, in place.
-  virtual Status AllReduceSum(float* data, size_t count) = 0;
+  virtual std::unique_ptr<CommWork> StartAllReduceSum(float* data, size_t count) = 0;
   // Copies `bytes` from `root`'s buffer into every other rank's buffer.
-  virtual Status Broadcast(void* data, size_t bytes, int root) = 0;
-  virtual Status Barrier() = 0;
+  virtual std::unique_ptr<CommWork> StartBroadcast(void* data, size_t bytes, int root) = 0;
+  virtual std::unique_ptr<CommWork> StartBarrier() = 0;
+
+  Status AllReduceSum(float* data, size_t count) { return StartAllReduceSum(data, count)->Wait(); }
+  Status Broadcast(void* data, size_t bytes, int root) { return StartBroadcast(data, bytes, root)->Wait(); }
+  Status Barrier() { return StartBarrier()->Wait(); }
 };
+
+// A handle that is already complete with `status` (for backends and calls
+// that finish at once, or fail before starting).
+std::unique_ptr<CommWork> CompletedWork(Status status = Status::Ok());
 
 // The backends built into this binary, e.g. "mpi" or "mpi, nccl".
 std::string BuiltBackends();
 
 // Makes the backend named `name` ("mpi" or "nccl") over `mpi`'s world.
-StatusOr<std::unique_ptr<Communicator>> MakeCommunicator(const std::string& name, MpiRuntime& mpi);
+StatusOr<std::unique_ptr<Communicator>> MakeCommunicator(const std::string& name, MpiRuntime& mpi,
+                                                         const CommOptions& options = {});
 
 }  // namespace polysweep

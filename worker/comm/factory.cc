@@ -7,6 +7,19 @@
 
 namespace polysweep {
 
+namespace {
+class DoneWork : public CommWork {
+ public:
+  explicit DoneWork(Status status) : status_(std::move(status)) {}
+  Status Wait() override { return status_; }
+
+ private:
+  Status status_;
+};
+}  // namespace
+
+std::unique_ptr<CommWork> CompletedWork(Status status) { return std::make_unique<DoneWork>(std::move(status)); }
+
 std::string BuiltBackends() {
 #if POLYSWEEP_HAVE_NCCL
   return "mpi, nccl";
@@ -15,10 +28,11 @@ std::string BuiltBackends() {
 #endif
 }
 
-StatusOr<std::unique_ptr<Communicator>> MakeCommunicator(const std::string& name, MpiRuntime& mpi) {
-  if (name == "mpi") return MakeMpiCommunicator(mpi);
+StatusOr<std::unique_ptr<Communicator>> MakeCommunicator(const std::string& name, MpiRuntime& mpi,
+                                                         const CommOptions& options) {
+  if (name == "mpi") return MakeMpiCommunicator(mpi, options);
 #if POLYSWEEP_HAVE_NCCL
-  if (name == "nccl") return MakeNcclCommunicator(mpi);
+  if (name == "nccl") return MakeNcclCommunicator(mpi, options);
 #endif
   return Status::Error("communicator backend \"" + name + "\" is not built into this worker (built: " +
                        BuiltBackends() + ")");

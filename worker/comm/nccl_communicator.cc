@@ -4,6 +4,9 @@
 #include <mpi.h>
 #include <nccl.h>
 
+#include <chrono>
+#include <thread>
+
 #include "worker/comm/mpi_runtime.h"
 
 namespace polysweep {
@@ -16,12 +19,33 @@ Status NcclError(const char* what, ncclResult_t r) {
   return Status::Error(std::string(what) + ": " + ncclGetErrorString(r));
 }
 
+class NcclCommunicator;
+
+// A collective queued on the communicator's stream: done when its event is.
+class NcclWork : public CommWork {
+ public:
+  NcclWork(NcclCommunicator* comm, cudaEvent_t event, std::string what, double timeout_seconds)
+      : comm_(comm), event_(event), what_(std::move(what)), timeout_seconds_(timeout_seconds),
+        start_(std::chrono::steady_clock::now()) {}
+  ~NcclWork() override {
+    if (event_) (void)Wait();
+  }
+  Status Wait() override;
+
+ private:
+  NcclCommunicator* comm_;
+  cudaEvent_t event_;
+  std::string what_;
+  double timeout_seconds_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 class NcclCommunicator : public Communicator {
  public:
-  NcclCommunicator(ncclComm_t comm, cudaStream_t stream, int rank, int size)
-      : comm_(comm), stream_(stream), rank_(rank), size_(size) {}
+  NcclCommunicator(ncclComm_t comm, cudaStream_t stream, int rank, int size, const CommOptions& options)
+      : comm_(comm), stream_(stream), rank_(rank), size_(size), options_(options) {}
   ~NcclCommunicator() override {
-    ncclCommDestroy(comm_);
+    if (broken_.empty()) ncclCommDestroy(comm_);
     cudaStreamDestroy(stream_);
   }
 
@@ -30,67 +54,113 @@ class NcclCommunicator : public Communicator {
   std::string name() const override { return "nccl"; }
   bool device_memory() const override { return true; }
 
-  // Gradients live in device memory; small host buffers (the trainer's
-  // per-step flags, the checkpoint a restore picks) are staged through it.
-  Status AllReduceSum(float* data, size_t count) override {
-    return OnDevice(data, count * sizeof(float), [&](void* d) {
-      ncclResult_t r = ncclAllReduce(d, d, count, ncclFloat, ncclSum, comm_, stream_);
-      return r == ncclSuccess ? Status::Ok() : NcclError("ncclAllReduce", r);
+  // Device buffers (the gradients) are reduced asynchronously on the
+  // communicator's stream; small host buffers (the trainer's per-step flags,
+  // the checkpoint a restore picks) are staged through device memory, and
+  // complete before the call returns.
+  std::unique_ptr<CommWork> StartAllReduceSum(float* data, size_t count) override {
+    return Launch(data, count * sizeof(float), "all-reduce of " + std::to_string(count) + " floats", [&](void* d) {
+      return ncclAllReduce(d, d, count, ncclFloat, ncclSum, comm_, stream_);
     });
   }
 
-  Status Broadcast(void* data, size_t bytes, int root) override {
-    return OnDevice(data, bytes, [&](void* d) {
-      ncclResult_t r = ncclBroadcast(d, d, bytes, ncclChar, root, comm_, stream_);
-      return r == ncclSuccess ? Status::Ok() : NcclError("ncclBroadcast", r);
+  std::unique_ptr<CommWork> StartBroadcast(void* data, size_t bytes, int root) override {
+    return Launch(data, bytes, "broadcast of " + std::to_string(bytes) + " bytes", [&](void* d) {
+      return ncclBroadcast(d, d, bytes, ncclChar, root, comm_, stream_);
     });
   }
 
-  Status Barrier() override {
+  std::unique_ptr<CommWork> StartBarrier() override {
     // NCCL has no barrier: an all-reduce of one float is one.
     float one = 0;
-    return AllReduceSum(&one, 1);
+    return CompletedWork(StartAllReduceSum(&one, 1)->Wait());
+  }
+
+  // Polls `event` until it completes or the timeout passes; on a timeout the
+  // communicator is aborted (NCCL's way out of a hung collective).
+  Status WaitEvent(cudaEvent_t event, const std::string& what, double elapsed_limit,
+                   std::chrono::steady_clock::time_point start) {
+    while (true) {
+      cudaError_t e = cudaEventQuery(event);
+      if (e == cudaSuccess) return Status::Ok();
+      if (e != cudaErrorNotReady) return CudaError(what.c_str(), e);
+      ncclResult_t async = ncclSuccess;
+      ncclCommGetAsyncError(comm_, &async);
+      if (async != ncclSuccess) return Break(NcclError(what.c_str(), async));
+      if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > elapsed_limit) {
+        return Break(Status::Error(what + " not complete after " + std::to_string(static_cast<int64_t>(elapsed_limit)) +
+                                   " s (trial.collective_timeout_seconds): a peer rank is gone or stuck"));
+      }
+      std::this_thread::sleep_for(std::chrono::microseconds(20));
+    }
   }
 
  private:
   template <typename Op>
-  Status OnDevice(void* data, size_t bytes, Op op) {
+  std::unique_ptr<CommWork> Launch(void* data, size_t bytes, std::string what, Op op) {
+    if (!broken_.empty()) return CompletedWork(Status::Error(what + " not started: " + broken_));
     cudaPointerAttributes attr{};
     const bool device = cudaPointerGetAttributes(&attr, data) == cudaSuccess &&
                         (attr.type == cudaMemoryTypeDevice || attr.type == cudaMemoryTypeManaged);
     cudaGetLastError();  // clear the error a plain host pointer may leave
+    const auto start = std::chrono::steady_clock::now();
     if (device) {
-      PS_RETURN_IF_ERROR(op(data));
-      return Sync();
+      ncclResult_t r = op(data);
+      if (r != ncclSuccess) return CompletedWork(NcclError(what.c_str(), r));
+      cudaEvent_t event;
+      cudaError_t e = cudaEventCreateWithFlags(&event, cudaEventDisableTiming);
+      if (e == cudaSuccess) e = cudaEventRecord(event, stream_);
+      if (e != cudaSuccess) return CompletedWork(CudaError("cudaEventRecord", e));
+      return std::make_unique<NcclWork>(this, event, std::move(what), options_.timeout_seconds);
     }
     void* staged = nullptr;
     cudaError_t e = cudaMallocAsync(&staged, bytes, stream_);
-    if (e != cudaSuccess) return CudaError("cudaMallocAsync", e);
+    if (e != cudaSuccess) return CompletedWork(CudaError("cudaMallocAsync", e));
     e = cudaMemcpyAsync(staged, data, bytes, cudaMemcpyHostToDevice, stream_);
-    Status s = e == cudaSuccess ? op(staged) : CudaError("cudaMemcpyAsync", e);
+    Status s = e == cudaSuccess ? Status::Ok() : CudaError("cudaMemcpyAsync", e);
+    if (s.ok()) {
+      ncclResult_t r = op(staged);
+      if (r != ncclSuccess) s = NcclError(what.c_str(), r);
+    }
     if (s.ok()) {
       e = cudaMemcpyAsync(data, staged, bytes, cudaMemcpyDeviceToHost, stream_);
       if (e != cudaSuccess) s = CudaError("cudaMemcpyAsync", e);
     }
     cudaFreeAsync(staged, stream_);
-    Status synced = Sync();
-    return s.ok() ? synced : s;
+    cudaEvent_t event;
+    e = cudaEventCreateWithFlags(&event, cudaEventDisableTiming);
+    if (e == cudaSuccess) e = cudaEventRecord(event, stream_);
+    if (e != cudaSuccess) return CompletedWork(s.ok() ? CudaError("cudaEventRecord", e) : s);
+    Status synced = WaitEvent(event, what, options_.timeout_seconds, start);
+    cudaEventDestroy(event);
+    return CompletedWork(s.ok() ? synced : s);
   }
 
-  Status Sync() {
-    cudaError_t e = cudaStreamSynchronize(stream_);
-    return e == cudaSuccess ? Status::Ok() : CudaError("cudaStreamSynchronize", e);
+  Status Break(Status why) {
+    broken_ = why.message();
+    ncclCommAbort(comm_);
+    return why;
   }
 
   ncclComm_t comm_;
   cudaStream_t stream_;
   int rank_;
   int size_;
+  CommOptions options_;
+  std::string broken_;  // why the communicator was aborted; empty while it works
 };
+
+Status NcclWork::Wait() {
+  if (!event_) return Status::Error("collective already waited for");
+  Status s = comm_->WaitEvent(event_, what_, timeout_seconds_, start_);
+  cudaEventDestroy(event_);
+  event_ = nullptr;
+  return s;
+}
 
 }  // namespace
 
-StatusOr<std::unique_ptr<Communicator>> MakeNcclCommunicator(MpiRuntime& mpi) {
+StatusOr<std::unique_ptr<Communicator>> MakeNcclCommunicator(MpiRuntime& mpi, const CommOptions& options) {
   int devices = 0;
   cudaError_t e = cudaGetDeviceCount(&devices);
   if (e != cudaSuccess || devices == 0) {
@@ -114,7 +184,7 @@ StatusOr<std::unique_ptr<Communicator>> MakeNcclCommunicator(MpiRuntime& mpi) {
     cudaStreamDestroy(stream);
     return NcclError("ncclCommInitRank", r);
   }
-  return std::unique_ptr<Communicator>(new NcclCommunicator(comm, stream, mpi.rank(), mpi.size()));
+  return std::unique_ptr<Communicator>(new NcclCommunicator(comm, stream, mpi.rank(), mpi.size(), options));
 }
 
 }  // namespace polysweep

@@ -11,6 +11,6 @@
 
 namespace polysweep {
 
-StatusOr<std::unique_ptr<Communicator>> MakeNcclCommunicator(MpiRuntime& mpi);
+StatusOr<std::unique_ptr<Communicator>> MakeNcclCommunicator(MpiRuntime& mpi, const CommOptions& options);
 
 }  // namespace polysweep
