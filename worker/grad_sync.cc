@@ -3,7 +3,7 @@
 #include <chrono>
 
 #include <torch/csrc/autograd/function.h>
-#include <torch/csrc/autograd/function_hook.h>
+#include <torch/csrc/autograd/utils/lambda_post_hook.h>
 #include <torch/csrc/autograd/variable.h>
 
 namespace polysweep {
@@ -11,21 +11,6 @@ namespace {
 
 // The head of the flat buffer: [loss sum, example count], padded to 64 bytes.
 constexpr int64_t kHead = 16;
-
-class ReadyHook : public torch::autograd::FunctionPostHook {
- public:
-  ReadyHook(GradientSync* sync, size_t index, void (GradientSync::*fn)(size_t)) : sync_(sync), index_(index), fn_(fn) {}
-  torch::autograd::variable_list operator()(const torch::autograd::variable_list& outputs,
-                                            const torch::autograd::variable_list&) override {
-    (sync_->*fn_)(index_);
-    return outputs;
-  }
-
- private:
-  GradientSync* sync_;
-  size_t index_;
-  void (GradientSync::*fn_)(size_t);
-};
 
 }  // namespace
 
@@ -68,17 +53,25 @@ GradientSync::GradientSync(std::vector<torch::Tensor> params, Communicator* comm
   offset = kHead;
   for (size_t i = 0; i < params_.size(); ++i) {
     auto& p = params_[i];
-    auto grad = torch::empty({0}, flat_.options());
-    grad.set_(flat_.storage(), offset, p.sizes(), p.contiguous().strides());
-    if (p.grad().defined()) grad.copy_(p.grad());
-    p.mutable_grad() = grad;
+    const torch::Tensor before = p.grad();
+    AliasGradient(p, offset);
+    if (before.defined()) p.mutable_grad().copy_(before);
     offset += p.numel();
     // The accumulator is kept alive here so the hook stays on it.
     auto accumulator = torch::autograd::impl::grad_accumulator(p);
-    hook_keys_.push_back(accumulator->add_post_hook(
-        std::make_unique<ReadyHook>(this, i, &GradientSync::OnGradientReady)));
+    hook_keys_.push_back(accumulator->add_post_hook(std::make_unique<torch::autograd::utils::LambdaPostHook>(
+        [this, i](const torch::autograd::variable_list& outputs, const torch::autograd::variable_list&) {
+          OnGradientReady(i);
+          return outputs;
+        })));
     accumulators_.push_back(std::move(accumulator));
   }
+}
+
+void GradientSync::AliasGradient(torch::Tensor& param, int64_t offset) {
+  auto grad = torch::empty({0}, flat_.options());
+  grad.set_(flat_.storage(), offset, param.sizes(), param.contiguous().strides());
+  param.mutable_grad() = grad;
 }
 
 GradientSync::~GradientSync() {
@@ -97,11 +90,7 @@ void GradientSync::ZeroGrad(int64_t expected_examples) {
     auto& g = p.mutable_grad();
     const bool aliased = g.defined() && g.data_ptr() == static_cast<void*>(flat_.data_ptr<float>() + offset) &&
                          g.sizes() == p.sizes();
-    if (!aliased) {
-      auto grad = torch::empty({0}, flat_.options());
-      grad.set_(flat_.storage(), offset, p.sizes(), p.contiguous().strides());
-      g = grad;
-    }
+    if (!aliased) AliasGradient(p, offset);
     offset += p.numel();
   }
 }

@@ -83,6 +83,8 @@ class GradientSync {
     int params = 0;      // parameters in it
     int pending = 0;     // not yet ready this backward
   };
+  // Makes `param`'s gradient the flat buffer's floats from `offset`.
+  void AliasGradient(torch::Tensor& param, int64_t offset);
   void OnGradientReady(size_t index);
   void StartReadyBuckets();
   void StartBucket(size_t b);
