@@ -1,5 +1,7 @@
 #include "common/config.h"
 
+#include <sched.h>
+
 #include <algorithm>
 #include <cctype>
 
@@ -11,9 +13,12 @@
 #include <map>
 #include <set>
 #include <sstream>
+#include <tuple>
 
+#include "common/env.h"
 #include "common/example.h"
 #include "common/languages.h"
+#include "common/model_package.h"
 
 namespace polysweep {
 namespace {
@@ -79,6 +84,14 @@ class Reader {
     PS_RETURN_IF_ERROR(Number(node, path, &v, min, max));
     if (std::nearbyint(v) != v) return Error(node, path, "expected an integer, got " + node.Scalar());
     *out = static_cast<Int>(v);
+    return Status::Ok();
+  }
+
+  Status Bool(const YAML::Node& node, const std::string& path, bool* out) const {
+    if (!node.IsScalar() || (node.Scalar() != "true" && node.Scalar() != "false")) {
+      return Error(node, path, "expected true or false" + (node.IsScalar() ? ", got \"" + node.Scalar() + "\"" : ""));
+    }
+    *out = node.Scalar() == "true";
     return Status::Ok();
   }
 
@@ -162,7 +175,13 @@ Status ParseData(const Reader& r, const YAML::Node& n, DataConfig* d) {
 }
 
 Status ParseModel(const Reader& r, const YAML::Node& n, ModelConfig* m) {
-  PS_RETURN_IF_ERROR(r.CheckMap(n, "model", {"layers", "hidden", "heads", "ffn", "max_length"}));
+  PS_RETURN_IF_ERROR(r.CheckMap(n, "model", {"layers", "hidden", "heads", "ffn", "max_length", "init"}));
+  if (n["init"]) {
+    PS_RETURN_IF_ERROR(r.String(n["init"], "model.init", &m->init));
+    std::error_code ec;
+    if (!std::filesystem::exists(m->init, ec)) return r.Error(n["init"], "model.init", "no such file or directory: " + m->init);
+    m->init = std::filesystem::absolute(m->init).lexically_normal().string();
+  }
   if (n["layers"]) PS_RETURN_IF_ERROR(r.Integer(n["layers"], "model.layers", &m->layers, 1, 48));
   if (n["hidden"]) PS_RETURN_IF_ERROR(r.Integer(n["hidden"], "model.hidden", &m->hidden, 8, 8192));
   if (n["heads"]) PS_RETURN_IF_ERROR(r.Integer(n["heads"], "model.heads", &m->heads, 1, 128));
@@ -176,12 +195,46 @@ Status ParseModel(const Reader& r, const YAML::Node& n, ModelConfig* m) {
   return Status::Ok();
 }
 
+// model.init naming a model directory: its architecture must be the
+// configured one, and its tokenizer encodes the data unless data.tokenizer
+// names another.
+Status CheckInitModel(const Reader& r, const YAML::Node& root, SweepConfig* c) {
+  std::error_code ec;
+  if (c->model.init.empty() || !std::filesystem::is_directory(c->model.init, ec)) return Status::Ok();
+  const YAML::Node at = root["model"]["init"];
+  auto package = LoadModelPackage(c->model.init);
+  if (!package.ok()) return r.Error(at, "model.init", package.status().message());
+  for (auto [key, theirs, ours] : {std::tuple{"layers", package->layers, c->model.layers},
+                                   std::tuple{"hidden", package->hidden, c->model.hidden},
+                                   std::tuple{"heads", package->heads, c->model.heads},
+                                   std::tuple{"ffn", package->ffn, c->model.ffn}}) {
+    if (theirs != ours) {
+      return r.Error(at, "model.init", c->model.init + " has " + key + " " + std::to_string(theirs) + ", model." + key +
+                                           " is " + std::to_string(ours) + ": set the same architecture");
+    }
+  }
+  if (package->max_length < c->model.max_length) {
+    return r.Error(at, "model.init", c->model.init + " has max_length " + std::to_string(package->max_length) +
+                                         ", less than model.max_length " + std::to_string(c->model.max_length));
+  }
+  if (c->data.tokenizer.empty()) c->data.tokenizer = c->model.init + "/" + package->tokenizer_file;
+  return Status::Ok();
+}
+
 Status ParseTrial(const Reader& r, const YAML::Node& n, TrialResources* t) {
   PS_RETURN_IF_ERROR(r.CheckMap(n, "trial", {"ranks", "threads_per_rank", "backend", "max_restarts",
                                              "checkpoint_every", "checkpoint_every_seconds", "keep_checkpoints", "keep_best_checkpoints",
                                              "heartbeat_seconds", "hang_timeout_seconds", "start_timeout_seconds",
                                              "coordinator_timeout_seconds", "launcher", "slurm_args",
-                                             "synthetic_step_ms"}));
+                                             "synthetic_step_ms", "bucket_mb", "first_bucket_mb", "overlap",
+                                             "collective_timeout_seconds"}));
+  if (n["bucket_mb"]) PS_RETURN_IF_ERROR(r.Number(n["bucket_mb"], "trial.bucket_mb", &t->bucket_mb, 0.001, 4096));
+  if (n["first_bucket_mb"])
+    PS_RETURN_IF_ERROR(r.Number(n["first_bucket_mb"], "trial.first_bucket_mb", &t->first_bucket_mb, 0.001, 4096));
+  if (n["overlap"]) PS_RETURN_IF_ERROR(r.Bool(n["overlap"], "trial.overlap", &t->overlap));
+  if (n["collective_timeout_seconds"])
+    PS_RETURN_IF_ERROR(r.Number(n["collective_timeout_seconds"], "trial.collective_timeout_seconds",
+                                &t->collective_timeout_seconds, 0.1, 1e6));
   if (n["launcher"]) {
     PS_RETURN_IF_ERROR(r.String(n["launcher"], "trial.launcher", &t->launcher));
     if (t->launcher != "auto" && t->launcher != "mpirun" && t->launcher != "srun" && t->launcher != "sbatch" &&
@@ -215,8 +268,13 @@ Status ParseTrial(const Reader& r, const YAML::Node& n, TrialResources* t) {
   if (n["keep_checkpoints"])
     PS_RETURN_IF_ERROR(r.Integer(n["keep_checkpoints"], "trial.keep_checkpoints", &t->keep_checkpoints, 1, 1000));
   if (n["ranks"]) PS_RETURN_IF_ERROR(r.Integer(n["ranks"], "trial.ranks", &t->ranks, 1, 4096));
-  if (n["threads_per_rank"])
-    PS_RETURN_IF_ERROR(r.Integer(n["threads_per_rank"], "trial.threads_per_rank", &t->threads_per_rank, 1, 256));
+  if (n["threads_per_rank"]) {
+    if (n["threads_per_rank"].IsScalar() && n["threads_per_rank"].Scalar() == "auto") {
+      t->threads_per_rank = 0;
+    } else {
+      PS_RETURN_IF_ERROR(r.Integer(n["threads_per_rank"], "trial.threads_per_rank", &t->threads_per_rank, 1, 256));
+    }
+  }
   if (n["backend"]) {
     PS_RETURN_IF_ERROR(r.String(n["backend"], "trial.backend", &t->backend));
     if (t->backend != "mpi" && t->backend != "nccl")
@@ -230,9 +288,31 @@ Status ParseTraining(const Reader& r, const YAML::Node& n, TrainingParams* p) {
   PS_RETURN_IF_ERROR(r.CheckMap(n, "training", allowed));
   for (const auto& kv : n) {
     const std::string key = kv.first.Scalar();
-    if (!kv.second.IsScalar()) return r.Error(kv.second, "training." + key, "expected a number");
+    if (!kv.second.IsScalar()) return r.Error(kv.second, "training." + key, "expected a scalar value");
     Status s = ApplyHyperparameter(p, key, ParamValue::Parse(kv.second.Scalar()));
     if (!s.ok()) return r.Error(kv.second, "training." + key, s.message());
+  }
+  return Status::Ok();
+}
+
+// Hyperparameters whose valid values depend on other sections.
+Status CheckAgainstModel(const Reader& r, const YAML::Node& root, const SweepConfig& c) {
+  const std::string layers = " is more than model.layers (" + std::to_string(c.model.layers) + ")";
+  if (c.training.freeze_layers > c.model.layers) {
+    return r.Error(root["training"]["freeze_layers"], "training.freeze_layers",
+                   std::to_string(c.training.freeze_layers) + layers);
+  }
+  for (const ParamSpec& p : c.search.space.params) {
+    if (p.name != "freeze_layers") continue;
+    const YAML::Node at = root["search"]["space"]["freeze_layers"];
+    if (p.kind != ParamKind::kChoice && p.high > c.model.layers) {
+      return r.Error(at["high"], "search.space.freeze_layers.high", ParamValue::Number(p.high).ToString() + layers);
+    }
+    for (const ParamValue& v : p.choices) {
+      if (v.number > c.model.layers) {
+        return r.Error(at["values"], "search.space.freeze_layers.values", v.ToString() + layers);
+      }
+    }
   }
   return Status::Ok();
 }
@@ -565,6 +645,8 @@ StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::
   if (root["trial"]) PS_RETURN_IF_ERROR(ParseTrial(r, root["trial"], &c.trial));
   if (root["training"]) PS_RETURN_IF_ERROR(ParseTraining(r, root["training"], &c.training));
   PS_RETURN_IF_ERROR(ParseSearch(r, root["search"], &c.search));
+  PS_RETURN_IF_ERROR(CheckAgainstModel(r, root, c));
+  PS_RETURN_IF_ERROR(CheckInitModel(r, root, &c));
   if (root["metric"]) {
     PS_RETURN_IF_ERROR(ParseMetric(r, root["metric"], &c.metric));
     const std::string& over = c.metric.over;
@@ -574,6 +656,16 @@ StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::
     }
   }
   PS_RETURN_IF_ERROR(ParseBudget(r, root["budget"], &c.budget));
+  if (c.budget.eval_every == 0) {
+    const bool searched = std::any_of(c.search.space.params.begin(), c.search.space.params.end(),
+                                      [](const ParamSpec& p) { return p.name == "early_stopping_patience"; });
+    if (c.training.early_stopping_patience > 0 || searched) {
+      const YAML::Node at = searched ? root["search"]["space"]["early_stopping_patience"]
+                                     : root["training"]["early_stopping_patience"];
+      return r.Error(at, searched ? "search.space.early_stopping_patience" : "training.early_stopping_patience",
+                     "needs budget.eval_every > 0 (it counts evaluations without a better score)");
+    }
+  }
   if (root["scheduler"]) {
     PS_RETURN_IF_ERROR(ParseScheduler(r, root["scheduler"], &c.scheduler));
     if (c.scheduler.grace == 0) c.scheduler.grace = c.budget.eval_every;
@@ -589,6 +681,20 @@ StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::
   if (root["security"]) PS_RETURN_IF_ERROR(ParseSecurity(r, root["security"], &c.security));
   if (c.security.keys_dir.empty()) c.security.keys_dir = c.output_dir + "/keys";
   return c;
+}
+
+int ResolvedThreadsPerRank(const SweepConfig& config, int cpus) {
+  if (config.trial.threads_per_rank > 0) return config.trial.threads_per_rank;
+  return std::max(1, cpus / std::max(1, config.trial.ranks * config.max_concurrent));
+}
+
+int AvailableCpus() {
+  const std::string slurm = GetEnv("SLURM_CPUS_ON_NODE");
+  if (!slurm.empty() && std::atoi(slurm.c_str()) > 0) return std::atoi(slurm.c_str());
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  if (sched_getaffinity(0, sizeof set, &set) != 0) return 1;
+  return std::max(1, CPU_COUNT(&set));
 }
 
 StatusOr<SweepConfig> LoadSweepConfig(const std::string& path) {

@@ -43,11 +43,14 @@ struct ModelConfig {
   int heads = 4;
   int ffn = 256;
   int max_length = 64;
+  // Encoder weights to start from: a polysweep model directory (an export, or
+  // `polysweep pretrain`'s output) or a TorchScript file; empty: random.
+  std::string init;
 };
 
 struct TrialResources {
   int ranks = 2;             // MPI ranks per trial
-  int threads_per_rank = 1;  // LibTorch + OpenBLAS threads of each rank
+  int threads_per_rank = 1;  // LibTorch + OpenBLAS threads of each rank; 0 (`auto`): the host's CPUs / its ranks
   std::string backend = "mpi";
   // How ranks start: mpirun on this host, an srun step of the coordinator's
   // Slurm allocation, or an sbatch job per trial; auto = srun inside a Slurm
@@ -67,6 +70,13 @@ struct TrialResources {
   // > 0: trials do not train; each step waits this long and evaluations score
   // the hyperparameters with a fixed function (measures the sweep machinery).
   double synthetic_step_ms = 0;
+  // The data-parallel engine: gradient bucket sizes, whether buckets
+  // all-reduce during backward, and how long a collective may take before
+  // the trial fails (a peer rank gone or stuck).
+  double bucket_mb = 25;
+  double first_bucket_mb = 1;
+  bool overlap = true;
+  double collective_timeout_seconds = 600;
 };
 
 enum class SearchAlgorithm { kGrid, kRandom, kQuasiRandom, kTpe };
@@ -139,6 +149,15 @@ struct SweepConfig {
     return security.curve == "on" || (security.curve == "auto" && !IsLoopbackEndpoint(bind));
   }
 };
+
+// trial.threads_per_rank, with `auto` (0) resolved for a host of `cpus`
+// CPUs running max_concurrent trials of trial.ranks ranks: floor(cpus /
+// (ranks x max_concurrent)), at least 1.
+int ResolvedThreadsPerRank(const SweepConfig& config, int cpus);
+
+// CPUs this process may use: Slurm's CPUs on this node inside an
+// allocation, else its affinity mask.
+int AvailableCpus();
 
 // Parses YAML text; `path` only names the source in messages.
 StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::string& path);

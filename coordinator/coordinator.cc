@@ -56,6 +56,7 @@ struct Coordinator::Trial {
   int64_t stop_at = 0;        // the step this attempt pauses at for the scheduler (max_steps: none)
   int64_t paused_at = -1;     // step this attempt ended paused at
   bool stop_reported = false; // the attempt ended on a stop command
+  int64_t early_stopped_at = -1;  // the attempt completed early (training.early_stopping_patience) at this step
   bool pause_reported = false;  // the attempt ended paused, checkpoint committed
   bool owner_paused = false;    // paused on the owner's request: waits for resume or stop
   double last_score = NAN;      // the scheduler's score of its latest evaluation, any attempt
@@ -161,7 +162,8 @@ void Coordinator::DrainMonitor() {
 int64_t Coordinator::MaxSteps(const Trial& trial) const {
   if (config_.budget.max_steps > 0) return config_.budget.max_steps;
   // An epoch is every training entry once; its last step may be short.
-  const double global_batch = static_cast<double>(trial.training.batch_size) * config_.trial.ranks;
+  const double global_batch =
+      static_cast<double>(trial.training.batch_size) * trial.training.grad_accumulation * config_.trial.ranks;
   const double examples = static_cast<double>(data_.split_size(kTrain)) * config_.budget.epochs;
   return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(examples / global_batch)));
 }
@@ -393,6 +395,7 @@ void Coordinator::NextAttempt(Trial& t) {
   t.failure.clear();
   t.preempted_at = -1;
   t.stop_reported = false;
+  t.early_stopped_at = -1;
   t.pause_reported = false;
   t.command = wire::COMMAND_NONE;
   t.command_outcome.clear();
@@ -488,23 +491,15 @@ void Coordinator::Reject(const zmq::message_t& identity, const wire::Envelope& r
 
 wire::Assignment Coordinator::MakeAssignment(const Trial& trial) const {
   wire::Assignment a;
-  for (const auto& [k, v] : trial.params) (*a.mutable_hparams())[k] = v.ToString();
-  const TrainingParams& p = trial.training;
-  auto& h = *a.mutable_hparams();
   // The full resolved set, so the worker needs no defaults of its own.
-  h["lr"] = ParamValue::Number(p.lr).ToString();
-  h["batch_size"] = std::to_string(p.batch_size);
-  h["warmup_steps"] = std::to_string(p.warmup_steps);
-  h["weight_decay"] = ParamValue::Number(p.weight_decay).ToString();
-  h["dropout"] = ParamValue::Number(p.dropout).ToString();
-  h["grad_clip"] = ParamValue::Number(p.grad_clip).ToString();
-  h["seed"] = std::to_string(p.seed);
+  for (const auto& [k, v] : FormatHyperparameters(trial.training)) (*a.mutable_hparams())[k] = v;
   auto* m = a.mutable_model();
   m->set_layers(config_.model.layers);
   m->set_hidden(config_.model.hidden);
   m->set_heads(config_.model.heads);
   m->set_ffn(config_.model.ffn);
   m->set_max_length(config_.model.max_length);
+  m->set_init(config_.model.init);
   auto* d = a.mutable_data();
   d->set_shard_dir(std::filesystem::absolute(config_.data.shard_dir).string());
   d->set_sampling_alpha(config_.data.sampling_alpha);
@@ -525,6 +520,10 @@ wire::Assignment Coordinator::MakeAssignment(const Trial& trial) const {
   a.set_keep_checkpoints(config_.trial.keep_checkpoints);
   a.set_keep_best_checkpoints(config_.trial.keep_best_checkpoints);
   a.set_synthetic_step_ms(config_.trial.synthetic_step_ms);
+  a.set_bucket_mb(config_.trial.bucket_mb);
+  a.set_first_bucket_mb(config_.trial.first_bucket_mb);
+  a.set_overlap(config_.trial.overlap);
+  a.set_collective_timeout_seconds(config_.trial.collective_timeout_seconds);
   wire::MetricSpec* metric = a.mutable_metric();
   metric->set_name(config_.metric.name);
   metric->set_over(config_.metric.over);
@@ -620,6 +619,7 @@ void Coordinator::HandleTrialMessage(const zmq::message_t& identity, const wire:
       t.pause_reported = env.trial_end().paused();
       if (t.pause_reported) t.paused_at = env.trial_end().steps();
       t.stop_reported = env.trial_end().stopped();
+      t.early_stopped_at = env.trial_end().early_stopped() ? env.trial_end().steps() : -1;
       // An agent's attempt ends with its report: the agent asks for the next trial.
       if (options_.agents && env.rank() == 0) options_.agents->Finish(t.id, t.attempt);
       break;
@@ -761,6 +761,14 @@ void Coordinator::FinishTrial(Trial& t, const ExitInfo& exit) {
     reason = !t.reported_error.empty() ? (t.reported_reason.empty() ? "error" : t.reported_reason)
              : !t.failure.empty()      ? "hang"
                                        : "crashed rank";
+  }
+  if (outcome == "completed" && t.early_stopped_at >= 0) {
+    const std::string why = "early stop at step " + std::to_string(t.early_stopped_at) + " of " +
+                            std::to_string(t.max_steps) + ": no better " + MetricLabel(config_.metric) + " in " +
+                            std::to_string(t.training.early_stopping_patience) + " evaluations";
+    Status d = journal_->AddDecision({t.id, t.attempt, "early stop", t.early_stopped_at, t.last_score, t.max_steps, why});
+    if (!d.ok()) log_.Error(d.message());
+    log_.Info("trial " + std::to_string(t.id) + " " + why);
   }
   EndTrial(t, outcome, error, reason);
   if (outcome == "completed") {

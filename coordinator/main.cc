@@ -6,12 +6,16 @@
 //   polysweep data stats CONFIG   what the shards hold and how they are sampled
 //   polysweep status|trials|best  watch a sweep (live, or from its journal)
 //   polysweep stop|pause|resume T control a trial of the running sweep
+//   polysweep export-model CONFIG a trial's best checkpoint as a model directory
+//   polysweep predict MODEL       classify JSON lines with an exported model
 #include <signal.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <sstream>
@@ -25,6 +29,7 @@
 #include "common/wire.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/data_stats.h"
+#include "coordinator/export_model.h"
 #include "coordinator/journal.h"
 #include "coordinator/preview.h"
 #include "coordinator/searcher.h"
@@ -219,6 +224,9 @@ void LogShards(const ShardOutcome& s, const Logger& log) {
 int Submit(const std::string& config_path, SubmitOptions options) {
   auto config = LoadSweepConfig(config_path);
   if (!config.ok()) return Fail(config.status().message());
+  // `auto` asks Slurm for one CPU per rank; inside the allocation the sweep
+  // then divides the CPUs it got among its ranks.
+  if (config->trial.threads_per_rank == 0) config->trial.threads_per_rank = 1;
   auto searcher = MakeSearcher(config->search, config->budget.max_trials);
   if (!searcher.ok()) return Fail(config_path + ": " + searcher.status().message());
   std::error_code ec;
@@ -248,6 +256,14 @@ int RunShard(const std::string& config_path, bool force) {
 int RunSweep(const std::string& config_path, bool overwrite, std::string worker, const std::string& mpirun) {
   auto config = LoadSweepConfig(config_path);
   if (!config.ok()) return Fail(config.status().message());
+  if (config->trial.threads_per_rank == 0) {
+    const int cpus = AvailableCpus();
+    config->trial.threads_per_rank = ResolvedThreadsPerRank(*config, cpus);
+    Logger("sweep " + config->name)
+        .Info("trial.threads_per_rank auto: " + std::to_string(config->trial.threads_per_rank) + " (" +
+              std::to_string(cpus) + " CPUs for " + std::to_string(config->max_concurrent) + " trials of " +
+              std::to_string(config->trial.ranks) + " ranks)");
+  }
   auto searcher = MakeSearcher(config->search, config->budget.max_trials);
   if (!searcher.ok()) return Fail(config_path + ": " + searcher.status().message());
   auto launcher = MakeTrialLauncher(config->trial, mpirun);
@@ -366,12 +382,52 @@ int RunSweep(const std::string& config_path, bool overwrite, std::string worker,
   }
   std::cout << "\n" << RenderTrials(final_status) << "\n" << RenderBest(final_status, BestTrialCheckpoint(final_status, out));
   std::cout << "\njournal: " << journal_path << "   (polysweep trials --dir " << out << ")\n";
+  if (BestTrial(final_status) && !g_stop && !g_drain) {
+    auto exported = ExportModel(*config, data, final_status, out, out + "/model");
+    if (exported.ok()) {
+      std::cout << "model:   " << exported->dir << "   (trial " << exported->trial
+                << "; polysweep predict " << exported->dir << " < texts.jsonl)\n";
+    } else {
+      log.Warn("best model not exported: " + exported.status().message());
+    }
+  }
   if (g_stop) return 130;
   if (g_drain) return RequeueSlurmJob(log);
   return BestTrial(final_status) ? 0 : 1;
 }
 
 }  // namespace
+
+// Runs polysweep-predict (next to this binary: it links LibTorch, the CLI
+// does not) with the model and the remaining arguments.
+int Predict(const std::string& model_dir, std::vector<std::string> rest) {
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  const std::string binary = ec ? "polysweep-predict" : (self.parent_path() / "polysweep-predict").string();
+  std::vector<std::string> args = {binary, model_dir};
+  args.insert(args.end(), rest.begin(), rest.end());
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  execvp(argv[0], argv.data());
+  return Fail("cannot run " + binary + ": " + std::strerror(errno));
+}
+
+int ExportModelCommand(const std::string& config_path, uint64_t trial, std::string out) {
+  auto config = LoadSweepConfig(config_path);
+  if (!config.ok()) return Fail(config.status().message());
+  auto data = LoadManifest(config->data.shard_dir + "/manifest.json");
+  if (!data.ok()) return Fail(data.status().message());
+  auto journal = Journal::OpenReadOnly(config->output_dir + "/journal.db");
+  if (!journal.ok()) return Fail(journal.status().message());
+  auto snap = (*journal)->Snapshot();
+  if (!snap.ok()) return Fail(snap.status().message());
+  if (out.empty()) out = config->output_dir + "/model";
+  auto exported = ExportModel(*config, *data, *snap, config->output_dir, out, trial);
+  if (!exported.ok()) return Fail(exported.status().message());
+  std::cout << "exported trial " << exported->trial << " (" << exported->checkpoint << ") to " << exported->dir << "\n";
+  return 0;
+}
 
 int main(int argc, char** argv) {
   CLI::App app{"polysweep: multilingual fine-tuning sweeps on MPI clusters"};
@@ -428,6 +484,21 @@ int main(int argc, char** argv) {
     controls.push_back({cmd, command});
   }
 
+  uint64_t export_trial = 0;
+  std::string export_dir;
+  auto* export_model = app.add_subcommand("export-model", "export a trial's best checkpoint with its tokenizer and labels "
+                                                          "(a sweep exports its best trial to <output_dir>/model itself)");
+  export_model->add_option("config", config_path, "sweep config (YAML)")->required();
+  export_model->add_option("--trial", export_trial, "trial id (default: the best trial)");
+  export_model->add_option("-o,--out", export_dir, "model directory to write (default: <output_dir>/model)");
+
+  std::string model_dir;
+  auto* predict = app.add_subcommand("predict", "classify JSON lines from stdin with an exported model "
+                                                "(polysweep predict MODEL --help for its options)");
+  predict->add_option("model", model_dir, "model directory (<output_dir>/model)")->required();
+  predict->allow_extras();
+  predict->set_help_flag();
+
   std::vector<CLI::App*> watchers;
   for (auto [name, help] : {std::pair{"status", "sweep progress and best trial"},
                             std::pair{"trials", "one line per trial"},
@@ -440,6 +511,8 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (sweep->parsed()) return RunSweep(config_path, overwrite, worker, mpirun);
+  if (predict->parsed()) return Predict(model_dir, predict->remaining());
+  if (export_model->parsed()) return ExportModelCommand(config_path, export_trial, export_dir);
   if (shard->parsed()) return RunShard(config_path, force);
   if (submit->parsed()) return Submit(config_path, submit_options);
   if (keygen->parsed()) return KeyGen(key_prefix);

@@ -26,6 +26,7 @@
 #include "worker/heartbeat.h"
 #include "worker/reporter.h"
 #include "worker/synthetic.h"
+#include "worker/threads.h"
 #include "worker/trainer.h"
 
 using namespace polysweep;
@@ -81,9 +82,12 @@ TrainResult RunOneTrial(MpiRuntime& mpi, const Connection& conn, TrialIdentity i
     }
     mpi.Abort(code);
   };
-  // Only when it changes: an agent's trials mostly keep the same.
-  if (torch::get_num_threads() != std::max(1, assignment->threads())) torch::set_num_threads(std::max(1, assignment->threads()));
-  auto comm = MakeCommunicator(assignment->backend(), mpi);
+  const ThreadChoice threads = ChooseRankThreads(assignment->threads(), mpi.local_cpus(), mpi.local_size());
+  SetComputeThreads(threads.threads);
+  if (!threads.note.empty() && mpi.local_rank() == 0) log.Info(threads.note);
+  CommOptions comm_options;
+  if (assignment->collective_timeout_seconds() > 0) comm_options.timeout_seconds = assignment->collective_timeout_seconds();
+  auto comm = MakeCommunicator(assignment->backend(), mpi, comm_options);
   if (!comm.ok()) fail(comm.status(), 4, kBadConfig);
   Liveness liveness;
   std::optional<HeartbeatSender> heartbeat;
@@ -112,6 +116,7 @@ TrainResult RunOneTrial(MpiRuntime& mpi, const Connection& conn, TrialIdentity i
     end.set_preempted(result->preempted);
     end.set_paused(result->paused);
     end.set_stopped(result->stopped);
+    end.set_early_stopped(result->early_stopped);
     Status s = client.End(end);
     if (!s.ok()) log.Warn("end of trial not acknowledged: " + s.message());
   }

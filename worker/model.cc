@@ -1,12 +1,42 @@
 #include "worker/model.h"
 
 #include <cmath>
+#include <map>
+#include <sstream>
+#include <tuple>
 
 namespace polysweep {
 
 namespace F = torch::nn::functional;
 
-EncoderLayerImpl::EncoderLayerImpl(int hidden, int heads, int ffn, double dropout)
+namespace {
+
+// A linear layer's output, with its adapter's update when it has one.
+torch::Tensor Project(torch::nn::Linear& linear, LoraAdapter& adapter, const torch::Tensor& x) {
+  return adapter ? linear(x) + adapter(x) : linear(x);
+}
+
+}  // namespace
+
+bool LoraSpec::Targets(const std::string& name) const {
+  if (rank <= 0) return false;
+  if (targets == "all") return true;
+  if (targets == "qkv") return name == "qkv";
+  return name == "qkv" || name == "out";
+}
+
+LoraAdapterImpl::LoraAdapterImpl(int in, int out, int rank, double alpha) : scale_(alpha / rank) {
+  a_ = register_parameter("a", torch::empty({rank, in}));
+  b_ = register_parameter("b", torch::zeros({out, rank}));
+  torch::NoGradGuard no_grad;
+  torch::nn::init::kaiming_uniform_(a_, std::sqrt(5.0));  // as nn.Linear, like the reference LoRA
+}
+
+torch::Tensor LoraAdapterImpl::forward(const torch::Tensor& x) {
+  return torch::matmul(torch::matmul(x, a_.t()), b_.t()) * scale_;
+}
+
+EncoderLayerImpl::EncoderLayerImpl(int hidden, int heads, int ffn, double dropout, const LoraSpec& lora)
     : heads_(heads), dropout_(dropout) {
   qkv_ = register_module("qkv", torch::nn::Linear(hidden, 3 * hidden));
   out_ = register_module("out", torch::nn::Linear(hidden, hidden));
@@ -14,6 +44,14 @@ EncoderLayerImpl::EncoderLayerImpl(int hidden, int heads, int ffn, double dropou
   ff2_ = register_module("ff2", torch::nn::Linear(ffn, hidden));
   norm1_ = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden})));
   norm2_ = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden})));
+  for (auto [name, adapter, in, out] : {std::tuple{"qkv", &qkv_lora_, hidden, 3 * hidden},
+                                        std::tuple{"out", &out_lora_, hidden, hidden},
+                                        std::tuple{"ff1", &ff1_lora_, hidden, ffn},
+                                        std::tuple{"ff2", &ff2_lora_, ffn, hidden}}) {
+    if (lora.Targets(name)) {
+      *adapter = register_module(std::string(name) + "_lora", LoraAdapter(in, out, lora.rank, lora.alpha));
+    }
+  }
   // As nn.MultiheadAttention initialises its packed projection.
   torch::NoGradGuard no_grad;
   torch::nn::init::xavier_uniform_(qkv_->weight);
@@ -25,7 +63,7 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   const int64_t batch = x.size(0), length = x.size(1), hidden = x.size(2), head_dim = hidden / heads_;
   const bool train = is_training();
   // [batch, length, 3, heads, head_dim] -> three [batch * heads, length, head_dim]
-  auto qkv = qkv_(x).view({batch, length, 3, heads_, head_dim}).permute({2, 0, 3, 1, 4});
+  auto qkv = Project(qkv_, qkv_lora_, x).view({batch, length, 3, heads_, head_dim}).permute({2, 0, 3, 1, 4});
   auto q = (qkv[0] * (1.0 / std::sqrt(static_cast<double>(head_dim)))).reshape({batch * heads_, length, head_dim});
   auto k = qkv[1].reshape({batch * heads_, length, head_dim});
   auto v = qkv[2].reshape({batch * heads_, length, head_dim});
@@ -33,8 +71,9 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   auto attention = F::dropout(torch::softmax(scores, -1), F::DropoutFuncOptions().p(dropout_).training(train));
   auto context = torch::bmm(attention, v).view({batch, heads_, length, head_dim}).transpose(1, 2).reshape(
       {batch, length, hidden});
-  auto h = norm1_(x + F::dropout(out_(context), F::DropoutFuncOptions().p(dropout_).training(train)));
-  auto ff = ff2_(F::dropout(F::gelu(ff1_(h)), F::DropoutFuncOptions().p(dropout_).training(train)));
+  auto h = norm1_(x + F::dropout(Project(out_, out_lora_, context), F::DropoutFuncOptions().p(dropout_).training(train)));
+  auto ff = Project(ff2_, ff2_lora_,
+                    F::dropout(F::gelu(Project(ff1_, ff1_lora_, h)), F::DropoutFuncOptions().p(dropout_).training(train)));
   return norm2_(h + F::dropout(ff, F::DropoutFuncOptions().p(dropout_).training(train)));
 }
 
@@ -44,7 +83,7 @@ EncoderClassifierImpl::EncoderClassifierImpl(const ModelShape& shape) : shape_(s
   norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({shape.hidden})));
   layers_ = register_module("layers", torch::nn::ModuleList());
   for (int l = 0; l < shape.layers; ++l) {
-    layers_->push_back(EncoderLayer(shape.hidden, shape.heads, shape.ffn, shape.dropout));
+    layers_->push_back(EncoderLayer(shape.hidden, shape.heads, shape.ffn, shape.dropout, shape.lora));
   }
   dropout_ = register_module("dropout", torch::nn::Dropout(shape.dropout));
   head_ = register_module("head", torch::nn::Linear(shape.hidden, shape.classes));
@@ -71,6 +110,38 @@ torch::Tensor EncoderClassifierImpl::forward(const torch::Tensor& ids, const tor
   auto keep = (~pad).unsqueeze(-1).to(x.dtype());
   auto pooled = (x * keep).sum(1) / keep.sum(1).clamp_min(1.0);
   return head_(dropout_(pooled));
+}
+
+Status LoadModelWeights(EncoderClassifier& model, const std::string& path) {
+  std::map<std::string, std::vector<int64_t>> expected;
+  for (const auto& item : model->named_parameters()) expected[item.key()] = item.value().sizes().vec();
+  try {
+    torch::load(model, path);
+  } catch (const c10::Error& e) {
+    return Status::Error(path + ": does not load into the model: " + e.what_without_backtrace());
+  }
+  for (const auto& item : model->named_parameters()) {
+    if (item.value().sizes().vec() == expected[item.key()]) continue;
+    std::ostringstream why;
+    why << path << ": " << item.key() << " has shape " << item.value().sizes() << ", the model "
+        << torch::IntArrayRef(expected[item.key()]) << ": saved with another architecture";
+    return Status::Error(why.str());
+  }
+  return Status::Ok();
+}
+
+ModelShape PackageShape(const ModelPackage& package) {
+  ModelShape shape;
+  shape.vocab = package.vocab;
+  shape.classes = static_cast<int>(package.labels.size());
+  shape.layers = package.layers;
+  shape.hidden = package.hidden;
+  shape.heads = package.heads;
+  shape.ffn = package.ffn;
+  shape.max_length = package.max_length;
+  shape.dropout = 0;
+  if (package.lora_rank > 0) shape.lora = LoraSpec{package.lora_rank, package.lora_alpha, package.lora_targets};
+  return shape;
 }
 
 }  // namespace polysweep

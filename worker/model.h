@@ -10,7 +10,35 @@
 
 #include <torch/torch.h>
 
+#include <string>
+
+#include "common/model_package.h"
+#include "common/status.h"
+
 namespace polysweep {
+
+// Low-rank adapters (LoRA): a linear layer's frozen weight W gains
+// (alpha / rank) * B A, with A [rank, in] random and B [out, rank] zero, so
+// training starts from the base model exactly and only A and B learn.
+struct LoraSpec {
+  int rank = 0;                       // 0: no adapters
+  double alpha = 16;
+  std::string targets = "attention";  // attention (qkv, out) | qkv | all (qkv, out, ff1, ff2)
+  // Whether the layer's linear `name` (qkv, out, ff1, ff2) gets an adapter.
+  bool Targets(const std::string& name) const;
+};
+
+class LoraAdapterImpl : public torch::nn::Module {
+ public:
+  LoraAdapterImpl(int in, int out, int rank, double alpha);
+  // The low-rank update of x: (alpha / rank) * x A^T B^T.
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::Tensor a_, b_;
+  double scale_;
+};
+TORCH_MODULE(LoraAdapter);
 
 struct ModelShape {
   int vocab = 8000;
@@ -21,11 +49,12 @@ struct ModelShape {
   int ffn = 256;
   int max_length = 64;
   double dropout = 0.1;
+  LoraSpec lora;
 };
 
 class EncoderLayerImpl : public torch::nn::Module {
  public:
-  EncoderLayerImpl(int hidden, int heads, int ffn, double dropout);
+  EncoderLayerImpl(int hidden, int heads, int ffn, double dropout, const LoraSpec& lora = {});
   // x: [batch, length, hidden]; mask: [batch * heads, 1, length] additive
   // (a large negative number at padding), or undefined for none.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask);
@@ -35,6 +64,7 @@ class EncoderLayerImpl : public torch::nn::Module {
   double dropout_;
   torch::nn::Linear qkv_{nullptr}, out_{nullptr}, ff1_{nullptr}, ff2_{nullptr};
   torch::nn::LayerNorm norm1_{nullptr}, norm2_{nullptr};
+  LoraAdapter qkv_lora_{nullptr}, out_lora_{nullptr}, ff1_lora_{nullptr}, ff2_lora_{nullptr};
 };
 TORCH_MODULE(EncoderLayer);
 
@@ -55,5 +85,13 @@ class EncoderClassifierImpl : public torch::nn::Module {
   torch::nn::Linear head_{nullptr};
 };
 TORCH_MODULE(EncoderClassifier);
+
+// Loads weights saved with torch::save into `model`, which must have been
+// built with the same architecture: a tensor of another shape is an error
+// naming it (LibTorch itself would take the saved shape).
+Status LoadModelWeights(EncoderClassifier& model, const std::string& path);
+
+// The architecture an exported model directory describes (no dropout).
+ModelShape PackageShape(const ModelPackage& package);
 
 }  // namespace polysweep

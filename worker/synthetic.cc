@@ -26,7 +26,7 @@ StatusOr<TrainResult> RunSyntheticTrial(const wire::Assignment& a, Communicator*
   const auto step_time = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double, std::milli>(a.synthetic_step_ms()));
   const int64_t max_steps = a.max_steps();
-  const int64_t global_batch = static_cast<int64_t>(params.batch_size) * comm->size();
+  const int64_t global_batch = static_cast<int64_t>(params.batch_size) * params.grad_accumulation * comm->size();
   auto done = [&](int64_t steps) {
     TrainResult r;
     r.steps = steps;
@@ -50,7 +50,7 @@ StatusOr<TrainResult> RunSyntheticTrial(const wire::Assignment& a, Communicator*
       wire::Progress p;
       p.set_step(step);
       p.set_loss(1.0 - quality + 0.05);
-      p.set_lr(ScheduledLr(params.lr, step, params.warmup_steps, max_steps));
+      p.set_lr(ScheduledLr(params.lr_schedule, params.lr, step, params.WarmupSteps(max_steps), max_steps));
       const double seconds = std::max(1e-9, std::chrono::duration<double>(Clock::now() - t0).count());
       p.set_samples(step * global_batch);
       p.set_samples_per_sec(static_cast<double>(step * global_batch) / seconds);

@@ -30,14 +30,41 @@ Batch MakeBatch(const ExampleSource& source, const std::vector<int64_t>& indices
   return b;
 }
 
+namespace {
+
+// Whether the parameter `name` of the model is frozen by `params`: with
+// LoRA everything but the adapters and the head; else the embeddings
+// (tokens, positions and their norm) and the bottom layers, when asked.
+bool Frozen(const std::string& name, const TrainingParams& params) {
+  if (params.lora) return name.find("_lora.") == std::string::npos && name.rfind("head.", 0) != 0;
+  if (params.freeze_embeddings &&
+      (name.rfind("tokens.", 0) == 0 || name.rfind("positions.", 0) == 0 || name.rfind("norm.", 0) == 0)) {
+    return true;
+  }
+  if (name.rfind("layers.", 0) != 0) return false;
+  const int layer = std::stoi(name.substr(7));
+  return layer < params.freeze_layers;
+}
+
+}  // namespace
+
 DataParallelStep::DataParallelStep(const ModelShape& shape, const TrainingParams& params, Communicator* comm,
                                    BucketOptions buckets)
     : params_(params), comm_(comm) {
   torch::manual_seed(static_cast<uint64_t>(params.seed));
   model_ = EncoderClassifier(shape);
+  std::vector<torch::Tensor> trainable;
+  for (auto& item : model_->named_parameters()) {
+    if (Frozen(item.key(), params)) {
+      item.value().set_requires_grad(false);
+      frozen_numel_ += item.value().numel();
+    } else {
+      trainable.push_back(item.value());
+    }
+  }
   torch::optim::AdamWOptions opts(params.lr);
   opts.weight_decay(params.weight_decay);
-  optimizer_ = std::make_unique<torch::optim::AdamW>(model_->parameters(), opts);
+  optimizer_ = std::make_unique<torch::optim::AdamW>(trainable, opts);
   sync_ = std::make_unique<GradientSync>(model_->parameters(), comm, buckets);
 }
 

@@ -29,8 +29,10 @@ Batch MakeBatch(const ExampleSource& source, const std::vector<int64_t>& indices
 
 class DataParallelStep {
  public:
-  // Builds the model with `params.seed` on every rank, then copies rank 0's
-  // weights to all ranks; dropout streams differ per rank afterwards.
+  // Builds the model with `params.seed` on every rank; Init() then copies
+  // rank 0's weights to all ranks (dropout streams differ per rank
+  // afterwards). Parameters frozen by `params` (freeze_embeddings,
+  // freeze_layers) get no gradient, no optimizer state and no all-reduce.
   DataParallelStep(const ModelShape& shape, const TrainingParams& params, Communicator* comm,
                    BucketOptions buckets = {});
   Status Init();
@@ -44,10 +46,13 @@ class DataParallelStep {
   EncoderClassifier& model() { return model_; }
   torch::optim::AdamW& optimizer() { return *optimizer_; }
   GradientSync& sync() { return *sync_; }
+  // Elements of the frozen parameters (no gradient, no update).
+  int64_t frozen_numel() const { return frozen_numel_; }
 
  private:
   TrainingParams params_;
   Communicator* comm_;
+  int64_t frozen_numel_ = 0;
   EncoderClassifier model_{nullptr};
   std::unique_ptr<torch::optim::AdamW> optimizer_;
   std::unique_ptr<GradientSync> sync_;

@@ -1,6 +1,7 @@
 #include "worker/trainer.h"
 
 #include <chrono>
+#include <limits>
 
 #include "common/hparams.h"
 #include "common/objective.h"
@@ -8,18 +9,12 @@
 #include "common/shard_set.h"
 #include "worker/checkpoint.h"
 #include "worker/heartbeat.h"
+#include "worker/init_weights.h"
 #include "worker/metrics.h"
 #include "worker/prefetcher.h"
 #include "worker/train_step.h"
 
 namespace polysweep {
-
-double ScheduledLr(double peak, int64_t step, int64_t warmup, int64_t max_steps) {
-  if (warmup > 0 && step <= warmup) return peak * static_cast<double>(step) / static_cast<double>(warmup);
-  const double left = static_cast<double>(max_steps - step);
-  const double span = static_cast<double>(std::max<int64_t>(1, max_steps - warmup));
-  return peak * std::max(0.0, left / span);
-}
 
 namespace {
 
@@ -107,17 +102,38 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
   shape.ffn = a.model().ffn();
   shape.max_length = max_length;
   shape.dropout = params.dropout;
-  DataParallelStep trainer(shape, params, comm);
+  if (params.lora) shape.lora = LoraSpec{params.lora_rank, params.lora_alpha, params.lora_targets};
+  if (params.freeze_layers > shape.layers) {
+    return classed(Status::Error("hyperparameter freeze_layers = " + std::to_string(params.freeze_layers) +
+                                 " is more than the model's " + std::to_string(shape.layers) + " layers (model.layers)"),
+                   kBadConfig);
+  }
+  BucketOptions buckets;
+  if (a.bucket_mb() > 0) buckets.bucket_bytes = static_cast<size_t>(a.bucket_mb() * (1 << 20));
+  if (a.first_bucket_mb() > 0) buckets.first_bucket_bytes = static_cast<size_t>(a.first_bucket_mb() * (1 << 20));
+  if (a.has_overlap()) buckets.overlap = a.overlap();
+  DataParallelStep trainer(shape, params, comm, buckets);
+  // Rank 0 loads the initial encoder; Init() copies rank 0's weights to all.
+  if (!a.model().init().empty() && comm->rank() == 0) {
+    auto loaded = LoadEncoderWeights(trainer.model(), a.model().init());
+    if (!loaded.ok()) return classed(loaded.status(), kBadConfig);
+    log.Info("encoder initialised with " + *loaded);
+  }
   PS_RETURN_IF_ERROR(trainer.Init());
 
   const int world = comm->size();
-  const int64_t global_batch = static_cast<int64_t>(params.batch_size) * world;
+  const int accumulation = params.grad_accumulation;
+  const size_t buckets_n = trainer.sync().buckets();
+  const int64_t global_batch = static_cast<int64_t>(params.batch_size) * params.grad_accumulation * world;
   const int64_t max_steps = a.max_steps();
   SamplingPlan plan{(*train)->language_sizes(), a.data().sampling_alpha(), static_cast<uint64_t>(params.seed)};
   log.Info("training " + std::to_string(max_steps) + " steps: " + std::to_string((*train)->size()) + " train / " +
            std::to_string((*valid)->size()) + " valid examples in " + std::to_string(num_langs) +
-           " languages, " + std::to_string(trainer.sync().numel()) + " parameters, global batch " +
-           std::to_string(global_batch) + ", backend " + comm->name());
+           " languages, " + std::to_string(trainer.sync().numel()) + " trained parameters" +
+           (trainer.frozen_numel() > 0 ? " (" + std::to_string(trainer.frozen_numel()) + " frozen)" : "") +
+           ", global batch " + std::to_string(global_batch) +
+           (accumulation > 1 ? " (" + std::to_string(accumulation) + " micro-batches per step)" : "") +
+           ", " + std::to_string(buckets_n) + " gradient buckets, backend " + comm->name());
   // Resume from the newest good checkpoint of an earlier attempt, if any.
   std::optional<Checkpointer> checkpoints;
   int64_t first_step = 1;
@@ -144,7 +160,9 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
                start.Encode() + ", written by " + std::to_string((*restored)->world_size) + " ranks)");
     }
   }
-  BatchPrefetcher batches(**train, plan, start, params.batch_size, comm->rank(), world, kPad, max_length);
+  BatchPrefetcher batches(**train, plan, start, params.batch_size, comm->rank(), world, kPad, max_length,
+                          std::max(2, accumulation));
+  const int64_t warmup = params.WarmupSteps(max_steps);
 
   const int64_t stop_at = a.stop_at_step() > 0 ? std::min(a.stop_at_step(), max_steps) : max_steps;
   if (stop_at < max_steps && !checkpoints) {
@@ -181,19 +199,32 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
   }
   const double every_seconds = checkpoints ? a.checkpoint_every_seconds() : 0;
   auto last_checkpoint = Clock::now();
+  // Early stopping: evaluations since the best score (NaN never counts as better).
+  double best_score = -std::numeric_limits<double>::infinity();
+  int evals_since_best = 0;
   double loss_sum = 0;
   int64_t loss_n = 0, samples = (first_step - 1) * global_batch, window_samples = 0;
   auto window_start = Clock::now();
   for (int64_t step = first_step; step <= stop_at; ++step) {
-    BatchPrefetcher::Item item = batches.Next();
-    const double lr = ScheduledLr(params.lr, step, params.warmup_steps, max_steps);
-    auto loss = trainer.Step(item.batch, lr);
+    // One optimizer step of `accumulation` micro-batches; the reader
+    // position after the last is where a checkpoint resumes.
+    std::vector<Batch> micro;
+    ReaderPosition after;
+    int64_t consumed = 0;
+    for (int m = 0; m < accumulation; ++m) {
+      BatchPrefetcher::Item item = batches.Next();
+      micro.push_back(std::move(item.batch));
+      after = item.after;
+      consumed += item.global;
+    }
+    const double lr = ScheduledLr(params.lr_schedule, params.lr, step, warmup, max_steps);
+    auto loss = trainer.Step(micro, lr);
     if (!loss.ok()) return loss.status();
     if (liveness) liveness->Tick(step);
     loss_sum += *loss;
     ++loss_n;
-    samples += item.global;
-    window_samples += item.global;
+    samples += consumed;
+    window_samples += consumed;
     if (reporter && (step % a.log_every() == 0 || step == max_steps)) {
       const double secs = std::chrono::duration<double>(Clock::now() - window_start).count();
       wire::Progress p;
@@ -203,7 +234,7 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
       p.set_samples_per_sec(secs > 0 ? static_cast<double>(window_samples) / secs : 0);
       p.set_samples(samples);
       p.set_max_steps(max_steps);
-      p.set_position(item.after.Encode());
+      p.set_position(after.Encode());
       PS_RETURN_IF_ERROR(reporter->Progress(p));
       loss_sum = 0;
       loss_n = 0;
@@ -224,7 +255,7 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
       return Ended(step, &TrainResult::stopped);
     }
     if ((flags[0] > 0 || agreed == wire::COMMAND_PAUSE) && step < max_steps) {
-      if (checkpoints) PS_RETURN_IF_ERROR(Commit(step, item.after));
+      if (checkpoints) PS_RETURN_IF_ERROR(Commit(step, after));
       const bool paused = agreed == wire::COMMAND_PAUSE;
       log.Info(std::string(paused ? "paused" : "preempted") + ": checkpoint committed at step " + std::to_string(step));
       return Ended(step, paused ? &TrainResult::paused : &TrainResult::preempted);
@@ -239,16 +270,35 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
       if (reporter) PS_RETURN_IF_ERROR(reporter->Evaluation(evaluation));
       score = ObjectiveScore(metric, ComputeObjective(metric, evaluation));
       window_start = Clock::now();  // evaluation time is not training throughput
+      if (*score > best_score) {
+        best_score = *score;
+        evals_since_best = 0;
+      } else {
+        ++evals_since_best;
+      }
     }
+    const bool early_stop = params.early_stopping_patience > 0 && evals_since_best >= params.early_stopping_patience &&
+                            score.has_value() && !final && !rung;
     const bool due = (a.checkpoint_every() > 0 && step % a.checkpoint_every() == 0) || flags[1] > 0 ||
                      (keep_best && score.has_value());
     // The final step is checkpointed only for keeping the best (the trial is over).
-    if (checkpoints && due && !rung && (!final || (keep_best && score.has_value()))) {
-      PS_RETURN_IF_ERROR(checkpoints->Save(trainer.model(), trainer.optimizer(), step, item.after, score));
+    if (checkpoints && due && !rung && (!final || (keep_best && score.has_value())) && !early_stop) {
+      PS_RETURN_IF_ERROR(checkpoints->Save(trainer.model(), trainer.optimizer(), step, after, score));
       last_checkpoint = Clock::now();
     }
+    if (early_stop) {
+      // Kept like the final step: a checkpoint only for keeping the best.
+      if (keep_best) {
+        PS_RETURN_IF_ERROR(Commit(step, after, score));
+      } else if (checkpoints) {
+        PS_RETURN_IF_ERROR(checkpoints->Flush());
+      }
+      log.Info("early stop at step " + std::to_string(step) + ": no better score in " +
+               std::to_string(params.early_stopping_patience) + " evaluations");
+      return Ended(step, &TrainResult::early_stopped);
+    }
     if (rung) {
-      PS_RETURN_IF_ERROR(Commit(step, item.after, score));
+      PS_RETURN_IF_ERROR(Commit(step, after, score));
       log.Info("paused at step " + std::to_string(step) + " for the scheduler: checkpoint committed");
       return Ended(step, &TrainResult::paused);
     }

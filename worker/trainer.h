@@ -1,6 +1,7 @@
 // The trial's training loop on one rank: loads the tokenizer and the prepared
-// splits, trains data-parallel for the assigned steps with warmup and linear
-// decay, evaluates on the valid split (sharded over ranks, counts summed), and
+// splits, trains data-parallel for the assigned steps (warmup, then linear
+// or cosine decay; micro-batches accumulated per step; frozen layers left
+// out), evaluates on the valid split (sharded over ranks, counts summed), and
 // reports through the Reporter (rank 0 only; others pass nullptr).
 #pragma once
 
@@ -15,15 +16,13 @@
 
 namespace polysweep {
 
-// Learning rate at `step` (1-based): linear warmup, then linear decay to 0.
-double ScheduledLr(double peak, int64_t step, int64_t warmup, int64_t max_steps);
-
 struct TrainResult {
   int64_t steps = 0;
   double seconds = 0;
   bool preempted = false;  // stopped at `steps` on a preemption signal, checkpoint committed
   bool paused = false;     // paused at `steps` (its stop_at_step, or on command), checkpoint committed
   bool stopped = false;    // stopped at `steps` on command, no checkpoint
+  bool early_stopped = false;  // completed at `steps`: no better score in early_stopping_patience evaluations
 };
 
 struct Liveness;
@@ -38,6 +37,9 @@ inline constexpr const char* kDataError = "data error";
 // rank, all ranks agree on that step, commit a checkpoint and return early.
 // So are the reporter's commands (stop, pause) on rank 0. At the
 // assignment's stop_at_step all ranks evaluate, commit and return paused.
+// With early_stopping_patience, the ranks (which all compute the same
+// all-reduced evaluation) end together once that many evaluations in a row
+// have not beaten the best score.
 StatusOr<TrainResult> RunTrial(const wire::Assignment& assignment, Communicator* comm, Reporter* reporter,
                                const Logger& log, Liveness* liveness = nullptr,
                                const std::atomic<bool>* preempt = nullptr, std::string* reason = nullptr);

@@ -134,3 +134,29 @@ TEST_F(BadInput, DataStatsWithoutShardsSaysWhatToRun) {
 
 }  // namespace
 }  // namespace polysweep
+
+namespace polysweep {
+namespace {
+
+// `polysweep predict` on something that is not a model, or on lines that are
+// not JSON objects with a text: one message naming the file or the line.
+TEST_F(BadInput, PredictNamesTheMissingModelAndTheBadLine) {
+  auto none = RunCommand(std::string(POLYSWEEP_BIN) + " predict " + Quote(dir_ + "/nowhere") + " < /dev/null");
+  EXPECT_EQ(none.exit_code, 1);
+  EXPECT_NE(none.err.find(dir_ + "/nowhere/model.json: cannot open"), std::string::npos) << none.err;
+
+  const std::string model = dir_ + "/model";
+  std::filesystem::create_directories(model);
+  std::ofstream(model + "/model.json") << R"({"format": "polysweep-classifier", "version": 1, "model": {"vocab": 10}})";
+  auto partial = RunCommand(std::string(POLYSWEEP_BIN) + " predict " + Quote(model) + " < /dev/null");
+  EXPECT_EQ(partial.exit_code, 1);
+  EXPECT_NE(partial.err.find(model + "/model.json: model.layers: missing or malformed"), std::string::npos)
+      << partial.err;
+
+  std::ofstream(model + "/model.json") << R"({"format": "polysweep-classifier", "version": 9})";
+  auto newer = RunCommand(std::string(POLYSWEEP_BIN) + " predict " + Quote(model) + " < /dev/null");
+  EXPECT_NE(newer.err.find("version 9 is newer than this polysweep reads"), std::string::npos) << newer.err;
+}
+
+}  // namespace
+}  // namespace polysweep

@@ -7,9 +7,11 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -141,6 +143,58 @@ TEST(Sweep, ThreeTrialsOfTwoRanksFinishWithMetricsInTheJournal) {
   ASSERT_EQ(trials_json.exit_code, 0) << trials_json.err;
   EXPECT_EQ(nlohmann::json::parse(trials_json.out)["trials"].size(), 3u);
 
+  // The sweep exported that model with its tokenizer and labels, and
+  // `polysweep predict` classifies text with it.
+  EXPECT_NE(output.str().find("model:   " + run + "/model"), std::string::npos) << output.str();
+  std::stringstream package_text;
+  package_text << std::ifstream(run + "/model/model.json").rdbuf();
+  auto package = nlohmann::json::parse(package_text.str());
+  EXPECT_EQ(package["source"]["trial"].get<int>(), std::stoi(best_id));
+  EXPECT_EQ(std::to_string(package["source"]["step"].get<int64_t>()), best_step);
+  EXPECT_EQ(package["labels"].size(), 15u);
+  EXPECT_EQ(package["model"]["hidden"].get<int>(), 32);
+  const std::string texts = dir + "/texts.jsonl";
+  {
+    std::ifstream data(POLYSWEEP_DEFAULT_DATA);
+    std::ofstream out(texts);
+    std::string line;
+    for (int i = 0; i < 300 && std::getline(data, line); ++i) out << line << "\n";
+  }
+  // From stdin (RunCommand gives the command /dev/null: the subshell's redirection wins).
+  auto predicted = RunCommand("(" + std::string(POLYSWEEP_BIN) + " predict " + Quote(run + "/model") + " --probs < " +
+                              Quote(texts) + ")");
+  ASSERT_EQ(predicted.exit_code, 0) << predicted.err;
+  std::istringstream lines(predicted.out);
+  std::string line;
+  int n = 0;
+  std::set<std::string> labels;
+  for (const auto& l : package["labels"]) labels.insert(l.get<std::string>());
+  while (std::getline(lines, line)) {
+    auto row = nlohmann::json::parse(line);
+    ASSERT_TRUE(row.contains("text") && row.contains("label") && row.contains("lang")) << line;  // input kept
+    EXPECT_EQ(labels.count(row["predicted"].get<std::string>()), 1u) << line;
+    const double p = row["probability"].get<double>();
+    EXPECT_GT(p, 0.0);
+    EXPECT_LE(p, 1.0);
+    double sum = 0;
+    for (auto& [label, q] : row["probs"].items()) sum += q.get<double>();
+    EXPECT_NEAR(sum, 1.0, 1e-4);
+    ++n;
+  }
+  EXPECT_EQ(n, 300);
+  EXPECT_NE(predicted.err.find("classified 300 texts"), std::string::npos) << predicted.err;
+  EXPECT_NE(predicted.err.find("accuracy "), std::string::npos) << predicted.err;
+  // A bad line is named by its number.
+  std::ofstream(dir + "/bad.jsonl") << "{\"text\": \"Ein Spiel\"}\nnot json\n";
+  auto bad = RunCommand(std::string(POLYSWEEP_BIN) + " predict " + Quote(run + "/model") + " " + Quote(dir + "/bad.jsonl"));
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find(dir + "/bad.jsonl:2: not a JSON object"), std::string::npos) << bad.err;
+  std::ofstream(dir + "/notext.jsonl") << "{\"body\": \"Ein Spiel\"}\n";
+  auto notext = RunCommand("(" + std::string(POLYSWEEP_BIN) + " predict " + Quote(run + "/model") + " < " +
+                           Quote(dir + "/notext.jsonl") + ")");
+  EXPECT_EQ(notext.exit_code, 1);
+  EXPECT_NE(notext.err.find("stdin:1: no string field \"text\""), std::string::npos) << notext.err;
+
   // The shards the sweep made are up to date for `polysweep shard`, and
   // `data stats` describes them.
   auto shard = RunCommand(std::string(POLYSWEEP_BIN) + " shard " + Quote(config));
@@ -233,6 +287,90 @@ TEST(Sweep, TimedCheckpointsAreTakenAtOneStepByEveryRank) {
     }
     newer = m->wall_time;
   }
+  std::filesystem::remove_all(dir);
+}
+
+
+// The fine-tuning controls and engine settings of the config reach every
+// rank: micro-batches accumulate (samples per step double), the cosine
+// schedule follows its warmup ratio, the embeddings and the bottom layer are
+// frozen, gradients go in the configured buckets, threads are chosen
+// automatically, and a trial whose score stops improving ends early as
+// completed, with the decision journaled.
+TEST(Sweep, FineTuningControlsReachTheRanksAndEarlyStoppingEndsATrial) {
+  const std::string dir = testing_util::FreshDir("controls");
+  const std::string config = dir + "/controls.yaml", run = dir + "/run";
+  std::ofstream(config) << "name: controls\noutput_dir: " << run << "\n"
+                        << "data: {files: [" << POLYSWEEP_DEFAULT_DATA << "], group_field: group, "
+                        << "max_per_language: 60, vocab_size: 2000}\n"
+                        << "model: {layers: 2, hidden: 32, heads: 2, ffn: 64, max_length: 32}\n"
+                        << "trial: {ranks: 2, threads_per_rank: auto, bucket_mb: 0.02, first_bucket_mb: 0.005, "
+                        << "overlap: true, collective_timeout_seconds: 60}\n"
+                        << "training: {batch_size: 8, grad_accumulation: 2, lr_schedule: cosine, warmup_ratio: 0.1, "
+                        << "freeze_embeddings: true, freeze_layers: 1, early_stopping_patience: 1}\n"
+                        // A learning rate this small leaves the predictions as they are:
+                        // the second evaluation is no better than the first.
+                        << "search: {space: {lr: {type: choice, values: [1.0e-8]}}}\n"
+                        << "budget: {max_trials: 1, max_steps: 60, eval_every: 10, log_every: 5}\n";
+  auto r = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(config));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE((r.out + r.err).find("trial.threads_per_rank auto: "), std::string::npos) << r.out << r.err;
+  JournalReader j(run + "/journal.db");
+  EXPECT_EQ(j.Scalar("SELECT state FROM trials WHERE id=1"), "completed");
+  // Early stop at the second evaluation (step 20), not at max_steps.
+  EXPECT_EQ(j.Scalar("SELECT MAX(step) FROM progress WHERE trial_id=1"), "20");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM evaluations WHERE trial_id=1"), "2");
+  EXPECT_EQ(j.Scalar("SELECT kind || ' ' || step FROM decisions WHERE trial_id=1"), "early stop 20");
+  EXPECT_NE(j.Scalar("SELECT detail FROM decisions WHERE trial_id=1").find("no better macro_f1 in 1 evaluations"),
+            std::string::npos);
+  // 8 examples x 2 micro-batches x 2 ranks per step.
+  EXPECT_EQ(j.Scalar("SELECT samples FROM progress WHERE trial_id=1 AND step=10"), "320");
+  // Cosine after 6 warmup steps (0.1 x 60): at step 10, 4 of 54 decay steps done.
+  const double lr = std::stod(j.Scalar("SELECT lr FROM progress WHERE trial_id=1 AND step=10"));
+  EXPECT_NEAR(lr, 1e-8 * 0.5 * (1 + std::cos(M_PI * 4.0 / 54.0)), 1e-14);
+  std::stringstream trial_log;
+  trial_log << std::ifstream(run + "/trial-1.log").rdbuf();
+  EXPECT_NE(trial_log.str().find(" frozen)"), std::string::npos) << trial_log.str();
+  EXPECT_NE(trial_log.str().find("(2 micro-batches per step)"), std::string::npos) << trial_log.str();
+  EXPECT_NE(trial_log.str().find("early stop at step 20"), std::string::npos) << trial_log.str();
+
+  // Fine-tuning that model further with LoRA adapters (model.init): its
+  // encoder and tokenizer carry over, only adapters and the head train, and
+  // the export carries the adapters to `predict`.
+  ASSERT_TRUE(std::filesystem::exists(run + "/model/model.json")) << r.out;
+  const std::string lora_config = dir + "/lora.yaml", lora_run = dir + "/lora-run";
+  std::ofstream(lora_config) << "name: lora\noutput_dir: " << lora_run << "\n"
+                             << "data: {files: [" << POLYSWEEP_DEFAULT_DATA << "], group_field: group, "
+                             << "max_per_language: 60}\n"
+                             << "model: {layers: 2, hidden: 32, heads: 2, ffn: 64, max_length: 32, init: " << run
+                             << "/model}\n"
+                             << "trial: {ranks: 2}\n"
+                             << "training: {batch_size: 8, lora: true, lora_targets: all}\n"
+                             << "search: {space: {lora_rank: {type: choice, values: [4]}, lr: {type: choice, values: [3.0e-3]}}}\n"
+                             << "budget: {max_trials: 1, max_steps: 20, eval_every: 10, log_every: 5}\n";
+  auto lora = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(lora_config));
+  ASSERT_EQ(lora.exit_code, 0) << lora.out << lora.err;
+  std::stringstream lora_log;
+  lora_log << std::ifstream(lora_run + "/trial-1.log").rdbuf();
+  EXPECT_NE(lora_log.str().find("encoder initialised with 28 tensors from model directory " + run + "/model"),
+            std::string::npos)
+      << lora_log.str();
+  EXPECT_NE(lora_log.str().find(" frozen)"), std::string::npos) << lora_log.str();
+  auto read_json = [](const std::string& path) {
+    std::stringstream text;
+    text << std::ifstream(path).rdbuf();
+    return nlohmann::json::parse(text.str());
+  };
+  // The data was encoded with the first sweep's tokenizer.
+  EXPECT_EQ(read_json(lora_run + "/data/manifest.json")["tokenizer"]["hash"], read_json(run + "/model/model.json")["tokenizer_hash"]);
+  auto lora_package = read_json(lora_run + "/model/model.json");
+  EXPECT_EQ(lora_package["model"]["lora"]["rank"].get<int>(), 4);
+  EXPECT_EQ(lora_package["model"]["lora"]["targets"].get<std::string>(), "all");
+  std::ofstream(dir + "/one.jsonl") << "{\"text\": \"Ein Spiel für zwei Spieler\"}\n";
+  auto predicted = RunCommand(std::string(POLYSWEEP_BIN) + " predict " + Quote(lora_run + "/model") + " " +
+                              Quote(dir + "/one.jsonl"));
+  ASSERT_EQ(predicted.exit_code, 0) << predicted.err;
+  EXPECT_NE(predicted.out.find("\"predicted\":"), std::string::npos) << predicted.out;
   std::filesystem::remove_all(dir);
 }
 

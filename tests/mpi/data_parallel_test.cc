@@ -4,6 +4,7 @@
 // ranks' weights stay bit-identical through training.
 #include <gtest/gtest.h>
 
+#include <map>
 #include <numeric>
 #include <random>
 
@@ -235,6 +236,109 @@ TEST(DataParallel, WithoutGradientSyncRanksDiverge) {
   torch::Tensor w = Flat(model, false);
   if (comm->rank() != 0) EXPECT_FALSE(torch::equal(w, FromRankZero(*comm, w)));
   else FromRankZero(*comm, w);
+}
+
+}  // namespace
+}  // namespace polysweep
+
+namespace polysweep {
+namespace {
+
+// Freezing the embeddings and the bottom layer: those weights stay
+// bit-identical through training, get no gradient and are not all-reduced;
+// everything else trains and stays identical across ranks.
+TEST(DataParallel, FrozenParametersStayBitIdenticalAndAreNotAllReduced) {
+  auto comm = Comm();
+  TokenizedSplit data = Synthetic(400, 61);
+  TrainingParams params;
+  params.seed = 5;
+  params.freeze_embeddings = true;
+  params.freeze_layers = 1;
+  DataParallelStep step(SmallShape(0.1), params, comm.get(), SmallBuckets());
+  ASSERT_TRUE(step.Init().ok());
+  std::map<std::string, torch::Tensor> frozen, trained;
+  int64_t trainable_numel = 0;
+  for (const auto& item : step.model()->named_parameters()) {
+    const std::string& name = item.key();
+    const bool is_frozen = name.rfind("tokens.", 0) == 0 || name.rfind("positions.", 0) == 0 ||
+                           name.rfind("norm.", 0) == 0 || name.rfind("layers.0.", 0) == 0;
+    EXPECT_EQ(item.value().requires_grad(), !is_frozen) << name;
+    (is_frozen ? frozen : trained)[name] = item.value().detach().clone();
+    if (!is_frozen) trainable_numel += item.value().numel();
+  }
+  ASSERT_FALSE(frozen.empty());
+  ASSERT_FALSE(trained.empty());
+  EXPECT_EQ(static_cast<int64_t>(step.sync().numel()), trainable_numel) << "frozen weights would be all-reduced";
+  const auto order = EpochOrder({data.size()}, 1.0, 1, 0);
+  ReaderPosition pos;
+  for (int s = 0; s < 5; ++s) {
+    StepSlice slice = SliceForRank(data.size(), pos, 8, comm->rank(), comm->size());
+    Batch b = MakeBatch(data, std::vector<int64_t>(order.begin() + slice.begin, order.begin() + slice.end), kPad, 16);
+    ASSERT_TRUE(step.Step(b, 1e-2).ok());
+    pos = Advance(pos, slice.global, data.size());
+  }
+  for (const auto& item : step.model()->named_parameters()) {
+    const std::string& name = item.key();
+    if (frozen.count(name)) {
+      EXPECT_TRUE(torch::equal(item.value(), frozen[name])) << name << " changed though frozen";
+      EXPECT_FALSE(item.value().grad().defined()) << name << " has a gradient though frozen";
+    } else {
+      EXPECT_FALSE(torch::equal(item.value(), trained[name])) << name << " did not train";
+    }
+  }
+  torch::Tensor after = Flat(step.model(), false);
+  EXPECT_TRUE(torch::equal(after, FromRankZero(*comm, after))) << "ranks diverged";
+}
+
+
+// LoRA: the base model is frozen bit for bit; only the adapters (which
+// start as a zero update) and the head train, and only their gradients are
+// all-reduced.
+TEST(DataParallel, LoraTrainsOnlyAdaptersAndTheHeadAndAllReducesOnlyThem) {
+  auto comm = Comm();
+  TokenizedSplit data = Synthetic(400, 71);
+  TrainingParams params;
+  params.seed = 6;
+  params.lora = true;
+  ModelShape shape = SmallShape(0.0);
+  shape.lora = LoraSpec{4, 8, "all"};
+  DataParallelStep step(shape, params, comm.get(), SmallBuckets());
+  ASSERT_TRUE(step.Init().ok());
+  std::map<std::string, torch::Tensor> before;
+  int64_t trained_numel = 0, adapters = 0;
+  for (const auto& item : step.model()->named_parameters()) {
+    const std::string& name = item.key();
+    const bool adapter = name.find("_lora.") != std::string::npos;
+    const bool trained = adapter || name.rfind("head.", 0) == 0;
+    EXPECT_EQ(item.value().requires_grad(), trained) << name;
+    if (trained) trained_numel += item.value().numel();
+    if (adapter) ++adapters;
+    // B starts at zero: the adapted model starts as the base model.
+    if (adapter && name.substr(name.size() - 2) == ".b") {
+      EXPECT_EQ(item.value().abs().sum().item<double>(), 0.0) << name;
+    }
+    before[name] = item.value().detach().clone();
+  }
+  EXPECT_EQ(adapters, 2 * 4 * shape.layers) << "an A and a B on qkv, out, ff1 and ff2 of every layer";
+  EXPECT_EQ(static_cast<int64_t>(step.sync().numel()), trained_numel) << "only adapters and head are all-reduced";
+  const auto order = EpochOrder({data.size()}, 1.0, 1, 0);
+  ReaderPosition pos;
+  for (int s = 0; s < 5; ++s) {
+    StepSlice slice = SliceForRank(data.size(), pos, 8, comm->rank(), comm->size());
+    Batch b = MakeBatch(data, std::vector<int64_t>(order.begin() + slice.begin, order.begin() + slice.end), kPad, 16);
+    ASSERT_TRUE(step.Step(b, 1e-2).ok());
+    pos = Advance(pos, slice.global, data.size());
+  }
+  for (const auto& item : step.model()->named_parameters()) {
+    const std::string& name = item.key();
+    if (item.value().requires_grad()) {
+      EXPECT_FALSE(torch::equal(item.value(), before[name])) << name << " did not train";
+    } else {
+      EXPECT_TRUE(torch::equal(item.value(), before[name])) << name << " changed though frozen";
+    }
+  }
+  torch::Tensor after = Flat(step.model(), false);
+  EXPECT_TRUE(torch::equal(after, FromRankZero(*comm, after))) << "ranks diverged";
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Tests of the sweep config parser (common/config.h): a full valid config,
 // the defaults, and bad configs whose errors must name "FILE:LINE: key.path".
 #include "common/config.h"
+#include "common/model_package.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -177,6 +178,85 @@ TEST_F(ConfigTest, FullConfigParsesIntoStruct) {
   EXPECT_EQ(c.budget.log_every, 5);
 }
 
+TEST_F(ConfigTest, FineTuningControlsAndEngineKeys) {
+  std::string yaml = Minimal("trial:\n"
+                                    "  threads_per_rank: auto\n"
+                                    "  bucket_mb: 4\n"
+                                    "  first_bucket_mb: 0.25\n"
+                                    "  overlap: false\n"
+                                    "  collective_timeout_seconds: 30\n"
+                                    "training:\n"
+                                    "  lr_schedule: cosine\n"
+                                    "  warmup_ratio: 0.1\n"
+                                    "  grad_accumulation: 4\n"
+                                    "  freeze_embeddings: true\n"
+                                    "  freeze_layers: 1\n"
+                                    "  early_stopping_patience: 2\n");
+  yaml.replace(yaml.find("  max_steps: 10\n"), 0, "  eval_every: 5\n");
+  auto c = ParseSweepConfig(yaml, "cfg.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->trial.threads_per_rank, 0);
+  EXPECT_DOUBLE_EQ(c->trial.bucket_mb, 4);
+  EXPECT_DOUBLE_EQ(c->trial.first_bucket_mb, 0.25);
+  EXPECT_FALSE(c->trial.overlap);
+  EXPECT_DOUBLE_EQ(c->trial.collective_timeout_seconds, 30);
+  EXPECT_EQ(c->training.lr_schedule, "cosine");
+  EXPECT_DOUBLE_EQ(c->training.warmup_ratio, 0.1);
+  EXPECT_EQ(c->training.grad_accumulation, 4);
+  EXPECT_TRUE(c->training.freeze_embeddings);
+  EXPECT_EQ(c->training.freeze_layers, 1);
+  EXPECT_EQ(c->training.early_stopping_patience, 2);
+  // auto: the CPUs divided among max_concurrent trials of `ranks` ranks.
+  c->trial.ranks = 2;
+  c->max_concurrent = 3;
+  EXPECT_EQ(ResolvedThreadsPerRank(*c, 24), 4);
+  EXPECT_EQ(ResolvedThreadsPerRank(*c, 2), 1);
+  c->trial.threads_per_rank = 5;
+  EXPECT_EQ(ResolvedThreadsPerRank(*c, 2), 5);
+  EXPECT_GE(AvailableCpus(), 1);
+
+  // Searched: words and booleans as choices, conditional on each other.
+  auto searched = ParseSweepConfig(
+      "name: t\ndata:\n  files: [" + data_ + "]\nsearch:\n  space:\n"
+      "    lr_schedule: {type: choice, values: [linear, cosine]}\n"
+      "    freeze_embeddings: {type: choice, values: [true, false]}\n"
+      "    freeze_layers: {type: int, low: 0, high: 2, when: {freeze_embeddings: true}}\n"
+      "budget:\n  max_steps: 10\n",
+      "cfg.yaml");
+  ASSERT_TRUE(searched.ok()) << searched.status().message();
+  EXPECT_EQ(searched->search.space.params.size(), 3u);
+}
+
+// model.init naming a model directory: the architecture must match, and
+// its tokenizer becomes the data's.
+TEST_F(ConfigTest, ModelInitChecksTheArchitectureAndTakesTheTokenizer) {
+  const std::string pkg = dir_ + "/pkg";
+  fs::create_directories(pkg);
+  std::ofstream(pkg + "/model.pt") << "x";
+  std::ofstream(pkg + "/tokenizer.model") << "x";
+  ModelPackage p;
+  p.vocab = 100;
+  p.layers = 2;
+  p.hidden = 128;
+  p.heads = 4;
+  p.ffn = 256;
+  p.max_length = 128;
+  p.labels = {"a", "b"};
+  std::ofstream(pkg + "/model.json") << ModelPackageToJson(p);
+  auto c = ParseSweepConfig(Minimal("model: {init: " + pkg + "}\n"), "cfg.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->model.init, pkg);
+  EXPECT_EQ(c->data.tokenizer, pkg + "/tokenizer.model");
+  const std::string wider = ErrorOf(Minimal("model: {init: " + pkg + ", hidden: 256}\n"));
+  EXPECT_NE(wider.find("cfg.yaml:9: model.init: " + pkg + " has hidden 128, model.hidden is 256"), std::string::npos)
+      << wider;
+  const std::string longer = ErrorOf(Minimal("model: {init: " + pkg + ", max_length: 512}\n"));
+  EXPECT_NE(longer.find("has max_length 128, less than model.max_length 512"), std::string::npos) << longer;
+  fs::remove(pkg + "/tokenizer.model");
+  const std::string broken = ErrorOf(Minimal("model: {init: " + pkg + "}\n"));
+  EXPECT_NE(broken.find("names tokenizer.model, which is missing"), std::string::npos) << broken;
+}
+
 TEST_F(ConfigTest, DefaultsApplied) {
   auto parsed = ParseSweepConfig(Minimal(), "cfg.yaml");
   ASSERT_TRUE(parsed.ok()) << parsed.status().message();
@@ -274,6 +354,24 @@ TEST_F(ConfigTest, BadConfigsNameFileLineAndKey) {
       {"wrong type", Minimal("model:\n  layers: abc\n"), "10: model.layers", "expected a number"},
       {"out of range", Minimal("trial:\n  ranks: 0\n"), "10: trial.ranks", "out of range"},
       {"non-integer", Minimal("trial:\n  ranks: 1.5\n"), "10: trial.ranks", "integer"},
+      {"overlap not a boolean", Minimal("trial:\n  overlap: sometimes\n"), "10: trial.overlap",
+       "expected true or false, got \"sometimes\""},
+      {"bucket too small", Minimal("trial:\n  bucket_mb: 0\n"), "10: trial.bucket_mb", "out of range"},
+      {"threads_per_rank word", Minimal("trial:\n  threads_per_rank: many\n"), "10: trial.threads_per_rank",
+       "expected a number"},
+      {"freeze more layers than the model has", Minimal("model: {layers: 2}\ntraining:\n  freeze_layers: 3\n"),
+       "11: training.freeze_layers", "3 is more than model.layers (2)"},
+      {"searched freeze_layers beyond the model",
+       space_head + "    freeze_layers: {type: int, low: 0, high: 4}\n" + budget + "model: {layers: 2}\n",
+       "6: search.space.freeze_layers.high", "4 is more than model.layers (2)"},
+      {"early stopping without evaluations", Minimal("training:\n  early_stopping_patience: 2\n"),
+       "10: training.early_stopping_patience", "needs budget.eval_every > 0"},
+      {"model.init that does not exist", Minimal("model:\n  init: /nonexistent/model\n"), "10: model.init",
+       "no such file or directory: /nonexistent/model"},
+      {"unknown lr schedule", Minimal("training:\n  lr_schedule: exponential\n"), "10: training.lr_schedule",
+       "must be one of linear, cosine, constant"},
+      {"searched schedule value", space_head + "    lr_schedule: {type: choice, values: [linear, step]}\n" + budget,
+       "6: search.space.lr_schedule.values[1]", "must be one of linear, cosine, constant"},
       {"empty search space",
        "name: t\ndata:\n  files: [" + data_ + "]\nsearch:\n  space: {}\n" + budget, "5: search.space",
        "empty search space"},

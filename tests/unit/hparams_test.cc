@@ -103,7 +103,85 @@ TEST(ApplyHyperparameter, UnknownNameListsKnownNames) {
   for (const std::string& name : KnownHyperparameters()) {
     EXPECT_NE(s.message().find(name), std::string::npos) << name << " missing from: " << s.message();
   }
-  EXPECT_EQ(KnownHyperparameters().size(), 7u);
+  EXPECT_EQ(KnownHyperparameters().size(), 17u);
+}
+
+TEST(ApplyHyperparameter, WordsAndBooleans) {
+  TrainingParams p;
+  ASSERT_TRUE(ApplyHyperparameter(&p, "lr_schedule", ParamValue::Text("cosine")).ok());
+  EXPECT_EQ(p.lr_schedule, "cosine");
+  Status bad = ApplyHyperparameter(&p, "lr_schedule", ParamValue::Text("exponential"));
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.message(), "hyperparameter lr_schedule must be one of linear, cosine, constant, got \"exponential\"");
+  EXPECT_FALSE(ApplyHyperparameter(&p, "lr_schedule", ParamValue::Number(1)).ok());
+  EXPECT_EQ(p.lr_schedule, "cosine");
+
+  ASSERT_TRUE(ApplyHyperparameter(&p, "freeze_embeddings", ParamValue::Text("true")).ok());
+  EXPECT_TRUE(p.freeze_embeddings);
+  ASSERT_TRUE(ApplyHyperparameter(&p, "freeze_embeddings", ParamValue::Number(0)).ok());
+  EXPECT_FALSE(p.freeze_embeddings);
+  Status yes = ApplyHyperparameter(&p, "freeze_embeddings", ParamValue::Text("yes"));
+  ASSERT_FALSE(yes.ok());
+  EXPECT_EQ(yes.message(), "hyperparameter freeze_embeddings must be true or false, got \"yes\"");
+  EXPECT_FALSE(ApplyHyperparameter(&p, "freeze_embeddings", ParamValue::Number(2)).ok());
+
+  EXPECT_TRUE(Apply(&p, "grad_accumulation", 4).ok());
+  EXPECT_EQ(p.grad_accumulation, 4);
+  EXPECT_FALSE(Apply(&p, "grad_accumulation", 0).ok());
+  EXPECT_FALSE(Apply(&p, "warmup_ratio", 1).ok());  // [0, 1): all warmup would never train at the peak
+  EXPECT_TRUE(Apply(&p, "early_stopping_patience", 3).ok());
+  EXPECT_FALSE(Apply(&p, "freeze_layers", -1).ok());
+}
+
+TEST(FormatHyperparameters, EveryNameRoundTrips) {
+  TrainingParams p;
+  p.lr = 0.0003;
+  p.lr_schedule = "cosine";
+  p.freeze_embeddings = true;
+  p.freeze_layers = 2;
+  p.warmup_ratio = 0.06;
+  p.grad_accumulation = 3;
+  p.early_stopping_patience = 4;
+  const auto text = FormatHyperparameters(p);
+  ASSERT_EQ(text.size(), KnownHyperparameters().size());
+  EXPECT_EQ(text.at("freeze_embeddings"), "true");
+  EXPECT_EQ(text.at("lr_schedule"), "cosine");
+  TrainingParams back;
+  for (const auto& [name, value] : text) {
+    ASSERT_TRUE(ApplyHyperparameter(&back, name, ParamValue::Parse(value)).ok()) << name << "=" << value;
+  }
+  EXPECT_EQ(FormatHyperparameters(back), text);
+  EXPECT_EQ(back.lr_schedule, "cosine");
+  EXPECT_TRUE(back.freeze_embeddings);
+  EXPECT_EQ(back.grad_accumulation, 3);
+}
+
+TEST(ScheduledLr, LinearCosineAndConstantAfterWarmup) {
+  const double peak = 1.0;
+  // Warmup: 1/10, 2/10, ... up to the peak at step 10, whatever the schedule.
+  for (const char* schedule : {"linear", "cosine", "constant"}) {
+    EXPECT_DOUBLE_EQ(ScheduledLr(schedule, peak, 1, 10, 110), 0.1) << schedule;
+    EXPECT_DOUBLE_EQ(ScheduledLr(schedule, peak, 10, 10, 110), 1.0) << schedule;
+  }
+  // Halfway through the decay (step 60 of 110 after 10 of warmup).
+  EXPECT_DOUBLE_EQ(ScheduledLr("linear", peak, 60, 10, 110), 0.5);
+  EXPECT_NEAR(ScheduledLr("cosine", peak, 60, 10, 110), 0.5, 1e-12);
+  EXPECT_NEAR(ScheduledLr("cosine", peak, 35, 10, 110), 0.5 * (1 + std::cos(M_PI / 4)), 1e-12);
+  EXPECT_DOUBLE_EQ(ScheduledLr("constant", peak, 60, 10, 110), 1.0);
+  // The last step reaches 0 (linear, cosine).
+  EXPECT_DOUBLE_EQ(ScheduledLr("linear", peak, 110, 10, 110), 0.0);
+  EXPECT_NEAR(ScheduledLr("cosine", peak, 110, 10, 110), 0.0, 1e-15);
+  // No warmup: the first step already decays.
+  EXPECT_LT(ScheduledLr("linear", peak, 1, 0, 100), 1.0);
+}
+
+TEST(TrainingParams, WarmupRatioOverridesWarmupSteps) {
+  TrainingParams p;
+  p.warmup_steps = 30;
+  EXPECT_EQ(p.WarmupSteps(1000), 30);
+  p.warmup_ratio = 0.06;
+  EXPECT_EQ(p.WarmupSteps(1000), 60);
+  EXPECT_EQ(p.WarmupSteps(10), 1);  // rounded
 }
 
 TEST(ApplyAssignment, AppliesAllOrStopsAtFirstError) {

@@ -1,6 +1,7 @@
 #include "worker/comm/mpi_communicator.h"
 
 #include <mpi.h>
+#include <sched.h>
 
 #include <algorithm>
 #include <atomic>
@@ -24,6 +25,18 @@ MpiRuntime::MpiRuntime(int* argc, char*** argv) {
   MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, rank_, MPI_INFO_NULL, &local);
   MPI_Comm_rank(local, &local_rank_);
   MPI_Comm_size(local, &local_size_);
+  // The CPUs this job's ranks on this host may run on: the union of their
+  // affinity masks (the launcher may have bound each rank to a few).
+  cpu_set_t mine;
+  CPU_ZERO(&mine);
+  if (sched_getaffinity(0, sizeof mine, &mine) != 0) CPU_SET(0, &mine);
+  constexpr int kWords = sizeof(cpu_set_t) / sizeof(uint64_t);
+  uint64_t words[kWords];
+  std::memcpy(words, &mine, sizeof words);
+  MPI_Allreduce(MPI_IN_PLACE, words, kWords, MPI_UINT64_T, MPI_BOR, local);
+  cpu_set_t all;
+  std::memcpy(&all, words, sizeof words);
+  local_cpus_ = std::max(1, CPU_COUNT(&all));
   MPI_Comm_free(&local);
   char name[MPI_MAX_PROCESSOR_NAME];
   int len = 0;

@@ -19,6 +19,8 @@ class MpiRuntime {
   int size() const { return size_; }
   int local_rank() const { return local_rank_; }  // rank among ranks on this host
   int local_size() const { return local_size_; }  // ranks of this job on this host
+  // CPUs the ranks on this host may use together (their affinity masks' union).
+  int local_cpus() const { return local_cpus_; }
   // The thread support MPI provided (MPI_THREAD_*).
   int thread_level() const { return thread_level_; }
   std::string host() const { return host_; }
@@ -33,6 +35,7 @@ class MpiRuntime {
   int size_ = 1;
   int local_rank_ = 0;
   int local_size_ = 1;
+  int local_cpus_ = 1;
   int thread_level_ = 0;
   std::string host_;
 };

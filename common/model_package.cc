@@ -1,0 +1,101 @@
+#include "common/model_package.h"
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "common/json_fields.h"
+
+namespace polysweep {
+
+std::string ModelPackageToJson(const ModelPackage& p) {
+  nlohmann::json j;
+  j["format"] = ModelPackage::kFormat;
+  j["version"] = ModelPackage::kVersion;
+  j["model"] = {{"vocab", p.vocab}, {"layers", p.layers}, {"hidden", p.hidden}, {"heads", p.heads},
+                {"ffn", p.ffn},     {"max_length", p.max_length}};
+  if (p.lora_rank > 0) {
+    j["model"]["lora"] = {{"rank", p.lora_rank}, {"alpha", p.lora_alpha}, {"targets", p.lora_targets}};
+  }
+  j["labels"] = p.labels;
+  j["languages"] = p.languages;
+  j["weights"] = p.weights_file;
+  j["tokenizer"] = p.tokenizer_file;
+  j["tokenizer_hash"] = p.tokenizer_hash;
+  j["source"] = {{"sweep", p.sweep}, {"trial", p.trial}, {"step", p.step}, {"hparams", p.hparams},
+                 {"metric", p.metric}, {"metric_value", p.metric_value}};
+  return j.dump(2) + "\n";
+}
+
+StatusOr<ModelPackage> ParseModelPackage(const std::string& json, const std::string& where) {
+  nlohmann::json j = nlohmann::json::parse(json, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return Status::Error(where + ": not a JSON object");
+  if (j.value("format", "") != ModelPackage::kFormat) {
+    return Status::Error(where + ": format: expected \"" + std::string(ModelPackage::kFormat) +
+                         "\" (is this a polysweep model directory?)");
+  }
+  ModelPackage p;
+  std::string field;
+  try {
+    field = "version";
+    if (JsonInt<int>(j, "version") > ModelPackage::kVersion) {
+      return Status::Error(where + ": version " + j["version"].dump() + " is newer than this polysweep reads (" +
+                           std::to_string(ModelPackage::kVersion) + ")");
+    }
+    const auto& m = j.at("model");
+    for (auto [key, out] : {std::pair{"vocab", &p.vocab}, std::pair{"layers", &p.layers},
+                            std::pair{"hidden", &p.hidden}, std::pair{"heads", &p.heads}, std::pair{"ffn", &p.ffn},
+                            std::pair{"max_length", &p.max_length}}) {
+      field = std::string("model.") + key;
+      *out = JsonInt<int>(m, key);
+      if (*out <= 0) return Status::Error(where + ": " + field + ": must be positive");
+    }
+    if (m.contains("lora")) {
+      field = "model.lora";
+      const auto& lora = m.at("lora");
+      p.lora_rank = JsonInt<int>(lora, "rank");
+      p.lora_alpha = lora.at("alpha").get<double>();
+      p.lora_targets = lora.at("targets").get<std::string>();
+      if (p.lora_rank <= 0) return Status::Error(where + ": model.lora.rank: must be positive");
+    }
+    field = "labels";
+    p.labels = j.at("labels").get<std::vector<std::string>>();
+    if (p.labels.size() < 2) return Status::Error(where + ": labels: a classifier needs at least 2");
+    field = "languages";
+    p.languages = j.at("languages").get<std::vector<std::string>>();
+    field = "weights";
+    p.weights_file = j.at("weights").get<std::string>();
+    field = "tokenizer";
+    p.tokenizer_file = j.at("tokenizer").get<std::string>();
+    p.tokenizer_hash = j.value("tokenizer_hash", "");
+    field = "source";
+    const auto& s = j.at("source");
+    p.sweep = s.value("sweep", "");
+    p.trial = s.contains("trial") ? JsonInt<uint64_t>(s, "trial") : 0;
+    p.step = s.contains("step") ? JsonInt<int64_t>(s, "step") : 0;
+    p.hparams = s.value("hparams", std::map<std::string, std::string>{});
+    p.metric = s.value("metric", "");
+    p.metric_value = s.value("metric_value", 0.0);
+  } catch (const std::exception& e) {
+    return Status::Error(where + ": " + field + ": missing or malformed (" + e.what() + ")");
+  }
+  return p;
+}
+
+StatusOr<ModelPackage> LoadModelPackage(const std::string& dir) {
+  const std::string path = dir + "/model.json";
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return Status::Error(path + ": cannot open (a model directory is what a sweep writes to <output_dir>/model)");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto p = ParseModelPackage(ss.str(), path);
+  if (!p.ok()) return p.status();
+  for (const std::string& f : {p->weights_file, p->tokenizer_file}) {
+    if (f.empty() || f.find('/') != std::string::npos) return Status::Error(path + ": file names must be plain names, got \"" + f + "\"");
+    if (!std::filesystem::is_regular_file(dir + "/" + f)) return Status::Error(path + ": names " + f + ", which is missing from " + dir);
+  }
+  return p;
+}
+
+}  // namespace polysweep

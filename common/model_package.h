@@ -1,0 +1,50 @@
+// An exported model: a directory a sweep writes for its best trial
+// (<output_dir>/model) and `polysweep predict` reads. It holds the weights
+// (model.pt, a LibTorch archive of the encoder classifier), the SentencePiece
+// tokenizer the shards were encoded with, and model.json: the architecture,
+// the label map, and where the model came from. Plain data; no LibTorch.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace polysweep {
+
+struct ModelPackage {
+  static constexpr const char* kFormat = "polysweep-classifier";
+  static constexpr int kVersion = 1;
+  // Architecture (worker/model.h ModelShape).
+  int vocab = 0;
+  int layers = 0;
+  int hidden = 0;
+  int heads = 0;
+  int ffn = 0;
+  int max_length = 0;
+  int lora_rank = 0;                   // > 0: the layers carry LoRA adapters (worker/model.h LoraSpec)
+  double lora_alpha = 16;
+  std::string lora_targets = "attention";
+  std::vector<std::string> labels;     // class index -> label
+  std::vector<std::string> languages;  // the languages it was trained on
+  std::string weights_file = "model.pt";
+  std::string tokenizer_file = "tokenizer.model";
+  std::string tokenizer_hash;
+  // Provenance.
+  std::string sweep;
+  uint64_t trial = 0;
+  int64_t step = 0;                            // of the checkpoint
+  std::map<std::string, std::string> hparams;  // the trial's resolved hyperparameters
+  std::string metric;                          // the sweep's objective, e.g. "macro_f1"
+  double metric_value = 0;                     // the trial's value of it
+};
+
+std::string ModelPackageToJson(const ModelPackage& p);
+// `where` names the file in messages; every missing or wrong field is named.
+StatusOr<ModelPackage> ParseModelPackage(const std::string& json, const std::string& where);
+// Reads DIR/model.json and checks the files it names exist.
+StatusOr<ModelPackage> LoadModelPackage(const std::string& dir);
+
+}  // namespace polysweep

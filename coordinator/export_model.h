@@ -1,0 +1,29 @@
+// Exporting a sweep's best model: the best trial's best-scoring checkpoint's
+// weights, the tokenizer and the label map, as a directory `polysweep
+// predict` reads (common/model_package.h). Written into a temporary
+// directory and renamed into place: a reader sees the old export or the new
+// one, never a mix.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/config.h"
+#include "common/manifest.h"
+#include "common/status.h"
+#include "polysweep.pb.h"
+
+namespace polysweep {
+
+struct ExportedModel {
+  std::string dir;
+  uint64_t trial = 0;
+  std::string checkpoint;  // the checkpoint the weights came from
+};
+
+// Exports trial `trial` (0: the best trial of `status`) of the sweep whose
+// output directory is `run_dir` into `out_dir`.
+StatusOr<ExportedModel> ExportModel(const SweepConfig& config, const Manifest& data, const wire::StatusReply& status,
+                                    const std::string& run_dir, const std::string& out_dir, uint64_t trial = 0);
+
+}  // namespace polysweep

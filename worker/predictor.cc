@@ -1,0 +1,61 @@
+#include "worker/predictor.h"
+
+namespace polysweep {
+
+StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& dir) {
+  auto package = LoadModelPackage(dir);
+  if (!package.ok()) return package.status();
+  std::unique_ptr<Predictor> p(new Predictor());
+  p->package_ = *package;
+  auto tokenizer = Tokenizer::Load(dir + "/" + package->tokenizer_file);
+  if (!tokenizer.ok()) return tokenizer.status();
+  if ((*tokenizer)->vocab_size() != package->vocab) {
+    return Status::Error(dir + "/model.json: model.vocab " + std::to_string(package->vocab) + " but " +
+                         package->tokenizer_file + " has " + std::to_string((*tokenizer)->vocab_size()) + " pieces");
+  }
+  p->tokenizer_ = std::move(*tokenizer);
+  p->model_ = EncoderClassifier(PackageShape(*package));
+  const std::string weights = dir + "/" + package->weights_file;
+  PS_RETURN_IF_ERROR(LoadModelWeights(p->model_, weights));
+  p->model_->eval();
+  return p;
+}
+
+StatusOr<std::vector<Prediction>> Predictor::Classify(const std::vector<std::string>& texts) {
+  std::vector<Prediction> out;
+  if (texts.empty()) return out;
+  const int64_t n = static_cast<int64_t>(texts.size());
+  std::vector<std::vector<int>> ids(texts.size());
+  int64_t longest = 1;
+  for (size_t i = 0; i < texts.size(); ++i) {
+    PS_RETURN_IF_ERROR(tokenizer_->Encode(texts[i], static_cast<size_t>(package_.max_length), &ids[i]));
+    if (ids[i].empty()) ids[i].push_back(tokenizer_->unk_id());  // as the shards encode an empty text
+    longest = std::max<int64_t>(longest, static_cast<int64_t>(ids[i].size()));
+  }
+  auto id_tensor = torch::zeros({n, longest}, torch::kLong);
+  auto pad = torch::ones({n, longest}, torch::kBool);
+  auto id_a = id_tensor.accessor<int64_t, 2>();
+  auto pad_a = pad.accessor<bool, 2>();
+  for (int64_t r = 0; r < n; ++r) {
+    const auto& row = ids[static_cast<size_t>(r)];
+    for (size_t t = 0; t < row.size(); ++t) {
+      id_a[r][static_cast<int64_t>(t)] = row[t];
+      pad_a[r][static_cast<int64_t>(t)] = false;
+    }
+  }
+  torch::NoGradGuard no_grad;
+  auto probs = torch::softmax(model_->forward(id_tensor, pad), 1).contiguous();
+  auto probs_a = probs.accessor<float, 2>();
+  const int64_t classes = probs.size(1);
+  for (int64_t r = 0; r < n; ++r) {
+    Prediction p;
+    for (int64_t c = 0; c < classes; ++c) {
+      p.probs.push_back(probs_a[r][c]);
+      if (probs_a[r][c] > p.probs[static_cast<size_t>(p.label)]) p.label = static_cast<int>(c);
+    }
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+}  // namespace polysweep

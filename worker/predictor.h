@@ -1,0 +1,40 @@
+// Classifying text with an exported model (common/model_package.h): the
+// tokenizer it was trained with, the encoder classifier, and its label map.
+// Heavy header (LibTorch).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/model_package.h"
+#include "common/status.h"
+#include "tokenizer/tokenizer.h"
+#include "worker/model.h"
+
+namespace polysweep {
+
+struct Prediction {
+  int label = 0;               // index into package().labels
+  std::vector<float> probs;    // per label, summing to 1
+};
+
+class Predictor {
+ public:
+  // Loads DIR (model.json, weights, tokenizer); errors name the file.
+  static StatusOr<std::unique_ptr<Predictor>> Load(const std::string& dir);
+
+  // Classifies `texts` in one batch.
+  StatusOr<std::vector<Prediction>> Classify(const std::vector<std::string>& texts);
+  const ModelPackage& package() const { return package_; }
+
+ private:
+  Predictor() = default;
+  ModelPackage package_;
+  std::unique_ptr<Tokenizer> tokenizer_;
+  EncoderClassifier model_{nullptr};
+};
+
+}  // namespace polysweep
