@@ -277,13 +277,19 @@ int RunSweep(const std::string& config_path, bool overwrite, std::string worker,
     std::string endpoint;
     if (AskCoordinator(out, &endpoint)) return Fail("a coordinator is already running this sweep at " + endpoint);
     if (overwrite) {
+      // Everything of the earlier sweep but its shards: a new trial 1 must
+      // not resume from the old trial 1's checkpoints.
       for (const char* f : {"journal.db", "journal.db-wal", "journal.db-shm", "coordinator.endpoint"}) fs::remove(out + "/" + f);
+      for (const char* d : {"checkpoints", "model", "model.tmp"}) fs::remove_all(out + "/" + d);
       for (const auto& e : fs::directory_iterator(out)) {
         if (e.path().filename().string().rfind("trial-", 0) == 0) fs::remove(e.path());
       }
     } else {
       resume = true;
     }
+  } else if (fs::exists(out + "/checkpoints") && !fs::is_empty(out + "/checkpoints")) {
+    return Fail(out + "/checkpoints holds checkpoints of an earlier sweep whose journal is gone; pass --overwrite to "
+                "start again (they are removed), or set output_dir");
   }
   std::error_code ec;
   const bool created = !fs::exists(out);

@@ -160,3 +160,23 @@ TEST_F(BadInput, PredictNamesTheMissingModelAndTheBadLine) {
 
 }  // namespace
 }  // namespace polysweep
+
+namespace polysweep {
+namespace {
+
+// Checkpoints without a journal are an earlier sweep's: a new sweep must not
+// resume its trials from them, so it refuses until --overwrite removes them.
+TEST_F(BadInput, CheckpointsOfAnEarlierSweepWithoutItsJournalAreRefused) {
+  const std::string config = Config("");
+  std::filesystem::create_directories(dir_ + "/run/checkpoints/trial-1/step-10");
+  auto r = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(config));
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(dir_ + "/run/checkpoints holds checkpoints of an earlier sweep whose journal is gone"),
+            std::string::npos)
+      << r.err;
+  EXPECT_TRUE(std::filesystem::exists(dir_ + "/run/checkpoints/trial-1/step-10")) << "nothing is removed without --overwrite";
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/run/journal.db"));
+}
+
+}  // namespace
+}  // namespace polysweep

@@ -328,6 +328,13 @@ TEST(Sweep, FineTuningControlsReachTheRanksAndEarlyStoppingEndsATrial) {
   // Cosine after 6 warmup steps (0.1 x 60): at step 10, 4 of 54 decay steps done.
   const double lr = std::stod(j.Scalar("SELECT lr FROM progress WHERE trial_id=1 AND step=10"));
   EXPECT_NEAR(lr, 1e-8 * 0.5 * (1 + std::cos(M_PI * 4.0 / 54.0)), 1e-14);
+  // --overwrite starts afresh: trial 1 trains again instead of resuming
+  // from the earlier trial 1's checkpoints.
+  auto again = RunCommand(std::string(POLYSWEEP_BIN) + " sweep --overwrite " + Quote(config));
+  ASSERT_EQ(again.exit_code, 0) << again.out << again.err;
+  JournalReader j2(run + "/journal.db");
+  EXPECT_EQ(j2.Scalar("SELECT MIN(step) || '-' || MAX(step) FROM progress WHERE trial_id=1"), "5-20");
+  EXPECT_EQ(j2.Scalar("SELECT COUNT(*) FROM evaluations WHERE trial_id=1"), "2");
   std::stringstream trial_log;
   trial_log << std::ifstream(run + "/trial-1.log").rdbuf();
   EXPECT_NE(trial_log.str().find(" frozen)"), std::string::npos) << trial_log.str();
