@@ -78,6 +78,19 @@ torch::Tensor FromRankZero(Communicator& comm, const torch::Tensor& t) {
   return copy;
 }
 
+// `steps` optimizer steps over `data` in sampling order, 8 examples a step
+// split over the ranks, at learning rate `lr`.
+void Train(DataParallelStep& step, Communicator& comm, const TokenizedSplit& data, int steps, double lr) {
+  const auto order = EpochOrder({data.size()}, 1.0, 1, 0);
+  ReaderPosition pos;
+  for (int s = 0; s < steps; ++s) {
+    StepSlice slice = SliceForRank(data.size(), pos, 8, comm.rank(), comm.size());
+    Batch b = MakeBatch(data, std::vector<int64_t>(order.begin() + slice.begin, order.begin() + slice.end), kPad, 16);
+    ASSERT_TRUE(step.Step(b, lr).ok());
+    pos = Advance(pos, slice.global, data.size());
+  }
+}
+
 TEST(DataParallel, AllReducedGradientsEqualTheUnionBatchGradient) {
   auto comm = Comm();
   const int world = comm->size(), batch = 6;
@@ -119,14 +132,7 @@ TEST(DataParallel, WeightsStayBitIdenticalAcrossRanksWhileTraining) {
   ASSERT_TRUE(step.Init().ok());
   torch::Tensor before = Flat(step.model(), false);
   EXPECT_TRUE(torch::equal(before, FromRankZero(*comm, before)));
-  const auto order = EpochOrder({data.size()}, 1.0, 1, 0);
-  ReaderPosition pos;
-  for (int s = 0; s < 8; ++s) {
-    StepSlice slice = SliceForRank(data.size(), pos, 8, comm->rank(), comm->size());
-    Batch b = MakeBatch(data, std::vector<int64_t>(order.begin() + slice.begin, order.begin() + slice.end), kPad, 16);
-    ASSERT_TRUE(step.Step(b, 1e-3).ok());
-    pos = Advance(pos, slice.global, data.size());
-  }
+  Train(step, *comm, data, 8, 1e-3);
   torch::Tensor after = Flat(step.model(), false);
   EXPECT_FALSE(torch::equal(before, after)) << "training did not change the weights";
   EXPECT_TRUE(torch::equal(after, FromRankZero(*comm, after))) << "ranks diverged";
@@ -269,14 +275,7 @@ TEST(DataParallel, FrozenParametersStayBitIdenticalAndAreNotAllReduced) {
   ASSERT_FALSE(frozen.empty());
   ASSERT_FALSE(trained.empty());
   EXPECT_EQ(static_cast<int64_t>(step.sync().numel()), trainable_numel) << "frozen weights would be all-reduced";
-  const auto order = EpochOrder({data.size()}, 1.0, 1, 0);
-  ReaderPosition pos;
-  for (int s = 0; s < 5; ++s) {
-    StepSlice slice = SliceForRank(data.size(), pos, 8, comm->rank(), comm->size());
-    Batch b = MakeBatch(data, std::vector<int64_t>(order.begin() + slice.begin, order.begin() + slice.end), kPad, 16);
-    ASSERT_TRUE(step.Step(b, 1e-2).ok());
-    pos = Advance(pos, slice.global, data.size());
-  }
+  Train(step, *comm, data, 5, 1e-2);
   for (const auto& item : step.model()->named_parameters()) {
     const std::string& name = item.key();
     if (frozen.count(name)) {
@@ -321,14 +320,7 @@ TEST(DataParallel, LoraTrainsOnlyAdaptersAndTheHeadAndAllReducesOnlyThem) {
   }
   EXPECT_EQ(adapters, 2 * 4 * shape.layers) << "an A and a B on qkv, out, ff1 and ff2 of every layer";
   EXPECT_EQ(static_cast<int64_t>(step.sync().numel()), trained_numel) << "only adapters and head are all-reduced";
-  const auto order = EpochOrder({data.size()}, 1.0, 1, 0);
-  ReaderPosition pos;
-  for (int s = 0; s < 5; ++s) {
-    StepSlice slice = SliceForRank(data.size(), pos, 8, comm->rank(), comm->size());
-    Batch b = MakeBatch(data, std::vector<int64_t>(order.begin() + slice.begin, order.begin() + slice.end), kPad, 16);
-    ASSERT_TRUE(step.Step(b, 1e-2).ok());
-    pos = Advance(pos, slice.global, data.size());
-  }
+  Train(step, *comm, data, 5, 1e-2);
   for (const auto& item : step.model()->named_parameters()) {
     const std::string& name = item.key();
     if (item.value().requires_grad()) {
