@@ -342,8 +342,12 @@ TEST_F(AdoptTest, AdoptsARunningTrialAndKillsItsWholeGroup) {
 
 TEST_F(AdoptTest, PollReportsTheEndOfAnAdoptedTrial) {
   const std::string go = dir_ + "/go";
-  auto original = LaunchMarked("while [ ! -e " + go + " ]; do sleep 0.01; done; exit 0");
+  auto original =
+      LaunchMarked("echo $$ > " + dir_ + "/child.pid; while [ ! -e " + go + " ]; do sleep 0.01; done; exit 0");
   ASSERT_NE(original, nullptr);
+  // Adopted once it runs the marked command line (right after the launch it
+  // may not have exec'd it yet, and adoption rightly refuses it then).
+  WaitForPid("child.pid");
   auto adopted = MakeLocalMpiLauncher(mpirun_)->Adopt(original->handle(), marks_);
   ASSERT_NE(adopted, nullptr);
   EXPECT_FALSE(adopted->Poll().has_value());
