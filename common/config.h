@@ -46,6 +46,9 @@ struct ModelConfig {
   // Encoder weights to start from: a polysweep model directory (an export, or
   // `polysweep pretrain`'s output) or a TorchScript file; empty: random.
   std::string init;
+  // The head (worker/heads.h): sequence_classification of labelled text, or
+  // masked_lm (pretraining on unlabelled text; the data's labels are not read).
+  std::string task = "sequence_classification";
 };
 
 struct TrialResources {

@@ -63,7 +63,7 @@ StatusOr<std::string> StringField(const nlohmann::json& obj, const std::string& 
 Status CheckExample(const Example& ex, const std::string& text_name, const std::string& label_name,
                     const std::string& lang_name) {
   if (ex.text.find_first_not_of(" \t\r\n") == std::string::npos) return Status::Error("field \"" + text_name + "\" is empty");
-  if (ex.label.empty()) return Status::Error("field \"" + label_name + "\" is empty");
+  if (!label_name.empty() && ex.label.empty()) return Status::Error("field \"" + label_name + "\" is empty");
   if (!IsLanguageCode(ex.lang)) return Status::Error("field \"" + lang_name + "\" is not a language code: \"" + ex.lang + "\"");
   return Status::Ok();
 }
@@ -77,12 +77,12 @@ StatusOr<TsvColumns> ParseTsvHeader(std::string_view header, const ExampleFields
   c.count = names.size();
   for (size_t i = 0; i < names.size(); ++i) {
     if (names[i] == fields.text) c.text = static_cast<int>(i);
-    if (names[i] == fields.label) c.label = static_cast<int>(i);
+    if (!fields.label.empty() && names[i] == fields.label) c.label = static_cast<int>(i);
     if (names[i] == fields.lang) c.lang = static_cast<int>(i);
     if (!fields.group.empty() && names[i] == fields.group) c.group = static_cast<int>(i);
   }
   for (auto [index, name] : {std::pair{c.text, fields.text}, std::pair{c.label, fields.label}, std::pair{c.lang, fields.lang}}) {
-    if (index < 0) return Status::Error("header has no column \"" + name + "\"");
+    if (index < 0 && !name.empty()) return Status::Error("header has no column \"" + name + "\"");
   }
   if (!fields.group.empty() && c.group < 0) return Status::Error("header has no column \"" + fields.group + "\"");
   return c;
@@ -98,10 +98,10 @@ StatusOr<Example> ParseTsvLine(std::string_view line, const TsvColumns& columns)
   }
   Example ex;
   ex.text = std::string(cells[static_cast<size_t>(columns.text)]);
-  ex.label = std::string(cells[static_cast<size_t>(columns.label)]);
+  if (columns.label >= 0) ex.label = std::string(cells[static_cast<size_t>(columns.label)]);
   ex.lang = std::string(cells[static_cast<size_t>(columns.lang)]);
   if (columns.group >= 0) ex.group = std::string(cells[static_cast<size_t>(columns.group)]);
-  PS_RETURN_IF_ERROR(CheckExample(ex, "text", "label", "lang"));
+  PS_RETURN_IF_ERROR(CheckExample(ex, "text", columns.label >= 0 ? "label" : "", "lang"));
   return ex;
 }
 
@@ -117,9 +117,11 @@ StatusOr<Example> ParseExampleLine(std::string_view line, const ExampleFields& f
   auto text = StringField(obj, fields.text, false);
   if (!text.ok()) return text.status();
   ex.text = std::move(*text);
-  auto label = StringField(obj, fields.label, true);
-  if (!label.ok()) return label.status();
-  ex.label = std::move(*label);
+  if (!fields.label.empty()) {
+    auto label = StringField(obj, fields.label, true);
+    if (!label.ok()) return label.status();
+    ex.label = std::move(*label);
+  }
   auto lang = StringField(obj, fields.lang, false);
   if (!lang.ok()) return lang.status();
   ex.lang = std::move(*lang);

@@ -65,6 +65,7 @@ const std::vector<Rule>& Rules() {
       Real("lora_alpha", 1e-6, 1e6, &TrainingParams::lora_alpha),
       Word("lora_targets", {"attention", "qkv", "all"}, &TrainingParams::lora_targets),
       Int("seed", 0, 2147483647, &TrainingParams::seed),
+      Real("mask_prob", 1e-6, 1, &TrainingParams::mask_prob, true),
   };
   return rules;
 }

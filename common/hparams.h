@@ -31,6 +31,7 @@ struct TrainingParams {
   double lora_alpha = 16;
   std::string lora_targets = "attention";  // attention (qkv, out) | qkv | all (and the feed-forward)
   int seed = 1;
+  double mask_prob = 0.15;    // model.task masked_lm: the fraction of tokens masked
 
   // Warmup steps of a run of `max_steps` steps.
   int64_t WarmupSteps(int64_t max_steps) const;

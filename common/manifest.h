@@ -34,6 +34,10 @@ struct Manifest {
   std::string tokenizer_file;  // relative
   std::string tokenizer_hash;
   int vocab_size = 0;
+  // The id masked_lm masks tokens with: the tokenizer's <pad> piece, which
+  // encoded text never holds (batches pad with any id, under the attention
+  // mask); -1: the tokenizer has none.
+  int mask_id = -1;
   int64_t bad_lines = 0;
   int64_t input_bytes = 0;
   std::vector<ShardEntry> shards;

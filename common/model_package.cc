@@ -14,7 +14,7 @@ std::string ModelPackageToJson(const ModelPackage& p) {
   j["format"] = ModelPackage::kFormat;
   j["version"] = ModelPackage::kVersion;
   j["model"] = {{"vocab", p.vocab}, {"layers", p.layers}, {"hidden", p.hidden}, {"heads", p.heads},
-                {"ffn", p.ffn},     {"max_length", p.max_length}};
+                {"ffn", p.ffn},     {"max_length", p.max_length}, {"task", p.task}};
   if (p.lora_rank > 0) {
     j["model"]["lora"] = {{"rank", p.lora_rank}, {"alpha", p.lora_alpha}, {"targets", p.lora_targets}};
   }
@@ -51,6 +51,13 @@ StatusOr<ModelPackage> ParseModelPackage(const std::string& json, const std::str
       *out = JsonInt<int>(m, key);
       if (*out <= 0) return Status::Error(where + ": " + field + ": must be positive");
     }
+    field = "model.task";
+    p.task = m.value("task", std::string(ModelPackage::kSequenceClassification));
+    if (p.task != ModelPackage::kSequenceClassification && p.task != ModelPackage::kTokenClassification &&
+        p.task != ModelPackage::kMaskedLm) {
+      return Status::Error(where + ": model.task: unknown task \"" + p.task +
+                           "\" (sequence_classification, token_classification, masked_lm)");
+    }
     if (m.contains("lora")) {
       field = "model.lora";
       const auto& lora = m.at("lora");
@@ -61,7 +68,9 @@ StatusOr<ModelPackage> ParseModelPackage(const std::string& json, const std::str
     }
     field = "labels";
     p.labels = j.at("labels").get<std::vector<std::string>>();
-    if (p.labels.size() < 2) return Status::Error(where + ": labels: a classifier needs at least 2");
+    if (p.labels.size() < 2 && p.task != ModelPackage::kMaskedLm) {
+      return Status::Error(where + ": labels: a classifier needs at least 2");
+    }
     field = "languages";
     p.languages = j.at("languages").get<std::vector<std::string>>();
     field = "weights";

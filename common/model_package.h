@@ -1,5 +1,6 @@
 // An exported model: a directory a sweep writes for its best trial
-// (<output_dir>/model) and `polysweep predict` reads. It holds the weights
+// (<output_dir>/model) and `polysweep predict` reads, or `polysweep pretrain`
+// writes (a masked-language model: model.init's input). It holds the weights
 // (model.pt, a LibTorch archive of the encoder classifier), the SentencePiece
 // tokenizer the shards were encoded with, and model.json: the architecture,
 // the label map, and where the model came from. Plain data; no LibTorch.
@@ -17,6 +18,11 @@ namespace polysweep {
 struct ModelPackage {
   static constexpr const char* kFormat = "polysweep-classifier";
   static constexpr int kVersion = 1;
+  // The head (worker/heads.h); a masked_lm model (`polysweep pretrain`'s) has no labels.
+  static constexpr const char* kSequenceClassification = "sequence_classification";
+  static constexpr const char* kTokenClassification = "token_classification";
+  static constexpr const char* kMaskedLm = "masked_lm";
+  std::string task = kSequenceClassification;
   // Architecture (worker/model.h ModelShape).
   int vocab = 0;
   int layers = 0;

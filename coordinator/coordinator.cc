@@ -500,6 +500,7 @@ wire::Assignment Coordinator::MakeAssignment(const Trial& trial) const {
   m->set_ffn(config_.model.ffn);
   m->set_max_length(config_.model.max_length);
   m->set_init(config_.model.init);
+  m->set_task(config_.model.task);
   auto* d = a.mutable_data();
   d->set_shard_dir(std::filesystem::absolute(config_.data.shard_dir).string());
   d->set_sampling_alpha(config_.data.sampling_alpha);
@@ -574,9 +575,15 @@ void Coordinator::HandleTrialMessage(const zmq::message_t& identity, const wire:
       t.last_eval = env.evaluation();
       t.last_score = Score(objective);
       char buf[200];
-      std::snprintf(buf, sizeof buf, "trial %llu eval at step %lld: accuracy %.4f macro_f1 %.4f valid_loss %.4f",
-                    static_cast<unsigned long long>(t.id), static_cast<long long>(env.evaluation().step()),
-                    env.evaluation().accuracy(), env.evaluation().macro_f1(), env.evaluation().loss());
+      if (config_.model.task == "masked_lm") {  // scored on the masked tokens; no F1
+        std::snprintf(buf, sizeof buf, "trial %llu eval at step %lld: masked-token accuracy %.4f valid_loss %.4f",
+                      static_cast<unsigned long long>(t.id), static_cast<long long>(env.evaluation().step()),
+                      env.evaluation().accuracy(), env.evaluation().loss());
+      } else {
+        std::snprintf(buf, sizeof buf, "trial %llu eval at step %lld: accuracy %.4f macro_f1 %.4f valid_loss %.4f",
+                      static_cast<unsigned long long>(t.id), static_cast<long long>(env.evaluation().step()),
+                      env.evaluation().accuracy(), env.evaluation().macro_f1(), env.evaluation().loss());
+      }
       log_.Info(buf);
       if (!objective.feasible) {
         log_.Info("trial " + std::to_string(t.id) + " is infeasible at step " +

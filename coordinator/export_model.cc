@@ -46,6 +46,7 @@ StatusOr<ExportedModel> ExportModel(const SweepConfig& config, const Manifest& d
     p.lora_alpha = training.lora_alpha;
     p.lora_targets = training.lora_targets;
   }
+  p.task = config.model.task;
   p.vocab = data.vocab_size;
   p.layers = config.model.layers;
   p.hidden = config.model.hidden;

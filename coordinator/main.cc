@@ -1,5 +1,6 @@
 // polysweep: the coordinator and its CLI.
 //   polysweep sweep CONFIG        run a sweep in the foreground
+//   polysweep pretrain CONFIG     pretrain a masked-language model: the encoder sweeps start from
 //   polysweep validate CONFIG     check a config without running anything
 //   polysweep preview CONFIG      the trials and rungs a config would run
 //   polysweep shard CONFIG        tokenize the dataset into binary shards
@@ -253,9 +254,14 @@ int RunShard(const std::string& config_path, bool force) {
   return 0;
 }
 
-int RunSweep(const std::string& config_path, bool overwrite, std::string worker, const std::string& mpirun) {
+int RunSweep(const std::string& config_path, bool overwrite, std::string worker, const std::string& mpirun,
+             bool pretrain = false) {
   auto config = LoadSweepConfig(config_path);
   if (!config.ok()) return Fail(config.status().message());
+  if (pretrain && config->model.task != "masked_lm") {
+    return Fail(config_path + ": model.task: polysweep pretrain trains a masked-language model on unlabelled text; "
+                              "set model.task: masked_lm (configs/pretrain.yaml is one)");
+  }
   if (config->trial.threads_per_rank == 0) {
     const int cpus = AvailableCpus();
     config->trial.threads_per_rank = ResolvedThreadsPerRank(*config, cpus);
@@ -390,7 +396,10 @@ int RunSweep(const std::string& config_path, bool overwrite, std::string worker,
   std::cout << "\njournal: " << journal_path << "   (polysweep trials --dir " << out << ")\n";
   if (BestTrial(final_status) && !g_stop && !g_drain) {
     auto exported = ExportModel(*config, data, final_status, out, out + "/model");
-    if (exported.ok()) {
+    if (exported.ok() && config->model.task == "masked_lm") {
+      std::cout << "model:   " << exported->dir << "   (trial " << exported->trial
+                << "; fine-tune from it with model.init: " << exported->dir << ")\n";
+    } else if (exported.ok()) {
       std::cout << "model:   " << exported->dir << "   (trial " << exported->trial
                 << "; polysweep predict " << exported->dir << " < texts.jsonl)\n";
     } else {
@@ -447,6 +456,14 @@ int main(int argc, char** argv) {
                   "start again if the output directory has a journal (default: continue its sweep)");
   sweep->add_option("--worker", worker, "path of polysweep-worker (default: next to polysweep)");
   sweep->add_option("--mpirun", mpirun, "mpirun to launch trials with");
+
+  auto* pretrain = app.add_subcommand("pretrain", "pretrain an encoder as a masked-language model on unlabelled text "
+                                                 "(model.task: masked_lm); its model directory is what model.init "
+                                                 "fine-tunes from");
+  pretrain->add_option("config", config_path, "pretraining config (YAML)")->required();
+  pretrain->add_flag("--overwrite", overwrite, "start again if the output directory has a journal");
+  pretrain->add_option("--worker", worker, "path of polysweep-worker (default: next to polysweep)");
+  pretrain->add_option("--mpirun", mpirun, "mpirun to launch trials with");
 
   bool force = false;
   auto* shard = app.add_subcommand("shard", "tokenize the sweep's dataset into binary shards (no work when up to date)");
@@ -517,6 +534,7 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   if (sweep->parsed()) return RunSweep(config_path, overwrite, worker, mpirun);
+  if (pretrain->parsed()) return RunSweep(config_path, overwrite, worker, mpirun, /*pretrain=*/true);
   if (predict->parsed()) return Predict(model_dir, predict->remaining());
   if (export_model->parsed()) return ExportModelCommand(config_path, export_trial, export_dir);
   if (shard->parsed()) return RunShard(config_path, force);

@@ -270,20 +270,22 @@ StatusOr<ShardOutcome> ShardDataset(const DataConfig& config, const Logger& log,
   m.fingerprint = fingerprint;
   m.bad_lines = bad;
   m.input_bytes = bytes;
+  // Unlabelled text (model.task masked_lm sets no label field): no label map, every label 0.
+  const bool labelled = !config.label_field.empty();
   std::set<std::string> labels(config.labels.begin(), config.labels.end()), langs;
   std::vector<const Row*> kept;
   std::map<std::string, int64_t> per_lang;
   for (const Row* r : sorted) {
     if (config.max_per_language > 0 && per_lang[r->ex.lang] >= config.max_per_language) continue;
     ++per_lang[r->ex.lang];
-    labels.insert(r->ex.label);
+    if (labelled) labels.insert(r->ex.label);
     langs.insert(r->ex.lang);
     kept.push_back(r);
     m.counts[r->ex.lang][r->split]++;
   }
   m.labels.assign(labels.begin(), labels.end());
   m.languages.assign(langs.begin(), langs.end());
-  if (m.labels.size() < 2) return Status::Error("data: needs at least 2 distinct labels");
+  if (labelled && m.labels.size() < 2) return Status::Error("data: needs at least 2 distinct labels");
   if (m.split_size(kTrain) == 0 || m.split_size(kValid) == 0) {
     return Status::Error("data: the train or valid split is empty; add data or raise data.valid_fraction");
   }
@@ -319,6 +321,7 @@ StatusOr<ShardOutcome> ShardDataset(const DataConfig& config, const Logger& log,
   auto tokenizer = Tokenizer::Load(tmp + "/tokenizer.model");
   if (!tokenizer.ok()) return fail(tokenizer.status().With("data.tokenizer"));
   m.vocab_size = (*tokenizer)->vocab_size();
+  m.mask_id = (*tokenizer)->pad_id();
 
   std::vector<std::vector<int>> ids;
   Status s = Encode(**tokenizer, kept, config.max_tokens, threads, &ids);

@@ -131,16 +131,31 @@ std::string RenderBest(const wire::StatusReply& s, const std::string& checkpoint
   out << "best trial " << best->id() << " of sweep " << s.sweep() << " (" << best->state() << ")\n";
   out << "  " << s.metric() << "  " << Fixed(best->metric(), 4)
       << (best->infeasible() ? "  (infeasible: a language is below metric.min_language_f1)" : "") << "\n";
-  out << "  accuracy " << Fixed(best->accuracy(), 4) << "   macro_f1 " << Fixed(best->macro_f1(), 4)
-      << "   valid_loss " << Fixed(best->valid_loss(), 4) << "\n";
+  // Per-token scoring (masked_lm) computes no F1; a classifier with any
+  // correct prediction has F1 > 0.
+  const bool token_level = best->macro_f1() == 0 && best->accuracy() > 0;
+  if (token_level) {
+    out << "  masked-token accuracy " << Fixed(best->accuracy(), 4) << "   valid_loss " << Fixed(best->valid_loss(), 4)
+        << "\n";
+  } else {
+    out << "  accuracy " << Fixed(best->accuracy(), 4) << "   macro_f1 " << Fixed(best->macro_f1(), 4)
+        << "   valid_loss " << Fixed(best->valid_loss(), 4) << "\n";
+  }
   out << "  hyperparameters  " << Params(*best) << "\n";
   if (!checkpoint.empty()) out << "  checkpoint       " << checkpoint << "\n";
   out << "\n";
-  TextTable table({"LANG", "MACRO-F1", "ACCURACY", "EXAMPLES"});
+  TextTable table(token_level ? std::vector<std::string>{"LANG", "ACCURACY", "MASKED TOKENS"}
+                              : std::vector<std::string>{"LANG", "MACRO-F1", "ACCURACY", "EXAMPLES"});
   std::vector<wire::LanguageScore> langs(best->languages().begin(), best->languages().end());
-  std::sort(langs.begin(), langs.end(), [](const auto& a, const auto& b) { return a.f1() > b.f1(); });
+  std::sort(langs.begin(), langs.end(), [&](const auto& a, const auto& b) {
+    return token_level ? a.accuracy() > b.accuracy() : a.f1() > b.f1();
+  });
   for (const auto& l : langs) {
-    table.Add({l.lang(), Fixed(l.f1(), 4), Fixed(l.accuracy(), 4), std::to_string(l.count())});
+    if (token_level) {
+      table.Add({l.lang(), Fixed(l.accuracy(), 4), std::to_string(l.count())});
+    } else {
+      table.Add({l.lang(), Fixed(l.f1(), 4), Fixed(l.accuracy(), 4), std::to_string(l.count())});
+    }
   }
   out << table.Render();
   return out.str();

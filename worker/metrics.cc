@@ -56,4 +56,31 @@ EvalMetrics ConfusionCounts::Compute() const {
   return out;
 }
 
+TokenCounts::TokenCounts(int num_langs) : raw_(static_cast<size_t>(num_langs) * 3, 0.f) {}
+
+void TokenCounts::Add(int lang, bool correct, double loss) {
+  float* at = &raw_[static_cast<size_t>(lang) * 3];
+  at[0] += correct ? 1 : 0;
+  at[1] += 1;
+  at[2] += static_cast<float>(loss);
+}
+
+EvalMetrics TokenCounts::Compute() const {
+  EvalMetrics m;
+  double correct = 0, count = 0, loss = 0;
+  for (size_t l = 0; l < raw_.size() / 3; ++l) {
+    const float* at = &raw_[l * 3];
+    LanguageMetrics lm;
+    lm.count = static_cast<int64_t>(at[1]);
+    lm.accuracy = at[1] > 0 ? at[0] / at[1] : 0;
+    m.languages.push_back(lm);
+    correct += at[0];
+    count += at[1];
+    loss += at[2];
+  }
+  m.accuracy = count > 0 ? correct / count : 0;
+  m.loss = count > 0 ? loss / count : 0;
+  return m;
+}
+
 }  // namespace polysweep

@@ -37,4 +37,19 @@ class ConfusionCounts {
   std::vector<float> raw_;
 };
 
+// Per-token metrics (masked-language modelling, token classification):
+// accuracy and mean loss over the scored tokens, per language and overall.
+// No F1: macro_f1 and the languages' f1 stay 0.
+class TokenCounts {
+ public:
+  explicit TokenCounts(int num_langs);
+  void Add(int lang, bool correct, double loss);
+  // Flat view (per language: correct, count, loss sum) for an all-reduce.
+  std::vector<float>& raw() { return raw_; }
+  EvalMetrics Compute() const;
+
+ private:
+  std::vector<float> raw_;
+};
+
 }  // namespace polysweep

@@ -86,13 +86,28 @@ EncoderClassifierImpl::EncoderClassifierImpl(const ModelShape& shape) : shape_(s
     layers_->push_back(EncoderLayer(shape.hidden, shape.heads, shape.ffn, shape.dropout, shape.lora));
   }
   dropout_ = register_module("dropout", torch::nn::Dropout(shape.dropout));
-  head_ = register_module("head", torch::nn::Linear(shape.hidden, shape.classes));
+  head_ = register_module("head", MakeTaskHead(shape.task, shape.hidden,
+                                               shape.task == TaskKind::kMaskedLm ? shape.vocab : shape.classes,
+                                               shape.dropout));
   torch::NoGradGuard no_grad;
   torch::nn::init::normal_(tokens_->weight, 0.0, 0.02);
   torch::nn::init::normal_(positions_->weight, 0.0, 0.02);
 }
 
 torch::Tensor EncoderClassifierImpl::forward(const torch::Tensor& ids, const torch::Tensor& pad) {
+  return head_->forward(Encode(ids, pad), pad);
+}
+
+EncoderClassifierImpl::Scored EncoderClassifierImpl::ForwardScored(const torch::Tensor& ids, const torch::Tensor& pad,
+                                                                   const torch::Tensor& targets) {
+  auto hidden = Encode(ids, pad);
+  if (!head_->per_token()) return {head_->forward(hidden, pad), targets, {}};
+  auto index = (targets.reshape({-1}) != kIgnoreTarget).nonzero().squeeze(1);
+  auto selected = hidden.reshape({-1, hidden.size(-1)}).index_select(0, index);
+  return {head_->forward(selected, {}), targets.reshape({-1}).index_select(0, index), index};
+}
+
+torch::Tensor EncoderClassifierImpl::Encode(const torch::Tensor& ids, const torch::Tensor& pad) {
   const int64_t batch = ids.size(0), length = ids.size(1);
   auto pos = torch::arange(length, torch::TensorOptions().dtype(torch::kLong).device(ids.device()));
   auto x = dropout_(norm_(tokens_(ids) + positions_(pos).unsqueeze(0)));
@@ -107,9 +122,7 @@ torch::Tensor EncoderClassifierImpl::forward(const torch::Tensor& ids, const tor
                .reshape({batch * shape_.heads, 1, length});
   }
   for (const auto& layer : *layers_) x = layer->as<EncoderLayer>()->forward(x, mask);
-  auto keep = (~pad).unsqueeze(-1).to(x.dtype());
-  auto pooled = (x * keep).sum(1) / keep.sum(1).clamp_min(1.0);
-  return head_(dropout_(pooled));
+  return x;
 }
 
 Status LoadModelWeights(EncoderClassifier& model, const std::string& path) {
@@ -140,6 +153,7 @@ ModelShape PackageShape(const ModelPackage& package) {
   shape.ffn = package.ffn;
   shape.max_length = package.max_length;
   shape.dropout = 0;
+  if (auto task = ParseTaskKind(package.task); task.ok()) shape.task = *task;  // checked by the package's parser
   if (package.lora_rank > 0) shape.lora = LoraSpec{package.lora_rank, package.lora_alpha, package.lora_targets};
   return shape;
 }

@@ -1,7 +1,8 @@
-// The transformer-encoder text classifier: token + position embeddings, a
-// stack of post-norm encoder layers (fused query/key/value projection,
-// multi-head self-attention with the padding as an additive mask, GELU
-// feed-forward), mean pooling over non-padding tokens, a linear head. The
+// The transformer-encoder text model: token + position embeddings, a stack
+// of post-norm encoder layers (fused query/key/value projection, multi-head
+// self-attention with the padding as an additive mask, GELU feed-forward),
+// and a task head (worker/heads.h: sequence classification by mean pooling
+// and a linear layer, token classification, or masked-language modelling). The
 // same architecture as PyTorch's nn.TransformerEncoderLayer (post-norm,
 // GELU), written out because LibTorch's C++ layer also computes and averages
 // the attention weights it returns, which costs a training step about 40%.
@@ -14,6 +15,7 @@
 
 #include "common/model_package.h"
 #include "common/status.h"
+#include "worker/heads.h"
 
 namespace polysweep {
 
@@ -42,7 +44,8 @@ TORCH_MODULE(LoraAdapter);
 
 struct ModelShape {
   int vocab = 8000;
-  int classes = 2;
+  int classes = 2;  // the head's outputs; masked_lm: ignored (the vocabulary)
+  TaskKind task = TaskKind::kSequenceClassification;
   int layers = 2;
   int hidden = 128;
   int heads = 4;
@@ -72,8 +75,23 @@ class EncoderClassifierImpl : public torch::nn::Module {
  public:
   explicit EncoderClassifierImpl(const ModelShape& shape);
   // ids: [batch, length] int64; pad: [batch, length] bool, true at padding.
-  // Returns logits [batch, classes].
+  // Returns the head's logits: [batch, classes] for sequence classification,
+  // [batch, length, classes or vocab] for the per-token tasks.
   torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& pad);
+  // The encoder's hidden states [batch, length, hidden].
+  torch::Tensor Encode(const torch::Tensor& ids, const torch::Tensor& pad);
+  // The head's logits of the scored targets only, for training and
+  // evaluation: a per-token head sees just the positions whose target is not
+  // kIgnoreTarget (a masked-LM's vocabulary projection then costs the masked
+  // share of the tokens, not all of them).
+  struct Scored {
+    torch::Tensor logits;   // [n, classes]
+    torch::Tensor targets;  // [n]
+    torch::Tensor index;    // per-token heads: each row's flat position in [batch * length]
+  };
+  Scored ForwardScored(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& targets);
+  const ModelShape& shape() const { return shape_; }
+  TaskHeadImpl& head() { return *head_; }
 
  private:
   ModelShape shape_;
@@ -82,7 +100,7 @@ class EncoderClassifierImpl : public torch::nn::Module {
   torch::nn::LayerNorm norm_{nullptr};
   torch::nn::ModuleList layers_{nullptr};
   torch::nn::Dropout dropout_{nullptr};
-  torch::nn::Linear head_{nullptr};
+  TaskHead head_;
 };
 TORCH_MODULE(EncoderClassifier);
 

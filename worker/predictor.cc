@@ -7,6 +7,10 @@ StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& dir) {
   if (!package.ok()) return package.status();
   std::unique_ptr<Predictor> p(new Predictor());
   p->package_ = *package;
+  if (package->task != ModelPackage::kSequenceClassification) {
+    return Status::Error(dir + "/model.json: a " + package->task +
+                         " model, which does not classify texts; fine-tune it first (model.init: " + dir + ")");
+  }
   auto tokenizer = Tokenizer::Load(dir + "/" + package->tokenizer_file);
   if (!tokenizer.ok()) return tokenizer.status();
   if ((*tokenizer)->vocab_size() != package->vocab) {

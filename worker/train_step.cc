@@ -80,23 +80,27 @@ StatusOr<double> DataParallelStep::Step(const Batch& batch, double lr) {
 
 StatusOr<double> DataParallelStep::Step(const std::vector<Batch>& micro_batches, double lr) {
   model_->train();
-  // Full batches on every rank: the union's count, known ahead.
-  sync_->ZeroGrad(static_cast<int64_t>(params_.batch_size) * comm_->size() *
-                  static_cast<int64_t>(micro_batches.size()));
+  // Full batches on every rank: the union's count, known ahead (per-token
+  // heads: unknown, the sync learns it).
+  sync_->ZeroGrad(model_->head().per_token() ? 0
+                                             : static_cast<int64_t>(params_.batch_size) * comm_->size() *
+                                                   static_cast<int64_t>(micro_batches.size()));
   for (size_t m = 0; m < micro_batches.size(); ++m) {
     const Batch& batch = micro_batches[m];
     const bool last = m + 1 == micro_batches.size();
-    const int64_t count = batch.labels.defined() ? batch.labels.size(0) : 0;
-    if (count == 0) {
+    if (!batch.labels.defined() || batch.labels.size(0) == 0) {
       sync_->BeginBackward(0, 0, last);
       continue;
     }
     // The backward of the scaled loss sum (the sync makes it the union's mean).
-    auto logits = model_->forward(batch.ids, batch.pad);
-    auto loss = torch::nn::functional::cross_entropy(
-        logits, batch.labels, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
-    sync_->BeginBackward(loss.item<double>(), count, last);
-    (loss * sync_->loss_scale()).backward();
+    auto scored = model_->ForwardScored(batch.ids, batch.pad, batch.labels);
+    LossSum loss = HeadLoss(scored.logits, scored.targets);
+    if (loss.count == 0) {  // no token of this micro-batch is scored
+      sync_->BeginBackward(0, 0, last);
+      continue;
+    }
+    sync_->BeginBackward(loss.sum.item<double>(), loss.count, last);
+    (loss.sum * sync_->loss_scale()).backward();
   }
   auto mean_loss = sync_->Finish();
   if (!mean_loss.ok()) return mean_loss.status();

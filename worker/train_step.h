@@ -19,7 +19,7 @@ namespace polysweep {
 struct Batch {
   torch::Tensor ids;     // [batch, length] int64, padded to the longest example
   torch::Tensor pad;     // [batch, length] bool
-  torch::Tensor labels;  // [batch] int64
+  torch::Tensor labels;  // the head's targets: [batch] int64, or [batch, length] for per-token tasks
   std::vector<int32_t> langs;
 };
 
@@ -39,7 +39,8 @@ class DataParallelStep {
   // One optimizer step on this rank's micro-batches (gradients accumulate
   // over them; any may be empty, e.g. on some ranks in the last step of an
   // epoch) at learning rate `lr`; returns the mean loss over all ranks'
-  // examples. The update is that of one batch holding all of them.
+  // examples (targets, for a per-token head). The update is that of one
+  // batch holding all of them.
   StatusOr<double> Step(const std::vector<Batch>& micro_batches, double lr);
   StatusOr<double> Step(const Batch& batch, double lr);
 

@@ -10,6 +10,7 @@
 #include "worker/checkpoint.h"
 #include "worker/heartbeat.h"
 #include "worker/init_weights.h"
+#include "worker/masking.h"
 #include "worker/metrics.h"
 #include "worker/prefetcher.h"
 #include "worker/train_step.h"
@@ -18,12 +19,55 @@ namespace polysweep {
 
 namespace {
 
+// How a masked-language model is evaluated: the same masks every time.
+struct Masking {
+  double prob = 0;  // 0: not a masked-language model
+  int mask_id = 0;
+  int vocab = 0;
+  uint64_t seed = 0;
+};
+
+// Per-token evaluation (masked_lm): accuracy and loss over the masked
+// tokens, per language, of this rank's shard, summed over ranks.
+StatusOr<EvalMetrics> EvaluateTokens(EncoderClassifier& model, const ExampleSource& split, const Masking& masking,
+                                     int num_langs, int pad_id, int max_length, Communicator* comm,
+                                     Liveness* liveness, int64_t step) {
+  TokenCounts counts(num_langs);
+  constexpr size_t kEvalBatch = 128;
+  std::vector<int64_t> mine;
+  for (int64_t i = comm->rank(); i < split.size(); i += comm->size()) mine.push_back(i);
+  for (size_t begin = 0; begin < mine.size(); begin += kEvalBatch) {
+    std::vector<int64_t> idx(mine.begin() + begin, mine.begin() + std::min(mine.size(), begin + kEvalBatch));
+    Batch b = MakeBatch(split, idx, pad_id, max_length);
+    // Masks seeded by the batch, not the step: every evaluation masks alike.
+    MaskTokens(&b, masking.prob, masking.mask_id, masking.vocab, MaskSeed(masking.seed, -1, 0, static_cast<int>(idx[0])));
+    if (liveness) liveness->Tick(step);
+    auto scored = model->ForwardScored(b.ids, b.pad, b.labels);
+    auto losses = torch::nn::functional::cross_entropy(
+        scored.logits, scored.targets, torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kNone));
+    auto pred = scored.logits.argmax(-1);
+    auto pred_a = pred.accessor<int64_t, 1>();
+    auto target_a = scored.targets.accessor<int64_t, 1>();
+    auto index_a = scored.index.accessor<int64_t, 1>();
+    auto loss_a = losses.accessor<float, 1>();
+    const int64_t length = b.labels.size(1);
+    for (int64_t i = 0; i < scored.targets.size(0); ++i) {
+      counts.Add(b.langs[static_cast<size_t>(index_a[i] / length)], pred_a[i] == target_a[i], loss_a[i]);
+    }
+  }
+  if (comm->size() > 1) PS_RETURN_IF_ERROR(comm->AllReduceSum(counts.raw().data(), counts.raw().size()));
+  return counts.Compute();
+}
+
 // Evaluates on this rank's shard of `split` and sums the counts over ranks.
 StatusOr<EvalMetrics> Evaluate(EncoderClassifier& model, const ExampleSource& split, int num_labels,
                                int num_langs, int pad_id, int max_length, Communicator* comm, Liveness* liveness,
-                               int64_t step) {
+                               int64_t step, const Masking& masking) {
   torch::NoGradGuard no_grad;
   model->eval();
+  if (masking.prob > 0) {
+    return EvaluateTokens(model, split, masking, num_langs, pad_id, max_length, comm, liveness, step);
+  }
   ConfusionCounts counts(num_labels, num_langs);
   constexpr size_t kEvalBatch = 128;
   std::vector<int64_t> mine;
@@ -94,6 +138,24 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
   constexpr int kPad = 0;  // padded positions are masked, any id serves
 
   ModelShape shape;
+  if (!a.model().task().empty()) {
+    auto task = ParseTaskKind(a.model().task());
+    if (!task.ok()) return classed(task.status().With("model.task"), kBadConfig);
+    shape.task = *task;
+  }
+  Masking masking;
+  if (shape.task == TaskKind::kMaskedLm) {
+    if (manifest->mask_id < 0) {
+      return classed(Status::Error(dir + "/manifest.json: the tokenizer has no <pad> piece, which masked_lm uses as "
+                                         "its mask token; train the tokenizer with polysweep (no data.tokenizer)"),
+                     kDataError);
+    }
+    masking = Masking{params.mask_prob, manifest->mask_id, manifest->vocab_size, static_cast<uint64_t>(params.seed)};
+  } else if (shape.task != TaskKind::kSequenceClassification) {
+    return classed(Status::Error(std::string("model.task ") + TaskKindName(shape.task) +
+                                 ": the shards hold one label per text; this task needs labels per token"),
+                   kBadConfig);
+  }
   shape.vocab = manifest->vocab_size;
   shape.classes = num_labels;
   shape.layers = a.model().layers();
@@ -192,7 +254,7 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
     // Restarted after committing the checkpoint of its stop, before the
     // coordinator heard of the pause: evaluate there again and pause.
     auto metrics = Evaluate(trainer.model(), **valid, num_labels, num_langs, kPad, max_length, comm, liveness,
-                            first_step - 1);
+                            first_step - 1, masking);
     if (!metrics.ok()) return metrics.status();
     if (reporter) PS_RETURN_IF_ERROR(reporter->Evaluation(ToWire(*metrics, first_step - 1, false, a.data())));
     return Ended(first_step - 1, &TrainResult::paused);
@@ -213,6 +275,10 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
     int64_t consumed = 0;
     for (int m = 0; m < accumulation; ++m) {
       BatchPrefetcher::Item item = batches.Next();
+      if (masking.prob > 0 && item.batch.ids.defined() && item.batch.ids.size(0) > 0) {
+        MaskTokens(&item.batch, masking.prob, masking.mask_id, masking.vocab,
+                   MaskSeed(masking.seed, step, comm->rank(), m));
+      }
       micro.push_back(std::move(item.batch));
       after = item.after;
       consumed += item.global;
@@ -264,7 +330,7 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
     const bool rung = step == stop_at && !final;  // the scheduler decides here
     std::optional<double> score;
     if (final || rung || (a.eval_every() > 0 && step % a.eval_every() == 0)) {
-      auto metrics = Evaluate(trainer.model(), **valid, num_labels, num_langs, kPad, max_length, comm, liveness, step);
+      auto metrics = Evaluate(trainer.model(), **valid, num_labels, num_langs, kPad, max_length, comm, liveness, step, masking);
       if (!metrics.ok()) return metrics.status();
       const wire::Evaluation evaluation = ToWire(*metrics, step, final, a.data());
       if (reporter) PS_RETURN_IF_ERROR(reporter->Evaluation(evaluation));

@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -378,6 +379,94 @@ TEST(Sweep, FineTuningControlsReachTheRanksAndEarlyStoppingEndsATrial) {
                               Quote(dir + "/one.jsonl"));
   ASSERT_EQ(predicted.exit_code, 0) << predicted.err;
   EXPECT_NE(predicted.out.find("\"predicted\":"), std::string::npos) << predicted.out;
+  std::filesystem::remove_all(dir);
+}
+
+// Pretrain once, fine-tune many times: `polysweep pretrain` trains a
+// masked-language model on unlabelled text (no label field at all) over 2
+// MPI ranks, exports it, and a classification sweep starts from its encoder
+// (model.init) with its tokenizer.
+TEST(Sweep, PretrainAMaskedLmOnUnlabelledTextThenFineTuneFromIt) {
+  const std::string dir = testing_util::FreshDir("pretrain");
+  const std::string text = dir + "/unlabelled.jsonl", run = dir + "/pretrain";
+  {
+    std::ifstream in(POLYSWEEP_DEFAULT_DATA);
+    std::ofstream out(text);
+    std::string line;
+    std::map<std::string, int> per_lang;
+    while (std::getline(in, line)) {
+      auto j = nlohmann::json::parse(line);
+      if (per_lang[j["lang"]]++ >= 80) continue;
+      out << nlohmann::json{{"text", j["text"]}, {"lang", j["lang"]}, {"group", j["group"]}}.dump() << "\n";
+    }
+  }
+  const std::string model = "model: {layers: 2, hidden: 32, heads: 2, ffn: 64, max_length: 32";
+  const std::string config = dir + "/pretrain.yaml";
+  std::ofstream(config) << "name: pretrain\noutput_dir: " << run << "\n"
+                        << "data: {files: [" << text << "], group_field: group, vocab_size: 2000}\n"
+                        << model << ", task: masked_lm}\n"
+                        << "trial: {ranks: 2}\n"
+                        << "training: {batch_size: 16, mask_prob: 0.15, warmup_steps: 5}\n"
+                        << "search: {space: {lr: {type: choice, values: [3.0e-3]}}}\n"
+                        << "budget: {max_trials: 1, max_steps: 60, eval_every: 20, log_every: 10}\n";
+  // A classification config is refused by pretrain, naming the key.
+  const std::string classify = dir + "/classify.yaml";
+  std::ofstream(classify) << "name: classify\noutput_dir: " << dir << "/classify\n"
+                          << "data: {files: [" << POLYSWEEP_DEFAULT_DATA << "], group_field: group, "
+                          << "max_per_language: 60}\n"
+                          << model << ", init: " << run << "/model}\n"
+                          << "trial: {ranks: 2}\n"
+                          << "training: {batch_size: 8}\n"
+                          << "search: {space: {lr: {type: choice, values: [3.0e-3]}}}\n"
+                          << "budget: {max_trials: 1, max_steps: 20, eval_every: 10, log_every: 5}\n";
+  auto r = RunCommand(std::string(POLYSWEEP_BIN) + " pretrain " + Quote(config));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("fine-tune from it with model.init: " + run + "/model"), std::string::npos) << r.out;
+  JournalReader j(run + "/journal.db");
+  EXPECT_EQ(j.Scalar("SELECT state FROM trials WHERE id=1"), "completed");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM evaluations WHERE trial_id=1"), "3");
+  // Masked-token accuracy rises from the first evaluation to the last, and
+  // is reported per language.
+  const double first = std::stod(j.Scalar("SELECT accuracy FROM evaluations WHERE trial_id=1 AND step=20"));
+  const double last = std::stod(j.Scalar("SELECT accuracy FROM evaluations WHERE trial_id=1 AND step=60"));
+  EXPECT_GT(last, first);
+  EXPECT_GT(last, 0.02);
+  EXPECT_GT(std::stoi(j.Scalar("SELECT COUNT(DISTINCT lang) FROM language_scores WHERE trial_id=1 AND accuracy > 0")), 5);
+  std::stringstream manifest_text, package_text;
+  manifest_text << std::ifstream(run + "/data/manifest.json").rdbuf();
+  package_text << std::ifstream(run + "/model/model.json").rdbuf();
+  auto manifest = nlohmann::json::parse(manifest_text.str());
+  auto package = nlohmann::json::parse(package_text.str());
+  EXPECT_TRUE(manifest["labels"].empty());
+  EXPECT_EQ(package["model"]["task"], "masked_lm");
+  EXPECT_TRUE(package["labels"].empty());
+  // predict needs a classifier.
+  std::ofstream(dir + "/one.jsonl") << "{\"text\": \"Ein Spiel\"}\n";
+  auto predicted = RunCommand(std::string(POLYSWEEP_BIN) + " predict " + Quote(run + "/model") + " " +
+                              Quote(dir + "/one.jsonl"));
+  EXPECT_NE(predicted.exit_code, 0);
+  EXPECT_NE(predicted.err.find("a masked_lm model, which does not classify texts"), std::string::npos) << predicted.err;
+
+  auto refused = RunCommand(std::string(POLYSWEEP_BIN) + " pretrain " + Quote(classify));
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("model.task: polysweep pretrain trains a masked-language model"), std::string::npos)
+      << refused.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/classify")) << "a refused config leaves nothing behind";
+
+  // Fine-tuning from it: every encoder tensor comes from the pretrained model.
+  auto tuned = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(classify));
+  ASSERT_EQ(tuned.exit_code, 0) << tuned.out << tuned.err;
+  std::stringstream trial_log;
+  trial_log << std::ifstream(dir + "/classify/trial-1.log").rdbuf();
+  EXPECT_NE(trial_log.str().find("encoder initialised with 28 tensors from model directory " + run +
+                                 "/model (sweep pretrain trial 1)"),
+            std::string::npos)
+      << trial_log.str();
+  std::stringstream tuned_manifest;
+  tuned_manifest << std::ifstream(dir + "/classify/data/manifest.json").rdbuf();
+  EXPECT_EQ(nlohmann::json::parse(tuned_manifest.str())["tokenizer"]["hash"], package["tokenizer_hash"]);
+  JournalReader tuned_journal(dir + "/classify/journal.db");
+  EXPECT_EQ(tuned_journal.Scalar("SELECT state FROM trials WHERE id=1"), "completed");
   std::filesystem::remove_all(dir);
 }
 

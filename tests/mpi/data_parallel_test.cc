@@ -13,6 +13,7 @@
 #include "common/sampling.h"
 #include "worker/comm/communicator.h"
 #include "worker/dataset.h"
+#include "worker/masking.h"
 #include "worker/train_step.h"
 
 namespace polysweep {
@@ -47,18 +48,21 @@ BucketOptions SmallBuckets() {
 
 // This rank's part of a data-parallel backward: the gradient sync of the
 // loss sum over `local` (which may be empty). Returns the union mean loss.
-double SyncedBackward(DataParallelStep& step, const Batch& local) {
+double SyncedBackward(DataParallelStep& step, const Batch& local, int64_t* counted = nullptr) {
   auto& sync = step.sync();
   sync.ZeroGrad();
-  const int64_t count = local.labels.size(0);
-  if (count == 0) {
+  LossSum loss;
+  if (local.labels.size(0) > 0) {
+    // As the training step does (a per-token head sees the scored positions only).
+    auto scored = step.model()->ForwardScored(local.ids, local.pad, local.labels);
+    loss = HeadLoss(scored.logits, scored.targets);
+  }
+  if (counted) *counted = loss.count;
+  if (loss.count == 0) {
     sync.BeginBackward(0, 0, true);
   } else {
-    auto loss = torch::nn::functional::cross_entropy(
-        step.model()->forward(local.ids, local.pad), local.labels,
-        torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum));
-    sync.BeginBackward(loss.item<double>(), count, true);
-    loss.backward();
+    sync.BeginBackward(loss.sum.item<double>(), loss.count, true);
+    loss.sum.backward();
   }
   auto mean = sync.Finish();
   EXPECT_TRUE(mean.ok()) << mean.status().message();
@@ -116,6 +120,49 @@ TEST(DataParallel, AllReducedGradientsEqualTheUnionBatchGradient) {
   torch::Tensor single = Flat(model, true);
 
   EXPECT_NEAR(mean_loss, union_loss.item<double>(), 1e-5);
+  const double max_diff = (reduced - single).abs().max().item<double>();
+  const double scale = single.abs().max().item<double>();
+  EXPECT_GT(scale, 0);
+  EXPECT_LT(max_diff, 1e-5 * std::max(1.0, scale)) << "max |reduced - single| = " << max_diff;
+}
+
+// masked_lm: each rank scores a different number of masked tokens, and the
+// all-reduced gradient is still that of the mean loss over the union's
+// masked tokens.
+TEST(DataParallel, MaskedLmGradientsEqualTheUnionOfUnevenlyMaskedBatches) {
+  auto comm = Comm();
+  const int world = comm->size(), batch = 6;
+  TokenizedSplit data = Synthetic(world * batch, 17);
+  TrainingParams params;
+  params.seed = 5;
+  ModelShape shape = SmallShape(0.0);
+  shape.task = TaskKind::kMaskedLm;
+  DataParallelStep step(shape, params, comm.get(), SmallBuckets());
+  ASSERT_TRUE(step.Init().ok());
+  auto& model = step.model();
+  model->train();
+  // Every rank masks the union alike and takes its own rows of it.
+  Batch whole = MakeBatch(data, Range(0, world * batch), kPad, 16);
+  MaskTokens(&whole, 0.3, kPad, 200, 99);
+  Batch local;
+  local.ids = whole.ids.narrow(0, comm->rank() * batch, batch);
+  local.pad = whole.pad.narrow(0, comm->rank() * batch, batch);
+  local.labels = whole.labels.narrow(0, comm->rank() * batch, batch);
+  int64_t mine = 0;
+  const double mean_loss = SyncedBackward(step, local, &mine);
+  torch::Tensor reduced = Flat(model, true);
+  // The ranks' counts differ (else this would not test the rescaling).
+  float counts[2] = {static_cast<float>(mine), static_cast<float>(mine) * static_cast<float>(mine)};
+  ASSERT_TRUE(comm->AllReduceSum(counts, 2).ok());
+  EXPECT_GT(counts[1] * static_cast<float>(world), counts[0] * counts[0]) << "every rank masked as many tokens";
+
+  model->zero_grad();
+  LossSum all = HeadLoss(model->forward(whole.ids, whole.pad), whole.labels);
+  EXPECT_EQ(static_cast<float>(all.count), counts[0]);
+  auto union_loss = all.sum / static_cast<double>(all.count);
+  union_loss.backward();
+  torch::Tensor single = Flat(model, true);
+  EXPECT_NEAR(mean_loss, union_loss.item<double>(), 1e-4);
   const double max_diff = (reduced - single).abs().max().item<double>();
   const double scale = single.abs().max().item<double>();
   EXPECT_GT(scale, 0);

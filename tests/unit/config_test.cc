@@ -317,6 +317,29 @@ TEST_F(ConfigTest, MetricModeDefaultsFromName) {
   }
 }
 
+// model.task masked_lm (polysweep pretrain): the data's labels are not
+// read, and the metric defaults to the masked tokens' accuracy.
+TEST_F(ConfigTest, MaskedLmReadsNoLabelsAndScoresMaskedAccuracy) {
+  auto c = ParseSweepConfig(Minimal("model: {task: masked_lm}\ntraining: {mask_prob: 0.2}\n"), "cfg.yaml");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->model.task, "masked_lm");
+  EXPECT_EQ(c->data.label_field, "");
+  EXPECT_EQ(c->metric.name, "accuracy");
+  EXPECT_TRUE(c->metric.maximize);
+  EXPECT_DOUBLE_EQ(c->training.mask_prob, 0.2);
+  auto loss = ParseSweepConfig(Minimal("model: {task: masked_lm}\nmetric: {name: valid_loss}\n"), "cfg.yaml");
+  ASSERT_TRUE(loss.ok()) << loss.status().message();
+  EXPECT_FALSE(loss->metric.maximize);
+  auto classifier = ParseSweepConfig(Minimal(), "cfg.yaml");
+  ASSERT_TRUE(classifier.ok());
+  EXPECT_EQ(classifier->model.task, "sequence_classification");
+  EXPECT_EQ(classifier->data.label_field, "label");
+  std::string with_labels = Minimal("model: {task: masked_lm}\n");
+  with_labels.replace(with_labels.find("data:\n"), 6, "data:\n  labels: [a, b]\n");
+  const std::string labels = ErrorOf(with_labels);
+  EXPECT_NE(labels.find("cfg.yaml:3: data.labels: model.task masked_lm reads no labels"), std::string::npos) << labels;
+}
+
 TEST_F(ConfigTest, LoadSweepConfigReadsFile) {
   const std::string path = dir_ + "/sweep.yaml";
   std::ofstream(path) << Minimal();
@@ -366,6 +389,14 @@ TEST_F(ConfigTest, BadConfigsNameFileLineAndKey) {
        "6: search.space.freeze_layers.high", "4 is more than model.layers (2)"},
       {"early stopping without evaluations", Minimal("training:\n  early_stopping_patience: 2\n"),
        "10: training.early_stopping_patience", "needs budget.eval_every > 0"},
+      {"unknown task", Minimal("model:\n  task: regression\n"), "10: model.task",
+       "expected sequence_classification or masked_lm, got \"regression\""},
+      {"token classification without token labels", Minimal("model:\n  task: token_classification\n"),
+       "10: model.task", "needs a label per token"},
+      {"an F1 metric for masked_lm", Minimal("model: {task: masked_lm}\nmetric:\n  name: macro_f1\n"),
+       "11: metric.name", "macro_f1 is not defined for model.task masked_lm"},
+      {"mask_prob out of range", Minimal("model: {task: masked_lm}\ntraining:\n  mask_prob: 1.0\n"),
+       "11: training.mask_prob", "mask_prob"},
       {"model.init that does not exist", Minimal("model:\n  init: /nonexistent/model\n"), "10: model.init",
        "no such file or directory: /nonexistent/model"},
       {"unknown lr schedule", Minimal("training:\n  lr_schedule: exponential\n"), "10: training.lr_schedule",

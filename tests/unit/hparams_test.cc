@@ -103,7 +103,7 @@ TEST(ApplyHyperparameter, UnknownNameListsKnownNames) {
   for (const std::string& name : KnownHyperparameters()) {
     EXPECT_NE(s.message().find(name), std::string::npos) << name << " missing from: " << s.message();
   }
-  EXPECT_EQ(KnownHyperparameters().size(), 17u);
+  EXPECT_EQ(KnownHyperparameters().size(), 18u);
 }
 
 TEST(ApplyHyperparameter, WordsAndBooleans) {

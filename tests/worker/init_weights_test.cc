@@ -30,7 +30,8 @@ class InitWeightsTest : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  // A model directory holding `model` (classes 3) as a sweep exports it.
+  // A model directory holding `model` (classes 3) as a sweep exports it, or
+  // as `polysweep pretrain` does (masked_lm: no labels).
   std::string WritePackage(EncoderClassifier& model, const ModelShape& shape) {
     const std::string dir = dir_ + "/package";
     fs::create_directories(dir);
@@ -43,7 +44,11 @@ class InitWeightsTest : public ::testing::Test {
     p.heads = shape.heads;
     p.ffn = shape.ffn;
     p.max_length = shape.max_length;
-    p.labels = {"a", "b", "c"};
+    if (shape.task == TaskKind::kMaskedLm) {
+      p.task = ModelPackage::kMaskedLm;
+    } else {
+      p.labels = {"a", "b", "c"};
+    }
     EXPECT_TRUE(WriteFileAtomic(dir + "/model.json", ModelPackageToJson(p)).ok());
     return dir;
   }
@@ -77,6 +82,50 @@ TEST_F(InitWeightsTest, AModelDirectoryLoadsTheEncoderExactlyAndLeavesTheHeadFre
   }
   EXPECT_EQ(compared, 4 + 2 * 12);  // tokens, positions, norm (2); 12 per layer
   EXPECT_TRUE(torch::equal(model->named_parameters()["head.weight"], head_before)) << "the head must start fresh";
+}
+
+// The pretrain -> fine-tune chain: a masked-language model trained a few
+// steps and saved as `polysweep pretrain` exports it initialises a
+// classifier's encoder bit for bit; its vocabulary head is not taken.
+TEST_F(InitWeightsTest, APretrainedMaskedLmEncoderLoadsExactlyIntoAClassifier) {
+  ModelShape pretrain = testing_util::TinyShape(120, 0, 2, 32, 24, 0.0);
+  pretrain.task = TaskKind::kMaskedLm;
+  torch::manual_seed(3);
+  EncoderClassifier saved(pretrain);
+  // Train it away from its initialisation: predict each token from itself masked.
+  torch::optim::AdamW opt(saved->parameters(), torch::optim::AdamWOptions(1e-2));
+  auto ids = torch::randint(4, 120, {8, 12}, torch::kLong);
+  auto pad = torch::zeros({8, 12}, torch::kBool);
+  for (int s = 0; s < 3; ++s) {
+    opt.zero_grad();
+    LossSum loss = HeadLoss(saved->forward(ids.masked_fill(ids.remainder(3) == 0, 3), pad), ids);
+    (loss.sum / static_cast<double>(loss.count)).backward();
+    opt.step();
+  }
+  EXPECT_EQ(saved->named_parameters()["head.decoder.weight"].size(0), 120) << "the head predicts the vocabulary";
+  const std::string dir = WritePackage(saved, pretrain);
+
+  ModelShape classifier = pretrain;
+  classifier.task = TaskKind::kSequenceClassification;
+  classifier.classes = 4;
+  torch::manual_seed(4);
+  EncoderClassifier model(classifier);
+  const torch::Tensor head_before = model->named_parameters()["head.weight"].clone();
+  auto loaded = LoadEncoderWeights(model, dir);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  auto from = saved->named_parameters();
+  int compared = 0;
+  for (const auto& item : model->named_parameters()) {
+    if (item.key().rfind("head.", 0) == 0) continue;
+    EXPECT_TRUE(torch::equal(item.value(), from[item.key()])) << item.key();
+    ++compared;
+  }
+  EXPECT_EQ(compared, 4 + 2 * 12);
+  EXPECT_TRUE(torch::equal(model->named_parameters()["head.weight"], head_before)) << "the head must start fresh";
+  // And the two encoders compute the same hidden states.
+  saved->eval();
+  model->eval();
+  EXPECT_TRUE(torch::equal(saved->Encode(ids, pad), model->Encode(ids, pad)));
 }
 
 // A TorchScript module laid out as PyTorch's reference classifier

@@ -1,0 +1,102 @@
+#include "worker/heads.h"
+
+namespace polysweep {
+
+namespace F = torch::nn::functional;
+
+namespace {
+
+// A linear projection whose parameters are the head's own "weight" and
+// "bias" (so a classifier's are head.weight and head.bias), initialised as
+// torch::nn::Linear initialises its own.
+class ProjectionHead : public TaskHeadImpl {
+ public:
+  ProjectionHead(int hidden, int outputs, double dropout) : dropout_(dropout) {
+    torch::nn::Linear init(hidden, outputs);
+    weight_ = register_parameter("weight", init->weight.detach().clone());
+    bias_ = register_parameter("bias", init->bias.detach().clone());
+  }
+
+ protected:
+  torch::Tensor Project(const torch::Tensor& x) {
+    return F::linear(F::dropout(x, F::DropoutFuncOptions().p(dropout_).training(is_training())), weight_, bias_);
+  }
+
+ private:
+  double dropout_;
+  torch::Tensor weight_, bias_;
+};
+
+class SequenceClassificationHead : public ProjectionHead {
+ public:
+  using ProjectionHead::ProjectionHead;
+  torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& pad) override {
+    auto keep = (~pad).unsqueeze(-1).to(hidden.dtype());
+    return Project((hidden * keep).sum(1) / keep.sum(1).clamp_min(1.0));
+  }
+  bool per_token() const override { return false; }
+};
+
+class TokenClassificationHead : public ProjectionHead {
+ public:
+  using ProjectionHead::ProjectionHead;
+  torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor&) override { return Project(hidden); }
+  bool per_token() const override { return true; }
+};
+
+// As BERT's prediction head: dense, GELU, LayerNorm, then the vocabulary.
+class MaskedLmHead : public TaskHeadImpl {
+ public:
+  MaskedLmHead(int hidden, int vocab) {
+    transform_ = register_module("transform", torch::nn::Linear(hidden, hidden));
+    norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden})));
+    decoder_ = register_module("decoder", torch::nn::Linear(hidden, vocab));
+  }
+  torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor&) override {
+    return decoder_(norm_(F::gelu(transform_(hidden))));
+  }
+  bool per_token() const override { return true; }
+
+ private:
+  torch::nn::Linear transform_{nullptr}, decoder_{nullptr};
+  torch::nn::LayerNorm norm_{nullptr};
+};
+
+}  // namespace
+
+const char* TaskKindName(TaskKind kind) {
+  switch (kind) {
+    case TaskKind::kSequenceClassification: return "sequence_classification";
+    case TaskKind::kTokenClassification: return "token_classification";
+    case TaskKind::kMaskedLm: return "masked_lm";
+  }
+  return "?";
+}
+
+StatusOr<TaskKind> ParseTaskKind(const std::string& name) {
+  for (TaskKind k : {TaskKind::kSequenceClassification, TaskKind::kTokenClassification, TaskKind::kMaskedLm}) {
+    if (name == TaskKindName(k)) return k;
+  }
+  return Status::Error("unknown task \"" + name + "\" (sequence_classification, token_classification, masked_lm)");
+}
+
+LossSum HeadLoss(const torch::Tensor& output, const torch::Tensor& targets) {
+  auto flat_targets = targets.reshape({-1});
+  auto flat_output = output.reshape({flat_targets.size(0), output.size(-1)});
+  LossSum loss;
+  loss.sum = F::cross_entropy(flat_output, flat_targets,
+                              F::CrossEntropyFuncOptions().reduction(torch::kSum).ignore_index(kIgnoreTarget));
+  loss.count = targets.dim() == 1 ? targets.size(0) : (targets != kIgnoreTarget).sum().item<int64_t>();
+  return loss;
+}
+
+TaskHead MakeTaskHead(TaskKind kind, int hidden, int outputs, double dropout) {
+  switch (kind) {
+    case TaskKind::kTokenClassification: return std::make_shared<TokenClassificationHead>(hidden, outputs, dropout);
+    case TaskKind::kMaskedLm: return std::make_shared<MaskedLmHead>(hidden, outputs);
+    case TaskKind::kSequenceClassification: break;
+  }
+  return std::make_shared<SequenceClassificationHead>(hidden, outputs, dropout);
+}
+
+}  // namespace polysweep

@@ -1,0 +1,60 @@
+// Task heads: what the encoder's hidden states [batch, length, hidden] are
+// turned into, and the loss against the batch's targets. The encoder is
+// shared by every task; a head is the pluggable part (registered as the
+// model's "head" module, so its parameters are named head.*: the part
+// model.init leaves fresh, LoRA trains, and predict reads).
+//
+//   sequence_classification: mean-pooled non-padding tokens -> class logits
+//     [batch, classes]; targets [batch].
+//   token_classification: class logits for every token [batch, length,
+//     classes]; targets [batch, length], kIgnoreTarget where there is none
+//     (padding, continuation pieces).
+//   masked_lm: a dense + GELU + LayerNorm transform and a projection to the
+//     vocabulary for every token [batch, length, vocab]; targets [batch,
+//     length], the original id at masked positions and kIgnoreTarget elsewhere.
+//
+// All losses are summed cross-entropy over the targets that are not ignored,
+// with their count: data-parallel ranks may hold different counts (masked
+// tokens differ per rank), and GradientSync turns the sums into the mean over
+// the union. Heavy header (LibTorch).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+
+#include "common/status.h"
+
+namespace polysweep {
+
+inline constexpr int64_t kIgnoreTarget = -100;
+
+enum class TaskKind { kSequenceClassification, kTokenClassification, kMaskedLm };
+const char* TaskKindName(TaskKind kind);
+StatusOr<TaskKind> ParseTaskKind(const std::string& name);
+
+class TaskHeadImpl : public torch::nn::Module {
+ public:
+  // hidden: [batch, length, hidden]; pad: [batch, length] bool, true at
+  // padding. A per-token head maps any [..., hidden] to [..., outputs] and
+  // ignores `pad` (it may be undefined).
+  virtual torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& pad) = 0;
+  // Whether the head predicts one target per token (else one per sequence).
+  virtual bool per_token() const = 0;
+};
+using TaskHead = std::shared_ptr<TaskHeadImpl>;
+
+// The summed cross-entropy of `output` (a head's) against `targets` over the
+// targets that are not kIgnoreTarget, and how many there are.
+struct LossSum {
+  torch::Tensor sum;  // scalar, differentiable
+  int64_t count = 0;
+};
+LossSum HeadLoss(const torch::Tensor& output, const torch::Tensor& targets);
+
+// A head for `kind` over `hidden` features with `outputs` classes (the
+// vocabulary for masked_lm); `dropout` before the output projection.
+TaskHead MakeTaskHead(TaskKind kind, int hidden, int outputs, double dropout);
+
+}  // namespace polysweep
