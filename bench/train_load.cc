@@ -10,7 +10,8 @@
 //     gradient, timed with and without the gradient sync; then the same bytes
 //     through one flat MPI_Allreduce, 4 MB-chunked MPI_Allreduce, and one
 //     MPI_Allreduce per tensor, and one communicator all-reduce per tensor
-//     (the peers). Reports milliseconds per sync.
+//     (the peers), each timed from a barrier right after the same backward.
+//     Reports milliseconds per sync.
 #include <mpi.h>
 #include <sys/resource.h>
 #include <torch/torch.h>
@@ -156,21 +157,31 @@ nlohmann::json Sync(const Options& o, Communicator* comm) {
       sync.BeginBackward(0, 1, true);
       loss.backward();
       const double after_backward = Since(t);
+      // Without overlap, the sync is timed from a barrier, as the peers are:
+      // else it would include the ranks' backward-time skew (waiting for the
+      // slower rank's backward is not communication).
+      if (!overlap) MPI_Barrier(MPI_COMM_WORLD);
+      const auto sync_start = Clock::now();
       if (!sync.Finish().ok()) throw std::runtime_error("sync failed");
-      const double total = Since(t);
+      const double total = Since(t), sync_only = Since(sync_start);
       if (r == 0) continue;
       if (overlap) {
         overlapped_s = std::min(overlapped_s, MaxOverRanks(total));
       } else {
         backward_s = std::min(backward_s, MaxOverRanks(after_backward));
-        sync_s = std::min(sync_s, MaxOverRanks(total - after_backward));
+        sync_s = std::min(sync_s, MaxOverRanks(sync_only));
       }
     }
   }
   std::vector<float> flat(numel, 1.f);
+  // Each peer is timed as the sync is: right after the same backward (its
+  // gradients land in the parameters' own buffers), from a barrier. Right
+  // after a backward, the same all-reduce takes longer than in a loop of
+  // all-reduces alone (caches, the peer's scheduling).
   auto best = [&](auto fn) {
     double b = 1e9;
     for (int r = 0; r < o.repeats; ++r) {
+      backward().backward();
       MPI_Barrier(MPI_COMM_WORLD);
       const auto t = Clock::now();
       fn();
@@ -213,7 +224,13 @@ nlohmann::json Sync(const Options& o, Communicator* comm) {
       if (!w->Wait().ok()) throw std::runtime_error("per-tensor all-reduce failed");
     }
   });
+  // The same bytes as one communicator all-reduce: what the bucketed sync
+  // costs beyond the communication itself.
+  const double comm_flat_ms = best([&] {
+    if (!comm->StartAllReduceSum(storage.data(), numel)->Wait().ok()) throw std::runtime_error("all-reduce failed");
+  });
   return {{"tensors", shapes.size()},
+          {"comm_flat_ms", comm_flat_ms * 1e3},
           {"comm_per_tensor_ms", comm_per_tensor_ms * 1e3},
           {"floats", numel},
           {"buckets", buckets},

@@ -128,12 +128,24 @@ StatusOr<double> GradientSync::Finish() {
   torch::NoGradGuard no_grad;
   const auto start = std::chrono::steady_clock::now();
   armed_ = false;
-  while (next_ < buckets_.size()) StartBucket(next_++);
+  // The buckets backward did not start go now, in order. The last of them
+  // waits for the others and then runs as a blocking all-reduce, which the
+  // communicator may run on this thread with no hand-off to its progress
+  // thread (its collectives complete in order anyway, so nothing is lost).
+  const size_t last_here = next_ < buckets_.size() ? buckets_.size() - 1 : buckets_.size();
+  while (next_ < last_here) StartBucket(next_++);
+  next_ = buckets_.size();
   Status failed;
   float loss_sum = 0, total = 0;
   for (size_t b = 0; b < buckets_.size(); ++b) {
-    Status s = work_[b]->Wait();
-    work_[b].reset();
+    Status s;
+    if (b == last_here) {
+      if (!failed.ok()) continue;  // the communicator is broken: start nothing more
+      s = comm_->AllReduceSum(flat_.data_ptr<float>() + buckets_[b].offset, static_cast<size_t>(buckets_[b].count));
+    } else {
+      s = work_[b]->Wait();
+      work_[b].reset();
+    }
     if (!s.ok() && failed.ok()) failed = s;
     if (!failed.ok()) continue;  // wait for the rest: their buffers are ours
     if (b == 0) {

@@ -1,5 +1,6 @@
 // The MPI communicator under a real mpirun: sums and copies, chunked large
-// buffers, several collectives in flight at once, and a collective a peer
+// buffers, several collectives in flight at once, a blocking one behind them,
+// and a collective a peer
 // never joins failing after the timeout instead of hanging.
 #include <gtest/gtest.h>
 
@@ -68,6 +69,26 @@ TEST(Communicator, ManyCollectivesInFlightCompleteInAnyWaitOrder) {
     for (float x : buffers[static_cast<size_t>(k)]) ASSERT_EQ(x, want) << "collective " << k;
   }
   EXPECT_FALSE(work[0]->Wait().ok()) << "a second wait on one handle must say so";
+}
+
+// A blocking all-reduce (which runs on the calling thread when the
+// communicator is idle) issued while another is in flight waits its turn:
+// collectives must be issued in one order on every rank.
+TEST(Communicator, ABlockingAllReduceBehindOneInFlightWaitsItsTurn) {
+  auto comm = Comm();
+  const int world = comm->size();
+  for (int round = 0; round < 20; ++round) {
+    std::vector<float> big(2 * kMpiChunkBytes / sizeof(float) + 7, static_cast<float>(comm->rank() + 1));
+    std::vector<float> small(64, static_cast<float>(10 * (comm->rank() + 1)));
+    auto work = comm->StartAllReduceSum(big.data(), big.size());
+    ASSERT_TRUE(comm->AllReduceSum(small.data(), small.size()).ok());
+    ASSERT_TRUE(work->Wait().ok());
+    for (float x : small) ASSERT_EQ(x, 10.0f * world * (world + 1) / 2);
+    for (float x : big) ASSERT_EQ(x, world * (world + 1) / 2.0f);
+    // Idle again: the small one alone.
+    ASSERT_TRUE(comm->AllReduceSum(small.data(), small.size()).ok());
+    for (float x : small) ASSERT_EQ(x, 10.0f * world * world * (world + 1) / 2);
+  }
 }
 
 // Rank 0 starts an all-reduce the others join only after its timeout: rank 0

@@ -52,7 +52,9 @@ class Communicator {
   virtual std::unique_ptr<CommWork> StartBroadcast(void* data, size_t bytes, int root) = 0;
   virtual std::unique_ptr<CommWork> StartBarrier() = 0;
 
-  Status AllReduceSum(float* data, size_t count) { return StartAllReduceSum(data, count)->Wait(); }
+  // Blocking forms. A backend may run a blocking all-reduce on the calling
+  // thread when nothing else is in flight (no hand-off to a progress thread).
+  virtual Status AllReduceSum(float* data, size_t count) { return StartAllReduceSum(data, count)->Wait(); }
   Status Broadcast(void* data, size_t bytes, int root) { return StartBroadcast(data, bytes, root)->Wait(); }
   Status Barrier() { return StartBarrier()->Wait(); }
 };

@@ -157,6 +157,31 @@ class MpiCommunicator : public Communicator {
     return Start(Op::kAllReduce, data, count * sizeof(float), 0,
                  "all-reduce of " + std::to_string(count) + " floats");
   }
+  // Small, and nothing queued or running: on this thread at once. Else
+  // queued behind the rest, and waited for.
+  Status AllReduceSum(float* data, size_t count) override {
+    const size_t bytes = count * sizeof(float);
+    if (size_ > 1 && bytes <= kInlineBytes) {
+      std::unique_lock<std::mutex> lock(mu_);
+      if (!busy_ && queued_.empty() && broken_.empty()) {
+        busy_ = true;
+        lock.unlock();
+        Op op;
+        op.kind = Op::kAllReduce;
+        op.data = reinterpret_cast<char*>(data);
+        op.bytes = bytes;
+        op.what = "all-reduce of " + std::to_string(count) + " floats";
+        op.deadline = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(options_.timeout_seconds * 1e6));
+        Status s = RunHere(op);
+        lock.lock();
+        busy_ = false;
+        if (!s.ok() && broken_.empty()) broken_ = s.message();
+        work_cv_.notify_one();
+        return s;
+      }
+    }
+    return StartAllReduceSum(data, count)->Wait();
+  }
   std::unique_ptr<CommWork> StartBroadcast(void* data, size_t bytes, int root) override {
     return Start(Op::kBroadcast, data, bytes, root,
                  "broadcast of " + std::to_string(bytes) + " bytes from rank " + std::to_string(root));
