@@ -1,9 +1,15 @@
 // Data-parallel correctness under a real mpirun: the bucketed, overlapped
 // all-reduce of per-rank batches equals the single-process gradient of their
-// union, accumulated micro-batches equal one batch holding them all, and the
-// ranks' weights stay bit-identical through training.
+// union (masked-LM targets too, unevenly many per rank), accumulated
+// micro-batches equal one batch holding them all, a pretrained encoder loaded
+// on rank 0 reaches every rank exactly, and the ranks' weights stay
+// bit-identical through training.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <numeric>
 #include <random>
@@ -12,7 +18,10 @@
 #include "tests/common/test_models.h"
 #include "common/sampling.h"
 #include "worker/comm/communicator.h"
+#include "common/files.h"
+#include "common/model_package.h"
 #include "worker/dataset.h"
+#include "worker/init_weights.h"
 #include "worker/masking.h"
 #include "worker/train_step.h"
 
@@ -167,6 +176,60 @@ TEST(DataParallel, MaskedLmGradientsEqualTheUnionOfUnevenlyMaskedBatches) {
   const double scale = single.abs().max().item<double>();
   EXPECT_GT(scale, 0);
   EXPECT_LT(max_diff, 1e-5 * std::max(1.0, scale)) << "max |reduced - single| = " << max_diff;
+}
+
+// The pretrain -> fine-tune chain across ranks: rank 0 loads a saved
+// masked-language model's encoder (model.init, as `polysweep pretrain`
+// exports it) and the start-of-trial broadcast gives every rank exactly its
+// tensors; the classification head is fresh and the same on every rank.
+TEST(DataParallel, APretrainedEncoderLoadedOnRankZeroReachesEveryRankExactly) {
+  auto comm = Comm();
+  ModelShape pretrain = SmallShape(0.0);
+  pretrain.task = TaskKind::kMaskedLm;
+  torch::manual_seed(42);
+  EncoderClassifier saved(pretrain);
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : saved->parameters()) p.add_(0.125);  // weights no initialisation gives
+  }
+  int64_t id = comm->rank() == 0 ? getpid() : 0;
+  ASSERT_TRUE(comm->Broadcast(&id, sizeof id, 0).ok());
+  const std::string dir = ::testing::TempDir() + "mpi-pretrained-" + std::to_string(id);
+  if (comm->rank() == 0) {
+    std::filesystem::create_directories(dir);
+    torch::save(saved, dir + "/model.pt");
+    std::ofstream(dir + "/tokenizer.model") << "not read here";
+    ModelPackage p;
+    p.task = ModelPackage::kMaskedLm;
+    p.vocab = pretrain.vocab;
+    p.layers = pretrain.layers;
+    p.hidden = pretrain.hidden;
+    p.heads = pretrain.heads;
+    p.ffn = pretrain.ffn;
+    p.max_length = pretrain.max_length;
+    ASSERT_TRUE(WriteFileAtomic(dir + "/model.json", ModelPackageToJson(p)).ok());
+  }
+  TrainingParams params;
+  params.seed = 7 + comm->rank();  // the ranks' own initialisations differ until Init()
+  DataParallelStep step(SmallShape(0.0), params, comm.get());
+  if (comm->rank() == 0) {
+    auto loaded = LoadEncoderWeights(step.model(), dir);
+    EXPECT_TRUE(loaded.ok()) << loaded.status().message();
+  }
+  ASSERT_TRUE(step.Init().ok());
+  auto from = saved->named_parameters();
+  int compared = 0;
+  for (const auto& item : step.model()->named_parameters()) {
+    if (item.key().rfind("head.", 0) == 0) {
+      EXPECT_TRUE(torch::equal(item.value(), FromRankZero(*comm, item.value()))) << item.key();
+      continue;
+    }
+    EXPECT_TRUE(torch::equal(item.value(), from[item.key()])) << item.key() << " on rank " << comm->rank();
+    ++compared;
+  }
+  EXPECT_EQ(compared, 4 + 2 * 12);
+  ASSERT_TRUE(comm->Barrier().ok());
+  if (comm->rank() == 0) std::filesystem::remove_all(dir);
 }
 
 TEST(DataParallel, WeightsStayBitIdenticalAcrossRanksWhileTraining) {
