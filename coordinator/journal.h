@@ -62,6 +62,36 @@ struct JournalEvaluation {
   bool feasible = true;
 };
 
+// A trial's record, for `polysweep describe` and `export`.
+struct JournalTransition {
+  uint32_t attempt = 0;
+  double at = 0;
+  std::string from, to, reason;
+};
+struct JournalProgressPoint {
+  uint32_t attempt = 0;
+  int64_t step = 0;
+  double loss = 0, lr = 0, samples_per_sec = 0, at = 0;
+};
+struct JournalEvaluationPoint {
+  uint32_t attempt = 0;
+  int64_t step = 0;
+  double loss = 0, accuracy = 0, macro_f1 = 0;
+  double objective = 0;  // NaN when the metric could not be computed
+  bool final = false, feasible = true;
+  double at = 0;
+  std::vector<wire::LanguageScore> languages;
+};
+struct JournalTrialHistory {
+  uint64_t id = 0;
+  int restarts = 0;
+  double created_at = 0;
+  std::vector<JournalTransition> transitions;   // oldest first
+  std::vector<JournalProgressPoint> progress;   // by attempt, then step
+  std::vector<JournalEvaluationPoint> evaluations;
+  std::vector<JournalDecision> decisions;       // the scheduler's, in order
+};
+
 class Journal {
  public:
   ~Journal();
@@ -111,6 +141,10 @@ class Journal {
   Status BeginBatch();
   Status CommitBatch();
   bool in_batch() const { return batch_; }
+
+  // One trial's transitions, reports, evaluations (with per-language scores)
+  // and scheduler decisions; an error naming the trial when there is none.
+  StatusOr<JournalTrialHistory> History(uint64_t trial) const;
 
   // Everything a CLI view needs, read from the file.
   StatusOr<wire::StatusReply> Snapshot() const;

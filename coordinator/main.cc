@@ -6,6 +6,8 @@
 //   polysweep shard CONFIG        tokenize the dataset into binary shards
 //   polysweep data stats CONFIG   what the shards hold and how they are sampled
 //   polysweep status|trials|best  watch a sweep (live, or from its journal)
+//   polysweep describe|logs T     one trial in full; its ranks' log
+//   polysweep export              every trial as csv or jsonl
 //   polysweep stop|pause|resume T control a trial of the running sweep
 //   polysweep export-model CONFIG a trial's best checkpoint as a model directory
 //   polysweep predict MODEL       classify JSON lines with an exported model
@@ -28,6 +30,7 @@
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/wire.h"
+#include "coordinator/cli_watch.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/data_stats.h"
 #include "coordinator/export_model.h"
@@ -54,10 +57,6 @@ std::atomic<bool> g_drain{false};
 void OnDrain(int) { g_drain = true; }
 
 
-int Fail(const std::string& message, int code = 2) {
-  std::cerr << "polysweep: error: " << message << "\n";
-  return code;
-}
 
 // After a drain inside a Slurm job: the job goes back to the queue and, when
 // it runs again, `polysweep sweep` continues from the journal.
@@ -82,52 +81,6 @@ std::string DefaultWorkerBinary() {
   return ec ? "polysweep-worker" : (self.parent_path() / "polysweep-worker").string();
 }
 
-// Where a running coordinator listens, from <dir>/coordinator.endpoint:
-// "ENDPOINT\nplain\n" or "ENDPOINT\ncurve\nKEYS_DIR\n".
-struct CoordinatorAddress {
-  std::string endpoint;
-  std::optional<CurveClientKeys> curve;
-};
-
-StatusOr<CoordinatorAddress> FindCoordinator(const std::string& dir) {
-  auto text = ReadFile(dir + "/coordinator.endpoint");
-  if (!text.ok()) return Status::Error("no coordinator is running for " + dir);
-  std::istringstream lines(*text);
-  CoordinatorAddress a;
-  std::string mode, keys_dir;
-  std::getline(lines, a.endpoint);
-  std::getline(lines, mode);
-  std::getline(lines, keys_dir);
-  if (mode == "curve") {
-    SweepKeyFiles keys(keys_dir);
-    auto server = LoadPublicKey(keys.coordinator() + ".pub");
-    if (!server.ok()) return server.status();
-    // The owner's key may change state; a rank's key can only read.
-    auto mine = LoadKeyPair(keys.owner() + ".key");
-    if (!mine.ok()) return mine.status().With("this sweep is secured and the owner's key is not readable");
-    a.curve = CurveClientKeys{*server, *mine};
-  }
-  return a;
-}
-
-StatusOr<wire::Envelope> CallCoordinator(const std::string& dir, wire::Envelope request, std::string* endpoint) {
-  auto address = FindCoordinator(dir);
-  if (!address.ok()) return address.status();
-  *endpoint = address->endpoint;
-  zmq::context_t ctx(1);
-  RequestClient client(ctx, address->endpoint, address->curve);
-  return client.Call(std::move(request), std::chrono::milliseconds(1500));
-}
-
-// Asks a live coordinator for its status; nullopt when none answers.
-std::optional<wire::StatusReply> AskCoordinator(const std::string& dir, std::string* endpoint) {
-  wire::Envelope req;
-  req.mutable_status_request();
-  auto reply = CallCoordinator(dir, std::move(req), endpoint);
-  if (!reply.ok() || !reply->has_status_reply()) return std::nullopt;
-  return reply->status_reply();
-}
-
 int KeyGen(const std::string& prefix) {
   auto pair = GenerateKeyPair();
   if (!pair.ok()) return Fail(pair.status().message());
@@ -138,74 +91,6 @@ int KeyGen(const std::string& prefix) {
   return 0;
 }
 
-
-StatusOr<std::string> FindSweepDir(const std::string& given) {
-  if (!given.empty()) {
-    if (!fs::exists(given + "/journal.db")) return Status::Error(given + ": no journal.db here (not a sweep directory)");
-    return given;
-  }
-  std::error_code ec;
-  std::optional<fs::path> newest;
-  fs::file_time_type newest_time;
-  for (const auto& entry : fs::directory_iterator("runs", ec)) {
-    fs::path j = entry.path() / "journal.db";
-    if (!fs::exists(j)) continue;
-    auto t = fs::last_write_time(j, ec);
-    if (!newest || t > newest_time) newest = entry.path(), newest_time = t;
-  }
-  if (!newest) return Status::Error("no sweep found under ./runs; pass --dir SWEEP_DIR");
-  return newest->string();
-}
-
-// stop, pause or resume: the coordinator journals the command and rank 0
-// of the trial receives it with its next acknowledgement.
-int ControlTrial(const std::string& dir_flag, uint32_t trial, wire::Command command) {
-  auto dir = FindSweepDir(dir_flag);
-  if (!dir.ok()) return Fail(dir.status().message());
-  wire::Envelope req;
-  req.mutable_control_request()->set_trial(trial);
-  req.mutable_control_request()->set_command(command);
-  std::string endpoint;
-  auto reply = CallCoordinator(*dir, std::move(req), &endpoint);
-  if (!reply.ok()) return Fail(reply.status().message(), 1);
-  if (reply->has_reject()) return Fail("coordinator refused: " + reply->reject().reason(), 1);
-  const char* what = command == wire::COMMAND_STOP    ? "stopping (its ranks stop together at their next step)"
-                     : command == wire::COMMAND_PAUSE ? "pausing (its ranks commit a checkpoint and end)"
-                                                      : "resumed from its checkpoint";
-  std::cout << "trial " << trial << " " << what << "\n";
-  return 0;
-}
-
-// Where the best trial's best model is: its best-scoring checkpoint.
-std::string BestTrialCheckpoint(const wire::StatusReply& status, const std::string& dir) {
-  auto best = BestTrial(status);
-  return best ? BestCheckpoint(dir + "/checkpoints/trial-" + std::to_string(best->id())) : "";
-}
-
-int Watch(const std::string& what, const std::string& dir_flag, const std::string& output) {
-  auto dir = FindSweepDir(dir_flag);
-  if (!dir.ok()) return Fail(dir.status().message());
-  std::string endpoint, source;
-  std::optional<wire::StatusReply> status = AskCoordinator(*dir, &endpoint);
-  if (status) {
-    source = "live coordinator at " + endpoint;
-  } else {
-    auto journal = Journal::OpenReadOnly(*dir + "/journal.db");
-    if (!journal.ok()) return Fail(journal.status().message());
-    auto snap = (*journal)->Snapshot();
-    if (!snap.ok()) return Fail(snap.status().message());
-    status = *snap;
-    source = "journal " + *dir + "/journal.db (no coordinator running)";
-  }
-  const bool json = output == "json";
-  if (what == "status") std::cout << (json ? StatusJson(*status, source) : RenderStatus(*status, source));
-  if (what == "trials") std::cout << (json ? TrialsJson(*status) : RenderTrials(*status));
-  if (what == "best") {
-    const std::string checkpoint = BestTrialCheckpoint(*status, *dir);
-    std::cout << (json ? BestJson(*status, checkpoint) : RenderBest(*status, checkpoint));
-  }
-  return 0;
-}
 
 void LogShards(const ShardOutcome& s, const Logger& log) {
   const Manifest& m = s.manifest;
@@ -522,15 +407,42 @@ int main(int argc, char** argv) {
   predict->allow_extras();
   predict->set_help_flag();
 
+  WatchOptions watch;
   std::vector<CLI::App*> watchers;
-  for (auto [name, help] : {std::pair{"status", "sweep progress and best trial"},
-                            std::pair{"trials", "one line per trial"},
-                            std::pair{"best", "the best trial with per-language scores"}}) {
+  for (auto [name, help] : {std::pair{"status", "sweep progress, trials by state, best so far, ETA, resource use"},
+                            std::pair{"trials", "one line per trial (--sort a column)"},
+                            std::pair{"best", "the best trial with per-language scores (-k: the best K)"}}) {
     auto* cmd = app.add_subcommand(name, help);
-    cmd->add_option("--dir", dir, "sweep directory (default: newest under ./runs)");
-    cmd->add_option("-o,--output", output, "table or json")->check(CLI::IsMember({"table", "json"}));
+    cmd->add_option("--dir", watch.dir, "sweep directory (default: newest under ./runs)");
+    cmd->add_option("-o,--output", watch.output, "table or json")->check(CLI::IsMember({"table", "json"}));
     watchers.push_back(cmd);
   }
+  watchers[1]->add_option("--sort", watch.sort, "id, state, attempt, step, loss, metric (best first), "
+                                                "samples_per_sec, or a hyperparameter");
+  watchers[1]->add_flag("--desc", watch.descending, "reverse the order");
+  watchers[2]->add_option("-k", watch.k, "how many of the best trials")->check(CLI::PositiveNumber);
+
+  uint64_t inspect_trial = 0;
+  auto* describe = app.add_subcommand("describe", "one trial: hyperparameters, outcome, checkpoints, evaluations, "
+                                                  "per-language metrics, Slurm step, restarts and why");
+  describe->add_option("trial", inspect_trial, "trial id")->required();
+  describe->add_option("--dir", watch.dir, "sweep directory (default: newest under ./runs)");
+  describe->add_option("-o,--output", watch.output, "table or json")->check(CLI::IsMember({"table", "json"}));
+
+  bool follow = false;
+  std::optional<int> log_rank;
+  auto* logs = app.add_subcommand("logs", "a trial's log: every rank's lines (--rank: one rank's)");
+  logs->add_option("trial", inspect_trial, "trial id")->required();
+  logs->add_option("--dir", watch.dir, "sweep directory (default: newest under ./runs)");
+  logs->add_flag("-f,--follow", follow, "keep printing what the trial writes until it stops running");
+  logs->add_option("--rank", log_rank, "only this rank's lines")->check(CLI::NonNegativeNumber);
+
+  std::string export_format = "csv", export_out;
+  auto* export_trials = app.add_subcommand("export", "every trial with its hyperparameters, metrics and per-language "
+                                                     "scores, for a spreadsheet or a notebook");
+  export_trials->add_option("--dir", watch.dir, "sweep directory (default: newest under ./runs)");
+  export_trials->add_option("--format", export_format, "csv or jsonl")->check(CLI::IsMember({"csv", "jsonl"}));
+  export_trials->add_option("--out", export_out, "file to write (default: stdout)");
   CLI11_PARSE(app, argc, argv);
 
   if (sweep->parsed()) return RunSweep(config_path, overwrite, worker, mpirun);
@@ -569,7 +481,10 @@ int main(int argc, char** argv) {
     return 0;
   }
   for (auto* cmd : watchers) {
-    if (cmd->parsed()) return Watch(cmd->get_name(), dir, output);
+    if (cmd->parsed()) return Watch(cmd->get_name(), watch);
   }
+  if (describe->parsed()) return Describe(inspect_trial, watch);
+  if (logs->parsed()) return Logs(inspect_trial, watch.dir, log_rank, follow);
+  if (export_trials->parsed()) return Export(watch.dir, export_format, export_out);
   return 0;
 }

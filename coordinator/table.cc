@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdio>
+#include <map>
 
 namespace polysweep {
 
@@ -10,6 +12,24 @@ std::string Fixed(double value, int digits) {
   char buf[64];
   std::snprintf(buf, sizeof buf, "%.*f", digits, value);
   return buf;
+}
+
+std::string Duration(double seconds) {
+  if (seconds < 0) return "-";
+  long s = std::lround(seconds);
+  char buf[32];
+  if (s >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
+  else if (s >= 60) std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
+  else std::snprintf(buf, sizeof buf, "%lds", s);
+  return buf;
+}
+
+std::string ParamsText(const google::protobuf::Map<std::string, std::string>& hparams) {
+  std::string out;
+  for (const auto& [k, v] : std::map<std::string, std::string>(hparams.begin(), hparams.end())) {
+    out += (out.empty() ? "" : " ") + k + "=" + v;
+  }
+  return out;
 }
 
 std::string TextTable::Render() const {

@@ -2,12 +2,18 @@
 // right-aligned, and fixed-point formatting.
 #pragma once
 
+#include <google/protobuf/map.h>
+
 #include <string>
 #include <vector>
 
 namespace polysweep {
 
 std::string Fixed(double value, int digits);
+// "42s", "3m07s", "2h05m"; "-" for a negative duration.
+std::string Duration(double seconds);
+// Hyperparameters as "k=v k=v", sorted by name.
+std::string ParamsText(const google::protobuf::Map<std::string, std::string>& hparams);
 
 class TextTable {
  public:

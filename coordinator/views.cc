@@ -11,20 +11,10 @@
 #include <vector>
 
 #include "common/files.h"
+#include "coordinator/inspect.h"
 #include "coordinator/table.h"
 
 namespace polysweep {
-namespace {
-
-std::string Duration(double seconds) {
-  if (seconds < 0) return "-";
-  long s = std::lround(seconds);
-  char buf[32];
-  if (s >= 3600) std::snprintf(buf, sizeof buf, "%ldh%02ldm", s / 3600, (s / 60) % 60);
-  else if (s >= 60) std::snprintf(buf, sizeof buf, "%ldm%02lds", s / 60, s % 60);
-  else std::snprintf(buf, sizeof buf, "%lds", s);
-  return buf;
-}
 
 std::string ToJson(const google::protobuf::Message& m) {
   std::string out;
@@ -35,30 +25,59 @@ std::string ToJson(const google::protobuf::Message& m) {
   return out;
 }
 
-std::string Params(const wire::TrialSummary& t) {
-  std::string out;
-  for (const auto& [k, v] : std::map<std::string, std::string>(t.hparams().begin(), t.hparams().end())) {
-    out += (out.empty() ? "" : " ") + k + "=" + v;
+std::optional<wire::TrialSummary> BestTrial(const wire::StatusReply& status) {
+  // A trial that meets the metric's constraints beats any that does not.
+  auto ranked = RankTrials(status);
+  if (ranked.empty()) return std::nullopt;
+  return ranked.front();
+}
+
+double EstimateSecondsLeft(const wire::StatusReply& s, double now) {
+  int64_t done = 0, left = 0, full = 0;
+  for (const auto& t : s.trials()) {
+    done += t.step();
+    full = std::max<int64_t>(full, t.max_steps());
+    const std::string& st = t.state();
+    if (st == "running" || st == "pending" || st == "paused" || st == "preempted" || st == "interrupted") {
+      left += std::max<int64_t>(0, t.max_steps() - t.step());
+    }
   }
-  return out;
+  if (s.state() != "running" || done == 0 || full == 0) return -1;
+  left += std::max(0, s.max_trials() - s.trials_size()) * full;
+  const double elapsed = now - s.created_at();
+  if (elapsed <= 0) return -1;
+  return static_cast<double>(left) * elapsed / static_cast<double>(done);
+}
+
+namespace {
+
+// Ranks busy now, throughput, and rank-seconds spent on trials so far.
+struct ResourceUse {
+  int running = 0;
+  int ranks = 0;
+  double samples_per_sec = 0;
+  double rank_seconds = 0;
+};
+
+ResourceUse Resources(const wire::StatusReply& s, int ranks_per_trial, double now) {
+  ResourceUse r;
+  for (const auto& t : s.trials()) {
+    if (t.state() == "running") {
+      ++r.running;
+      r.samples_per_sec += t.samples_per_sec();
+    }
+    if (t.started_at() > 0) {
+      const double end = t.finished_at() > 0 ? t.finished_at() : (t.state() == "running" ? now : t.started_at());
+      r.rank_seconds += std::max(0.0, end - t.started_at()) * ranks_per_trial;
+    }
+  }
+  r.ranks = r.running * ranks_per_trial;
+  return r;
 }
 
 }  // namespace
 
-std::optional<wire::TrialSummary> BestTrial(const wire::StatusReply& status) {
-  // A trial that meets the metric's constraints beats any that does not.
-  std::optional<wire::TrialSummary> best;
-  for (const auto& t : status.trials()) {
-    if (!t.has_metric() || t.state() == "failed" || !std::isfinite(t.metric())) continue;
-    const bool better = !best || (best->infeasible() && !t.infeasible()) ||
-                        (best->infeasible() == t.infeasible() &&
-                         (status.maximize() ? t.metric() > best->metric() : t.metric() < best->metric()));
-    if (better) best = t;
-  }
-  return best;
-}
-
-std::string RenderStatus(const wire::StatusReply& s, const std::string& source) {
+std::string RenderStatus(const wire::StatusReply& s, const std::string& source, int ranks_per_trial) {
   std::map<std::string, int> by_state;
   for (const auto& t : s.trials()) by_state[t.state()]++;
   std::ostringstream out;
@@ -69,9 +88,21 @@ std::string RenderStatus(const wire::StatusReply& s, const std::string& source) 
   for (const auto& [state, n] : by_state) out << ", " << n << " " << state;
   out << "\n";
   out << "metric     " << s.metric() << " (" << (s.maximize() ? "max" : "min") << ")\n";
+  const double now = WallSeconds();
+  const double left = EstimateSecondsLeft(s, now);
+  if (s.state() == "running") {
+    out << "eta        " << (left < 0 ? "unknown until a trial reports" : "at most " + Duration(left) + " (if no trial is pruned early)")
+        << "\n";
+  }
+  const ResourceUse use = Resources(s, ranks_per_trial, now);
+  out << "resources  " << use.running << " trial" << (use.running == 1 ? "" : "s") << " running";
+  if (ranks_per_trial > 0) out << " on " << use.ranks << " ranks";
+  out << ", " << Fixed(use.samples_per_sec, 1) << " samples/s";
+  if (ranks_per_trial > 0) out << "; " << Duration(use.rank_seconds) << " of rank time so far";
+  out << "\n";
   if (auto best = BestTrial(s)) {
     out << "best       trial " << best->id() << ": " << s.metric() << " " << Fixed(best->metric(), 4)
-        << "  (" << Params(*best) << ")\n";
+        << "  (" << ParamsText(best->hparams()) << ")\n";
   } else {
     out << "best       none yet\n";
   }
@@ -105,7 +136,7 @@ std::string RenderTrials(const wire::StatusReply& s) {
                                     t.samples_per_sec() > 0 ? Fixed(t.samples_per_sec(), 1) : "-",
                                     t.started_at() > 0 ? Duration(end - t.started_at()) : "-"};
     if (slurm) row.push_back(t.slurm_step().empty() ? "-" : t.slurm_step());
-    row.push_back(Params(t));
+    row.push_back(ParamsText(t.hparams()));
     table.Add(row);
   }
   std::string out = table.Render();
@@ -141,7 +172,7 @@ std::string RenderBest(const wire::StatusReply& s, const std::string& checkpoint
     out << "  accuracy " << Fixed(best->accuracy(), 4) << "   macro_f1 " << Fixed(best->macro_f1(), 4)
         << "   valid_loss " << Fixed(best->valid_loss(), 4) << "\n";
   }
-  out << "  hyperparameters  " << Params(*best) << "\n";
+  out << "  hyperparameters  " << ParamsText(best->hparams()) << "\n";
   if (!checkpoint.empty()) out << "  checkpoint       " << checkpoint << "\n";
   out << "\n";
   TextTable table(token_level ? std::vector<std::string>{"LANG", "ACCURACY", "MASKED TOKENS"}
@@ -161,7 +192,7 @@ std::string RenderBest(const wire::StatusReply& s, const std::string& checkpoint
   return out.str();
 }
 
-std::string StatusJson(const wire::StatusReply& s, const std::string& source) {
+std::string StatusJson(const wire::StatusReply& s, const std::string& source, int ranks_per_trial) {
   nlohmann::json j = nlohmann::json::parse(ToJson(s));
   j["source"] = source;
   j.erase("trials");
@@ -176,6 +207,15 @@ std::string StatusJson(const wire::StatusReply& s, const std::string& source) {
   j["slurm_steps"] = slurm;
   auto best = BestTrial(s);
   j["best"] = best ? nlohmann::json::parse(ToJson(*best)) : nlohmann::json(nullptr);
+  const double now = WallSeconds();
+  const double left = EstimateSecondsLeft(s, now);
+  j["eta_seconds"] = left < 0 ? nlohmann::json(nullptr) : nlohmann::json(left);
+  const ResourceUse use = Resources(s, ranks_per_trial, now);
+  j["resources"] = {{"running_trials", use.running},
+                    {"ranks_per_trial", ranks_per_trial > 0 ? nlohmann::json(ranks_per_trial) : nlohmann::json(nullptr)},
+                    {"ranks_busy", ranks_per_trial > 0 ? nlohmann::json(use.ranks) : nlohmann::json(nullptr)},
+                    {"samples_per_sec", use.samples_per_sec},
+                    {"rank_seconds", ranks_per_trial > 0 ? nlohmann::json(use.rank_seconds) : nlohmann::json(nullptr)}};
   return j.dump(2) + "\n";
 }
 
@@ -185,11 +225,17 @@ std::string TrialsJson(const wire::StatusReply& s) {
   return nlohmann::json{{"sweep", s.sweep()}, {"metric", s.metric()}, {"trials", arr}}.dump(2) + "\n";
 }
 
-std::string BestJson(const wire::StatusReply& s, const std::string& checkpoint) {
+std::string BestJson(const wire::StatusReply& s, const std::string& checkpoint, int k) {
   auto best = BestTrial(s);
   nlohmann::json j = {{"sweep", s.sweep()}, {"metric", s.metric()}, {"maximize", s.maximize()}};
   j["best"] = best ? nlohmann::json::parse(ToJson(*best)) : nlohmann::json(nullptr);
   j["checkpoint"] = checkpoint.empty() ? nlohmann::json(nullptr) : nlohmann::json(checkpoint);
+  nlohmann::json top = nlohmann::json::array();
+  for (const auto& t : RankTrials(s)) {
+    if (static_cast<int>(top.size()) >= k) break;
+    top.push_back(nlohmann::json::parse(ToJson(t)));
+  }
+  j["top"] = top;
   return j.dump(2) + "\n";
 }
 

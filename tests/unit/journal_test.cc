@@ -6,6 +6,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
@@ -207,6 +208,67 @@ TEST_F(JournalTest, SnapshotReturnsEverythingRecorded) {
   EXPECT_EQ(t3.attempt(), 0u);
   EXPECT_EQ(t3.started_at(), 0);
   EXPECT_EQ(t3.hparams().at("lr"), "0.1");
+}
+
+TEST_F(JournalTest, HistoryHoldsATrialsWholeRecordAcrossAttempts) {
+  auto j = Create();
+  ASSERT_NE(j, nullptr);
+  ASSERT_TRUE(j->AddTrial(1, {{"lr", ParamValue::Number(0.001)}}).ok());
+  ASSERT_TRUE(j->AddTrial(2, {{"lr", ParamValue::Number(0.01)}}).ok());
+  ASSERT_TRUE(j->Transition(1, 1, "running", "launched").ok());
+  ASSERT_TRUE(j->RecordProgress(1, 1, Progress(10, 2.5)).ok());
+  wire::Evaluation e;
+  e.set_step(10);
+  e.set_loss(2.0);
+  e.set_macro_f1(0.3);
+  auto* l = e.add_languages();
+  l->set_lang("de");
+  l->set_f1(0.3);
+  l->set_count(7);
+  ASSERT_TRUE(j->RecordEvaluation(1, 1, e, 0.3).ok());
+  ASSERT_TRUE(j->AddDecision({1, 1, "rung", 10, 0.3, 10, "paused at step 10"}).ok());
+  ASSERT_TRUE(j->Transition(1, 1, "paused", "paused at step 10").ok());
+  ASSERT_TRUE(j->AddDecision({2, 0, "stop", 0, NAN, 0, "someone else's"}).ok());
+  ASSERT_TRUE(j->Transition(1, 2, "running", "promoted").ok());
+  ASSERT_TRUE(j->SetRestarts(1, 1).ok());
+  ASSERT_TRUE(j->RecordProgress(1, 2, Progress(20, 1.5)).ok());
+  e.set_step(20);
+  e.set_final(true);
+  ASSERT_TRUE(j->RecordEvaluation(1, 2, e, std::nan("")).ok());  // metric not computable
+  ASSERT_TRUE(j->FinishTrial(1, 2, "completed", "").ok());
+
+  auto ro = Journal::OpenReadOnly(path_);
+  ASSERT_TRUE(ro.ok());
+  auto h = (*ro)->History(1);
+  ASSERT_TRUE(h.ok()) << h.status().message();
+  EXPECT_EQ(h->id, 1u);
+  EXPECT_EQ(h->restarts, 1);
+  ASSERT_EQ(h->transitions.size(), 4u);
+  EXPECT_EQ(h->transitions[0].from, "pending");
+  EXPECT_EQ(h->transitions[0].to, "running");
+  EXPECT_EQ(h->transitions[1].to, "paused");
+  EXPECT_EQ(h->transitions[2].attempt, 2u);
+  EXPECT_EQ(h->transitions[2].reason, "promoted");
+  EXPECT_EQ(h->transitions[3].to, "completed");
+  ASSERT_EQ(h->progress.size(), 2u);
+  EXPECT_EQ(h->progress[0].step, 10);
+  EXPECT_EQ(h->progress[1].attempt, 2u);
+  EXPECT_DOUBLE_EQ(h->progress[1].loss, 1.5);
+  ASSERT_EQ(h->evaluations.size(), 2u);
+  EXPECT_DOUBLE_EQ(h->evaluations[0].objective, 0.3);
+  ASSERT_EQ(h->evaluations[0].languages.size(), 1u);
+  EXPECT_EQ(h->evaluations[0].languages[0].lang(), "de");
+  EXPECT_EQ(h->evaluations[0].languages[0].count(), 7);
+  EXPECT_TRUE(std::isnan(h->evaluations[1].objective));
+  EXPECT_TRUE(h->evaluations[1].final);
+  ASSERT_EQ(h->decisions.size(), 1u);  // only trial 1's
+  EXPECT_EQ(h->decisions[0].kind, "rung");
+  EXPECT_DOUBLE_EQ(h->decisions[0].score, 0.3);
+
+  auto none = (*ro)->History(9);
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("no trial 9"), std::string::npos) << none.status().message();
+  EXPECT_NE(none.status().message().find("trials 1 to 2"), std::string::npos) << none.status().message();
 }
 
 TEST_F(JournalTest, SnapshotReadsOnlyTheCurrentAttempt) {

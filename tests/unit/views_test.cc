@@ -1,5 +1,6 @@
 // Tests of the CLI views (coordinator/views.h) on hand-built StatusReplies.
 #include "coordinator/views.h"
+#include "coordinator/inspect.h"
 
 #include <gtest/gtest.h>
 
@@ -232,6 +233,101 @@ TEST(ViewsJson, StatusJsonCountsStatesAndOmitsTrials) {
   EXPECT_EQ(j["trials_by_state"]["completed"], 1);
   EXPECT_EQ(j["max_trials"], 5);
   EXPECT_EQ(j["best"]["id"], 7);
+}
+
+TEST(EstimateSecondsLeft, ScalesTheRemainingStepsByTheRateSoFar) {
+  wire::StatusReply s = Sample(true);
+  s.set_finished_at(0);
+  // Done: 400 + 120 + 200 steps in 72 s (10 steps/s). Left: 200 of trial 9,
+  // and one trial not issued yet at the longest max_steps (400).
+  EXPECT_DOUBLE_EQ(EstimateSecondsLeft(s, 1072), 60.0);
+  s.set_state("finished");
+  EXPECT_LT(EstimateSecondsLeft(s, 1072), 0);
+  wire::StatusReply fresh;
+  fresh.set_state("running");
+  fresh.set_max_trials(3);
+  EXPECT_LT(EstimateSecondsLeft(fresh, 1072), 0) << "nothing to estimate from";
+}
+
+TEST(RenderStatus, ShowsEtaAndResourcesWhileRunning) {
+  wire::StatusReply s = Sample(true);
+  s.mutable_trials(2)->set_samples_per_sec(300);
+  const std::string out = RenderStatus(s, "live", /*ranks_per_trial=*/2);
+  EXPECT_NE(out.find("eta        at most"), std::string::npos) << out;
+  EXPECT_NE(out.find("1 trial running on 2 ranks, 300.0 samples/s"), std::string::npos) << out;
+  const json j = json::parse(StatusJson(s, "live", 2));
+  EXPECT_TRUE(j["eta_seconds"].is_number());
+  EXPECT_EQ(j["resources"]["running_trials"], 1);
+  EXPECT_EQ(j["resources"]["ranks_busy"], 2);
+  EXPECT_DOUBLE_EQ(j["resources"]["samples_per_sec"].get<double>(), 300.0);
+  EXPECT_GT(j["resources"]["rank_seconds"].get<double>(), 2 * 95.0);  // trial 7 ran 95 s on 2 ranks
+}
+
+TEST(BestTopK, RanksFeasibleUsableTrialsBestFirst) {
+  const json max = json::parse(BestJson(Sample(true), "", 3));
+  ASSERT_EQ(max["top"].size(), 2u);  // 8 failed, 10 has no metric
+  EXPECT_EQ(max["top"][0]["id"], 7);
+  EXPECT_EQ(max["top"][1]["id"], 9);
+  const json min = json::parse(BestJson(Sample(false), "", 1));
+  ASSERT_EQ(min["top"].size(), 1u);
+  EXPECT_EQ(min["top"][0]["id"], 9);
+  const std::string table = RenderTopTrials(Sample(true), 5);
+  EXPECT_NE(table.find("best 2 of sweep quick"), std::string::npos) << table;
+  EXPECT_NE(table.find("de 0.5500"), std::string::npos) << table;  // trial 7's worst language
+}
+
+std::vector<uint32_t> Ids(const wire::StatusReply& s) {
+  std::vector<uint32_t> ids;
+  for (const auto& t : s.trials()) ids.push_back(t.id());
+  return ids;
+}
+
+TEST(SortTrials, ByMetricBestFirstByHyperparameterAndMissingLast) {
+  wire::StatusReply s = Sample(true);
+  ASSERT_TRUE(SortTrials(&s, "metric", false).ok());
+  EXPECT_EQ(Ids(s), (std::vector<uint32_t>{8, 7, 9, 10}));
+  ASSERT_TRUE(SortTrials(&s, "metric", true).ok());
+  EXPECT_EQ(Ids(s), (std::vector<uint32_t>{9, 7, 8, 10}));
+  ASSERT_TRUE(SortTrials(&s, "lr", false).ok());
+  EXPECT_EQ(Ids(s), (std::vector<uint32_t>{9, 7, 8, 10}));  // numerically, not as text
+  ASSERT_TRUE(SortTrials(&s, "state", false).ok());
+  EXPECT_EQ(Ids(s), (std::vector<uint32_t>{7, 8, 10, 9}));
+  ASSERT_TRUE(SortTrials(&s, "id", true).ok());
+  EXPECT_EQ(Ids(s), (std::vector<uint32_t>{10, 9, 8, 7}));
+  Status bad = SortTrials(&s, "speed", false);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.message().find("--sort speed: no such column"), std::string::npos) << bad.message();
+  EXPECT_NE(bad.message().find("batch_size, lr"), std::string::npos) << bad.message();
+}
+
+TEST(Export, CsvHasAColumnPerHyperparameterAndLanguageAndQuotes) {
+  wire::StatusReply s = Sample(true);
+  const auto lines = Lines(ExportCsv(s));
+  ASSERT_EQ(lines.size(), 5u);
+  EXPECT_EQ(lines[0].rfind("id,state,attempt,outcome,reason,step,max_steps,loss,samples_per_sec,metric,accuracy,"
+                           "macro_f1,valid_loss,infeasible,started_at,finished_at,batch_size,lr,f1_de,f1_ja,f1_ru,"
+                           "acc_de,acc_ja,acc_ru", 0), 0u) << lines[0];
+  EXPECT_EQ(lines[1], "7,completed,1,completed,,400,400,0.8123,512.26,0.61,0.71,0.61,0.39,false,1000,1095,32,0.001,"
+                      "0.55,0.72,0.63,0.56,0.73,0.64");
+  EXPECT_EQ(lines[4], "10,pending,0,,,0,0,,,,,,,,,,,,,,,,,");
+  // A value with a comma or a quote is quoted, its quotes doubled.
+  (*s.mutable_trials(0)->mutable_hparams())["tag"] = "a,\"b\"";
+  const auto quoted = Lines(ExportCsv(s));
+  EXPECT_NE(quoted[1].find(",\"a,\"\"b\"\"\","), std::string::npos) << quoted[1];
+}
+
+TEST(Export, JsonlIsOneTrialPerLineWithNullsForMissingMetrics) {
+  const auto lines = Lines(ExportJsonl(Sample(true)));
+  ASSERT_EQ(lines.size(), 4u);
+  const json first = json::parse(lines[0]);
+  EXPECT_EQ(first["id"], 7);
+  EXPECT_EQ(first["sweep"], "quick");
+  EXPECT_EQ(first["hparams"]["batch_size"], "32");
+  EXPECT_EQ(first["languages"].size(), 3u);
+  const json pending = json::parse(lines[3]);
+  EXPECT_EQ(pending["id"], 10);
+  EXPECT_TRUE(pending["metric"].is_null());
+  EXPECT_TRUE(pending["macro_f1"].is_null());
 }
 
 }  // namespace

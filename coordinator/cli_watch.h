@@ -1,0 +1,42 @@
+// The CLI commands that watch and steer a sweep: status, trials, best,
+// describe, logs, export, top, stop/pause/resume. Each asks the running
+// coordinator when one answers and reads the journal read-only otherwise
+// (and says which it did).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "polysweep.pb.h"
+
+namespace polysweep {
+
+// Prints "polysweep: error: MESSAGE" and returns `code`.
+int Fail(const std::string& message, int code = 2);
+
+// A running coordinator's status; nullopt when none answers.
+std::optional<wire::StatusReply> AskCoordinator(const std::string& dir, std::string* endpoint);
+// Where the best trial's best model is: its best-scoring checkpoint.
+std::string BestTrialCheckpoint(const wire::StatusReply& status, const std::string& dir);
+
+struct WatchOptions {
+  std::string dir;               // sweep directory ("" = newest under ./runs)
+  std::string output = "table";  // table or json
+  int k = 1;                     // best -k
+  std::string sort = "id";       // trials --sort
+  bool descending = false;       // trials --desc
+};
+
+// status, trials or best.
+int Watch(const std::string& what, const WatchOptions& options);
+int Describe(uint64_t trial, const WatchOptions& options);
+// Prints the trial's log (every rank's lines, or `rank`'s); with `follow`,
+// keeps printing what is appended until the trial is no longer running.
+int Logs(uint64_t trial, const std::string& dir_flag, std::optional<int> rank, bool follow);
+// Every trial as csv or jsonl, to `out_path` ("" or "-": stdout).
+int Export(const std::string& dir_flag, const std::string& format, const std::string& out_path);
+// stop, pause or resume.
+int ControlTrial(const std::string& dir_flag, uint32_t trial, wire::Command command);
+
+}  // namespace polysweep
