@@ -16,6 +16,7 @@
 #include "common/wire.h"
 #include "coordinator/inspect.h"
 #include "coordinator/journal.h"
+#include "coordinator/top.h"
 #include "coordinator/views.h"
 
 namespace fs = std::filesystem;
@@ -87,7 +88,7 @@ StatusOr<std::string> FindSweepDir(const std::string& given) {
 // The sweep's status: from the running coordinator, else from the journal.
 // `source` says which; a coordinator that left its endpoint file but does
 // not answer is named on stderr.
-StatusOr<wire::StatusReply> LoadStatus(const std::string& dir, std::string* source) {
+StatusOr<wire::StatusReply> LoadStatus(const std::string& dir, std::string* source, bool quiet = false) {
   std::string endpoint;
   if (auto live = AskCoordinator(dir, &endpoint)) {
     *source = "live coordinator at " + endpoint;
@@ -98,7 +99,7 @@ StatusOr<wire::StatusReply> LoadStatus(const std::string& dir, std::string* sour
   auto snap = (*journal)->Snapshot();
   if (!snap.ok()) return snap.status();
   if (!endpoint.empty()) {
-    std::cerr << "polysweep: the coordinator at " << endpoint << " does not answer (stopped or crashed); "
+    if (!quiet) std::cerr << "polysweep: the coordinator at " << endpoint << " does not answer (stopped or crashed); "
               << "showing the journal\n";
     *source = "journal " + dir + "/journal.db (the coordinator at " + endpoint + " does not answer)";
   } else {
@@ -186,6 +187,12 @@ int Watch(const std::string& what, const WatchOptions& o) {
     }
   }
   return 0;
+}
+
+int Top(const WatchOptions& o, bool once) {
+  auto dir = FindSweepDir(o.dir);
+  if (!dir.ok()) return Fail(dir.status().message());
+  return RunTop([&](std::string* source) { return LoadStatus(*dir, source, /*quiet=*/true); }, once);
 }
 
 int Describe(uint64_t trial, const WatchOptions& o) {

@@ -31,6 +31,8 @@ struct WatchOptions {
 // status, trials or best.
 int Watch(const std::string& what, const WatchOptions& options);
 int Describe(uint64_t trial, const WatchOptions& options);
+// The live full-screen view (one plain frame with `once` or without a terminal).
+int Top(const WatchOptions& options, bool once);
 // Prints the trial's log (every rank's lines, or `rank`'s); with `follow`,
 // keeps printing what is appended until the trial is no longer running.
 int Logs(uint64_t trial, const std::string& dir_flag, std::optional<int> rank, bool follow);

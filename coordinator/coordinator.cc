@@ -48,6 +48,11 @@ struct Coordinator::Trial {
     double last_change = 0;
     std::string host;
     int pid = 0;
+    // For its throughput: the step and time of the heartbeat before the
+    // last one that advanced it.
+    int64_t rate_step = -1;
+    double rate_at = 0;
+    double steps_per_sec = 0;
   };
   std::map<int, RankLiveness> ranks;
   double launched_at = 0;
@@ -611,11 +616,20 @@ void Coordinator::HandleTrialMessage(const zmq::message_t& identity, const wire:
                   env.heartbeat().host() + " pid " + std::to_string(env.heartbeat().pid()) + " reconnected at step " +
                   std::to_string(env.heartbeat().step()));
       }
+      const double now = WallSeconds();
       if (env.heartbeat().work() != it->second.work) {
         it->second.work = env.heartbeat().work();
-        it->second.last_change = WallSeconds();
+        it->second.last_change = now;
       }
-      it->second.step = env.heartbeat().step();
+      Trial::RankLiveness& r = it->second;
+      if (r.rate_step >= 0 && env.heartbeat().step() > r.rate_step && now > r.rate_at) {
+        r.steps_per_sec = static_cast<double>(env.heartbeat().step() - r.rate_step) / (now - r.rate_at);
+      } else if (env.heartbeat().step() == r.step) {
+        r.steps_per_sec = 0;  // it did not move since the last heartbeat
+      }
+      r.rate_step = env.heartbeat().step();
+      r.rate_at = now;
+      r.step = env.heartbeat().step();
       break;
     }
     case wire::Envelope::kTrialEnd:
@@ -926,6 +940,23 @@ wire::StatusReply Coordinator::Snapshot() const {
   reply.set_rejected_messages(static_cast<uint32_t>(rejected_));
   reply.set_rejected_connections(static_cast<uint32_t>(std::max<uint64_t>(refused_handshakes_, zap_ ? zap_->refused() : 0)));
   reply.set_secured(options_.security.has_value());
+  // What only the running coordinator knows: each running rank's liveness.
+  const double now = WallSeconds();
+  for (auto& summary : *reply.mutable_trials()) {
+    auto it = trials_.find(summary.id());
+    if (it == trials_.end() || summary.state() != "running") continue;
+    for (const auto& [rank, r] : it->second->ranks) {
+      wire::RankStatus* out = summary.add_ranks();
+      out->set_rank(rank);
+      out->set_host(r.host);
+      out->set_pid(r.pid);
+      out->set_step(r.step);
+      out->set_steps_per_sec(r.steps_per_sec);
+      out->set_idle_seconds(r.last_change > 0 ? now - r.last_change : 0);
+      // Loading data and the model before the first step is not a stall.
+      out->set_stalled(r.work > 0 && now - r.last_change > 2 * config_.trial.heartbeat_seconds);
+    }
+  }
   return reply;
 }
 

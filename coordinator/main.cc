@@ -7,6 +7,7 @@
 //   polysweep data stats CONFIG   what the shards hold and how they are sampled
 //   polysweep status|trials|best  watch a sweep (live, or from its journal)
 //   polysweep describe|logs T     one trial in full; its ranks' log
+//   polysweep top                 a live full-screen view of the sweep
 //   polysweep export              every trial as csv or jsonl
 //   polysweep stop|pause|resume T control a trial of the running sweep
 //   polysweep export-model CONFIG a trial's best checkpoint as a model directory
@@ -437,6 +438,12 @@ int main(int argc, char** argv) {
   logs->add_flag("-f,--follow", follow, "keep printing what the trial writes until it stops running");
   logs->add_option("--rank", log_rank, "only this rank's lines")->check(CLI::NonNegativeNumber);
 
+  bool top_once = false;
+  auto* top = app.add_subcommand("top", "a live full-screen view, redrawn every second: trials with progress bars, "
+                                        "loss, each rank's throughput, stalled ranks highlighted (q quits)");
+  top->add_option("--dir", watch.dir, "sweep directory (default: newest under ./runs)");
+  top->add_flag("--once", top_once, "print one frame and exit (also when stdout is not a terminal)");
+
   std::string export_format = "csv", export_out;
   auto* export_trials = app.add_subcommand("export", "every trial with its hyperparameters, metrics and per-language "
                                                      "scores, for a spreadsheet or a notebook");
@@ -484,6 +491,7 @@ int main(int argc, char** argv) {
     if (cmd->parsed()) return Watch(cmd->get_name(), watch);
   }
   if (describe->parsed()) return Describe(inspect_trial, watch);
+  if (top->parsed()) return Top(watch, top_once);
   if (logs->parsed()) return Logs(inspect_trial, watch.dir, log_rank, follow);
   if (export_trials->parsed()) return Export(watch.dir, export_format, export_out);
   return 0;

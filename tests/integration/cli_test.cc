@@ -221,3 +221,93 @@ TEST(Cli, DescribeLogsExportAndRankingOnALiveSweepAndItsJournal) {
 
 }  // namespace
 }  // namespace polysweep
+
+namespace polysweep {
+namespace {
+
+// The step of trial `id`'s line on a `top` screen ("  N/MAX"), or -1.
+int64_t StepOnScreen(const std::string& screen, const std::string& max_steps) {
+  std::istringstream in(screen);
+  for (std::string line; std::getline(in, line);) {
+    if (line.find("running") == std::string::npos) continue;
+    const size_t slash = line.find("/" + max_steps);
+    if (slash == std::string::npos) continue;
+    size_t start = slash;
+    while (start > 0 && std::isdigit(static_cast<unsigned char>(line[start - 1]))) --start;
+    if (start < slash) return std::stoll(line.substr(start, slash - start));
+  }
+  return -1;
+}
+
+// `top` in a real terminal (tmux): the running trial and each of its ranks
+// are on screen, and the step advances between two looks; q ends it.
+TEST(Cli, TopInTmuxShowsTheRunningTrialAndItsRanksAdvancing) {
+  ASSERT_EQ(RunCommand("command -v tmux").exit_code, 0) << "tmux is not installed (scripts/install-deps installs it)";
+  const std::string dir = testing_util::FreshDir("top"), run = dir + "/run";
+  const std::string config = dir + "/top.yaml";
+  std::ofstream(config) << "name: top\noutput_dir: " << run << "\n"
+                        << "data: {files: [" << POLYSWEEP_DEFAULT_DATA << "], group_field: group, "
+                        << "max_per_language: 60, vocab_size: 2000}\n"
+                        << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 32}\n"
+                        << "trial: {ranks: 2, threads_per_rank: 1, heartbeat_seconds: 0.5}\n"
+                        << "search: {space: {lr: {type: choice, values: [0.003]}}}\n"
+                        << "budget: {max_trials: 1, max_steps: 100000, log_every: 10}\n";
+  const pid_t pid = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, dir + "/sweep.log");
+  ASSERT_GT(pid, 0);
+  // Whatever fails below, the sweep does not outlive the test.
+  const std::string tmux = "tmux -L polysweep-top-" + std::to_string(getpid()) + " ";
+  struct Reaper {
+    pid_t pid;
+    std::string tmux;
+    bool reaped = false;
+    ~Reaper() {
+      RunCommand(tmux + "kill-server");
+      if (!reaped) testing_util::WaitFor(pid, 0);  // SIGTERM, then waits: the sweep drains
+    }
+  } reaper{pid, tmux};
+  for (int i = 0; i < 600 && !std::filesystem::exists(run + "/journal.db"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto started = RunCommand(tmux + "new-session -d -s top -x 180 -y 40 " +
+                            Quote(std::string(POLYSWEEP_BIN) + " top --dir " + Quote(run)));
+  ASSERT_EQ(started.exit_code, 0) << started.err;
+  auto screen = [&] { return RunCommand(tmux + "capture-pane -p -t top").out; };
+
+  std::string first;
+  int64_t first_step = -1;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::minutes(3);
+  while (std::chrono::steady_clock::now() < deadline) {
+    first = screen();
+    first_step = StepOnScreen(first, "100000");
+    if (first_step > 0 && first.find("rank 1  ") != std::string::npos && first.find("steps/s") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  ASSERT_GT(first_step, 0) << "the running trial never showed on screen:\n" << first;
+  EXPECT_NE(first.find("polysweep top  sweep top (running"), std::string::npos) << first;
+  EXPECT_NE(first.find("rank 0  "), std::string::npos) << first;
+  EXPECT_NE(first.find("live coordinator at tcp://"), std::string::npos) << first;
+  EXPECT_NE(first.find("%"), std::string::npos) << "no progress bar:\n" << first;
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  const std::string second = screen();
+  EXPECT_GT(StepOnScreen(second, "100000"), first_step) << "the screen did not update:\n" << second;
+
+  // q leaves top (the tmux session ends with it); the sweep is stopped.
+  ASSERT_EQ(RunCommand(tmux + "send-keys -t top q").exit_code, 0);
+  bool ended = false;
+  for (int i = 0; i < 40 && !ended; ++i) {
+    ended = RunCommand(tmux + "has-session -t top").exit_code != 0;
+    if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(ended) << "top did not quit on q";
+  auto stop = RunCommand(Cli("stop 1", run));
+  EXPECT_EQ(stop.exit_code, 0) << stop.err;
+  // Its only trial stopped before an evaluation: the sweep ends with no best trial (exit 1).
+  EXPECT_EQ(testing_util::WaitFor(pid, 120), 1);
+  reaper.reaped = true;
+  JournalReader j(run + "/journal.db");
+  EXPECT_EQ(j.Scalar("SELECT state FROM trials WHERE id=1"), "stopped");
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace polysweep
