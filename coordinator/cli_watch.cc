@@ -1,5 +1,8 @@
 #include "coordinator/cli_watch.h"
 
+#include <pthread.h>
+#include <signal.h>
+
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -67,6 +70,21 @@ StatusOr<wire::Envelope> CallCoordinator(const std::string& dir, wire::Envelope 
   return client.Call(std::move(request), std::chrono::milliseconds(1500));
 }
 
+
+// trial.ranks of the config the sweep started with (its data files may have
+// moved since, so it is not validated again).
+int RanksPerTrial(const std::string& config_text) {
+  try {
+    YAML::Node trial = YAML::Load(config_text)["trial"];
+    if (trial && trial["ranks"]) return trial["ranks"].as<int>();
+    return SweepConfig().trial.ranks;
+  } catch (const YAML::Exception&) {
+    return 0;
+  }
+}
+
+}  // namespace
+
 StatusOr<std::string> FindSweepDir(const std::string& given) {
   if (!given.empty()) {
     if (!fs::exists(given + "/journal.db")) return Status::Error(given + ": no journal.db here (not a sweep directory)");
@@ -88,7 +106,7 @@ StatusOr<std::string> FindSweepDir(const std::string& given) {
 // The sweep's status: from the running coordinator, else from the journal.
 // `source` says which; a coordinator that left its endpoint file but does
 // not answer is named on stderr.
-StatusOr<wire::StatusReply> LoadStatus(const std::string& dir, std::string* source, bool quiet = false) {
+StatusOr<wire::StatusReply> LoadSweepStatus(const std::string& dir, std::string* source, bool quiet) {
   std::string endpoint;
   if (auto live = AskCoordinator(dir, &endpoint)) {
     *source = "live coordinator at " + endpoint;
@@ -107,20 +125,6 @@ StatusOr<wire::StatusReply> LoadStatus(const std::string& dir, std::string* sour
   }
   return *snap;
 }
-
-// trial.ranks of the config the sweep started with (its data files may have
-// moved since, so it is not validated again).
-int RanksPerTrial(const std::string& config_text) {
-  try {
-    YAML::Node trial = YAML::Load(config_text)["trial"];
-    if (trial && trial["ranks"]) return trial["ranks"].as<int>();
-    return SweepConfig().trial.ranks;
-  } catch (const YAML::Exception&) {
-    return 0;
-  }
-}
-
-}  // namespace
 
 // Asks a live coordinator for its status; nullopt when none answers.
 std::optional<wire::StatusReply> AskCoordinator(const std::string& dir, std::string* endpoint) {
@@ -161,7 +165,7 @@ int Watch(const std::string& what, const WatchOptions& o) {
   auto dir = FindSweepDir(o.dir);
   if (!dir.ok()) return Fail(dir.status().message());
   std::string source;
-  auto status = LoadStatus(*dir, &source);
+  auto status = LoadSweepStatus(*dir, &source);
   if (!status.ok()) return Fail(status.status().message());
   const bool json = o.output == "json";
   if (what == "status") {
@@ -192,14 +196,14 @@ int Watch(const std::string& what, const WatchOptions& o) {
 int Top(const WatchOptions& o, bool once) {
   auto dir = FindSweepDir(o.dir);
   if (!dir.ok()) return Fail(dir.status().message());
-  return RunTop([&](std::string* source) { return LoadStatus(*dir, source, /*quiet=*/true); }, once);
+  return RunTop([&](std::string* source) { return LoadSweepStatus(*dir, source, /*quiet=*/true); }, once);
 }
 
 int Describe(uint64_t trial, const WatchOptions& o) {
   auto dir = FindSweepDir(o.dir);
   if (!dir.ok()) return Fail(dir.status().message());
   std::string source;
-  auto status = LoadStatus(*dir, &source);
+  auto status = LoadSweepStatus(*dir, &source);
   if (!status.ok()) return Fail(status.status().message());
   auto journal = Journal::OpenReadOnly(*dir + "/journal.db");
   if (!journal.ok()) return Fail(journal.status().message());
@@ -293,7 +297,7 @@ int Export(const std::string& dir_flag, const std::string& format, const std::st
   auto dir = FindSweepDir(dir_flag);
   if (!dir.ok()) return Fail(dir.status().message());
   std::string source;
-  auto status = LoadStatus(*dir, &source);
+  auto status = LoadSweepStatus(*dir, &source);
   if (!status.ok()) return Fail(status.status().message());
   const std::string text = format == "csv" ? ExportCsv(*status) : ExportJsonl(*status);
   if (out_path.empty() || out_path == "-") {
@@ -303,6 +307,37 @@ int Export(const std::string& dir_flag, const std::string& format, const std::st
   // Written whole or not at all: a reader never sees half an export.
   if (Status s = WriteFileAtomic(out_path, text); !s.ok()) return Fail(s.message());
   std::cerr << "wrote " << status->trials_size() << " trials to " << out_path << " (" << source << ")\n";
+  return 0;
+}
+
+int ServeDashboard(const std::string& dir_flag, const DashboardOptions& options) {
+  auto dir = FindSweepDir(dir_flag);
+  if (!dir.ok()) return Fail(dir.status().message());
+  // Ctrl-C and kill end the server through sigwait, not a handler.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);  // before the server's thread starts: it inherits the mask
+  const std::string d = *dir;
+  auto dashboard = Dashboard::Start(d, options, [d](std::string* source) { return LoadSweepStatus(d, source, true); });
+  if (!dashboard.ok()) return Fail(dashboard.status().message());
+  std::cout << "dashboard of " << d << ": " << (*dashboard)->url() << "\n(Ctrl-C stops it)" << std::endl;
+  int sig = 0;
+  sigwait(&signals, &sig);
+  return 0;
+}
+
+int WriteReport(const std::string& dir_flag, const std::string& out_path) {
+  auto dir = FindSweepDir(dir_flag);
+  if (!dir.ok()) return Fail(dir.status().message());
+  const std::string d = *dir;
+  auto data = DashboardData(d, [d](std::string* source) { return LoadSweepStatus(d, source); });
+  if (!data.ok()) return Fail(data.status().message());
+  auto page = RenderReport(DashboardAssetsDir(), *data);
+  if (!page.ok()) return Fail(page.status().message());
+  if (Status s = WriteFileAtomic(out_path, *page); !s.ok()) return Fail(s.message());
+  std::cout << "wrote " << out_path << " (" << page->size() / 1024 << " KB; opens without a server)\n";
   return 0;
 }
 

@@ -8,12 +8,21 @@
 #include <optional>
 #include <string>
 
+#include "common/status.h"
+#include "coordinator/dashboard.h"
 #include "polysweep.pb.h"
 
 namespace polysweep {
 
 // Prints "polysweep: error: MESSAGE" and returns `code`.
 int Fail(const std::string& message, int code = 2);
+
+// The sweep's status: from the running coordinator, else from the journal.
+// `source` says which; a coordinator that left its endpoint file but does
+// not answer is named on stderr unless `quiet`.
+StatusOr<wire::StatusReply> LoadSweepStatus(const std::string& dir, std::string* source, bool quiet = false);
+// The sweep directory named by --dir, or the newest under ./runs.
+StatusOr<std::string> FindSweepDir(const std::string& given);
 
 // A running coordinator's status; nullopt when none answers.
 std::optional<wire::StatusReply> AskCoordinator(const std::string& dir, std::string* endpoint);
@@ -38,6 +47,10 @@ int Top(const WatchOptions& options, bool once);
 int Logs(uint64_t trial, const std::string& dir_flag, std::optional<int> rank, bool follow);
 // Every trial as csv or jsonl, to `out_path` ("" or "-": stdout).
 int Export(const std::string& dir_flag, const std::string& format, const std::string& out_path);
+// Serves the sweep's dashboard until SIGINT or SIGTERM.
+int ServeDashboard(const std::string& dir_flag, const DashboardOptions& options);
+// The dashboard with the sweep's data as one self-contained HTML file.
+int WriteReport(const std::string& dir_flag, const std::string& out_path);
 // stop, pause or resume.
 int ControlTrial(const std::string& dir_flag, uint32_t trial, wire::Command command);
 

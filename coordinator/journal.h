@@ -92,6 +92,13 @@ struct JournalTrialHistory {
   std::vector<JournalDecision> decisions;       // the scheduler's, in order
 };
 
+// Every trial's learning curve (training loss per step) and evaluations
+// (without their per-language scores), for the dashboard's plots.
+struct JournalCurves {
+  std::map<uint64_t, std::vector<JournalProgressPoint>> progress;
+  std::map<uint64_t, std::vector<JournalEvaluationPoint>> evaluations;
+};
+
 class Journal {
  public:
   ~Journal();
@@ -145,6 +152,7 @@ class Journal {
   // One trial's transitions, reports, evaluations (with per-language scores)
   // and scheduler decisions; an error naming the trial when there is none.
   StatusOr<JournalTrialHistory> History(uint64_t trial) const;
+  StatusOr<JournalCurves> Curves() const;
 
   // Everything a CLI view needs, read from the file.
   StatusOr<wire::StatusReply> Snapshot() const;

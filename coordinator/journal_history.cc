@@ -9,6 +9,26 @@ namespace polysweep {
 using journal_sql::FillLanguages;
 using journal_sql::Stmt;
 
+namespace {
+
+// Columns attempt, step, loss, accuracy, macro_f1, objective, final,
+// feasible, at of an evaluations row, from column `c` on.
+JournalEvaluationPoint EvaluationAt(const Stmt& q, int c) {
+  JournalEvaluationPoint e;
+  e.attempt = static_cast<uint32_t>(q.Int(c));
+  e.step = q.Int(c + 1);
+  e.loss = q.Real(c + 2);
+  e.accuracy = q.Real(c + 3);
+  e.macro_f1 = q.Real(c + 4);
+  e.objective = q.Null(c + 5) ? NAN : q.Real(c + 5);
+  e.final = q.Int(c + 6) != 0;
+  e.feasible = q.Int(c + 7) != 0;
+  e.at = q.Real(c + 8);
+  return e;
+}
+
+}  // namespace
+
 StatusOr<JournalTrialHistory> Journal::History(uint64_t trial) const {
   JournalTrialHistory h;
   h.id = trial;
@@ -48,16 +68,7 @@ StatusOr<JournalTrialHistory> Journal::History(uint64_t trial) const {
                                 "FROM evaluations WHERE trial_id=? ORDER BY attempt, step");
     q.Bind(1, id);
     while (q.Next()) {
-      JournalEvaluationPoint e;
-      e.attempt = static_cast<uint32_t>(q.Int(0));
-      e.step = q.Int(1);
-      e.loss = q.Real(2);
-      e.accuracy = q.Real(3);
-      e.macro_f1 = q.Real(4);
-      e.objective = q.Null(5) ? NAN : q.Real(5);
-      e.final = q.Int(6) != 0;
-      e.feasible = q.Int(7) != 0;
-      e.at = q.Real(8);
+      JournalEvaluationPoint e = EvaluationAt(q, 0);
       google::protobuf::RepeatedPtrField<wire::LanguageScore> langs;
       FillLanguages(db_, trial, e.attempt, e.step, &langs);
       e.languages.assign(langs.begin(), langs.end());
@@ -73,6 +84,28 @@ StatusOr<JournalTrialHistory> Journal::History(uint64_t trial) const {
     }
   }
   return h;
+}
+
+StatusOr<JournalCurves> Journal::Curves() const {
+  JournalCurves c;
+  {
+    Stmt q(db_, "SELECT trial_id, attempt, step, loss, lr, samples_per_sec, at FROM progress "
+                "ORDER BY trial_id, attempt, step");
+    if (!q.ok()) return q.Error();
+    while (q.Next()) {
+      c.progress[static_cast<uint64_t>(q.Int(0))].push_back(
+          {static_cast<uint32_t>(q.Int(1)), q.Int(2), q.Real(3), q.Real(4), q.Real(5), q.Real(6)});
+    }
+  }
+  Stmt q(db_, version_ >= 3 ? "SELECT trial_id, attempt, step, loss, accuracy, macro_f1, objective, final, feasible, at "
+                              "FROM evaluations ORDER BY trial_id, attempt, step"
+                            : "SELECT trial_id, attempt, step, loss, accuracy, macro_f1, objective, final, 1, at "
+                              "FROM evaluations ORDER BY trial_id, attempt, step");
+  if (!q.ok()) return q.Error();
+  while (q.Next()) {
+    c.evaluations[static_cast<uint64_t>(q.Int(0))].push_back(EvaluationAt(q, 1));
+  }
+  return c;
 }
 
 }  // namespace polysweep

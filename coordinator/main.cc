@@ -8,6 +8,7 @@
 //   polysweep status|trials|best  watch a sweep (live, or from its journal)
 //   polysweep describe|logs T     one trial in full; its ranks' log
 //   polysweep top                 a live full-screen view of the sweep
+//   polysweep dashboard|report    the web dashboard; the same as one HTML file
 //   polysweep export              every trial as csv or jsonl
 //   polysweep stop|pause|resume T control a trial of the running sweep
 //   polysweep export-model CONFIG a trial's best checkpoint as a model directory
@@ -33,6 +34,7 @@
 #include "common/wire.h"
 #include "coordinator/cli_watch.h"
 #include "coordinator/coordinator.h"
+#include "coordinator/dashboard.h"
 #include "coordinator/data_stats.h"
 #include "coordinator/export_model.h"
 #include "coordinator/journal.h"
@@ -141,7 +143,7 @@ int RunShard(const std::string& config_path, bool force) {
 }
 
 int RunSweep(const std::string& config_path, bool overwrite, std::string worker, const std::string& mpirun,
-             bool pretrain = false) {
+             const std::optional<DashboardOptions>& dashboard_options, bool pretrain = false) {
   auto config = LoadSweepConfig(config_path);
   if (!config.ok()) return Fail(config.status().message());
   if (pretrain && config->model.task != "masked_lm") {
@@ -272,6 +274,22 @@ int RunSweep(const std::string& config_path, bool overwrite, std::string worker,
                (IsLoopbackEndpoint(coordinator.endpoint()) ? "; this endpoint is loopback, so only agents on this host "
                                                              "reach it (set bind: tcp://*:PORT for others)" : ""));
     }
+    std::unique_ptr<Dashboard> dashboard;
+    if (s.ok() && dashboard_options) {
+      auto started = Dashboard::Start(out, *dashboard_options, [out](std::string* source) {
+        return LoadSweepStatus(out, source, /*quiet=*/true);
+      });
+      if (started.ok()) {
+        dashboard = std::move(*started);
+        log.Info("dashboard: " + dashboard->url() + "  (also in " + out + "/dashboard.url)");
+        if (dashboard_options->bind != "127.0.0.1") {
+          log.Warn("the dashboard listens on " + dashboard_options->bind +
+                   " over plain HTTP: its token is the only protection (an SSH tunnel to 127.0.0.1 is safer)");
+        }
+      } else {
+        log.Warn(started.status().message() + "; the sweep runs without it");
+      }
+    }
     if (s.ok()) s = coordinator.Run();
     if (!s.ok()) return Fail(s.message(), 1);
     auto snap = journal->Snapshot();
@@ -350,6 +368,15 @@ int main(int argc, char** argv) {
   pretrain->add_flag("--overwrite", overwrite, "start again if the output directory has a journal");
   pretrain->add_option("--worker", worker, "path of polysweep-worker (default: next to polysweep)");
   pretrain->add_option("--mpirun", mpirun, "mpirun to launch trials with");
+  DashboardOptions dashboard_options;
+  bool no_dashboard = false;
+  for (auto* cmd : {sweep, pretrain}) {
+    cmd->add_flag("--no-dashboard", no_dashboard, "serve no dashboard");
+    cmd->add_option("--dashboard-port", dashboard_options.port, "the dashboard's port (default: any free one)")
+        ->check(CLI::Range(0, 65535));
+    cmd->add_option("--dashboard-bind", dashboard_options.bind,
+                    "the dashboard's IPv4 address (default 127.0.0.1; others get plain HTTP behind the token)");
+  }
 
   bool force = false;
   auto* shard = app.add_subcommand("shard", "tokenize the sweep's dataset into binary shards (no work when up to date)");
@@ -444,6 +471,16 @@ int main(int argc, char** argv) {
   top->add_option("--dir", watch.dir, "sweep directory (default: newest under ./runs)");
   top->add_flag("--once", top_once, "print one frame and exit (also when stdout is not a terminal)");
 
+  auto* dashboard_cmd = app.add_subcommand("dashboard", "serve the dashboard of a sweep (running or finished) "
+                                                       "until Ctrl-C; `polysweep sweep` serves one itself");
+  dashboard_cmd->add_option("--dir", watch.dir, "sweep directory (default: newest under ./runs)");
+  dashboard_cmd->add_option("--port", dashboard_options.port, "port (default: any free one)")->check(CLI::Range(0, 65535));
+  dashboard_cmd->add_option("--bind", dashboard_options.bind, "IPv4 address (default 127.0.0.1)");
+  std::string report_out = "report.html";
+  auto* report = app.add_subcommand("report", "write a sweep's dashboard as one self-contained HTML file");
+  report->add_option("--dir", watch.dir, "sweep directory (default: newest under ./runs)");
+  report->add_option("-o,--out", report_out, "file to write (default: report.html)");
+
   std::string export_format = "csv", export_out;
   auto* export_trials = app.add_subcommand("export", "every trial with its hyperparameters, metrics and per-language "
                                                      "scores, for a spreadsheet or a notebook");
@@ -452,8 +489,12 @@ int main(int argc, char** argv) {
   export_trials->add_option("--out", export_out, "file to write (default: stdout)");
   CLI11_PARSE(app, argc, argv);
 
-  if (sweep->parsed()) return RunSweep(config_path, overwrite, worker, mpirun);
-  if (pretrain->parsed()) return RunSweep(config_path, overwrite, worker, mpirun, /*pretrain=*/true);
+  const std::optional<DashboardOptions> dashboard_on =
+      no_dashboard ? std::nullopt : std::optional<DashboardOptions>(dashboard_options);
+  if (sweep->parsed()) return RunSweep(config_path, overwrite, worker, mpirun, dashboard_on);
+  if (pretrain->parsed()) return RunSweep(config_path, overwrite, worker, mpirun, dashboard_on, /*pretrain=*/true);
+  if (dashboard_cmd->parsed()) return ServeDashboard(watch.dir, dashboard_options);
+  if (report->parsed()) return WriteReport(watch.dir, report_out);
   if (predict->parsed()) return Predict(model_dir, predict->remaining());
   if (export_model->parsed()) return ExportModelCommand(config_path, export_trial, export_dir);
   if (shard->parsed()) return RunShard(config_path, force);
