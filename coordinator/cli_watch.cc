@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
 
@@ -137,7 +138,7 @@ std::optional<wire::StatusReply> AskCoordinator(const std::string& dir, std::str
 
 // stop, pause or resume: the coordinator journals the command and rank 0
 // of the trial receives it with its next acknowledgement.
-int ControlTrial(const std::string& dir_flag, uint32_t trial, wire::Command command) {
+int ControlTrial(const std::string& dir_flag, uint32_t trial, wire::Command command, const std::string& output) {
   auto dir = FindSweepDir(dir_flag);
   if (!dir.ok()) return Fail(dir.status().message());
   wire::Envelope req;
@@ -150,7 +151,14 @@ int ControlTrial(const std::string& dir_flag, uint32_t trial, wire::Command comm
   const char* what = command == wire::COMMAND_STOP    ? "stopping (its ranks stop together at their next step)"
                      : command == wire::COMMAND_PAUSE ? "pausing (its ranks commit a checkpoint and end)"
                                                       : "resumed from its checkpoint";
-  std::cout << "trial " << trial << " " << what << "\n";
+  if (output == "json") {
+    const char* name = command == wire::COMMAND_STOP ? "stop" : command == wire::COMMAND_PAUSE ? "pause" : "resume";
+    std::cout << nlohmann::json{{"trial", trial}, {"command", name}, {"accepted", true}, {"result", what},
+                                {"coordinator", endpoint}}.dump(2)
+              << "\n";
+  } else {
+    std::cout << "trial " << trial << " " << what << "\n";
+  }
   return 0;
 }
 
@@ -196,6 +204,15 @@ int Watch(const std::string& what, const WatchOptions& o) {
 int Top(const WatchOptions& o, bool once) {
   auto dir = FindSweepDir(o.dir);
   if (!dir.ok()) return Fail(dir.status().message());
+  if (o.output == "json") {  // one frame's data: the live status with each running rank
+    std::string source;
+    auto status = LoadSweepStatus(*dir, &source);
+    if (!status.ok()) return Fail(status.status().message());
+    auto j = nlohmann::json::parse(ToJson(*status));
+    j["source"] = source;
+    std::cout << j.dump(2) << "\n";
+    return 0;
+  }
   return RunTop([&](std::string* source) { return LoadSweepStatus(*dir, source, /*quiet=*/true); }, once);
 }
 
@@ -248,7 +265,37 @@ bool StillRunning(const std::string& dir, uint64_t trial) {
 
 }  // namespace
 
-int Logs(uint64_t trial, const std::string& dir_flag, std::optional<int> rank, bool follow) {
+namespace {
+
+// A worker's log line as JSON: "HH:MM:SS.mmm LEVEL [trial T attempt A rank
+// R/W host H] MESSAGE" split into its fields; any other line (mpirun's,
+// a crash's) as {"line": ...} alone.
+std::string LogLineJson(const std::string& line) {
+  nlohmann::json j = {{"line", line}};
+  const size_t open = line.find(" ["), close = line.find("] ");
+  if (open != std::string::npos && close != std::string::npos && close > open) {
+    const size_t space = line.find(' ');
+    int t = 0, a = 0, r = 0, w = 0;
+    char host[256] = "";
+    const std::string inside = line.substr(open + 2, close - open - 2);
+    if (std::sscanf(inside.c_str(), "trial %d attempt %d rank %d/%d host %255s", &t, &a, &r, &w, host) == 5) {
+      j["time"] = line.substr(0, space);
+      j["level"] = line.substr(space + 1, open - space - 1);
+      j["trial"] = t;
+      j["attempt"] = a;
+      j["rank"] = r;
+      j["world_size"] = w;
+      j["host"] = host;
+      j["message"] = line.substr(close + 2);
+    }
+  }
+  return j.dump();
+}
+
+}  // namespace
+
+int Logs(uint64_t trial, const std::string& dir_flag, std::optional<int> rank, bool follow, const std::string& output) {
+  const bool json = output == "json";
   auto dir = FindSweepDir(dir_flag);
   if (!dir.ok()) return Fail(dir.status().message());
   {
@@ -280,7 +327,7 @@ int Logs(uint64_t trial, const std::string& dir_flag, std::optional<int> rank, b
       size_t start = 0, nl;
       while ((nl = partial.find('\n', start)) != std::string::npos) {
         std::string line = partial.substr(start, nl - start);
-        if (OfRank(line, rank)) std::cout << line << "\n";
+        if (OfRank(line, rank)) std::cout << (json ? LogLineJson(line) : line) << "\n";
         start = nl + 1;
       }
       partial.erase(0, start);
@@ -289,7 +336,7 @@ int Logs(uint64_t trial, const std::string& dir_flag, std::optional<int> rank, b
     if (!follow || !running) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(300));
   }
-  if (!partial.empty() && OfRank(partial, rank)) std::cout << partial << "\n";
+  if (!partial.empty() && OfRank(partial, rank)) std::cout << (json ? LogLineJson(partial) : partial) << "\n";
   return 0;
 }
 

@@ -40,11 +40,14 @@ struct WatchOptions {
 // status, trials or best.
 int Watch(const std::string& what, const WatchOptions& options);
 int Describe(uint64_t trial, const WatchOptions& options);
-// The live full-screen view (one plain frame with `once` or without a terminal).
+// The live full-screen view (one plain frame with `once` or without a
+// terminal; with output "json", the status it draws from, once).
 int Top(const WatchOptions& options, bool once);
 // Prints the trial's log (every rank's lines, or `rank`'s); with `follow`,
 // keeps printing what is appended until the trial is no longer running.
-int Logs(uint64_t trial, const std::string& dir_flag, std::optional<int> rank, bool follow);
+// With output "json", one JSON object per line (time, level, trial, attempt,
+// rank, host, message).
+int Logs(uint64_t trial, const std::string& dir_flag, std::optional<int> rank, bool follow, const std::string& output);
 // Every trial as csv or jsonl, to `out_path` ("" or "-": stdout).
 int Export(const std::string& dir_flag, const std::string& format, const std::string& out_path);
 // Serves the sweep's dashboard until SIGINT or SIGTERM.
@@ -52,6 +55,6 @@ int ServeDashboard(const std::string& dir_flag, const DashboardOptions& options)
 // The dashboard with the sweep's data as one self-contained HTML file.
 int WriteReport(const std::string& dir_flag, const std::string& out_path);
 // stop, pause or resume.
-int ControlTrial(const std::string& dir_flag, uint32_t trial, wire::Command command);
+int ControlTrial(const std::string& dir_flag, uint32_t trial, wire::Command command, const std::string& output);
 
 }  // namespace polysweep

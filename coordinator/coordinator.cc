@@ -11,6 +11,8 @@
 #include "common/files.h"
 #include "common/hparams.h"
 #include "common/wire.h"
+#include "coordinator/table.h"
+#include "coordinator/views.h"
 #include "coordinator/zap.h"
 
 namespace polysweep {
@@ -875,6 +877,38 @@ Status Coordinator::SendCommand(Trial& t, wire::Command command, const std::stri
   return Status::Ok();
 }
 
+void Coordinator::LogSweepProgress() {
+  constexpr double kProgressEverySeconds = 30;
+  const double now = WallSeconds();
+  if (progress_logged_at_ == 0) progress_logged_at_ = now;  // the first line after a full interval
+  if (now - progress_logged_at_ < kProgressEverySeconds) return;
+  progress_logged_at_ = now;
+  auto snap = journal_->Snapshot();
+  if (!snap.ok()) return;
+  int ended = 0, running = 0;
+  int64_t done = 0;
+  for (const auto& t : snap->trials()) {
+    const std::string& st = t.state();
+    ended += st == "completed" || st == "failed" || st == "stopped" || st == "pruned";
+    running += st == "running";
+    done += t.step();
+  }
+  const double left = EstimateSecondsLeft(*snap, now);
+  // The share of the steps done, of those the sweep may still train.
+  const double elapsed = now - snap->created_at();
+  const double fraction = left >= 0 && elapsed > 0 ? elapsed / (elapsed + left) : 0;
+  const int filled = static_cast<int>(std::lround(fraction * 20));
+  std::string line = "sweep [" + std::string(filled, '#') + std::string(20 - filled, '-') + "] " +
+                     std::to_string(static_cast<int>(fraction * 100)) + "% of the steps: " + std::to_string(ended) +
+                     " of " + std::to_string(config_.budget.max_trials) + " trials ended, " + std::to_string(running) +
+                     " running";
+  if (auto best = BestTrial(*snap)) {
+    line += ", best " + config_.metric.name + " " + Fixed(best->metric(), 4) + " (trial " + std::to_string(best->id()) + ")";
+  }
+  if (left >= 0) line += ", eta at most " + Duration(left);
+  log_.Info(line);
+}
+
 void Coordinator::CheckHangs() {
   const double now = WallSeconds();
   const double limit = config_.trial.hang_timeout_seconds;
@@ -1132,6 +1166,7 @@ Status Coordinator::Run() {
       CommitBatch();
     }
     DrainMonitor();
+    LogSweepProgress();
     CheckHangs();
     ReapTrials();
   }

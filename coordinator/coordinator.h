@@ -93,6 +93,9 @@ class Coordinator {
   // Ends (and so restarts) attempts with a rank that stopped advancing.
   void CheckHangs();
   void DrainMonitor();
+  // Every kProgressEverySeconds: one line of the sweep's progress (trials
+  // ended and running, best so far, share of the steps done, ETA).
+  void LogSweepProgress();
   void HandleControl(const zmq::message_t& identity, const wire::Envelope& env, const std::string& role);
   // Pull mode: an agent asks for a trial.
   void HandleClaim(const zmq::message_t& identity, const wire::Envelope& env);
@@ -150,6 +153,7 @@ class Coordinator {
   std::set<std::string> agents_seen_, agents_dismissed_;  // pull mode: agents that asked, and those told the sweep is done
   bool sweep_over_ = false;
   double draining_since_ = 0;  // 0: not draining
+  double progress_logged_at_ = 0;
   // Pull mode: each agent process's last claim ("agent host pid") and its
   // answer, given again to a resent claim.
   std::map<std::string, std::pair<uint64_t, std::string>> last_claim_;

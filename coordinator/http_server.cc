@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -50,29 +51,30 @@ bool SameToken(const std::string& a, const std::string& b) {
   return diff == 0;
 }
 
-std::string CookieToken(const std::string& headers) {
-  std::istringstream in(headers);
+// The value of header `name` (with its colon, any case) in a request head.
+std::string Header(const std::string& head, const char* name) {
+  const size_t n = std::strlen(name);
+  std::istringstream in(head);
   for (std::string line; std::getline(in, line);) {
-    if (line.size() < 7 || strncasecmp(line.c_str(), "cookie:", 7) != 0) continue;
-    const size_t at = line.find("polysweep_token=");
-    if (at == std::string::npos) continue;
-    size_t end = line.find_first_of("; \r", at + 16);
-    return line.substr(at + 16, end == std::string::npos ? std::string::npos : end - at - 16);
+    if (line.size() < n || strncasecmp(line.c_str(), name, n) != 0) continue;
+    std::string v = line.substr(n);
+    while (!v.empty() && (v.back() == '\r' || v.back() == ' ')) v.pop_back();
+    return v.substr(std::min(v.size(), v.find_first_not_of(' ')));
   }
   return "";
 }
 
-std::string BearerToken(const std::string& headers) {
-  std::istringstream in(headers);
-  for (std::string line; std::getline(in, line);) {
-    if (line.size() < 14 || strncasecmp(line.c_str(), "authorization:", 14) != 0) continue;
-    const size_t at = line.find("Bearer ");
-    if (at == std::string::npos) continue;
-    std::string t = line.substr(at + 7);
-    while (!t.empty() && (t.back() == '\r' || t.back() == ' ')) t.pop_back();
-    return t;
-  }
-  return "";
+std::string CookieToken(const std::string& head) {
+  const std::string cookies = Header(head, "cookie:");
+  const size_t at = cookies.find("polysweep_token=");
+  if (at == std::string::npos) return "";
+  const size_t end = cookies.find_first_of("; ", at + 16);
+  return cookies.substr(at + 16, end == std::string::npos ? std::string::npos : end - at - 16);
+}
+
+std::string BearerToken(const std::string& head) {
+  const std::string auth = Header(head, "authorization:");
+  return auth.rfind("Bearer ", 0) == 0 ? auth.substr(7) : "";
 }
 
 }  // namespace

@@ -417,6 +417,7 @@ int main(int argc, char** argv) {
     auto* cmd = app.add_subcommand(name, std::string(help) + " (needs the owner's key on a secured sweep)");
     cmd->add_option("trial", control_trial, "trial id")->required();
     cmd->add_option("--dir", dir, "sweep directory (default: newest under ./runs)");
+    cmd->add_option("-o,--output", output, "table or json")->check(CLI::IsMember({"table", "json"}));
     controls.push_back({cmd, command});
   }
 
@@ -464,12 +465,16 @@ int main(int argc, char** argv) {
   logs->add_option("--dir", watch.dir, "sweep directory (default: newest under ./runs)");
   logs->add_flag("-f,--follow", follow, "keep printing what the trial writes until it stops running");
   logs->add_option("--rank", log_rank, "only this rank's lines")->check(CLI::NonNegativeNumber);
+  logs->add_option("-o,--output", watch.output, "table (the lines as written) or json (one object per line)")
+      ->check(CLI::IsMember({"table", "json"}));
 
   bool top_once = false;
   auto* top = app.add_subcommand("top", "a live full-screen view, redrawn every second: trials with progress bars, "
                                         "loss, each rank's throughput, stalled ranks highlighted (q quits)");
   top->add_option("--dir", watch.dir, "sweep directory (default: newest under ./runs)");
   top->add_flag("--once", top_once, "print one frame and exit (also when stdout is not a terminal)");
+  top->add_option("-o,--output", watch.output, "table (the screen) or json (the status it shows, once)")
+      ->check(CLI::IsMember({"table", "json"}));
 
   auto* dashboard_cmd = app.add_subcommand("dashboard", "serve the dashboard of a sweep (running or finished) "
                                                        "until Ctrl-C; `polysweep sweep` serves one itself");
@@ -501,7 +506,7 @@ int main(int argc, char** argv) {
   if (submit->parsed()) return Submit(config_path, submit_options);
   if (keygen->parsed()) return KeyGen(key_prefix);
   for (auto [cmd, command] : controls) {
-    if (cmd->parsed()) return ControlTrial(dir, control_trial, command);
+    if (cmd->parsed()) return ControlTrial(dir, control_trial, command, output);
   }
   if (stats->parsed()) {
     auto config = LoadSweepConfig(config_path);
@@ -533,7 +538,7 @@ int main(int argc, char** argv) {
   }
   if (describe->parsed()) return Describe(inspect_trial, watch);
   if (top->parsed()) return Top(watch, top_once);
-  if (logs->parsed()) return Logs(inspect_trial, watch.dir, log_rank, follow);
+  if (logs->parsed()) return Logs(inspect_trial, watch.dir, log_rank, follow, watch.output);
   if (export_trials->parsed()) return Export(watch.dir, export_format, export_out);
   return 0;
 }

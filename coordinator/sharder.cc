@@ -11,6 +11,7 @@
 
 #include "common/example.h"
 #include "common/files.h"
+#include "common/progress.h"
 #include "common/hash.h"
 #include "common/languages.h"
 #include "common/shard.h"
@@ -32,6 +33,16 @@ bool IsTsv(const DataConfig& config, const std::string& file) {
   std::string name = file;
   if (name.size() > 3 && name.compare(name.size() - 3, 3, ".gz") == 0) name.resize(name.size() - 3);
   return name.size() > 4 && name.compare(name.size() - 4, 4, ".tsv") == 0;
+}
+
+// Progress of a sharding step: redrawn in place on a terminal, plain lines
+// in a log.
+ProgressOptions ProgressFor(const std::string& unit, double scale) {
+  ProgressOptions o;
+  o.unit = unit;
+  o.unit_scale = scale;
+  o.terminal = StderrIsTerminal();
+  return o;
 }
 
 // Runs fn(i) for i in [0, n) on `threads` threads.
@@ -69,6 +80,15 @@ Status ReadRows(const DataConfig& config, int threads, std::vector<Row>* rows, i
   ExampleFields fields{config.text_field, config.label_field, config.lang_field, config.group_field};
   const std::set<std::string> wanted(config.languages.begin(), config.languages.end());
   const std::set<std::string> label_set(config.labels.begin(), config.labels.end());
+  uint64_t total_bytes = 0;
+  for (const std::string& file : config.files) {
+    std::error_code ec;
+    total_bytes += fs::file_size(file, ec);
+  }
+  Progress progress("reading " + std::to_string(config.files.size()) + " data file" +
+                        (config.files.size() == 1 ? "" : "s"),
+                    static_cast<double>(total_bytes), ProgressFor("MB", 1e6));
+  int64_t before = 0;  // bytes of the files already read
   for (const std::string& file : config.files) {
     auto reader = LineReader::Open(file, config.max_line_bytes);
     if (!reader.ok()) return reader.status();
@@ -143,7 +163,9 @@ Status ReadRows(const DataConfig& config, int threads, std::vector<Row>* rows, i
         if (!wanted.empty() && !wanted.count(p.example->lang)) continue;
         rows->push_back(Row{std::move(*p.example), p.order, p.split});
       }
+      progress.Set(static_cast<double>(before + (*reader)->bytes_read()));
     }
+    before += (*reader)->bytes_read();
     *bytes += (*reader)->bytes_read();
     if (examples == 0) return Status::Error(file + ": no examples in file");
   }
@@ -174,7 +196,13 @@ Status TrainTokenizer(const DataConfig& config, const std::vector<const Row*>& t
                            config.tokenizer_type + " --character_coverage=0.9995" +
                            " --pad_id=3 --hard_vocab_limit=false --minloglevel=2" +
                            " --num_threads=" + std::to_string(threads);
-  Status status = Tokenizer::Train(args);
+  Status status;
+  {
+    ProgressOptions options = ProgressFor("", 1);
+    options.ticker = true;  // SentencePiece tells nothing while it trains: the elapsed time moves
+    Progress progress("training the tokenizer", 0, options);
+    status = Tokenizer::Train(args);
+  }
   fs::remove(sample);
   fs::remove(dir + "/tokenizer.vocab");
   return status.With("data.vocab_size " + std::to_string(config.vocab_size));
@@ -186,7 +214,9 @@ Status Encode(const Tokenizer& tokenizer, const std::vector<const Row*>& rows, i
   ids->assign(rows.size(), {});
   std::mutex mu;
   Status failed;
+  Progress progress("tokenizing", static_cast<double>(rows.size()), ProgressFor("texts", 1));
   ParallelFor(rows.size(), threads, [&](size_t i) {
+    if (i % 1024 == 0) progress.Add(std::min<double>(1024, static_cast<double>(rows.size() - i)));
     Status s = tokenizer.Encode(rows[i]->ex.text, static_cast<size_t>(max_tokens), &(*ids)[i]);
     if (!s.ok()) {
       std::lock_guard<std::mutex> lock(mu);

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
@@ -191,6 +192,7 @@ void Checkpointer::Retain() {
 
 StatusOr<std::optional<CheckpointManifest>> Checkpointer::Restore(EncoderClassifier& model,
                                                                   torch::optim::Optimizer& optimizer) {
+  const auto t0 = std::chrono::steady_clock::now();
   // Rank 0 chooses, so every rank loads the same checkpoint.
   int64_t chosen = -1;
   if (comm_->rank() == 0) {
@@ -217,6 +219,7 @@ StatusOr<std::optional<CheckpointManifest>> Checkpointer::Restore(EncoderClassif
     return Status::Error(dir + ": cannot load checkpoint: " + e.what_without_backtrace());
   }
   PS_RETURN_IF_ERROR(RestoreRngState(dir, *m));
+  restore_seconds_ = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return std::optional<CheckpointManifest>(*m);
 }
 

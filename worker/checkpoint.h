@@ -50,6 +50,8 @@ class Checkpointer {
   // Whether the last Restore set this rank's RNG state; when not, the caller
   // seeds it.
   bool rng_restored() const { return rng_restored_; }
+  // How long the last Restore took: choosing, verifying and loading.
+  double restore_seconds() const { return restore_seconds_; }
 
  private:
   struct Pending {
@@ -83,6 +85,7 @@ class Checkpointer {
   bool stop_ = false;
   Status last_;
   bool rng_restored_ = false;
+  double restore_seconds_ = 0;
   std::thread thread_;
 };
 

@@ -218,8 +218,14 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
         const std::string why = "saved by " + std::to_string((*restored)->world_size) + " ranks";
         log.Info("RNG state not restored (" + why + "): dropout reseeded from the step");
       }
-      log.Info("resumed from the checkpoint at step " + std::to_string((*restored)->step) + " (reader at " +
-               start.Encode() + ", written by " + std::to_string((*restored)->world_size) + " ranks)");
+      int64_t bytes = 0;
+      for (const auto& f : (*restored)->files) bytes += f.bytes;
+      const double seconds = checkpoints->restore_seconds();
+      char loaded[96];
+      std::snprintf(loaded, sizeof loaded, "%.1f MB verified and loaded in %.2f s, %.1f MB/s", bytes / 1e6, seconds,
+                    seconds > 0 ? bytes / 1e6 / seconds : 0.0);
+      log.Info("resumed from the checkpoint at step " + std::to_string((*restored)->step) + " (" + loaded +
+               "; reader at " + start.Encode() + ", written by " + std::to_string((*restored)->world_size) + " ranks)");
     }
   }
   BatchPrefetcher batches(**train, plan, start, params.batch_size, comm->rank(), world, kPad, max_length,

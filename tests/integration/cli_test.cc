@@ -136,6 +136,18 @@ TEST(Cli, DescribeLogsExportAndRankingOnALiveSweepAndItsJournal) {
   ASSERT_EQ(rank0.exit_code, 0);
   EXPECT_NE(rank0.out.find("rank 0/2"), std::string::npos);
   EXPECT_EQ(rank0.out.find("rank 1/2"), std::string::npos);
+  auto logs_json = RunCommand(Cli("logs 1 --rank 1 -o json", run));
+  ASSERT_EQ(logs_json.exit_code, 0) << logs_json.err;
+  const auto json_lines = Lines(logs_json.out);
+  ASSERT_EQ(json_lines.size(), Lines(RunCommand(Cli("logs 1 --rank 1", run)).out).size());
+  for (const auto& line : json_lines) {
+    auto l = json::parse(line);
+    EXPECT_EQ(l["trial"], 1) << line;
+    EXPECT_EQ(l["rank"], 1) << line;
+    EXPECT_EQ(l["world_size"], 2) << line;
+    EXPECT_EQ(l["level"], "info") << line;
+    EXPECT_FALSE(l["message"].get<std::string>().empty()) << line;
+  }
 
   // export: csv and jsonl agree with the journal.
   auto csv = RunCommand(Cli("export --format csv", run));
@@ -287,6 +299,16 @@ TEST(Cli, TopInTmuxShowsTheRunningTrialAndItsRanksAdvancing) {
   EXPECT_NE(first.find("rank 0  "), std::string::npos) << first;
   EXPECT_NE(first.find("live coordinator at tcp://"), std::string::npos) << first;
   EXPECT_NE(first.find("%"), std::string::npos) << "no progress bar:\n" << first;
+  // The same data as JSON: each running rank from its heartbeats.
+  auto frame = RunCommand(Cli("top -o json", run));
+  ASSERT_EQ(frame.exit_code, 0) << frame.err;
+  auto fj = json::parse(frame.out);
+  ASSERT_EQ(fj["trials"].size(), 1u);
+  ASSERT_EQ(fj["trials"][0]["ranks"].size(), 2u) << frame.out;
+  EXPECT_EQ(fj["trials"][0]["ranks"][1]["rank"], 1);
+  EXPECT_GT(fj["trials"][0]["ranks"][1]["pid"].get<int>(), 0);
+  EXPECT_EQ(fj["trials"][0]["ranks"][0]["stalled"], false);
+  EXPECT_NE(fj["source"].get<std::string>().find("live coordinator"), std::string::npos);
   std::this_thread::sleep_for(std::chrono::milliseconds(2500));
   const std::string second = screen();
   EXPECT_GT(StepOnScreen(second, "100000"), first_step) << "the screen did not update:\n" << second;
@@ -299,8 +321,12 @@ TEST(Cli, TopInTmuxShowsTheRunningTrialAndItsRanksAdvancing) {
     if (!ended) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   EXPECT_TRUE(ended) << "top did not quit on q";
-  auto stop = RunCommand(Cli("stop 1", run));
-  EXPECT_EQ(stop.exit_code, 0) << stop.err;
+  auto stop = RunCommand(Cli("stop 1 -o json", run));
+  ASSERT_EQ(stop.exit_code, 0) << stop.err;
+  auto sj = json::parse(stop.out);
+  EXPECT_EQ(sj["trial"], 1);
+  EXPECT_EQ(sj["command"], "stop");
+  EXPECT_EQ(sj["accepted"], true);
   // Its only trial stopped before an evaluation: the sweep ends with no best trial (exit 1).
   EXPECT_EQ(testing_util::WaitFor(pid, 120), 1);
   reaper.reaped = true;

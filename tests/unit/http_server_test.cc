@@ -14,14 +14,20 @@
 namespace polysweep {
 namespace {
 
-// Sends `request` to 127.0.0.1:`port` and returns the whole response.
-std::string Exchange(int port, const std::string& request) {
+// A connection to 127.0.0.1:`port`.
+int Connect(int port) {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_port = htons(static_cast<uint16_t>(port));
   inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
   EXPECT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  return fd;
+}
+
+// Sends `request` to 127.0.0.1:`port` and returns the whole response.
+std::string Exchange(int port, const std::string& request) {
+  const int fd = Connect(port);
   ::send(fd, request.data(), request.size(), 0);
   std::string out;
   char buf[4096];
@@ -82,12 +88,7 @@ TEST_F(HttpServerTest, AnOversizedOrUnfinishedRequestDoesNotHoldTheServer) {
   EXPECT_EQ(Exchange(port_, "GET /hello HTTP/1.1\r\nX: " + std::string(20000, 'a')).rfind("HTTP/1.1 400", 0), 0u);
   // A client that connects and says nothing is dropped after its deadline;
   // the next request is served.
-  const int idle = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_port = htons(static_cast<uint16_t>(port_));
-  inet_pton(AF_INET, "127.0.0.1", &addr.sin_addr);
-  ASSERT_EQ(::connect(idle, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+  const int idle = Connect(port_);
   EXPECT_EQ(Get(port_, "/hello?token=s3cret").rfind("HTTP/1.1 200", 0), 0u);
   ::close(idle);
 }
