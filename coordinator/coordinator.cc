@@ -880,32 +880,43 @@ Status Coordinator::SendCommand(Trial& t, wire::Command command, const std::stri
 void Coordinator::LogSweepProgress() {
   constexpr double kProgressEverySeconds = 30;
   const double now = WallSeconds();
-  if (progress_logged_at_ == 0) progress_logged_at_ = now;  // the first line after a full interval
-  if (now - progress_logged_at_ < kProgressEverySeconds) return;
-  progress_logged_at_ = now;
-  auto snap = journal_->Snapshot();
-  if (!snap.ok()) return;
+  if (progress_logged_at_ != 0 && now - progress_logged_at_ < kProgressEverySeconds) return;
+  // From memory, not from a journal snapshot: a sweep of 10,000 trials pays
+  // one pass over its trials every 30 s, and one query for the best.
   int ended = 0, running = 0;
-  int64_t done = 0;
-  for (const auto& t : snap->trials()) {
-    const std::string& st = t.state();
-    ended += st == "completed" || st == "failed" || st == "stopped" || st == "pruned";
-    running += st == "running";
-    done += t.step();
+  int64_t done = 0, left = 0, full = 0;
+  for (const auto& [id, t] : trials_) {
+    const std::string& st = t->state;
+    const int64_t step = t->last_progress.step();
+    done += step;
+    full = std::max(full, t->max_steps);
+    if (st == "completed" || st == "failed" || st == "stopped" || st == "pruned") {
+      ++ended;
+    } else {
+      running += st == "running";
+      left += std::max<int64_t>(0, t->max_steps - step);
+    }
   }
-  const double left = EstimateSecondsLeft(*snap, now);
-  // The share of the steps done, of those the sweep may still train.
-  const double elapsed = now - snap->created_at();
-  const double fraction = left >= 0 && elapsed > 0 ? elapsed / (elapsed + left) : 0;
+  left += std::max<int64_t>(0, config_.budget.max_trials - static_cast<int64_t>(trials_.size())) * full;
+  if (progress_logged_at_ == 0) {  // the first line after a full interval, at this run's rate
+    progress_logged_at_ = progress_started_at_ = now;
+    progress_steps_at_start_ = done;
+    return;
+  }
+  const double rate = static_cast<double>(done - progress_steps_at_start_) / (now - progress_started_at_);
+  progress_logged_at_ = now;
+  const double fraction = done + left > 0 ? static_cast<double>(done) / static_cast<double>(done + left) : 0;
   const int filled = static_cast<int>(std::lround(fraction * 20));
   std::string line = "sweep [" + std::string(filled, '#') + std::string(20 - filled, '-') + "] " +
                      std::to_string(static_cast<int>(fraction * 100)) + "% of the steps: " + std::to_string(ended) +
                      " of " + std::to_string(config_.budget.max_trials) + " trials ended, " + std::to_string(running) +
                      " running";
-  if (auto best = BestTrial(*snap)) {
-    line += ", best " + config_.metric.name + " " + Fixed(best->metric(), 4) + " (trial " + std::to_string(best->id()) + ")";
+  auto best = journal_->BestEvaluation(config_.metric.maximize);
+  if (best.ok() && *best) {
+    line += ", best " + config_.metric.name + " " + Fixed((*best)->objective, 4) + " (trial " +
+            std::to_string((*best)->trial) + ")" + ((*best)->feasible ? "" : ", infeasible");
   }
-  if (left >= 0) line += ", eta at most " + Duration(left);
+  if (rate > 0) line += ", eta at most " + Duration(static_cast<double>(left) / rate);
   log_.Info(line);
 }
 

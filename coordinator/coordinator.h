@@ -153,7 +153,9 @@ class Coordinator {
   std::set<std::string> agents_seen_, agents_dismissed_;  // pull mode: agents that asked, and those told the sweep is done
   bool sweep_over_ = false;
   double draining_since_ = 0;  // 0: not draining
-  double progress_logged_at_ = 0;
+  double progress_logged_at_ = 0;  // 0: the first call sets the baseline below
+  double progress_started_at_ = 0;
+  int64_t progress_steps_at_start_ = 0;
   // Pull mode: each agent process's last claim ("agent host pid") and its
   // answer, given again to a resent claim.
   std::map<std::string, std::pair<uint64_t, std::string>> last_claim_;

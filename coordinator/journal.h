@@ -7,6 +7,7 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -153,6 +154,9 @@ class Journal {
   // and scheduler decisions; an error naming the trial when there is none.
   StatusOr<JournalTrialHistory> History(uint64_t trial) const;
   StatusOr<JournalCurves> Curves() const;
+  // The best evaluation of any trial that did not fail (feasible ones first,
+  // then by objective in the sweep's mode); nullopt before the first.
+  StatusOr<std::optional<JournalEvaluation>> BestEvaluation(bool maximize) const;
 
   // Everything a CLI view needs, read from the file.
   StatusOr<wire::StatusReply> Snapshot() const;

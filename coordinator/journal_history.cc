@@ -86,6 +86,20 @@ StatusOr<JournalTrialHistory> Journal::History(uint64_t trial) const {
   return h;
 }
 
+StatusOr<std::optional<JournalEvaluation>> Journal::BestEvaluation(bool maximize) const {
+  const std::string order = maximize ? "DESC" : "ASC";
+  const std::string feasible = version_ >= 3 ? "e.feasible" : "1";
+  const std::string sql = "SELECT e.trial_id, e.step, e.objective, " + feasible +
+                          " FROM evaluations e JOIN trials t ON t.id = e.trial_id "
+                          "WHERE e.objective IS NOT NULL AND t.state != 'failed' ORDER BY " + feasible +
+                          " DESC, e.objective " + order + ", e.trial_id LIMIT 1";
+  Stmt q(db_, sql.c_str());
+  if (!q.ok()) return q.Error();
+  if (!q.Next()) return std::optional<JournalEvaluation>();
+  return std::optional<JournalEvaluation>(
+      JournalEvaluation{static_cast<uint64_t>(q.Int(0)), q.Int(1), q.Real(2), q.Int(3) != 0});
+}
+
 StatusOr<JournalCurves> Journal::Curves() const {
   JournalCurves c;
   {

@@ -271,6 +271,33 @@ TEST_F(JournalTest, HistoryHoldsATrialsWholeRecordAcrossAttempts) {
   EXPECT_NE(none.status().message().find("trials 1 to 2"), std::string::npos) << none.status().message();
 }
 
+TEST_F(JournalTest, BestEvaluationPrefersFeasibleTrialsThatDidNotFail) {
+  auto j = Create();
+  ASSERT_NE(j, nullptr);
+  auto none = j->BestEvaluation(true);
+  ASSERT_TRUE(none.ok());
+  EXPECT_FALSE(none->has_value());
+  for (uint64_t id = 1; id <= 4; ++id) {
+    ASSERT_TRUE(j->AddTrial(id, {{"lr", ParamValue::Number(0.001 * id)}}).ok());
+    ASSERT_TRUE(j->Transition(id, 1, "running", "launched").ok());
+  }
+  wire::Evaluation e;
+  e.set_step(10);
+  ASSERT_TRUE(j->RecordEvaluation(1, 1, e, 0.9).ok());
+  ASSERT_TRUE(j->FinishTrial(1, 1, "failed", "rank 0 crashed").ok());
+  ASSERT_TRUE(j->RecordEvaluation(2, 1, e, 0.5).ok());
+  ASSERT_TRUE(j->RecordEvaluation(3, 1, e, 0.7, /*feasible=*/false).ok());
+  ASSERT_TRUE(j->RecordEvaluation(4, 1, e, 0.3).ok());
+  auto max = j->BestEvaluation(true);
+  ASSERT_TRUE(max.ok() && max->has_value());
+  EXPECT_EQ((*max)->trial, 2u);  // 1 failed, 3 breaks a constraint
+  EXPECT_DOUBLE_EQ((*max)->objective, 0.5);
+  EXPECT_TRUE((*max)->feasible);
+  auto min = j->BestEvaluation(false);
+  ASSERT_TRUE(min.ok() && min->has_value());
+  EXPECT_EQ((*min)->trial, 4u);
+}
+
 TEST_F(JournalTest, SnapshotReadsOnlyTheCurrentAttempt) {
   auto j = Create();
   ASSERT_NE(j, nullptr);
