@@ -1,6 +1,7 @@
 """bench/run hpo: HPO efficiency on a real fine-tuning task, in the same run:
 compute (rank-seconds of training) until a trial first reaches within 1 point
-of the best macro-F1 any run found, median over seeds, for
+of the best macro-F1 any method found with the same seed, median over seeds,
+for
 
   random   polysweep, random search, every trial trains its full budget
   asha     polysweep, random search + ASHA (promotions from checkpoints)
@@ -227,12 +228,15 @@ def main():
     finally:
         shutil.rmtree(work, ignore_errors=True)
     best = max(r.best() for rs in runs.values() for r in rs)
-    target = best - 0.01
+    # Each seed's target: within 1 point of the best any method found with
+    # that seed (the same data, model and budget; the seeds differ by more
+    # than a point, so one target over all seeds is set by the luckiest run).
+    targets = [max(runs[m][i].best() for m in runs) - 0.01 for i in range(args.seeds)]
     # A run that never gets there is charged the most any run spent in all.
     ceiling = max(r.compute_to(float("inf"))[0] for rs in runs.values() for r in rs)
     median, reached = {}, {}
     for m, rs in runs.items():
-        results = [r.compute_to(target) for r in rs]
+        results = [r.compute_to(t) for r, t in zip(rs, targets)]
         median[m] = statistics.median(c if ok else ceiling for c, ok in results)
         reached[m] = sum(ok for _, ok in results)
     spent = {m: statistics.median(r.compute_to(float("inf"))[0] for r in rs) for m, rs in runs.items()}
@@ -248,7 +252,8 @@ def main():
          "ours": found["asha"], "peer": found["random"], "goal": 1, "better": "higher"},
         {"name": "best macro-F1 per sweep, ASHA vs Optuna TPE+SHA (median)", "unit": "macro-F1",
          "ours": found["asha"], "peer": found["optuna"], "goal": 1, "better": "higher"},
-    ], notes=(f"best macro-F1 {best:.4f}, target {target:.4f}; runs reaching it: " +
+    ], notes=(f"best macro-F1 {best:.4f}; per-seed targets " + ", ".join(f"{t:.4f}" for t in targets) +
+              "; runs reaching theirs: " +
               ", ".join(f"{m} {reached[m]}/{args.seeds}" for m in runs) +
               f" (a run that never reaches it is charged {ceiling:.0f} rank-s, the most any run spent)"))
 
