@@ -21,6 +21,8 @@ std::string CheckpointManifestToJson(const CheckpointManifest& m) {
   j["wall_time"] = m.wall_time;
   // JSON has no infinity: an infeasible score is written as the lowest double.
   if (m.score) j["score"] = std::max(*m.score, std::numeric_limits<double>::lowest());
+  if (m.early_stop.best_score) j["best_score"] = std::max(*m.early_stop.best_score, std::numeric_limits<double>::lowest());
+  if (m.early_stop.evals_since_best > 0) j["evals_since_best"] = m.early_stop.evals_since_best;
   j["files"] = nlohmann::json::array();
   for (const auto& f : m.files) j["files"].push_back({{"name", f.name}, {"bytes", f.bytes}, {"checksum", f.checksum}});
   return j.dump(2) + "\n";
@@ -38,6 +40,8 @@ StatusOr<CheckpointManifest> ParseCheckpointManifest(const std::string& text, co
     m.world_size = JsonInt<int32_t>(j, "world_size");
     m.wall_time = j.value("wall_time", 0.0);
     if (j.contains("score") && !j["score"].is_null()) m.score = j.at("score").get<double>();
+    if (j.contains("best_score") && !j["best_score"].is_null()) m.early_stop.best_score = j.at("best_score").get<double>();
+    if (j.contains("evals_since_best")) m.early_stop.evals_since_best = JsonInt<int32_t>(j, "evals_since_best");
     for (const auto& f : j.at("files")) {
       CheckpointFile file{f.at("name").get<std::string>(), JsonInt<int64_t>(f, "bytes"), f.at("checksum").get<std::string>()};
       if (file.name.empty() || file.name.find('/') != std::string::npos || file.name == "." || file.name == "..") {
@@ -50,6 +54,7 @@ StatusOr<CheckpointManifest> ParseCheckpointManifest(const std::string& text, co
     return Status::Error(where + ": malformed checkpoint manifest: " + e.what());
   }
   if (m.step < 0 || m.world_size < 1) return Status::Error(where + ": step or world size out of range");
+  if (m.early_stop.evals_since_best < 0) return Status::Error(where + ": evals_since_best is negative");
   return m;
 }
 

@@ -20,6 +20,13 @@ struct CheckpointFile {
   std::string checksum;  // hex FNV-1a 64
 };
 
+// Early stopping's count after a step: the best score so far (higher is
+// better; none before the first evaluation) and the evaluations since it.
+struct EarlyStopCount {
+  std::optional<double> best_score;
+  int32_t evals_since_best = 0;
+};
+
 struct CheckpointManifest {
   int version = 1;
   int64_t step = 0;           // optimizer steps done
@@ -30,6 +37,9 @@ struct CheckpointManifest {
   // (infeasible: -inf), when the trial was evaluated here; retention keeps
   // the best-scoring checkpoints.
   std::optional<double> score;
+  // Carried across a resume, so a restarted or promoted trial stops early
+  // where an uninterrupted one would.
+  EarlyStopCount early_stop;
   std::vector<CheckpointFile> files;
 };
 

@@ -38,8 +38,10 @@ class Checkpointer {
   // are gathered on rank 0, which snapshots and hands the write to the
   // background thread (waiting first for the previous write).
   // `score`: the objective of an evaluation at this step (higher is better).
+  // `early_stop`: early stopping's count after this step, restored with it.
   Status Save(EncoderClassifier& model, torch::optim::Optimizer& optimizer, int64_t step,
-              const ReaderPosition& after, std::optional<double> score = std::nullopt);
+              const ReaderPosition& after, std::optional<double> score = std::nullopt,
+              const EarlyStopCount& early_stop = {});
   // Waits for the write under way; returns its result.
   Status Flush();
   // Collective: loads the newest good checkpoint into model and optimizer on
@@ -61,6 +63,7 @@ class Checkpointer {
     std::string optimizer;
     std::string rng;  // every rank's CPU generator state, rank after rank
     std::optional<double> score;
+    EarlyStopCount early_stop;
   };
   // Removes what neither the newest `keep_` nor the best `keep_best_` hold.
   void Retain();

@@ -200,6 +200,10 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
   std::optional<Checkpointer> checkpoints;
   int64_t first_step = 1;
   ReaderPosition start;
+  // Early stopping: evaluations since the best score (NaN never counts as
+  // better), continued from the checkpoint a resumed trial starts from.
+  double best_score = -std::numeric_limits<double>::infinity();
+  int evals_since_best = 0;
   if (!a.checkpoint_dir().empty()) {
     checkpoints.emplace(a.checkpoint_dir(), a.keep_checkpoints(), comm, log, a.keep_best_checkpoints());
     auto restored = checkpoints->Restore(trainer.model(), trainer.optimizer());
@@ -224,8 +228,17 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
       char loaded[96];
       std::snprintf(loaded, sizeof loaded, "%.1f MB verified and loaded in %.2f s, %.1f MB/s", bytes / 1e6, seconds,
                     seconds > 0 ? bytes / 1e6 / seconds : 0.0);
+      const EarlyStopCount& count = (*restored)->early_stop;
+      if (count.best_score) best_score = *count.best_score;
+      evals_since_best = count.evals_since_best;
+      const std::string patience =
+          params.early_stopping_patience > 0 && count.best_score
+              ? "; early stopping: " + std::to_string(evals_since_best) + " of " +
+                    std::to_string(params.early_stopping_patience) + " evaluations since the best"
+              : "";
       log.Info("resumed from the checkpoint at step " + std::to_string((*restored)->step) + " (" + loaded +
-               "; reader at " + start.Encode() + ", written by " + std::to_string((*restored)->world_size) + " ranks)");
+               "; reader at " + start.Encode() + ", written by " + std::to_string((*restored)->world_size) + " ranks" +
+               patience + ")");
     }
   }
   BatchPrefetcher batches(**train, plan, start, params.batch_size, comm->rank(), world, kPad, max_length,
@@ -237,9 +250,16 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
     return classed(Status::Error("stop_at_step " + std::to_string(stop_at) + " needs a checkpoint_dir to pause in"),
                    kBadConfig);
   }
+  // Early stopping's count, saved with every checkpoint.
+  auto Count = [&] {
+    EarlyStopCount c;
+    if (best_score > -std::numeric_limits<double>::infinity()) c.best_score = best_score;
+    c.evals_since_best = evals_since_best;
+    return c;
+  };
   // A checkpoint every rank has written and flushed: the trial may end here.
   auto Commit = [&](int64_t step, const ReaderPosition& after, std::optional<double> score = std::nullopt) -> Status {
-    PS_RETURN_IF_ERROR(checkpoints->Save(trainer.model(), trainer.optimizer(), step, after, score));
+    PS_RETURN_IF_ERROR(checkpoints->Save(trainer.model(), trainer.optimizer(), step, after, score, Count()));
     return checkpoints->Flush();
   };
   // Evaluations are scored as the coordinator scores them, so the best
@@ -267,9 +287,6 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
   }
   const double every_seconds = checkpoints ? a.checkpoint_every_seconds() : 0;
   auto last_checkpoint = Clock::now();
-  // Early stopping: evaluations since the best score (NaN never counts as better).
-  double best_score = -std::numeric_limits<double>::infinity();
-  int evals_since_best = 0;
   double loss_sum = 0;
   int64_t loss_n = 0, samples = (first_step - 1) * global_batch, window_samples = 0;
   auto window_start = Clock::now();
@@ -355,7 +372,7 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
                      (keep_best && score.has_value());
     // The final step is checkpointed only for keeping the best (the trial is over).
     if (checkpoints && due && !rung && (!final || (keep_best && score.has_value())) && !early_stop) {
-      PS_RETURN_IF_ERROR(checkpoints->Save(trainer.model(), trainer.optimizer(), step, after, score));
+      PS_RETURN_IF_ERROR(checkpoints->Save(trainer.model(), trainer.optimizer(), step, after, score, Count()));
       last_checkpoint = Clock::now();
     }
     if (early_stop) {

@@ -115,7 +115,8 @@ TEST(Chaos, KilledRanksRestartFromTheLastCheckpoint) {
 
 // SIGUSR1 to one rank (what Slurm's --signal sends): all ranks agree on a
 // step, commit a checkpoint there, exit; the trial is requeued and resumes at
-// exactly that step, with its restart budget (zero here) untouched.
+// exactly that step, with its restart budget (zero here) untouched, and with
+// early stopping's count where the journal's evaluations left it.
 TEST(Chaos, PreemptionCommitsACheckpointAndRequeues) {
   ASSERT_TRUE(std::filesystem::exists(POLYSWEEP_DEFAULT_DATA)) << "run scripts/make-default-data first";
   const std::string dir = testing_util::FreshDir("preempt"), run = dir + "/run";
@@ -126,12 +127,13 @@ TEST(Chaos, PreemptionCommitsACheckpointAndRequeues) {
                         << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 32}\n"
                         << "trial: {ranks: 2, checkpoint_every: 100000, max_restarts: 0}\n"
                         << "search: {space: {lr: {type: choice, values: [0.003]}}}\n"
-                        << "budget: {max_trials: 1, max_steps: 1500, log_every: 5}\n";
+                        << "training: {early_stopping_patience: 1000}\n"
+                        << "budget: {max_trials: 1, max_steps: 1500, log_every: 5, eval_every: 50}\n";
   const pid_t sweep = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, dir + "/sweep.log");
   ASSERT_GT(sweep, 0);
   const std::string journal = run + "/journal.db";
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-  while (MaxStep(journal) < 150) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (MaxStep(journal) < 700) {  // late enough for evaluations that do not beat the best
     ASSERT_LT(std::chrono::steady_clock::now(), deadline);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -158,9 +160,24 @@ TEST(Chaos, PreemptionCommitsACheckpointAndRequeues) {
   const std::string step = reason.substr(std::string("checkpoint committed at step ").size());
   EXPECT_NE(trial_log.str().find("resumed from the checkpoint at step " + step + " "), std::string::npos)
       << trial_log.str();
-  EXPECT_GE(std::stoll(step), 150);
+  EXPECT_GE(std::stoll(step), 700);
   EXPECT_EQ(j.Scalar("SELECT MAX(step) FROM progress"), "1500");
-  std::cout << "preemption: checkpoint at step " << step << " committed " << seconds << " s after SIGUSR1\n";
+  // Early stopping's count went on from the checkpoint: evaluations since the
+  // best macro-F1 among the first attempt's, up to the checkpoint's step.
+  double best = -1;
+  int since = 0;
+  for (const auto& row : j.Query("SELECT macro_f1 FROM evaluations WHERE attempt = 1 AND step <= " + step +
+                                 " ORDER BY step")) {
+    const double f1 = std::stod(row[0]);
+    since = f1 > best ? 0 : since + 1;
+    best = std::max(best, f1);
+  }
+  ASSERT_GE(best, 0) << "no evaluation before the checkpoint";
+  EXPECT_NE(trial_log.str().find("early stopping: " + std::to_string(since) + " of 1000 evaluations since the best"),
+            std::string::npos)
+      << trial_log.str();
+  std::cout << "preemption: checkpoint at step " << step << " committed " << seconds << " s after SIGUSR1; "
+            << since << " evaluations since the best\n";
   std::filesystem::remove_all(dir);
 }
 

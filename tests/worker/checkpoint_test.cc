@@ -159,6 +159,41 @@ TEST_F(CheckpointTest, RestoreGivesDropoutTheSameRandomStreamAsBefore) {
   EXPECT_TRUE(torch::equal(model->forward(ids, pad).detach(), uninterrupted));
 }
 
+// Early stopping's count comes back with the checkpoint it was saved with, so
+// a resumed trial stops where an uninterrupted one would.
+TEST_F(CheckpointTest, EarlyStoppingCountComesBackWithTheCheckpoint) {
+  EncoderClassifier model(Shape());
+  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3));
+  Checkpointer c(dir_, 3, &comm_, Logger("test"));
+  ASSERT_TRUE(c.Save(model, opt, 10, ReaderPosition{0, 40}).ok());  // before any evaluation
+  ASSERT_TRUE(c.Flush().ok());
+  ASSERT_TRUE(c.Save(model, opt, 30, ReaderPosition{0, 120}, 0.41, EarlyStopCount{0.47, 2}).ok());
+  ASSERT_TRUE(c.Flush().ok());
+  auto r = c.Restore(model, opt);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  ASSERT_TRUE(r->has_value());
+  EXPECT_EQ((*r)->step, 30);
+  ASSERT_TRUE((*r)->early_stop.best_score.has_value());
+  EXPECT_DOUBLE_EQ(*(*r)->early_stop.best_score, 0.47);
+  EXPECT_EQ((*r)->early_stop.evals_since_best, 2);
+  auto first = VerifyCheckpoint(dir_ + "/step-10");
+  ASSERT_TRUE(first.ok()) << first.status().message();
+  EXPECT_FALSE(first->early_stop.best_score.has_value());
+  EXPECT_EQ(first->early_stop.evals_since_best, 0);
+
+  // A manifest whose count is negative is refused, naming the file.
+  const std::string path = dir_ + "/step-30/MANIFEST.json";
+  std::ifstream in(path);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t at = text.find("\"evals_since_best\": 2");
+  ASSERT_NE(at, std::string::npos) << text;
+  text.replace(at, std::string("\"evals_since_best\": 2").size(), "\"evals_since_best\": -1");
+  auto bad = ParseCheckpointManifest(text, path);
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find(path), std::string::npos) << bad.status().message();
+  EXPECT_NE(bad.status().message().find("evals_since_best"), std::string::npos) << bad.status().message();
+}
+
 TEST_F(CheckpointTest, NoCheckpointMeansAFreshStart) {
   EncoderClassifier model(Shape());
   torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3));
