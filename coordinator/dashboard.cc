@@ -2,6 +2,7 @@
 
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -46,6 +47,18 @@ std::string DashboardAssetsDir() {
   return ec ? "web" : (self.parent_path() / "web").string();
 }
 
+std::vector<size_t> ThinnedIndices(size_t n, size_t max) {
+  std::vector<size_t> kept;
+  if (n <= max) {
+    for (size_t i = 0; i < n; ++i) kept.push_back(i);
+    return kept;
+  }
+  max = std::max<size_t>(max, 2);
+  // Consecutive picks differ by at least one: (n - 1) / (max - 1) > 1.
+  for (size_t i = 0; i < max; ++i) kept.push_back(i * (n - 1) / (max - 1));
+  return kept;
+}
+
 StatusOr<std::string> DashboardData(const std::string& dir, const SweepStatusFn& status_fn) {
   std::string source;
   auto status = status_fn(&source);
@@ -68,10 +81,14 @@ StatusOr<std::string> DashboardData(const std::string& dir, const SweepStatusFn&
   for (const auto& t : status->trials()) {
     json progress = json::array(), evals = json::array();
     if (auto it = curves->progress.find(t.id()); it != curves->progress.end()) {
-      for (const auto& p : it->second) progress.push_back({p.step, Number(p.loss)});
+      for (size_t i : ThinnedIndices(it->second.size(), kDashboardCurvePoints)) {
+        progress.push_back({it->second[i].step, Number(it->second[i].loss)});
+      }
     }
     if (auto it = curves->evaluations.find(t.id()); it != curves->evaluations.end()) {
-      for (const auto& e : it->second) evals.push_back({e.step, Number(e.objective)});
+      for (size_t i : ThinnedIndices(it->second.size(), kDashboardCurvePoints)) {
+        evals.push_back({it->second[i].step, Number(it->second[i].objective)});
+      }
     }
     c[std::to_string(t.id())] = {{"loss", progress}, {"objective", evals}};
   }

@@ -8,6 +8,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/status.h"
 #include "coordinator/http_server.h"
@@ -22,8 +23,19 @@ std::string DashboardAssetsDir();
 // says which.
 using SweepStatusFn = std::function<StatusOr<wire::StatusReply>(std::string* source)>;
 
+// At most this many points of one trial's curve go to the page: a long trial
+// that reports every few steps would otherwise send (and the page draw) every
+// one of them, every two seconds.
+constexpr size_t kDashboardCurvePoints = 400;
+
+// The indices of the points of an `n`-point curve kept when it is thinned to
+// at most `max` (≥ 2): all of them when n ≤ max, else evenly spaced, the first
+// and the last always among them.
+std::vector<size_t> ThinnedIndices(size_t n, size_t max);
+
 // Everything the page draws, as one JSON document: the status (with each
-// running rank), every trial's curves, the scheduler's decisions.
+// running rank), every trial's curves (thinned to kDashboardCurvePoints), the
+// scheduler's decisions.
 StatusOr<std::string> DashboardData(const std::string& sweep_dir, const SweepStatusFn& status);
 
 // GET / and the page's files from `assets`, GET /api/data.

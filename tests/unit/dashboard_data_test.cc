@@ -1,0 +1,92 @@
+// The dashboard's data document (coordinator/dashboard.h) read from a real
+// SQLite journal: every trial's curves, a long trial's thinned to a bounded
+// number of points that keeps its first and last step.
+#include "coordinator/dashboard.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <filesystem>
+#include <nlohmann/json.hpp>
+
+#include "coordinator/journal.h"
+
+namespace polysweep {
+namespace {
+
+TEST(ThinnedIndices, KeepsShortCurvesWholeAndThinsLongOnesEvenly) {
+  EXPECT_EQ(ThinnedIndices(0, 400), std::vector<size_t>{});
+  EXPECT_EQ(ThinnedIndices(3, 400), (std::vector<size_t>{0, 1, 2}));
+  EXPECT_EQ(ThinnedIndices(10, 4), (std::vector<size_t>{0, 3, 6, 9}));
+  for (size_t n : {401u, 1000u, 100001u}) {
+    const std::vector<size_t> kept = ThinnedIndices(n, 400);
+    ASSERT_EQ(kept.size(), 400u) << n;
+    EXPECT_EQ(kept.front(), 0u);
+    EXPECT_EQ(kept.back(), n - 1);
+    const size_t widest = (n - 1) / 399 + 1;
+    for (size_t i = 1; i < kept.size(); ++i) {
+      ASSERT_GT(kept[i], kept[i - 1]) << n << " at " << i;
+      ASSERT_LE(kept[i] - kept[i - 1], widest) << n << " at " << i;
+    }
+  }
+}
+
+TEST(DashboardData, ALongTrialsCurveIsThinnedAndAShortOneSentWhole) {
+  std::string dir = ::testing::TempDir() + "dashboard_data_test.XXXXXX";
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  SweepConfig config;
+  config.name = "curves";
+  config.source_text = "name: curves\n";
+  config.budget.max_trials = 2;
+  {
+    auto journal = Journal::Create(dir + "/journal.db", config);
+    ASSERT_TRUE(journal.ok()) << journal.status().message();
+    Journal& j = **journal;
+    ASSERT_TRUE(j.AddTrial(1, {{"lr", ParamValue::Number(0.001)}}).ok());
+    ASSERT_TRUE(j.AddTrial(2, {{"lr", ParamValue::Number(0.01)}}).ok());
+    ASSERT_TRUE(j.Transition(1, 1, "running", "launched").ok());
+    ASSERT_TRUE(j.Transition(2, 1, "running", "launched").ok());
+    ASSERT_TRUE(j.BeginBatch().ok());
+    for (int64_t step = 1; step <= 5000; ++step) {
+      wire::Progress p;
+      p.set_step(step);
+      p.set_loss(1.0 / static_cast<double>(step));
+      ASSERT_TRUE(j.RecordProgress(1, 1, p).ok());
+      if (step <= 10) {
+        ASSERT_TRUE(j.RecordProgress(2, 1, p).ok());
+      }
+    }
+    ASSERT_TRUE(j.CommitBatch().ok());
+  }
+  auto status = [](std::string* source) -> StatusOr<wire::StatusReply> {
+    *source = "test";
+    wire::StatusReply s;
+    s.set_sweep("curves");
+    s.set_max_trials(2);
+    for (uint32_t id : {1u, 2u}) {
+      auto* t = s.add_trials();
+      t->set_id(id);
+      t->set_state("running");
+      t->set_attempt(1);
+    }
+    return s;
+  };
+  auto text = DashboardData(dir, status);
+  ASSERT_TRUE(text.ok()) << text.status().message();
+  const auto data = nlohmann::json::parse(*text);
+  const auto& long_curve = data["curves"]["1"]["loss"];
+  ASSERT_EQ(long_curve.size(), kDashboardCurvePoints);
+  EXPECT_EQ(long_curve.front()[0].get<int64_t>(), 1);
+  EXPECT_EQ(long_curve.back()[0].get<int64_t>(), 5000);
+  EXPECT_DOUBLE_EQ(long_curve.back()[1].get<double>(), 1.0 / 5000);
+  for (size_t i = 1; i < long_curve.size(); ++i) {
+    ASSERT_GT(long_curve[i][0].get<int64_t>(), long_curve[i - 1][0].get<int64_t>());
+  }
+  const auto& short_curve = data["curves"]["2"]["loss"];
+  ASSERT_EQ(short_curve.size(), 10u);
+  for (int64_t i = 0; i < 10; ++i) EXPECT_EQ(short_curve[i][0].get<int64_t>(), i + 1);
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace polysweep
