@@ -890,7 +890,7 @@ void Coordinator::LogSweepProgress() {
     const int64_t step = t->last_progress.step();
     done += step;
     full = std::max(full, t->max_steps);
-    if (st == "completed" || st == "failed" || st == "stopped" || st == "pruned") {
+    if (IsFinal(st)) {
       ++ended;
     } else {
       running += st == "running";
