@@ -1,12 +1,16 @@
 // polysweep_ingest_load: the coordinator's ingest path under load, for
 // `bench/run ingest`. A real Coordinator (ROUTER socket, SQLite journal in
 // WAL mode, scheduler) runs `--clients` trials through a launcher that starts
-// nothing; one simulated rank 0 per trial, each with its own ZeroMQ
-// connection, sends `--reports` Progress reports one after another and waits
-// for each acknowledgement (as a real rank does: the coordinator acknowledges
-// only after the report is committed to the journal). Prints one JSON object:
-// reports, seconds, reports per second, acknowledgement latency percentiles,
-// and the rows the journal holds afterwards (every report, exactly once).
+// nothing; one simulated rank 0 per trial reports through the rank's own
+// reporter (worker/reporter.h: its own ZeroMQ connection, one message in
+// flight, reports that queue up meanwhile sent together), and the
+// coordinator acknowledges only after the reports are committed to the
+// journal. One thread queues `--reports` Progress reports per rank at
+// `--rate` reports per second in all (0: all at once, to find the most the
+// coordinator takes), each at its due time. A report's latency runs from its
+// due time to its acknowledgement. Prints one JSON object: reports, seconds,
+// reports per second, messages, latency percentiles, and the rows the
+// journal holds afterwards (every report, exactly once).
 #include <sqlite3.h>
 
 #include <CLI/CLI.hpp>
@@ -26,6 +30,7 @@
 #include "coordinator/journal.h"
 #include "coordinator/searcher.h"
 #include "tests/common/fake_launcher.h"
+#include "worker/reporter.h"
 
 using namespace polysweep;
 using Clock = std::chrono::steady_clock;
@@ -52,10 +57,12 @@ int64_t StoredReports(const std::string& path) {
 int main(int argc, char** argv) {
   CLI::App app{"polysweep_ingest_load: progress reports from simulated ranks into a real coordinator"};
   int clients = 32, reports = 2000;
+  double rate = 0;
   std::string dir, bind = "tcp://127.0.0.1:*";
   app.add_option("--bind", bind, "where the coordinator listens (tcp://127.0.0.1:*, or ipc://PATH)");
   app.add_option("--clients", clients, "simulated trials, one reporting rank each")->check(CLI::Range(1, 4096));
   app.add_option("--reports", reports, "reports per rank")->check(CLI::Range(1, 10000000));
+  app.add_option("--rate", rate, "reports per second from all ranks together (0: all at once)")->check(CLI::NonNegativeNumber);
   app.add_option("--dir", dir, "an empty directory for the journal")->required();
   CLI11_PARSE(app, argc, argv);
 
@@ -92,43 +99,53 @@ int main(int argc, char** argv) {
   while (launcher.launched < clients) std::this_thread::sleep_for(std::chrono::milliseconds(5));
 
   zmq::context_t ctx(2);
-  std::vector<std::vector<double>> latencies(clients);
-  std::atomic<int> failures{0};
-  std::atomic<int> ready{0};
-  std::atomic<bool> go{false};
-  std::vector<std::thread> ranks;
+  Logger log("ingest-load");
+  std::vector<std::unique_ptr<CoordinatorClient>> ranks;
+  std::vector<std::vector<Clock::time_point>> due(clients, std::vector<Clock::time_point>(reports));
+  std::vector<std::vector<double>> latencies(clients);  // each written by its rank's sender thread only
+  std::atomic<int64_t> messages{0};
   for (int c = 0; c < clients; ++c) {
-    ranks.emplace_back([&, c] {
-      RequestClient client(ctx, coordinator.endpoint());
-      latencies[c].reserve(reports);
-      ++ready;
-      while (!go) std::this_thread::yield();
-      for (int step = 1; step <= reports; ++step) {
-        wire::Envelope env;
-        env.set_sweep("ingest");
-        env.set_trial(static_cast<uint64_t>(c + 1));
-        env.set_attempt(1);
-        env.set_rank(0);
-        auto* p = env.mutable_progress();
-        p->set_step(step);
-        p->set_loss(1.0 / step);
-        p->set_lr(1e-3);
-        p->set_samples_per_sec(1000);
-        p->set_samples(step * 32);
-        p->set_max_steps(reports);
-        p->set_position("0:" + std::to_string(step * 32));
-        const auto t0 = Clock::now();
-        auto reply = client.Call(std::move(env), std::chrono::milliseconds(10000));
-        latencies[c].push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-        if (!reply.ok() || !reply->has_ack()) ++failures;
-      }
+    ranks.push_back(std::make_unique<CoordinatorClient>(ctx, coordinator.endpoint(),
+                                                        TrialIdentity{"ingest", static_cast<uint64_t>(c + 1), 1, 0},
+                                                        std::nullopt, std::chrono::seconds(60), log));
+    latencies[c].reserve(reports);
+    ranks.back()->set_on_delivered([&, c](const wire::Envelope& env) {
+      const auto now = Clock::now();
+      ++messages;
+      auto record = [&](const wire::Progress& p) {
+        latencies[c].push_back(std::chrono::duration<double, std::milli>(now - due[c][p.step() - 1]).count());
+      };
+      if (env.has_progress()) record(env.progress());
+      for (const auto& p : env.progress_batch().reports()) record(p);
     });
   }
-  while (ready < clients) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  int failures = 0;
+  const int64_t total = static_cast<int64_t>(clients) * reports;
   const auto start = Clock::now();
-  go = true;
-  for (auto& t : ranks) t.join();
+  for (int64_t i = 0; i < total; ++i) {  // report i: rank i % clients, its step i / clients + 1
+    const int c = static_cast<int>(i % clients);
+    const int64_t step = i / clients + 1;
+    auto when = rate > 0 ? start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(i / rate))
+                         : Clock::now();
+    if (when > Clock::now()) std::this_thread::sleep_until(when);
+    wire::Progress p;
+    p.set_step(step);
+    p.set_loss(1.0 / static_cast<double>(step));
+    p.set_lr(1e-3);
+    p.set_samples_per_sec(1000);
+    p.set_samples(step * 32);
+    p.set_max_steps(reports);
+    p.set_position("0:" + std::to_string(step * 32));
+    due[c][step - 1] = when;
+    if (!ranks[c]->Progress(p).ok()) ++failures;
+  }
+  for (auto& rank : ranks) {  // each End waits until its rank's reports are acknowledged
+    wire::TrialEnd end;
+    end.set_steps(reports);
+    if (!rank->End(end).ok()) ++failures;
+  }
   const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  ranks.clear();
   stop = true;
   run.join();
 
@@ -136,12 +153,12 @@ int main(int argc, char** argv) {
   for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
   auto pct = [&](double q) { return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<size_t>(q * all.size()))]; };
-  const int64_t total = static_cast<int64_t>(clients) * reports;
   nlohmann::json out = {{"clients", clients},        {"reports", total},
+                        {"rate", rate},              {"messages", messages.load() - clients},  // less the ends
                         {"seconds", seconds},        {"per_second", total / seconds},
                         {"p50_ms", pct(0.50)},       {"p99_ms", pct(0.99)},
                         {"max_ms", all.empty() ? 0.0 : all.back()},
-                        {"failures", failures.load()}, {"stored", StoredReports(dir + "/journal.db")}};
+                        {"failures", failures}, {"stored", StoredReports(dir + "/journal.db")}};
   std::cout << out.dump() << "\n";
   return failures == 0 && run_status.ok() ? 0 : 1;
 }

@@ -33,6 +33,14 @@ Status CheckScore(double v, const char* what) {
   return Status::Ok();
 }
 
+Status CheckProgress(const wire::Progress& p) {
+  if (p.step() < 1 || p.samples() < 0 || p.max_steps() < 0) return Status::Error("progress counters out of range");
+  if (!Finite(p.loss()) || !Finite(p.lr()) || !Finite(p.samples_per_sec()) || p.samples_per_sec() < 0) {
+    return Status::Error("progress values not finite");
+  }
+  return CheckString(p.position(), 64, "reader position");
+}
+
 }  // namespace
 
 Status ValidateEnvelope(const wire::Envelope& env) {
@@ -47,13 +55,19 @@ Status ValidateEnvelope(const wire::Envelope& env) {
       if (env.rank() >= h.world_size()) return Status::Error("rank not below world size");
       return CheckString(h.host(), 255, "host name");
     }
-    case wire::Envelope::kProgress: {
-      const auto& p = env.progress();
-      if (p.step() < 1 || p.samples() < 0 || p.max_steps() < 0) return Status::Error("progress counters out of range");
-      if (!Finite(p.loss()) || !Finite(p.lr()) || !Finite(p.samples_per_sec()) || p.samples_per_sec() < 0) {
-        return Status::Error("progress values not finite");
+    case wire::Envelope::kProgress:
+      return CheckProgress(env.progress());
+    case wire::Envelope::kProgressBatch: {
+      const auto& reports = env.progress_batch().reports();
+      if (reports.empty() || reports.size() > kMaxBatchReports) {
+        return Status::Error("progress batch of " + std::to_string(reports.size()) + " reports (1 to " +
+                             std::to_string(kMaxBatchReports) + ")");
       }
-      return CheckString(p.position(), 64, "reader position");
+      for (int i = 0; i < reports.size(); ++i) {
+        PS_RETURN_IF_ERROR(CheckProgress(reports[i]));
+        if (i > 0 && reports[i].step() <= reports[i - 1].step()) return Status::Error("progress batch steps not increasing");
+      }
+      return Status::Ok();
     }
     case wire::Envelope::kEvaluation: {
       const auto& e = env.evaluation();

@@ -16,8 +16,11 @@
 
 namespace polysweep {
 
-inline constexpr uint32_t kProtocolVersion = 1;
+// 2: ProgressBatch.
+inline constexpr uint32_t kProtocolVersion = 2;
 inline constexpr int64_t kMaxMessageBytes = 4 << 20;
+// Reports one ProgressBatch may carry.
+inline constexpr int kMaxBatchReports = 1024;
 // Queue bound per peer. Ranks and the CLI wait for a reply before sending
 // again, so a well-behaved peer never has more than one message queued; a
 // full queue means a misbehaving peer, whose excess ZeroMQ drops before the

@@ -541,6 +541,21 @@ wire::Assignment Coordinator::MakeAssignment(const Trial& trial) const {
   return a;
 }
 
+Status Coordinator::RecordProgress(Trial& t, const wire::Progress& p) {
+  PS_RETURN_IF_ERROR(journal_->RecordProgress(t.id, t.attempt, p));
+  const int64_t step = p.step();
+  const int64_t tenth = std::max<int64_t>(1, t.max_steps / 10);
+  if (step / tenth != t.last_progress.step() / tenth || step == t.max_steps) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "trial %llu step %lld/%lld loss %.4f lr %.2e %.1f samples/s",
+                  static_cast<unsigned long long>(t.id), static_cast<long long>(step),
+                  static_cast<long long>(t.max_steps), p.loss(), p.lr(), p.samples_per_sec());
+    log_.Info(buf);
+  }
+  t.last_progress = p;
+  return Status::Ok();
+}
+
 void Coordinator::HandleTrialMessage(const zmq::message_t& identity, const wire::Envelope& env, Trial& t) {
   wire::Envelope reply;
   reply.mutable_ack();
@@ -559,21 +574,18 @@ void Coordinator::HandleTrialMessage(const zmq::message_t& identity, const wire:
       break;
     }
     case wire::Envelope::kProgress: {
-      Status s = journal_->RecordProgress(t.id, t.attempt, env.progress());
+      Status s = RecordProgress(t, env.progress());
       if (!s.ok()) return Reject(identity, env, "journal: " + s.message());
-      const int64_t step = env.progress().step();
-      const int64_t tenth = std::max<int64_t>(1, t.max_steps / 10);
-      if (step / tenth != t.last_progress.step() / tenth || step == t.max_steps) {
-        char buf[160];
-        std::snprintf(buf, sizeof buf, "trial %llu step %lld/%lld loss %.4f lr %.2e %.1f samples/s",
-                      static_cast<unsigned long long>(t.id), static_cast<long long>(step),
-                      static_cast<long long>(t.max_steps), env.progress().loss(), env.progress().lr(),
-                      env.progress().samples_per_sec());
-        log_.Info(buf);
-      }
-      t.last_progress = env.progress();
       break;
     }
+    case wire::Envelope::kProgressBatch:
+      for (const wire::Progress& p : env.progress_batch().reports()) {
+        // Reports before a failure stay in the batch's transaction; the
+        // sender resends them all and the journal keeps each step once.
+        Status s = RecordProgress(t, p);
+        if (!s.ok()) return Reject(identity, env, "journal: " + s.message());
+      }
+      break;
     case wire::Envelope::kEvaluation: {
       const ObjectiveValue objective = Objective(env.evaluation());
       Status s = journal_->RecordEvaluation(t.id, t.attempt, env.evaluation(), objective.value, objective.feasible);

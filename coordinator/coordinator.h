@@ -89,6 +89,8 @@ class Coordinator {
   // Commits the journal's batch, then sends the replies it held back.
   void CommitBatch();
   void HandleTrialMessage(const zmq::message_t& identity, const wire::Envelope& env, Trial& trial);
+  // Journals one progress report of `trial` and logs every tenth of its steps.
+  Status RecordProgress(Trial& trial, const wire::Progress& p);
   void ReapTrials();
   // Ends (and so restarts) attempts with a rank that stopped advancing.
   void CheckHangs();

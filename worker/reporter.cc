@@ -43,17 +43,52 @@ StatusOr<wire::Envelope> CoordinatorClient::Submit(wire::Envelope env, bool wait
   return *item->result;
 }
 
+void CoordinatorClient::set_on_delivered(DeliveredFn fn) {
+  std::lock_guard<std::mutex> lock(mu_);
+  on_delivered_ = std::move(fn);
+}
+
+namespace {
+
+// How many items at the front of `queue` go in the next message: the first,
+// and when it is a progress report, the progress reports queued right behind
+// it (steps increasing, at most kMaxBatchReports).
+template <typename Queue>
+size_t NextMessageLength(const Queue& queue) {
+  size_t n = 1;
+  if (!queue.front()->env.has_progress()) return n;
+  while (n < queue.size() && n < static_cast<size_t>(kMaxBatchReports) && queue[n]->env.has_progress() &&
+         queue[n]->env.progress().step() > queue[n - 1]->env.progress().step()) {
+    ++n;
+  }
+  return n;
+}
+
+}  // namespace
+
 void CoordinatorClient::Loop() {
   std::unique_lock<std::mutex> lock(mu_);
   while (true) {
     cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
     if (stop_) return;
-    std::shared_ptr<Item> item = queue_.front();
+    const size_t n = NextMessageLength(queue_);
+    wire::Envelope env;
+    if (n == 1) {
+      env = queue_.front()->env;
+    } else {
+      env = queue_.front()->env;  // the rank's identity
+      env.clear_progress();
+      auto* batch = env.mutable_progress_batch();
+      for (size_t i = 0; i < n; ++i) *batch->add_reports() = queue_[i]->env.progress();
+    }
     lock.unlock();
-    StatusOr<wire::Envelope> result = Deliver(item->env);
+    StatusOr<wire::Envelope> result = Deliver(env);
+    if (result.ok() && on_delivered_) on_delivered_(env);  // set before the first report, not changed after
     lock.lock();
-    item->result = result;
-    queue_.pop_front();
+    for (size_t i = 0; i < n; ++i) {
+      queue_.front()->result = result;
+      queue_.pop_front();
+    }
     if (!result.ok()) {
       failed_ = result.status();
       for (auto& rest : queue_) rest->result = failed_;
@@ -63,7 +98,7 @@ void CoordinatorClient::Loop() {
   }
 }
 
-StatusOr<wire::Envelope> CoordinatorClient::Deliver(wire::Envelope env) {
+StatusOr<wire::Envelope> CoordinatorClient::Deliver(const wire::Envelope& env) {
   using Clock = std::chrono::steady_clock;
   std::optional<Clock::time_point> unreachable_since;
   while (true) {

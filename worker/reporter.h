@@ -7,7 +7,10 @@
 // away (restarting after a crash, say): each report is resent until it is
 // acknowledged or the coordinator has been unreachable for the outage
 // timeout. A resent report may arrive twice; the journal stores a (trial,
-// attempt, step) once. A rejection (a stale attempt, fenced off by a newer
+// attempt, step) once. One message is in flight at a time; progress reports
+// that queue up behind it go together in the next one (a ProgressBatch), so
+// a slow or busy coordinator costs the rank fewer round trips, not a longer
+// queue. A rejection (a stale attempt, fenced off by a newer
 // one) or an outage longer than the timeout is fatal: the next report
 // returns the error and the trial stops.
 #pragma once
@@ -16,6 +19,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -72,12 +76,18 @@ class CoordinatorClient : public Reporter {
   Status End(const wire::TrialEnd& e) override;
   wire::Command command() const override { return static_cast<wire::Command>(command_.load()); }
 
+  // Called on the sender thread with each message the coordinator
+  // acknowledged (a ProgressBatch carries several reports). For measuring
+  // delivery; set it before the first report.
+  using DeliveredFn = std::function<void(const wire::Envelope& delivered)>;
+  void set_on_delivered(DeliveredFn fn);
+
  private:
   struct Item;
   StatusOr<wire::Envelope> Submit(wire::Envelope env, bool wait);
   void Loop();
   // Sends until acknowledged, rejected, or the outage timeout; sender thread only.
-  StatusOr<wire::Envelope> Deliver(wire::Envelope env);
+  StatusOr<wire::Envelope> Deliver(const wire::Envelope& env);
 
   TrialIdentity id_;
   std::string endpoint_;
@@ -90,6 +100,7 @@ class CoordinatorClient : public Reporter {
   Status failed_;  // sticky: once delivery failed, every later report fails
   bool stop_ = false;
   std::atomic<int> command_{wire::COMMAND_NONE};
+  DeliveredFn on_delivered_;
   std::thread thread_;
 };
 

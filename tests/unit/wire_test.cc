@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cmath>
 #include <string>
 #include <thread>
 #include <vector>
@@ -175,7 +176,8 @@ TEST_F(WireTest, MalformedRepliesAreErrors) {
   auto version = client.Call(Hello(2), 5s);
   server.join();
   ASSERT_FALSE(version.ok());
-  EXPECT_NE(version.status().message().find("protocol version 2, expected 1"), std::string::npos)
+  EXPECT_NE(version.status().message().find("protocol version " + std::to_string(kProtocolVersion + 1) +
+                                                ", expected " + std::to_string(kProtocolVersion)), std::string::npos)
       << version.status().message();
 }
 
@@ -247,6 +249,42 @@ TEST(Envelope, OversizedMessagesRefused) {
   big.set_sweep(std::string(kMaxMessageBytes - 16, 'x'));
   ASSERT_TRUE(EncodeEnvelope(big, &out).ok());
   EXPECT_TRUE(DecodeEnvelope(out.data(), out.size()).ok());
+}
+
+TEST(Envelope, ProgressBatchesAreBoundedOrderedAndCheckedReportByReport) {
+  auto batch = [](std::vector<int64_t> steps) {
+    wire::Envelope e;
+    for (int64_t step : steps) {
+      wire::Progress* p = e.mutable_progress_batch()->add_reports();
+      p->set_step(step);
+      p->set_loss(0.5);
+    }
+    if (steps.empty()) e.mutable_progress_batch();
+    return e;
+  };
+  EXPECT_TRUE(ValidateEnvelope(batch({1, 2, 5})).ok());
+  const struct {
+    wire::Envelope env;
+    std::string error;
+  } bad[] = {
+      {batch({}), "progress batch of 0 reports (1 to 1024)"},
+      {batch({1, 3, 3}), "progress batch steps not increasing"},
+      {batch({2, 1}), "progress batch steps not increasing"},
+      {batch({1, 0}), "progress counters out of range"},
+  };
+  for (const auto& [env, error] : bad) {
+    Status s = ValidateEnvelope(env);
+    ASSERT_FALSE(s.ok()) << error;
+    EXPECT_EQ(s.message(), error);
+  }
+  std::vector<int64_t> many(kMaxBatchReports + 1);
+  for (size_t i = 0; i < many.size(); ++i) many[i] = static_cast<int64_t>(i) + 1;
+  EXPECT_FALSE(ValidateEnvelope(batch(many)).ok());
+  many.pop_back();
+  EXPECT_TRUE(ValidateEnvelope(batch(many)).ok());
+  wire::Envelope nan = batch({1, 2});
+  nan.mutable_progress_batch()->mutable_reports(1)->set_loss(std::nan(""));
+  EXPECT_EQ(ValidateEnvelope(nan).message(), "progress values not finite");
 }
 
 }  // namespace

@@ -1,0 +1,187 @@
+// The rank's reporter (worker/reporter.h) over real ZeroMQ sockets: reports
+// that queue up while a message is in flight travel together in the next one,
+// an evaluation or the trial's end is never folded into a batch, and a real
+// coordinator journals every batched report exactly once.
+#include "worker/reporter.h"
+
+#include <gtest/gtest.h>
+#include <stdlib.h>
+
+#include <atomic>
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include <zmq_addon.hpp>
+
+#include "common/config.h"
+#include "common/manifest.h"
+#include "coordinator/coordinator.h"
+#include "coordinator/searcher.h"
+#include "tests/common/fake_launcher.h"
+#include "tests/integration/journal_reader.h"
+
+namespace polysweep {
+namespace {
+
+using namespace std::chrono_literals;
+namespace fs = std::filesystem;
+
+wire::Progress Step(int64_t step) {
+  wire::Progress p;
+  p.set_step(step);
+  p.set_loss(1.0 / static_cast<double>(step));
+  p.set_max_steps(1000);
+  return p;
+}
+
+wire::Evaluation Eval(int64_t step) {
+  wire::Evaluation e;
+  e.set_step(step);
+  e.set_loss(0.5);
+  e.set_accuracy(0.5);
+  e.set_macro_f1(0.5);
+  return e;
+}
+
+// The steps an acknowledged message carried, in order; {-step} for an evaluation, {0} for an end.
+std::vector<int64_t> Carried(const wire::Envelope& env) {
+  std::vector<int64_t> steps;
+  if (env.has_progress()) steps.push_back(env.progress().step());
+  for (const auto& p : env.progress_batch().reports()) steps.push_back(p.step());
+  if (env.has_evaluation()) steps.push_back(-env.evaluation().step());
+  if (env.has_trial_end()) steps.push_back(0);
+  return steps;
+}
+
+TEST(Reporter, ReportsQueuedBehindAMessageInFlightTravelTogether) {
+  zmq::context_t ctx(1);
+  zmq::socket_t router(ctx, zmq::socket_type::router);
+  ConfigureSocket(router);
+  router.set(zmq::sockopt::rcvtimeo, 10000);  // a broken test fails, never hangs
+  router.bind("tcp://127.0.0.1:*");
+  const std::string endpoint = router.get(zmq::sockopt::last_endpoint);
+  Logger log("reporter test");
+  CoordinatorClient client(ctx, endpoint, TrialIdentity{"s", 7, 2, 0}, std::nullopt, 30s, log);
+  std::vector<std::vector<int64_t>> delivered;  // written on the sender thread, read after End()
+  client.set_on_delivered([&](const wire::Envelope& env) { delivered.push_back(Carried(env)); });
+
+  std::vector<wire::Envelope> received;
+  auto receive = [&]() -> std::string {
+    std::vector<zmq::message_t> frames;
+    if (!zmq::recv_multipart(router, std::back_inserter(frames)) || frames.size() != 3) return "";
+    auto env = DecodeEnvelope(frames[2].data(), frames[2].size());
+    if (!env.ok()) return "";
+    EXPECT_TRUE(ValidateEnvelope(*env).ok()) << ValidateEnvelope(*env).message();
+    received.push_back(*env);
+    return frames[0].to_string();
+  };
+  auto ack = [&](const std::string& identity) {
+    wire::Envelope reply;
+    reply.set_version(kProtocolVersion);
+    reply.set_seq(received.back().seq());
+    reply.mutable_ack();
+    std::string payload;
+    ASSERT_TRUE(EncodeEnvelope(reply, &payload).ok());
+    router.send(zmq::buffer(identity), zmq::send_flags::sndmore);
+    router.send(zmq::message_t(), zmq::send_flags::sndmore);
+    router.send(zmq::buffer(payload), zmq::send_flags::none);
+  };
+
+  ASSERT_TRUE(client.Progress(Step(1)).ok());
+  const std::string identity = receive();  // step 1 is in flight, not yet acknowledged
+  ASSERT_FALSE(identity.empty());
+  for (int64_t step : {2, 3}) ASSERT_TRUE(client.Progress(Step(step)).ok());
+  ASSERT_TRUE(client.Evaluation(Eval(3)).ok());
+  for (int64_t step : {4, 5, 6}) ASSERT_TRUE(client.Progress(Step(step)).ok());
+  std::thread coordinator([&] {
+    ack(identity);
+    for (int i = 0; i < 4; ++i) ack(receive());  // [2, 3], eval 3, [4, 5, 6], the end
+  });
+  wire::TrialEnd end;
+  end.set_steps(6);
+  ASSERT_TRUE(client.End(end).ok());
+  coordinator.join();
+
+  const std::vector<std::vector<int64_t>> expected = {{1}, {2, 3}, {-3}, {4, 5, 6}, {0}};
+  EXPECT_EQ(delivered, expected);
+  ASSERT_EQ(received.size(), 5u);
+  EXPECT_EQ(received[0].body_case(), wire::Envelope::kProgress);  // one report goes as it is
+  EXPECT_EQ(received[1].body_case(), wire::Envelope::kProgressBatch);
+  EXPECT_EQ(received[3].body_case(), wire::Envelope::kProgressBatch);
+  for (const auto& env : received) {  // every message names the rank, batches too
+    EXPECT_EQ(env.sweep(), "s");
+    EXPECT_EQ(env.trial(), 7u);
+    EXPECT_EQ(env.attempt(), 2u);
+  }
+}
+
+TEST(Reporter, ARealCoordinatorJournalsEveryBatchedReportOnce) {
+  std::string tmpl = ::testing::TempDir() + "reporter_test.XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
+  const std::string dir = tmpl;
+  std::ofstream(dir + "/data.jsonl") << "{}\n";
+  constexpr int kReports = 2000;
+  auto config = ParseSweepConfig("name: rep\noutput_dir: " + dir + "\ndata: {files: [" + dir +
+                                     "/data.jsonl]}\nsecurity: {curve: off}\n"
+                                     "search: {space: {lr: {type: choice, values: [0.001]}}}\n"
+                                     "budget: {max_trials: 1, max_steps: " + std::to_string(kReports) + "}\n",
+                                 "rep.yaml");
+  ASSERT_TRUE(config.ok()) << config.status().message();
+  Manifest manifest;
+  manifest.labels = {"a", "b"};
+  manifest.languages = {"de"};
+  manifest.counts["de"] = {100, 10, 10};
+  auto journal = Journal::Create(dir + "/journal.db", *config);
+  ASSERT_TRUE(journal.ok()) << journal.status().message();
+  auto searcher = MakeSearcher(config->search, 1);
+  ASSERT_TRUE(searcher.ok());
+  testing_util::FakeLauncher launcher;
+  std::atomic<bool> stop{false};
+  CoordinatorOptions options;
+  options.worker_binary = "polysweep-worker";
+  options.stop = &stop;
+  options.poll_interval_ms = 20;
+  Coordinator coordinator(*config, manifest, journal->get(), &launcher, searcher->get(), options);
+  ASSERT_TRUE(coordinator.Bind().ok());
+  Status run_status;
+  std::thread run([&] { run_status = coordinator.Run(); });
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (launcher.launched < 1 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  ASSERT_EQ(launcher.launched, 1);
+
+  std::vector<int64_t> steps;
+  int messages = 0;
+  {
+    zmq::context_t ctx(1);
+    Logger log("reporter test");
+    CoordinatorClient client(ctx, coordinator.endpoint(), TrialIdentity{"rep", 1, 1, 0}, std::nullopt, 30s, log);
+    client.set_on_delivered([&](const wire::Envelope& env) {
+      ++messages;
+      for (int64_t s : Carried(env)) steps.push_back(s);
+    });
+    // As fast as a rank can queue them: far faster than one round trip each.
+    for (int64_t step = 1; step <= kReports; ++step) ASSERT_TRUE(client.Progress(Step(step)).ok());
+    wire::TrialEnd end;
+    end.set_steps(kReports);
+    ASSERT_TRUE(client.End(end).ok());
+  }
+  stop = true;
+  run.join();
+
+  ASSERT_EQ(steps.size(), static_cast<size_t>(kReports) + 1);
+  for (int64_t i = 0; i < kReports; ++i) ASSERT_EQ(steps[i], i + 1) << "delivered out of order";
+  EXPECT_LT(messages, kReports / 2) << "reports that waited were not batched";
+  testing_util::JournalReader reader(dir + "/journal.db");
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ(reader.Scalar("SELECT COUNT(*) FROM progress WHERE trial_id = 1 AND attempt = 1"),
+            std::to_string(kReports));
+  EXPECT_EQ(reader.Scalar("SELECT COUNT(DISTINCT step) FROM progress"), std::to_string(kReports));
+  EXPECT_EQ(reader.Scalar("SELECT MAX(step) FROM progress"), std::to_string(kReports));
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace polysweep
