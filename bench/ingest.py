@@ -61,7 +61,7 @@ def optuna_peer(trials, reports, work):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--clients", type=int, default=64)
-    ap.add_argument("--reports", type=int, default=2000, help="reports per rank in the run that finds the most")
+    ap.add_argument("--reports", type=int, default=10000, help="reports per rank in the run that finds the most")
     ap.add_argument("--rate", type=float, default=50000, help="reports per second of the loaded run")
     ap.add_argument("--seconds", type=float, default=5, help="length of the loaded run")
     ap.add_argument("--peer-trials", type=int, default=4)

@@ -2,15 +2,16 @@
 // `bench/run ingest`. A real Coordinator (ROUTER socket, SQLite journal in
 // WAL mode, scheduler) runs `--clients` trials through a launcher that starts
 // nothing; one simulated rank 0 per trial reports through the rank's own
-// reporter (worker/reporter.h: its own ZeroMQ connection, one message in
-// flight, reports that queue up meanwhile sent together), and the
+// reporter (worker/reporter.h: its own ZeroMQ connection and sender thread,
+// one message in flight, the reports that queued meanwhile sent together in
+// the next). One thread queues `--reports` Progress reports per rank at
+// `--rate` reports per second from all ranks together (0: all at once, to
+// find the most the coordinator takes), each at its due time. The
 // coordinator acknowledges only after the reports are committed to the
-// journal. One thread queues `--reports` Progress reports per rank at
-// `--rate` reports per second in all (0: all at once, to find the most the
-// coordinator takes), each at its due time. A report's latency runs from its
-// due time to its acknowledgement. Prints one JSON object: reports, seconds,
-// reports per second, messages, latency percentiles, and the rows the
-// journal holds afterwards (every report, exactly once).
+// journal. A report's latency runs from its due time to its
+// acknowledgement. Prints one JSON object: reports, seconds, reports per
+// second, messages, latency percentiles, and the rows the journal holds
+// afterwards (every report, exactly once).
 #include <sqlite3.h>
 
 #include <CLI/CLI.hpp>
@@ -50,6 +51,86 @@ int64_t StoredReports(const std::string& path) {
   }
   sqlite3_close(db);
   return n;
+}
+
+
+struct Load {
+  int clients = 0;
+  int reports = 0;  // per rank
+  double rate = 0;  // all ranks together; 0: all due at the start
+  std::string endpoint;
+  // Report i is rank i % clients's step i / clients + 1.
+  Clock::time_point Due(Clock::time_point start, int64_t i) const {
+    return rate > 0 ? start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(i / rate))
+                    : start;
+  }
+  int64_t total() const { return static_cast<int64_t>(clients) * reports; }
+};
+
+struct LoadResult {
+  std::vector<std::vector<double>> latencies;  // per rank, ms from due to acknowledged
+  int64_t messages = 0;
+  int failures = 0;
+  double seconds = 0;
+};
+
+wire::Progress Report(int64_t step, int reports) {
+  wire::Progress p;
+  p.set_step(step);
+  p.set_loss(1.0 / static_cast<double>(step));
+  p.set_lr(1e-3);
+  p.set_samples_per_sec(1000);
+  p.set_samples(step * 32);
+  p.set_max_steps(reports);
+  p.set_position("0:" + std::to_string(step * 32));
+  return p;
+}
+
+double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+// Sleeps of at least this long: a due report waits for the next wake-up
+// (and its latency counts the wait) rather than the generator waking for
+// every report.
+constexpr auto kTick = std::chrono::microseconds(250);
+
+LoadResult DriveReporters(const Load& load) {
+  LoadResult r;
+  r.latencies.resize(load.clients);
+  zmq::context_t ctx(2);
+  Logger log("ingest-load");
+  std::vector<std::unique_ptr<CoordinatorClient>> ranks;
+  std::vector<std::vector<Clock::time_point>> due(load.clients, std::vector<Clock::time_point>(load.reports));
+  std::atomic<int64_t> messages{0};
+  for (int c = 0; c < load.clients; ++c) {
+    ranks.push_back(std::make_unique<CoordinatorClient>(
+        ctx, load.endpoint, TrialIdentity{"ingest", static_cast<uint64_t>(c + 1), 1, 0}, std::nullopt,
+        std::chrono::seconds(60), log));
+    r.latencies[c].reserve(load.reports);
+    ranks.back()->set_on_delivered([&, c](const wire::Envelope& env) {  // on rank c's sender thread only
+      const auto now = Clock::now();
+      ++messages;
+      if (env.has_progress()) r.latencies[c].push_back(Ms(now - due[c][env.progress().step() - 1]));
+      for (const auto& p : env.progress_batch().reports()) r.latencies[c].push_back(Ms(now - due[c][p.step() - 1]));
+    });
+  }
+  const auto start = Clock::now();
+  for (int64_t i = 0; i < load.total(); ++i) {
+    const int c = static_cast<int>(i % load.clients);
+    const int64_t step = i / load.clients + 1;
+    const auto when = load.Due(start, i);
+    if (when > Clock::now()) std::this_thread::sleep_until(std::max(when, Clock::now() + kTick));
+    due[c][step - 1] = when;
+    if (!ranks[c]->Progress(Report(step, load.reports)).ok()) ++r.failures;
+  }
+  for (auto& rank : ranks) {  // each End waits until its rank's reports are acknowledged
+    wire::TrialEnd end;
+    end.set_steps(load.reports);
+    if (!rank->End(end).ok()) ++r.failures;
+  }
+  r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  ranks.clear();
+  r.messages = messages.load() - load.clients;  // less the ends
+  return r;
 }
 
 }  // namespace
@@ -98,67 +179,23 @@ int main(int argc, char** argv) {
   std::thread run([&] { run_status = coordinator.Run(); });
   while (launcher.launched < clients) std::this_thread::sleep_for(std::chrono::milliseconds(5));
 
-  zmq::context_t ctx(2);
-  Logger log("ingest-load");
-  std::vector<std::unique_ptr<CoordinatorClient>> ranks;
-  std::vector<std::vector<Clock::time_point>> due(clients, std::vector<Clock::time_point>(reports));
-  std::vector<std::vector<double>> latencies(clients);  // each written by its rank's sender thread only
-  std::atomic<int64_t> messages{0};
-  for (int c = 0; c < clients; ++c) {
-    ranks.push_back(std::make_unique<CoordinatorClient>(ctx, coordinator.endpoint(),
-                                                        TrialIdentity{"ingest", static_cast<uint64_t>(c + 1), 1, 0},
-                                                        std::nullopt, std::chrono::seconds(60), log));
-    latencies[c].reserve(reports);
-    ranks.back()->set_on_delivered([&, c](const wire::Envelope& env) {
-      const auto now = Clock::now();
-      ++messages;
-      auto record = [&](const wire::Progress& p) {
-        latencies[c].push_back(std::chrono::duration<double, std::milli>(now - due[c][p.step() - 1]).count());
-      };
-      if (env.has_progress()) record(env.progress());
-      for (const auto& p : env.progress_batch().reports()) record(p);
-    });
-  }
-  int failures = 0;
-  const int64_t total = static_cast<int64_t>(clients) * reports;
-  const auto start = Clock::now();
-  for (int64_t i = 0; i < total; ++i) {  // report i: rank i % clients, its step i / clients + 1
-    const int c = static_cast<int>(i % clients);
-    const int64_t step = i / clients + 1;
-    auto when = rate > 0 ? start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(i / rate))
-                         : Clock::now();
-    if (when > Clock::now()) std::this_thread::sleep_until(when);
-    wire::Progress p;
-    p.set_step(step);
-    p.set_loss(1.0 / static_cast<double>(step));
-    p.set_lr(1e-3);
-    p.set_samples_per_sec(1000);
-    p.set_samples(step * 32);
-    p.set_max_steps(reports);
-    p.set_position("0:" + std::to_string(step * 32));
-    due[c][step - 1] = when;
-    if (!ranks[c]->Progress(p).ok()) ++failures;
-  }
-  for (auto& rank : ranks) {  // each End waits until its rank's reports are acknowledged
-    wire::TrialEnd end;
-    end.set_steps(reports);
-    if (!rank->End(end).ok()) ++failures;
-  }
-  const double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  ranks.clear();
+  Load load{clients, reports, rate, coordinator.endpoint()};
+  const LoadResult result = DriveReporters(load);
   stop = true;
   run.join();
 
   std::vector<double> all;
-  for (const auto& l : latencies) all.insert(all.end(), l.begin(), l.end());
+  for (const auto& l : result.latencies) all.insert(all.end(), l.begin(), l.end());
   std::sort(all.begin(), all.end());
   auto pct = [&](double q) { return all.empty() ? 0.0 : all[std::min(all.size() - 1, static_cast<size_t>(q * all.size()))]; };
+  const int64_t total = static_cast<int64_t>(clients) * reports;
   nlohmann::json out = {{"clients", clients},        {"reports", total},
-                        {"rate", rate},              {"messages", messages.load() - clients},  // less the ends
-                        {"seconds", seconds},        {"per_second", total / seconds},
+                        {"rate", rate},
+                        {"messages", result.messages}, {"seconds", result.seconds},
+                        {"per_second", total / result.seconds},
                         {"p50_ms", pct(0.50)},       {"p99_ms", pct(0.99)},
                         {"max_ms", all.empty() ? 0.0 : all.back()},
-                        {"failures", failures}, {"stored", StoredReports(dir + "/journal.db")}};
+                        {"failures", result.failures}, {"stored", StoredReports(dir + "/journal.db")}};
   std::cout << out.dump() << "\n";
-  return failures == 0 && run_status.ok() ? 0 : 1;
+  return result.failures == 0 && run_status.ok() ? 0 : 1;
 }

@@ -130,7 +130,25 @@ StatusOr<ParamAssignment> ParamsFromJson(const std::string& text) {
 
 Journal::~Journal() {
   for (auto& [sql, stmt] : cached_) sqlite3_finalize(stmt);
+  checkpointer_.reset();  // its connection closes first: the last one to close checkpoints and removes the WAL
   sqlite3_close(db_);
+}
+
+void Journal::CheckpointInBackground() {
+  checkpointer_ = std::make_unique<WalCheckpointer>(path_);
+  sqlite3_wal_hook(db_, &Journal::WalHook, this);  // replaces SQLite's automatic checkpoint
+}
+
+int Journal::WalHook(void* journal, sqlite3* db, const char*, int wal_pages) {
+  // A WAL this far past the nudge means the checkpoint thread cannot keep
+  // up or cannot run: checkpoint here, in the commit, as SQLite would.
+  constexpr int kInlinePages = 20 * WalCheckpointer::kNudgePages;
+  if (wal_pages >= kInlinePages) {
+    sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  } else {
+    static_cast<Journal*>(journal)->checkpointer_->Committed(wal_pages);
+  }
+  return SQLITE_OK;
 }
 
 sqlite3_stmt* Journal::Cached(const char* sql) {
@@ -174,6 +192,7 @@ StatusOr<std::unique_ptr<Journal>> Journal::Create(const std::string& path, cons
     s = ins.Run();
   }
   if (s.ok()) s = j->Exec("COMMIT;");
+  if (s.ok()) j->CheckpointInBackground();
   if (!s.ok()) {
     j.reset();
     std::filesystem::remove(path);
@@ -222,6 +241,7 @@ StatusOr<std::unique_ptr<Journal>> Journal::OpenExisting(const std::string& path
       PS_RETURN_IF_ERROR(j->Exec(std::string("BEGIN IMMEDIATE;") + kMigrateTo4 + "PRAGMA user_version=4; COMMIT;")
                              .With("cannot upgrade the journal to schema version 4"));
     }
+    j->CheckpointInBackground();
   }
   return j;
 }

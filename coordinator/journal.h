@@ -14,6 +14,7 @@
 #include "common/config.h"
 #include "common/search_space.h"
 #include "common/status.h"
+#include "coordinator/wal_checkpointer.h"
 #include "polysweep.pb.h"
 
 struct sqlite3;
@@ -129,6 +130,8 @@ class Journal {
   Status Transition(uint64_t trial, uint32_t attempt, const std::string& state,
                     const std::string& reason);
   Status RecordProgress(uint64_t trial, uint32_t attempt, const wire::Progress& p);
+  // WAL checkpoints run on the journal's checkpoint thread so far.
+  int64_t background_checkpoints() const { return checkpointer_ ? checkpointer_->checkpoints() : 0; }
   // `feasible`: the evaluation meets the metric's constraints.
   Status RecordEvaluation(uint64_t trial, uint32_t attempt, const wire::Evaluation& e,
                           double objective, bool feasible = true);
@@ -167,6 +170,9 @@ class Journal {
   Journal(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
   static StatusOr<std::unique_ptr<Journal>> OpenExisting(const std::string& path, bool writable);
   Status Exec(const std::string& sql) const;
+  // Hands the WAL's checkpoints to a thread of their own (writable journals).
+  void CheckpointInBackground();
+  static int WalHook(void* journal, sqlite3* db, const char* name, int wal_pages);
   // A statement prepared once and kept for the hot paths (`sql` is a literal).
   struct sqlite3_stmt* Cached(const char* sql);
   sqlite3* db_;
@@ -174,6 +180,7 @@ class Journal {
   bool batch_ = false;
   int64_t version_ = kJournalSchemaVersion;  // of the file; older ones are read as they are
   std::map<const char*, struct sqlite3_stmt*> cached_;
+  std::unique_ptr<WalCheckpointer> checkpointer_;
 };
 
 // Hyperparameters <-> the JSON object stored in the journal.

@@ -6,10 +6,12 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -102,6 +104,29 @@ TEST_F(JournalTest, CreateMakesWalJournalWithSchemaVersion) {
   EXPECT_EQ(kJournalSchemaVersion, 4);
   EXPECT_EQ(db.One("SELECT name, config, metric, maximize, max_trials, state, finished_at FROM sweeps"),
             "unit-sweep|name: unit-sweep\n|valid_loss|0|3|running|NULL");
+}
+
+TEST_F(JournalTest, CheckpointsRunOnTheirOwnThreadAndTheCloseLeavesNoWal) {
+  auto j = Create();
+  ASSERT_NE(j, nullptr);
+  ASSERT_TRUE(j->AddTrial(1, {{"lr", ParamValue::Number(0.001)}}).ok());
+  const auto empty_size = fs::file_size(path_);
+  constexpr int kCommits = 5000;  // each its own transaction, two WAL pages or more: past the nudge several times
+  for (int step = 1; step <= kCommits; ++step) ASSERT_TRUE(j->RecordProgress(1, 1, Progress(step, 1.0)).ok());
+  // The commits did not copy the WAL back themselves; the thread did. Once
+  // it is quiet, everything committed is in the database file.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  int64_t seen = -1;
+  while (j->background_checkpoints() < 1 || j->background_checkpoints() != seen) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no background checkpoint";
+    seen = j->background_checkpoints();
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));  // polling a counter until it settles
+  }
+  EXPECT_GT(fs::file_size(path_), empty_size + 100 * 1024) << "the WAL was not copied into the database file";
+  j.reset();
+  EXPECT_FALSE(fs::exists(path_ + "-wal"));
+  Db db(path_);
+  EXPECT_EQ(db.One("SELECT COUNT(*), MAX(step) FROM progress"), std::to_string(kCommits) + "|" + std::to_string(kCommits));
 }
 
 TEST_F(JournalTest, CreateOnExistingPathFails) {
