@@ -27,10 +27,7 @@
 #include "common/config.h"
 #include "common/manifest.h"
 #include "common/wire.h"
-#include "coordinator/coordinator.h"
-#include "coordinator/journal.h"
-#include "coordinator/searcher.h"
-#include "tests/common/fake_launcher.h"
+#include "tests/common/running_coordinator.h"
 #include "worker/reporter.h"
 
 using namespace polysweep;
@@ -163,26 +160,13 @@ int main(int argc, char** argv) {
   manifest.labels = {"a", "b"};
   manifest.languages = {"de"};
   manifest.counts["de"] = {1000, 100, 100};
-  auto journal = Journal::Create(dir + "/journal.db", *config);
-  if (!journal.ok()) return std::cerr << journal.status().message() << "\n", 2;
-  auto searcher = MakeSearcher(config->search, clients);
-  if (!searcher.ok()) return std::cerr << searcher.status().message() << "\n", 2;
-  testing_util::FakeLauncher launcher;
-  std::atomic<bool> stop{false};
-  CoordinatorOptions options;
-  options.worker_binary = "polysweep-worker";
-  options.stop = &stop;
-  options.poll_interval_ms = 20;
-  Coordinator coordinator(*config, manifest, journal->get(), &launcher, searcher->get(), options);
-  if (Status s = coordinator.Bind(); !s.ok()) return std::cerr << s.message() << "\n", 2;
-  Status run_status;
-  std::thread run([&] { run_status = coordinator.Run(); });
-  while (launcher.launched < clients) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  auto coordinator = testing_util::RunningCoordinator::Start(*config, manifest, dir + "/journal.db");
+  if (!coordinator.ok()) return std::cerr << coordinator.status().message() << "\n", 2;
+  (*coordinator)->WaitLaunched(clients, std::chrono::hours(1));
 
-  Load load{clients, reports, rate, coordinator.endpoint()};
+  Load load{clients, reports, rate, (*coordinator)->endpoint()};
   const LoadResult result = DriveReporters(load);
-  stop = true;
-  run.join();
+  const Status run_status = (*coordinator)->Stop();
 
   std::vector<double> all;
   for (const auto& l : result.latencies) all.insert(all.end(), l.begin(), l.end());

@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
-#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -18,9 +17,7 @@
 
 #include "common/config.h"
 #include "common/manifest.h"
-#include "coordinator/coordinator.h"
-#include "coordinator/searcher.h"
-#include "tests/common/fake_launcher.h"
+#include "tests/common/running_coordinator.h"
 #include "tests/integration/journal_reader.h"
 
 namespace polysweep {
@@ -134,30 +131,16 @@ TEST(Reporter, ARealCoordinatorJournalsEveryBatchedReportOnce) {
   manifest.labels = {"a", "b"};
   manifest.languages = {"de"};
   manifest.counts["de"] = {100, 10, 10};
-  auto journal = Journal::Create(dir + "/journal.db", *config);
-  ASSERT_TRUE(journal.ok()) << journal.status().message();
-  auto searcher = MakeSearcher(config->search, 1);
-  ASSERT_TRUE(searcher.ok());
-  testing_util::FakeLauncher launcher;
-  std::atomic<bool> stop{false};
-  CoordinatorOptions options;
-  options.worker_binary = "polysweep-worker";
-  options.stop = &stop;
-  options.poll_interval_ms = 20;
-  Coordinator coordinator(*config, manifest, journal->get(), &launcher, searcher->get(), options);
-  ASSERT_TRUE(coordinator.Bind().ok());
-  Status run_status;
-  std::thread run([&] { run_status = coordinator.Run(); });
-  const auto deadline = std::chrono::steady_clock::now() + 20s;
-  while (launcher.launched < 1 && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
-  ASSERT_EQ(launcher.launched, 1);
+  auto coordinator = testing_util::RunningCoordinator::Start(*config, manifest, dir + "/journal.db");
+  ASSERT_TRUE(coordinator.ok()) << coordinator.status().message();
+  ASSERT_TRUE((*coordinator)->WaitLaunched(1, 20s));
 
   std::vector<int64_t> steps;
   int messages = 0;
   {
     zmq::context_t ctx(1);
     Logger log("reporter test");
-    CoordinatorClient client(ctx, coordinator.endpoint(), TrialIdentity{"rep", 1, 1, 0}, std::nullopt, 30s, log);
+    CoordinatorClient client(ctx, (*coordinator)->endpoint(), TrialIdentity{"rep", 1, 1, 0}, std::nullopt, 30s, log);
     client.set_on_delivered([&](const wire::Envelope& env) {
       ++messages;
       for (int64_t s : Carried(env)) steps.push_back(s);
@@ -168,8 +151,7 @@ TEST(Reporter, ARealCoordinatorJournalsEveryBatchedReportOnce) {
     end.set_steps(kReports);
     ASSERT_TRUE(client.End(end).ok());
   }
-  stop = true;
-  run.join();
+  EXPECT_TRUE((*coordinator)->Stop().ok());
 
   ASSERT_EQ(steps.size(), static_cast<size_t>(kReports) + 1);
   for (int64_t i = 0; i < kReports; ++i) ASSERT_EQ(steps[i], i + 1) << "delivered out of order";
