@@ -343,12 +343,9 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
       log.Info("stopped by the coordinator at step " + std::to_string(step));
       return Ended(step, &TrainResult::stopped);
     }
-    if ((flags[0] > 0 || agreed == wire::COMMAND_PAUSE) && step < max_steps) {
-      if (checkpoints) PS_RETURN_IF_ERROR(Commit(step, after));
-      const bool paused = agreed == wire::COMMAND_PAUSE;
-      log.Info(std::string(paused ? "paused" : "preempted") + ": checkpoint committed at step " + std::to_string(step));
-      return Ended(step, paused ? &TrainResult::paused : &TrainResult::preempted);
-    }
+    // Preempted or paused: ends at this step, after its evaluation if it
+    // has one (the resumed attempt starts at the next step).
+    const bool interrupted = (flags[0] > 0 || agreed == wire::COMMAND_PAUSE) && step < max_steps;
     const bool final = step == max_steps;
     const bool rung = step == stop_at && !final;  // the scheduler decides here
     std::optional<double> score;
@@ -371,9 +368,15 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
     const bool due = (a.checkpoint_every() > 0 && step % a.checkpoint_every() == 0) || flags[1] > 0 ||
                      (keep_best && score.has_value());
     // The final step is checkpointed only for keeping the best (the trial is over).
-    if (checkpoints && due && !rung && (!final || (keep_best && score.has_value())) && !early_stop) {
+    if (checkpoints && due && !rung && !interrupted && (!final || (keep_best && score.has_value())) && !early_stop) {
       PS_RETURN_IF_ERROR(checkpoints->Save(trainer.model(), trainer.optimizer(), step, after, score, Count()));
       last_checkpoint = Clock::now();
+    }
+    if (interrupted && !early_stop && !rung) {
+      if (checkpoints) PS_RETURN_IF_ERROR(Commit(step, after, score));
+      const bool paused = agreed == wire::COMMAND_PAUSE;
+      log.Info(std::string(paused ? "paused" : "preempted") + ": checkpoint committed at step " + std::to_string(step));
+      return Ended(step, paused ? &TrainResult::paused : &TrainResult::preempted);
     }
     if (early_stop) {
       // Kept like the final step: a checkpoint only for keeping the best.

@@ -114,9 +114,10 @@ TEST(Chaos, KilledRanksRestartFromTheLastCheckpoint) {
 }
 
 // SIGUSR1 to one rank (what Slurm's --signal sends): all ranks agree on a
-// step, commit a checkpoint there, exit; the trial is requeued and resumes at
-// exactly that step, with its restart budget (zero here) untouched, and with
-// early stopping's count where the journal's evaluations left it.
+// step, evaluate there (every step is an evaluation step here), commit a
+// checkpoint, exit; the trial is requeued and resumes at exactly that step,
+// with its restart budget (zero here) untouched, no evaluation lost or made
+// twice, and early stopping's count where the journal's evaluations left it.
 TEST(Chaos, PreemptionCommitsACheckpointAndRequeues) {
   ASSERT_TRUE(std::filesystem::exists(POLYSWEEP_DEFAULT_DATA)) << "run scripts/make-default-data first";
   const std::string dir = testing_util::FreshDir("preempt"), run = dir + "/run";
@@ -128,12 +129,12 @@ TEST(Chaos, PreemptionCommitsACheckpointAndRequeues) {
                         << "trial: {ranks: 2, checkpoint_every: 100000, max_restarts: 0}\n"
                         << "search: {space: {lr: {type: choice, values: [0.003]}}}\n"
                         << "training: {early_stopping_patience: 1000}\n"
-                        << "budget: {max_trials: 1, max_steps: 1500, log_every: 5, eval_every: 50}\n";
+                        << "budget: {max_trials: 1, max_steps: 1000, log_every: 5, eval_every: 1}\n";
   const pid_t sweep = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, dir + "/sweep.log");
   ASSERT_GT(sweep, 0);
   const std::string journal = run + "/journal.db";
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
-  while (MaxStep(journal) < 700) {  // late enough for evaluations that do not beat the best
+  while (MaxStep(journal) < 400) {  // late enough for evaluations that do not beat the best
     ASSERT_LT(std::chrono::steady_clock::now(), deadline);
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -160,8 +161,13 @@ TEST(Chaos, PreemptionCommitsACheckpointAndRequeues) {
   const std::string step = reason.substr(std::string("checkpoint committed at step ").size());
   EXPECT_NE(trial_log.str().find("resumed from the checkpoint at step " + step + " "), std::string::npos)
       << trial_log.str();
-  EXPECT_GE(std::stoll(step), 700);
-  EXPECT_EQ(j.Scalar("SELECT MAX(step) FROM progress"), "1500");
+  EXPECT_GE(std::stoll(step), 400);
+  EXPECT_EQ(j.Scalar("SELECT MAX(step) FROM progress"), "1000");
+  // The preempted step's evaluation was made before its checkpoint.
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM evaluations WHERE attempt = 1 AND step = " + step), "1");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) || ' ' || COUNT(DISTINCT step) || ' ' || MIN(step) || ' ' || MAX(step) "
+                     "FROM evaluations"),
+            "1000 1000 1 1000");
   // Early stopping's count went on from the checkpoint: evaluations since the
   // best macro-F1 among the first attempt's, up to the checkpoint's step.
   double best = -1;
