@@ -47,25 +47,13 @@ std::string DashboardAssetsDir() {
   return ec ? "web" : (self.parent_path() / "web").string();
 }
 
-std::vector<size_t> ThinnedIndices(size_t n, size_t max) {
-  std::vector<size_t> kept;
-  if (n <= max) {
-    for (size_t i = 0; i < n; ++i) kept.push_back(i);
-    return kept;
-  }
-  max = std::max<size_t>(max, 2);
-  // Consecutive picks differ by at least one: (n - 1) / (max - 1) > 1.
-  for (size_t i = 0; i < max; ++i) kept.push_back(i * (n - 1) / (max - 1));
-  return kept;
-}
-
 StatusOr<std::string> DashboardData(const std::string& dir, const SweepStatusFn& status_fn) {
   std::string source;
   auto status = status_fn(&source);
   if (!status.ok()) return status.status();
   auto journal = Journal::OpenReadOnly(dir + "/journal.db");
   if (!journal.ok()) return journal.status();
-  auto curves = (*journal)->Curves();
+  auto curves = (*journal)->Curves(kDashboardCurvePoints);
   if (!curves.ok()) return curves.status();
   auto decisions = (*journal)->Decisions();
   if (!decisions.ok()) return decisions.status();
@@ -81,14 +69,10 @@ StatusOr<std::string> DashboardData(const std::string& dir, const SweepStatusFn&
   for (const auto& t : status->trials()) {
     json progress = json::array(), evals = json::array();
     if (auto it = curves->progress.find(t.id()); it != curves->progress.end()) {
-      for (size_t i : ThinnedIndices(it->second.size(), kDashboardCurvePoints)) {
-        progress.push_back({it->second[i].step, Number(it->second[i].loss)});
-      }
+      for (const auto& p : it->second) progress.push_back({p.step, Number(p.loss)});
     }
     if (auto it = curves->evaluations.find(t.id()); it != curves->evaluations.end()) {
-      for (size_t i : ThinnedIndices(it->second.size(), kDashboardCurvePoints)) {
-        evals.push_back({it->second[i].step, Number(it->second[i].objective)});
-      }
+      for (const auto& e : it->second) evals.push_back({e.step, Number(e.objective)});
     }
     c[std::to_string(t.id())] = {{"loss", progress}, {"objective", evals}};
   }

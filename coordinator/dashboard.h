@@ -28,11 +28,6 @@ using SweepStatusFn = std::function<StatusOr<wire::StatusReply>(std::string* sou
 // one of them, every two seconds.
 constexpr size_t kDashboardCurvePoints = 400;
 
-// The indices of the points of an `n`-point curve kept when it is thinned to
-// at most `max` (≥ 2): all of them when n ≤ max, else evenly spaced, the first
-// and the last always among them.
-std::vector<size_t> ThinnedIndices(size_t n, size_t max);
-
 // Everything the page draws, as one JSON document: the status (with each
 // running rank), every trial's curves (thinned to kDashboardCurvePoints), the
 // scheduler's decisions.

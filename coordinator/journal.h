@@ -156,7 +156,10 @@ class Journal {
   // One trial's transitions, reports, evaluations (with per-language scores)
   // and scheduler decisions; an error naming the trial when there is none.
   StatusOr<JournalTrialHistory> History(uint64_t trial) const;
-  StatusOr<JournalCurves> Curves() const;
+  // Every trial's curves, each thinned to about `max_points` points (each
+  // attempt's first and last step among them). A long curve is not read
+  // whole: its points are found at evenly spaced steps, one index seek each.
+  StatusOr<JournalCurves> Curves(size_t max_points) const;
   // The best evaluation of any trial that did not fail (feasible ones first,
   // then by objective in the sweep's mode); nullopt before the first.
   StatusOr<std::optional<JournalEvaluation>> BestEvaluation(bool maximize) const;
@@ -182,6 +185,11 @@ class Journal {
   std::map<const char*, struct sqlite3_stmt*> cached_;
   std::unique_ptr<WalCheckpointer> checkpointer_;
 };
+
+// The indices of the points of an `n`-point curve kept when it is thinned to
+// at most `max` (≥ 2): all of them when n ≤ max, else evenly spaced, the first
+// and the last always among them.
+std::vector<size_t> ThinnedIndices(size_t n, size_t max);
 
 // Hyperparameters <-> the JSON object stored in the journal.
 std::string ParamsToJson(const ParamAssignment& params);

@@ -1,5 +1,9 @@
-// Journal::History: one trial's whole record, read for the CLI.
+// Journal::History: one trial's whole record, read for the CLI; Journal::Curves:
+// every trial's curves, thinned, for the dashboard.
+#include <algorithm>
 #include <cmath>
+#include <string>
+#include <vector>
 
 #include "coordinator/journal.h"
 #include "coordinator/journal_sql.h"
@@ -100,24 +104,105 @@ StatusOr<std::optional<JournalEvaluation>> Journal::BestEvaluation(bool maximize
       JournalEvaluation{static_cast<uint64_t>(q.Int(0)), q.Int(1), q.Real(2), q.Int(3) != 0});
 }
 
-StatusOr<JournalCurves> Journal::Curves() const {
-  JournalCurves c;
+std::vector<size_t> ThinnedIndices(size_t n, size_t max) {
+  std::vector<size_t> kept;
+  if (n <= max) {
+    for (size_t i = 0; i < n; ++i) kept.push_back(i);
+    return kept;
+  }
+  max = std::max<size_t>(max, 2);
+  // Consecutive picks differ by at least one: (n - 1) / (max - 1) > 1.
+  for (size_t i = 0; i < max; ++i) kept.push_back(i * (n - 1) / (max - 1));
+  return kept;
+}
+
+namespace {
+
+// One table's curve of one trial, at most about `max_points` rows of it read:
+// `columns` start with attempt, step; `append` takes a row. A short curve is
+// read whole and thinned; a long one is read at evenly spaced steps of each
+// attempt, each found with one seek of the primary key (trial, attempt,
+// step), so the cost does not grow with the curve.
+template <typename Append>
+Status ThinCurve(sqlite3* db, const std::string& table, const std::string& columns, int64_t trial, int64_t attempts,
+                 size_t max_points, Append append) {
+  struct Span {
+    int64_t attempt, first, last;
+  };
+  std::vector<Span> spans;
+  int64_t total = 0;
   {
-    Stmt q(db_, "SELECT trial_id, attempt, step, loss, lr, samples_per_sec, at FROM progress "
-                "ORDER BY trial_id, attempt, step");
-    if (!q.ok()) return q.Error();
-    while (q.Next()) {
-      c.progress[static_cast<uint64_t>(q.Int(0))].push_back(
-          {static_cast<uint32_t>(q.Int(1)), q.Int(2), q.Real(3), q.Real(4), q.Real(5), q.Real(6)});
+    const std::string from = " FROM " + table + " WHERE trial_id=? AND attempt=? ORDER BY step";
+    Stmt first(db, ("SELECT step" + from + " LIMIT 1").c_str());
+    Stmt last(db, ("SELECT step" + from + " DESC LIMIT 1").c_str());
+    if (!first.ok() || !last.ok()) return first.Error();
+    for (int64_t a = 1; a <= attempts; ++a) {
+      first.Reset();
+      last.Reset();
+      first.Bind(1, trial).Bind(2, a);
+      last.Bind(1, trial).Bind(2, a);
+      if (!first.Next() || !last.Next()) continue;
+      spans.push_back({a, first.Int(0), last.Int(0)});
+      total += last.Int(0) - first.Int(0) + 1;  // at most this many rows: a step is stored once per attempt
     }
   }
-  Stmt q(db_, version_ >= 3 ? "SELECT trial_id, attempt, step, loss, accuracy, macro_f1, objective, final, feasible, at "
-                              "FROM evaluations ORDER BY trial_id, attempt, step"
-                            : "SELECT trial_id, attempt, step, loss, accuracy, macro_f1, objective, final, 1, at "
-                              "FROM evaluations ORDER BY trial_id, attempt, step");
-  if (!q.ok()) return q.Error();
-  while (q.Next()) {
-    c.evaluations[static_cast<uint64_t>(q.Int(0))].push_back(EvaluationAt(q, 1));
+  constexpr int64_t kReadWhole = 8;  // a curve of up to 8 x max_points rows is read whole
+  if (total <= kReadWhole * static_cast<int64_t>(max_points)) {
+    Stmt q(db, ("SELECT " + columns + " FROM " + table + " WHERE trial_id=? ORDER BY attempt, step").c_str());
+    if (!q.ok()) return q.Error();
+    q.Bind(1, trial);
+    size_t n = 0;
+    // Two passes over a bounded result: count, then keep the thinned rows.
+    while (q.Next()) ++n;
+    q.Reset();
+    const std::vector<size_t> kept = ThinnedIndices(n, max_points);
+    size_t i = 0, k = 0;
+    while (k < kept.size() && q.Next()) {
+      if (i++ == kept[k]) {
+        append(q);
+        ++k;
+      }
+    }
+    return Status::Ok();
+  }
+  Stmt seek(db, ("SELECT " + columns + " FROM " + table + " WHERE trial_id=? AND attempt=? AND step>=? ORDER BY step LIMIT 1").c_str());
+  if (!seek.ok()) return seek.Error();
+  for (const Span& s : spans) {
+    const int64_t width = s.last - s.first;
+    const auto points = std::max<int64_t>(2, static_cast<int64_t>(max_points) * (width + 1) / total);
+    int64_t previous = -1;
+    for (int64_t i = 0; i < points; ++i) {
+      const int64_t target = s.first + (width * i) / (points - 1);
+      if (target <= previous) continue;  // the last seek already found a row at or past it
+      seek.Reset();
+      seek.Bind(1, trial).Bind(2, s.attempt).Bind(3, target);
+      if (!seek.Next()) break;
+      previous = seek.Int(1);
+      append(seek);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<JournalCurves> Journal::Curves(size_t max_points) const {
+  JournalCurves c;
+  Stmt trials(db_, "SELECT id, attempt FROM trials ORDER BY id");
+  if (!trials.ok()) return trials.Error();
+  const std::string eval_columns = version_ >= 3 ? "attempt, step, loss, accuracy, macro_f1, objective, final, feasible, at"
+                                                 : "attempt, step, loss, accuracy, macro_f1, objective, final, 1, at";
+  while (trials.Next()) {
+    const int64_t id = trials.Int(0), attempts = trials.Int(1);
+    auto& progress = c.progress[static_cast<uint64_t>(id)];
+    PS_RETURN_IF_ERROR(ThinCurve(db_, "progress", "attempt, step, loss, lr, samples_per_sec, at", id, attempts,
+                                 max_points, [&](const Stmt& q) {
+                                   progress.push_back({static_cast<uint32_t>(q.Int(0)), q.Int(1), q.Real(2),
+                                                       q.Real(3), q.Real(4), q.Real(5)});
+                                 }));
+    auto& evaluations = c.evaluations[static_cast<uint64_t>(id)];
+    PS_RETURN_IF_ERROR(ThinCurve(db_, "evaluations", eval_columns, id, attempts, max_points,
+                                 [&](const Stmt& q) { evaluations.push_back(EvaluationAt(q, 0)); }));
   }
   return c;
 }

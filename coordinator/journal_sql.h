@@ -44,6 +44,10 @@ class Stmt {
     return Status::Ok();
   }
   bool Next() { return stmt_ && sqlite3_step(stmt_) == SQLITE_ROW; }
+  // Ready to run again (with new bindings).
+  void Reset() {
+    if (stmt_) sqlite3_reset(stmt_);
+  }
   int64_t Int(int col) const { return sqlite3_column_int64(stmt_, col); }
   double Real(int col) const { return sqlite3_column_double(stmt_, col); }
   bool Null(int col) const { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }

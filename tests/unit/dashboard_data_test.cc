@@ -1,6 +1,7 @@
 // The dashboard's data document (coordinator/dashboard.h) read from a real
 // SQLite journal: every trial's curves, a long trial's thinned to a bounded
-// number of points that keeps its first and last step.
+// number of points that keeps its first and last step; the journal reading a
+// long curve at evenly spaced steps of each attempt.
 #include "coordinator/dashboard.h"
 
 #include <gtest/gtest.h>
@@ -85,6 +86,75 @@ TEST(DashboardData, ALongTrialsCurveIsThinnedAndAShortOneSentWhole) {
   const auto& short_curve = data["curves"]["2"]["loss"];
   ASSERT_EQ(short_curve.size(), 10u);
   for (int64_t i = 0; i < 10; ++i) EXPECT_EQ(short_curve[i][0].get<int64_t>(), i + 1);
+  std::filesystem::remove_all(dir);
+}
+
+TEST(JournalCurves, ALongCurveIsReadAtEvenlySpacedStepsOfEachAttempt) {
+  std::string dir = ::testing::TempDir() + "journal_curves_test.XXXXXX";
+  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+  SweepConfig config;
+  config.name = "curves";
+  config.source_text = "name: curves\n";
+  config.budget.max_trials = 1;
+  auto journal = Journal::Create(dir + "/journal.db", config);
+  ASSERT_TRUE(journal.ok()) << journal.status().message();
+  Journal& j = **journal;
+  auto loss = [](int64_t attempt, int64_t step) { return static_cast<double>(attempt) + 1.0 / static_cast<double>(step); };
+  ASSERT_TRUE(j.AddTrial(1, {{"lr", ParamValue::Number(0.001)}}).ok());
+  ASSERT_TRUE(j.BeginBatch().ok());
+  // Attempt 1 reports every 7th step to 21,000; attempt 2 resumes from a
+  // checkpoint at 14,000 and goes on to 35,000. Evaluations every 70th step.
+  const struct {
+    int64_t attempt, first, last;
+  } attempts[] = {{1, 7, 21000}, {2, 14007, 35000}};
+  for (const auto& a : attempts) {
+    ASSERT_TRUE(j.Transition(1, static_cast<uint32_t>(a.attempt), "running", "launched").ok());
+    for (int64_t step = a.first; step <= a.last; step += 7) {
+      wire::Progress p;
+      p.set_step(step);
+      p.set_loss(loss(a.attempt, step));
+      ASSERT_TRUE(j.RecordProgress(1, static_cast<uint32_t>(a.attempt), p).ok());
+      if (step % 70 == 0) {
+        wire::Evaluation e;
+        e.set_step(step);
+        e.set_loss(loss(a.attempt, step));
+        ASSERT_TRUE(j.RecordEvaluation(1, static_cast<uint32_t>(a.attempt), e, loss(a.attempt, step), true).ok());
+      }
+    }
+  }
+  ASSERT_TRUE(j.CommitBatch().ok());
+
+  auto curves = j.Curves(400);
+  ASSERT_TRUE(curves.ok()) << curves.status().message();
+  const auto& progress = curves->progress[1];
+  EXPECT_GE(progress.size(), 390u);
+  EXPECT_LE(progress.size(), 402u);
+  ASSERT_FALSE(progress.empty());
+  EXPECT_EQ(progress.front().attempt, 1u);
+  EXPECT_EQ(progress.front().step, 7);
+  EXPECT_EQ(progress.back().attempt, 2u);
+  EXPECT_EQ(progress.back().step, 35000);
+  bool last_of_first = false, first_of_second = false;
+  for (size_t i = 0; i < progress.size(); ++i) {
+    const auto& p = progress[i];
+    ASSERT_EQ(p.step % 7, 0) << "not a stored row: step " << p.step;
+    ASSERT_DOUBLE_EQ(p.loss, loss(p.attempt, p.step)) << "attempt " << p.attempt << " step " << p.step;
+    if (i > 0) {
+      ASSERT_GE(p.attempt, progress[i - 1].attempt);
+      if (p.attempt == progress[i - 1].attempt) {
+        ASSERT_GT(p.step, progress[i - 1].step);
+      }
+    }
+    last_of_first |= p.attempt == 1 && p.step == 21000;
+    first_of_second |= p.attempt == 2 && p.step == 14007;
+  }
+  EXPECT_TRUE(last_of_first);
+  EXPECT_TRUE(first_of_second);
+  const auto& evaluations = curves->evaluations[1];
+  EXPECT_GE(evaluations.size(), 390u);
+  EXPECT_LE(evaluations.size(), 402u);
+  for (const auto& e : evaluations) ASSERT_DOUBLE_EQ(e.objective, loss(e.attempt, e.step)) << e.step;
+  EXPECT_EQ(evaluations.back().step, 35000);
   std::filesystem::remove_all(dir);
 }
 
