@@ -1,21 +1,39 @@
 #include "launcher/process_group.h"
 
+#include <fcntl.h>
 #include <signal.h>
+#include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
+#include <optional>
+#include <sstream>
 #include <thread>
 
 namespace polysweep {
 namespace {
 
+// A /proc file of `pid`, or nothing once the process is gone. With plain
+// reads: a process that exits between the open and the read fails the read
+// (ESRCH), which a std::ifstream turns into an exception.
+std::optional<std::string> ReadProcFile(pid_t pid, const char* name) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/" + name;
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  std::string text;
+  char buf[4096];
+  ssize_t n = 0;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) text.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  if (n < 0) return std::nullopt;
+  return text;
+}
+
 // From /proc/PID/stat: the state letter and the process group.
 bool ReadStat(pid_t pid, char* state, pid_t* pgrp) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  if (!in) return false;
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::optional<std::string> stat = ReadProcFile(pid, "stat");
+  if (!stat) return false;
+  const std::string& text = *stat;
   // "pid (comm) S ppid pgrp ...": comm may hold spaces and parentheses.
   const size_t paren = text.rfind(')');
   if (paren == std::string::npos || paren + 2 >= text.size()) return false;
@@ -45,9 +63,10 @@ std::vector<pid_t> LiveGroupMembers(pid_t pgid) {
 }
 
 bool CommandLineHas(pid_t pid, const std::vector<std::string>& args) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/cmdline");
-  if (!in) return false;
+  const std::optional<std::string> cmdline = ReadProcFile(pid, "cmdline");
+  if (!cmdline) return false;
   std::vector<std::string> argv;
+  std::istringstream in(*cmdline);
   for (std::string arg; std::getline(in, arg, '\0');) argv.push_back(arg);
   if (args.empty()) return true;
   for (size_t i = 0; i + args.size() <= argv.size(); ++i) {

@@ -3,13 +3,16 @@
 // other mpirun flags and execs the worker argv, so the tests control exactly
 // which processes run.
 #include "launcher/launcher.h"
+#include "launcher/process_group.h"
 
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -390,6 +393,37 @@ TEST_F(AdoptTest, RefusesWhatIsNotTheTrial) {
   original->Kill(2000);
   // A group that is gone cannot be adopted.
   EXPECT_EQ(launcher->Adopt(original->handle(), marks_), nullptr);
+}
+
+// Scanning /proc while processes come and go: a process that exits between
+// the open of its /proc file and the read fails the read (ESRCH). The scan
+// skips it; it used to throw from std::ifstream and end the coordinator.
+TEST(ProcessGroup, ScansSurviveProcessesExitingMidScanAndNameOnlyTheLiving) {
+  std::atomic<bool> done{false};
+  std::thread churn([&] {
+    while (!done) {
+      const pid_t child = fork();
+      if (child == 0) _exit(0);
+      if (child > 0) waitpid(child, nullptr, 0);
+    }
+  });
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  int scans = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    EXPECT_TRUE(LiveGroupMembers(999999999).empty());  // no such group
+    ++scans;
+  }
+  done = true;
+  churn.join();
+  EXPECT_GT(scans, 0);
+  EXPECT_FALSE(LiveGroupMembers(getpgrp()).empty());  // this test is in its own group
+  EXPECT_TRUE(CommandLineHas(getpid(), {}));
+  EXPECT_FALSE(CommandLineHas(getpid(), {"--no-such-argument-here"}));
+  const pid_t gone = fork();
+  if (gone == 0) _exit(0);
+  ASSERT_GT(gone, 0);
+  waitpid(gone, nullptr, 0);
+  EXPECT_FALSE(CommandLineHas(gone, {}));
 }
 
 }  // namespace
