@@ -72,11 +72,8 @@ void CoordinatorClient::Loop() {
     cv_.wait(lock, [this] { return stop_ || !queue_.empty(); });
     if (stop_) return;
     const size_t n = NextMessageLength(queue_);
-    wire::Envelope env;
-    if (n == 1) {
-      env = queue_.front()->env;
-    } else {
-      env = queue_.front()->env;  // the rank's identity
+    wire::Envelope env = queue_.front()->env;  // the rank's identity, and the body of a message alone
+    if (n > 1) {
       env.clear_progress();
       auto* batch = env.mutable_progress_batch();
       for (size_t i = 0; i < n; ++i) *batch->add_reports() = queue_[i]->env.progress();

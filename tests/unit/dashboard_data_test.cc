@@ -32,17 +32,25 @@ TEST(ThinnedIndices, KeepsShortCurvesWholeAndThinsLongOnesEvenly) {
   }
 }
 
-TEST(DashboardData, ALongTrialsCurveIsThinnedAndAShortOneSentWhole) {
-  std::string dir = ::testing::TempDir() + "dashboard_data_test.XXXXXX";
-  ASSERT_NE(mkdtemp(dir.data()), nullptr);
+// A fresh directory with a new journal of sweep "curves" in it.
+std::unique_ptr<Journal> CurvesJournal(std::string* dir) {
+  *dir = ::testing::TempDir() + "dashboard_data_test.XXXXXX";
+  if (mkdtemp(dir->data()) == nullptr) return nullptr;
   SweepConfig config;
   config.name = "curves";
   config.source_text = "name: curves\n";
   config.budget.max_trials = 2;
+  auto journal = Journal::Create(*dir + "/journal.db", config);
+  EXPECT_TRUE(journal.ok()) << journal.status().message();
+  return journal.ok() ? std::move(*journal) : nullptr;
+}
+
+TEST(DashboardData, ALongTrialsCurveIsThinnedAndAShortOneSentWhole) {
+  std::string dir;
   {
-    auto journal = Journal::Create(dir + "/journal.db", config);
-    ASSERT_TRUE(journal.ok()) << journal.status().message();
-    Journal& j = **journal;
+    auto journal = CurvesJournal(&dir);
+    ASSERT_NE(journal, nullptr);
+    Journal& j = *journal;
     ASSERT_TRUE(j.AddTrial(1, {{"lr", ParamValue::Number(0.001)}}).ok());
     ASSERT_TRUE(j.AddTrial(2, {{"lr", ParamValue::Number(0.01)}}).ok());
     ASSERT_TRUE(j.Transition(1, 1, "running", "launched").ok());
@@ -90,15 +98,10 @@ TEST(DashboardData, ALongTrialsCurveIsThinnedAndAShortOneSentWhole) {
 }
 
 TEST(JournalCurves, ALongCurveIsReadAtEvenlySpacedStepsOfEachAttempt) {
-  std::string dir = ::testing::TempDir() + "journal_curves_test.XXXXXX";
-  ASSERT_NE(mkdtemp(dir.data()), nullptr);
-  SweepConfig config;
-  config.name = "curves";
-  config.source_text = "name: curves\n";
-  config.budget.max_trials = 1;
-  auto journal = Journal::Create(dir + "/journal.db", config);
-  ASSERT_TRUE(journal.ok()) << journal.status().message();
-  Journal& j = **journal;
+  std::string dir;
+  auto journal = CurvesJournal(&dir);
+  ASSERT_NE(journal, nullptr);
+  Journal& j = *journal;
   auto loss = [](int64_t attempt, int64_t step) { return static_cast<double>(attempt) + 1.0 / static_cast<double>(step); };
   ASSERT_TRUE(j.AddTrial(1, {{"lr", ParamValue::Number(0.001)}}).ok());
   ASSERT_TRUE(j.BeginBatch().ok());
