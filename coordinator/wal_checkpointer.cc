@@ -16,6 +16,7 @@ WalCheckpointer::~WalCheckpointer() {
 void WalCheckpointer::Committed(int wal_pages) {
   if (wal_pages < kNudgePages) return;
   std::lock_guard<std::mutex> lock(mu_);
+  if (wanted_) return;  // already nudged: no wake-up per commit while the thread pauses
   wanted_ = true;
   if (!thread_.joinable()) thread_ = std::thread([this] { Loop(); });
   cv_.notify_all();
@@ -47,7 +48,7 @@ void WalCheckpointer::Loop() {
     // Under a steady stream of commits the WAL stays past the nudge: pace
     // the checkpoints (each syncs the database file) rather than run them
     // back to back.
-    cv_.wait_for(lock, kPause, [this] { return stop_; });
+    cv_.wait_for(lock, kPause, [this] { return stop_; });  // a nudge meanwhile wakes it once, and it sleeps on
   }
   lock.unlock();
   sqlite3_close(db);
