@@ -216,21 +216,29 @@ def main():
     ap.add_argument("--seeds", type=int, default=5)
     ap.add_argument("--trials", type=int, default=18)
     ap.add_argument("--per-language", type=int, default=1000)
+    ap.add_argument("--methods", default=",".join(METHODS),
+                    help="the methods to run, comma-separated (default: all four); each seed's target is then "
+                         "the best these found")
     ap.add_argument("--launcher", choices=["agents", "mpirun"], default="agents",
                     help="how polysweep's trials start: one pull-mode agent that runs them all (default), "
                          "or an mpirun per attempt")
     args = ap.parse_args()
-    ensure_packages("python3-optuna")
+    methods = [m for m in args.methods.split(",") if m]
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or not methods:
+        sys.exit(f"--methods: unknown {', '.join(unknown) or '(none given)'}; choose from {', '.join(METHODS)}")
+    if "optuna" in methods:
+        ensure_packages("python3-optuna")
     if not os.path.exists(os.path.join(ROOT, "data", "default", "ddtp.jsonl")):
         subprocess.run([os.path.join(ROOT, "scripts", "make-default-data")], check=True)
     build("polysweep", "polysweep-worker", "polysweep_spm")
     work = tempfile.mkdtemp(prefix="polysweep-bench-hpo-")
-    runs = {m: [] for m in METHODS}
+    runs = {m: [] for m in methods}
     try:
         for seed in range(1, args.seeds + 1):
-            for method in ("random", "asha", "tpe-asha"):
-                runs[method].append(polysweep_run(work, method, seed, args.trials, args.per_language, args.launcher))
-            runs["optuna"].append(optuna_run(work, seed, args.trials, args.per_language))
+            for method in methods:
+                runs[method].append(optuna_run(work, seed, args.trials, args.per_language) if method == "optuna" else
+                                    polysweep_run(work, method, seed, args.trials, args.per_language, args.launcher))
             print(f"seed {seed}: best macro-F1 " +
                   ", ".join(f"{m} {runs[m][-1].best():.4f}" for m in runs), flush=True)
     finally:
@@ -251,16 +259,19 @@ def main():
     found = {m: statistics.median(r.best() for r in rs) for m, rs in runs.items()}
     for i, t in enumerate(targets):
         to_target = {m: runs[m][i].compute_to(t) for m in runs}
-        ratio = to_target["asha"][0] / to_target["random"][0] if to_target["random"][0] else float("nan")
+        both = "asha" in runs and "random" in runs and to_target["random"][0]
+        ratio = to_target["asha"][0] / to_target["random"][0] if both else float("nan")
         print(f"seed {i + 1}: target {t:.4f}; rank-s to it " +
               ", ".join(f"{m} " + (f"{c:.0f}" if ok else "never") for m, (c, ok) in to_target.items()) +
               f"; ASHA / random {ratio:.2f}")
 
     def figure(name, unit, table, ours, peer, goal, better):
+        if ours not in table or peer not in table:
+            return None  # a method not run (--methods)
         return {"name": name, "unit": unit, "ours": table[ours], "peer": table[peer], "goal": goal, "better": better}
 
     to = "rank-seconds to within 1 point of the seed's best"
-    report("hpo", [
+    figures = [
         figure(f"{to}, ASHA (random sampling) vs random (median)", "rank-s", median, "asha", "random", 0.333, "lower"),
         figure(f"{to}, ASHA (TPE) vs random (median)", "rank-s", median, "tpe-asha", "random", 0.333, "lower"),
         figure(f"{to}, ASHA (TPE) vs Optuna TPE+SHA (median)", "rank-s", median, "tpe-asha", "optuna", 1, "lower"),
@@ -272,10 +283,12 @@ def main():
                "random", 1, "higher"),
         figure("best macro-F1 per sweep, ASHA (TPE) vs Optuna TPE+SHA (median)", "macro-F1", found, "tpe-asha",
                "optuna", 1, "higher"),
-    ], notes=(f"best macro-F1 {best:.4f}; per-seed targets " + ", ".join(f"{t:.4f}" for t in targets) +
+    ]
+    report("hpo", [f for f in figures if f], notes=(f"best macro-F1 {best:.4f}; per-seed targets " + ", ".join(f"{t:.4f}" for t in targets) +
               "; runs reaching theirs: " +
               ", ".join(f"{m} {reached[m]}/{args.seeds}" for m in runs) +
-              f" (a run that never reaches it is charged {ceiling:.0f} rank-s, the most any run spent)"))
+              f" (a run that never reaches it is charged {ceiling:.0f} rank-s, the most any run spent); "
+              f"{args.trials} trials per sweep"))
 
 if __name__ == "__main__":
     main()
