@@ -564,7 +564,8 @@ Status ParseMetric(const Reader& r, const YAML::Node& n, MetricConfig* m) {
 }
 
 Status ParseScheduler(const Reader& r, const YAML::Node& n, SchedulerConfig* s) {
-  PS_RETURN_IF_ERROR(r.CheckMap(n, "scheduler", {"type", "grace", "reduction_factor", "brackets", "min_trials"}));
+  PS_RETURN_IF_ERROR(r.CheckMap(n, "scheduler", {"type", "grace", "reduction_factor", "brackets", "min_trials",
+                                                "promote_in_place"}));
   if (n["type"]) {
     std::string t;
     PS_RETURN_IF_ERROR(r.String(n["type"], "scheduler.type", &t));
@@ -579,6 +580,8 @@ Status ParseScheduler(const Reader& r, const YAML::Node& n, SchedulerConfig* s) 
     PS_RETURN_IF_ERROR(r.Number(n["reduction_factor"], "scheduler.reduction_factor", &s->reduction_factor, 1.5, 100));
   if (n["brackets"]) PS_RETURN_IF_ERROR(r.Integer(n["brackets"], "scheduler.brackets", &s->brackets, 1, 10));
   if (n["min_trials"]) PS_RETURN_IF_ERROR(r.Integer(n["min_trials"], "scheduler.min_trials", &s->min_trials, 1, 1000));
+  if (n["promote_in_place"])
+    PS_RETURN_IF_ERROR(r.Bool(n["promote_in_place"], "scheduler.promote_in_place", &s->promote_in_place));
   return Status::Ok();
 }
 

@@ -113,6 +113,10 @@ struct SchedulerConfig {
   double reduction_factor = 3;    // ASHA/Hyperband keep 1/reduction_factor of each rung
   int brackets = 3;               // Hyperband: ASHA brackets with grace × rf^b
   int min_trials = 3;             // median: trials reported at a step before any is stopped
+  // ASHA/Hyperband: a trial promoted the moment it reaches its rung trains on
+  // without pausing (no checkpoint written and reloaded); false: it pauses
+  // at every rung, as with promotions decided later.
+  bool promote_in_place = true;
 };
 
 struct BudgetConfig {

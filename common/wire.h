@@ -16,8 +16,8 @@
 
 namespace polysweep {
 
-// 2: ProgressBatch.
-inline constexpr uint32_t kProtocolVersion = 2;
+// 2: ProgressBatch. 3: rank 0 waits at a rung for Ack.continue_to.
+inline constexpr uint32_t kProtocolVersion = 3;
 inline constexpr int64_t kMaxMessageBytes = 4 << 20;
 // Reports one ProgressBatch may carry.
 inline constexpr int kMaxBatchReports = 1024;

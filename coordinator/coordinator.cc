@@ -62,6 +62,7 @@ struct Coordinator::Trial {
   int64_t preempted_at = -1;  // step of a preemption checkpoint of this attempt
   int64_t stop_at = 0;        // the step this attempt pauses at for the scheduler (max_steps: none)
   int64_t paused_at = -1;     // step this attempt ended paused at
+  int64_t continued_at = -1;  // this attempt was promoted at its stop here and trains on without pausing
   bool stop_reported = false; // the attempt ended on a stop command
   int64_t early_stopped_at = -1;  // the attempt completed early (training.early_stopping_patience) at this step
   bool pause_reported = false;  // the attempt ended paused, checkpoint committed
@@ -254,8 +255,10 @@ Status Coordinator::Resume() {
   // where it last paused.
   std::map<uint64_t, int64_t> trains_to, paused_at;
   std::map<uint64_t, bool> owner_paused;
+  std::map<uint64_t, std::pair<uint32_t, int64_t>> continued;  // attempt, step
   for (const JournalDecision& d : *decisions) {
-    if (d.kind == "promote" || d.kind == "resume") trains_to[d.trial] = d.stop_at;
+    if (d.kind == "promote" || d.kind == "resume" || d.kind == "continue") trains_to[d.trial] = d.stop_at;
+    if (d.kind == "continue") continued[d.trial] = {d.attempt, d.step};
     if (d.kind == "rung" || d.kind == "pause") {
       paused_at[d.trial] = d.step;
       owner_paused[d.trial] = d.kind == "pause";
@@ -297,6 +300,9 @@ Status Coordinator::Resume() {
     if (auto it = trains_to.find(t.id); it != trains_to.end()) t.stop_at = it->second;
     if (auto it = paused_at.find(t.id); it != paused_at.end()) t.paused_at = it->second;
     t.owner_paused = owner_paused[t.id];
+    if (auto it = continued.find(t.id); it != continued.end() && it->second.first == t.attempt) {
+      t.continued_at = it->second.second;  // this attempt trains on past that stop
+    }
     const std::string name = "trial " + std::to_string(t.id) + " attempt " + std::to_string(t.attempt);
     if (IsFinal(t.state)) {
       ++finished;
@@ -360,17 +366,27 @@ Status Coordinator::ReplaySchedule(const std::vector<JournalDecision>& decisions
     scheduler_->Report(e.trial, e.step, score);
     last_score[e.trial] = score;  // in (trial, attempt, step) order: the latest wins
   }
-  // The searcher learns the results it had, in trial order.
+  // The searcher learns the results it had, in trial order: of trials that
+  // ended or paused, and of a running trial its score where it was last
+  // promoted without pausing.
+  std::map<uint64_t, double> continued_score;
+  for (const JournalDecision& d : decisions) {
+    if (d.kind == "continue") continued_score[d.trial] = d.score;
+  }
   for (const auto& [id, t] : trials_) {
     auto it = last_score.find(id);
-    if (it != last_score.end() && (IsFinal(t->state) || t->state == "paused")) searcher_->Observe(id, t->params, it->second);
+    if (it != last_score.end() && (IsFinal(t->state) || t->state == "paused")) {
+      searcher_->Observe(id, t->params, it->second);
+    } else if (auto c = continued_score.find(id); c != continued_score.end()) {
+      searcher_->Observe(id, t->params, c->second);
+    }
   }
   for (const JournalDecision& d : decisions) {
     auto it = trials_.find(d.trial);
     if (it == trials_.end()) continue;
     Trial& t = *it->second;
-    if (d.kind == "rung") scheduler_->Paused(d.trial, d.step, d.score);
-    if (d.kind == "promote" || d.kind == "resume") scheduler_->Promoted(d.trial, d.stop_at);
+    if (d.kind == "rung" || d.kind == "continue") scheduler_->Paused(d.trial, d.step, d.score);
+    if (d.kind == "promote" || d.kind == "resume" || d.kind == "continue") scheduler_->Promoted(d.trial, d.stop_at);
     // A command the ranks of the running attempt may not have received yet.
     const bool pending = t.state == "running" && d.attempt == t.attempt;
     if (pending && (d.kind == "prune" || d.kind == "stop")) {
@@ -404,6 +420,7 @@ void Coordinator::NextAttempt(Trial& t) {
   t.stop_reported = false;
   t.early_stopped_at = -1;
   t.pause_reported = false;
+  t.continued_at = -1;
   t.command = wire::COMMAND_NONE;
   t.command_outcome.clear();
   t.command_reason.clear();
@@ -616,6 +633,12 @@ void Coordinator::HandleTrialMessage(const zmq::message_t& identity, const wire:
         Status c = SendCommand(t, wire::COMMAND_STOP, "prune", "pruned", buf);
         if (!c.ok()) return Reject(identity, env, "journal: " + c.message());
       }
+      // At its stop rank 0 waits for the answer: train on, or pause there.
+      if (env.rank() == 0 && step == t.stop_at && t.continued_at != step) {
+        Status c = ContinueAtStop(t, step, objective);
+        if (!c.ok()) return Reject(identity, env, "journal: " + c.message());
+      }
+      if (env.rank() == 0 && step == t.continued_at) reply.mutable_ack()->set_continue_to(t.stop_at);
       break;
     }
     case wire::Envelope::kHeartbeat: {
@@ -848,10 +871,45 @@ void Coordinator::StartDrain() {
             std::to_string(static_cast<int>(options_.drain_seconds)) + " s; no new trial starts");
 }
 
+Status Coordinator::ContinueAtStop(Trial& t, int64_t step, const ObjectiveValue& objective) {
+  if (!config_.scheduler.promote_in_place || t.stop_at >= t.max_steps || t.command != wire::COMMAND_NONE) {
+    return Status::Ok();
+  }
+  // Idle as LaunchReadyTrials would see it once this trial paused.
+  const bool idle = searcher_done_ && LiveTrials().size() <= 1;
+  const double score = Score(objective);
+  std::optional<Promotion> p = scheduler_->Continue(t.id, step, score, idle);
+  if (!p) return Status::Ok();
+  const int64_t stop_at = std::min(p->stop_at, t.max_steps);
+  char buf[240];
+  std::snprintf(buf, sizeof buf,
+                "promoted from rung %d (step %lld, %s %.4f%s) as it reached it: trains on to step %lld without pausing",
+                p->rung, static_cast<long long>(step), MetricLabel(config_.metric).c_str(), objective.value,
+                objective.feasible ? "" : " (infeasible)", static_cast<long long>(stop_at));
+  // Journaled before the answer goes: a restarted coordinator gives it again.
+  PS_RETURN_IF_ERROR(journal_->AddDecision({t.id, t.attempt, "continue", step, score, stop_at, buf}));
+  t.stop_at = stop_at;
+  t.continued_at = step;
+  searcher_->Observe(t.id, t.params, score);  // what it scored so far, as at a pause
+  log_.Info("trial " + std::to_string(t.id) + " " + buf);
+  return Status::Ok();
+}
+
 void Coordinator::PauseTrial(Trial& t) {
   t.process.reset();
   t.state = "paused";
   const int64_t step = t.paused_at;
+  if (t.command == wire::COMMAND_NONE && t.continued_at >= 0 && step == t.continued_at) {
+    // Promoted at its stop, but its ranks paused there all the same (a
+    // preemption signal arrived at that step): the promotion stands, and a
+    // new attempt takes it on from the checkpoint.
+    const std::string why = "paused at step " + std::to_string(step) + " as it was promoted";
+    Status j = journal_->Transition(t.id, t.attempt, "paused", why);
+    if (!j.ok()) log_.Error(j.message());
+    ResumeTrial(t, t.stop_at, "resumed from its checkpoint at step " + std::to_string(step) +
+                                  " to train to step " + std::to_string(t.stop_at) + " (promoted there)");
+    return;
+  }
   std::string why;
   if (t.command == wire::COMMAND_PAUSE) {
     t.owner_paused = true;

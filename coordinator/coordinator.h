@@ -115,6 +115,10 @@ class Coordinator {
   void FinishTrial(Trial& trial, const ExitInfo& exit);
   // The attempt ended paused: at its stop (a rung result) or on request.
   void PauseTrial(Trial& trial);
+  // The evaluation at the stop of a running attempt: with promote_in_place,
+  // asks the scheduler whether the trial is promoted there and then; if so,
+  // journals the decision ("continue") and moves the attempt's stop on.
+  Status ContinueAtStop(Trial& t, int64_t step, const ObjectiveValue& objective);
   // Ends a trial for good with `outcome` (no process runs).
   void EndTrial(Trial& trial, const std::string& outcome, const std::string& error, const std::string& reason);
   // Replays the journal's evaluations and `decisions` into the scheduler

@@ -45,7 +45,9 @@ struct JournalTrial {
 
 // A scheduler decision, journaled before it is acted on. Kinds: "rung" (the
 // trial paused at its stop with `score`), "promote" (it resumes to train to
-// `stop_at`), "stop" (it is told to stop at `step`: pruned).
+// `stop_at`), "continue" (promoted at its stop `step` with `score` as it
+// reached it: trains on to `stop_at` without pausing), "stop" (it is told
+// to stop at `step`: pruned).
 struct JournalDecision {
   uint64_t trial = 0;
   uint32_t attempt = 0;

@@ -87,7 +87,9 @@ StatusOr<std::string> RenderPreview(const SweepConfig& c) {
     case SchedulerKind::kAsha:
       out << " (grace " << s.grace << ", reduction factor " << s.reduction_factor
           << "): trials pause at each rung with a checkpoint; the best 1/" << s.reduction_factor
-          << " of a rung resume to the next\n\n";
+          << " of a rung resume to the next"
+          << (s.promote_in_place ? " (one promoted the moment it reaches its rung trains on without pausing)" : "")
+          << "\n\n";
       RenderRungs(out, "", s.grace, s.reduction_factor, c.budget.max_steps, n, &steps);
       break;
     case SchedulerKind::kHyperband: {

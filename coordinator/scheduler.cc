@@ -15,6 +15,19 @@ int64_t RungStep(int64_t grace, double rf, int k) {
 // NaN (a diverged trial) ranks below everything.
 double Sane(double score) { return std::isnan(score) ? -HUGE_VAL : score; }
 
+// Scheduler::Continue for a scheduler whose state is a copyable value: the
+// pause is tried on a copy, which replaces the state only if the trial is
+// the one promoted next.
+template <typename S>
+std::optional<Promotion> ContinueOnCopy(S* s, uint64_t trial, int64_t step, double score, bool idle) {
+  S paused = *s;
+  paused.Paused(trial, step, score);
+  std::optional<Promotion> p = paused.Promote(idle);
+  if (!p || p->trial != trial) return std::nullopt;
+  *s = std::move(paused);
+  return p;
+}
+
 class Fifo : public Scheduler {
  public:
   std::string name() const override { return "fifo"; }
@@ -75,6 +88,10 @@ class Asha : public Scheduler {
     while (RungStep(grace_, rf_, k + 1) < stop_at) ++k;
     if (rungs_.size() <= static_cast<size_t>(k)) rungs_.resize(k + 1);
     rungs_[k].promoted.insert(trial);
+  }
+
+  std::optional<Promotion> Continue(uint64_t trial, int64_t step, double score, bool idle) override {
+    return ContinueOnCopy(this, trial, step, score, idle);
   }
 
  private:
@@ -144,6 +161,9 @@ class Hyperband : public Scheduler {
     return std::nullopt;
   }
   void Promoted(uint64_t trial, int64_t stop_at) override { brackets_[Bracket(trial)].Promoted(trial, stop_at); }
+  std::optional<Promotion> Continue(uint64_t trial, int64_t step, double score, bool idle) override {
+    return ContinueOnCopy(this, trial, step, score, idle);
+  }
 
  private:
   size_t Bracket(uint64_t trial) const { return static_cast<size_t>((trial == 0 ? 0 : trial - 1) % brackets_.size()); }

@@ -57,6 +57,15 @@ class Scheduler {
   virtual std::optional<Promotion> Promote(bool idle) = 0;
   // Replays a promotion decided by an earlier coordinator.
   virtual void Promoted(uint64_t trial, int64_t stop_at) = 0;
+  // The trial reached its stop at `step` with `score` and waits there for
+  // the answer. If pausing it would make it the very trial Promote(idle)
+  // picks next, records its rung result and its promotion (as Paused then
+  // Promote would) and returns the promotion: it trains on without pausing.
+  // Otherwise records nothing: it pauses as planned, and Paused follows.
+  virtual std::optional<Promotion> Continue(uint64_t trial, int64_t step, double score, bool idle) {
+    (void)trial, (void)step, (void)score, (void)idle;
+    return std::nullopt;
+  }
 };
 
 // The stops of a trial of `max_steps` steps: grace × rf^k below max_steps,

@@ -153,6 +153,14 @@ Status CoordinatorClient::Evaluation(const wire::Evaluation& e) {
   return Submit(std::move(env), false).status();
 }
 
+StatusOr<int64_t> CoordinatorClient::EvaluationAtStop(const wire::Evaluation& e) {
+  wire::Envelope env;
+  *env.mutable_evaluation() = e;
+  auto reply = Submit(std::move(env), true);
+  if (!reply.ok()) return reply.status();
+  return reply->has_ack() ? reply->ack().continue_to() : int64_t{0};
+}
+
 Status CoordinatorClient::End(const wire::TrialEnd& e) {
   wire::Envelope env;
   *env.mutable_trial_end() = e;

@@ -39,6 +39,13 @@ class Reporter {
   virtual Status Progress(const wire::Progress& p) = 0;
   virtual Status Evaluation(const wire::Evaluation& e) = 0;
   virtual Status End(const wire::TrialEnd& e) = 0;
+  // The evaluation at the attempt's stop (a rung), delivered before it
+  // returns: the step the coordinator says to train on to when the scheduler
+  // promoted the trial there and then, or 0 to pause at the stop.
+  virtual StatusOr<int64_t> EvaluationAtStop(const wire::Evaluation& e) {
+    PS_RETURN_IF_ERROR(Evaluation(e));
+    return int64_t{0};
+  }
   // The latest command the coordinator sent with an acknowledgement
   // (wire::COMMAND_NONE until one arrives). Any thread may ask.
   virtual wire::Command command() const { return wire::COMMAND_NONE; }
@@ -72,6 +79,8 @@ class CoordinatorClient : public Reporter {
   // Queued: return at once, with the error of an earlier report if delivery failed.
   Status Progress(const wire::Progress& p) override;
   Status Evaluation(const wire::Evaluation& e) override;
+  // Queued behind the reports before it; waits for its acknowledgement.
+  StatusOr<int64_t> EvaluationAtStop(const wire::Evaluation& e) override;
   // Queued behind the reports before it; waits until all are delivered.
   Status End(const wire::TrialEnd& e) override;
   wire::Command command() const override { return static_cast<wire::Command>(command_.load()); }

@@ -245,7 +245,9 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
                           std::max(2, accumulation));
   const int64_t warmup = params.WarmupSteps(max_steps);
 
-  const int64_t stop_at = a.stop_at_step() > 0 ? std::min(a.stop_at_step(), max_steps) : max_steps;
+  // Where this attempt stops for the scheduler; moved on when the scheduler
+  // promotes the trial there and then.
+  int64_t stop_at = a.stop_at_step() > 0 ? std::min(a.stop_at_step(), max_steps) : max_steps;
   if (stop_at < max_steps && !checkpoints) {
     return classed(Status::Error("stop_at_step " + std::to_string(stop_at) + " needs a checkpoint_dir to pause in"),
                    kBadConfig);
@@ -347,13 +349,23 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
     // has one (the resumed attempt starts at the next step).
     const bool interrupted = (flags[0] > 0 || agreed == wire::COMMAND_PAUSE) && step < max_steps;
     const bool final = step == max_steps;
-    const bool rung = step == stop_at && !final;  // the scheduler decides here
+    bool rung = step == stop_at && !final;  // the scheduler decides here
+    // At its stop, rank 0 waits for the scheduler's answer to the evaluation:
+    // pause here, or (promoted there and then) train on to a later stop.
+    const bool ask = rung && !interrupted;
+    int64_t continue_to = 0;
     std::optional<double> score;
     if (final || rung || (a.eval_every() > 0 && step % a.eval_every() == 0)) {
       auto metrics = Evaluate(trainer.model(), **valid, num_labels, num_langs, kPad, max_length, comm, liveness, step, masking);
       if (!metrics.ok()) return metrics.status();
       const wire::Evaluation evaluation = ToWire(*metrics, step, final, a.data());
-      if (reporter) PS_RETURN_IF_ERROR(reporter->Evaluation(evaluation));
+      if (reporter && ask) {
+        auto to = reporter->EvaluationAtStop(evaluation);
+        if (!to.ok()) return to.status();
+        continue_to = *to;
+      } else if (reporter) {
+        PS_RETURN_IF_ERROR(reporter->Evaluation(evaluation));
+      }
       score = ObjectiveScore(metric, ComputeObjective(metric, evaluation));
       window_start = Clock::now();  // evaluation time is not training throughput
       if (*score > best_score) {
@@ -361,6 +373,18 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
         evals_since_best = 0;
       } else {
         ++evals_since_best;
+      }
+    }
+    if (ask) {
+      // Every rank learns rank 0's answer (a step exact in two floats).
+      float to[2] = {static_cast<float>(continue_to >> 20), static_cast<float>(continue_to & 0xFFFFF)};
+      if (comm->size() > 1) PS_RETURN_IF_ERROR(comm->AllReduceSum(to, 2));
+      const int64_t next = (static_cast<int64_t>(to[0]) << 20) + static_cast<int64_t>(to[1]);
+      if (next > step) {
+        stop_at = std::min(next, max_steps);
+        rung = false;
+        log.Info("promoted at step " + std::to_string(step) + " by the scheduler: trains on to step " +
+                 std::to_string(stop_at) + " without pausing");
       }
     }
     const bool early_stop = params.early_stopping_patience > 0 && evals_since_best >= params.early_stopping_patience &&

@@ -52,6 +52,8 @@ class RunningCoordinator {
     }
     return true;
   }
+  // The processes of the first `n` launched attempts exit cleanly.
+  void EndLaunched(int n) { launcher_.exited = n; }
   // Stops the coordinator (trials stay as they are, interrupted) and returns Run's status.
   Status Stop() {
     stop_ = true;

@@ -1,6 +1,7 @@
 // Schedulers and trial control on real sweeps: an ASHA sweep of nine trials
 // of two MPI ranks in which trials pause at rungs with a checkpoint, losers
-// are pruned and winners resume from their checkpoints; and the owner's
+// are pruned and winners resume from their checkpoints; a trial promoted as
+// it reaches its rung training on in the same attempt; and the owner's
 // pause, resume and stop reaching every rank of a trial at the same step.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -69,11 +70,12 @@ int WaitSweep(pid_t pid, std::chrono::seconds limit) {
 TEST(SchedulerSweep, AshaPrunesEarlyAndPromotedTrialsResumeFromTheirCheckpoints) {
   ASSERT_TRUE(std::filesystem::exists(POLYSWEEP_DEFAULT_DATA)) << "run scripts/make-default-data first";
   const std::string dir = testing_util::FreshDir("asha");
-  // Rungs at steps 10, 30 and 90 (the budget); two trials run at once.
+  // Rungs at steps 10, 30 and 90 (the budget); two trials run at once;
+  // every trial pauses at its rung, even one promoted there and then.
   const std::string config =
       WriteConfig(dir, "asha", "max_concurrent: 2\n"
                                "metric: {name: language_f1, over: worst}\n"
-                               "scheduler: {type: asha, grace: 10, reduction_factor: 3}\n"
+                               "scheduler: {type: asha, grace: 10, reduction_factor: 3, promote_in_place: false}\n"
                                "budget: {max_trials: 9, max_steps: 90, eval_every: 0, log_every: 5}\n");
   const std::string run = dir + "/run", log = dir + "/sweep.log";
   const pid_t pid = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, log);
@@ -153,7 +155,8 @@ TEST(SchedulerSweep, AnInterruptedTpeAshaSweepContinuesWithTheSameDecisions) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(180);
   while (std::chrono::steady_clock::now() < deadline) {
     if (std::filesystem::exists(run + "/journal.db") &&
-        JournalReader(run + "/journal.db").Scalar("SELECT COUNT(*) >= 1 FROM decisions WHERE kind='promote'") == "1") {
+        JournalReader(run + "/journal.db")
+                .Scalar("SELECT COUNT(*) >= 1 FROM decisions WHERE kind IN ('promote', 'continue')") == "1") {
       break;
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -170,22 +173,24 @@ TEST(SchedulerSweep, AnInterruptedTpeAshaSweepContinuesWithTheSameDecisions) {
   EXPECT_EQ(j.Scalar("SELECT state FROM sweeps"), "finished");
   EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM trials"), "9");  // none issued twice
   EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM trials WHERE state NOT IN ('completed', 'pruned')"), "0");
-  // Every trial has one result per rung it reached, and no trial was
-  // promoted twice from one rung.
-  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM (SELECT trial_id, step FROM decisions WHERE kind='rung' "
+  // Every trial has one result per rung it reached (a pause there, or a
+  // promotion as it reached it), and no trial was promoted twice from one rung.
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM (SELECT trial_id, step FROM decisions WHERE kind IN ('rung', 'continue') "
                      "GROUP BY trial_id, step HAVING COUNT(*) > 1)"),
             "0");
-  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM (SELECT trial_id, step FROM decisions WHERE kind='promote' "
-                     "GROUP BY trial_id, step HAVING COUNT(*) > 1)"),
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM (SELECT trial_id, step FROM decisions WHERE kind IN ('promote', "
+                     "'continue') GROUP BY trial_id, step HAVING COUNT(*) > 1)"),
             "0");
-  EXPECT_EQ(j.Scalar("SELECT COUNT(DISTINCT trial_id) FROM decisions WHERE kind='rung' AND step=10"), "9");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(DISTINCT trial_id) FROM decisions WHERE kind IN ('rung', 'continue') AND step=10"),
+            "9");
   // Across the restart, every promotion from rung 0 took a trial that was
   // in the top third of the rung's results when it was decided.
-  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM decisions p JOIN decisions me ON me.kind='rung' AND "
-                     "me.trial_id=p.trial_id AND me.step=p.step WHERE p.kind='promote' AND p.step=10 AND "
-                     "(SELECT COUNT(*) FROM decisions r WHERE r.kind='rung' AND r.step=10 AND r.id<p.id AND "
-                     "r.score > me.score) + 1 > "
-                     "(SELECT COUNT(*) FROM decisions r WHERE r.kind='rung' AND r.step=10 AND r.id<p.id) / 3"),
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM decisions p JOIN decisions me ON me.kind IN ('rung', 'continue') AND "
+                     "me.trial_id=p.trial_id AND me.step=p.step WHERE p.kind IN ('promote', 'continue') AND "
+                     "p.step=10 AND (SELECT COUNT(*) FROM decisions r WHERE r.kind IN ('rung', 'continue') AND "
+                     "r.step=10 AND r.id<=p.id AND r.score > me.score) + 1 > "
+                     "(SELECT COUNT(*) FROM decisions r WHERE r.kind IN ('rung', 'continue') AND r.step=10 AND "
+                     "r.id<=p.id) / 3"),
             "0");
   EXPECT_GE(std::stoi(j.Scalar("SELECT COUNT(*) FROM trials WHERE state='completed'")), 1);
   EXPECT_NE(ReadAll(dir + "/second.log").find("resumed from"), std::string::npos);
@@ -215,6 +220,49 @@ std::string SameStepOnBothRanks(const std::string& log, const std::string& what)
     return "0";
   }
   return *steps["0"].begin();
+}
+
+TEST(SchedulerSweep, APromotedTrialTrainsOnInTheSameAttemptWithoutACheckpoint) {
+  ASSERT_TRUE(std::filesystem::exists(POLYSWEEP_DEFAULT_DATA)) << "run scripts/make-default-data first";
+  const std::string dir = testing_util::FreshDir("asha-in-place");
+  // Two trials, one at a time, rungs at 10, 30 and 90. Neither fills rung
+  // 0's quota (floor(2 / 3) = 0), so both pause there; with no trial left
+  // to come the better one is promoted from its checkpoint to 30. There,
+  // alone and with nothing else to run, it is promoted again as it arrives:
+  // it trains on to 90 in the same attempt.
+  const std::string config =
+      WriteConfig(dir, "asha-in-place", "max_concurrent: 1\n"
+                                        "scheduler: {type: asha, grace: 10, reduction_factor: 3}\n"
+                                        "budget: {max_trials: 2, max_steps: 90, eval_every: 0, log_every: 5}\n");
+  const std::string run = dir + "/run", log = dir + "/sweep.log";
+  const pid_t pid = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, log);
+  ASSERT_GT(pid, 0);
+  ASSERT_EQ(WaitSweep(pid, std::chrono::seconds(300)), 0) << ReadAll(log);
+
+  JournalReader j(run + "/journal.db");
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ(j.Scalar("SELECT group_concat(kind || ' ' || step || ' ' || stop_at) FROM "
+                     "(SELECT * FROM decisions ORDER BY id)"),
+            "rung 10 10,rung 10 10,promote 10 30,continue 30 90")
+      << ReadAll(log);
+  const std::string best = j.Scalar("SELECT trial_id FROM decisions WHERE kind='continue'");
+  ASSERT_FALSE(best.empty());
+  EXPECT_EQ(j.Scalar("SELECT state || ' ' || attempt FROM trials WHERE id=" + best), "completed 2");
+  // Attempt 2 resumed from the rung-0 checkpoint and trained 15..90 without a break.
+  const std::string where = " WHERE trial_id=" + best + " AND attempt=2";
+  EXPECT_EQ(j.Scalar("SELECT MIN(step) || '-' || MAX(step) || ' ' || COUNT(*) FROM progress" + where), "15-90 16");
+  EXPECT_EQ(j.Scalar("SELECT group_concat(step) FROM (SELECT step FROM evaluations" + where + " ORDER BY step)"),
+            "30,90");
+  // The continue decision carries the evaluation at 30 it was made on.
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM decisions d JOIN evaluations e ON e.trial_id=d.trial_id AND "
+                     "e.attempt=d.attempt AND e.step=d.step WHERE d.kind='continue' AND ABS(d.score - e.macro_f1) < 1e-9"),
+            "1");
+  // Both ranks heard the answer at the same step; no checkpoint was committed there.
+  const std::string trial_log = ReadAll(run + "/trial-" + best + ".log");
+  EXPECT_EQ(SameStepOnBothRanks(run + "/trial-" + best + ".log", "promoted"), "30") << trial_log;
+  EXPECT_NE(trial_log.find("resumed from the checkpoint at step 10"), std::string::npos) << trial_log;
+  EXPECT_EQ(trial_log.find("paused at step 30"), std::string::npos) << trial_log;
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM transitions WHERE trial_id=" + best + " AND to_state='paused'"), "1");
 }
 
 TEST(SchedulerSweep, OwnerPauseResumeAndStopReachEveryRankAtTheSameStep) {

@@ -288,6 +288,7 @@ TEST_F(ConfigTest, DefaultsApplied) {
   EXPECT_EQ(c.budget.max_trials, 4);
   EXPECT_EQ(c.budget.max_steps, 10);
   EXPECT_EQ(c.budget.log_every, 10);
+  EXPECT_TRUE(c.scheduler.promote_in_place);
 }
 
 TEST_F(ConfigTest, ShardDirDefaultsUnderOutputDir) {
@@ -379,6 +380,8 @@ TEST_F(ConfigTest, BadConfigsNameFileLineAndKey) {
       {"non-integer", Minimal("trial:\n  ranks: 1.5\n"), "10: trial.ranks", "integer"},
       {"overlap not a boolean", Minimal("trial:\n  overlap: sometimes\n"), "10: trial.overlap",
        "expected true or false, got \"sometimes\""},
+      {"promote_in_place not a boolean", Minimal("scheduler:\n  type: asha\n  promote_in_place: 1\n"),
+       "11: scheduler.promote_in_place", "expected true or false, got \"1\""},
       {"bucket too small", Minimal("trial:\n  bucket_mb: 0\n"), "10: trial.bucket_mb", "out of range"},
       {"threads_per_rank word", Minimal("trial:\n  threads_per_rank: many\n"), "10: trial.threads_per_rank",
        "expected a number"},

@@ -36,11 +36,15 @@ struct Fact {
 };
 
 // The simulated cluster. Trial t's score at step s is quality[t] × (1 −
-// e^(−s/tau)): every rung ranks the trials as their final scores do.
+// e^(−s/tau)): every rung ranks the trials as their final scores do. With
+// `in_place`, a trial at its stop asks Scheduler::Continue first, as the
+// coordinator does with scheduler.promote_in_place.
 class Sim {
  public:
-  Sim(Scheduler* s, std::vector<double> quality, int slots, int64_t max_steps, int64_t eval_every = 0)
-      : s_(s), quality_(std::move(quality)), slots_(slots), max_steps_(max_steps), eval_every_(eval_every) {}
+  Sim(Scheduler* s, std::vector<double> quality, int slots, int64_t max_steps, int64_t eval_every = 0,
+      bool in_place = false)
+      : s_(s), quality_(std::move(quality)), slots_(slots), max_steps_(max_steps), eval_every_(eval_every),
+        in_place_(in_place) {}
 
   double Score(uint64_t trial, int64_t step) const {
     return quality_[trial - 1] * (1 - std::exp(-static_cast<double>(step) / 200.0));
@@ -81,6 +85,9 @@ class Sim {
         facts_.push_back({Fact::kEnded, next, step, score, true});
         completed_.insert(next);
         running_.erase(next);
+      } else if (step == r.stop_at && in_place_ &&
+                 Continued(next, step, score, issued_ == quality_.size() && running_.size() == 1)) {
+        // Trains on without pausing: the same facts as a pause and a promotion.
       } else if (step == r.stop_at) {
         s_->Paused(next, step, score);
         facts_.push_back({Fact::kPaused, next, step, score});
@@ -97,6 +104,7 @@ class Sim {
   int64_t reached(uint64_t trial) const { return reached_.count(trial) ? reached_.at(trial) : 0; }
   int64_t steps_spent() const { return steps_spent_; }
   uint64_t issued() const { return issued_; }
+  int in_place() const { return in_place_count_; }
 
  private:
   struct Running {
@@ -108,6 +116,18 @@ class Sim {
   int64_t NextEvent(const Running& r) const {
     if (eval_every_ == 0) return r.stop_at;
     return std::min(r.stop_at, (r.from / eval_every_ + 1) * eval_every_);
+  }
+
+  bool Continued(uint64_t trial, int64_t step, double score, bool idle) {
+    auto p = s_->Continue(trial, step, score, idle);
+    if (!p) return false;
+    EXPECT_EQ(p->trial, trial);
+    decisions.push_back(*p);
+    facts_.push_back({Fact::kPaused, trial, step, score});
+    facts_.push_back({Fact::kPromoted, trial, std::min(p->stop_at, max_steps_), 0});
+    running_[trial].stop_at = std::min(p->stop_at, max_steps_);
+    ++in_place_count_;
+    return true;
   }
 
   void Fill() {
@@ -131,6 +151,8 @@ class Sim {
   int slots_;
   int64_t max_steps_;
   int64_t eval_every_;
+  bool in_place_;
+  int in_place_count_ = 0;
   int64_t clock_ = 0;
   uint64_t issued_ = 0;
   int64_t steps_spent_ = 0;
@@ -234,6 +256,57 @@ TEST(AshaScheduler, ADivergedTrialRanksLast) {
   auto p = s->Promote(false);
   ASSERT_TRUE(p);
   EXPECT_EQ(p->trial, 2u);
+}
+
+TEST(AshaScheduler, ContinueRecordsNothingUnlessTheTrialIsPromotedNext) {
+  auto s = MakeScheduler(Config(SchedulerKind::kAsha, 10, 3));
+  s->Paused(1, 10, 0.9);
+  s->Paused(2, 10, 0.8);
+  // Paused, trial 3 would make the quota 1, and trial 1 would go first.
+  EXPECT_FALSE(s->Continue(3, 10, 0.1, false));
+  EXPECT_FALSE(s->Promote(false)) << "Continue recorded trial 3's result";
+  // The best of the three: promoted the moment it reaches the rung.
+  auto p = s->Continue(3, 10, 0.95, false);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->trial, 3u);
+  EXPECT_EQ(p->stop_at, 30);
+  EXPECT_EQ(p->rung, 0);
+  EXPECT_FALSE(s->Promote(false)) << "the quota of floor(3 / 3) is spent";
+  // Its result counts in the rung: a fourth trial does not raise the quota.
+  s->Paused(4, 10, 0.85);
+  EXPECT_FALSE(s->Promote(false));
+}
+
+TEST(AshaScheduler, PromotingInPlaceDecidesExactlyAsPausingFirst) {
+  // The same sweeps, with trials pausing at every rung and with trials
+  // promoted at their rung training on: the same facts in the same order,
+  // so the same trials, steps and decisions.
+  for (SchedulerKind kind : {SchedulerKind::kAsha, SchedulerKind::kHyperband}) {
+    int in_place = 0;
+    for (uint64_t seed = 1; seed <= 5; ++seed) {
+      for (int slots : {1, 3}) {
+        std::vector<double> q = RandomQualities(27, seed);
+        auto paused = MakeScheduler(Config(kind, 30, 3, 2));
+        auto continued = MakeScheduler(Config(kind, 30, 3, 2));
+        Sim a(paused.get(), q, slots, 810), b(continued.get(), q, slots, 810, 0, true);
+        a.Run();
+        b.Run();
+        const std::string where = std::string(SchedulerKindName(kind)) + " seed " + std::to_string(seed) + " slots " +
+                                  std::to_string(slots);
+        ASSERT_EQ(a.facts().size(), b.facts().size()) << where;
+        for (size_t i = 0; i < a.facts().size(); ++i) {
+          EXPECT_EQ(a.facts()[i].kind, b.facts()[i].kind) << where << " fact " << i;
+          EXPECT_EQ(a.facts()[i].trial, b.facts()[i].trial) << where << " fact " << i;
+          EXPECT_EQ(a.facts()[i].step, b.facts()[i].step) << where << " fact " << i;
+        }
+        EXPECT_EQ(a.completed(), b.completed()) << where;
+        EXPECT_EQ(a.steps_spent(), b.steps_spent()) << where;
+        EXPECT_EQ(a.in_place(), 0);
+        in_place += b.in_place();
+      }
+    }
+    EXPECT_GT(in_place, 10) << SchedulerKindName(kind) << ": few promotions happened in place";
+  }
 }
 
 TEST(HyperbandScheduler, DealsTrialsToBracketsWithGeometricGrace) {

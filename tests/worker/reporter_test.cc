@@ -1,7 +1,8 @@
 // The rank's reporter (worker/reporter.h) over real ZeroMQ sockets: reports
 // that queue up while a message is in flight travel together in the next one,
-// an evaluation or the trial's end is never folded into a batch, and a real
-// coordinator journals every batched report exactly once.
+// an evaluation or the trial's end is never folded into a batch, a real
+// coordinator journals every batched report exactly once, and a rank at its
+// stop learns whether the scheduler promoted it there and then.
 #include "worker/reporter.h"
 
 #include <gtest/gtest.h>
@@ -115,23 +116,33 @@ TEST(Reporter, ReportsQueuedBehindAMessageInFlightTravelTogether) {
   }
 }
 
-TEST(Reporter, ARealCoordinatorJournalsEveryBatchedReportOnce) {
+std::string FreshTempDir() {
   std::string tmpl = ::testing::TempDir() + "reporter_test.XXXXXX";
-  ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
-  const std::string dir = tmpl;
+  return mkdtemp(tmpl.data()) ? tmpl : "";
+}
+
+// A real coordinator of the sweep "rep" in `dir`: `sweep` is its YAML after
+// name, output_dir and data.
+StatusOr<std::unique_ptr<testing_util::RunningCoordinator>> StartCoordinator(const std::string& dir,
+                                                                             const std::string& sweep) {
   std::ofstream(dir + "/data.jsonl") << "{}\n";
-  constexpr int kReports = 2000;
   auto config = ParseSweepConfig("name: rep\noutput_dir: " + dir + "\ndata: {files: [" + dir +
-                                     "/data.jsonl]}\nsecurity: {curve: off}\n"
-                                     "search: {space: {lr: {type: choice, values: [0.001]}}}\n"
-                                     "budget: {max_trials: 1, max_steps: " + std::to_string(kReports) + "}\n",
+                                     "/data.jsonl]}\nsecurity: {curve: off}\n" + sweep,
                                  "rep.yaml");
-  ASSERT_TRUE(config.ok()) << config.status().message();
+  if (!config.ok()) return config.status();
   Manifest manifest;
   manifest.labels = {"a", "b"};
   manifest.languages = {"de"};
   manifest.counts["de"] = {100, 10, 10};
-  auto coordinator = testing_util::RunningCoordinator::Start(*config, manifest, dir + "/journal.db");
+  return testing_util::RunningCoordinator::Start(*config, manifest, dir + "/journal.db");
+}
+
+TEST(Reporter, ARealCoordinatorJournalsEveryBatchedReportOnce) {
+  const std::string dir = FreshTempDir();
+  ASSERT_FALSE(dir.empty());
+  constexpr int kReports = 2000;
+  auto coordinator = StartCoordinator(dir, "search: {space: {lr: {type: choice, values: [0.001]}}}\n"
+                                           "budget: {max_trials: 1, max_steps: " + std::to_string(kReports) + "}\n");
   ASSERT_TRUE(coordinator.ok()) << coordinator.status().message();
   ASSERT_TRUE((*coordinator)->WaitLaunched(1, 20s));
 
@@ -163,6 +174,74 @@ TEST(Reporter, ARealCoordinatorJournalsEveryBatchedReportOnce) {
   EXPECT_EQ(reader.Scalar("SELECT COUNT(DISTINCT step) FROM progress"), std::to_string(kReports));
   EXPECT_EQ(reader.Scalar("SELECT MAX(step) FROM progress"), std::to_string(kReports));
   fs::remove_all(dir);
+}
+
+TEST(Reporter, AtItsStopARankLearnsWhetherItIsPromotedThereAndThen) {
+  for (bool in_place : {true, false}) {
+    SCOPED_TRACE(in_place ? "promote_in_place: true" : "promote_in_place: false");
+    const std::string dir = FreshTempDir();
+    ASSERT_FALSE(dir.empty());
+    // Rungs at 10, 30 and 90; one trial at a time.
+    auto coordinator = StartCoordinator(
+        dir, "search: {algorithm: grid, space: {lr: {type: choice, values: [0.001, 0.002, 0.003]}}}\n"
+             "scheduler: {type: asha, grace: 10, reduction_factor: 3, promote_in_place: " +
+                 std::string(in_place ? "true" : "false") + "}\n"
+             "max_concurrent: 1\n"
+             "budget: {max_trials: 3, max_steps: 90}\n");
+    ASSERT_TRUE(coordinator.ok()) << coordinator.status().message();
+    testing_util::RunningCoordinator& c = **coordinator;
+    zmq::context_t ctx(1);
+    Logger log("reporter test");
+    auto rank0 = [&](uint64_t trial) {
+      return std::make_unique<CoordinatorClient>(ctx, c.endpoint(), TrialIdentity{"rep", trial, 1, 0}, std::nullopt,
+                                                 30s, log);
+    };
+    auto scored = [](int64_t step, double f1) {
+      wire::Evaluation e = Eval(step);
+      e.set_macro_f1(f1);
+      return e;
+    };
+    // Trials 1 and 2 pause at the first rung: with one or two results there,
+    // its quota of floor(n / 3) is 0.
+    for (uint64_t trial : {1, 2}) {
+      ASSERT_TRUE(c.WaitLaunched(static_cast<int>(trial), 20s));
+      auto client = rank0(trial);
+      auto answer = client->EvaluationAtStop(scored(10, 0.1 * static_cast<double>(trial)));
+      ASSERT_TRUE(answer.ok()) << answer.status().message();
+      EXPECT_EQ(*answer, 0) << "trial " << trial;
+      wire::TrialEnd end;
+      end.set_steps(10);
+      end.set_paused(true);
+      ASSERT_TRUE(client->End(end).ok());
+      c.EndLaunched(static_cast<int>(trial));
+    }
+    // Trial 3 reaches the rung as its best: a quota of 1, which it takes.
+    ASSERT_TRUE(c.WaitLaunched(3, 20s));
+    auto client = rank0(3);
+    auto answer = client->EvaluationAtStop(scored(10, 0.9));
+    ASSERT_TRUE(answer.ok()) << answer.status().message();
+    EXPECT_EQ(*answer, in_place ? 30 : 0);
+    if (in_place) {
+      // Resent (its acknowledgement lost), it gets the same answer.
+      answer = client->EvaluationAtStop(scored(10, 0.9));
+      ASSERT_TRUE(answer.ok());
+      EXPECT_EQ(*answer, 30);
+      // Alone at the next rung, with more trials to come: it pauses there.
+      answer = client->EvaluationAtStop(scored(30, 0.95));
+      ASSERT_TRUE(answer.ok());
+      EXPECT_EQ(*answer, 0);
+    }
+    client.reset();
+    EXPECT_TRUE(c.Stop().ok());
+
+    testing_util::JournalReader j(dir + "/journal.db");
+    ASSERT_TRUE(j.ok());
+    EXPECT_EQ(j.Scalar("SELECT group_concat(kind || ' ' || trial_id || ' ' || step || ' ' || stop_at) FROM "
+                       "(SELECT * FROM decisions ORDER BY id)"),
+              in_place ? "rung 1 10 10,rung 2 10 10,continue 3 10 30" : "rung 1 10 10,rung 2 10 10");
+    if (in_place) EXPECT_EQ(j.Scalar("SELECT score FROM decisions WHERE kind = 'continue'"), "0.9");
+    fs::remove_all(dir);
+  }
 }
 
 }  // namespace
