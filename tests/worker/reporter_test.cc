@@ -226,6 +226,19 @@ TEST(Reporter, AtItsStopARankLearnsWhetherItIsPromotedThereAndThen) {
       answer = client->EvaluationAtStop(scored(10, 0.9));
       ASSERT_TRUE(answer.ok());
       EXPECT_EQ(*answer, 30);
+      // Its ranks pause there all the same (a preemption signal at that
+      // step): the promotion stands, and a new attempt resumes it to 30.
+      wire::TrialEnd end;
+      end.set_steps(10);
+      end.set_paused(true);
+      ASSERT_TRUE(client->End(end).ok());
+      c.EndLaunched(3);
+      ASSERT_TRUE(c.WaitLaunched(4, 20s));
+      client = std::make_unique<CoordinatorClient>(ctx, c.endpoint(), TrialIdentity{"rep", 3, 2, 0}, std::nullopt,
+                                                   30s, log);
+      auto assignment = client->Hello(2, "localhost", 1);
+      ASSERT_TRUE(assignment.ok()) << assignment.status().message();
+      EXPECT_EQ(assignment->stop_at_step(), 30);
       // Alone at the next rung, with more trials to come: it pauses there.
       answer = client->EvaluationAtStop(scored(30, 0.95));
       ASSERT_TRUE(answer.ok());
@@ -239,7 +252,12 @@ TEST(Reporter, AtItsStopARankLearnsWhetherItIsPromotedThereAndThen) {
     EXPECT_EQ(j.Scalar("SELECT group_concat(kind || ' ' || trial_id || ' ' || step || ' ' || stop_at) FROM "
                        "(SELECT * FROM decisions ORDER BY id)"),
               in_place ? "rung 1 10 10,rung 2 10 10,continue 3 10 30" : "rung 1 10 10,rung 2 10 10");
-    if (in_place) EXPECT_EQ(j.Scalar("SELECT score FROM decisions WHERE kind = 'continue'"), "0.9");
+    if (in_place) {
+      EXPECT_EQ(j.Scalar("SELECT score FROM decisions WHERE kind = 'continue'"), "0.9");
+      EXPECT_EQ(j.Scalar("SELECT group_concat(attempt || ' ' || to_state, ', ') FROM (SELECT * FROM transitions "
+                         "WHERE trial_id = 3 ORDER BY id)"),
+                "1 running, 1 paused, 2 running, 2 interrupted");
+    }
     fs::remove_all(dir);
   }
 }
