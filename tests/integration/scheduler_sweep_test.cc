@@ -67,20 +67,30 @@ int WaitSweep(pid_t pid, std::chrono::seconds limit) {
   return -1;
 }
 
+// Runs the sweep of WriteConfig(dir, name, extra) to its end, within
+// `limit`; true when it finished with exit code 0 (its log is dir/sweep.log).
+::testing::AssertionResult RunSweep(const std::string& dir, const std::string& name, const std::string& extra,
+                                    std::chrono::seconds limit) {
+  const std::string config = WriteConfig(dir, name, extra), log = dir + "/sweep.log";
+  const pid_t pid = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, log);
+  if (pid <= 0) return ::testing::AssertionFailure() << "cannot start polysweep sweep";
+  const int code = WaitSweep(pid, limit);
+  if (code != 0) return ::testing::AssertionFailure() << "sweep exited " << code << "\n" << ReadAll(log);
+  return ::testing::AssertionSuccess();
+}
+
 TEST(SchedulerSweep, AshaPrunesEarlyAndPromotedTrialsResumeFromTheirCheckpoints) {
   ASSERT_TRUE(std::filesystem::exists(POLYSWEEP_DEFAULT_DATA)) << "run scripts/make-default-data first";
   const std::string dir = testing_util::FreshDir("asha");
   // Rungs at steps 10, 30 and 90 (the budget); two trials run at once;
   // every trial pauses at its rung, even one promoted there and then.
-  const std::string config =
-      WriteConfig(dir, "asha", "max_concurrent: 2\n"
-                               "metric: {name: language_f1, over: worst}\n"
-                               "scheduler: {type: asha, grace: 10, reduction_factor: 3, promote_in_place: false}\n"
-                               "budget: {max_trials: 9, max_steps: 90, eval_every: 0, log_every: 5}\n");
+  ASSERT_TRUE(RunSweep(dir, "asha",
+                       "max_concurrent: 2\n"
+                       "metric: {name: language_f1, over: worst}\n"
+                       "scheduler: {type: asha, grace: 10, reduction_factor: 3, promote_in_place: false}\n"
+                       "budget: {max_trials: 9, max_steps: 90, eval_every: 0, log_every: 5}\n",
+                       std::chrono::seconds(420)));
   const std::string run = dir + "/run", log = dir + "/sweep.log";
-  const pid_t pid = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, log);
-  ASSERT_GT(pid, 0);
-  ASSERT_EQ(WaitSweep(pid, std::chrono::seconds(420)), 0) << ReadAll(log);
 
   JournalReader j(run + "/journal.db");
   ASSERT_TRUE(j.ok());
@@ -230,14 +240,12 @@ TEST(SchedulerSweep, APromotedTrialTrainsOnInTheSameAttemptWithoutACheckpoint) {
   // to come the better one is promoted from its checkpoint to 30. There,
   // alone and with nothing else to run, it is promoted again as it arrives:
   // it trains on to 90 in the same attempt.
-  const std::string config =
-      WriteConfig(dir, "asha-in-place", "max_concurrent: 1\n"
-                                        "scheduler: {type: asha, grace: 10, reduction_factor: 3}\n"
-                                        "budget: {max_trials: 2, max_steps: 90, eval_every: 0, log_every: 5}\n");
+  ASSERT_TRUE(RunSweep(dir, "asha-in-place",
+                       "max_concurrent: 1\n"
+                       "scheduler: {type: asha, grace: 10, reduction_factor: 3}\n"
+                       "budget: {max_trials: 2, max_steps: 90, eval_every: 0, log_every: 5}\n",
+                       std::chrono::seconds(300)));
   const std::string run = dir + "/run", log = dir + "/sweep.log";
-  const pid_t pid = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, log);
-  ASSERT_GT(pid, 0);
-  ASSERT_EQ(WaitSweep(pid, std::chrono::seconds(300)), 0) << ReadAll(log);
 
   JournalReader j(run + "/journal.db");
   ASSERT_TRUE(j.ok());
