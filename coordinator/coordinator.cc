@@ -1234,12 +1234,11 @@ Status Coordinator::Run() {
       for (auto& [id, t] : trials_) active |= t->state == "paused" && t->owner_paused;
     }
     if (!active && searcher_done_ && draining_since_ == 0) break;
-    WaitReadable(socket_, std::chrono::milliseconds(options_.poll_interval_ms));
     // Drain what arrived before looking at exits, so a trial's last reports
     // are journaled before its outcome. Group commit: the facts of up to
     // kBatch messages are committed together, then acknowledged together.
     constexpr int kBatch = 512;
-    if (WaitReadable(socket_, std::chrono::milliseconds(0))) {
+    if (WaitReadable(socket_, std::chrono::milliseconds(options_.poll_interval_ms))) {
       Status b = journal_->BeginBatch();
       if (!b.ok()) log_.Error(b.message());
       for (int n = 0; n < kBatch && HandleMessage(); ++n) {
