@@ -714,6 +714,16 @@ StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::
       return r.Error(root["scheduler"], "scheduler.grace",
                      "required (steps before the first decision) when budget.eval_every is 0");
     }
+    // With epochs the step budget is known only once the data is sharded.
+    if (c.scheduler.kind != SchedulerKind::kFifo && c.budget.max_steps > 0 &&
+        c.scheduler.grace >= c.budget.max_steps) {
+      const bool given = static_cast<bool>(root["scheduler"]["grace"]);
+      return r.Error(given ? root["scheduler"]["grace"] : root["scheduler"], "scheduler.grace",
+                     std::to_string(c.scheduler.grace) + (given ? "" : " (budget.eval_every, its default)") +
+                         " is not below budget.max_steps (" + std::to_string(c.budget.max_steps) +
+                         "): every trial would train its full budget before the first decision; lower it, or use "
+                         "type: fifo");
+    }
     if (c.scheduler.kind != SchedulerKind::kFifo && c.trial.synthetic_step_ms > 0) {
       return r.Error(root["scheduler"], "scheduler.type",
                      "synthetic trials (trial.synthetic_step_ms) keep no checkpoints to pause and resume at; use fifo");

@@ -71,6 +71,21 @@ TEST(SchedulerConfig, BadValuesNameTheKey) {
                          "p.yaml");
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find("scheduler.reduction_factor"), std::string::npos) << bad.status().message();
+  // A first decision at or past the end of training decides nothing.
+  bad = ParseSweepConfig("name: p\ndata: {files: [" POLYSWEEP_DEFAULT_DATA "]}\nsearch: {space: {dropout: {type: uniform, low: 0, high: 0.5}}}\n"
+                         "scheduler: {type: asha, grace: 10}\nbudget: {max_steps: 10}\n",
+                         "p.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("p.yaml:4: scheduler.grace: 10 is not below budget.max_steps (10)"),
+            std::string::npos)
+      << bad.status().message();
+  bad = ParseSweepConfig("name: p\ndata: {files: [" POLYSWEEP_DEFAULT_DATA "]}\nsearch: {space: {dropout: {type: uniform, low: 0, high: 0.5}}}\n"
+                         "scheduler: {type: median}\nbudget: {max_steps: 10, eval_every: 20}\n",
+                         "p.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("scheduler.grace: 20 (budget.eval_every, its default) is not below"),
+            std::string::npos)
+      << bad.status().message();
   auto good = ParseSweepConfig("name: p\ndata: {files: [" POLYSWEEP_DEFAULT_DATA "]}\nsearch: {space: {dropout: {type: uniform, low: 0, high: 0.5}}}\n"
                                "scheduler: {type: median}\nbudget: {max_steps: 10, eval_every: 5}\n",
                                "p.yaml");
