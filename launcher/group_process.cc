@@ -78,7 +78,9 @@ StatusOr<pid_t> SpawnGroupLeader(const std::vector<std::string>& args, const std
     return Status::Error(std::string("fork: ") + std::strerror(errno));
   }
   if (pid == 0) {
-    ::setpgid(0, 0);  // own process group: Kill() reaches every process of it
+    // A session of its own: every process the launcher starts stays in it,
+    // even one that moves to a process group of its own (Open MPI's ranks).
+    ::setsid();
     ::dup2(log_fd, STDOUT_FILENO);
     ::dup2(log_fd, STDERR_FILENO);
     const int devnull = ::open("/dev/null", O_RDONLY);
@@ -89,7 +91,9 @@ StatusOr<pid_t> SpawnGroupLeader(const std::vector<std::string>& args, const std
     (void)ignored;
     ::_exit(127);
   }
-  ::setpgid(pid, pid);
+  // No setpgid(pid, pid) here: it would make the child a group leader before
+  // its setsid(), which then fails. The exec report below waits until the
+  // child has run setsid() anyway.
   ::close(log_fd);
   ::close(report[1]);
   int err = 0;
@@ -114,9 +118,9 @@ std::optional<ExitInfo> GroupProcess::Poll() {
   int status = 0;
   if (::waitpid(pid_, &status, WNOHANG) == pid_) {
     exit_ = FromWaitStatus(status);
-    // The leader is gone; make sure nothing of its group outlives it, and wait
-    // (bounded) until the group is empty before anyone starts a new attempt.
-    SignalGroupAndWait(pid_, SIGKILL, 5000);
+    // The leader is gone; make sure nothing of its session outlives it, and
+    // wait (bounded) until it is empty before anyone starts a new attempt.
+    KillMembersAndWait(pid_, 5000);
   }
   return exit_;
 }
@@ -129,7 +133,10 @@ ExitInfo GroupProcess::Kill(int grace_ms) {
     if (Poll()) return *exit_;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
-  ::kill(-pid_, SIGKILL);
+  // Every member, not only the leader's group: a rank that was stopped
+  // (SIGSTOP, a debugger) and outlived its launcher is ended here too, before
+  // the caller records the attempt as over.
+  KillMembersAndWait(pid_, 5000);
   int status = 0;
   while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
   }
@@ -143,12 +150,12 @@ AdoptedGroupProcess::~AdoptedGroupProcess() {
 
 std::optional<ExitInfo> AdoptedGroupProcess::Poll() {
   if (exit_) return exit_;
-  const std::vector<pid_t> live = LiveGroupMembers(pgid_);
+  const std::vector<pid_t> live = LiveMembers(pgid_);
   if (live.empty()) {
     exit_ = ExitInfo::Adopted();
   } else if (std::find(live.begin(), live.end(), pgid_) == live.end()) {
-    // The leader is gone: nothing of its group may outlive it.
-    SignalGroupAndWait(pgid_, SIGKILL, 5000);
+    // The leader is gone: nothing of its session may outlive it.
+    KillMembersAndWait(pgid_, 5000);
     exit_ = ExitInfo::Adopted();
   }
   return exit_;
@@ -159,7 +166,7 @@ ExitInfo AdoptedGroupProcess::Kill(int grace_ms) {
   int sig = SIGTERM;
   if (!SignalGroupAndWait(pgid_, SIGTERM, grace_ms)) {
     sig = SIGKILL;
-    SignalGroupAndWait(pgid_, SIGKILL, 5000);
+    KillMembersAndWait(pgid_, 5000);
   }
   exit_ = ExitInfo::Adopted(sig);
   return *exit_;
@@ -169,7 +176,7 @@ std::unique_ptr<TrialProcess> AdoptGroup(const std::string& handle, const std::s
                                          const std::vector<std::string>& args) {
   const auto pgid = GroupFromHandle(handle, prefix);
   if (!pgid) return nullptr;
-  for (pid_t pid : LiveGroupMembers(*pgid)) {
+  for (pid_t pid : LiveMembers(*pgid)) {
     if (CommandLineHas(pid, args)) return std::make_unique<AdoptedGroupProcess>(*pgid, handle);
   }
   return nullptr;

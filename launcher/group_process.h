@@ -1,5 +1,5 @@
-// A launcher process (mpirun, srun) started as the leader of its own process
-// group, and the TrialProcess that watches it: the building blocks the local
+// A launcher process (mpirun, srun) started as the leader of its own session
+// and process group, and the TrialProcess that watches it: the building blocks the local
 // and the srun backends share.
 #pragma once
 
@@ -14,8 +14,8 @@
 
 namespace polysweep {
 
-// Starts `args` (argv[0] looked up on PATH) as the leader of a new process
-// group, stdin from /dev/null, stdout and stderr appended to `log_path`,
+// Starts `args` (argv[0] looked up on PATH) as the leader of a new session
+// (and so of a new process group), stdin from /dev/null, stdout and stderr appended to `log_path`,
 // with this process's environment plus `extra_env` ("KEY=VALUE"). An error
 // names the program and `install_hint` when it cannot be executed.
 StatusOr<pid_t> SpawnGroupLeader(const std::vector<std::string>& args, const std::vector<std::string>& extra_env,
@@ -26,8 +26,8 @@ std::string HostName();
 // "PREFIX:HOST:PGID[:REST]" -> PGID when PREFIX and HOST match this host.
 std::optional<pid_t> GroupFromHandle(const std::string& handle, const std::string& prefix, std::string* rest = nullptr);
 
-// The child `pid` leading its own group: exit status from waitpid; no member
-// of its group outlives it.
+// The child `pid` leading its own session: exit status from waitpid; no
+// process of its session outlives it.
 class GroupProcess : public TrialProcess {
  public:
   GroupProcess(pid_t pid, std::string handle) : pid_(pid), handle_(std::move(handle)) {}
@@ -43,8 +43,8 @@ class GroupProcess : public TrialProcess {
   std::optional<ExitInfo> exit_;
 };
 
-// A group an earlier coordinator started on this host: watched and ended
-// through /proc, since only its (dead) parent could wait for it.
+// A trial an earlier coordinator started on this host (its launcher's group
+// and session): watched and ended through /proc, since only its (dead) parent could wait for it.
 class AdoptedGroupProcess : public TrialProcess {
  public:
   AdoptedGroupProcess(pid_t pgid, std::string handle) : pgid_(pgid), handle_(std::move(handle)) {}

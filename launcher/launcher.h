@@ -73,7 +73,7 @@ class TrialLauncher {
   virtual std::string name() const = 0;
 };
 
-// Runs `mpirun -np K` on this host, in its own process group.
+// Runs `mpirun -np K` on this host, in a session of its own.
 std::unique_ptr<TrialLauncher> MakeLocalMpiLauncher(std::string mpirun = "mpirun");
 
 // Runs each trial as `srun --exact` step of the current Slurm allocation

@@ -29,33 +29,47 @@ std::optional<std::string> ReadProcFile(pid_t pid, const char* name) {
   return text;
 }
 
-// From /proc/PID/stat: the state letter and the process group.
-bool ReadStat(pid_t pid, char* state, pid_t* pgrp) {
+// From /proc/PID/stat: the state letter, the process group and the session.
+bool ReadStat(pid_t pid, char* state, pid_t* pgrp, pid_t* session) {
   const std::optional<std::string> stat = ReadProcFile(pid, "stat");
   if (!stat) return false;
   const std::string& text = *stat;
   // "pid (comm) S ppid pgrp ...": comm may hold spaces and parentheses.
   const size_t paren = text.rfind(')');
   if (paren == std::string::npos || paren + 2 >= text.size()) return false;
-  long ppid = 0, group = 0;
-  if (std::sscanf(text.c_str() + paren + 2, "%c %ld %ld", state, &ppid, &group) != 3) return false;
+  long ppid = 0, group = 0, sid = 0;
+  if (std::sscanf(text.c_str() + paren + 2, "%c %ld %ld %ld", state, &ppid, &group, &sid) != 4) return false;
   *pgrp = static_cast<pid_t>(group);
+  *session = static_cast<pid_t>(sid);
+  return true;
+}
+
+// Waits up to `wait_ms` for `leader` to have no live member, calling
+// `again` on each pass while some are left.
+template <typename Again>
+bool WaitForNoMembers(pid_t leader, int wait_ms, Again again) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
+  for (std::vector<pid_t> live = LiveMembers(leader); !live.empty(); live = LiveMembers(leader)) {
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    again(live);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
   return true;
 }
 
 }  // namespace
 
-std::vector<pid_t> LiveGroupMembers(pid_t pgid) {
+std::vector<pid_t> LiveMembers(pid_t leader) {
   std::vector<pid_t> members;
-  if (pgid <= 1) return members;
+  if (leader <= 1) return members;
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
     const std::string name = entry.path().filename().string();
     if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
     const pid_t pid = static_cast<pid_t>(std::stol(name));
     char state = 0;
-    pid_t group = 0;
-    if (!ReadStat(pid, &state, &group) || group != pgid) continue;
+    pid_t group = 0, session = 0;
+    if (!ReadStat(pid, &state, &group, &session) || (group != leader && session != leader)) continue;
     if (state == 'Z' || state == 'X' || state == 'x') continue;
     members.push_back(pid);
   }
@@ -75,15 +89,20 @@ bool CommandLineHas(pid_t pid, const std::vector<std::string>& args) {
   return false;
 }
 
-bool SignalGroupAndWait(pid_t pgid, int sig, int wait_ms) {
-  if (pgid <= 1) return true;
-  ::kill(-pgid, sig);
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(wait_ms);
-  while (!LiveGroupMembers(pgid).empty()) {
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
+bool SignalGroupAndWait(pid_t leader, int sig, int wait_ms) {
+  if (leader <= 1) return true;
+  ::kill(-leader, sig);
+  return WaitForNoMembers(leader, wait_ms, [](const std::vector<pid_t>&) {});
+}
+
+bool KillMembersAndWait(pid_t leader, int wait_ms) {
+  if (leader <= 1) return true;
+  ::kill(-leader, SIGKILL);
+  // Each pass signals what is live now: a member forked since the last scan
+  // (a launcher starting one more rank) is killed too.
+  return WaitForNoMembers(leader, wait_ms, [](const std::vector<pid_t>& live) {
+    for (pid_t pid : live) ::kill(pid, SIGKILL);
+  });
 }
 
 }  // namespace polysweep

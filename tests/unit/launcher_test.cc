@@ -202,6 +202,18 @@ std::string TreeScript(const std::string& dir, const std::string& child_prefix =
          "/child.pid; wait";
 }
 
+// A rank as Open MPI 4 starts it: in a process group of its own (so that a
+// SIGSTOP reaches only it), still in its launcher's session. It ignores
+// SIGHUP, which the kernel sends a stopped process whose group its
+// launcher's end orphans: the tests see what the launcher code does, not
+// what that signal might do. Perl is in every Debian (perl-base is essential).
+std::string OwnGroupRankScript(const std::string& dir, const std::string& then = "wait") {
+  return "perl -e '$SIG{HUP} = \"IGNORE\"; setpgrp(0, 0); exec @ARGV' sleep 300 & echo $! > " + dir +
+         "/child.tmp && mv " + dir + "/child.tmp " + dir + "/child.pid; " + then;
+}
+
+pid_t GroupOf(pid_t pid) { return getpgid(pid); }
+
 TEST_F(LauncherTest, KillTerminatesWholeProcessGroup) {
   auto p = Launch(TreeScript(dir_));
   ASSERT_NE(p, nullptr);
@@ -262,6 +274,46 @@ TEST_F(LauncherTest, ExitOfLauncherKillsLeftoverRanks) {
   ASSERT_TRUE(exit.has_value());
   EXPECT_EQ(exit->exit_code, 5);
   EXPECT_TRUE(WaitFor([&] { return ProcessGone(child); }, 5s)) << "child " << child << " survived";
+}
+
+// The hang path: a stopped rank in its own process group. The launcher dies
+// on TERM; the rank, which its group's TERM never reached, must be gone by
+// the time Kill returns, not some time later: the caller records the attempt
+// as over and starts the next one right after.
+TEST_F(LauncherTest, KillEndsAStoppedRankInAGroupOfItsOwnBeforeReturning) {
+  auto p = Launch(OwnGroupRankScript(dir_));
+  ASSERT_NE(p, nullptr);
+  const pid_t rank = WaitForPid("child.pid");
+  ASSERT_TRUE(WaitFor([&] { return GroupOf(rank) == rank; })) << "the rank never moved to its own group";
+  ASSERT_NE(GroupOf(rank), GroupOf(p->pid()));
+  ASSERT_EQ(kill(rank, SIGSTOP), 0);
+  p->Kill(/*grace_ms=*/2000);
+  EXPECT_TRUE(ProcessGone(rank)) << "rank " << rank << " outlived Kill()";
+}
+
+TEST_F(LauncherTest, KillEscalationEndsARankInAGroupOfItsOwnBeforeReturning) {
+  auto p = Launch(OwnGroupRankScript(dir_, "trap '' TERM; wait"));
+  ASSERT_NE(p, nullptr);
+  const pid_t rank = WaitForPid("child.pid");
+  ASSERT_TRUE(WaitFor([&] { return GroupOf(rank) == rank; })) << "the rank never moved to its own group";
+  ASSERT_EQ(kill(rank, SIGSTOP), 0);
+  EXPECT_EQ(p->Kill(/*grace_ms=*/300).signal, SIGKILL);
+  EXPECT_TRUE(ProcessGone(rank)) << "rank " << rank << " outlived Kill()";
+}
+
+// The launcher exits by itself while a rank in its own group runs on: when
+// Poll() reports the exit, the rank is already gone.
+TEST_F(LauncherTest, ExitOfLauncherEndsARankInAGroupOfItsOwnBeforePollReportsIt) {
+  const std::string go = dir_ + "/go";
+  auto p = Launch(OwnGroupRankScript(dir_, "while [ ! -e " + go + " ]; do sleep 0.01; done; exit 3"));
+  ASSERT_NE(p, nullptr);
+  const pid_t rank = WaitForPid("child.pid");
+  ASSERT_TRUE(WaitFor([&] { return GroupOf(rank) == rank; })) << "the rank never moved to its own group";
+  std::ofstream(go) << "";
+  auto exit = PollUntilExit(*p);
+  ASSERT_TRUE(exit.has_value());
+  EXPECT_EQ(exit->exit_code, 3);
+  EXPECT_TRUE(ProcessGone(rank)) << "rank " << rank << " outlived its launcher";
 }
 
 TEST_F(LauncherTest, DestructorKillsRunningTrial) {
@@ -379,6 +431,20 @@ TEST_F(AdoptTest, KillEscalatesForAnAdoptedTrialThatIgnoresTerm) {
   ASSERT_TRUE(PollUntilExit(*original).has_value());
 }
 
+TEST_F(AdoptTest, AnAdoptedTrialsRankInAGroupOfItsOwnIsFoundAndEnded) {
+  auto original = LaunchMarked(OwnGroupRankScript(dir_, "trap '' TERM; wait"));
+  ASSERT_NE(original, nullptr);
+  const pid_t rank = WaitForPid("child.pid");
+  ASSERT_TRUE(WaitFor([&] { return GroupOf(rank) == rank; })) << "the rank never moved to its own group";
+  auto adopted = MakeLocalMpiLauncher(mpirun_)->Adopt(original->handle(), marks_);
+  ASSERT_NE(adopted, nullptr);
+  ASSERT_EQ(kill(rank, SIGSTOP), 0);
+  EXPECT_EQ(adopted->Kill(300).signal, SIGKILL);
+  EXPECT_TRUE(ProcessGone(rank)) << "rank " << rank << " outlived Kill()";
+  EXPECT_TRUE(ProcessGone(original->pid()));
+  ASSERT_TRUE(PollUntilExit(*original).has_value());
+}
+
 TEST_F(AdoptTest, RefusesWhatIsNotTheTrial) {
   auto original = LaunchMarked(TreeScript(dir_));
   ASSERT_NE(original, nullptr);
@@ -410,13 +476,13 @@ TEST(ProcessGroup, ScansSurviveProcessesExitingMidScanAndNameOnlyTheLiving) {
   const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   int scans = 0;
   while (std::chrono::steady_clock::now() < until) {
-    EXPECT_TRUE(LiveGroupMembers(999999999).empty());  // no such group
+    EXPECT_TRUE(LiveMembers(999999999).empty());  // no such group
     ++scans;
   }
   done = true;
   churn.join();
   EXPECT_GT(scans, 0);
-  EXPECT_FALSE(LiveGroupMembers(getpgrp()).empty());  // this test is in its own group
+  EXPECT_FALSE(LiveMembers(getpgrp()).empty());  // this test is in its own group
   EXPECT_TRUE(CommandLineHas(getpid(), {}));
   EXPECT_FALSE(CommandLineHas(getpid(), {"--no-such-argument-here"}));
   const pid_t gone = fork();
