@@ -1,6 +1,6 @@
 // A launcher process (mpirun, srun) started as the leader of its own session
-// and process group, and the TrialProcess that watches it: the building blocks the local
-// and the srun backends share.
+// and process group, and the TrialProcess that watches it: the building
+// blocks the local and the srun backends share.
 #pragma once
 
 #include <sys/types.h>
@@ -15,8 +15,9 @@
 namespace polysweep {
 
 // Starts `args` (argv[0] looked up on PATH) as the leader of a new session
-// (and so of a new process group), stdin from /dev/null, stdout and stderr appended to `log_path`,
-// with this process's environment plus `extra_env` ("KEY=VALUE"). An error
+// (and so of a new process group), stdin from /dev/null, stdout and stderr
+// appended to `log_path`, with this process's environment plus `extra_env`
+// ("KEY=VALUE"). An error
 // names the program and `install_hint` when it cannot be executed.
 StatusOr<pid_t> SpawnGroupLeader(const std::vector<std::string>& args, const std::vector<std::string>& extra_env,
                                  const std::string& log_path, const std::string& install_hint);
@@ -44,7 +45,8 @@ class GroupProcess : public TrialProcess {
 };
 
 // A trial an earlier coordinator started on this host (its launcher's group
-// and session): watched and ended through /proc, since only its (dead) parent could wait for it.
+// and session): watched and ended through /proc, since only its (dead)
+// parent could wait for it.
 class AdoptedGroupProcess : public TrialProcess {
  public:
   AdoptedGroupProcess(pid_t pgid, std::string handle) : pgid_(pgid), handle_(std::move(handle)) {}
