@@ -143,6 +143,7 @@ TEST(SchedulerSweep, AshaPrunesEarlyAndPromotedTrialsResumeFromTheirCheckpoints)
   auto trials = RunCommand(std::string(POLYSWEEP_BIN) + " trials --dir " + Quote(run));
   ASSERT_EQ(trials.exit_code, 0) << trials.err;
   EXPECT_NE(trials.out.find("pruned"), std::string::npos) << trials.out;
+  std::filesystem::remove_all(dir);
 }
 
 TEST(SchedulerSweep, AnInterruptedTpeAshaSweepContinuesWithTheSameDecisions) {
@@ -207,6 +208,7 @@ TEST(SchedulerSweep, AnInterruptedTpeAshaSweepContinuesWithTheSameDecisions) {
   // The searcher continued from its journaled state: nine distinct trials.
   EXPECT_EQ(j.Scalar("SELECT COUNT(DISTINCT hparams) FROM trials"), "9");
   EXPECT_NE(j.Scalar("SELECT searcher_state FROM sweeps").find("\"searcher\":\"tpe\""), std::string::npos);
+  std::filesystem::remove_all(dir);
 }
 
 // The steps at which each rank of a 2-rank trial logged "<what> at step N".
@@ -271,6 +273,7 @@ TEST(SchedulerSweep, APromotedTrialTrainsOnInTheSameAttemptWithoutACheckpoint) {
   EXPECT_NE(trial_log.find("resumed from the checkpoint at step 10"), std::string::npos) << trial_log;
   EXPECT_EQ(trial_log.find("paused at step 30"), std::string::npos) << trial_log;
   EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM transitions WHERE trial_id=" + best + " AND to_state='paused'"), "1");
+  std::filesystem::remove_all(dir);
 }
 
 TEST(SchedulerSweep, OwnerPauseResumeAndStopReachEveryRankAtTheSameStep) {
@@ -328,6 +331,7 @@ TEST(SchedulerSweep, OwnerPauseResumeAndStopReachEveryRankAtTheSameStep) {
   EXPECT_GT(std::stoi(stop_step), std::stoi(step));
   // Each command was journaled as a decision before it was sent.
   EXPECT_EQ(j.Scalar("SELECT group_concat(kind) FROM (SELECT kind FROM decisions ORDER BY id)"), "pause,resume,stop");
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

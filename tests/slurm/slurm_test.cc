@@ -11,6 +11,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <iostream>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -66,6 +67,12 @@ class SlurmTest : public ::testing::Test {
     const auto ranks = testing_util::TrialProcesses(sweep_);
     EXPECT_TRUE(ranks.empty()) << "processes left behind:\n" << testing_util::DescribeProcesses(ranks);
     unsetenv("SLURM_CONF");
+    // The cluster's state and the sweep's files are kept only for a failure.
+    if (HasFailure()) {
+      std::cout << "kept for the failure: " << dir_ << "\n";
+    } else {
+      fs::remove_all(dir_);
+    }
   }
 
   // A sweep config of `trials` trials of 2 ranks, `steps` steps each.

@@ -183,6 +183,7 @@ TEST(ChooseLauncher, ATrialWithMoreRanksThanTheAllocationIsRefusedBeforeAnything
       << launcher.status().message();
   trial.ranks = 2;
   EXPECT_TRUE(MakeTrialLauncher(trial, "mpirun").ok());
+  std::filesystem::remove_all(bin);
 }
 
 TEST(ChooseLauncher, SrunOrSbatchMissingFromPathIsNamed) {
