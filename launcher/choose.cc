@@ -13,9 +13,19 @@ std::string ResolveLauncher(const TrialResources& trial) {
 
 StatusOr<std::unique_ptr<TrialLauncher>> MakeTrialLauncher(const TrialResources& trial, const std::string& mpirun) {
   const std::string kind = ResolveLauncher(trial);
-  const std::string why = trial.launcher == "auto" ? " (trial.launcher: auto, inside Slurm job " + GetEnv("SLURM_JOB_ID") + ")"
-                                                   : " (trial.launcher: " + trial.launcher + ")";
-  if (kind == "mpirun") return MakeLocalMpiLauncher(mpirun);
+  const std::string job = GetEnv("SLURM_JOB_ID");
+  const std::string why = trial.launcher != "auto" ? " (trial.launcher: " + trial.launcher + ")"
+                          : job.empty()            ? " (trial.launcher: auto, outside a Slurm job)"
+                                                   : " (trial.launcher: auto, inside Slurm job " + job + ")";
+  if (kind == "mpirun") {
+    // Refused here, before the sweep shards its data or journals a trial.
+    if (!OnPath(mpirun)) {
+      return Status::Error((mpirun.find('/') == std::string::npos ? mpirun + " is not on PATH"
+                                                                 : mpirun + " is not an executable file") +
+                           why + "; install openmpi-bin, or give its path with --mpirun");
+    }
+    return MakeLocalMpiLauncher(mpirun);
+  }
   if (kind == "agents") return std::unique_ptr<TrialLauncher>(std::make_unique<AgentPool>());
   if (kind == "srun") {
     if (!OnPath("srun")) return Status::Error("srun is not on PATH" + why + "; install slurm-client");

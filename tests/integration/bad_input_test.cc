@@ -34,9 +34,9 @@ class BadInput : public ::testing::Test {
     return path;
   }
 
-  // Runs `polysweep sweep` and checks the refusal.
-  void ExpectRefused(const std::string& config, const std::string& expected) {
-    auto r = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(config));
+  // Runs `polysweep sweep` (after `env`, "KEY=VALUE " words) and checks the refusal.
+  void ExpectRefused(const std::string& config, const std::string& expected, const std::string& env = "") {
+    auto r = RunCommand(env + std::string(POLYSWEEP_BIN) + " sweep " + Quote(config));
     EXPECT_EQ(r.exit_code, 2) << r.out << r.err;
     EXPECT_NE(r.err.find(expected), std::string::npos) << "message: " << r.err;
     size_t errors = 0;
@@ -73,6 +73,15 @@ TEST_F(BadInput, InvalidUtf8LineNamesFileAndLine) {
 TEST_F(BadInput, LineWithoutLabelNamesFileAndLine) {
   std::ofstream(data_, std::ios::app) << R"({"text": "Un éditeur", "lang": "fr"})" "\n";
   ExpectRefused(Config(""), data_ + ":3: missing field \"label\"");
+}
+
+// Without mpirun every trial would fail at its launch, after the data was
+// sharded and the journal written: the sweep is refused before either.
+TEST_F(BadInput, MissingMpirunIsRefusedBeforeTheDataIsShardedOrATrialJournaled) {
+  ExpectRefused(Config("trial: {launcher: mpirun}\n"),
+                "bad.yaml: mpirun is not on PATH (trial.launcher: mpirun); install openmpi-bin, or give its path with "
+                "--mpirun",
+                "PATH=/nonexistent ");
 }
 
 TEST_F(BadInput, ValidateAcceptsAGoodConfigAndWritesNothing) {

@@ -186,6 +186,25 @@ TEST(ChooseLauncher, ATrialWithMoreRanksThanTheAllocationIsRefusedBeforeAnything
   std::filesystem::remove_all(bin);
 }
 
+TEST(ChooseLauncher, MpirunMissingFromPathIsNamedBeforeAnythingStarts) {
+  ScopedEnv env({{"PATH", "/nonexistent"}, {"SLURM_JOB_ID", nullptr}});
+  TrialResources trial;
+  auto launcher = MakeTrialLauncher(trial, "mpirun");
+  ASSERT_FALSE(launcher.ok());
+  EXPECT_EQ(launcher.status().message(),
+            "mpirun is not on PATH (trial.launcher: auto, outside a Slurm job); install openmpi-bin, or give its path "
+            "with --mpirun");
+  trial.launcher = "mpirun";
+  launcher = MakeTrialLauncher(trial, "/nonexistent/mpirun");
+  ASSERT_FALSE(launcher.ok());
+  EXPECT_NE(launcher.status().message().find("/nonexistent/mpirun is not an executable file (trial.launcher: mpirun)"),
+            std::string::npos)
+      << launcher.status().message();
+  // Agents bring their own mpirun: the coordinator's host needs none.
+  trial.launcher = "agents";
+  EXPECT_TRUE(MakeTrialLauncher(trial, "mpirun").ok());
+}
+
 TEST(ChooseLauncher, SrunOrSbatchMissingFromPathIsNamed) {
   ScopedEnv env({{"PATH", "/nonexistent"}});
   TrialResources trial;
