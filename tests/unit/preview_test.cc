@@ -53,40 +53,34 @@ TEST(Preview, HyperbandShowsEachBracket) {
   EXPECT_NE(text->find("bracket 1: trials 2, 4, ... (2)"), std::string::npos) << *text;
 }
 
+// The message a config of three fixed lines plus `tail` (its line 4 on) is
+// refused with; a failure when it is accepted.
+std::string RefusalOf(const std::string& tail) {
+  auto c = ParseSweepConfig("name: p\ndata: {files: [" POLYSWEEP_DEFAULT_DATA "]}\n"
+                            "search: {space: {dropout: {type: uniform, low: 0, high: 0.5}}}\n" + tail,
+                            "p.yaml");
+  if (c.ok()) ADD_FAILURE() << "accepted:\n" << tail;
+  return c.ok() ? "" : c.status().message();
+}
+
 TEST(SchedulerConfig, BadValuesNameTheKey) {
-  auto bad = ParseSweepConfig("name: p\ndata: {files: [" POLYSWEEP_DEFAULT_DATA "]}\nsearch: {space: {dropout: {type: uniform, low: 0, high: 0.5}}}\n"
-                              "scheduler: {type: asha}\nbudget: {max_steps: 10}\n",
-                              "p.yaml");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("p.yaml:4: scheduler.grace: required"), std::string::npos)
-      << bad.status().message();
-  bad = ParseSweepConfig("name: p\ndata: {files: [" POLYSWEEP_DEFAULT_DATA "]}\nsearch: {space: {dropout: {type: uniform, low: 0, high: 0.5}}}\n"
-                         "scheduler: {type: bohb, grace: 5}\nbudget: {max_steps: 10}\n",
-                         "p.yaml");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("scheduler.type: expected fifo, asha, hyperband or median"), std::string::npos)
-      << bad.status().message();
-  bad = ParseSweepConfig("name: p\ndata: {files: [" POLYSWEEP_DEFAULT_DATA "]}\nsearch: {space: {dropout: {type: uniform, low: 0, high: 0.5}}}\n"
-                         "scheduler: {type: asha, grace: 5, reduction_factor: 1}\nbudget: {max_steps: 10}\n",
-                         "p.yaml");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("scheduler.reduction_factor"), std::string::npos) << bad.status().message();
-  // A first decision at or past the end of training decides nothing.
-  bad = ParseSweepConfig("name: p\ndata: {files: [" POLYSWEEP_DEFAULT_DATA "]}\nsearch: {space: {dropout: {type: uniform, low: 0, high: 0.5}}}\n"
-                         "scheduler: {type: asha, grace: 10}\nbudget: {max_steps: 10}\n",
-                         "p.yaml");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("p.yaml:4: scheduler.grace: 10 is not below budget.max_steps (10)"),
-            std::string::npos)
-      << bad.status().message();
-  bad = ParseSweepConfig("name: p\ndata: {files: [" POLYSWEEP_DEFAULT_DATA "]}\nsearch: {space: {dropout: {type: uniform, low: 0, high: 0.5}}}\n"
-                         "scheduler: {type: median}\nbudget: {max_steps: 10, eval_every: 20}\n",
-                         "p.yaml");
-  ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("scheduler.grace: 20 (budget.eval_every, its default) is not below"),
-            std::string::npos)
-      << bad.status().message();
-  auto good = ParseSweepConfig("name: p\ndata: {files: [" POLYSWEEP_DEFAULT_DATA "]}\nsearch: {space: {dropout: {type: uniform, low: 0, high: 0.5}}}\n"
+  const std::pair<const char*, const char*> refused[] = {
+      {"scheduler: {type: asha}\nbudget: {max_steps: 10}\n", "p.yaml:4: scheduler.grace: required"},
+      {"scheduler: {type: bohb, grace: 5}\nbudget: {max_steps: 10}\n",
+       "scheduler.type: expected fifo, asha, hyperband or median"},
+      {"scheduler: {type: asha, grace: 5, reduction_factor: 1}\nbudget: {max_steps: 10}\n", "scheduler.reduction_factor"},
+      // A first decision at or past the end of training decides nothing.
+      {"scheduler: {type: asha, grace: 10}\nbudget: {max_steps: 10}\n",
+       "p.yaml:4: scheduler.grace: 10 is not below budget.max_steps (10)"},
+      {"scheduler: {type: median}\nbudget: {max_steps: 10, eval_every: 20}\n",
+       "scheduler.grace: 20 (budget.eval_every, its default) is not below"},
+  };
+  for (const auto& [tail, expected] : refused) {
+    const std::string message = RefusalOf(tail);
+    EXPECT_NE(message.find(expected), std::string::npos) << tail << "gave: " << message;
+  }
+  auto good = ParseSweepConfig("name: p\ndata: {files: [" POLYSWEEP_DEFAULT_DATA "]}\n"
+                               "search: {space: {dropout: {type: uniform, low: 0, high: 0.5}}}\n"
                                "scheduler: {type: median}\nbudget: {max_steps: 10, eval_every: 5}\n",
                                "p.yaml");
   ASSERT_TRUE(good.ok()) << good.status().message();
