@@ -1,5 +1,7 @@
 #include "common/checkpoint_manifest.h"
 
+#include <google/protobuf/util/json_util.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <limits>
@@ -11,6 +13,30 @@
 #include "common/shard.h"
 
 namespace polysweep {
+namespace {
+
+// A report as a JSON object (protobuf's JSON mapping of its envelope).
+nlohmann::json ReportToJson(const wire::Envelope& report) {
+  std::string text;
+  google::protobuf::util::JsonPrintOptions options;
+  options.preserve_proto_field_names = true;
+  (void)google::protobuf::util::MessageToJsonString(report, &text, options);
+  return nlohmann::json::parse(text, nullptr, false);
+}
+
+StatusOr<wire::Envelope> ReportFromJson(const nlohmann::json& j, const std::string& where) {
+  wire::Envelope report;
+  if (!j.is_object() ||
+      !google::protobuf::util::JsonStringToMessage(j.dump(), &report, google::protobuf::util::JsonParseOptions()).ok()) {
+    return Status::Error(where + ": an unacknowledged report is not a report");
+  }
+  if (report.body_case() != wire::Envelope::kProgress && report.body_case() != wire::Envelope::kEvaluation) {
+    return Status::Error(where + ": an unacknowledged report is neither progress nor an evaluation");
+  }
+  return report;
+}
+
+}  // namespace
 
 std::string CheckpointManifestToJson(const CheckpointManifest& m) {
   nlohmann::json j;
@@ -23,6 +49,10 @@ std::string CheckpointManifestToJson(const CheckpointManifest& m) {
   if (m.score) j["score"] = std::max(*m.score, std::numeric_limits<double>::lowest());
   if (m.early_stop.best_score) j["best_score"] = std::max(*m.early_stop.best_score, std::numeric_limits<double>::lowest());
   if (m.early_stop.evals_since_best > 0) j["evals_since_best"] = m.early_stop.evals_since_best;
+  if (m.unacknowledged) {
+    j["unacknowledged"] = nlohmann::json::array();
+    for (const wire::Envelope& r : *m.unacknowledged) j["unacknowledged"].push_back(ReportToJson(r));
+  }
   j["files"] = nlohmann::json::array();
   for (const auto& f : m.files) j["files"].push_back({{"name", f.name}, {"bytes", f.bytes}, {"checksum", f.checksum}});
   return j.dump(2) + "\n";
@@ -42,6 +72,15 @@ StatusOr<CheckpointManifest> ParseCheckpointManifest(const std::string& text, co
     if (j.contains("score") && !j["score"].is_null()) m.score = j.at("score").get<double>();
     if (j.contains("best_score") && !j["best_score"].is_null()) m.early_stop.best_score = j.at("best_score").get<double>();
     if (j.contains("evals_since_best")) m.early_stop.evals_since_best = JsonInt<int32_t>(j, "evals_since_best");
+    if (j.contains("unacknowledged")) {
+      if (!j["unacknowledged"].is_array()) return Status::Error(where + ": unacknowledged is not a list of reports");
+      m.unacknowledged.emplace();
+      for (const auto& r : j.at("unacknowledged")) {
+        auto report = ReportFromJson(r, where);
+        if (!report.ok()) return report.status();
+        m.unacknowledged->push_back(std::move(*report));
+      }
+    }
     for (const auto& f : j.at("files")) {
       CheckpointFile file{f.at("name").get<std::string>(), JsonInt<int64_t>(f, "bytes"), f.at("checksum").get<std::string>()};
       if (file.name.empty() || file.name.find('/') != std::string::npos || file.name == "." || file.name == "..") {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "polysweep.pb.h"
 
 namespace polysweep {
 
@@ -40,6 +41,12 @@ struct CheckpointManifest {
   // Carried across a resume, so a restarted or promoted trial stops early
   // where an uninterrupted one would.
   EarlyStopCount early_stop;
+  // Rank 0's reports (Progress and Evaluation envelopes, oldest first) that
+  // the coordinator had not acknowledged when this checkpoint was taken, each
+  // stamped with the attempt that made it: an attempt resuming here replays
+  // them, so none is lost when the coordinator and a rank die around them.
+  // nullopt: a manifest written before polysweep recorded them.
+  std::optional<std::vector<wire::Envelope>> unacknowledged;
   std::vector<CheckpointFile> files;
 };
 

@@ -35,6 +35,10 @@ Status CheckScore(double v, const char* what) {
 
 Status CheckProgress(const wire::Progress& p) {
   if (p.step() < 1 || p.samples() < 0 || p.max_steps() < 0) return Status::Error("progress counters out of range");
+  if (p.resumed_from() < 0 || p.resumed_from() >= p.step()) {
+    return Status::Error("progress step " + std::to_string(p.step()) + " not after the checkpoint it resumed from (" +
+                         std::to_string(p.resumed_from()) + ")");
+  }
   if (!Finite(p.loss()) || !Finite(p.lr()) || !Finite(p.samples_per_sec()) || p.samples_per_sec() < 0) {
     return Status::Error("progress values not finite");
   }

@@ -559,7 +559,10 @@ wire::Assignment Coordinator::MakeAssignment(const Trial& trial) const {
 }
 
 Status Coordinator::RecordProgress(Trial& t, const wire::Progress& p) {
-  PS_RETURN_IF_ERROR(journal_->RecordProgress(t.id, t.attempt, p));
+  if (p.origin_attempt() > t.attempt) return Status::Error("replayed from a later attempt than the current one");
+  auto stored = journal_->RecordProgress(t.id, t.attempt, p);
+  if (!stored.ok()) return stored.status();
+  if (p.origin_attempt() != 0 && p.origin_attempt() != t.attempt) return Status::Ok();  // an earlier attempt's, replayed
   const int64_t step = p.step();
   const int64_t tenth = std::max<int64_t>(1, t.max_steps / 10);
   if (step / tenth != t.last_progress.step() / tenth || step == t.max_steps) {
@@ -604,9 +607,12 @@ void Coordinator::HandleTrialMessage(const zmq::message_t& identity, const wire:
       }
       break;
     case wire::Envelope::kEvaluation: {
+      if (env.evaluation().origin_attempt() > t.attempt) {
+        return Reject(identity, env, "evaluation replayed from a later attempt than the current one");
+      }
       const ObjectiveValue objective = Objective(env.evaluation());
-      Status s = journal_->RecordEvaluation(t.id, t.attempt, env.evaluation(), objective.value, objective.feasible);
-      if (!s.ok()) return Reject(identity, env, "journal: " + s.message());
+      auto stored = journal_->RecordEvaluation(t.id, t.attempt, env.evaluation(), objective.value, objective.feasible);
+      if (!stored.ok()) return Reject(identity, env, "journal: " + stored.status().message());
       t.has_eval = true;
       t.last_eval = env.evaluation();
       t.last_score = Score(objective);
@@ -620,17 +626,24 @@ void Coordinator::HandleTrialMessage(const zmq::message_t& identity, const wire:
                       static_cast<unsigned long long>(t.id), static_cast<long long>(env.evaluation().step()),
                       env.evaluation().accuracy(), env.evaluation().macro_f1(), env.evaluation().loss());
       }
-      log_.Info(buf);
-      if (!objective.feasible) {
-        log_.Info("trial " + std::to_string(t.id) + " is infeasible at step " +
-                  std::to_string(env.evaluation().step()) + ": " + objective.violation);
-      }
+      const bool replayed = env.evaluation().origin_attempt() != 0 && env.evaluation().origin_attempt() != t.attempt;
+      log_.Info(std::string(buf) + (replayed ? " (replayed from attempt " +
+                                                   std::to_string(env.evaluation().origin_attempt()) + "'s checkpoint)"
+                                  : "") +
+                (*stored ? "" : " (journaled before: not stored again)"));
       const int64_t step = env.evaluation().step();
-      if (scheduler_->Report(t.id, step, Score(objective)) && t.command == wire::COMMAND_NONE && step < t.stop_at) {
+      // A step journaled before (a resent or replayed report, a step trained
+      // again after a restart): the scheduler heard of it then.
+      if (*stored && !objective.feasible) {
+        log_.Info("trial " + std::to_string(t.id) + " is infeasible at step " + std::to_string(step) + ": " +
+                  objective.violation);
+      }
+      if (*stored && scheduler_->Report(t.id, step, Score(objective)) && t.command == wire::COMMAND_NONE &&
+          step < t.stop_at) {
         std::snprintf(buf, sizeof buf, "%s: %s %.4f%s at step %lld is below the median of the other trials",
                       scheduler_->name().c_str(), MetricLabel(config_.metric).c_str(), objective.value,
                       objective.feasible ? "" : " (infeasible)", static_cast<long long>(step));
-        Status c = SendCommand(t, wire::COMMAND_STOP, "prune", "pruned", buf);
+        Status c = SendCommand(t, wire::COMMAND_STOP, "prune", "pruned", buf, step);
         if (!c.ok()) return Reject(identity, env, "journal: " + c.message());
       }
       // At its stop rank 0 waits for the answer: train on, or pause there.
@@ -935,9 +948,10 @@ void Coordinator::PauseTrial(Trial& t) {
 }
 
 Status Coordinator::SendCommand(Trial& t, wire::Command command, const std::string& kind, const std::string& outcome,
-                            const std::string& why) {
+                                const std::string& why, int64_t step) {
   // Journaled before it is sent: a restarted coordinator sends it again.
-  PS_RETURN_IF_ERROR(journal_->AddDecision({t.id, t.attempt, kind, t.last_progress.step(), NAN, t.stop_at, why}));
+  if (step < 0) step = t.last_progress.step();
+  PS_RETURN_IF_ERROR(journal_->AddDecision({t.id, t.attempt, kind, step, NAN, t.stop_at, why}));
   t.command = command;
   t.command_outcome = outcome;
   t.command_reason = why;

@@ -107,9 +107,10 @@ class Coordinator {
   void StartDrain();
   // The attempt ended with its drain checkpoint: it continues when the sweep does.
   void InterruptTrial(Trial& trial, const std::string& why);
-  // Tells a running trial to stop (it ends as `outcome`) or pause, journaled first.
+  // Tells a running trial to stop (it ends as `outcome`) or pause, journaled
+  // first as a decision at `step` (default: its latest progress).
   Status SendCommand(Trial& t, wire::Command command, const std::string& kind, const std::string& outcome,
-                 const std::string& why);
+                     const std::string& why, int64_t step = -1);
   // A paused trial trains on (to `stop_at`) as a new attempt from its checkpoint.
   void ResumeTrial(Trial& t, int64_t stop_at, const std::string& why);
   void FinishTrial(Trial& trial, const ExitInfo& exit);

@@ -90,6 +90,16 @@ CREATE TABLE decisions(
   at REAL NOT NULL);
 )sql";
 
+// Version 4 -> 5 (and new journals): a trial's progress and evaluations are
+// stored once per step whatever attempt reports them, found by these
+// indices; each progress row says which checkpoint step its attempt
+// resumed from.
+const char* kMigrateTo5 = R"sql(
+ALTER TABLE progress ADD COLUMN resumed_from INTEGER;
+CREATE INDEX progress_by_step ON progress(trial_id, step);
+CREATE INDEX evaluations_by_step ON evaluations(trial_id, step);
+)sql";
+
 // Version 3 -> 4: the Slurm job and step a trial runs in.
 const char* kMigrateTo4 = R"sql(
 ALTER TABLE trials ADD COLUMN slurm_step TEXT;
@@ -181,7 +191,7 @@ StatusOr<std::unique_ptr<Journal>> Journal::Create(const std::string& path, cons
   std::unique_ptr<Journal> j(new Journal(db, path));
   sqlite3_busy_timeout(db, 5000);
   Status s = j->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
-  if (s.ok()) s = j->Exec(std::string("BEGIN;") + kSchema + kDecisionsTable + "PRAGMA user_version=" +
+  if (s.ok()) s = j->Exec(std::string("BEGIN;") + kSchema + kDecisionsTable + kMigrateTo5 + "PRAGMA user_version=" +
                           std::to_string(kJournalSchemaVersion) + ";");
   if (s.ok()) {
     Stmt ins(db, "INSERT INTO sweeps(id, name, config, metric, maximize, max_trials, state, created_at) "
@@ -240,6 +250,10 @@ StatusOr<std::unique_ptr<Journal>> Journal::OpenExisting(const std::string& path
     if (version < 4) {
       PS_RETURN_IF_ERROR(j->Exec(std::string("BEGIN IMMEDIATE;") + kMigrateTo4 + "PRAGMA user_version=4; COMMIT;")
                              .With("cannot upgrade the journal to schema version 4"));
+    }
+    if (version < 5) {
+      PS_RETURN_IF_ERROR(j->Exec(std::string("BEGIN IMMEDIATE;") + kMigrateTo5 + "PRAGMA user_version=5; COMMIT;")
+                             .With("cannot upgrade the journal to schema version 5"));
     }
     j->CheckpointInBackground();
   }
@@ -348,29 +362,44 @@ Status Journal::Transition(uint64_t trial, uint32_t attempt, const std::string& 
   return Exec("RELEASE fact;");
 }
 
-Status Journal::RecordProgress(uint64_t trial, uint32_t attempt, const wire::Progress& p) {
-  Stmt ins(db_, Cached("INSERT OR IGNORE INTO progress(trial_id, attempt, step, loss, lr, samples_per_sec, "
-                       "samples, max_steps, at) VALUES(?,?,?,?,?,?,?,?,?)"));
-  ins.Bind(1, static_cast<int64_t>(trial)).Bind(2, static_cast<int64_t>(attempt)).Bind(3, p.step())
-      .Bind(4, p.loss()).Bind(5, p.lr()).Bind(6, p.samples_per_sec()).Bind(7, p.samples())
-      .Bind(8, p.max_steps()).Bind(9, WallSeconds());
-  return ins.Run();
+namespace {
+
+// The attempt a report is stored as: its own, or for a report an earlier
+// attempt made and this one replays, that earlier attempt.
+int64_t StoredAttempt(uint32_t attempt, uint32_t origin) {
+  return static_cast<int64_t>(origin > 0 && origin < attempt ? origin : attempt);
 }
 
-Status Journal::RecordEvaluation(uint64_t trial, uint32_t attempt, const wire::Evaluation& e,
-                                 double objective, bool feasible) {
+}  // namespace
+
+StatusOr<bool> Journal::RecordProgress(uint64_t trial, uint32_t attempt, const wire::Progress& p) {
+  Stmt ins(db_, Cached("INSERT INTO progress(trial_id, attempt, step, loss, lr, samples_per_sec, samples, max_steps, "
+                       "at, resumed_from) SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,?10 WHERE NOT EXISTS "
+                       "(SELECT 1 FROM progress WHERE trial_id=?1 AND step=?3)"));
+  ins.Bind(1, static_cast<int64_t>(trial)).Bind(2, StoredAttempt(attempt, p.origin_attempt())).Bind(3, p.step())
+      .Bind(4, p.loss()).Bind(5, p.lr()).Bind(6, p.samples_per_sec()).Bind(7, p.samples())
+      .Bind(8, p.max_steps()).Bind(9, WallSeconds()).Bind(10, p.resumed_from());
+  PS_RETURN_IF_ERROR(ins.Run());
+  return sqlite3_changes(db_) > 0;
+}
+
+StatusOr<bool> Journal::RecordEvaluation(uint64_t trial, uint32_t attempt, const wire::Evaluation& e,
+                                         double objective, bool feasible) {
   PS_RETURN_IF_ERROR(Exec("SAVEPOINT fact;"));
-  Stmt ins(db_, "INSERT OR IGNORE INTO evaluations(trial_id, attempt, step, loss, accuracy, macro_f1, "
-                "objective, final, at, feasible) VALUES(?,?,?,?,?,?,?,?,?,?)");
-  ins.Bind(1, static_cast<int64_t>(trial)).Bind(2, static_cast<int64_t>(attempt)).Bind(3, e.step())
+  const int64_t stored = StoredAttempt(attempt, e.origin_attempt());
+  Stmt ins(db_, Cached("INSERT INTO evaluations(trial_id, attempt, step, loss, accuracy, macro_f1, objective, final, at, "
+                       "feasible) SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,?10 WHERE NOT EXISTS "
+                       "(SELECT 1 FROM evaluations WHERE trial_id=?1 AND step=?3)"));
+  ins.Bind(1, static_cast<int64_t>(trial)).Bind(2, stored).Bind(3, e.step())
       .Bind(4, e.loss()).Bind(5, e.accuracy()).Bind(6, e.macro_f1()).Bind(7, objective)
       .Bind(8, static_cast<int64_t>(e.final())).Bind(9, WallSeconds()).Bind(10, static_cast<int64_t>(feasible));
   Status s = ins.Run();
+  const bool inserted = s.ok() && sqlite3_changes(db_) > 0;
   for (const auto& l : e.languages()) {
-    if (!s.ok()) break;
-    Stmt li(db_, "INSERT OR IGNORE INTO language_scores(trial_id, attempt, step, lang, f1, accuracy, count) "
-                 "VALUES(?,?,?,?,?,?,?)");
-    li.Bind(1, static_cast<int64_t>(trial)).Bind(2, static_cast<int64_t>(attempt)).Bind(3, e.step())
+    if (!s.ok() || !inserted) break;
+    Stmt li(db_, Cached("INSERT OR IGNORE INTO language_scores(trial_id, attempt, step, lang, f1, accuracy, count) "
+                        "VALUES(?,?,?,?,?,?,?)"));
+    li.Bind(1, static_cast<int64_t>(trial)).Bind(2, stored).Bind(3, e.step())
         .Bind(4, l.lang()).Bind(5, l.f1()).Bind(6, l.accuracy()).Bind(7, static_cast<int64_t>(l.count()));
     s = li.Run();
   }
@@ -378,7 +407,8 @@ Status Journal::RecordEvaluation(uint64_t trial, uint32_t attempt, const wire::E
     Exec("ROLLBACK TO fact; RELEASE fact;");
     return s;
   }
-  return Exec("RELEASE fact;");
+  PS_RETURN_IF_ERROR(Exec("RELEASE fact;"));
+  return inserted;
 }
 
 Status Journal::FinishTrial(uint64_t trial, uint32_t attempt, const std::string& outcome,
@@ -474,10 +504,11 @@ StatusOr<wire::StatusReply> Journal::Snapshot() const {
     t->set_error(q.Text(7));
     t->set_reason(q.Text(8));
     t->set_slurm_step(q.Text(9));
-    // The newest report of any attempt: a resumed attempt continues the
-    // steps of the one before, and shows its figures until it reports.
+    // The furthest step of any attempt: a resumed attempt continues the
+    // steps of the one before (a step is stored once), and shows its
+    // figures until it passes them.
     Stmt p(db_, "SELECT step, loss, samples_per_sec, max_steps FROM progress "
-                "WHERE trial_id=? ORDER BY attempt DESC, step DESC LIMIT 1");
+                "WHERE trial_id=? ORDER BY step DESC, attempt DESC LIMIT 1");
     p.Bind(1, static_cast<int64_t>(t->id()));
     if (p.Next()) {
       t->set_step(p.Int(0));
@@ -486,7 +517,7 @@ StatusOr<wire::StatusReply> Journal::Snapshot() const {
       t->set_max_steps(p.Int(3));
     }
     Stmt e(db_, "SELECT step, loss, accuracy, macro_f1, objective, attempt, feasible FROM evaluations "
-                "WHERE trial_id=? ORDER BY attempt DESC, step DESC LIMIT 1");
+                "WHERE trial_id=? ORDER BY step DESC, attempt DESC LIMIT 1");
     e.Bind(1, static_cast<int64_t>(t->id()));
     if (e.Next()) {
       t->set_has_metric(true);

@@ -1,7 +1,7 @@
 // The sweep journal: every fact of a sweep in one SQLite file (WAL mode).
 // The coordinator is its only writer; the CLI reads it when no coordinator
 // runs. Writes are idempotent where a fact can arrive twice (progress,
-// evaluations): a (trial, attempt, step) is stored once.
+// evaluations): a (trial, step) is stored once, by whichever attempt.
 // Not thread-safe: one Journal per thread.
 #pragma once
 
@@ -22,7 +22,7 @@ struct sqlite3_stmt;
 
 namespace polysweep {
 
-inline constexpr int kJournalSchemaVersion = 4;
+inline constexpr int kJournalSchemaVersion = 5;
 
 // What a restarted coordinator reads back.
 struct JournalSweep {
@@ -56,6 +56,7 @@ struct JournalDecision {
   double score = 0;     // higher is better
   int64_t stop_at = 0;
   std::string detail;   // for people: why
+  double at = 0;        // when it was made (read back by the journal checker)
 };
 
 // An evaluation's objective (as configured, not yet oriented).
@@ -76,6 +77,8 @@ struct JournalProgressPoint {
   uint32_t attempt = 0;
   int64_t step = 0;
   double loss = 0, lr = 0, samples_per_sec = 0, at = 0;
+  int64_t max_steps = 0;
+  std::optional<int64_t> resumed_from;  // none: journaled before polysweep recorded it
 };
 struct JournalEvaluationPoint {
   uint32_t attempt = 0;
@@ -131,12 +134,17 @@ class Journal {
   // Moves a trial to `state`, recording the transition and its reason.
   Status Transition(uint64_t trial, uint32_t attempt, const std::string& state,
                     const std::string& reason);
-  Status RecordProgress(uint64_t trial, uint32_t attempt, const wire::Progress& p);
+  // Progress and evaluations are stored once per (trial, step), whatever
+  // attempt reports them: a step an earlier attempt reported is not stored
+  // again (false), so a resumed trial's journal reads as if it had never been
+  // interrupted. A report with origin_attempt (replayed from a checkpoint)
+  // is stored as that attempt's.
+  StatusOr<bool> RecordProgress(uint64_t trial, uint32_t attempt, const wire::Progress& p);
   // WAL checkpoints run on the journal's checkpoint thread so far.
   int64_t background_checkpoints() const { return checkpointer_ ? checkpointer_->checkpoints() : 0; }
   // `feasible`: the evaluation meets the metric's constraints.
-  Status RecordEvaluation(uint64_t trial, uint32_t attempt, const wire::Evaluation& e,
-                          double objective, bool feasible = true);
+  StatusOr<bool> RecordEvaluation(uint64_t trial, uint32_t attempt, const wire::Evaluation& e,
+                                  double objective, bool feasible = true);
   // Final state of a trial: outcome is "completed", "failed" or "stopped";
   // `reason` classes a failure ("crashed rank", "hang", "bad config", ...).
   Status FinishTrial(uint64_t trial, uint32_t attempt, const std::string& outcome,

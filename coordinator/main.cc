@@ -10,6 +10,7 @@
 //   polysweep top                 a live full-screen view of the sweep
 //   polysweep dashboard|report    the web dashboard; the same as one HTML file
 //   polysweep export              every trial as csv or jsonl
+//   polysweep check               the journal checker: every broken promise of a sweep
 //   polysweep stop|pause|resume T control a trial of the running sweep
 //   polysweep export-model CONFIG a trial's best checkpoint as a model directory
 //   polysweep predict MODEL       classify JSON lines with an exported model
@@ -32,6 +33,7 @@
 #include "common/keys.h"
 #include "common/log.h"
 #include "common/wire.h"
+#include "coordinator/check.h"
 #include "coordinator/cli_watch.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/dashboard.h"
@@ -130,6 +132,17 @@ int Submit(const std::string& config_path, SubmitOptions options) {
             << "  output  " << sub->output_path << "\n"
             << "  watch   polysweep status --dir " << dir << "\n";
   return 0;
+}
+
+// `polysweep check`: 0 when the sweep kept every promise, 1 when not, 2
+// when the directory cannot be read as a sweep.
+int CheckCommand(const std::string& given_dir, bool processes, const std::string& output) {
+  auto dir = FindSweepDir(given_dir);
+  if (!dir.ok()) return Fail(dir.status().message());
+  auto report = CheckSweep(*dir, CheckOptions{processes});
+  if (!report.ok()) return Fail(report.status().message());
+  std::cout << (output == "json" ? CheckReportJson(*report) : FormatCheckReport(*report));
+  return report->violations.empty() ? 0 : 1;
 }
 
 int RunShard(const std::string& config_path, bool force) {
@@ -492,6 +505,12 @@ int main(int argc, char** argv) {
   export_trials->add_option("--dir", watch.dir, "sweep directory (default: newest under ./runs)");
   export_trials->add_option("--format", export_format, "csv or jsonl")->check(CLI::IsMember({"csv", "jsonl"}));
   export_trials->add_option("--out", export_out, "file to write (default: stdout)");
+  bool check_no_processes = false;
+  auto* check = app.add_subcommand("check", "check a sweep's journal and checkpoints against every promise of "
+                                            "docs/reliability.md (exit 1 on a violation)");
+  check->add_option("--dir", watch.dir, "sweep directory (default: newest under ./runs)");
+  check->add_flag("--no-processes", check_no_processes, "do not look for live processes of ended attempts");
+  check->add_option("-o,--output", watch.output, "table or json")->check(CLI::IsMember({"table", "json"}));
   CLI11_PARSE(app, argc, argv);
 
   const std::optional<DashboardOptions> dashboard_on =
@@ -540,5 +559,6 @@ int main(int argc, char** argv) {
   if (top->parsed()) return Top(watch, top_once);
   if (logs->parsed()) return Logs(inspect_trial, watch.dir, log_rank, follow, watch.output);
   if (export_trials->parsed()) return Export(watch.dir, export_format, export_out);
+  if (check->parsed()) return CheckCommand(watch.dir, !check_no_processes, watch.output);
   return 0;
 }

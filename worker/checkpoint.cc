@@ -92,7 +92,7 @@ StatusOr<std::string> Checkpointer::GatherRngStates() {
 
 Status Checkpointer::Save(EncoderClassifier& model, torch::optim::Optimizer& optimizer, int64_t step,
                           const ReaderPosition& after, std::optional<double> score,
-                          const EarlyStopCount& early_stop) {
+                          const EarlyStopCount& early_stop, std::vector<wire::Envelope> unacknowledged) {
   auto rng = GatherRngStates();
   if (!rng.ok()) return rng.status();
   if (comm_->rank() != 0) return Status::Ok();  // every rank holds the same model and optimizer state
@@ -102,6 +102,7 @@ Status Checkpointer::Save(EncoderClassifier& model, torch::optim::Optimizer& opt
   p.position = after.Encode();
   if (score && !std::isnan(*score)) p.score = score;
   p.early_stop = early_stop;
+  p.unacknowledged = std::move(unacknowledged);
   std::ostringstream m, o;
   torch::save(model, m);
   torch::save(optimizer, o);
@@ -164,6 +165,7 @@ Status Checkpointer::Write(const Pending& p) {
   m.wall_time = WallSeconds();
   m.score = p.score;
   m.early_stop = p.early_stop;
+  m.unacknowledged = p.unacknowledged;
   PS_RETURN_IF_ERROR(WriteFileAtomic(tmp + "/MANIFEST.json", CheckpointManifestToJson(m)));
   if (fs::exists(final_dir)) RemoveCheckpointDir(final_dir);  // the same step again, after a restart
   fs::rename(tmp, final_dir, ec);

@@ -17,6 +17,7 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/checkpoint_manifest.h"
 #include "common/log.h"
@@ -39,9 +40,11 @@ class Checkpointer {
   // background thread (waiting first for the previous write).
   // `score`: the objective of an evaluation at this step (higher is better).
   // `early_stop`: early stopping's count after this step, restored with it.
+  // `unacknowledged`: rank 0's reports the coordinator has not acknowledged
+  // yet (Reporter::Unacknowledged), kept in the manifest for a resume to replay.
   Status Save(EncoderClassifier& model, torch::optim::Optimizer& optimizer, int64_t step,
               const ReaderPosition& after, std::optional<double> score = std::nullopt,
-              const EarlyStopCount& early_stop = {});
+              const EarlyStopCount& early_stop = {}, std::vector<wire::Envelope> unacknowledged = {});
   // Waits for the write under way; returns its result.
   Status Flush();
   // Collective: loads the newest good checkpoint into model and optimizer on
@@ -64,6 +67,7 @@ class Checkpointer {
     std::string rng;  // every rank's CPU generator state, rank after rank
     std::optional<double> score;
     EarlyStopCount early_stop;
+    std::vector<wire::Envelope> unacknowledged;
   };
   // Removes what neither the newest `keep_` nor the best `keep_best_` hold.
   void Retain();

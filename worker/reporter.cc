@@ -161,6 +161,27 @@ StatusOr<int64_t> CoordinatorClient::EvaluationAtStop(const wire::Evaluation& e)
   return reply->has_ack() ? reply->ack().continue_to() : int64_t{0};
 }
 
+std::vector<wire::Envelope> CoordinatorClient::Unacknowledged() {
+  std::vector<wire::Envelope> out;
+  std::lock_guard<std::mutex> lock(mu_);
+  // An item leaves the queue once its message is acknowledged: the front
+  // ones may be in flight, and are kept as well.
+  for (const auto& item : queue_) {
+    wire::Envelope report;
+    if (item->env.has_progress()) {
+      *report.mutable_progress() = item->env.progress();
+      if (report.progress().origin_attempt() == 0) report.mutable_progress()->set_origin_attempt(id_.attempt);
+    } else if (item->env.has_evaluation()) {
+      *report.mutable_evaluation() = item->env.evaluation();
+      if (report.evaluation().origin_attempt() == 0) report.mutable_evaluation()->set_origin_attempt(id_.attempt);
+    } else {
+      continue;
+    }
+    out.push_back(std::move(report));
+  }
+  return out;
+}
+
 Status CoordinatorClient::End(const wire::TrialEnd& e) {
   wire::Envelope env;
   *env.mutable_trial_end() = e;

@@ -24,6 +24,7 @@
 #include <mutex>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include <zmq.hpp>
 
@@ -49,6 +50,11 @@ class Reporter {
   // The latest command the coordinator sent with an acknowledgement
   // (wire::COMMAND_NONE until one arrives). Any thread may ask.
   virtual wire::Command command() const { return wire::COMMAND_NONE; }
+  // Copies of the Progress and Evaluation reports not yet acknowledged
+  // (queued or in flight), oldest first, each with origin_attempt set to the
+  // attempt that made it. A checkpoint keeps them so that an attempt resuming
+  // from it can replay them (the coordinator stores each step once).
+  virtual std::vector<wire::Envelope> Unacknowledged() { return {}; }
 };
 
 struct TrialIdentity {
@@ -84,6 +90,7 @@ class CoordinatorClient : public Reporter {
   // Queued behind the reports before it; waits until all are delivered.
   Status End(const wire::TrialEnd& e) override;
   wire::Command command() const override { return static_cast<wire::Command>(command_.load()); }
+  std::vector<wire::Envelope> Unacknowledged() override;
 
   // Called on the sender thread with each message the coordinator
   // acknowledged (a ProgressBatch carries several reports). For measuring

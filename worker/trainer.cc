@@ -109,6 +109,26 @@ wire::Evaluation ToWire(const EvalMetrics& m, int64_t step, bool final, const wi
   return e;
 }
 
+// Reports the reports an earlier attempt made before `restored` was taken
+// that the coordinator had not acknowledged; the journal stores each step
+// once, so those it did receive are not stored twice.
+Status ReplayUnacknowledged(const CheckpointManifest& restored, Reporter* reporter, const Logger& log) {
+  if (!restored.unacknowledged || restored.unacknowledged->empty()) return Status::Ok();
+  int progress = 0, evaluations = 0;
+  for (const wire::Envelope& report : *restored.unacknowledged) {
+    if (report.has_progress()) {
+      PS_RETURN_IF_ERROR(reporter->Progress(report.progress()));
+      ++progress;
+    } else if (report.has_evaluation()) {
+      PS_RETURN_IF_ERROR(reporter->Evaluation(report.evaluation()));
+      ++evaluations;
+    }
+  }
+  log.Info("replayed " + std::to_string(progress) + " progress reports and " + std::to_string(evaluations) +
+           " evaluations the coordinator had not acknowledged when the checkpoint was taken");
+  return Status::Ok();
+}
+
 }  // namespace
 
 StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Reporter* reporter,
@@ -204,6 +224,7 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
   // better), continued from the checkpoint a resumed trial starts from.
   double best_score = -std::numeric_limits<double>::infinity();
   int evals_since_best = 0;
+  bool restored_reports_unknown = false;  // resumed from a manifest without its unacknowledged reports
   if (!a.checkpoint_dir().empty()) {
     checkpoints.emplace(a.checkpoint_dir(), a.keep_checkpoints(), comm, log, a.keep_best_checkpoints());
     auto restored = checkpoints->Restore(trainer.model(), trainer.optimizer());
@@ -213,6 +234,7 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
       if (!pos.ok()) return pos.status();
       start = *pos;
       first_step = (*restored)->step + 1;
+      restored_reports_unknown = !(*restored)->unacknowledged.has_value();
       // Dropout continues from the saved RNG state; without one (saved by a
       // different number of ranks) from a seed of (seed, rank, step), not
       // from the start.
@@ -239,6 +261,7 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
       log.Info("resumed from the checkpoint at step " + std::to_string((*restored)->step) + " (" + loaded +
                "; reader at " + start.Encode() + ", written by " + std::to_string((*restored)->world_size) + " ranks" +
                patience + ")");
+      if (reporter) PS_RETURN_IF_ERROR(ReplayUnacknowledged(**restored, reporter, log));
     }
   }
   BatchPrefetcher batches(**train, plan, start, params.batch_size, comm->rank(), world, kPad, max_length,
@@ -259,9 +282,11 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
     c.evals_since_best = evals_since_best;
     return c;
   };
+  // What a checkpoint keeps for a resumed attempt to replay (rank 0's reports).
+  auto Unacked = [&] { return reporter ? reporter->Unacknowledged() : std::vector<wire::Envelope>(); };
   // A checkpoint every rank has written and flushed: the trial may end here.
   auto Commit = [&](int64_t step, const ReaderPosition& after, std::optional<double> score = std::nullopt) -> Status {
-    PS_RETURN_IF_ERROR(checkpoints->Save(trainer.model(), trainer.optimizer(), step, after, score, Count()));
+    PS_RETURN_IF_ERROR(checkpoints->Save(trainer.model(), trainer.optimizer(), step, after, score, Count(), Unacked()));
     return checkpoints->Flush();
   };
   // Evaluations are scored as the coordinator scores them, so the best
@@ -278,6 +303,15 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
     result.seconds = std::chrono::duration<double>(Clock::now() - t0).count();
     return StatusOr<TrainResult>(result);
   };
+  if (first_step > max_steps && restored_reports_unknown) {
+    // Resumed from the final checkpoint of a manifest that does not say
+    // which reports were acknowledged: evaluate there again (the journal
+    // keeps a step's evaluation once), so the trial ends evaluated.
+    auto metrics = Evaluate(trainer.model(), **valid, num_labels, num_langs, kPad, max_length, comm, liveness,
+                            max_steps, masking);
+    if (!metrics.ok()) return metrics.status();
+    if (reporter) PS_RETURN_IF_ERROR(reporter->Evaluation(ToWire(*metrics, max_steps, true, a.data())));
+  }
   if (first_step > stop_at && stop_at < max_steps) {
     // Restarted after committing the checkpoint of its stop, before the
     // coordinator heard of the pause: evaluate there again and pause.
@@ -326,6 +360,7 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
       p.set_samples(samples);
       p.set_max_steps(max_steps);
       p.set_position(after.Encode());
+      p.set_resumed_from(first_step - 1);
       PS_RETURN_IF_ERROR(reporter->Progress(p));
       loss_sum = 0;
       loss_n = 0;
@@ -393,7 +428,7 @@ StatusOr<TrainResult> RunTrial(const wire::Assignment& a, Communicator* comm, Re
                      (keep_best && score.has_value());
     // The final step is checkpointed only for keeping the best (the trial is over).
     if (checkpoints && due && !rung && !interrupted && (!final || (keep_best && score.has_value())) && !early_stop) {
-      PS_RETURN_IF_ERROR(checkpoints->Save(trainer.model(), trainer.optimizer(), step, after, score, Count()));
+      PS_RETURN_IF_ERROR(checkpoints->Save(trainer.model(), trainer.optimizer(), step, after, score, Count(), Unacked()));
       last_checkpoint = Clock::now();
     }
     if (interrupted && !early_stop && !rung) {

@@ -19,14 +19,10 @@
 namespace polysweep {
 namespace {
 
+using testing_util::ReadText;
+
 using testing_util::JournalReader;
 using Clock = std::chrono::steady_clock;
-
-std::string ReadAll(const std::string& path) {
-  std::stringstream ss;
-  ss << std::ifstream(path).rdbuf();
-  return ss.str();
-}
 
 std::string WriteConfig(const std::string& dir, const std::string& name, int trials, int steps) {
   const std::string path = dir + "/" + name + ".yaml";
@@ -75,26 +71,26 @@ TEST(Agents, TwoAgentsDrainASweepAndExitWhenItIsDone) {
   const pid_t sweep = testing_util::Spawn({POLYSWEEP_BIN, "sweep", WriteConfig(dir, "agents", 4, 60)}, dir + "/sweep.log");
   ASSERT_GT(sweep, 0);
   const std::string endpoint = WaitForEndpoint(run);
-  ASSERT_FALSE(endpoint.empty()) << ReadAll(dir + "/sweep.log");
+  ASSERT_FALSE(endpoint.empty()) << ReadText(dir + "/sweep.log");
 
   // One rank where the trials need two: refused with the reason, nothing claimed.
   const pid_t small = StartAgent(endpoint, "agents", "small", 1, dir + "/small.log");
-  EXPECT_EQ(testing_util::WaitFor(small, 60), 3) << ReadAll(dir + "/small.log");
-  EXPECT_NE(ReadAll(dir + "/small.log").find("agent small has 1 ranks but trial.ranks is 2"), std::string::npos)
-      << ReadAll(dir + "/small.log");
+  EXPECT_EQ(testing_util::WaitFor(small, 60), 3) << ReadText(dir + "/small.log");
+  EXPECT_NE(ReadText(dir + "/small.log").find("agent small has 1 ranks but trial.ranks is 2"), std::string::npos)
+      << ReadText(dir + "/small.log");
   // An agent for another sweep is refused too.
   const pid_t stranger = StartAgent(endpoint, "other", "stranger", 2, dir + "/stranger.log");
   EXPECT_EQ(testing_util::WaitFor(stranger, 60), 3);
-  EXPECT_NE(ReadAll(dir + "/stranger.log").find("runs sweep agents, not other"), std::string::npos)
-      << ReadAll(dir + "/stranger.log");
+  EXPECT_NE(ReadText(dir + "/stranger.log").find("runs sweep agents, not other"), std::string::npos)
+      << ReadText(dir + "/stranger.log");
 
   const pid_t a = StartAgent(endpoint, "agents", "a", 2, dir + "/a.log");
   const pid_t b = StartAgent(endpoint, "agents", "b", 2, dir + "/b.log");
-  ASSERT_EQ(testing_util::WaitFor(sweep, 300), 0) << ReadAll(dir + "/sweep.log");
+  ASSERT_EQ(testing_util::WaitFor(sweep, 300), 0) << ReadText(dir + "/sweep.log");
   // Told the sweep is done, both agents exit by themselves.
-  EXPECT_EQ(testing_util::WaitFor(a, 30), 0) << ReadAll(dir + "/a.log");
-  EXPECT_EQ(testing_util::WaitFor(b, 30), 0) << ReadAll(dir + "/b.log");
-  EXPECT_NE(ReadAll(dir + "/a.log").find("sweep agents is done"), std::string::npos) << ReadAll(dir + "/a.log");
+  EXPECT_EQ(testing_util::WaitFor(a, 30), 0) << ReadText(dir + "/a.log");
+  EXPECT_EQ(testing_util::WaitFor(b, 30), 0) << ReadText(dir + "/b.log");
+  EXPECT_NE(ReadText(dir + "/a.log").find("sweep agents is done"), std::string::npos) << ReadText(dir + "/a.log");
 
   JournalReader j(run + "/journal.db");
   EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM trials WHERE state='completed'"), "4");
@@ -131,12 +127,12 @@ TEST(Agents, FiveHundredSyntheticTrialsAreEachClaimedAndRunExactlyOnce) {
   const pid_t sweep = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, dir + "/sweep.log");
   ASSERT_GT(sweep, 0);
   const std::string endpoint = WaitForEndpoint(run);
-  ASSERT_FALSE(endpoint.empty()) << ReadAll(dir + "/sweep.log");
+  ASSERT_FALSE(endpoint.empty()) << ReadText(dir + "/sweep.log");
   const pid_t a = StartAgent(endpoint, "many", "a", 1, dir + "/a.log");
   const pid_t b = StartAgent(endpoint, "many", "b", 1, dir + "/b.log");
-  ASSERT_EQ(testing_util::WaitFor(sweep, 300), 0) << ReadAll(dir + "/sweep.log");
-  EXPECT_EQ(testing_util::WaitFor(a, 30), 0) << ReadAll(dir + "/a.log");
-  EXPECT_EQ(testing_util::WaitFor(b, 30), 0) << ReadAll(dir + "/b.log");
+  ASSERT_EQ(testing_util::WaitFor(sweep, 300), 0) << ReadText(dir + "/sweep.log");
+  EXPECT_EQ(testing_util::WaitFor(a, 30), 0) << ReadText(dir + "/a.log");
+  EXPECT_EQ(testing_util::WaitFor(b, 30), 0) << ReadText(dir + "/b.log");
 
   JournalReader j(run + "/journal.db");
   EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM trials WHERE state='completed' AND attempt=1"), "500");
@@ -161,11 +157,11 @@ TEST(Agents, AnAgentWhoseRanksDiedLosesItsTrialToARestartFromTheCheckpoint) {
       testing_util::Spawn({POLYSWEEP_BIN, "sweep", WriteConfig(dir, "agentcrash", 1, 600)}, dir + "/sweep.log");
   ASSERT_GT(sweep, 0);
   const std::string endpoint = WaitForEndpoint(run);
-  ASSERT_FALSE(endpoint.empty()) << ReadAll(dir + "/sweep.log");
+  ASSERT_FALSE(endpoint.empty()) << ReadText(dir + "/sweep.log");
   const pid_t first = StartAgent(endpoint, "agentcrash", "node7", 2, dir + "/first.log");
   const auto deadline = Clock::now() + std::chrono::seconds(120);
   while (MaxStep(run + "/journal.db") < 120) {
-    ASSERT_LT(Clock::now(), deadline) << ReadAll(dir + "/first.log");
+    ASSERT_LT(Clock::now(), deadline) << ReadText(dir + "/first.log");
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   // Its ranks die (the node lost them); mpirun ends the agent.
@@ -174,8 +170,8 @@ TEST(Agents, AnAgentWhoseRanksDiedLosesItsTrialToARestartFromTheCheckpoint) {
   // The same agent comes back (a new srun step of its job): its first claim
   // gives up the trial it held, which restarts from its last checkpoint.
   const pid_t again = StartAgent(endpoint, "agentcrash", "node7", 2, dir + "/again.log");
-  ASSERT_EQ(testing_util::WaitFor(sweep, 300), 0) << ReadAll(dir + "/sweep.log");
-  EXPECT_EQ(testing_util::WaitFor(again, 30), 0) << ReadAll(dir + "/again.log");
+  ASSERT_EQ(testing_util::WaitFor(sweep, 300), 0) << ReadText(dir + "/sweep.log");
+  EXPECT_EQ(testing_util::WaitFor(again, 30), 0) << ReadText(dir + "/again.log");
 
   JournalReader j(run + "/journal.db");
   EXPECT_EQ(j.Scalar("SELECT state FROM trials WHERE id=1"), "completed");
@@ -189,7 +185,7 @@ TEST(Agents, AnAgentWhoseRanksDiedLosesItsTrialToARestartFromTheCheckpoint) {
   const std::string resumed = j.Scalar("SELECT MIN(step) FROM progress WHERE attempt=2");
   ASSERT_FALSE(resumed.empty());
   EXPECT_GT(std::stoll(resumed), 50);
-  EXPECT_NE(ReadAll(dir + "/again.log").find("resumed from the checkpoint at step"), std::string::npos);
+  EXPECT_NE(ReadText(dir + "/again.log").find("resumed from the checkpoint at step"), std::string::npos);
   const auto left = testing_util::TrialProcesses("agentcrash");
   EXPECT_TRUE(left.empty()) << testing_util::DescribeProcesses(left);
   std::filesystem::remove_all(dir);

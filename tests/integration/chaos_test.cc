@@ -30,11 +30,19 @@ using testing_util::RunCommand;
 
 constexpr int kCheckpointEvery = 50;
 
+// The furthest step trial 1 reported (a resumed attempt's steps are stored
+// once it passes what its predecessors reported).
 int64_t MaxStep(const std::string& journal) {
   if (!std::filesystem::exists(journal)) return 0;
   JournalReader j(journal);
-  const std::string s = j.Scalar("SELECT MAX(step) FROM progress WHERE attempt = (SELECT attempt FROM trials WHERE id=1)");
+  const std::string s = j.Scalar("SELECT MAX(step) FROM progress WHERE trial_id=1");
   return s.empty() ? 0 : std::stoll(s);
+}
+
+// `polysweep check` on a finished sweep: exit 0, or its report.
+void ExpectCheckPasses(const std::string& run) {
+  auto check = RunCommand(std::string(POLYSWEEP_BIN) + " check --dir " + Quote(run));
+  EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
 }
 
 TEST(Chaos, KilledRanksRestartFromTheLastCheckpoint) {
@@ -88,13 +96,14 @@ TEST(Chaos, KilledRanksRestartFromTheLastCheckpoint) {
   EXPECT_EQ(j.Scalar("SELECT state FROM trials WHERE id=1"), "completed");
   EXPECT_EQ(j.Scalar("SELECT attempt FROM trials WHERE id=1"), std::to_string(kills + 1));
   EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM transitions WHERE reason LIKE 'restart %'"), std::to_string(kills));
-  // Work lost per kill: from the last step an attempt reported to the step
-  // the next one resumed after, at most one checkpoint interval (plus the
-  // report interval, since reports come every 5 steps).
+  // Work lost per kill: from the last step an attempt reported to the
+  // checkpoint step the next one resumed from, at most one checkpoint
+  // interval (plus the report interval, since reports come every 5 steps).
   int64_t worst = 0;
   for (int a = 1; a <= kills; ++a) {
     const int64_t reached = std::stoll(j.Scalar("SELECT MAX(step) FROM progress WHERE attempt=" + std::to_string(a)));
-    const int64_t resumed = std::stoll(j.Scalar("SELECT MIN(step) FROM progress WHERE attempt=" + std::to_string(a + 1))) - 5;
+    const int64_t resumed =
+        std::stoll(j.Scalar("SELECT MIN(resumed_from) FROM progress WHERE attempt=" + std::to_string(a + 1)));
     worst = std::max(worst, reached - resumed);
     EXPECT_GE(resumed, 1) << "attempt " << a + 1 << " started from scratch";
   }
@@ -110,6 +119,7 @@ TEST(Chaos, KilledRanksRestartFromTheLastCheckpoint) {
     EXPECT_EQ(e.path().extension(), "") << "left behind: " << e.path();
   }
   EXPECT_TRUE(RankPids("chaos").empty()) << "orphan ranks left";
+  ExpectCheckPasses(run);
   std::filesystem::remove_all(dir);
 }
 
@@ -182,6 +192,7 @@ TEST(Chaos, PreemptionCommitsACheckpointAndRequeues) {
   EXPECT_NE(trial_log.str().find("early stopping: " + std::to_string(since) + " of 1000 evaluations since the best"),
             std::string::npos)
       << trial_log.str();
+  ExpectCheckPasses(run);
   std::cout << "preemption: checkpoint at step " << step << " committed " << seconds << " s after SIGUSR1; "
             << since << " evaluations since the best\n";
   std::filesystem::remove_all(dir);
@@ -245,6 +256,7 @@ TEST(Chaos, StoppedRankIsDetectedNamedAndTheTrialRestarted) {
   std::cout << "hang: " << stops << " stops, worst detection " << worst_detection << " s (timeout " << hang_timeout
             << " s, heartbeat " << heartbeat << " s)\n";
   EXPECT_TRUE(RankPids("hang").empty()) << "orphan ranks left";
+  ExpectCheckPasses(run);
   std::filesystem::remove_all(dir);
 }
 

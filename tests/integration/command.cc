@@ -16,6 +16,12 @@ extern char** environ;
 
 namespace polysweep::testing_util {
 
+std::string ReadText(const std::string& path) {
+  std::stringstream s;
+  s << std::ifstream(path).rdbuf();
+  return s.str();
+}
+
 std::string Quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);

@@ -27,6 +27,9 @@ int WaitFor(pid_t pid, int seconds);
 // A fresh empty directory under the test temp dir.
 std::string FreshDir(const std::string& name);
 
+// The whole of the file at `path` ("" when it cannot be read).
+std::string ReadText(const std::string& path);
+
 // Single-quotes `s` for /bin/sh.
 std::string Quote(const std::string& s);
 

@@ -22,6 +22,8 @@
 namespace polysweep {
 namespace {
 
+using testing_util::ReadText;
+
 using testing_util::JournalReader;
 using testing_util::Quote;
 using testing_util::RunCommand;
@@ -48,12 +50,6 @@ std::string WriteConfig(const std::string& dir, const std::string& name, const s
   return path;
 }
 
-std::string ReadAll(const std::string& path) {
-  std::stringstream s;
-  s << std::ifstream(path).rdbuf();
-  return s.str();
-}
-
 // Waits for the sweep process; kills it and fails after `limit`.
 int WaitSweep(pid_t pid, std::chrono::seconds limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
@@ -75,7 +71,7 @@ int WaitSweep(pid_t pid, std::chrono::seconds limit) {
   const pid_t pid = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, log);
   if (pid <= 0) return ::testing::AssertionFailure() << "cannot start polysweep sweep";
   const int code = WaitSweep(pid, limit);
-  if (code != 0) return ::testing::AssertionFailure() << "sweep exited " << code << "\n" << ReadAll(log);
+  if (code != 0) return ::testing::AssertionFailure() << "sweep exited " << code << "\n" << ReadText(log);
   return ::testing::AssertionSuccess();
 }
 
@@ -97,7 +93,7 @@ TEST(SchedulerSweep, AshaPrunesEarlyAndPromotedTrialsResumeFromTheirCheckpoints)
   EXPECT_EQ(j.Scalar("SELECT state FROM sweeps"), "finished");
   std::map<std::string, int> outcomes;
   for (const auto& row : j.Query("SELECT state FROM trials")) outcomes[row[0]]++;
-  EXPECT_EQ(outcomes["completed"] + outcomes["pruned"], 9) << ReadAll(log);
+  EXPECT_EQ(outcomes["completed"] + outcomes["pruned"], 9) << ReadText(log);
   EXPECT_GE(outcomes["pruned"], 1) << "no trial was stopped early";
   EXPECT_GE(outcomes["completed"], 1) << "no trial trained its full budget";
 
@@ -123,7 +119,7 @@ TEST(SchedulerSweep, AshaPrunesEarlyAndPromotedTrialsResumeFromTheirCheckpoints)
     const std::string where = " WHERE trial_id=" + p[0] + " AND attempt=" + std::to_string(std::stoi(p[1]) + 1);
     EXPECT_EQ(j.Scalar("SELECT MIN(step) FROM progress" + where), std::to_string(std::stoi(p[2]) + 5))
         << "trial " << p[0] << " did not continue from step " << p[2];
-    const std::string logged = ReadAll(run + "/trial-" + p[0] + ".log");
+    const std::string logged = ReadText(run + "/trial-" + p[0] + ".log");
     EXPECT_NE(logged.find("resumed from the checkpoint at step " + p[2]), std::string::npos) << logged;
   }
   // Decisions are journaled before they are acted on: a promotion follows
@@ -155,7 +151,7 @@ TEST(SchedulerSweep, AnInterruptedTpeAshaSweepContinuesWithTheSameDecisions) {
                                        "scheduler: {type: asha, grace: 10, reduction_factor: 3}\n"
                                        "budget: {max_trials: 9, max_steps: 90, eval_every: 0, log_every: 5}\n");
   {  // TPE, learning from the rung results after three random trials
-    std::string text = ReadAll(config);
+    std::string text = ReadText(config);
     text.replace(text.find("algorithm: random"), 17, "algorithm: tpe\n  startup_trials: 3");
     std::ofstream(config) << text;
   }
@@ -173,13 +169,13 @@ TEST(SchedulerSweep, AnInterruptedTpeAshaSweepContinuesWithTheSameDecisions) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   kill(first, SIGINT);
-  EXPECT_EQ(WaitSweep(first, std::chrono::seconds(60)), 130) << ReadAll(dir + "/first.log");
+  EXPECT_EQ(WaitSweep(first, std::chrono::seconds(60)), 130) << ReadText(dir + "/first.log");
   const std::string before = JournalReader(run + "/journal.db").Scalar("SELECT COUNT(*) FROM decisions");
   ASSERT_NE(before, "0");
 
   const pid_t second = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, dir + "/second.log");
   ASSERT_GT(second, 0);
-  ASSERT_EQ(WaitSweep(second, std::chrono::seconds(420)), 0) << ReadAll(dir + "/second.log");
+  ASSERT_EQ(WaitSweep(second, std::chrono::seconds(420)), 0) << ReadText(dir + "/second.log");
   JournalReader j(run + "/journal.db");
   EXPECT_EQ(j.Scalar("SELECT state FROM sweeps"), "finished");
   EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM trials"), "9");  // none issued twice
@@ -204,7 +200,7 @@ TEST(SchedulerSweep, AnInterruptedTpeAshaSweepContinuesWithTheSameDecisions) {
                      "r.id<=p.id) / 3"),
             "0");
   EXPECT_GE(std::stoi(j.Scalar("SELECT COUNT(*) FROM trials WHERE state='completed'")), 1);
-  EXPECT_NE(ReadAll(dir + "/second.log").find("resumed from"), std::string::npos);
+  EXPECT_NE(ReadText(dir + "/second.log").find("resumed from"), std::string::npos);
   // The searcher continued from its journaled state: nine distinct trials.
   EXPECT_EQ(j.Scalar("SELECT COUNT(DISTINCT hparams) FROM trials"), "9");
   EXPECT_NE(j.Scalar("SELECT searcher_state FROM sweeps").find("\"searcher\":\"tpe\""), std::string::npos);
@@ -215,7 +211,7 @@ TEST(SchedulerSweep, AnInterruptedTpeAshaSweepContinuesWithTheSameDecisions) {
 std::map<std::string, std::set<std::string>> StepsLogged(const std::string& log, const std::string& what) {
   std::map<std::string, std::set<std::string>> steps;
   const std::regex re("rank ([01])/2.*" + what + " at step ([0-9]+)");
-  std::istringstream lines(ReadAll(log));
+  std::istringstream lines(ReadText(log));
   for (std::string line; std::getline(lines, line);) {
     std::smatch m;
     if (std::regex_search(line, m, re)) steps[m[1]].insert(m[2]);
@@ -226,9 +222,9 @@ std::map<std::string, std::set<std::string>> StepsLogged(const std::string& log,
 // Both ranks logged `what` exactly once, at the same step: returns it.
 std::string SameStepOnBothRanks(const std::string& log, const std::string& what) {
   auto steps = StepsLogged(log, what);
-  EXPECT_EQ(steps.size(), 2u) << ReadAll(log);
+  EXPECT_EQ(steps.size(), 2u) << ReadText(log);
   if (steps.size() != 2 || steps["0"].size() != 1 || steps["0"] != steps["1"]) {
-    ADD_FAILURE() << "ranks disagree on where they stopped:\n" << ReadAll(log);
+    ADD_FAILURE() << "ranks disagree on where they stopped:\n" << ReadText(log);
     return "0";
   }
   return *steps["0"].begin();
@@ -254,7 +250,7 @@ TEST(SchedulerSweep, APromotedTrialTrainsOnInTheSameAttemptWithoutACheckpoint) {
   EXPECT_EQ(j.Scalar("SELECT group_concat(kind || ' ' || step || ' ' || stop_at) FROM "
                      "(SELECT * FROM decisions ORDER BY id)"),
             "rung 10 10,rung 10 10,promote 10 30,continue 30 90")
-      << ReadAll(log);
+      << ReadText(log);
   const std::string best = j.Scalar("SELECT trial_id FROM decisions WHERE kind='continue'");
   ASSERT_FALSE(best.empty());
   EXPECT_EQ(j.Scalar("SELECT state || ' ' || attempt FROM trials WHERE id=" + best), "completed 2");
@@ -268,7 +264,7 @@ TEST(SchedulerSweep, APromotedTrialTrainsOnInTheSameAttemptWithoutACheckpoint) {
                      "e.attempt=d.attempt AND e.step=d.step WHERE d.kind='continue' AND ABS(d.score - e.macro_f1) < 1e-9"),
             "1");
   // Both ranks heard the answer at the same step; no checkpoint was committed there.
-  const std::string trial_log = ReadAll(run + "/trial-" + best + ".log");
+  const std::string trial_log = ReadText(run + "/trial-" + best + ".log");
   EXPECT_EQ(SameStepOnBothRanks(run + "/trial-" + best + ".log", "promoted"), "30") << trial_log;
   EXPECT_NE(trial_log.find("resumed from the checkpoint at step 10"), std::string::npos) << trial_log;
   EXPECT_EQ(trial_log.find("paused at step 30"), std::string::npos) << trial_log;
@@ -300,10 +296,10 @@ TEST(SchedulerSweep, OwnerPauseResumeAndStopReachEveryRankAtTheSameStep) {
   auto cli = [&](const std::string& verb, int trial) {
     return RunCommand(std::string(POLYSWEEP_BIN) + " " + verb + " " + std::to_string(trial) + " --dir " + Quote(run));
   };
-  ASSERT_TRUE(wait_for("SELECT MAX(step) >= 20 FROM progress WHERE trial_id=1", "1")) << ReadAll(log);
+  ASSERT_TRUE(wait_for("SELECT MAX(step) >= 20 FROM progress WHERE trial_id=1", "1")) << ReadText(log);
   auto paused = cli("pause", 1);
   ASSERT_EQ(paused.exit_code, 0) << paused.err;
-  ASSERT_TRUE(wait_for("SELECT state FROM trials WHERE id=1", "paused")) << ReadAll(log);
+  ASSERT_TRUE(wait_for("SELECT state FROM trials WHERE id=1", "paused")) << ReadText(log);
   // Both ranks committed the checkpoint at one step, and nothing ran past it.
   const std::string step = SameStepOnBothRanks(trial_log, "checkpoint committed");
   EXPECT_GE(std::stoi(step), 20);
@@ -316,15 +312,15 @@ TEST(SchedulerSweep, OwnerPauseResumeAndStopReachEveryRankAtTheSameStep) {
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
   ASSERT_TRUE(wait_for("SELECT MAX(step) >= " + std::to_string(std::stoi(step) + 20) +
                            " FROM progress WHERE trial_id=1 AND attempt=2", "1"))
-      << ReadAll(log);
+      << ReadText(log);
   // The step count continues from the checkpoint.
   EXPECT_EQ(query("SELECT MIN(step) FROM progress WHERE trial_id=1 AND attempt=2"),
             std::to_string((std::stoi(step) / 5 + 1) * 5));
-  EXPECT_NE(ReadAll(trial_log).find("resumed from the checkpoint at step " + step), std::string::npos);
+  EXPECT_NE(ReadText(trial_log).find("resumed from the checkpoint at step " + step), std::string::npos);
 
   auto stopped = cli("stop", 1);
   ASSERT_EQ(stopped.exit_code, 0) << stopped.err;
-  ASSERT_EQ(WaitSweep(pid, std::chrono::seconds(120)), 1) << ReadAll(log);  // no trial completed
+  ASSERT_EQ(WaitSweep(pid, std::chrono::seconds(120)), 1) << ReadText(log);  // no trial completed
   JournalReader j(run + "/journal.db");
   EXPECT_EQ(j.Scalar("SELECT state || '/' || reason FROM trials WHERE id=1"), "stopped/stopped");
   const std::string stop_step = SameStepOnBothRanks(trial_log, "stopped by the coordinator");

@@ -23,6 +23,8 @@
 namespace polysweep {
 namespace {
 
+using testing_util::ReadText;
+
 namespace fs = std::filesystem;
 using testing_util::JournalReader;
 using testing_util::Quote;
@@ -32,12 +34,6 @@ using Clock = std::chrono::steady_clock;
 std::string Trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s;
-}
-
-std::string ReadAll(const std::string& path) {
-  std::stringstream ss;
-  ss << std::ifstream(path).rdbuf();
-  return ss.str();
 }
 
 class SlurmTest : public ::testing::Test {
@@ -143,7 +139,7 @@ class SlurmTest : public ::testing::Test {
     return "";
   }
 
-  std::string Output(const std::string& job) { return ReadAll(run_ + "/slurm-" + job + ".out"); }
+  std::string Output(const std::string& job) { return ReadText(run_ + "/slurm-" + job + ".out"); }
 
   std::string dir_, cluster_, sweep_ = "none", run_;
   bool started_ = false;
@@ -171,7 +167,7 @@ TEST_F(SlurmTest, ASweepSubmittedWithSweepSbatchRunsEachTrialAsAStepAndFinishes)
     EXPECT_GE(std::stoi(j.Scalar("SELECT COUNT(DISTINCT lang) FROM language_scores WHERE trial_id=" + t[0])), 8);
   }
   // The rendered script is kept next to the journal.
-  const std::string script = ReadAll(run_ + "/sweep.sbatch");
+  const std::string script = ReadText(run_ + "/sweep.sbatch");
   EXPECT_NE(script.find("#SBATCH --ntasks=2\n"), std::string::npos) << script;
   EXPECT_NE(script.find("#SBATCH --job-name=polysweep-slurm-e2e\n"), std::string::npos) << script;
 
@@ -242,7 +238,7 @@ TEST_F(SlurmTest, APreemptionSignalCheckpointsAndTheTrialIsRequeuedAndResumes) {
 TEST_F(SlurmTest, BeforeItsTimeLimitTheSweepJobCheckpointsItsTrialsRequeuesItselfAndContinues) {
   const std::string job = Submit(WriteConfig("slurm-drain", 2, 1200));
   ASSERT_FALSE(job.empty());
-  EXPECT_NE(ReadAll(run_ + "/sweep.sbatch").find("#SBATCH --signal=B:USR1@120"), std::string::npos);
+  EXPECT_NE(ReadText(run_ + "/sweep.sbatch").find("#SBATCH --signal=B:USR1@120"), std::string::npos);
   const std::string step = WaitForTrainingStep(150, 120);
   ASSERT_EQ(step, job + ".0") << Output(job);
   // What --signal=B:USR1@120 does, without waiting for a time limit.
@@ -295,7 +291,7 @@ TEST_F(SlurmTest, WithTheSbatchLauncherEachTrialIsAJobOfItsOwn) {
   }
   EXPECT_EQ(jobs.size(), 2u);
   // Each job's output went to its trial's log.
-  EXPECT_NE(ReadAll(run_ + "/trial-1.log").find("done: 60 steps"), std::string::npos) << ReadAll(run_ + "/trial-1.log");
+  EXPECT_NE(ReadText(run_ + "/trial-1.log").find("done: 60 steps"), std::string::npos) << ReadText(run_ + "/trial-1.log");
 }
 
 // Pull mode: the coordinator runs outside Slurm (a login node) and starts
@@ -311,7 +307,7 @@ TEST_F(SlurmTest, AnAgentsJobArrayOfTwoTasksDrainsASweep) {
     std::getline(in, endpoint);
     if (endpoint.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
-  ASSERT_FALSE(endpoint.empty()) << ReadAll(dir_ + "/coordinator.log");
+  ASSERT_FALSE(endpoint.empty()) << ReadText(dir_ + "/coordinator.log");
   // The node has 2 CPUs; --overcommit lets both 2-rank agents run at once.
   const std::string sbatch = "POLYSWEEP_WORKER=" + Quote(POLYSWEEP_WORKER_BIN) + " sbatch --parsable --overcommit ";
   const std::string script = Quote(std::string(POLYSWEEP_SOURCE_DIR) + "/slurm/agents.sbatch") + " " +
@@ -322,17 +318,17 @@ TEST_F(SlurmTest, AnAgentsJobArrayOfTwoTasksDrainsASweep) {
   ASSERT_EQ(small.exit_code, 0) << small.err;
   const std::string small_job = Trim(small.out);
   ASSERT_TRUE(WaitForJobEnd(small_job, 60));
-  const std::string refused = ReadAll(dir_ + "/small-" + small_job + "_0.out");
+  const std::string refused = ReadText(dir_ + "/small-" + small_job + "_0.out");
   EXPECT_NE(refused.find("has 1 ranks but trial.ranks is 2"), std::string::npos) << refused;
   EXPECT_NE(refused.find("the coordinator refused this agent"), std::string::npos) << refused;
 
   auto array = RunCommand(sbatch + "--array=0-1 --ntasks=2 --output=" + Quote(dir_ + "/agents-%A_%a.out") + " " + script);
   ASSERT_EQ(array.exit_code, 0) << array.err;
   const std::string job = Trim(array.out);
-  ASSERT_EQ(testing_util::WaitFor(coordinator, 240), 0) << ReadAll(dir_ + "/coordinator.log");
+  ASSERT_EQ(testing_util::WaitFor(coordinator, 240), 0) << ReadText(dir_ + "/coordinator.log");
   ASSERT_TRUE(WaitForJobEnd(job, 60)) << "the agents did not end after the sweep";
   for (const char* task : {"_0", "_1"}) {
-    const std::string out = ReadAll(dir_ + "/agents-" + job + task + ".out");
+    const std::string out = ReadText(dir_ + "/agents-" + job + task + ".out");
     EXPECT_NE(out.find("sweep slurm-agents is done"), std::string::npos) << out;
   }
   JournalReader j(run_ + "/journal.db");

@@ -100,8 +100,8 @@ TEST_F(JournalTest, CreateMakesWalJournalWithSchemaVersion) {
   }
   Db db(path_);
   EXPECT_EQ(db.One("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(db.One("PRAGMA user_version"), "4");
-  EXPECT_EQ(kJournalSchemaVersion, 4);
+  EXPECT_EQ(db.One("PRAGMA user_version"), "5");
+  EXPECT_EQ(kJournalSchemaVersion, 5);
   EXPECT_EQ(db.One("SELECT name, config, metric, maximize, max_trials, state, finished_at FROM sweeps"),
             "unit-sweep|name: unit-sweep\n|valid_loss|0|3|running|NULL");
 }
@@ -323,7 +323,10 @@ TEST_F(JournalTest, BestEvaluationPrefersFeasibleTrialsThatDidNotFail) {
   EXPECT_EQ((*min)->trial, 4u);
 }
 
-TEST_F(JournalTest, SnapshotReadsOnlyTheCurrentAttempt) {
+// A resumed attempt trains again from its checkpoint: the steps an earlier
+// attempt reported are not stored again, and the snapshot shows the
+// furthest step until the new attempt passes it.
+TEST_F(JournalTest, SnapshotShowsTheFurthestStepOfAnyAttempt) {
   auto j = Create();
   ASSERT_NE(j, nullptr);
   ASSERT_TRUE(j->AddTrial(1, {}).ok());
@@ -334,7 +337,12 @@ TEST_F(JournalTest, SnapshotReadsOnlyTheCurrentAttempt) {
   auto snap = j->Snapshot();
   ASSERT_TRUE(snap.ok());
   EXPECT_EQ(snap->trials(0).attempt(), 2u);
-  EXPECT_EQ(snap->trials(0).step(), 10);
+  EXPECT_EQ(snap->trials(0).step(), 50);
+  EXPECT_DOUBLE_EQ(snap->trials(0).loss(), 1.0);
+  ASSERT_TRUE(j->RecordProgress(1, 2, Progress(60, 3.0)).ok());
+  snap = j->Snapshot();
+  ASSERT_TRUE(snap.ok());
+  EXPECT_EQ(snap->trials(0).step(), 60);
   EXPECT_DOUBLE_EQ(snap->trials(0).loss(), 3.0);
 }
 
@@ -342,15 +350,21 @@ TEST_F(JournalTest, RepeatedProgressAndEvaluationAreStoredOnce) {
   auto j = Create();
   ASSERT_NE(j, nullptr);
   ASSERT_TRUE(j->AddTrial(1, {}).ok());
-  ASSERT_TRUE(j->RecordProgress(1, 0, Progress(10, 2.5)).ok());
-  ASSERT_TRUE(j->RecordProgress(1, 0, Progress(10, 9.9)).ok());  // a retransmission
+  auto first = j->RecordProgress(1, 1, Progress(10, 2.5));
+  ASSERT_TRUE(first.ok() && *first);
+  auto again = j->RecordProgress(1, 1, Progress(10, 9.9));  // a retransmission
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
   wire::Evaluation e;
   e.set_step(10);
   e.set_loss(2.0);
   e.add_languages()->set_lang("en");
-  ASSERT_TRUE(j->RecordEvaluation(1, 0, e, 2.0).ok());
+  auto stored = j->RecordEvaluation(1, 1, e, 2.0);
+  ASSERT_TRUE(stored.ok() && *stored);
   e.set_loss(7.0);
-  ASSERT_TRUE(j->RecordEvaluation(1, 0, e, 7.0).ok());
+  stored = j->RecordEvaluation(1, 1, e, 7.0);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_FALSE(*stored);
 
   Db db(path_);
   EXPECT_EQ(db.One("SELECT COUNT(*) FROM progress"), "1");
@@ -358,9 +372,45 @@ TEST_F(JournalTest, RepeatedProgressAndEvaluationAreStoredOnce) {
   EXPECT_EQ(db.One("SELECT COUNT(*) FROM evaluations"), "1");
   EXPECT_EQ(db.One("SELECT objective FROM evaluations"), "2.0");
   EXPECT_EQ(db.One("SELECT COUNT(*) FROM language_scores"), "1");
-  // Another attempt at the same step is a different fact.
-  ASSERT_TRUE(j->RecordProgress(1, 1, Progress(10, 2.5)).ok());
-  EXPECT_EQ(db.One("SELECT COUNT(*) FROM progress"), "2");
+  // Another attempt at the same step (trained again from a checkpoint) is
+  // the same fact: not stored again.
+  again = j->RecordProgress(1, 2, Progress(10, 2.5));
+  ASSERT_TRUE(again.ok());
+  EXPECT_FALSE(*again);
+  e.set_step(10);
+  stored = j->RecordEvaluation(1, 2, e, 7.0);
+  ASSERT_TRUE(stored.ok());
+  EXPECT_FALSE(*stored);
+  EXPECT_EQ(db.One("SELECT COUNT(*) FROM progress"), "1");
+  EXPECT_EQ(db.One("SELECT COUNT(*) FROM evaluations"), "1");
+  EXPECT_EQ(db.One("SELECT COUNT(*) FROM language_scores"), "1");
+}
+
+// Attempt 3 replays what attempt 2 reported before its checkpoint and the
+// coordinator never acknowledged: stored as attempt 2's, with the
+// checkpoint step attempt 2 had resumed from.
+TEST_F(JournalTest, AReplayedReportIsStoredAsTheAttemptThatMadeIt) {
+  auto j = Create();
+  ASSERT_NE(j, nullptr);
+  ASSERT_TRUE(j->AddTrial(1, {}).ok());
+  wire::Progress p = Progress(400, 0.5);
+  p.set_resumed_from(100);
+  p.set_origin_attempt(2);
+  ASSERT_TRUE(j->RecordProgress(1, 3, p).ok());
+  wire::Evaluation e;
+  e.set_step(400);
+  e.set_final(true);
+  e.set_origin_attempt(2);
+  e.add_languages()->set_lang("de");
+  ASSERT_TRUE(j->RecordEvaluation(1, 3, e, 0.6).ok());
+  wire::Progress own = Progress(410, 0.4);
+  own.set_resumed_from(400);
+  ASSERT_TRUE(j->RecordProgress(1, 3, own).ok());
+  Db db(path_);
+  EXPECT_EQ(db.Rows("SELECT attempt, step, resumed_from FROM progress ORDER BY step"),
+            (std::vector<std::string>{"2|400|100", "3|410|400"}));
+  EXPECT_EQ(db.One("SELECT attempt || '|' || step || '|' || final FROM evaluations"), "2|400|1");
+  EXPECT_EQ(db.One("SELECT attempt || '|' || lang FROM language_scores"), "2|de");
 }
 
 TEST_F(JournalTest, TransitionsRecordFromAndToStatesWithReasons) {
@@ -403,7 +453,7 @@ TEST_F(JournalTest, DuplicateTrialIdFails) {
 TEST_F(JournalTest, ProgressForUnknownTrialFails) {
   auto j = Create();
   ASSERT_NE(j, nullptr);
-  Status s = j->RecordProgress(99, 1, Progress(10, 1.0));
+  Status s = j->RecordProgress(99, 1, Progress(10, 1.0)).status();
   ASSERT_FALSE(s.ok());
   EXPECT_NE(s.message().find("FOREIGN KEY"), std::string::npos) << s.message();
 }
@@ -498,7 +548,8 @@ TEST_F(JournalTest, OpenUpgradesAVersion1Journal) {
     db.Exec("ALTER TABLE sweeps DROP COLUMN endpoint; ALTER TABLE trials DROP COLUMN restarts; "
             "ALTER TABLE trials DROP COLUMN process; DROP TABLE decisions; "
             "ALTER TABLE evaluations DROP COLUMN feasible; ALTER TABLE sweeps DROP COLUMN searcher_state; "
-            "ALTER TABLE trials DROP COLUMN slurm_step; PRAGMA user_version=1");
+            "ALTER TABLE trials DROP COLUMN slurm_step; DROP INDEX progress_by_step; DROP INDEX evaluations_by_step; "
+            "ALTER TABLE progress DROP COLUMN resumed_from; PRAGMA user_version=1");
   }
   ASSERT_TRUE(Journal::OpenReadOnly(path_).ok());  // reading needs no upgrade
   {
@@ -516,7 +567,7 @@ TEST_F(JournalTest, OpenUpgradesAVersion1Journal) {
   ASSERT_TRUE(snap.ok()) << snap.status().message();
   EXPECT_EQ(snap->trials(0).slurm_step(), "41.2");
   Db db(path_);
-  EXPECT_EQ(db.One("PRAGMA user_version"), "4");
+  EXPECT_EQ(db.One("PRAGMA user_version"), "5");
 }
 
 TEST_F(JournalTest, ReadOnlySnapshotOfAVersion3JournalHasNoSlurmSteps) {
