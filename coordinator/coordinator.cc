@@ -759,7 +759,18 @@ void Coordinator::HandleFrames(std::vector<zmq::message_t>& frames) {
   HandleTrialMessage(frames[0], *env, t);
 }
 
-void Coordinator::FinishTrial(Trial& t, const ExitInfo& exit) {
+void Coordinator::FinishTrial(Trial& t, const ExitInfo& ended) {
+  ExitInfo exit = ended;
+  // Rank 0 reported the end without an error: the attempt's work is done
+  // (and a checkpoint its end names is committed), so how its processes went
+  // afterwards (a rank stopped or killed on its way out, the attempt killed
+  // for hanging there) does not change the trial's outcome.
+  if (t.end_reported && t.reported_error.empty() && !exit.ok()) {
+    log_.Warn("trial " + std::to_string(t.id) + " attempt " + std::to_string(t.attempt) + " ended (" + exit.Describe() +
+              (t.failure.empty() ? "" : ", " + t.failure) + ") after it reported its end: the end stands");
+    exit = ExitInfo::Code(0);
+    t.failure.clear();
+  }
   // Told to stop: it ends as the command said, however its processes ended
   // (a rank that ignored the command is killed after the hang timeout).
   if (t.command == wire::COMMAND_STOP && t.reported_error.empty()) {
@@ -786,7 +797,11 @@ void Coordinator::FinishTrial(Trial& t, const ExitInfo& exit) {
   if (t.preempted_at >= 0 && exit.ok() && t.reported_error.empty()) {
     const int64_t step = t.preempted_at;
     log_.Info("trial " + std::to_string(t.id) + " preempted at step " + std::to_string(step) + "; requeued");
-    Status j = journal_->Transition(t.id, t.attempt, "preempted", "checkpoint committed at step " + std::to_string(step));
+    // Synthetic trials keep no checkpoint: theirs start over.
+    const std::string why = config_.trial.synthetic_step_ms > 0
+                                ? "preempted at step " + std::to_string(step) + " (a synthetic trial: it starts over)"
+                                : "checkpoint committed at step " + std::to_string(step);
+    Status j = journal_->Transition(t.id, t.attempt, "preempted", why);
     if (!j.ok()) log_.Error(j.message());
     NextAttempt(t);
     LaunchAttempt(t, "requeued after preemption at step " + std::to_string(step));

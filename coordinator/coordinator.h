@@ -113,7 +113,8 @@ class Coordinator {
                      const std::string& why, int64_t step = -1);
   // A paused trial trains on (to `stop_at`) as a new attempt from its checkpoint.
   void ResumeTrial(Trial& t, int64_t stop_at, const std::string& why);
-  void FinishTrial(Trial& trial, const ExitInfo& exit);
+  // The attempt's processes ended (`ended`): its outcome, or what comes next.
+  void FinishTrial(Trial& trial, const ExitInfo& ended);
   // The attempt ended paused: at its stop (a rung result) or on request.
   void PauseTrial(Trial& trial);
   // The evaluation at the stop of a running attempt: with promote_in_place,

@@ -94,6 +94,14 @@ TEST(Reporter, ReportsQueuedBehindAMessageInFlightTravelTogether) {
   for (int64_t step : {2, 3}) ASSERT_TRUE(client.Progress(Step(step)).ok());
   ASSERT_TRUE(client.Evaluation(Eval(3)).ok());
   for (int64_t step : {4, 5, 6}) ASSERT_TRUE(client.Progress(Step(step)).ok());
+  // What a checkpoint taken now keeps for a resumed attempt to replay: every
+  // report not yet acknowledged, the one in flight too, as this attempt's.
+  std::vector<int64_t> unacknowledged;
+  for (const wire::Envelope& r : client.Unacknowledged()) {
+    unacknowledged.push_back(r.has_progress() ? r.progress().step() : -r.evaluation().step());
+    EXPECT_EQ(r.has_progress() ? r.progress().origin_attempt() : r.evaluation().origin_attempt(), 2u);
+  }
+  EXPECT_EQ(unacknowledged, (std::vector<int64_t>{1, 2, 3, -3, 4, 5, 6}));
   std::thread coordinator([&] {
     ack(identity);
     for (int i = 0; i < 4; ++i) ack(receive());  // [2, 3], eval 3, [4, 5, 6], the end
@@ -105,6 +113,7 @@ TEST(Reporter, ReportsQueuedBehindAMessageInFlightTravelTogether) {
 
   const std::vector<std::vector<int64_t>> expected = {{1}, {2, 3}, {-3}, {4, 5, 6}, {0}};
   EXPECT_EQ(delivered, expected);
+  EXPECT_TRUE(client.Unacknowledged().empty());
   ASSERT_EQ(received.size(), 5u);
   EXPECT_EQ(received[0].body_case(), wire::Envelope::kProgress);  // one report goes as it is
   EXPECT_EQ(received[1].body_case(), wire::Envelope::kProgressBatch);
@@ -173,6 +182,47 @@ TEST(Reporter, ARealCoordinatorJournalsEveryBatchedReportOnce) {
             std::to_string(kReports));
   EXPECT_EQ(reader.Scalar("SELECT COUNT(DISTINCT step) FROM progress"), std::to_string(kReports));
   EXPECT_EQ(reader.Scalar("SELECT MAX(step) FROM progress"), std::to_string(kReports));
+  fs::remove_all(dir);
+}
+
+// A rank stopped (or killed) after rank 0 reported the trial's end without
+// an error: the coordinator ends its processes as hung, and the trial is
+// completed, not failed: its work was done and reported.
+TEST(Reporter, ATrialWhoseRanksHangAfterItReportedItsEndCompletes) {
+  const std::string dir = FreshTempDir();
+  ASSERT_FALSE(dir.empty());
+  auto coordinator = StartCoordinator(
+      dir, "trial: {ranks: 1, heartbeat_seconds: 0.25, start_timeout_seconds: 1, hang_timeout_seconds: 1, max_restarts: 0}\n"
+           "search: {space: {lr: {type: choice, values: [0.001]}}}\n"
+           "budget: {max_trials: 1, max_steps: 20, log_every: 20}\n");
+  ASSERT_TRUE(coordinator.ok()) << coordinator.status().message();
+  testing_util::RunningCoordinator& c = **coordinator;
+  ASSERT_TRUE(c.WaitLaunched(1, 20s));
+  {
+    zmq::context_t ctx(1);
+    Logger log("reporter test");
+    CoordinatorClient client(ctx, c.endpoint(), TrialIdentity{"rep", 1, 1, 0}, std::nullopt, 30s, log);
+    ASSERT_TRUE(client.Hello(1, "localhost", 1).ok());
+    wire::Progress p = Step(20);
+    p.set_max_steps(20);
+    ASSERT_TRUE(client.Progress(p).ok());
+    wire::Evaluation e = Eval(20);
+    e.set_final(true);
+    ASSERT_TRUE(client.Evaluation(e).ok());
+    wire::TrialEnd end;
+    end.set_steps(20);
+    ASSERT_TRUE(client.End(end).ok());
+  }
+  // The launched process never exits: the hang check kills it.
+  testing_util::JournalReader j(dir + "/journal.db");
+  ASSERT_TRUE(j.ok());
+  const auto deadline = std::chrono::steady_clock::now() + 20s;
+  while (j.Scalar("SELECT state FROM trials WHERE id = 1") == "running" && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(j.Scalar("SELECT state || '|' || IFNULL(error, '') FROM trials WHERE id = 1"), "completed|");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM transitions WHERE trial_id = 1"), "2");
+  EXPECT_TRUE(c.Stop().ok());
   fs::remove_all(dir);
 }
 
