@@ -31,7 +31,7 @@
 #include "worker/reporter.h"
 
 using namespace polysweep;
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
@@ -57,8 +57,8 @@ struct Load {
   double rate = 0;  // all ranks together; 0: all due at the start
   std::string endpoint;
   // Report i is rank i % clients's step i / clients + 1.
-  Clock::time_point Due(Clock::time_point start, int64_t i) const {
-    return rate > 0 ? start + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(i / rate))
+  SteadyClock::time_point Due(SteadyClock::time_point start, int64_t i) const {
+    return rate > 0 ? start + std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(i / rate))
                     : start;
   }
   int64_t total() const { return static_cast<int64_t>(clients) * reports; }
@@ -83,7 +83,7 @@ wire::Progress Report(int64_t step, int reports) {
   return p;
 }
 
-double Ms(Clock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+double Ms(SteadyClock::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
 
 // Sleeps of at least this long: a due report waits for the next wake-up
 // (and its latency counts the wait) rather than the generator waking for
@@ -96,7 +96,7 @@ LoadResult DriveReporters(const Load& load) {
   zmq::context_t ctx(2);
   Logger log("ingest-load");
   std::vector<std::unique_ptr<CoordinatorClient>> ranks;
-  std::vector<std::vector<Clock::time_point>> due(load.clients, std::vector<Clock::time_point>(load.reports));
+  std::vector<std::vector<SteadyClock::time_point>> due(load.clients, std::vector<SteadyClock::time_point>(load.reports));
   std::atomic<int64_t> messages{0};
   for (int c = 0; c < load.clients; ++c) {
     ranks.push_back(std::make_unique<CoordinatorClient>(
@@ -104,18 +104,18 @@ LoadResult DriveReporters(const Load& load) {
         std::chrono::seconds(60), log));
     r.latencies[c].reserve(load.reports);
     ranks.back()->set_on_delivered([&, c](const wire::Envelope& env) {  // on rank c's sender thread only
-      const auto now = Clock::now();
+      const auto now = SteadyClock::now();
       ++messages;
       if (env.has_progress()) r.latencies[c].push_back(Ms(now - due[c][env.progress().step() - 1]));
       for (const auto& p : env.progress_batch().reports()) r.latencies[c].push_back(Ms(now - due[c][p.step() - 1]));
     });
   }
-  const auto start = Clock::now();
+  const auto start = SteadyClock::now();
   for (int64_t i = 0; i < load.total(); ++i) {
     const int c = static_cast<int>(i % load.clients);
     const int64_t step = i / load.clients + 1;
     const auto when = load.Due(start, i);
-    if (when > Clock::now()) std::this_thread::sleep_until(std::max(when, Clock::now() + kTick));
+    if (when > SteadyClock::now()) std::this_thread::sleep_until(std::max(when, SteadyClock::now() + kTick));
     due[c][step - 1] = when;
     if (!ranks[c]->Progress(Report(step, load.reports)).ok()) ++r.failures;
   }
@@ -124,7 +124,7 @@ LoadResult DriveReporters(const Load& load) {
     end.set_steps(load.reports);
     if (!rank->End(end).ok()) ++r.failures;
   }
-  r.seconds = std::chrono::duration<double>(Clock::now() - start).count();
+  r.seconds = std::chrono::duration<double>(SteadyClock::now() - start).count();
   ranks.clear();
   r.messages = messages.load() - load.clients;  // less the ends
   return r;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -151,6 +152,9 @@ struct SweepConfig {
   SchedulerConfig scheduler;
   BudgetConfig budget;
   SecurityConfig security;
+  // Lines of the keys CheckConfigFiles reports on ("data.files[0]",
+  // "data.tokenizer", "model.init"), as the parser found them.
+  std::map<std::string, int> lines;
   // CURVE authentication and encryption of the control plane, resolved.
   bool curve_enabled() const {
     return security.curve == "on" || (security.curve == "auto" && !IsLoopbackEndpoint(bind));
@@ -162,12 +166,14 @@ struct SweepConfig {
 // (ranks x max_concurrent)), at least 1.
 int ResolvedThreadsPerRank(const SweepConfig& config, int cpus);
 
-// CPUs this process may use: Slurm's CPUs on this node inside an
-// allocation, else its affinity mask.
-int AvailableCpus();
-
-// Parses YAML text; `path` only names the source in messages.
+// Parses YAML text; `path` only names the source in messages. Reads no
+// file: what the config names on disk is checked by CheckConfigFiles.
 StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::string& path);
+// The data files and data.tokenizer exist; a model directory named by
+// model.init has the configured architecture (and, when data.tokenizer is
+// unset, its tokenizer encodes the data). Errors name FILE:LINE: key.
+Status CheckConfigFiles(SweepConfig* config);
+// Reads and parses `path`, then CheckConfigFiles.
 StatusOr<SweepConfig> LoadSweepConfig(const std::string& path);
 
 }  // namespace polysweep

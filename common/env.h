@@ -12,4 +12,8 @@ inline std::string GetEnv(const char* name) {
   return v ? v : "";
 }
 
+// CPUs this process may use: Slurm's CPUs on this node inside an
+// allocation, else its affinity mask.
+int AvailableCpus();
+
 }  // namespace polysweep

@@ -1,13 +1,21 @@
-// The coordinator: owns one sweep. It binds a ZeroMQ ROUTER socket, asks the
-// searcher for trials, launches each through the TrialLauncher, answers the
-// ranks (Hello -> Assignment, reports -> Ack), journals every fact before it
-// acknowledges it, and serves StatusRequests from the CLI. Its scheduler
-// (config.scheduler) pauses trials at rungs, promotes them from their
-// checkpoints and stops them early; every decision is journaled before it is
-// sent, and a command reaches rank 0 in the acknowledgement of a report.
-// In pull mode (options.agents) nothing is launched: trials queue in the
-// AgentPool and agents claim them (Claim -> Offer), then run them as
-// launched ranks would.
+// The coordinator: owns one sweep. It listens on a ZeroMQ ROUTER socket
+// (Transport), asks the searcher for trials, launches each through the
+// TrialLauncher, answers the ranks (Hello -> Assignment, reports -> Ack),
+// journals every fact before it acknowledges it, and serves StatusRequests
+// from the CLI. Its scheduler (config.scheduler) pauses trials at rungs,
+// promotes them from their checkpoints and stops them early; every decision
+// is journaled before it is sent, and a command reaches rank 0 in the
+// acknowledgement of a report. In pull mode (options.agents) nothing is
+// launched: trials queue in the AgentPool and agents claim them (Claim ->
+// Offer), then run them as launched ranks would.
+//
+// Its parts, one file each: coordinator.cc (the loop, launching, the
+// trial state machine), rank_protocol.cc (the ranks' messages),
+// trial_lifecycle.cc (how an attempt ends: restart, pause, requeue, finish),
+// recovery.cc (continuing a journaled sweep), hang_detector.h (when an
+// attempt is given up), agent_dispatch.cc (pull mode), control.cc (the
+// owner's stop, pause and resume), sweep_progress.cc (the progress line),
+// transport.h (the socket).
 // Single-threaded: Run() owns the socket, the journal and the trials.
 #pragma once
 
@@ -20,17 +28,17 @@
 #include <utility>
 #include <vector>
 
-#include <zmq.hpp>
-
+#include "common/clock.h"
 #include "common/config.h"
-#include "common/keys.h"
 #include "common/log.h"
 #include "common/manifest.h"
-#include "coordinator/journal.h"
 #include "common/objective.h"
+#include "coordinator/journal.h"
 #include "coordinator/scheduler.h"
-#include "coordinator/security.h"
 #include "coordinator/searcher.h"
+#include "coordinator/security.h"
+#include "coordinator/transport.h"
+#include "coordinator/trial.h"
 #include "launcher/agent_pool.h"
 #include "launcher/launcher.h"
 
@@ -47,14 +55,16 @@ struct CoordinatorOptions {
   const std::atomic<bool>* drain = nullptr;
   double drain_seconds = 90;  // how long draining trials get before they are killed
   std::optional<CoordinatorSecurity> security;  // none: plain TCP (loopback only)
-  AgentPool* agents = nullptr;  // pull mode: the launcher, which agents claim trials from
   double agents_linger_seconds = 10;  // after the sweep, how long agents still asking are told it is done
+  const Clock* clock = nullptr;       // where timeouts are decided; none: the system's
 };
 
 class Coordinator {
  public:
-  Coordinator(const SweepConfig& config, const Manifest& data, Journal* journal,
-              TrialLauncher* launcher, Searcher* searcher, CoordinatorOptions options);
+  // Trials start through `launcher`; `agents` is set in pull mode (the same
+  // object as `launcher`, seen as the pool agents claim trials from).
+  Coordinator(const SweepConfig& config, const Manifest& data, Journal* journal, TrialLauncher* launcher,
+              Searcher* searcher, CoordinatorOptions options, AgentPool* agents = nullptr);
   ~Coordinator();
 
   // Binds `preferred` (a restarted coordinator's old endpoint) or else
@@ -72,91 +82,120 @@ class Coordinator {
   Status Run();
 
  private:
-  struct Trial;
+  // coordinator.cc: the loop, launching, states.
   Trial& AddTrial(uint64_t id, ParamAssignment params, Status* applied);
   void LaunchReadyTrials();
+  bool LaunchNewTrial();
   // Starts attempt t.attempt of `t`; false (and the trial finished) when the
   // launcher cannot start it.
   bool LaunchAttempt(Trial& t, const std::string& reason);
   // Forgets the ended attempt's state and moves to the next attempt number.
   void NextAttempt(Trial& t);
+  // Moves `t` to the non-final state `to`, journaled with `reason`
+  // (EndTrial moves it to a final one).
+  void SetState(Trial& t, TrialState to, const std::string& reason);
+  // Logs a transition the state machine does not allow (a bug).
+  void CheckTransition(const Trial& t, TrialState to, const std::string& reason) const;
+  void ReapTrials();
+  // Ends (and so restarts) attempts with a rank that stopped advancing.
+  void CheckHangs();
+  // The trials with a process now (forgetting the ids of those without).
+  std::vector<Trial*> LiveTrials();
+  // Whether the sweep still has something to wait for.
+  bool Active();
+  // Ends the loop's sweep: pruned rungs, interrupted trials, the journal.
+  Status Conclude(bool interrupted);
+  double Now() const { return clock_->Now(); }
+  wire::Assignment MakeAssignment(const Trial& trial) const;
+  int64_t MaxSteps(const Trial& trial) const;
+  ObjectiveValue Objective(const wire::Evaluation& e) const;
+  // Higher is better, whatever the metric's mode; infeasible is worst.
+  double Score(const ObjectiveValue& v) const;
+  wire::StatusReply Snapshot() const;
+
+  // rank_protocol.cc: the messages of ranks, agents and the CLI.
   // Receives and handles one message; false when none is waiting.
   bool HandleMessage();
   void HandleFrames(std::vector<zmq::message_t>& frames);
   void Reply(const zmq::message_t& identity, const wire::Envelope& request, wire::Envelope reply);
   void Reject(const zmq::message_t& identity, const wire::Envelope& request, const std::string& why);
-  void Send(const std::string& identity, const std::string& payload);
   // Commits the journal's batch, then sends the replies it held back.
   void CommitBatch();
   void HandleTrialMessage(const zmq::message_t& identity, const wire::Envelope& env, Trial& trial);
+  void OnHello(const wire::Envelope& env, Trial& t, wire::Envelope* reply);
+  // Journals one evaluation, tells the scheduler; an error of the journal.
+  Status OnEvaluation(const wire::Envelope& env, Trial& t, wire::Envelope* reply);
   // Journals one progress report of `trial` and logs every tenth of its steps.
   Status RecordProgress(Trial& trial, const wire::Progress& p);
-  void ReapTrials();
-  // Ends (and so restarts) attempts with a rank that stopped advancing.
-  void CheckHangs();
-  void DrainMonitor();
-  // Every kProgressEverySeconds: one line of the sweep's progress (trials
-  // ended and running, best so far, share of the steps done, ETA).
-  void LogSweepProgress();
-  void HandleControl(const zmq::message_t& identity, const wire::Envelope& env, const std::string& role);
-  // Pull mode: an agent asks for a trial.
-  void HandleClaim(const zmq::message_t& identity, const wire::Envelope& env);
-  // After the sweep: answers agents still asking that it is done.
-  void DismissAgents();
-  // Asks every running trial to checkpoint and stop (options.drain).
-  void StartDrain();
+  Status OnHeartbeat(const wire::Envelope& env, Trial& t);
+  void OnTrialEnd(const wire::Envelope& env, Trial& t);
+
+  // trial_lifecycle.cc: how an attempt ends, and what follows.
+  void FinishTrial(Trial& trial, const ExitInfo& ended);
+  // A crash or hang: a new attempt while the restart budget lasts; true if so.
+  bool RestartAfterCrash(Trial& t, const ExitInfo& exit);
+  // Ends a trial for good (no process runs); a failed one with its class.
+  void EndTrial(Trial& trial, TrialState outcome, const std::string& error,
+                wire::FailureClass failure = wire::FAILURE_UNSPECIFIED);
+  void EndCompleted(Trial& t);
   // The attempt ended with its drain checkpoint: it continues when the sweep does.
   void InterruptTrial(Trial& trial, const std::string& why);
-  // Tells a running trial to stop (it ends as `outcome`) or pause, journaled
-  // first as a decision at `step` (default: its latest progress).
-  Status SendCommand(Trial& t, wire::Command command, const std::string& kind, const std::string& outcome,
-                     const std::string& why, int64_t step = -1);
-  // A paused trial trains on (to `stop_at`) as a new attempt from its checkpoint.
-  void ResumeTrial(Trial& t, int64_t stop_at, const std::string& why);
-  // The attempt's processes ended (`ended`): its outcome, or what comes next.
-  void FinishTrial(Trial& trial, const ExitInfo& ended);
   // The attempt ended paused: at its stop (a rung result) or on request.
   void PauseTrial(Trial& trial);
+  // A paused trial trains on (to `stop_at`) as a new attempt from its checkpoint.
+  void ResumeTrial(Trial& t, int64_t stop_at, const std::string& why);
   // The evaluation at the stop of a running attempt: with promote_in_place,
   // asks the scheduler whether the trial is promoted there and then; if so,
   // journals the decision ("continue") and moves the attempt's stop on.
   Status ContinueAtStop(Trial& t, int64_t step, const ObjectiveValue& objective);
-  // Ends a trial for good with `outcome` (no process runs).
-  void EndTrial(Trial& trial, const std::string& outcome, const std::string& error, const std::string& reason);
+  // Tells a running trial to stop (it ends as `command.outcome`) or pause,
+  // journaled first as a decision of `kind` at `step` (default: its latest progress).
+  Status SendCommand(Trial& t, DecisionKind kind, PendingCommand command, int64_t step = -1);
+  // Asks every running trial to checkpoint and stop (options.drain).
+  void StartDrain();
+
+  // recovery.cc: continuing a journaled sweep.
+  // A trial the journal left running (re-adopted when its processes
+  // `process` still run, else relaunched), preempted, interrupted or issued.
+  void ContinueTrial(Trial& t, const std::string& process, int* adopted);
   // Replays the journal's evaluations and `decisions` into the scheduler
   // and the searcher.
   Status ReplaySchedule(const std::vector<JournalDecision>& decisions);
-  // Higher is better, whatever the metric's mode; infeasible is worst.
-  double Score(const ObjectiveValue& v) const;
-  wire::Assignment MakeAssignment(const Trial& trial) const;
-  int64_t MaxSteps(const Trial& trial) const;
-  ObjectiveValue Objective(const wire::Evaluation& e) const;
-  wire::StatusReply Snapshot() const;
+
+  // agent_dispatch.cc: pull mode.
+  void HandleClaim(const zmq::message_t& identity, const wire::Envelope& env);
+  // After the sweep: answers agents still asking that it is done.
+  void DismissAgents();
+
+  // control.cc: the owner's commands.
+  void HandleControl(const zmq::message_t& identity, const wire::Envelope& env, const std::string& role);
+
+  // sweep_progress.cc: every kProgressEverySeconds, one line of the sweep's
+  // progress (trials ended and running, best so far, share of the steps
+  // done, ETA).
+  void LogSweepProgress();
 
   const SweepConfig& config_;
   const Manifest& data_;
   Journal* journal_;
   TrialLauncher* launcher_;
   Searcher* searcher_;
+  AgentPool* agents_;  // pull mode; else null
   std::unique_ptr<Scheduler> scheduler_;
   CoordinatorOptions options_;
+  SystemClock system_clock_;
+  const Clock* clock_;
   Logger log_;
-  zmq::context_t ctx_;
-  std::unique_ptr<class ZapAuthenticator> zap_;
-  zmq::socket_t socket_;
-  std::optional<zmq::socket_t> monitor_;
+  Transport transport_;
   std::string endpoint_;
   std::string endpoint_file_;
   std::map<uint64_t, std::unique_ptr<Trial>> trials_;
   // Ids of trials that may have a process: every per-loop scan walks these,
   // not all trials (a sweep may issue tens of thousands).
   std::set<uint64_t> live_;
-  // The trials with a process now (forgetting the ids of those without).
-  std::vector<Trial*> LiveTrials();
   uint64_t issued_ = 0;
   bool searcher_done_ = false;
   uint64_t rejected_ = 0;
-  uint64_t refused_handshakes_ = 0;
   std::string peer_;  // User-Id of the message being handled, for logs
   std::set<std::string> agents_seen_, agents_dismissed_;  // pull mode: agents that asked, and those told the sweep is done
   bool sweep_over_ = false;
@@ -167,7 +206,6 @@ class Coordinator {
   // Pull mode: each agent process's last claim ("agent host pid") and its
   // answer, given again to a resent claim.
   std::map<std::string, std::pair<uint64_t, std::string>> last_claim_;
-  std::vector<std::pair<std::string, std::string>> pending_replies_;  // identity, payload: until the batch commits
 };
 
 }  // namespace polysweep

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/files.h"
+#include "common/names.h"
 #include "common/objective.h"
 #include "coordinator/journal_sql.h"
 
@@ -119,7 +120,24 @@ ALTER TABLE trials ADD COLUMN restarts INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE trials ADD COLUMN process TEXT;
 )sql";
 
+constexpr std::array<std::pair<DecisionKind, const char*>, 9> kDecisionNames = {{
+    {DecisionKind::kRung, "rung"},     {DecisionKind::kPromote, "promote"}, {DecisionKind::kContinue, "continue"},
+    {DecisionKind::kResume, "resume"}, {DecisionKind::kPrune, "prune"},     {DecisionKind::kStop, "stop"},
+    {DecisionKind::kPause, "pause"},   {DecisionKind::kDrain, "drain"},     {DecisionKind::kEarlyStop, "early stop"},
+}};
+
+constexpr std::array<std::pair<SweepState, const char*>, 3> kSweepStateNames = {{
+    {SweepState::kRunning, "running"}, {SweepState::kFinished, "finished"}, {SweepState::kInterrupted, "interrupted"}}};
+
 }  // namespace
+
+const char* DecisionKindName(DecisionKind kind) { return NameOf(kDecisionNames, kind); }
+
+std::optional<DecisionKind> ParseDecisionKind(const std::string& name) { return ValueOf(kDecisionNames, name); }
+
+const char* SweepStateName(SweepState state) { return NameOf(kSweepStateNames, state); }
+
+std::optional<SweepState> ParseSweepState(const std::string& name) { return ValueOf(kSweepStateNames, name); }
 
 std::string ParamsToJson(const ParamAssignment& params) {
   nlohmann::json j = nlohmann::json::object();
@@ -272,7 +290,9 @@ StatusOr<JournalSweep> Journal::Sweep() const {
   JournalSweep s;
   s.name = q.Text(0);
   s.config = q.Text(1);
-  s.state = q.Text(2);
+  const auto state = ParseSweepState(q.Text(2));
+  if (!state) return Status::Error(path_ + ": the sweep is in an unknown state \"" + q.Text(2) + "\"");
+  s.state = *state;
   s.endpoint = q.Text(3);
   s.searcher_state = q.Text(4);
   return s;
@@ -286,7 +306,9 @@ StatusOr<std::vector<JournalTrial>> Journal::Trials() const {
     JournalTrial t;
     t.id = static_cast<uint64_t>(q.Int(0));
     t.hparams_json = q.Text(1);
-    t.state = q.Text(2);
+    auto state = ParseTrialState(q.Text(2));
+    if (!state) return Status::Error(path_ + ": trial " + std::to_string(t.id) + " is in an unknown state \"" + q.Text(2) + "\"");
+    t.state = *state;
     t.attempt = static_cast<uint32_t>(q.Int(3));
     t.restarts = static_cast<int>(q.Int(4));
     t.process = q.Text(5);
@@ -337,8 +359,8 @@ Status Journal::AddTrial(uint64_t trial, const ParamAssignment& params, const st
   return Exec("RELEASE fact;");
 }
 
-Status Journal::Transition(uint64_t trial, uint32_t attempt, const std::string& state,
-                           const std::string& reason) {
+Status Journal::Transition(uint64_t trial, uint32_t attempt, TrialState to, const std::string& reason) {
+  const std::string state = TrialStateName(to);
   PS_RETURN_IF_ERROR(Exec("SAVEPOINT fact;"));
   const double now = WallSeconds();
   Stmt ins(db_, "INSERT INTO transitions(trial_id, attempt, at, from_state, to_state, reason) "
@@ -411,9 +433,10 @@ StatusOr<bool> Journal::RecordEvaluation(uint64_t trial, uint32_t attempt, const
   return inserted;
 }
 
-Status Journal::FinishTrial(uint64_t trial, uint32_t attempt, const std::string& outcome,
-                            const std::string& error, const std::string& reason) {
-  PS_RETURN_IF_ERROR(Transition(trial, attempt, outcome, error.empty() ? outcome : error));
+Status Journal::FinishTrial(uint64_t trial, uint32_t attempt, TrialState final_state, const std::string& error,
+                            const std::string& reason) {
+  const std::string outcome = TrialStateName(final_state);
+  PS_RETURN_IF_ERROR(Transition(trial, attempt, final_state, error.empty() ? outcome : error));
   Stmt up(db_, "UPDATE trials SET outcome=?, error=?, reason=?, finished_at=?, process=NULL WHERE id=?");
   up.Bind(1, outcome).Bind(2, error).Bind(3, reason).Bind(4, WallSeconds()).Bind(5, static_cast<int64_t>(trial));
   return up.Run();
@@ -437,9 +460,10 @@ Status Journal::CommitBatch() {
 Status Journal::AddDecision(const JournalDecision& d) {
   Stmt q(db_, "INSERT INTO decisions(trial_id, attempt, kind, step, score, stop_at, detail, at) "
               "VALUES(?,?,?,?,?,?,?,?)");
-  q.Bind(1, static_cast<int64_t>(d.trial)).Bind(2, static_cast<int64_t>(d.attempt)).Bind(3, d.kind);
-  q.Bind(4, d.step).Bind(5, d.score).Bind(6, d.stop_at).Bind(7, d.detail).Bind(8, WallSeconds());
-  return q.Run().With(path_ + ": recording a " + d.kind + " decision for trial " + std::to_string(d.trial));
+  const std::string kind = DecisionKindName(d.kind);
+  q.Bind(1, static_cast<int64_t>(d.trial)).Bind(2, static_cast<int64_t>(d.attempt)).Bind(3, kind);
+  q.Bind(4, d.step).Bind(5, d.score).Bind(6, d.stop_at).Bind(7, d.detail).Bind(8, d.at > 0 ? d.at : WallSeconds());
+  return q.Run().With(path_ + ": recording a " + kind + " decision for trial " + std::to_string(d.trial));
 }
 
 StatusOr<std::vector<JournalDecision>> Journal::Decisions() const {
@@ -447,7 +471,9 @@ StatusOr<std::vector<JournalDecision>> Journal::Decisions() const {
   if (!q.ok()) return q.Error();
   std::vector<JournalDecision> out;
   while (q.Next()) {
-    out.push_back(JournalDecision{static_cast<uint64_t>(q.Int(0)), static_cast<uint32_t>(q.Int(1)), q.Text(2),
+    auto kind = ParseDecisionKind(q.Text(2));
+    if (!kind) return Status::Error(path_ + ": a decision of unknown kind \"" + q.Text(2) + "\"");
+    out.push_back(JournalDecision{static_cast<uint64_t>(q.Int(0)), static_cast<uint32_t>(q.Int(1)), *kind,
                                   q.Int(3), q.Null(4) ? NAN : q.Real(4), q.Int(5), q.Text(6)});
   }
   return out;
@@ -464,9 +490,9 @@ StatusOr<std::vector<JournalEvaluation>> Journal::Objectives() const {
   return out;
 }
 
-Status Journal::FinishSweep(const std::string& state) {
+Status Journal::FinishSweep(SweepState state) {
   Stmt up(db_, "UPDATE sweeps SET state=?, finished_at=? WHERE id=1");
-  up.Bind(1, state).Bind(2, WallSeconds());
+  up.Bind(1, std::string(SweepStateName(state))).Bind(2, WallSeconds());
   return up.Run();
 }
 

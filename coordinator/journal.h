@@ -14,6 +14,7 @@
 #include "common/config.h"
 #include "common/search_space.h"
 #include "common/status.h"
+#include "common/trial_state.h"
 #include "coordinator/wal_checkpointer.h"
 #include "polysweep.pb.h"
 
@@ -24,11 +25,15 @@ namespace polysweep {
 
 inline constexpr int kJournalSchemaVersion = 5;
 
+enum class SweepState { kRunning, kFinished, kInterrupted };
+const char* SweepStateName(SweepState state);
+std::optional<SweepState> ParseSweepState(const std::string& name);
+
 // What a restarted coordinator reads back.
 struct JournalSweep {
   std::string name;
   std::string config;    // the config's text when the sweep started
-  std::string state;     // running, finished, interrupted
+  SweepState state = SweepState::kRunning;
   std::string endpoint;  // where the last coordinator listened (ranks know it)
   std::string searcher_state;  // the searcher's state after the last trial it issued
 };
@@ -36,22 +41,34 @@ struct JournalSweep {
 struct JournalTrial {
   uint64_t id = 0;
   std::string hparams_json;
-  std::string state;     // pending, running, paused, preempted, interrupted, completed, failed, stopped, pruned
+  TrialState state = TrialState::kPending;
   uint32_t attempt = 0;
   int restarts = 0;
   std::string process;   // the launcher's handle of the running attempt
   double started_at = 0;
 };
 
-// A scheduler decision, journaled before it is acted on. Kinds: "rung" (the
-// trial paused at its stop with `score`), "promote" (it resumes to train to
-// `stop_at`), "continue" (promoted at its stop `step` with `score` as it
-// reached it: trains on to `stop_at` without pausing), "stop" (it is told
-// to stop at `step`: pruned).
+// What a decision about a trial was (journaled as DecisionKindName).
+enum class DecisionKind {
+  kRung,       // the trial paused at its stop with `score`
+  kPromote,    // it resumes from its rung to train to `stop_at`
+  kContinue,   // promoted at its stop `step` with `score` as it reached it: trains on to `stop_at` without pausing
+  kResume,     // the owner resumed it to train to `stop_at`
+  kPrune,      // its scheduler told it to stop at `step` (the evaluation it judged)
+  kStop,       // the owner told it to stop
+  kPause,      // the owner told it to pause
+  kDrain,      // checkpoint and stop: the coordinator's job is about to end
+  kEarlyStop,  // it completed at `step`: no better score in its patience
+};
+// "rung", "promote", "continue", "resume", "prune", "stop", "pause", "drain", "early stop".
+const char* DecisionKindName(DecisionKind kind);
+std::optional<DecisionKind> ParseDecisionKind(const std::string& name);
+
+// A scheduler's or the owner's decision, journaled before it is acted on.
 struct JournalDecision {
   uint64_t trial = 0;
   uint32_t attempt = 0;
-  std::string kind;
+  DecisionKind kind = DecisionKind::kRung;
   int64_t step = 0;
   double score = 0;     // higher is better
   int64_t stop_at = 0;
@@ -132,8 +149,7 @@ class Journal {
   // With the searcher's state after issuing it, in the same transaction.
   Status AddTrial(uint64_t trial, const ParamAssignment& params, const std::string& searcher_state = "");
   // Moves a trial to `state`, recording the transition and its reason.
-  Status Transition(uint64_t trial, uint32_t attempt, const std::string& state,
-                    const std::string& reason);
+  Status Transition(uint64_t trial, uint32_t attempt, TrialState state, const std::string& reason);
   // Progress and evaluations are stored once per (trial, step), whatever
   // attempt reports them: a step an earlier attempt reported is not stored
   // again (false), so a resumed trial's journal reads as if it had never been
@@ -145,11 +161,11 @@ class Journal {
   // `feasible`: the evaluation meets the metric's constraints.
   StatusOr<bool> RecordEvaluation(uint64_t trial, uint32_t attempt, const wire::Evaluation& e,
                                   double objective, bool feasible = true);
-  // Final state of a trial: outcome is "completed", "failed" or "stopped";
-  // `reason` classes a failure ("crashed rank", "hang", "bad config", ...).
-  Status FinishTrial(uint64_t trial, uint32_t attempt, const std::string& outcome,
-                     const std::string& error, const std::string& reason = "");
-  Status FinishSweep(const std::string& state);
+  // Final state of a trial (a final TrialState); `reason` classes a
+  // failure ("crashed rank", "hang", "bad config", ...).
+  Status FinishTrial(uint64_t trial, uint32_t attempt, TrialState outcome, const std::string& error,
+                     const std::string& reason = "");
+  Status FinishSweep(SweepState state);
   Status AddDecision(const JournalDecision& decision);
   // In the order they were made.
   StatusOr<std::vector<JournalDecision>> Decisions() const;

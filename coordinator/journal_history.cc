@@ -83,7 +83,10 @@ StatusOr<JournalTrialHistory> Journal::History(uint64_t trial) const {
     Stmt q(db_, "SELECT attempt, kind, step, score, stop_at, detail FROM decisions WHERE trial_id=? ORDER BY id");
     q.Bind(1, id);
     while (q.Next()) {
-      h.decisions.push_back({trial, static_cast<uint32_t>(q.Int(0)), q.Text(1), q.Int(2), q.Null(3) ? NAN : q.Real(3),
+      auto kind = ParseDecisionKind(q.Text(1));
+      if (!kind) return Status::Error(path_ + ": trial " + std::to_string(trial) + " has a decision of unknown kind \"" +
+                                      q.Text(1) + "\"");
+      h.decisions.push_back({trial, static_cast<uint32_t>(q.Int(0)), *kind, q.Int(2), q.Null(3) ? NAN : q.Real(3),
                              q.Int(4), q.Text(5)});
     }
   }

@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "common/worker_command.h"
+
 namespace polysweep {
 
 struct AgentPool::Slot {
@@ -70,8 +72,8 @@ std::unique_ptr<TrialProcess> AgentPool::Adopt(const std::string& handle, const 
   const std::string prefix = "agent:";
   if (handle.rfind(prefix, 0) != 0 || handle == "agent:queued") return nullptr;
   auto slot = std::make_shared<Slot>();
-  slot->trial = FlagValue(args, "--trial");
-  slot->attempt = static_cast<uint32_t>(FlagValue(args, "--attempt"));
+  slot->trial = FlagValue(args, WorkerFlags::kTrial);
+  slot->attempt = static_cast<uint32_t>(FlagValue(args, WorkerFlags::kAttempt));
   slot->agent = handle.substr(prefix.size());
   if (slot->trial == 0 || slot->attempt == 0 || slot->agent.empty()) return nullptr;
   Prune();

@@ -11,7 +11,16 @@ std::string ResolveLauncher(const TrialResources& trial) {
   return GetEnv("SLURM_JOB_ID").empty() ? "mpirun" : "srun";
 }
 
-StatusOr<std::unique_ptr<TrialLauncher>> MakeTrialLauncher(const TrialResources& trial, const std::string& mpirun) {
+namespace {
+
+StatusOr<ChosenLauncher> Chosen(StatusOr<std::unique_ptr<TrialLauncher>> launcher) {
+  if (!launcher.ok()) return launcher.status();
+  return ChosenLauncher{std::move(*launcher), nullptr};
+}
+
+}  // namespace
+
+StatusOr<ChosenLauncher> MakeTrialLauncher(const TrialResources& trial, const std::string& mpirun) {
   const std::string kind = ResolveLauncher(trial);
   const std::string job = GetEnv("SLURM_JOB_ID");
   const std::string why = trial.launcher != "auto" ? " (trial.launcher: " + trial.launcher + ")"
@@ -24,9 +33,13 @@ StatusOr<std::unique_ptr<TrialLauncher>> MakeTrialLauncher(const TrialResources&
                                                                  : mpirun + " is not an executable file") +
                            why + "; install openmpi-bin, or give its path with --mpirun");
     }
-    return MakeLocalMpiLauncher(mpirun);
+    return Chosen(MakeLocalMpiLauncher(mpirun));
   }
-  if (kind == "agents") return std::unique_ptr<TrialLauncher>(std::make_unique<AgentPool>());
+  if (kind == "agents") {
+    auto pool = std::make_unique<AgentPool>();
+    AgentPool* agents = pool.get();
+    return ChosenLauncher{std::move(pool), agents};
+  }
   if (kind == "srun") {
     if (!OnPath("srun")) return Status::Error("srun is not on PATH" + why + "; install slurm-client");
     const std::string tasks = GetEnv("SLURM_NTASKS");
@@ -36,11 +49,11 @@ StatusOr<std::unique_ptr<TrialLauncher>> MakeTrialLauncher(const TrialResources&
                            " has " + tasks + " tasks; submit it with at least " + std::to_string(trial.ranks) +
                            " (polysweep submit sizes the job as trial.ranks x max_concurrent)");
     }
-    return MakeSrunStepLauncher(trial.slurm_args);
+    return Chosen(MakeSrunStepLauncher(trial.slurm_args));
   }
   if (kind == "sbatch") {
     if (!OnPath("sbatch")) return Status::Error("sbatch is not on PATH" + why + "; install slurm-client");
-    return MakeSbatchJobLauncher(trial.slurm_args);
+    return Chosen(MakeSbatchJobLauncher(trial.slurm_args));
   }
   return Status::Error("trial.launcher: unknown launcher \"" + kind + "\"");
 }

@@ -15,9 +15,16 @@ namespace polysweep {
 // to "mpirun" elsewhere.
 std::string ResolveLauncher(const TrialResources& trial);
 
+class AgentPool;
+
+struct ChosenLauncher {
+  std::unique_ptr<TrialLauncher> launcher;
+  AgentPool* agents = nullptr;  // pull mode: `launcher` itself, the pool agents claim trials from
+};
+
 // The launcher, or an error naming trial.launcher or trial.ranks: srun or
 // sbatch missing from PATH, a trial with more ranks than the allocation it
 // would run in (SLURM_NTASKS).
-StatusOr<std::unique_ptr<TrialLauncher>> MakeTrialLauncher(const TrialResources& trial, const std::string& mpirun);
+StatusOr<ChosenLauncher> MakeTrialLauncher(const TrialResources& trial, const std::string& mpirun);
 
 }  // namespace polysweep

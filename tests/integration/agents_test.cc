@@ -26,10 +26,7 @@ using Clock = std::chrono::steady_clock;
 
 std::string WriteConfig(const std::string& dir, const std::string& name, int trials, int steps) {
   const std::string path = dir + "/" + name + ".yaml";
-  std::ofstream(path) << "name: " << name << "\noutput_dir: " << dir << "/run\n"
-                      << "data: {files: [" << POLYSWEEP_DEFAULT_DATA << "], group_field: group, "
-                      << "max_per_language: 120, vocab_size: 2000}\n"
-                      << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 32}\n"
+  std::ofstream(path) << testing_util::TinySweepHead(name, dir + "/run", POLYSWEEP_DEFAULT_DATA)
                       << "trial: {ranks: 2, launcher: agents, checkpoint_every: 50, max_restarts: 2}\n"
                       << "max_concurrent: 2\n"
                       << "search: {algorithm: random, seed: 4, space: {lr: {type: loguniform, low: 2.0e-3, high: 6.0e-3}}}\n"
@@ -116,10 +113,7 @@ TEST(Agents, FiveHundredSyntheticTrialsAreEachClaimedAndRunExactlyOnce) {
   ASSERT_TRUE(std::filesystem::exists(POLYSWEEP_DEFAULT_DATA)) << "run scripts/make-default-data first";
   const std::string dir = testing_util::FreshDir("agents-many"), run = dir + "/run";
   const std::string config = dir + "/many.yaml";
-  std::ofstream(config) << "name: many\noutput_dir: " << run << "\n"
-                        << "data: {files: [" << POLYSWEEP_DEFAULT_DATA << "], group_field: group, "
-                        << "max_per_language: 120, vocab_size: 2000}\n"
-                        << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 32}\n"
+  std::ofstream(config) << testing_util::TinySweepHead("many", run, POLYSWEEP_DEFAULT_DATA)
                         << "trial: {ranks: 1, launcher: agents, synthetic_step_ms: 1}\n"
                         << "max_concurrent: 2\n"
                         << "search: {algorithm: random, seed: 9, space: {lr: {type: loguniform, low: 1.0e-4, high: 3.0e-2}}}\n"

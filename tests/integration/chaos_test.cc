@@ -56,10 +56,7 @@ TEST(Chaos, KilledRanksRestartFromTheLastCheckpoint) {
   const std::string dir = testing_util::FreshDir("chaos"), run = dir + "/run";
   const std::string config = dir + "/chaos.yaml";
   const int64_t steps = 400 + 150L * kills;
-  std::ofstream(config) << "name: chaos\noutput_dir: " << run << "\n"
-                        << "data: {files: [" << POLYSWEEP_DEFAULT_DATA << "], group_field: group, "
-                        << "max_per_language: 120, vocab_size: 2000}\n"
-                        << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 32}\n"
+  std::ofstream(config) << testing_util::TinySweepHead("chaos", run, POLYSWEEP_DEFAULT_DATA)
                         << "trial: {ranks: 2, checkpoint_every: " << kCheckpointEvery
                         << ", keep_checkpoints: 2, max_restarts: " << kills << "}\n"
                         << "search: {space: {lr: {type: choice, values: [0.003]}}}\n"
@@ -132,10 +129,7 @@ TEST(Chaos, PreemptionCommitsACheckpointAndRequeues) {
   ASSERT_TRUE(std::filesystem::exists(POLYSWEEP_DEFAULT_DATA)) << "run scripts/make-default-data first";
   const std::string dir = testing_util::FreshDir("preempt"), run = dir + "/run";
   const std::string config = dir + "/preempt.yaml";
-  std::ofstream(config) << "name: preempt\noutput_dir: " << run << "\n"
-                        << "data: {files: [" << POLYSWEEP_DEFAULT_DATA << "], group_field: group, "
-                        << "max_per_language: 120, vocab_size: 2000}\n"
-                        << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 32}\n"
+  std::ofstream(config) << testing_util::TinySweepHead("preempt", run, POLYSWEEP_DEFAULT_DATA)
                         << "trial: {ranks: 2, checkpoint_every: 100000, max_restarts: 0}\n"
                         << "search: {space: {lr: {type: choice, values: [0.003]}}}\n"
                         << "training: {early_stopping_patience: 1000}\n"
@@ -209,10 +203,7 @@ TEST(Chaos, StoppedRankIsDetectedNamedAndTheTrialRestarted) {
   std::mt19937 rng(7);
   const std::string dir = testing_util::FreshDir("hang"), run = dir + "/run";
   const std::string config = dir + "/hang.yaml";
-  std::ofstream(config) << "name: hang\noutput_dir: " << run << "\n"
-                        << "data: {files: [" << POLYSWEEP_DEFAULT_DATA << "], group_field: group, "
-                        << "max_per_language: 120, vocab_size: 2000}\n"
-                        << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 32}\n"
+  std::ofstream(config) << testing_util::TinySweepHead("hang", run, POLYSWEEP_DEFAULT_DATA)
                         << "trial: {ranks: 2, checkpoint_every: 50, max_restarts: " << stops
                         << ", heartbeat_seconds: " << heartbeat << ", hang_timeout_seconds: " << hang_timeout << "}\n"
                         << "search: {space: {lr: {type: choice, values: [0.003]}}}\n"

@@ -22,6 +22,12 @@ std::string ReadText(const std::string& path) {
   return s.str();
 }
 
+std::string TinySweepHead(const std::string& name, const std::string& output_dir, const std::string& data) {
+  return "name: " + name + "\noutput_dir: " + output_dir + "\n" + "data: {files: [" + data +
+         "], group_field: group, max_per_language: 120, vocab_size: 2000}\n" +
+         "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 32}\n";
+}
+
 std::string Quote(const std::string& s) {
   std::string out = "'";
   for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);

@@ -30,6 +30,11 @@ std::string FreshDir(const std::string& name);
 // The whole of the file at `path` ("" when it cannot be read).
 std::string ReadText(const std::string& path);
 
+// The head every small test sweep shares: its name and output directory, a
+// slice of the dataset `data` (120 examples a language, a 2,000-piece
+// tokenizer) and a one-layer encoder; the test adds trial, search, budget.
+std::string TinySweepHead(const std::string& name, const std::string& output_dir, const std::string& data);
+
 // Single-quotes `s` for /bin/sh.
 std::string Quote(const std::string& s);
 

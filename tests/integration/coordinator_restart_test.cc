@@ -41,10 +41,7 @@ constexpr int kEvalEvery = 200;
 
 std::string Config(const std::string& name, const std::string& run) {
   std::ostringstream c;
-  c << "name: " << name << "\noutput_dir: " << run << "\nmax_concurrent: 2\n"
-    << "data: {files: [" << POLYSWEEP_DEFAULT_DATA << "], group_field: group, "
-    << "max_per_language: 120, vocab_size: 2000}\n"
-    << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 32}\n"
+  c << testing_util::TinySweepHead(name, run, POLYSWEEP_DEFAULT_DATA) << "max_concurrent: 2\n"
     << "trial: {ranks: 2, checkpoint_every: 50, heartbeat_seconds: 0.5, hang_timeout_seconds: 30}\n"
     << "search: {algorithm: random, seed: 11, space: {lr: {type: loguniform, low: 0.001, high: 0.01}}}\n"
     << "budget: {max_trials: " << kTrials << ", max_steps: " << kSteps << ", log_every: " << kLogEvery

@@ -50,10 +50,7 @@ TEST(CoordinatorRestart, AnEvaluationMadeWhileTheCoordinatorWasDownIsJournaledAf
   const std::string name = "lost-eval";
   const std::string dir = testing_util::FreshDir(name), run = dir + "/run", config = dir + "/sweep.yaml";
   const std::string journal = run + "/journal.db";
-  std::ofstream(config) << "name: " << name << "\noutput_dir: " << run << "\n"
-                        << "data: {files: [" << POLYSWEEP_DEFAULT_DATA << "], group_field: group, "
-                        << "max_per_language: 120, vocab_size: 2000}\n"
-                        << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 32}\n"
+  std::ofstream(config) << testing_util::TinySweepHead(name, run, POLYSWEEP_DEFAULT_DATA)
                         << "trial: {ranks: 2, checkpoint_every: 50, keep_best_checkpoints: 1}\n"
                         << "search: {space: {lr: {type: choice, values: [0.003]}}}\n"
                         << "budget: {max_trials: 1, max_steps: " << kSteps << ", log_every: 10, eval_every: 80}\n";

@@ -31,14 +31,7 @@ using testing_util::RunCommand;
 
 std::string WriteConfig(const std::string& dir) {
   const std::string path = dir + "/sweep.yaml";
-  std::ofstream(path) << "name: e2e\n"
-                      << "output_dir: " << dir << "/run\n"
-                      << "data:\n"
-                      << "  files: [" << POLYSWEEP_DEFAULT_DATA << "]\n"
-                      << "  group_field: group\n"
-                      << "  max_per_language: 120\n"
-                      << "  vocab_size: 2000\n"
-                      << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 32}\n"
+  std::ofstream(path) << testing_util::TinySweepHead("e2e", dir + "/run", POLYSWEEP_DEFAULT_DATA)
                       << "trial: {ranks: 2, threads_per_rank: 1}\n"
                       << "max_concurrent: 1\n"
                       << "search:\n"

@@ -77,14 +77,7 @@ class SlurmTest : public ::testing::Test {
     sweep_ = name;
     run_ = dir_ + "/" + name;
     const std::string path = dir_ + "/" + name + ".yaml";
-    std::ofstream(path) << "name: " << name << "\n"
-                        << "output_dir: " << run_ << "\n"
-                        << "data:\n"
-                        << "  files: [" << POLYSWEEP_DEFAULT_DATA << "]\n"
-                        << "  group_field: group\n"
-                        << "  max_per_language: 120\n"
-                        << "  vocab_size: 2000\n"
-                        << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 32}\n"
+    std::ofstream(path) << testing_util::TinySweepHead(name, run_, POLYSWEEP_DEFAULT_DATA)
                         << "trial: {ranks: 2, threads_per_rank: " << threads_per_rank << ", checkpoint_every: 100, launcher: " << launcher << "}\n"
                         << "max_concurrent: " << max_concurrent << "\n"
                         << "search:\n"

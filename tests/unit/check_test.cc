@@ -1,7 +1,7 @@
 // The journal checker on journals written through the Journal API, each
 // breaking one promise (or none): it names each broken one with its trial
 // and attempt, and finds nothing in a whole sweep.
-#include "coordinator/check.h"
+#include "cli/check.h"
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
@@ -60,12 +60,12 @@ class CheckTest : public ::testing::Test {
   // Trial `id` trained and evaluated at 50 and 100 in one attempt, completed.
   void CompletedTrial(uint64_t id) {
     ASSERT_TRUE(journal_->AddTrial(id, {{"lr", ParamValue::Number(0.003)}}).ok());
-    ASSERT_TRUE(journal_->Transition(id, 1, "running", "launched").ok());
+    ASSERT_TRUE(journal_->Transition(id, 1, TrialState::kRunning, "launched").ok());
     for (int64_t step : {50, 100}) {
       Progress(id, 1, step);
       Evaluation(id, 1, step, 0.5 + step / 1000.0);
     }
-    ASSERT_TRUE(journal_->FinishTrial(id, 1, "completed", "").ok());
+    ASSERT_TRUE(journal_->FinishTrial(id, 1, TrialState::kCompleted, "").ok());
   }
   void Checkpoint(uint64_t trial, int64_t step, double score) {
     CheckpointManifest m;
@@ -104,7 +104,7 @@ TEST_F(CheckTest, AWholeSweepHasNoViolations) {
   CompletedTrial(1);
   CompletedTrial(2);
   Checkpoint(1, 100, 0.6);
-  ASSERT_TRUE(journal_->FinishSweep("finished").ok());
+  ASSERT_TRUE(journal_->FinishSweep(SweepState::kFinished).ok());
   EXPECT_EQ(Violations(), std::vector<std::string>{});
   auto report = CheckSweep(dir_, CheckOptions{false});
   ASSERT_TRUE(report.ok());
@@ -115,12 +115,12 @@ TEST_F(CheckTest, AWholeSweepHasNoViolations) {
 TEST_F(CheckTest, ACompletedTrialWithoutItsFinalEvaluationAndProgressIsNamed) {
   CompletedTrial(1);
   ASSERT_TRUE(journal_->AddTrial(2, {{"lr", ParamValue::Number(0.003)}}).ok());
-  ASSERT_TRUE(journal_->Transition(2, 1, "running", "launched").ok());
+  ASSERT_TRUE(journal_->Transition(2, 1, TrialState::kRunning, "launched").ok());
   Progress(2, 1, 50);
   Evaluation(2, 1, 50, 0.4);
-  ASSERT_TRUE(journal_->Transition(2, 2, "running", "restarted").ok());
-  ASSERT_TRUE(journal_->FinishTrial(2, 2, "completed", "").ok());
-  ASSERT_TRUE(journal_->FinishSweep("finished").ok());
+  ASSERT_TRUE(journal_->Transition(2, 2, TrialState::kRunning, "restarted").ok());
+  ASSERT_TRUE(journal_->FinishTrial(2, 2, TrialState::kCompleted, "").ok());
+  ASSERT_TRUE(journal_->FinishSweep(SweepState::kFinished).ok());
   const auto v = Violations();
   EXPECT_TRUE(Has(v, "trial 2 attempt 2: completed without an evaluation at its final step 100 (evaluations at 50)"))
       << testing::PrintToString(v);
@@ -139,7 +139,7 @@ TEST_F(CheckTest, ACheckpointKeptForAScoreTheJournalDoesNotHoldIsNamed) {
   CompletedTrial(2);
   Checkpoint(1, 100, 0.9);  // the journal has 0.6 at step 100
   Checkpoint(2, 70, 0.7);   // and no evaluation at 70
-  ASSERT_TRUE(journal_->FinishSweep("finished").ok());
+  ASSERT_TRUE(journal_->FinishSweep(SweepState::kFinished).ok());
   const auto v = Violations();
   EXPECT_TRUE(Has(v, "was kept for score 0.900000; the journal's objective at step 100 scores 0.600000"))
       << testing::PrintToString(v);
@@ -150,7 +150,7 @@ TEST_F(CheckTest, ACheckpointKeptForAScoreTheJournalDoesNotHoldIsNamed) {
 TEST_F(CheckTest, DuplicatesStepsBackwardsAndStepsBeforeTheCheckpointAreNamed) {
   CompletedTrial(1);
   ASSERT_TRUE(journal_->AddTrial(2, {{"lr", ParamValue::Number(0.003)}}).ok());
-  ASSERT_TRUE(journal_->Transition(2, 1, "running", "launched").ok());
+  ASSERT_TRUE(journal_->Transition(2, 1, TrialState::kRunning, "launched").ok());
   Progress(2, 1, 60);
   Progress(2, 1, 40);  // went back within an attempt
   Progress(2, 2, 30, 50);  // attempt 2 resumed from 50 but reports 30
@@ -169,10 +169,10 @@ TEST_F(CheckTest, DuplicatesStepsBackwardsAndStepsBeforeTheCheckpointAreNamed) {
 
 TEST_F(CheckTest, DecisionsOnEvaluationsTheJournalDoesNotHoldAreNamed) {
   CompletedTrial(1);
-  ASSERT_TRUE(journal_->AddDecision({1, 1, "rung", 50, 0.55, 50, "paused"}).ok());   // the evaluation scores 0.55
-  ASSERT_TRUE(journal_->AddDecision({1, 1, "rung", 70, 0.7, 70, "paused"}).ok());    // no evaluation at 70
-  ASSERT_TRUE(journal_->AddDecision({1, 1, "continue", 100, 0.2, 100, "on"}).ok());  // it scores 0.6
-  ASSERT_TRUE(journal_->AddDecision({1, 1, "promote", 80, NAN, 100, "up"}).ok());    // never paused at 80
+  ASSERT_TRUE(journal_->AddDecision({1, 1, DecisionKind::kRung, 50, 0.55, 50, "paused"}).ok());   // the evaluation scores 0.55
+  ASSERT_TRUE(journal_->AddDecision({1, 1, DecisionKind::kRung, 70, 0.7, 70, "paused"}).ok());    // no evaluation at 70
+  ASSERT_TRUE(journal_->AddDecision({1, 1, DecisionKind::kContinue, 100, 0.2, 100, "on"}).ok());  // it scores 0.6
+  ASSERT_TRUE(journal_->AddDecision({1, 1, DecisionKind::kPromote, 80, NAN, 100, "up"}).ok());    // never paused at 80
   const auto v = Violations();
   EXPECT_TRUE(Has(v, "rung decision at step 70 refers to no evaluation in the journal")) << testing::PrintToString(v);
   EXPECT_TRUE(Has(v, "continue decision at step 100 used score 0.200000; the journaled evaluation scores 0.600000"));
@@ -183,11 +183,11 @@ TEST_F(CheckTest, DecisionsOnEvaluationsTheJournalDoesNotHoldAreNamed) {
 
 TEST_F(CheckTest, TrialsThatEndTwiceOrNotAtAllOrWereNotTheSearchsAreNamed) {
   CompletedTrial(1);
-  ASSERT_TRUE(journal_->FinishTrial(1, 1, "failed", "late").ok());
+  ASSERT_TRUE(journal_->FinishTrial(1, 1, TrialState::kFailed, "late").ok());
   ASSERT_TRUE(journal_->AddTrial(2, {{"lr", ParamValue::Number(0.004)}}).ok());
-  ASSERT_TRUE(journal_->Transition(2, 1, "running", "launched").ok());
+  ASSERT_TRUE(journal_->Transition(2, 1, TrialState::kRunning, "launched").ok());
   CompletedTrial(4);
-  ASSERT_TRUE(journal_->FinishSweep("finished").ok());
+  ASSERT_TRUE(journal_->FinishSweep(SweepState::kFinished).ok());
   const auto v = Violations();
   EXPECT_TRUE(Has(v, "trial 1 attempt 1: ended twice")) << testing::PrintToString(v);
   EXPECT_TRUE(Has(v, "trial 1 attempt 1: moved to failed after it ended completed"));
@@ -199,16 +199,16 @@ TEST_F(CheckTest, TrialsThatEndTwiceOrNotAtAllOrWereNotTheSearchsAreNamed) {
 
 TEST_F(CheckTest, AResumedAttemptThatSkippedItsPauseCheckpointIsNamed) {
   ASSERT_TRUE(journal_->AddTrial(1, {{"lr", ParamValue::Number(0.003)}}).ok());
-  ASSERT_TRUE(journal_->Transition(1, 1, "running", "launched").ok());
+  ASSERT_TRUE(journal_->Transition(1, 1, TrialState::kRunning, "launched").ok());
   Progress(1, 1, 50);
   Evaluation(1, 1, 50, 0.5);
-  ASSERT_TRUE(journal_->AddDecision({1, 1, "rung", 50, 0.5, 50, "paused"}).ok());
-  ASSERT_TRUE(journal_->Transition(1, 1, "paused", "paused at step 50 for the asha scheduler").ok());
+  ASSERT_TRUE(journal_->AddDecision({1, 1, DecisionKind::kRung, 50, 0.5, 50, "paused"}).ok());
+  ASSERT_TRUE(journal_->Transition(1, 1, TrialState::kPaused, "paused at step 50 for the asha scheduler").ok());
   // The paused trial's checkpoint is gone.
   auto v = Violations();
   EXPECT_TRUE(Has(v, "trial 1 attempt 1: paused at step 50 but its checkpoint")) << testing::PrintToString(v);
-  ASSERT_TRUE(journal_->AddDecision({1, 1, "promote", 50, NAN, 100, "promoted"}).ok());
-  ASSERT_TRUE(journal_->Transition(1, 2, "running", "promoted").ok());
+  ASSERT_TRUE(journal_->AddDecision({1, 1, DecisionKind::kPromote, 50, NAN, 100, "promoted"}).ok());
+  ASSERT_TRUE(journal_->Transition(1, 2, TrialState::kRunning, "promoted").ok());
   Progress(1, 2, 60, 0);  // started from scratch instead of step 50
   v = Violations();
   EXPECT_TRUE(Has(v, "trial 1 attempt 2: resumed from step 0 after a promote at step 50")) << testing::PrintToString(v);

@@ -1,6 +1,7 @@
 // Tests of the sweep config parser (common/config.h): a full valid config,
 // the defaults, and bad configs whose errors must name "FILE:LINE: key.path".
 #include "common/config.h"
+#include "common/env.h"
 #include "common/model_package.h"
 
 #include <gtest/gtest.h>
@@ -39,9 +40,18 @@ class ConfigTest : public ::testing::Test {
            extra;
   }
 
-  // Parses text that must fail and returns the message.
-  std::string ErrorOf(const std::string& yaml) const {
+  // Parses text, and checks what it names on disk, as LoadSweepConfig does.
+  static StatusOr<SweepConfig> Load(const std::string& yaml) {
     auto c = ParseSweepConfig(yaml, "cfg.yaml");
+    if (!c.ok()) return c;
+    Status files = CheckConfigFiles(&*c);
+    if (!files.ok()) return files;
+    return c;
+  }
+
+  // Text that must fail to load, and the message.
+  std::string ErrorOf(const std::string& yaml) const {
+    auto c = Load(yaml);
     EXPECT_FALSE(c.ok()) << "config unexpectedly parsed:\n" << yaml;
     return c.ok() ? "" : c.status().message();
   }
@@ -243,7 +253,7 @@ TEST_F(ConfigTest, ModelInitChecksTheArchitectureAndTakesTheTokenizer) {
   p.max_length = 128;
   p.labels = {"a", "b"};
   std::ofstream(pkg + "/model.json") << ModelPackageToJson(p);
-  auto c = ParseSweepConfig(Minimal("model: {init: " + pkg + "}\n"), "cfg.yaml");
+  auto c = Load(Minimal("model: {init: " + pkg + "}\n"));
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->model.init, pkg);
   EXPECT_EQ(c->data.tokenizer, pkg + "/tokenizer.model");

@@ -1,8 +1,8 @@
-// The dashboard's data document (coordinator/dashboard.h) read from a real
+// The dashboard's data document (cli/dashboard.h) read from a real
 // SQLite journal: every trial's curves, a long trial's thinned to a bounded
 // number of points that keeps its first and last step; the journal reading a
 // long curve at evenly spaced steps of each attempt.
-#include "coordinator/dashboard.h"
+#include "cli/dashboard.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>
@@ -53,8 +53,8 @@ TEST(DashboardData, ALongTrialsCurveIsThinnedAndAShortOneSentWhole) {
     Journal& j = *journal;
     ASSERT_TRUE(j.AddTrial(1, {{"lr", ParamValue::Number(0.001)}}).ok());
     ASSERT_TRUE(j.AddTrial(2, {{"lr", ParamValue::Number(0.01)}}).ok());
-    ASSERT_TRUE(j.Transition(1, 1, "running", "launched").ok());
-    ASSERT_TRUE(j.Transition(2, 1, "running", "launched").ok());
+    ASSERT_TRUE(j.Transition(1, 1, TrialState::kRunning, "launched").ok());
+    ASSERT_TRUE(j.Transition(2, 1, TrialState::kRunning, "launched").ok());
     ASSERT_TRUE(j.BeginBatch().ok());
     for (int64_t step = 1; step <= 5000; ++step) {
       wire::Progress p;
@@ -112,7 +112,7 @@ TEST(JournalCurves, ALongCurveIsReadAtEvenlySpacedStepsOfEachAttempt) {
     int64_t attempt, first, last;
   } attempts[] = {{1, 7, 21000}, {2, 14007, 35000}};
   for (const auto& a : attempts) {
-    ASSERT_TRUE(j.Transition(1, static_cast<uint32_t>(a.attempt), "running", "launched").ok());
+    ASSERT_TRUE(j.Transition(1, static_cast<uint32_t>(a.attempt), TrialState::kRunning, "launched").ok());
     for (int64_t step = a.first; step <= a.last; step += 7) {
       wire::Progress p;
       p.set_step(step);

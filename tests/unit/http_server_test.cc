@@ -1,7 +1,7 @@
-// Tests of the dashboard's HTTP server (coordinator/http_server.h) over real
+// Tests of the dashboard's HTTP server (cli/http_server.h) over real
 // loopback TCP connections: the token, the cookie it sets, methods, paths,
 // and a request that never ends.
-#include "coordinator/http_server.h"
+#include "cli/http_server.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>

@@ -159,7 +159,7 @@ TEST_F(JournalTest, SnapshotReturnsEverythingRecorded) {
   ASSERT_TRUE(j->AddTrial(2, {{"lr", ParamValue::Number(0.01)}}).ok());
   ASSERT_TRUE(j->AddTrial(3, {{"lr", ParamValue::Number(0.1)}}).ok());
 
-  ASSERT_TRUE(j->Transition(1, 1, "running", "launched").ok());
+  ASSERT_TRUE(j->Transition(1, 1, TrialState::kRunning, "launched").ok());
   ASSERT_TRUE(j->RecordProgress(1, 1, Progress(10, 2.5)).ok());
   ASSERT_TRUE(j->RecordProgress(1, 1, Progress(30, 1.5)).ok());
   ASSERT_TRUE(j->RecordProgress(1, 1, Progress(20, 2.0)).ok());  // arrives late
@@ -177,17 +177,17 @@ TEST_F(JournalTest, SnapshotReturnsEverythingRecorded) {
     l->set_count(count);
   }
   ASSERT_TRUE(j->RecordEvaluation(1, 1, e, /*objective=*/1.25).ok());
-  ASSERT_TRUE(j->FinishTrial(1, 1, "completed", "").ok());
+  ASSERT_TRUE(j->FinishTrial(1, 1, TrialState::kCompleted, "").ok());
 
-  ASSERT_TRUE(j->Transition(2, 1, "running", "launched").ok());
-  ASSERT_TRUE(j->FinishTrial(2, 1, "failed", "rank 1 exited with code 3").ok());
-  ASSERT_TRUE(j->FinishSweep("completed").ok());
+  ASSERT_TRUE(j->Transition(2, 1, TrialState::kRunning, "launched").ok());
+  ASSERT_TRUE(j->FinishTrial(2, 1, TrialState::kFailed, "rank 1 exited with code 3").ok());
+  ASSERT_TRUE(j->FinishSweep(SweepState::kFinished).ok());
 
   auto snap = j->Snapshot();
   ASSERT_TRUE(snap.ok()) << snap.status().message();
   const wire::StatusReply& s = *snap;
   EXPECT_EQ(s.sweep(), "unit-sweep");
-  EXPECT_EQ(s.state(), "completed");
+  EXPECT_EQ(s.state(), "finished");
   EXPECT_EQ(s.metric(), "valid_loss");
   EXPECT_FALSE(s.maximize());
   EXPECT_EQ(s.max_trials(), 3);
@@ -240,7 +240,7 @@ TEST_F(JournalTest, HistoryHoldsATrialsWholeRecordAcrossAttempts) {
   ASSERT_NE(j, nullptr);
   ASSERT_TRUE(j->AddTrial(1, {{"lr", ParamValue::Number(0.001)}}).ok());
   ASSERT_TRUE(j->AddTrial(2, {{"lr", ParamValue::Number(0.01)}}).ok());
-  ASSERT_TRUE(j->Transition(1, 1, "running", "launched").ok());
+  ASSERT_TRUE(j->Transition(1, 1, TrialState::kRunning, "launched").ok());
   ASSERT_TRUE(j->RecordProgress(1, 1, Progress(10, 2.5)).ok());
   wire::Evaluation e;
   e.set_step(10);
@@ -251,16 +251,16 @@ TEST_F(JournalTest, HistoryHoldsATrialsWholeRecordAcrossAttempts) {
   l->set_f1(0.3);
   l->set_count(7);
   ASSERT_TRUE(j->RecordEvaluation(1, 1, e, 0.3).ok());
-  ASSERT_TRUE(j->AddDecision({1, 1, "rung", 10, 0.3, 10, "paused at step 10"}).ok());
-  ASSERT_TRUE(j->Transition(1, 1, "paused", "paused at step 10").ok());
-  ASSERT_TRUE(j->AddDecision({2, 0, "stop", 0, NAN, 0, "someone else's"}).ok());
-  ASSERT_TRUE(j->Transition(1, 2, "running", "promoted").ok());
+  ASSERT_TRUE(j->AddDecision({1, 1, DecisionKind::kRung, 10, 0.3, 10, "paused at step 10"}).ok());
+  ASSERT_TRUE(j->Transition(1, 1, TrialState::kPaused, "paused at step 10").ok());
+  ASSERT_TRUE(j->AddDecision({2, 0, DecisionKind::kStop, 0, NAN, 0, "someone else's"}).ok());
+  ASSERT_TRUE(j->Transition(1, 2, TrialState::kRunning, "promoted").ok());
   ASSERT_TRUE(j->SetRestarts(1, 1).ok());
   ASSERT_TRUE(j->RecordProgress(1, 2, Progress(20, 1.5)).ok());
   e.set_step(20);
   e.set_final(true);
   ASSERT_TRUE(j->RecordEvaluation(1, 2, e, std::nan("")).ok());  // metric not computable
-  ASSERT_TRUE(j->FinishTrial(1, 2, "completed", "").ok());
+  ASSERT_TRUE(j->FinishTrial(1, 2, TrialState::kCompleted, "").ok());
 
   auto ro = Journal::OpenReadOnly(path_);
   ASSERT_TRUE(ro.ok());
@@ -287,7 +287,7 @@ TEST_F(JournalTest, HistoryHoldsATrialsWholeRecordAcrossAttempts) {
   EXPECT_TRUE(std::isnan(h->evaluations[1].objective));
   EXPECT_TRUE(h->evaluations[1].final);
   ASSERT_EQ(h->decisions.size(), 1u);  // only trial 1's
-  EXPECT_EQ(h->decisions[0].kind, "rung");
+  EXPECT_EQ(h->decisions[0].kind, DecisionKind::kRung);
   EXPECT_DOUBLE_EQ(h->decisions[0].score, 0.3);
 
   auto none = (*ro)->History(9);
@@ -304,12 +304,12 @@ TEST_F(JournalTest, BestEvaluationPrefersFeasibleTrialsThatDidNotFail) {
   EXPECT_FALSE(none->has_value());
   for (uint64_t id = 1; id <= 4; ++id) {
     ASSERT_TRUE(j->AddTrial(id, {{"lr", ParamValue::Number(0.001 * id)}}).ok());
-    ASSERT_TRUE(j->Transition(id, 1, "running", "launched").ok());
+    ASSERT_TRUE(j->Transition(id, 1, TrialState::kRunning, "launched").ok());
   }
   wire::Evaluation e;
   e.set_step(10);
   ASSERT_TRUE(j->RecordEvaluation(1, 1, e, 0.9).ok());
-  ASSERT_TRUE(j->FinishTrial(1, 1, "failed", "rank 0 crashed").ok());
+  ASSERT_TRUE(j->FinishTrial(1, 1, TrialState::kFailed, "rank 0 crashed").ok());
   ASSERT_TRUE(j->RecordEvaluation(2, 1, e, 0.5).ok());
   ASSERT_TRUE(j->RecordEvaluation(3, 1, e, 0.7, /*feasible=*/false).ok());
   ASSERT_TRUE(j->RecordEvaluation(4, 1, e, 0.3).ok());
@@ -330,9 +330,9 @@ TEST_F(JournalTest, SnapshotShowsTheFurthestStepOfAnyAttempt) {
   auto j = Create();
   ASSERT_NE(j, nullptr);
   ASSERT_TRUE(j->AddTrial(1, {}).ok());
-  ASSERT_TRUE(j->Transition(1, 1, "running", "launched").ok());
+  ASSERT_TRUE(j->Transition(1, 1, TrialState::kRunning, "launched").ok());
   ASSERT_TRUE(j->RecordProgress(1, 1, Progress(50, 1.0)).ok());
-  ASSERT_TRUE(j->Transition(1, 2, "running", "retry after rank loss").ok());
+  ASSERT_TRUE(j->Transition(1, 2, TrialState::kRunning, "retry after rank loss").ok());
   ASSERT_TRUE(j->RecordProgress(1, 2, Progress(10, 3.0)).ok());
   auto snap = j->Snapshot();
   ASSERT_TRUE(snap.ok());
@@ -417,14 +417,14 @@ TEST_F(JournalTest, TransitionsRecordFromAndToStatesWithReasons) {
   auto j = Create();
   ASSERT_NE(j, nullptr);
   ASSERT_TRUE(j->AddTrial(4, {{"lr", ParamValue::Number(0.5)}}).ok());
-  ASSERT_TRUE(j->Transition(4, 1, "launching", "slot free").ok());
-  ASSERT_TRUE(j->Transition(4, 1, "running", "all ranks said hello").ok());
-  ASSERT_TRUE(j->FinishTrial(4, 1, "failed", "NaN loss at step 7").ok());
+  ASSERT_TRUE(j->Transition(4, 1, TrialState::kRunning, "slot free").ok());
+  ASSERT_TRUE(j->Transition(4, 1, TrialState::kRunning, "all ranks said hello").ok());
+  ASSERT_TRUE(j->FinishTrial(4, 1, TrialState::kFailed, "NaN loss at step 7").ok());
 
   Db db(path_);
   EXPECT_EQ(db.Rows("SELECT trial_id, attempt, from_state, to_state, reason FROM transitions ORDER BY id"),
-            (std::vector<std::string>{"4|1|pending|launching|slot free",
-                                      "4|1|launching|running|all ranks said hello",
+            (std::vector<std::string>{"4|1|pending|running|slot free",
+                                      "4|1|running|running|all ranks said hello",
                                       "4|1|running|failed|NaN loss at step 7"}));
   EXPECT_EQ(db.One("SELECT state, outcome, error, started_at IS NOT NULL, finished_at IS NOT NULL "
                    "FROM trials WHERE id=4"),
@@ -436,7 +436,7 @@ TEST_F(JournalTest, CompletedTrialWithoutErrorUsesOutcomeAsReason) {
   auto j = Create();
   ASSERT_NE(j, nullptr);
   ASSERT_TRUE(j->AddTrial(1, {}).ok());
-  ASSERT_TRUE(j->FinishTrial(1, 0, "completed", "").ok());
+  ASSERT_TRUE(j->FinishTrial(1, 0, TrialState::kCompleted, "").ok());
   Db db(path_);
   EXPECT_EQ(db.One("SELECT from_state, to_state, reason FROM transitions"), "pending|completed|completed");
 }
@@ -463,8 +463,8 @@ TEST_F(JournalTest, ProgressForUnknownTrialFails) {
 TEST_F(JournalTest, TransitionOfUnknownTrialFails) {
   auto j = Create();
   ASSERT_NE(j, nullptr);
-  EXPECT_FALSE(j->Transition(42, 1, "running", "launched").ok());
-  EXPECT_FALSE(j->FinishTrial(42, 1, "failed", "boom").ok());
+  EXPECT_FALSE(j->Transition(42, 1, TrialState::kRunning, "launched").ok());
+  EXPECT_FALSE(j->FinishTrial(42, 1, TrialState::kFailed, "boom").ok());
   Db db(path_);
   EXPECT_EQ(db.One("SELECT COUNT(*) FROM transitions"), "0");
 }
@@ -492,7 +492,7 @@ TEST_F(JournalTest, OpenReadOnlyWhileWriterIsOpen) {
   ASSERT_TRUE(w->AddTrial(1, {}).ok());
   auto r = Journal::OpenReadOnly(path_);
   ASSERT_TRUE(r.ok()) << r.status().message();
-  ASSERT_TRUE(w->Transition(1, 1, "running", "go").ok());
+  ASSERT_TRUE(w->Transition(1, 1, TrialState::kRunning, "go").ok());
   auto snap = (*r)->Snapshot();
   ASSERT_TRUE(snap.ok()) << snap.status().message();
   ASSERT_EQ(snap->trials_size(), 1);
@@ -506,16 +506,16 @@ TEST_F(JournalTest, OpenReadsBackWhatARestartedCoordinatorNeeds) {
     ASSERT_TRUE(j->SetEndpoint("tcp://127.0.0.1:4242").ok());
     ASSERT_TRUE(j->AddTrial(1, {{"lr", ParamValue::Number(0.003)}}).ok());
     ASSERT_TRUE(j->AddTrial(2, {{"lr", ParamValue::Number(0.01)}}).ok());
-    ASSERT_TRUE(j->Transition(1, 1, "running", "launched").ok());
+    ASSERT_TRUE(j->Transition(1, 1, TrialState::kRunning, "launched").ok());
     ASSERT_TRUE(j->SetProcess(1, 1, "local:1234").ok());
     ASSERT_TRUE(j->SetRestarts(1, 1).ok());
-    ASSERT_TRUE(j->Transition(1, 2, "running", "restart 1/2").ok());
+    ASSERT_TRUE(j->Transition(1, 2, TrialState::kRunning, "restart 1/2").ok());
     ASSERT_TRUE(j->SetProcess(1, 2, "local:5678").ok());
     ASSERT_TRUE(j->SetProcess(1, 1, "local:9999").ok());  // a stale attempt changes nothing
-    ASSERT_TRUE(j->Transition(2, 1, "running", "launched").ok());
+    ASSERT_TRUE(j->Transition(2, 1, TrialState::kRunning, "launched").ok());
     ASSERT_TRUE(j->SetProcess(2, 1, "local:4321").ok());
-    ASSERT_TRUE(j->FinishTrial(2, 1, "completed", "").ok());
-    ASSERT_TRUE(j->FinishSweep("interrupted").ok());
+    ASSERT_TRUE(j->FinishTrial(2, 1, TrialState::kCompleted, "").ok());
+    ASSERT_TRUE(j->FinishSweep(SweepState::kInterrupted).ok());
   }
   auto j = Journal::Open(path_);
   ASSERT_TRUE(j.ok()) << j.status().message();
@@ -523,22 +523,22 @@ TEST_F(JournalTest, OpenReadsBackWhatARestartedCoordinatorNeeds) {
   ASSERT_TRUE(sweep.ok()) << sweep.status().message();
   EXPECT_EQ(sweep->name, "unit-sweep");
   EXPECT_EQ(sweep->config, "name: unit-sweep\n");
-  EXPECT_EQ(sweep->state, "interrupted");
+  EXPECT_EQ(sweep->state, SweepState::kInterrupted);
   EXPECT_EQ(sweep->endpoint, "tcp://127.0.0.1:4242");
   auto trials = (*j)->Trials();
   ASSERT_TRUE(trials.ok()) << trials.status().message();
   ASSERT_EQ(trials->size(), 2u);
-  EXPECT_EQ((*trials)[0].state, "running");
+  EXPECT_EQ((*trials)[0].state, TrialState::kRunning);
   EXPECT_EQ((*trials)[0].attempt, 2u);
   EXPECT_EQ((*trials)[0].restarts, 1);
   EXPECT_EQ((*trials)[0].process, "local:5678");
   EXPECT_GT((*trials)[0].started_at, 0);
   EXPECT_EQ((*trials)[0].hparams_json, R"({"lr":"0.003"})");
-  EXPECT_EQ((*trials)[1].state, "completed");
+  EXPECT_EQ((*trials)[1].state, TrialState::kCompleted);
   EXPECT_EQ((*trials)[1].process, "");  // an ended attempt has no process
   // A new coordinator marks the sweep running again at its endpoint.
   ASSERT_TRUE((*j)->SetEndpoint("tcp://127.0.0.1:4243").ok());
-  EXPECT_EQ((*j)->Sweep()->state, "running");
+  EXPECT_EQ((*j)->Sweep()->state, SweepState::kRunning);
 }
 
 TEST_F(JournalTest, OpenUpgradesAVersion1Journal) {
@@ -561,7 +561,7 @@ TEST_F(JournalTest, OpenUpgradesAVersion1Journal) {
   ASSERT_TRUE((*j)->AddTrial(1, {}).ok());
   ASSERT_TRUE((*j)->SetProcess(1, 0, "local:77").ok());
   EXPECT_EQ((*(*j)->Trials())[0].process, "local:77");
-  ASSERT_TRUE((*j)->AddDecision({1, 1, "rung", 100, 0.5, 100, "paused at step 100"}).ok());
+  ASSERT_TRUE((*j)->AddDecision({1, 1, DecisionKind::kRung, 100, 0.5, 100, "paused at step 100"}).ok());
   ASSERT_TRUE((*j)->SetSlurmStep(1, "41.2").ok());
   auto snap = (*j)->Snapshot();
   ASSERT_TRUE(snap.ok()) << snap.status().message();
@@ -595,21 +595,21 @@ TEST_F(JournalTest, DecisionsComeBackInTheOrderTheyWereMade) {
   ASSERT_NE(j, nullptr);
   ASSERT_TRUE(j->AddTrial(1, {}).ok());
   ASSERT_TRUE(j->AddTrial(2, {}).ok());
-  ASSERT_TRUE(j->AddDecision({2, 1, "rung", 100, 0.7, 100, "paused at step 100"}).ok());
-  ASSERT_TRUE(j->AddDecision({1, 1, "rung", 100, 0.4, 100, "paused at step 100"}).ok());
-  ASSERT_TRUE(j->AddDecision({2, 1, "promote", 100, NAN, 300, "promoted from rung 0"}).ok());
+  ASSERT_TRUE(j->AddDecision({2, 1, DecisionKind::kRung, 100, 0.7, 100, "paused at step 100"}).ok());
+  ASSERT_TRUE(j->AddDecision({1, 1, DecisionKind::kRung, 100, 0.4, 100, "paused at step 100"}).ok());
+  ASSERT_TRUE(j->AddDecision({2, 1, DecisionKind::kPromote, 100, NAN, 300, "promoted from rung 0"}).ok());
   auto d = j->Decisions();
   ASSERT_TRUE(d.ok()) << d.status().message();
   ASSERT_EQ(d->size(), 3u);
   EXPECT_EQ((*d)[0].trial, 2u);
-  EXPECT_EQ((*d)[0].kind, "rung");
+  EXPECT_EQ((*d)[0].kind, DecisionKind::kRung);
   EXPECT_DOUBLE_EQ((*d)[0].score, 0.7);
   EXPECT_EQ((*d)[1].trial, 1u);
-  EXPECT_EQ((*d)[2].kind, "promote");
+  EXPECT_EQ((*d)[2].kind, DecisionKind::kPromote);
   EXPECT_EQ((*d)[2].stop_at, 300);
   EXPECT_EQ((*d)[2].detail, "promoted from rung 0");
   // A decision about a trial the journal does not know is refused.
-  EXPECT_FALSE(j->AddDecision({9, 1, "rung", 100, 0.1, 100, "?"}).ok());
+  EXPECT_FALSE(j->AddDecision({9, 1, DecisionKind::kRung, 100, 0.1, 100, "?"}).ok());
 }
 
 TEST_F(JournalTest, OpenReadOnlyRejectsNewerSchema) {

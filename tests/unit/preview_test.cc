@@ -1,5 +1,5 @@
-// Tests of `polysweep preview` (coordinator/preview.h).
-#include "coordinator/preview.h"
+// Tests of `polysweep preview` (cli/preview.h).
+#include "cli/preview.h"
 
 #include <gtest/gtest.h>
 

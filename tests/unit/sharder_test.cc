@@ -1,7 +1,7 @@
-// Tests of `polysweep shard` (coordinator/sharder.h): the hash split, and
+// Tests of `polysweep shard` (dataprep/sharder.h): the hash split, and
 // ShardDataset on small files cut from the real default dataset: shards,
 // manifest, tokenizer, bad input, idempotence, split stability.
-#include "coordinator/sharder.h"
+#include "dataprep/sharder.h"
 
 #include <gtest/gtest.h>
 #include <stdlib.h>

@@ -12,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "launcher/agent_pool.h"
 #include "launcher/choose.h"
 #include "launcher/command.h"
 #include "launcher/launcher.h"
@@ -202,7 +203,10 @@ TEST(ChooseLauncher, MpirunMissingFromPathIsNamedBeforeAnythingStarts) {
       << launcher.status().message();
   // Agents bring their own mpirun: the coordinator's host needs none.
   trial.launcher = "agents";
-  EXPECT_TRUE(MakeTrialLauncher(trial, "mpirun").ok());
+  auto agents = MakeTrialLauncher(trial, "mpirun");
+  ASSERT_TRUE(agents.ok());
+  EXPECT_NE(agents->agents, nullptr);  // the pool the coordinator hands claims from, no downcast needed
+  EXPECT_EQ(static_cast<TrialLauncher*>(agents->agents), agents->launcher.get());
 }
 
 TEST(ChooseLauncher, SrunOrSbatchMissingFromPathIsNamed) {

@@ -1,5 +1,5 @@
-// Tests of `polysweep top`'s frame (coordinator/top.h) on hand-built statuses.
-#include "coordinator/top.h"
+// Tests of `polysweep top`'s frame (cli/top.h) on hand-built statuses.
+#include "cli/top.h"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
-// Tests of the CLI views (coordinator/views.h) on hand-built StatusReplies.
-#include "coordinator/views.h"
-#include "coordinator/inspect.h"
+// Tests of the CLI views (cli/views.h) on hand-built StatusReplies.
+#include "cli/views.h"
+#include "cli/inspect.h"
 
 #include <gtest/gtest.h>
 

@@ -1,0 +1,27 @@
+// The small commands of `polysweep` (cli/main.cc registers them all); each
+// returns the process's exit code: 0 on success, 1 when the command ran and
+// found a problem, 2 on bad input (after printing why on stderr).
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "cli/submit.h"
+
+namespace polysweep {
+
+int KeyGen(const std::string& prefix);
+int Submit(const std::string& config_path, SubmitOptions options);
+// `polysweep check`: 0 when the sweep kept every promise, 1 when not.
+int CheckCommand(const std::string& given_dir, bool processes, const std::string& output);
+int RunShard(const std::string& config_path, bool force);
+// Runs polysweep-predict (next to this binary: it links LibTorch, the CLI
+// does not) with the model and the remaining arguments.
+int Predict(const std::string& model_dir, std::vector<std::string> rest);
+int ExportModelCommand(const std::string& config_path, uint64_t trial, std::string out);
+int DataStatsCommand(const std::string& config_path, bool json);
+int PreviewCommand(const std::string& config_path);
+int ValidateCommand(const std::string& config_path);
+
+}  // namespace polysweep

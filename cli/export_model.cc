@@ -1,0 +1,87 @@
+#include "cli/export_model.h"
+
+#include <filesystem>
+#include <optional>
+
+#include "common/checkpoint_manifest.h"
+#include "common/files.h"
+#include "common/hparams.h"
+#include "common/model_package.h"
+#include "common/objective.h"
+#include "cli/views.h"
+
+namespace polysweep {
+
+namespace fs = std::filesystem;
+
+StatusOr<ExportedModel> ExportModel(const SweepConfig& config, const Manifest& data, const wire::StatusReply& status,
+                                    const std::string& run_dir, const std::string& out_dir, uint64_t trial) {
+  std::optional<wire::TrialSummary> chosen;
+  if (trial == 0) {
+    chosen = BestTrial(status);
+    if (!chosen) return Status::Error("no trial of sweep " + config.name + " has a result to export");
+  } else {
+    for (const auto& t : status.trials()) {
+      if (t.id() == trial) chosen = t;
+    }
+    if (!chosen) return Status::Error("sweep " + config.name + " has no trial " + std::to_string(trial));
+  }
+  const std::string trial_dir = run_dir + "/checkpoints/trial-" + std::to_string(chosen->id());
+  const std::string checkpoint = BestCheckpoint(trial_dir);
+  if (checkpoint.empty()) {
+    return Status::Error("trial " + std::to_string(chosen->id()) + " has no checkpoint in " + trial_dir +
+                         " to export (trial.keep_best_checkpoints keeps its best one)");
+  }
+  auto manifest = VerifyCheckpoint(checkpoint);
+  if (!manifest.ok()) return manifest.status();
+
+  // The trial's hyperparameters: the config's, with its searched ones applied.
+  TrainingParams training = config.training;
+  ParamAssignment searched;
+  for (const auto& [name, value] : chosen->hparams()) searched[name] = ParamValue::Parse(value);
+  PS_RETURN_IF_ERROR(ApplyAssignment(&training, searched));
+  ModelPackage p;
+  if (training.lora) {
+    p.lora_rank = training.lora_rank;
+    p.lora_alpha = training.lora_alpha;
+    p.lora_targets = training.lora_targets;
+  }
+  p.task = config.model.task;
+  p.vocab = data.vocab_size;
+  p.layers = config.model.layers;
+  p.hidden = config.model.hidden;
+  p.heads = config.model.heads;
+  p.ffn = config.model.ffn;
+  p.max_length = config.model.max_length;
+  p.labels = data.labels;
+  p.languages = data.languages;
+  p.tokenizer_hash = data.tokenizer_hash;
+  p.sweep = config.name;
+  p.trial = chosen->id();
+  p.step = manifest->step;
+  p.hparams = FormatHyperparameters(training);
+  p.metric = MetricLabel(config.metric);
+  p.metric_value = chosen->metric();
+
+  const std::string tmp = out_dir + ".tmp";
+  std::error_code ec;
+  fs::remove_all(tmp, ec);
+  fs::create_directories(tmp, ec);
+  if (ec) return Status::Error(tmp + ": cannot create: " + ec.message());
+  auto fail = [&](const std::string& why) {
+    fs::remove_all(tmp, ec);
+    return Status::Error(why);
+  };
+  const std::string tokenizer = config.data.shard_dir + "/" + data.tokenizer_file;
+  for (auto [from, to] : {std::pair{checkpoint + "/model.pt", p.weights_file}, std::pair{tokenizer, p.tokenizer_file}}) {
+    fs::copy_file(from, tmp + "/" + to, ec);
+    if (ec) return fail("exporting the model: cannot copy " + from + ": " + ec.message());
+  }
+  if (Status s = WriteFileAtomic(tmp + "/model.json", ModelPackageToJson(p)); !s.ok()) return fail(s.message());
+  fs::remove_all(out_dir, ec);
+  fs::rename(tmp, out_dir, ec);
+  if (ec) return fail("exporting the model: cannot rename " + tmp + " to " + out_dir + ": " + ec.message());
+  return ExportedModel{out_dir, chosen->id(), checkpoint};
+}
+
+}  // namespace polysweep

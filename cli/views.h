@@ -1,0 +1,34 @@
+// What the CLI prints: the same StatusReply, from a live coordinator or read
+// from the journal, rendered as aligned tables or as JSON.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "cli/ranking.h"
+#include "polysweep.pb.h"
+
+namespace polysweep {
+
+// A message as JSON with the .proto's field names and every field present.
+std::string ToJson(const google::protobuf::Message& m);
+
+
+// How long the sweep still needs, in seconds, if every trial not yet ended
+// (and every trial not yet issued) trains to its last step at the rate the
+// sweep has done steps so far: an upper bound when a scheduler prunes.
+// Negative when there is nothing to estimate from yet.
+double EstimateSecondsLeft(const wire::StatusReply& status, double now);
+
+// `ranks_per_trial` (0 when unknown) sizes the resource line.
+std::string RenderStatus(const wire::StatusReply& status, const std::string& source, int ranks_per_trial = 0);
+std::string RenderTrials(const wire::StatusReply& status);
+// `checkpoint`: where the best trial's best model is, shown when known.
+std::string RenderBest(const wire::StatusReply& status, const std::string& checkpoint = "");
+
+std::string StatusJson(const wire::StatusReply& status, const std::string& source, int ranks_per_trial = 0);
+std::string TrialsJson(const wire::StatusReply& status);
+// With "top": the best `k` trials, best first.
+std::string BestJson(const wire::StatusReply& status, const std::string& checkpoint = "", int k = 1);
+
+}  // namespace polysweep
