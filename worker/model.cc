@@ -87,8 +87,7 @@ EncoderClassifierImpl::EncoderClassifierImpl(const ModelShape& shape) : shape_(s
   }
   dropout_ = register_module("dropout", torch::nn::Dropout(shape.dropout));
   head_ = register_module("head", MakeTaskHead(shape.task, shape.hidden,
-                                               shape.task == TaskKind::kMaskedLm ? shape.vocab : shape.classes,
-                                               shape.dropout));
+                                               TaskOutputs(shape.task, shape.classes, shape.vocab), shape.dropout));
   torch::NoGradGuard no_grad;
   torch::nn::init::normal_(tokens_->weight, 0.0, 0.02);
   torch::nn::init::normal_(positions_->weight, 0.0, 0.02);
