@@ -1,8 +1,12 @@
-// The trial's training loop on one rank: loads the tokenizer and the prepared
-// splits, trains data-parallel for the assigned steps (warmup, then linear
-// or cosine decay; micro-batches accumulated per step; frozen layers left
-// out), evaluates on the valid split (sharded over ranks, counts summed), and
-// reports through the Reporter (rank 0 only; others pass nullptr).
+// The trial's training loop on one rank: loads the prepared splits, trains
+// data-parallel for the assigned steps (warmup, then linear or cosine decay;
+// micro-batches accumulated per step; frozen layers left out), evaluates on
+// the valid split (sharded over ranks, counts summed), and reports through
+// the Reporter (rank 0 only; others pass nullptr). RunTrial composes the
+// parts, each in its own file: the setup (worker/trial_setup.h), the step
+// (train_step.h), the resume (trial_resume.h), the evaluator (evaluator.h),
+// the ranks' step agreement (step_agreement.h), the checkpoint policy
+// (checkpoint_policy.h) and the reports (trial_report.h).
 #pragma once
 
 #include <atomic>
