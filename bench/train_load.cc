@@ -80,15 +80,8 @@ BucketOptions Buckets(const Options& o) {
 }
 
 nlohmann::json Train(const Options& o, Communicator* comm) {
-  ModelShape shape;
-  shape.vocab = o.vocab;
-  shape.classes = o.classes;
-  shape.layers = o.layers;
-  shape.hidden = o.hidden;
-  shape.heads = o.heads;
-  shape.ffn = o.ffn;
-  shape.max_length = o.length;
-  shape.dropout = 0.1;
+  const EncoderDims dims{o.vocab, o.layers, o.hidden, o.heads, o.ffn, o.length};
+  const ModelShape shape = MakeModelShape(dims, TaskKind::kSequenceClassification, o.classes, 0.1);
   TrainingParams params;
   params.batch_size = o.batch;
   params.grad_clip = 1.0;

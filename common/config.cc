@@ -13,6 +13,7 @@
 #include "common/config_reader.h"
 #include "common/example.h"
 #include "common/languages.h"
+#include "common/tasks.h"
 
 namespace polysweep {
 namespace {
@@ -74,17 +75,31 @@ const std::vector<Field<ModelConfig>>& ModelFields() {
   return fields;
 }
 
+// What the data files (dataprep/line_reader.h) can give a task: a class id
+// per text, or the text alone.
+bool DataFilesCarry(LabelKind label) { return label == LabelKind::kClassId || label == LabelKind::kMaskedTokens; }
+
+// model.task: a task of the registry (common/tasks.h) whose labels the data
+// files carry.
+Status CheckTask(const Reader& r, const YAML::Node& n, const std::string& name) {
+  auto task = ParseTaskKind(name);
+  if (!task.ok()) return r.Error(n["task"], "model.task", task.status().message());
+  if (!DataFilesCarry(Task(*task).label)) {
+    std::string carried;
+    for (const TaskInfo& t : kTasks) {
+      if (DataFilesCarry(t.label)) carried += (carried.empty() ? "" : " or ") + std::string(t.name);
+    }
+    return r.Error(n["task"], "model.task",
+                   name + " needs " + LabelKindDescription(Task(*task).label) +
+                       ", which polysweep's data files do not carry yet (" + carried + ")");
+  }
+  return Status::Ok();
+}
+
 Status ParseModel(const Reader& r, const YAML::Node& n, SweepConfig* c) {
   ModelConfig* m = &c->model;
   PS_RETURN_IF_ERROR(config::ReadSection(r, n, "model", ModelFields(), m));
-  if (m->task == "token_classification") {
-    return r.Error(n["task"], "model.task",
-                   "token_classification needs a label per token, which polysweep's data files do not carry yet "
-                   "(sequence_classification or masked_lm)");
-  }
-  if (m->task != "sequence_classification" && m->task != "masked_lm") {
-    return r.Error(n["task"], "model.task", "expected sequence_classification or masked_lm, got \"" + m->task + "\"");
-  }
+  PS_RETURN_IF_ERROR(CheckTask(r, n, m->task));
   if (n["init"]) {
     c->lines["model.init"] = Reader::Line(n["init"]);
     m->init = std::filesystem::absolute(m->init).lexically_normal().string();
@@ -240,28 +255,36 @@ Status ParseSecurity(const Reader& r, const YAML::Node& n, SecurityConfig* s) {
   return config::ReadSection(r, n, "security", fields, s);
 }
 
-// model.task masked_lm: the data's text only (no label field, no label
-// set), scored by masked-token accuracy or loss (no F1), accuracy unless
-// the config names a metric.
-Status CheckMaskedLm(const Reader& r, const YAML::Node& root, SweepConfig* c) {
-  if (c->model.task != "masked_lm") return Status::Ok();
-  if (!c->data.labels.empty()) {
-    return r.Error(root["data"]["labels"], "data.labels", "model.task masked_lm reads no labels; remove data.labels");
+// A task that reads no labels (masked_lm) takes the data's text only (no
+// label field, no label set); a task's metric family (common/tasks.h) says
+// which objectives it defines, and its default metric serves when the
+// config names none.
+Status CheckTaskMetric(const Reader& r, const YAML::Node& root, SweepConfig* c) {
+  const TaskInfo& task = Task(ParseTaskKind(c->model.task).value());  // checked by ParseModel
+  const std::string in_task = std::string(" for model.task ") + task.name;
+  if (task.label == LabelKind::kMaskedTokens) {
+    if (!c->data.labels.empty()) {
+      return r.Error(root["data"]["labels"], "data.labels", "model.task " + std::string(task.name) +
+                                                                " reads no labels; remove data.labels");
+    }
+    c->data.label_field.clear();
   }
-  c->data.label_field.clear();
   if (!root["metric"] || !root["metric"]["name"]) {
-    c->metric = MetricConfig{"accuracy", "", true, 0};
+    if (c->metric.name != task.default_metric) c->metric = MetricConfig{task.default_metric, "", true, 0};
     return Status::Ok();
   }
+  if (task.metrics == MetricFamily::kClassification) return Status::Ok();
+  const std::vector<std::string> defined = ObjectiveMetrics(task.metrics);
   const std::string& name = c->metric.name;
-  if (name == "macro_f1" || name == "language_f1") {
+  if (std::find(defined.begin(), defined.end(), name) == defined.end()) {
+    std::string list;
+    for (const std::string& m : defined) list += (list.empty() ? "" : ", ") + m;
     return r.Error(root["metric"]["name"], "metric.name",
-                   name + " is not defined for model.task masked_lm (accuracy, valid_loss or language_accuracy: "
-                          "of the masked tokens)");
+                   name + " is not defined" + in_task + " (" + list + ": of the scored tokens)");
   }
   if (c->metric.min_language_f1 > 0) {
     return r.Error(root["metric"]["min_language_f1"], "metric.min_language_f1",
-                   "not defined for model.task masked_lm (no F1 is computed)");
+                   "not defined" + in_task + " (no F1 is computed)");
   }
   return Status::Ok();
 }
@@ -393,7 +416,7 @@ StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::
   PS_RETURN_IF_ERROR(config::ParseSearch(r, root["search"], &c.search));
   PS_RETURN_IF_ERROR(config::CheckAgainstModel(r, root, c));
   if (root["metric"]) PS_RETURN_IF_ERROR(ParseMetric(r, root["metric"], c, &c.metric));
-  PS_RETURN_IF_ERROR(CheckMaskedLm(r, root, &c));
+  PS_RETURN_IF_ERROR(CheckTaskMetric(r, root, &c));
   PS_RETURN_IF_ERROR(ParseBudget(r, root["budget"], &c.budget));
   PS_RETURN_IF_ERROR(CheckEarlyStopping(r, root, c));
   if (root["scheduler"]) {

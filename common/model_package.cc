@@ -53,11 +53,8 @@ StatusOr<ModelPackage> ParseModelPackage(const std::string& json, const std::str
     }
     field = "model.task";
     p.task = m.value("task", std::string(ModelPackage::kSequenceClassification));
-    if (p.task != ModelPackage::kSequenceClassification && p.task != ModelPackage::kTokenClassification &&
-        p.task != ModelPackage::kMaskedLm) {
-      return Status::Error(where + ": model.task: unknown task \"" + p.task +
-                           "\" (sequence_classification, token_classification, masked_lm)");
-    }
+    auto task = ParseTaskKind(p.task);
+    if (!task.ok()) return task.status().With(where + ": model.task");
     if (m.contains("lora")) {
       field = "model.lora";
       const auto& lora = m.at("lora");
@@ -68,7 +65,7 @@ StatusOr<ModelPackage> ParseModelPackage(const std::string& json, const std::str
     }
     field = "labels";
     p.labels = j.at("labels").get<std::vector<std::string>>();
-    if (p.labels.size() < 2 && p.task != ModelPackage::kMaskedLm) {
+    if (p.labels.size() < 2 && HasLabelMap(Task(*task).label)) {
       return Status::Error(where + ": labels: a classifier needs at least 2");
     }
     field = "languages";

@@ -12,17 +12,19 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/tasks.h"
 
 namespace polysweep {
 
 struct ModelPackage {
   static constexpr const char* kFormat = "polysweep-classifier";
   static constexpr int kVersion = 1;
-  // The head (worker/heads.h); a masked_lm model (`polysweep pretrain`'s) has no labels.
-  static constexpr const char* kSequenceClassification = "sequence_classification";
-  static constexpr const char* kTokenClassification = "token_classification";
-  static constexpr const char* kMaskedLm = "masked_lm";
-  std::string task = kSequenceClassification;
+  // The task, by its registry name (common/tasks.h); a task without a label
+  // map (masked_lm, `polysweep pretrain`'s) has no labels.
+  static constexpr const char* kSequenceClassification = TaskKindName(TaskKind::kSequenceClassification);
+  static constexpr const char* kTokenClassification = TaskKindName(TaskKind::kTokenClassification);
+  static constexpr const char* kMaskedLm = TaskKindName(TaskKind::kMaskedLm);
+  std::string task = kSequenceClassification;  // a name ParseTaskKind takes (checked by the parser)
   // Architecture (worker/model.h ModelShape).
   int vocab = 0;
   int layers = 0;

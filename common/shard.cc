@@ -14,10 +14,27 @@ namespace polysweep {
 namespace {
 
 constexpr char kMagic[8] = {'P', 'S', 'S', 'H', 'A', 'R', 'D', '1'};
-constexpr uint32_t kVersion = 1;
-constexpr size_t kHeaderBytes = 64;
+constexpr uint32_t kVersion = 2;
+constexpr size_t kHeaderBytes = 128;
+constexpr size_t kHeaderV1Bytes = 64;
 
 struct Header {
+  char magic[8];
+  uint32_t version;
+  uint32_t reserved;
+  uint64_t examples;
+  uint64_t tokens;
+  uint64_t label_values;
+  uint64_t offsets_at;
+  uint64_t label_offsets_at;  // 0: one label value per example
+  uint64_t tokens_at;
+  uint64_t labels_at;
+  uint64_t langs_at;
+  uint64_t zeros[6];
+};
+static_assert(sizeof(Header) == kHeaderBytes, "shard header is 128 bytes");
+
+struct HeaderV1 {
   char magic[8];
   uint32_t version;
   uint32_t reserved;
@@ -28,19 +45,36 @@ struct Header {
   uint64_t labels_at;
   uint64_t langs_at;
 };
-static_assert(sizeof(Header) == kHeaderBytes, "shard header is 64 bytes");
+static_assert(sizeof(HeaderV1) == kHeaderV1Bytes, "version 1 shard header is 64 bytes");
 
 template <typename T>
 void Append(std::string& out, const std::vector<T>& v) {
   out.append(reinterpret_cast<const char*>(v.data()), v.size() * sizeof(T));
 }
 
+// Whether every example's span holds exactly one value (label_offsets[i] == i).
+bool OneLabelEach(const ShardData& data) {
+  for (size_t i = 0; i < data.label_offsets.size(); ++i) {
+    if (data.label_offsets[i] != i) return false;
+  }
+  return true;
+}
+
+Status LayoutError(const std::string& path) {
+  return Status::Error(path + ": shard layout does not match its size (truncated?)");
+}
+
 }  // namespace
 
 void ShardData::Add(const std::vector<int>& ids, uint16_t label, uint16_t lang) {
+  Add(ids, std::vector<int32_t>{label}, lang);
+}
+
+void ShardData::Add(const std::vector<int>& ids, const std::vector<int32_t>& label_span, uint16_t lang) {
   tokens.insert(tokens.end(), ids.begin(), ids.end());
   offsets.push_back(tokens.size());
-  labels.push_back(label);
+  labels.insert(labels.end(), label_span.begin(), label_span.end());
+  label_offsets.push_back(labels.size());
   langs.push_back(lang);
 }
 
@@ -51,18 +85,23 @@ std::string ChecksumHex(uint64_t checksum) {
 }
 
 StatusOr<ShardFileInfo> WriteShard(const std::string& path, const ShardData& data) {
+  const bool spans = !OneLabelEach(data);
   Header h{};
   std::memcpy(h.magic, kMagic, sizeof kMagic);
   h.version = kVersion;
-  h.examples = data.labels.size();
+  h.examples = data.size();
   h.tokens = data.tokens.size();
+  h.label_values = data.labels.size();
   h.offsets_at = kHeaderBytes;
-  h.tokens_at = h.offsets_at + data.offsets.size() * sizeof(uint64_t);
+  const uint64_t after_offsets = h.offsets_at + data.offsets.size() * sizeof(uint64_t);
+  h.label_offsets_at = spans ? after_offsets : 0;
+  h.tokens_at = spans ? after_offsets + data.label_offsets.size() * sizeof(uint64_t) : after_offsets;
   h.labels_at = h.tokens_at + data.tokens.size() * sizeof(int32_t);
-  h.langs_at = h.labels_at + data.labels.size() * sizeof(uint16_t);
+  h.langs_at = h.labels_at + data.labels.size() * sizeof(int32_t);
   std::string bytes(reinterpret_cast<const char*>(&h), sizeof h);
   bytes.reserve(h.langs_at + data.langs.size() * sizeof(uint16_t));
   Append(bytes, data.offsets);
+  if (spans) Append(bytes, data.label_offsets);
   Append(bytes, data.tokens);
   Append(bytes, data.labels);
   Append(bytes, data.langs);
@@ -74,11 +113,60 @@ MappedShard::~MappedShard() {
   if (map_) munmap(map_, map_bytes_);
 }
 
+Status MappedShard::MapVersion2(const char* base, const std::string& path) {
+  if (map_bytes_ < kHeaderBytes) return Status::Error(path + ": not a shard (too short)");
+  Header h;
+  std::memcpy(&h, base, sizeof h);
+  // Counts beyond the file's size are corrupt (and would overflow below).
+  if (h.examples >= map_bytes_ || h.tokens >= map_bytes_ || h.label_values >= map_bytes_) return LayoutError(path);
+  const uint64_t offsets_bytes = (h.examples + 1) * sizeof(uint64_t);
+  const bool spans = h.label_offsets_at != 0;
+  const uint64_t tokens_at = h.offsets_at + offsets_bytes + (spans ? offsets_bytes : 0);
+  if (h.offsets_at != kHeaderBytes || (spans && h.label_offsets_at != h.offsets_at + offsets_bytes) ||
+      h.tokens_at != tokens_at || h.labels_at != h.tokens_at + h.tokens * sizeof(int32_t) ||
+      h.langs_at != h.labels_at + h.label_values * sizeof(int32_t) ||
+      h.langs_at + h.examples * sizeof(uint16_t) != map_bytes_ || (!spans && h.label_values != h.examples)) {
+    return LayoutError(path);
+  }
+  examples_ = h.examples;
+  tokens_count_ = h.tokens;
+  offsets_ = reinterpret_cast<const uint64_t*>(base + h.offsets_at);
+  label_offsets_ = spans ? reinterpret_cast<const uint64_t*>(base + h.label_offsets_at) : nullptr;
+  tokens_ = reinterpret_cast<const int32_t*>(base + h.tokens_at);
+  labels_ = reinterpret_cast<const int32_t*>(base + h.labels_at);
+  langs_ = reinterpret_cast<const uint16_t*>(base + h.langs_at);
+  if (label_offsets_ && (label_offsets_[0] != 0 || label_offsets_[h.examples] != h.label_values)) {
+    return Status::Error(path + ": shard label offsets are inconsistent");
+  }
+  return Status::Ok();
+}
+
+Status MappedShard::MapVersion1(const char* base, const std::string& path) {
+  HeaderV1 h;
+  std::memcpy(&h, base, sizeof h);
+  if (h.examples >= map_bytes_ || h.tokens >= map_bytes_) return LayoutError(path);
+  const uint64_t need = h.langs_at + h.examples * sizeof(uint16_t);
+  if (h.offsets_at != kHeaderV1Bytes || h.tokens_at != h.offsets_at + (h.examples + 1) * sizeof(uint64_t) ||
+      h.labels_at != h.tokens_at + h.tokens * sizeof(int32_t) ||
+      h.langs_at != h.labels_at + h.examples * sizeof(uint16_t) || need != map_bytes_) {
+    return LayoutError(path);
+  }
+  examples_ = h.examples;
+  tokens_count_ = h.tokens;
+  offsets_ = reinterpret_cast<const uint64_t*>(base + h.offsets_at);
+  tokens_ = reinterpret_cast<const int32_t*>(base + h.tokens_at);
+  const auto* narrow = reinterpret_cast<const uint16_t*>(base + h.labels_at);
+  widened_labels_.assign(narrow, narrow + h.examples);
+  labels_ = widened_labels_.data();
+  langs_ = reinterpret_cast<const uint16_t*>(base + h.langs_at);
+  return Status::Ok();
+}
+
 StatusOr<std::unique_ptr<MappedShard>> MappedShard::Open(const std::string& path, const std::string& expected_checksum) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return Status::Error(path + ": cannot open shard: " + std::strerror(errno));
   struct stat st {};
-  if (fstat(fd, &st) != 0 || st.st_size < static_cast<off_t>(kHeaderBytes)) {
+  if (fstat(fd, &st) != 0 || st.st_size < static_cast<off_t>(kHeaderV1Bytes)) {
     ::close(fd);
     return Status::Error(path + ": not a shard (too short)");
   }
@@ -98,24 +186,18 @@ StatusOr<std::unique_ptr<MappedShard>> MappedShard::Open(const std::string& path
                            "): the shard is corrupt; run `polysweep shard --force`");
     }
   }
-  Header h;
-  std::memcpy(&h, base, sizeof h);
-  if (std::memcmp(h.magic, kMagic, sizeof kMagic) != 0 || h.version != kVersion) {
+  uint32_t version = 0;
+  std::memcpy(&version, base + sizeof kMagic, sizeof version);
+  if (std::memcmp(base, kMagic, sizeof kMagic) != 0) {
     return Status::Error(path + ": not a polysweep shard (bad magic or version)");
   }
-  const uint64_t need = h.langs_at + h.examples * sizeof(uint16_t);
-  if (h.offsets_at != kHeaderBytes || h.tokens_at != h.offsets_at + (h.examples + 1) * sizeof(uint64_t) ||
-      h.labels_at != h.tokens_at + h.tokens * sizeof(int32_t) ||
-      h.langs_at != h.labels_at + h.examples * sizeof(uint16_t) || need != s->map_bytes_) {
-    return Status::Error(path + ": shard layout does not match its size (truncated?)");
+  if (version != 1 && version != kVersion) {
+    return Status::Error(path + ": shard version " + std::to_string(version) + ", and this polysweep reads versions 1 to " +
+                         std::to_string(kVersion) + ": re-shard with `polysweep shard --force`");
   }
-  s->examples_ = h.examples;
-  s->tokens_count_ = h.tokens;
-  s->offsets_ = reinterpret_cast<const uint64_t*>(base + h.offsets_at);
-  s->tokens_ = reinterpret_cast<const int32_t*>(base + h.tokens_at);
-  s->labels_ = reinterpret_cast<const uint16_t*>(base + h.labels_at);
-  s->langs_ = reinterpret_cast<const uint16_t*>(base + h.langs_at);
-  if (s->offsets_[0] != 0 || s->offsets_[h.examples] != h.tokens) {
+  s->version_ = version;
+  PS_RETURN_IF_ERROR(version == 1 ? s->MapVersion1(base, path) : s->MapVersion2(base, path));
+  if (s->offsets_[0] != 0 || s->offsets_[s->examples_] != s->tokens_count_) {
     return Status::Error(path + ": shard offsets are inconsistent");
   }
   return s;

@@ -14,11 +14,14 @@
 
 namespace polysweep {
 
+// One tokenized example. What its label span holds the task says
+// (common/tasks.h); `label` is its first value (a class id), 0 when it has none.
 struct ExampleView {
   const int32_t* tokens = nullptr;
   uint64_t length = 0;
   uint16_t label = 0;
   uint16_t lang = 0;
+  LabelSpan labels;
 };
 
 // Anything that serves tokenized examples by index (shards, or memory in tests).

@@ -10,6 +10,8 @@
 #include <sentencepiece_processor.h>
 #include <sentencepiece_trainer.h>
 
+#include <algorithm>
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -63,4 +65,22 @@ PS_EXPORT long ps_spm_encode(void* handle, const char* text, size_t len, int* ou
   if (!status.ok()) return -1;
   std::memcpy(out, ids.data(), std::min(cap, ids.size()) * sizeof(int));
   return static_cast<long>(ids.size());
+}
+
+// As ps_spm_encode, also writing each piece's byte offsets in `text`:
+// piece i covers [begins[i], ends[i]) (the bytes it was normalized from).
+PS_EXPORT long ps_spm_encode_pieces(void* handle, const char* text, size_t len, int* out, uint32_t* begins,
+                                    uint32_t* ends, size_t cap) {
+  sentencepiece::ImmutableSentencePieceText spt;
+  auto status = static_cast<sentencepiece::SentencePieceProcessor*>(handle)->Encode(std::string_view(text, len),
+                                                                                     spt.mutable_proto());
+  if (!status.ok()) return -1;
+  const size_t n = spt.pieces_size();
+  for (size_t i = 0; i < std::min(cap, n); ++i) {
+    const auto piece = spt.pieces(static_cast<int>(i));
+    out[i] = static_cast<int>(piece.id());
+    begins[i] = piece.begin();
+    ends[i] = piece.end();
+  }
+  return static_cast<long>(n);
 }

@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <mutex>
 
@@ -15,6 +16,7 @@ class SpmModule {
   using FreeFn = void (*)(void*);
   using IntFn = int (*)(void*);
   using EncodeFn = long (*)(void*, const char*, size_t, int*, size_t);
+  using EncodePiecesFn = long (*)(void*, const char*, size_t, int*, uint32_t*, uint32_t*, size_t);
 
   static StatusOr<std::shared_ptr<SpmModule>> Get() {
     // dlopen is reference-counted and idempotent; a process loads one copy.
@@ -35,7 +37,7 @@ class SpmModule {
         continue;
       }
       auto m = std::shared_ptr<SpmModule>(new SpmModule(lib));
-      if (!m->train || !m->load || !m->encode) return Status::Error(path + ": not a polysweep SentencePiece module");
+      if (!m->train || !m->load || !m->encode || !m->encode_pieces) return Status::Error(path + ": not a polysweep SentencePiece module");
       return m;
     }
     return Status::Error("cannot load the SentencePiece module libpolysweep_spm.so (looked next to the executable"
@@ -48,6 +50,7 @@ class SpmModule {
   FreeFn free;
   IntFn piece_size, pad_id, unk_id;
   EncodeFn encode;
+  EncodePiecesFn encode_pieces;
 
  private:
   explicit SpmModule(void* lib) : lib_(lib) {
@@ -58,6 +61,7 @@ class SpmModule {
     pad_id = reinterpret_cast<IntFn>(dlsym(lib, "ps_spm_pad_id"));
     unk_id = reinterpret_cast<IntFn>(dlsym(lib, "ps_spm_unk_id"));
     encode = reinterpret_cast<EncodeFn>(dlsym(lib, "ps_spm_encode"));
+    encode_pieces = reinterpret_cast<EncodePiecesFn>(dlsym(lib, "ps_spm_encode_pieces"));
   }
   void* lib_;
 };
@@ -100,6 +104,23 @@ Status Tokenizer::Encode(std::string_view text, size_t max_ids, std::vector<int>
     return Status::Error("tokenizer failed to encode a text");
   }
   out->resize(start + std::min(static_cast<size_t>(n), max_ids));
+  return Status::Ok();
+}
+
+Status Tokenizer::Encode(std::string_view text, size_t max_ids, std::vector<int>* out,
+                         std::vector<PieceOffsets>* offsets) const {
+  const size_t start = out->size();
+  out->resize(start + max_ids);
+  std::vector<uint32_t> begins(max_ids), ends(max_ids);
+  long n = module_->encode_pieces(handle_, text.data(), text.size(), out->data() + start, begins.data(), ends.data(),
+                                  max_ids);
+  if (n < 0) {
+    out->resize(start);
+    return Status::Error("tokenizer failed to encode a text");
+  }
+  const size_t kept = std::min(static_cast<size_t>(n), max_ids);
+  out->resize(start + kept);
+  for (size_t i = 0; i < kept; ++i) offsets->push_back(PieceOffsets{begins[i], ends[i]});
   return Status::Ok();
 }
 

@@ -1,9 +1,10 @@
 // Tokenizer: SentencePiece training and encoding for the coordinator and the
-// workers. Loads libsentencepiece through spm_module (see spm_module.cc for
+// workers; encoding can also say where each piece is in the text. Loads libsentencepiece through spm_module (see spm_module.cc for
 // why it is isolated). Thread-compatible: Encode() may be called from several
 // threads on one Tokenizer; Load/Train are not concurrent with anything.
 #pragma once
 
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -15,6 +16,15 @@ namespace polysweep {
 
 class SpmModule;
 
+// Where a piece came from: bytes [begin, end) of the encoded text (the bytes
+// it was normalized from; a piece made of inserted text, such as a leading
+// word-boundary mark alone, may be empty).
+struct PieceOffsets {
+  uint32_t begin = 0;
+  uint32_t end = 0;
+  bool operator==(const PieceOffsets& o) const { return begin == o.begin && end == o.end; }
+};
+
 class Tokenizer {
  public:
   ~Tokenizer();
@@ -25,6 +35,10 @@ class Tokenizer {
 
   // Appends the ids of `text` to `out`, at most `max_ids` of them.
   Status Encode(std::string_view text, size_t max_ids, std::vector<int>* out) const;
+  // The same ids, and each piece's byte offsets in `text` appended to
+  // `offsets` (one per id appended to `out`).
+  Status Encode(std::string_view text, size_t max_ids, std::vector<int>* out,
+                std::vector<PieceOffsets>* offsets) const;
   int vocab_size() const { return vocab_size_; }
   int pad_id() const { return pad_id_; }
   int unk_id() const { return unk_id_; }

@@ -12,7 +12,7 @@ namespace polysweep {
 struct TokenizedSplit : public ExampleSource {
   std::vector<int32_t> tokens;     // all examples' ids, back to back
   std::vector<int64_t> offsets{0}; // example i is tokens[offsets[i], offsets[i+1])
-  std::vector<int32_t> labels;
+  std::vector<int32_t> labels;    // one class id per example (its label span)
   std::vector<int32_t> langs;
 
   void Add(const std::vector<int32_t>& ids, int32_t label, int32_t lang) {
@@ -25,7 +25,7 @@ struct TokenizedSplit : public ExampleSource {
   ExampleView Get(int64_t i) const override {
     const size_t k = static_cast<size_t>(i);
     return ExampleView{tokens.data() + offsets[k], static_cast<uint64_t>(offsets[k + 1] - offsets[k]),
-                       static_cast<uint16_t>(labels[k]), static_cast<uint16_t>(langs[k])};
+                       static_cast<uint16_t>(labels[k]), static_cast<uint16_t>(langs[k]), LabelSpan{&labels[k], 1}};
   }
 };
 

@@ -64,22 +64,6 @@ class MaskedLmHead : public TaskHeadImpl {
 
 }  // namespace
 
-const char* TaskKindName(TaskKind kind) {
-  switch (kind) {
-    case TaskKind::kSequenceClassification: return "sequence_classification";
-    case TaskKind::kTokenClassification: return "token_classification";
-    case TaskKind::kMaskedLm: return "masked_lm";
-  }
-  return "?";
-}
-
-StatusOr<TaskKind> ParseTaskKind(const std::string& name) {
-  for (TaskKind k : {TaskKind::kSequenceClassification, TaskKind::kTokenClassification, TaskKind::kMaskedLm}) {
-    if (name == TaskKindName(k)) return k;
-  }
-  return Status::Error("unknown task \"" + name + "\" (sequence_classification, token_classification, masked_lm)");
-}
-
 LossSum HeadLoss(const torch::Tensor& output, const torch::Tensor& targets) {
   auto flat_targets = targets.reshape({-1});
   auto flat_output = output.reshape({flat_targets.size(0), output.size(-1)});

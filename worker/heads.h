@@ -16,7 +16,9 @@
 // All losses are summed cross-entropy over the targets that are not ignored,
 // with their count: data-parallel ranks may hold different counts (masked
 // tokens differ per rank), and GradientSync turns the sums into the mean over
-// the union. Heavy header (LibTorch).
+// the union. The tasks themselves (names, labels, metrics) are
+// common/tasks.h's; MakeTaskHead is the one place a task meets its head.
+// Heavy header (LibTorch).
 #pragma once
 
 #include <torch/torch.h>
@@ -25,14 +27,11 @@
 #include <string>
 
 #include "common/status.h"
+#include "common/tasks.h"
 
 namespace polysweep {
 
 inline constexpr int64_t kIgnoreTarget = -100;
-
-enum class TaskKind { kSequenceClassification, kTokenClassification, kMaskedLm };
-const char* TaskKindName(TaskKind kind);
-StatusOr<TaskKind> ParseTaskKind(const std::string& name);
 
 class TaskHeadImpl : public torch::nn::Module {
  public:
@@ -53,8 +52,9 @@ struct LossSum {
 };
 LossSum HeadLoss(const torch::Tensor& output, const torch::Tensor& targets);
 
-// A head for `kind` over `hidden` features with `outputs` classes (the
-// vocabulary for masked_lm); `dropout` before the output projection.
+// A head for `kind` over `hidden` features with `outputs` classes
+// (TaskOutputs: the vocabulary for masked_lm); `dropout` before the output
+// projection.
 TaskHead MakeTaskHead(TaskKind kind, int hidden, int outputs, double dropout);
 
 }  // namespace polysweep

@@ -18,7 +18,9 @@
 #include <CLI/CLI.hpp>
 
 #include "common/env.h"
+#include "common/failure.h"
 #include "common/log.h"
+#include "common/worker_command.h"
 #include "worker/agent.h"
 #include "worker/allocator.h"
 #include "worker/comm/communicator.h"
@@ -72,12 +74,14 @@ TrainResult RunOneTrial(MpiRuntime& mpi, const Connection& conn, TrialIdentity i
     log.Error(assignment.status().message());
     mpi.Abort(3);
   }
-  auto fail = [&](const Status& status, int code, const std::string& reason) {
+  // The failure's class travels typed (and by name, for older coordinators).
+  auto fail = [&](const Status& status, int code) {
     log.Error(status.message());
     if (mpi.rank() == 0) {
       wire::TrialEnd end;
       end.set_error(status.message());
-      end.set_reason(reason);
+      end.set_failure(FailureFromStatus(status));
+      end.set_reason(FailureClassName(end.failure()));
       (void)client.End(end);
     }
     mpi.Abort(code);
@@ -88,27 +92,27 @@ TrainResult RunOneTrial(MpiRuntime& mpi, const Connection& conn, TrialIdentity i
   CommOptions comm_options;
   if (assignment->collective_timeout_seconds() > 0) comm_options.timeout_seconds = assignment->collective_timeout_seconds();
   auto comm = MakeCommunicator(assignment->backend(), mpi, comm_options);
-  if (!comm.ok()) fail(comm.status(), 4, kBadConfig);
+  if (!comm.ok()) fail(comm.status().As(StatusCode::kInvalidConfig), 4);
   Liveness liveness;
   std::optional<HeartbeatSender> heartbeat;
   if (assignment->heartbeat_seconds() > 0) {
     heartbeat.emplace(*conn.ctx, conn.endpoint, id, conn.curve, liveness, assignment->heartbeat_seconds(), mpi.host(),
                       static_cast<int>(getpid()));
   }
-  std::string reason = "error";
   StatusOr<TrainResult> result = Status::Error("not run");
   try {
     Reporter* reporter = mpi.rank() == 0 ? &client : nullptr;
     result = assignment->synthetic_step_ms() > 0
                  ? RunSyntheticTrial(*assignment, comm->get(), reporter, &liveness, &g_preempt)
-                 : RunTrial(*assignment, comm->get(), reporter, log, &liveness, &g_preempt, &reason);
+                 : RunTrial(*assignment, comm->get(), reporter, log, &liveness, &g_preempt);
   } catch (const std::bad_alloc&) {
-    fail(Status::Error("out of memory"), 6, "out of memory");
+    fail(Status::ResourceExhausted("out of memory"), 6);
+  } catch (const c10::OutOfMemoryError& e) {
+    fail(Status::ResourceExhausted(e.what_without_backtrace()), 6);
   } catch (const c10::Error& e) {
-    const std::string what = e.what_without_backtrace();
-    fail(Status::Error(what), 5, what.find("out of memory") != std::string::npos ? "out of memory" : "error");
+    fail(Status::Error(e.what_without_backtrace()), 5);
   }
-  if (!result.ok()) fail(result.status(), 5, reason);
+  if (!result.ok()) fail(result.status(), 5);
   if (mpi.rank() == 0) {
     wire::TrialEnd end;
     end.set_steps(result->steps);
@@ -197,17 +201,17 @@ int main(int argc, char** argv) {
   conn.ctx = &ctx;
   TrialIdentity id;
   std::string agent_name;
-  app.add_option("--coordinator", conn.endpoint, "coordinator endpoint, e.g. tcp://host:port")->required();
-  app.add_option("--sweep", id.sweep, "sweep name (an agent checks it against the coordinator's)");
-  auto* trial = app.add_option("--trial", id.trial, "trial id; without it this job is an agent asking for trials");
-  auto* attempt = app.add_option("--attempt", id.attempt, "attempt number (fencing token)");
+  app.add_option(WorkerFlags::kCoordinator, conn.endpoint, "coordinator endpoint, e.g. tcp://host:port")->required();
+  app.add_option(WorkerFlags::kSweep, id.sweep, "sweep name (an agent checks it against the coordinator's)");
+  auto* trial = app.add_option(WorkerFlags::kTrial, id.trial, "trial id; without it this job is an agent asking for trials");
+  auto* attempt = app.add_option(WorkerFlags::kAttempt, id.attempt, "attempt number (fencing token)");
   trial->needs(attempt);
   attempt->needs(trial);
-  app.add_option("--agent", agent_name, "an agent's name (default: its Slurm job, or host:pid)")->excludes(trial);
-  app.add_option("--coordinator-timeout", conn.timeout_seconds,
+  app.add_option(WorkerFlags::kAgent, agent_name, "an agent's name (default: its Slurm job, or host:pid)")->excludes(trial);
+  app.add_option(WorkerFlags::kCoordinatorTimeout, conn.timeout_seconds,
                  "seconds to keep resending reports while the coordinator is unreachable");
   std::string keys_dir;
-  app.add_option("--keys", keys_dir, "the sweep's key directory: connect with CURVE as the sweep's ranks");
+  app.add_option(WorkerFlags::kKeys, keys_dir, "the sweep's key directory: connect with CURVE as the sweep's ranks");
   try {
     app.parse(argc, argv);
     if (*trial && id.sweep.empty()) throw CLI::RequiredError("--sweep (with --trial)");

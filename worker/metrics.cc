@@ -26,6 +26,11 @@ double MacroF1(const std::vector<double>& m, int labels, double* accuracy, doubl
 
 }  // namespace
 
+std::unique_ptr<EvalCounts> MakeEvalCounts(MetricFamily family, int num_labels, int num_langs) {
+  if (family == MetricFamily::kTokenAccuracy) return std::make_unique<TokenCounts>(num_langs);
+  return std::make_unique<ConfusionCounts>(num_labels, num_langs);
+}
+
 ConfusionCounts::ConfusionCounts(int num_labels, int num_langs)
     : labels_(num_labels), langs_(num_langs),
       raw_(static_cast<size_t>(num_langs) * num_labels * num_labels + 2, 0.f) {}

@@ -18,13 +18,6 @@ torch::Tensor Project(torch::nn::Linear& linear, LoraAdapter& adapter, const tor
 
 }  // namespace
 
-bool LoraSpec::Targets(const std::string& name) const {
-  if (rank <= 0) return false;
-  if (targets == "all") return true;
-  if (targets == "qkv") return name == "qkv";
-  return name == "qkv" || name == "out";
-}
-
 LoraAdapterImpl::LoraAdapterImpl(int in, int out, int rank, double alpha) : scale_(alpha / rank) {
   a_ = register_parameter("a", torch::empty({rank, in}));
   b_ = register_parameter("b", torch::zeros({out, rank}));
@@ -87,8 +80,7 @@ EncoderClassifierImpl::EncoderClassifierImpl(const ModelShape& shape) : shape_(s
   }
   dropout_ = register_module("dropout", torch::nn::Dropout(shape.dropout));
   head_ = register_module("head", MakeTaskHead(shape.task, shape.hidden,
-                                               shape.task == TaskKind::kMaskedLm ? shape.vocab : shape.classes,
-                                               shape.dropout));
+                                               TaskOutputs(shape.task, shape.classes, shape.vocab), shape.dropout));
   torch::NoGradGuard no_grad;
   torch::nn::init::normal_(tokens_->weight, 0.0, 0.02);
   torch::nn::init::normal_(positions_->weight, 0.0, 0.02);
@@ -141,21 +133,6 @@ Status LoadModelWeights(EncoderClassifier& model, const std::string& path) {
     return Status::Error(why.str());
   }
   return Status::Ok();
-}
-
-ModelShape PackageShape(const ModelPackage& package) {
-  ModelShape shape;
-  shape.vocab = package.vocab;
-  shape.classes = static_cast<int>(package.labels.size());
-  shape.layers = package.layers;
-  shape.hidden = package.hidden;
-  shape.heads = package.heads;
-  shape.ffn = package.ffn;
-  shape.max_length = package.max_length;
-  shape.dropout = 0;
-  if (auto task = ParseTaskKind(package.task); task.ok()) shape.task = *task;  // checked by the package's parser
-  if (package.lora_rank > 0) shape.lora = LoraSpec{package.lora_rank, package.lora_alpha, package.lora_targets};
-  return shape;
 }
 
 }  // namespace polysweep

@@ -6,29 +6,19 @@
 // same architecture as PyTorch's nn.TransformerEncoderLayer (post-norm,
 // GELU), written out because LibTorch's C++ layer also computes and averages
 // the attention weights it returns, which costs a training step about 40%.
-// Heavy header (LibTorch): include it only where the model is used.
+// The shape is plain data (worker/model_shape.h). Heavy header (LibTorch):
+// include it only where the model is used.
 #pragma once
 
 #include <torch/torch.h>
 
 #include <string>
 
-#include "common/model_package.h"
 #include "common/status.h"
 #include "worker/heads.h"
+#include "worker/model_shape.h"
 
 namespace polysweep {
-
-// Low-rank adapters (LoRA): a linear layer's frozen weight W gains
-// (alpha / rank) * B A, with A [rank, in] random and B [out, rank] zero, so
-// training starts from the base model exactly and only A and B learn.
-struct LoraSpec {
-  int rank = 0;                       // 0: no adapters
-  double alpha = 16;
-  std::string targets = "attention";  // attention (qkv, out) | qkv | all (qkv, out, ff1, ff2)
-  // Whether the layer's linear `name` (qkv, out, ff1, ff2) gets an adapter.
-  bool Targets(const std::string& name) const;
-};
 
 class LoraAdapterImpl : public torch::nn::Module {
  public:
@@ -41,19 +31,6 @@ class LoraAdapterImpl : public torch::nn::Module {
   double scale_;
 };
 TORCH_MODULE(LoraAdapter);
-
-struct ModelShape {
-  int vocab = 8000;
-  int classes = 2;  // the head's outputs; masked_lm: ignored (the vocabulary)
-  TaskKind task = TaskKind::kSequenceClassification;
-  int layers = 2;
-  int hidden = 128;
-  int heads = 4;
-  int ffn = 256;
-  int max_length = 64;
-  double dropout = 0.1;
-  LoraSpec lora;
-};
 
 class EncoderLayerImpl : public torch::nn::Module {
  public:
@@ -108,8 +85,5 @@ TORCH_MODULE(EncoderClassifier);
 // built with the same architecture: a tensor of another shape is an error
 // naming it (LibTorch itself would take the saved shape).
 Status LoadModelWeights(EncoderClassifier& model, const std::string& path);
-
-// The architecture an exported model directory describes (no dropout).
-ModelShape PackageShape(const ModelPackage& package);
 
 }  // namespace polysweep

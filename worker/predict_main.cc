@@ -28,6 +28,20 @@ struct Tally {
   int64_t seen = 0, right = 0;
 };
 
+// The accuracy over the labelled lines, overall and per language, on stderr.
+void PrintAccuracy(const Tally& total, const std::map<std::string, Tally>& by_lang) {
+  if (total.seen == 0) return;
+  char buf[200];
+  std::snprintf(buf, sizeof buf, "accuracy %.4f on %lld labelled lines", static_cast<double>(total.right) / static_cast<double>(total.seen),
+                static_cast<long long>(total.seen));
+  std::cerr << buf << "\n";
+  for (const auto& [lang, t] : by_lang) {
+    std::snprintf(buf, sizeof buf, "  %-8s %.4f  (%lld)", lang.c_str(), static_cast<double>(t.right) / static_cast<double>(t.seen),
+                  static_cast<long long>(t.seen));
+    std::cerr << buf << "\n";
+  }
+}
+
 int Fail(const std::string& message) {
   std::cerr << "polysweep predict: " << message << "\n";
   return 1;
@@ -124,15 +138,6 @@ int main(int argc, char** argv) {
                 static_cast<long long>(classified), seconds, seconds > 0 ? static_cast<double>(classified) / seconds : 0.0,
                 package.sweep.c_str(), static_cast<unsigned long long>(package.trial));
   std::cerr << buf << "\n";
-  if (total.seen > 0) {
-    std::snprintf(buf, sizeof buf, "accuracy %.4f on %lld labelled lines", static_cast<double>(total.right) / static_cast<double>(total.seen),
-                  static_cast<long long>(total.seen));
-    std::cerr << buf << "\n";
-    for (const auto& [lang, t] : by_lang) {
-      std::snprintf(buf, sizeof buf, "  %-8s %.4f  (%lld)", lang.c_str(), static_cast<double>(t.right) / static_cast<double>(t.seen),
-                    static_cast<long long>(t.seen));
-      std::cerr << buf << "\n";
-    }
-  }
+  PrintAccuracy(total, by_lang);
   return 0;
 }

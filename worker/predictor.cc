@@ -7,7 +7,8 @@ StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& dir) {
   if (!package.ok()) return package.status();
   std::unique_ptr<Predictor> p(new Predictor());
   p->package_ = *package;
-  if (package->task != ModelPackage::kSequenceClassification) {
+  auto task = ParseTaskKind(package->task);  // checked by the package's parser
+  if (!task.ok() || Task(*task).label != LabelKind::kClassId) {  // texts are classified into the label map
     return Status::Error(dir + "/model.json: a " + package->task +
                          " model, which does not classify texts; fine-tune it first (model.init: " + dir + ")");
   }

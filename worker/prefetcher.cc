@@ -1,12 +1,6 @@
 #include "worker/prefetcher.h"
 
-#include <numeric>
-
 namespace polysweep {
-
-int64_t SamplingPlan::epoch_size() const {
-  return std::accumulate(language_sizes.begin(), language_sizes.end(), int64_t{0});
-}
 
 BatchPrefetcher::BatchPrefetcher(const ExampleSource& source, SamplingPlan plan, ReaderPosition start, int batch,
                                  int rank, int world, int pad_id, int max_length, int depth)

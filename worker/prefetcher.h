@@ -11,16 +11,9 @@
 
 #include "common/sampling.h"
 #include "common/shard_set.h"
-#include "worker/train_step.h"
+#include "worker/batching.h"
 
 namespace polysweep {
-
-struct SamplingPlan {
-  std::vector<int64_t> language_sizes;  // of the source, in its language order
-  double alpha = 1.0;
-  uint64_t seed = 0;
-  int64_t epoch_size() const;
-};
 
 class BatchPrefetcher {
  public:

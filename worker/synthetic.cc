@@ -6,6 +6,7 @@
 
 #include "common/hparams.h"
 #include "worker/heartbeat.h"
+#include "worker/step_agreement.h"
 
 namespace polysweep {
 
@@ -37,12 +38,15 @@ StatusOr<TrainResult> RunSyntheticTrial(const wire::Assignment& a, Communicator*
     std::this_thread::sleep_until(t0 + step * step_time);  // no drift: a trial's work is steps x step_ms
     if (liveness) liveness->Tick(step);
     // Every rank learns of a preemption or rank 0's stop at the same step.
-    float flags[2] = {preempt && preempt->load() ? 1.0f : 0.0f,
-                      reporter && reporter->command() == wire::COMMAND_STOP ? 1.0f : 0.0f};
-    PS_RETURN_IF_ERROR(comm->AllReduceSum(flags, 2));
-    if (flags[1] > 0 || flags[0] > 0) {
+    StepSignals mine;
+    mine.preempted = preempt && preempt->load();
+    mine.command = reporter ? reporter->command() : wire::COMMAND_NONE;
+    auto agreed = AgreeOnStep(comm, mine);
+    if (!agreed.ok()) return agreed.status();
+    const bool stop = agreed->command == wire::COMMAND_STOP;
+    if (stop || agreed->preempted) {
       TrainResult r = done(step);
-      (flags[1] > 0 ? r.stopped : r.preempted) = true;  // nothing to checkpoint: a requeue starts over
+      (stop ? r.stopped : r.preempted) = true;  // nothing to checkpoint: a requeue starts over
       return r;
     }
     const double quality = SyntheticQuality(params.lr, params.dropout, step, max_steps);

@@ -2,34 +2,6 @@
 
 namespace polysweep {
 
-Batch MakeBatch(const ExampleSource& source, const std::vector<int64_t>& indices, int pad_id, int max_length) {
-  std::vector<ExampleView> views;
-  int64_t longest = 1;
-  for (int64_t i : indices) {
-    views.push_back(source.Get(i));
-    longest = std::max(longest, std::min<int64_t>(static_cast<int64_t>(views.back().length), max_length));
-  }
-  const int64_t n = static_cast<int64_t>(indices.size());
-  Batch b;
-  b.ids = torch::full({n, longest}, pad_id, torch::kLong);
-  b.pad = torch::ones({n, longest}, torch::kBool);
-  b.labels = torch::empty({n}, torch::kLong);
-  auto ids = b.ids.accessor<int64_t, 2>();
-  auto pad = b.pad.accessor<bool, 2>();
-  auto labels = b.labels.accessor<int64_t, 1>();
-  for (int64_t r = 0; r < n; ++r) {
-    const ExampleView& v = views[static_cast<size_t>(r)];
-    const int64_t len = std::min<int64_t>(static_cast<int64_t>(v.length), max_length);
-    for (int64_t t = 0; t < len; ++t) {
-      ids[r][t] = v.tokens[t];
-      pad[r][t] = false;
-    }
-    labels[r] = v.label;
-    b.langs.push_back(v.lang);
-  }
-  return b;
-}
-
 namespace {
 
 // Whether the parameter `name` of the model is frozen by `params`: with
@@ -49,8 +21,8 @@ bool Frozen(const std::string& name, const TrainingParams& params) {
 }  // namespace
 
 DataParallelStep::DataParallelStep(const ModelShape& shape, const TrainingParams& params, Communicator* comm,
-                                   BucketOptions buckets)
-    : params_(params), comm_(comm) {
+                                   BucketOptions buckets, Placement placement)
+    : params_(params), comm_(comm), placement_(placement) {
   torch::manual_seed(static_cast<uint64_t>(params.seed));
   model_ = EncoderClassifier(shape);
   std::vector<torch::Tensor> trainable;
@@ -69,6 +41,7 @@ DataParallelStep::DataParallelStep(const ModelShape& shape, const TrainingParams
 }
 
 Status DataParallelStep::Init() {
+  PS_RETURN_IF_ERROR(CheckSupported(placement_));
   PS_RETURN_IF_ERROR(sync_->BroadcastParameters());
   torch::manual_seed(static_cast<uint64_t>(params_.seed) * 1000003ULL + static_cast<uint64_t>(comm_->rank()) + 1);
   return Status::Ok();
@@ -86,7 +59,7 @@ StatusOr<double> DataParallelStep::Step(const std::vector<Batch>& micro_batches,
                                              : static_cast<int64_t>(params_.batch_size) * comm_->size() *
                                                    static_cast<int64_t>(micro_batches.size()));
   for (size_t m = 0; m < micro_batches.size(); ++m) {
-    const Batch& batch = micro_batches[m];
+    const Batch batch = OnDevice(micro_batches[m], placement_.device);
     const bool last = m + 1 == micro_batches.size();
     if (!batch.labels.defined() || batch.labels.size(0) == 0) {
       sync_->BeginBackward(0, 0, last);

@@ -1,6 +1,7 @@
 // One data-parallel training step: forward, backward, gradient all-reduce,
 // clipping, AdamW update. Every rank holds the same weights before and after.
-// Heavy header (LibTorch).
+// Where it computes and in which precision is its Placement
+// (worker/placement.h). Heavy header (LibTorch).
 #pragma once
 
 #include <torch/torch.h>
@@ -10,22 +11,12 @@
 
 #include "common/hparams.h"
 #include "common/status.h"
-#include "common/shard_set.h"
+#include "worker/batching.h"
 #include "worker/grad_sync.h"
 #include "worker/model.h"
+#include "worker/placement.h"
 
 namespace polysweep {
-
-struct Batch {
-  torch::Tensor ids;     // [batch, length] int64, padded to the longest example
-  torch::Tensor pad;     // [batch, length] bool
-  torch::Tensor labels;  // the head's targets: [batch] int64, or [batch, length] for per-token tasks
-  std::vector<int32_t> langs;
-};
-
-// Builds a batch of `indices` from `source`, keeping at most `max_length`
-// tokens of each and padding to the longest example of the batch only.
-Batch MakeBatch(const ExampleSource& source, const std::vector<int64_t>& indices, int pad_id, int max_length);
 
 class DataParallelStep {
  public:
@@ -34,7 +25,9 @@ class DataParallelStep {
   // afterwards). Parameters frozen by `params` (freeze_embeddings,
   // freeze_layers) get no gradient, no optimizer state and no all-reduce.
   DataParallelStep(const ModelShape& shape, const TrainingParams& params, Communicator* comm,
-                   BucketOptions buckets = {});
+                   BucketOptions buckets = {}, Placement placement = {});
+  // Refuses a placement this build does not compute with (before any
+  // collective, so every rank refuses alike).
   Status Init();
   // One optimizer step on this rank's micro-batches (gradients accumulate
   // over them; any may be empty, e.g. on some ranks in the last step of an
@@ -47,12 +40,14 @@ class DataParallelStep {
   EncoderClassifier& model() { return model_; }
   torch::optim::AdamW& optimizer() { return *optimizer_; }
   GradientSync& sync() { return *sync_; }
+  const Placement& placement() const { return placement_; }
   // Elements of the frozen parameters (no gradient, no update).
   int64_t frozen_numel() const { return frozen_numel_; }
 
  private:
   TrainingParams params_;
   Communicator* comm_;
+  Placement placement_;
   int64_t frozen_numel_ = 0;
   EncoderClassifier model_{nullptr};
   std::unique_ptr<torch::optim::AdamW> optimizer_;

@@ -1,8 +1,12 @@
-// The trial's training loop on one rank: loads the tokenizer and the prepared
-// splits, trains data-parallel for the assigned steps (warmup, then linear
-// or cosine decay; micro-batches accumulated per step; frozen layers left
-// out), evaluates on the valid split (sharded over ranks, counts summed), and
-// reports through the Reporter (rank 0 only; others pass nullptr).
+// The trial's training loop on one rank: loads the prepared splits, trains
+// data-parallel for the assigned steps (warmup, then linear or cosine decay;
+// micro-batches accumulated per step; frozen layers left out), evaluates on
+// the valid split (sharded over ranks, counts summed), and reports through
+// the Reporter (rank 0 only; others pass nullptr). RunTrial composes the
+// parts, each in its own file: the setup (worker/trial_setup.h), the step
+// (train_step.h), the resume (trial_resume.h), the evaluator (evaluator.h),
+// the ranks' step agreement (step_agreement.h), the checkpoint policy
+// (checkpoint_policy.h) and the reports (trial_report.h).
 #pragma once
 
 #include <atomic>
@@ -27,12 +31,10 @@ struct TrainResult {
 
 struct Liveness;
 
-// Why a trial failed, as the coordinator records it.
-inline constexpr const char* kBadConfig = "bad config";
-inline constexpr const char* kDataError = "data error";
-
 // `liveness`, when given, is ticked at every step and evaluation batch.
-// On failure, `reason` (when given) is set to kBadConfig, kDataError, or left.
+// A failure's code classes it (common/failure.h): kInvalidConfig for the
+// config, kDataError for the data, kDeadlineExceeded for a collective
+// timeout, kResourceExhausted for memory.
 // `preempt`, when given, is polled after every step: once it is set on any
 // rank, all ranks agree on that step, commit a checkpoint and return early.
 // So are the reporter's commands (stop, pause) on rank 0. At the
@@ -42,6 +44,6 @@ inline constexpr const char* kDataError = "data error";
 // have not beaten the best score.
 StatusOr<TrainResult> RunTrial(const wire::Assignment& assignment, Communicator* comm, Reporter* reporter,
                                const Logger& log, Liveness* liveness = nullptr,
-                               const std::atomic<bool>* preempt = nullptr, std::string* reason = nullptr);
+                               const std::atomic<bool>* preempt = nullptr);
 
 }  // namespace polysweep

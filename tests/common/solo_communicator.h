@@ -13,7 +13,7 @@ class SoloCommunicator : public Communicator {
   int size() const override { return 1; }
   std::string name() const override { return "solo"; }
   bool device_memory() const override { return false; }
-  std::unique_ptr<CommWork> StartAllReduceSum(float*, size_t) override { return CompletedWork(); }
+  std::unique_ptr<CommWork> StartAllReduce(void*, size_t, DType) override { return CompletedWork(); }
   std::unique_ptr<CommWork> StartBroadcast(void*, size_t, int) override { return CompletedWork(); }
   std::unique_ptr<CommWork> StartBarrier() override { return CompletedWork(); }
 };

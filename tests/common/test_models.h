@@ -11,16 +11,8 @@ namespace polysweep::testing_util {
 
 // A model small enough to train in milliseconds.
 inline ModelShape TinyShape(int vocab, int classes, int layers, int hidden, int max_length, double dropout) {
-  ModelShape s;
-  s.vocab = vocab;
-  s.classes = classes;
-  s.layers = layers;
-  s.hidden = hidden;
-  s.heads = hidden >= 32 ? 4 : 2;
-  s.ffn = 2 * hidden;
-  s.max_length = max_length;
-  s.dropout = dropout;
-  return s;
+  const EncoderDims dims{vocab, layers, hidden, hidden >= 32 ? 4 : 2, 2 * hidden, max_length};
+  return MakeModelShape(dims, TaskKind::kSequenceClassification, classes, dropout);
 }
 
 // `n` examples of 1..max_len random ids in [4, vocab), random labels.

@@ -262,12 +262,12 @@ TEST(Sweep, TimedCheckpointsAreTakenAtOneStepByEveryRank) {
   auto r = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(config));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const auto checkpoints = ListCheckpoints(dir + "/run/checkpoints/trial-1");
-  // As many as the training time allows (one every 0.5 s, less one for the
-  // step that straddles each boundary), and at least two.
-  JournalReader j(dir + "/run/journal.db");
-  const double trained = std::stod(j.Scalar("SELECT MAX(at) - MIN(at) FROM progress WHERE trial_id=1"));
-  const size_t expected = std::max<size_t>(2, static_cast<size_t>(trained / 0.5 * 0.8));
-  ASSERT_GE(checkpoints.size(), expected) << "training took " << trained << " s: expected a checkpoint every 0.5 s";
+  // One every 0.5 s of training: at least two, none sooner than 0.5 s after
+  // the previous one's save (the timer restarts then) and none much later.
+  // The exact due time is the policy's, tested on a given clock in
+  // tests/worker/checkpoint_policy_test.cc; here a busy machine's slow saves
+  // and steps only lengthen the gaps, within the bound.
+  ASSERT_GE(checkpoints.size(), 2u) << "expected a checkpoint every 0.5 s";
   double newer = 0;
   for (const std::string& c : checkpoints) {  // newest first
     auto m = VerifyCheckpoint(c);
@@ -278,6 +278,7 @@ TEST(Sweep, TimedCheckpointsAreTakenAtOneStepByEveryRank) {
     EXPECT_TRUE(rng) << c << " has no RNG states of both ranks";
     if (newer > 0) {
       EXPECT_GE(newer - m->wall_time, 0.3) << c << " came too soon after the previous one";
+      EXPECT_LT(newer - m->wall_time, 5.0) << c << ": the next checkpoint came long after 0.5 s";
     }
     newer = m->wall_time;
   }

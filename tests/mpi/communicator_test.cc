@@ -33,6 +33,21 @@ TEST(Communicator, AllReduceSumsAndBroadcastCopies) {
   EXPECT_TRUE(comm->Barrier().ok());
 }
 
+// The all-reduce carries its element type: int64 sums are exact where a
+// float's would round, small (inline) and large (chunked, started) alike.
+TEST(Communicator, Int64SumsAreExact) {
+  auto comm = Comm();
+  const int world = comm->size();
+  const int64_t big = (int64_t{1} << 40) + 1;  // a float holds 24 bits of it
+  std::vector<int64_t> small(3, big + comm->rank());
+  ASSERT_TRUE(comm->AllReduceSum(small.data(), small.size()).ok());
+  for (int64_t x : small) ASSERT_EQ(x, world * big + world * (world - 1) / 2);
+  const size_t n = 2 * kMpiChunkBytes / sizeof(int64_t) + 7;
+  std::vector<int64_t> large(n, big);
+  ASSERT_TRUE(comm->StartAllReduce(large.data(), n, DType::kInt64)->Wait().ok());
+  for (size_t i = 0; i < n; ++i) ASSERT_EQ(large[i], world * big) << "element " << i;
+}
+
 // Buffers larger than a chunk go as several requests; every element arrives.
 TEST(Communicator, LargeBuffersAreReducedAndCopiedWhole) {
   auto comm = Comm();
@@ -92,7 +107,7 @@ TEST(Communicator, ABlockingAllReduceBehindOneInFlightWaitsItsTurn) {
 }
 
 // Rank 0 starts an all-reduce the others join only after its timeout: rank 0
-// gets an error naming the collective and the setting, and its communicator
+// gets a deadline-exceeded error naming the collective and the setting, and its communicator
 // refuses further work at once.
 TEST(Communicator, ACollectiveNoPeerJoinsTimesOut) {
   CommOptions quick;
@@ -105,6 +120,7 @@ TEST(Communicator, ACollectiveNoPeerJoinsTimesOut) {
     Status s = late->AllReduceSum(v.data(), v.size());
     const double waited = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     ASSERT_FALSE(s.ok());
+    EXPECT_EQ(s.code(), StatusCode::kDeadlineExceeded);  // classed as a collective timeout
     EXPECT_NE(s.message().find("all-reduce of 64 floats"), std::string::npos) << s.message();
     EXPECT_NE(s.message().find("collective_timeout_seconds"), std::string::npos) << s.message();
     EXPECT_GE(waited, 0.9);

@@ -403,7 +403,7 @@ TEST_F(ConfigTest, BadConfigsNameFileLineAndKey) {
       {"early stopping without evaluations", Minimal("training:\n  early_stopping_patience: 2\n"),
        "10: training.early_stopping_patience", "needs budget.eval_every > 0"},
       {"unknown task", Minimal("model:\n  task: regression\n"), "10: model.task",
-       "expected sequence_classification or masked_lm, got \"regression\""},
+       "unknown task \"regression\" (sequence_classification, "},
       {"token classification without token labels", Minimal("model:\n  task: token_classification\n"),
        "10: model.task", "needs a label per token"},
       {"an F1 metric for masked_lm", Minimal("model: {task: masked_lm}\nmetric:\n  name: macro_f1\n"),

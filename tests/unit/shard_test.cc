@@ -1,5 +1,6 @@
 // Binary shards and manifests (common/shard.h, common/manifest.h,
-// common/shard_set.h): round trips, and corruption caught before use.
+// common/shard_set.h): round trips, label spans, version 1 shards still read,
+// and corruption caught before use.
 #include "common/shard.h"
 
 #include <gtest/gtest.h>
@@ -75,6 +76,81 @@ TEST_F(ShardFiles, AFlippedByteOrATruncationIsCaught) {
   EXPECT_FALSE(MappedShard::Open(dir_ + "/c.bin").ok());
 }
 
+// Version 2: a label span per example, of any length; a shard whose
+// examples have one label each keeps no label offsets.
+TEST_F(ShardFiles, LabelSpansRoundTripAndOneLabelEachStaysCompact) {
+  ShardData d;
+  d.Add({5, 6, 7}, std::vector<int32_t>{1, -100, 2}, 0);  // one per token
+  d.Add({8}, std::vector<int32_t>{}, 1);                  // none
+  d.Add({9, 10}, std::vector<int32_t>{4, 0, 3, 7}, 1);    // a set
+  d.Add({11}, uint16_t{6}, 0);                            // one class
+  auto info = WriteShard(dir_ + "/spans.bin", d);
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  auto s = MappedShard::Open(dir_ + "/spans.bin", ChecksumHex(info->checksum));
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ((*s)->version(), 2u);
+  ASSERT_EQ((*s)->size(), 4u);
+  const std::vector<std::vector<int32_t>> want = {{1, -100, 2}, {}, {4, 0, 3, 7}, {6}};
+  for (uint64_t i = 0; i < 4; ++i) {
+    const LabelSpan span = (*s)->labels(i);
+    EXPECT_EQ(std::vector<int32_t>(span.begin(), span.end()), want[i]) << i;
+  }
+  EXPECT_EQ((*s)->label(0), 1);
+  EXPECT_EQ((*s)->label(1), 0);
+  EXPECT_EQ((*s)->label(3), 6);
+  EXPECT_EQ((*s)->tokens(2)[1], 10);
+
+  ShardData one = Sample(10, 1);
+  auto compact = WriteShard(dir_ + "/one.bin", one);
+  ASSERT_TRUE(compact.ok());
+  // header, offsets, tokens, labels, langs: no label offsets
+  EXPECT_EQ(compact->bytes, 128 + 11 * 8 + one.tokens.size() * 4 + 10 * 4 + 10 * 2);
+  auto c = MappedShard::Open(dir_ + "/one.bin");
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  for (uint64_t i = 0; i < 10; ++i) {
+    ASSERT_EQ((*c)->labels(i).size, 1u);
+    EXPECT_EQ((*c)->labels(i)[0], static_cast<int32_t>(i % 3));
+  }
+}
+
+// Shards written before version 2 (a 64-byte header, u16 labels) still read,
+// each example's span its one label; a version from the future is refused.
+TEST_F(ShardFiles, VersionOneShardsStillReadAndNewerOnesAreRefused) {
+  const std::vector<uint64_t> offsets = {0, 2, 3};
+  const std::vector<int32_t> tokens = {21, 22, 23};
+  const std::vector<uint16_t> labels = {4, 1}, langs = {0, 0};
+  struct {
+    char magic[8] = {'P', 'S', 'S', 'H', 'A', 'R', 'D', '1'};
+    uint32_t version = 1, reserved = 0;
+    uint64_t examples = 2, tokens = 3, offsets_at = 64, tokens_at = 64 + 24, labels_at = 64 + 24 + 12,
+             langs_at = 64 + 24 + 12 + 4;
+  } h;
+  static_assert(sizeof h == 64, "version 1 header");
+  std::string bytes(reinterpret_cast<const char*>(&h), sizeof h);
+  bytes.append(reinterpret_cast<const char*>(offsets.data()), 24);
+  bytes.append(reinterpret_cast<const char*>(tokens.data()), 12);
+  bytes.append(reinterpret_cast<const char*>(labels.data()), 4);
+  bytes.append(reinterpret_cast<const char*>(langs.data()), 4);
+  std::ofstream(dir_ + "/v1.bin", std::ios::binary) << bytes;
+  auto s = MappedShard::Open(dir_ + "/v1.bin");
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ((*s)->version(), 1u);
+  ASSERT_EQ((*s)->size(), 2u);
+  EXPECT_EQ((*s)->length(0), 2u);
+  EXPECT_EQ((*s)->tokens(1)[0], 23);
+  EXPECT_EQ((*s)->label(0), 4);
+  ASSERT_EQ((*s)->labels(1).size, 1u);
+  EXPECT_EQ((*s)->labels(1)[0], 1);
+
+  h.version = 3;
+  bytes.replace(0, sizeof h, reinterpret_cast<const char*>(&h), sizeof h);
+  std::ofstream(dir_ + "/v3.bin", std::ios::binary) << bytes;
+  auto future = MappedShard::Open(dir_ + "/v3.bin");
+  ASSERT_FALSE(future.ok());
+  EXPECT_NE(future.status().message().find("shard version 3"), std::string::npos) << future.status().message();
+  EXPECT_NE(future.status().message().find("polysweep shard --force"), std::string::npos);
+}
+
 TEST_F(ShardFiles, ShardSetIndexesLanguagesInManifestOrder) {
   Manifest m;
   m.fingerprint = "f";
@@ -106,6 +182,9 @@ TEST_F(ShardFiles, ShardSetIndexesLanguagesInManifestOrder) {
   EXPECT_EQ((*set)->Get(6).tokens[0], 600);  // last of de
   EXPECT_EQ((*set)->Get(7).tokens[0], 0);    // first of fr
   EXPECT_EQ((*set)->Get(7).lang, 2);
+  EXPECT_EQ((*set)->Get(8).labels.size, 1u);  // fr's second: label 1 % 3
+  EXPECT_EQ((*set)->Get(8).labels[0], 1);
+  EXPECT_EQ((*set)->Get(8).label, 1);
 
   // A manifest that lies about a shard is refused.
   parsed->shards[0].examples = 8;

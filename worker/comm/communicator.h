@@ -14,6 +14,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -22,6 +23,14 @@
 namespace polysweep {
 
 class MpiRuntime;
+
+// The element type of an all-reduce's buffer. Every backend sums float32
+// (gradients, evaluation counts) and int64 (the ranks' step agreement, exact
+// at any step number); lower-precision types arrive with mixed precision.
+enum class DType { kFloat32, kInt64 };
+inline size_t DTypeBytes(DType dtype) { return dtype == DType::kInt64 ? sizeof(int64_t) : sizeof(float); }
+// How messages name the elements: "all-reduce of 64 floats".
+inline const char* DTypePlural(DType dtype) { return dtype == DType::kInt64 ? "int64s" : "floats"; }
 
 // A started collective. Its buffer must stay valid until Wait returns; a
 // handle destroyed unwaited waits first.
@@ -46,15 +55,21 @@ class Communicator {
   // True when buffers must live in GPU memory (NCCL), false for host memory.
   virtual bool device_memory() const = 0;
 
-  // Sums `count` floats element-wise across ranks, in place.
-  virtual std::unique_ptr<CommWork> StartAllReduceSum(float* data, size_t count) = 0;
+  // Sums `count` elements of type `dtype` element-wise across ranks, in place.
+  virtual std::unique_ptr<CommWork> StartAllReduce(void* data, size_t count, DType dtype) = 0;
   // Copies `bytes` from `root`'s buffer into every other rank's buffer.
   virtual std::unique_ptr<CommWork> StartBroadcast(void* data, size_t bytes, int root) = 0;
   virtual std::unique_ptr<CommWork> StartBarrier() = 0;
 
   // Blocking forms. A backend may run a blocking all-reduce on the calling
   // thread when nothing else is in flight (no hand-off to a progress thread).
-  virtual Status AllReduceSum(float* data, size_t count) { return StartAllReduceSum(data, count)->Wait(); }
+  virtual Status AllReduce(void* data, size_t count, DType dtype) { return StartAllReduce(data, count, dtype)->Wait(); }
+  // Typed forms of the sum.
+  std::unique_ptr<CommWork> StartAllReduceSum(float* data, size_t count) {
+    return StartAllReduce(data, count, DType::kFloat32);
+  }
+  Status AllReduceSum(float* data, size_t count) { return AllReduce(data, count, DType::kFloat32); }
+  Status AllReduceSum(int64_t* data, size_t count) { return AllReduce(data, count, DType::kInt64); }
   Status Broadcast(void* data, size_t bytes, int root) { return StartBroadcast(data, bytes, root)->Wait(); }
   Status Barrier() { return StartBarrier()->Wait(); }
 };

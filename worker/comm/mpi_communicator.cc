@@ -82,6 +82,13 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// The MPI type of an all-reduce's elements.
+MPI_Datatype MpiType(DType dtype) { return dtype == DType::kInt64 ? MPI_INT64_T : MPI_FLOAT; }
+
+std::string AllReduceWhat(size_t count, DType dtype) {
+  return "all-reduce of " + std::to_string(count) + " " + DTypePlural(dtype);
+}
+
 std::string MpiErrorText(int rc) {
   char text[MPI_MAX_ERROR_STRING];
   int len = 0;
@@ -94,6 +101,7 @@ struct Op {
   enum Kind { kAllReduce, kBroadcast, kBarrier } kind;
   char* data = nullptr;
   size_t bytes = 0;
+  DType dtype = DType::kFloat32;  // an all-reduce's elements
   int root = 0;
   std::string what;  // "all-reduce of 1000 floats", for messages
   Clock::time_point deadline;
@@ -153,14 +161,13 @@ class MpiCommunicator : public Communicator {
   std::string name() const override { return "mpi"; }
   bool device_memory() const override { return false; }
 
-  std::unique_ptr<CommWork> StartAllReduceSum(float* data, size_t count) override {
-    return Start(Op::kAllReduce, data, count * sizeof(float), 0,
-                 "all-reduce of " + std::to_string(count) + " floats");
+  std::unique_ptr<CommWork> StartAllReduce(void* data, size_t count, DType dtype) override {
+    return Start(Op::kAllReduce, data, count * DTypeBytes(dtype), 0, AllReduceWhat(count, dtype), dtype);
   }
   // Small, and nothing queued or running: on this thread at once. Else
   // queued behind the rest, and waited for.
-  Status AllReduceSum(float* data, size_t count) override {
-    const size_t bytes = count * sizeof(float);
+  Status AllReduce(void* data, size_t count, DType dtype) override {
+    const size_t bytes = count * DTypeBytes(dtype);
     if (size_ > 1 && bytes <= kInlineBytes) {
       std::unique_lock<std::mutex> lock(mu_);
       if (!busy_ && queued_.empty() && broken_.empty()) {
@@ -168,9 +175,10 @@ class MpiCommunicator : public Communicator {
         lock.unlock();
         Op op;
         op.kind = Op::kAllReduce;
-        op.data = reinterpret_cast<char*>(data);
+        op.data = static_cast<char*>(data);
         op.bytes = bytes;
-        op.what = "all-reduce of " + std::to_string(count) + " floats";
+        op.dtype = dtype;
+        op.what = AllReduceWhat(count, dtype);
         op.deadline = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(options_.timeout_seconds * 1e6));
         Status s = RunHere(op);
         lock.lock();
@@ -180,7 +188,7 @@ class MpiCommunicator : public Communicator {
         return s;
       }
     }
-    return StartAllReduceSum(data, count)->Wait();
+    return StartAllReduce(data, count, dtype)->Wait();
   }
   std::unique_ptr<CommWork> StartBroadcast(void* data, size_t bytes, int root) override {
     return Start(Op::kBroadcast, data, bytes, root,
@@ -217,18 +225,20 @@ class MpiCommunicator : public Communicator {
         broken_ = "not complete after " + std::to_string(static_cast<int64_t>(options_.timeout_seconds)) +
                   " s (trial.collective_timeout_seconds): a peer rank is gone or stuck";
       }
-      return Status::Error(op.what + " failed: " + broken_);
+      return Status::DeadlineExceeded(op.what + " failed: " + broken_);
     }
     return op.status;
   }
 
  private:
-  std::unique_ptr<CommWork> Start(Op::Kind kind, void* data, size_t bytes, int root, std::string what) {
+  std::unique_ptr<CommWork> Start(Op::Kind kind, void* data, size_t bytes, int root, std::string what,
+                                  DType dtype = DType::kFloat32) {
     if (size_ == 1 && kind != Op::kBarrier) return CompletedWork();
     auto op = std::make_shared<Op>();
     op->kind = kind;
     op->data = static_cast<char*>(data);
     op->bytes = bytes;
+    op->dtype = dtype;
     op->root = root;
     op->what = std::move(what);
     op->deadline = Clock::now() + std::chrono::microseconds(static_cast<int64_t>(options_.timeout_seconds * 1e6));
@@ -251,8 +261,8 @@ class MpiCommunicator : public Communicator {
     switch (op.kind) {
       case Op::kBarrier: rc = MPI_Ibarrier(comm_, &request); break;
       case Op::kAllReduce:
-        rc = MPI_Iallreduce(MPI_IN_PLACE, op.data, static_cast<int>(op.bytes / sizeof(float)), MPI_FLOAT, MPI_SUM,
-                            comm_, &request);
+        rc = MPI_Iallreduce(MPI_IN_PLACE, op.data, static_cast<int>(op.bytes / DTypeBytes(op.dtype)),
+                            MpiType(op.dtype), MPI_SUM, comm_, &request);
         break;
       default: rc = MPI_Ibcast(op.data, static_cast<int>(op.bytes), MPI_BYTE, op.root, comm_, &request);
     }
@@ -264,7 +274,7 @@ class MpiCommunicator : public Communicator {
       if (done) return Status::Ok();
       const auto now = Clock::now();
       if (now > op.deadline) {
-        return Status::Error(op.what + " failed: not complete after " +
+        return Status::DeadlineExceeded(op.what + " failed: not complete after " +
                              std::to_string(static_cast<int64_t>(options_.timeout_seconds)) +
                              " s (trial.collective_timeout_seconds): a peer rank is gone or stuck");
       }
@@ -280,8 +290,8 @@ class MpiCommunicator : public Communicator {
     for (size_t at = 0; at < op.bytes; at += kMpiChunkBytes) {
       const size_t n = std::min(kMpiChunkBytes, op.bytes - at);
       int rc = op.kind == Op::kAllReduce
-                   ? MPI_Allreduce(MPI_IN_PLACE, op.data + at, static_cast<int>(n / sizeof(float)), MPI_FLOAT,
-                                   MPI_SUM, comm_)
+                   ? MPI_Allreduce(MPI_IN_PLACE, op.data + at, static_cast<int>(n / DTypeBytes(op.dtype)),
+                                   MpiType(op.dtype), MPI_SUM, comm_)
                    : MPI_Bcast(op.data + at, static_cast<int>(n), MPI_BYTE, op.root, comm_);
       if (rc != MPI_SUCCESS) return Status::Error(op.what + ": " + MpiErrorText(rc));
     }

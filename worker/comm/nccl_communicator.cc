@@ -58,10 +58,12 @@ class NcclCommunicator : public Communicator {
   // communicator's stream; small host buffers (the trainer's per-step flags,
   // the checkpoint a restore picks) are staged through device memory, and
   // complete before the call returns.
-  std::unique_ptr<CommWork> StartAllReduceSum(float* data, size_t count) override {
-    return Launch(data, count * sizeof(float), "all-reduce of " + std::to_string(count) + " floats", [&](void* d) {
-      return ncclAllReduce(d, d, count, ncclFloat, ncclSum, comm_, stream_);
-    });
+  std::unique_ptr<CommWork> StartAllReduce(void* data, size_t count, DType dtype) override {
+    const ncclDataType_t type = dtype == DType::kInt64 ? ncclInt64 : ncclFloat32;
+    return Launch(data, count * DTypeBytes(dtype),
+                  "all-reduce of " + std::to_string(count) + " " + DTypePlural(dtype), [&](void* d) {
+                    return ncclAllReduce(d, d, count, type, ncclSum, comm_, stream_);
+                  });
   }
 
   std::unique_ptr<CommWork> StartBroadcast(void* data, size_t bytes, int root) override {
@@ -73,7 +75,7 @@ class NcclCommunicator : public Communicator {
   std::unique_ptr<CommWork> StartBarrier() override {
     // NCCL has no barrier: an all-reduce of one float is one.
     float one = 0;
-    return CompletedWork(StartAllReduceSum(&one, 1)->Wait());
+    return CompletedWork(StartAllReduce(&one, 1, DType::kFloat32)->Wait());
   }
 
   // Polls `event` until it completes or the timeout passes; on a timeout the
@@ -88,7 +90,7 @@ class NcclCommunicator : public Communicator {
       ncclCommGetAsyncError(comm_, &async);
       if (async != ncclSuccess) return Break(NcclError(what.c_str(), async));
       if (std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count() > elapsed_limit) {
-        return Break(Status::Error(what + " not complete after " + std::to_string(static_cast<int64_t>(elapsed_limit)) +
+        return Break(Status::DeadlineExceeded(what + " not complete after " + std::to_string(static_cast<int64_t>(elapsed_limit)) +
                                    " s (trial.collective_timeout_seconds): a peer rank is gone or stuck"));
       }
       std::this_thread::sleep_for(std::chrono::microseconds(20));

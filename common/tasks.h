@@ -1,0 +1,72 @@
+// The task registry: every task polysweep trains, one row each, naming what
+// an example's label is and which metrics apply. Shards (common/shard.h),
+// model packages, heads, metrics and predict read it; the config will too.
+// A new task is a row here and a head (worker/heads.h), not a branch in
+// each layer. Plain data; no LibTorch.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "common/status.h"
+
+namespace polysweep {
+
+enum class TaskKind { kSequenceClassification, kTokenClassification, kMaskedLm };
+
+// What an example's label span (common/shard.h, version 2) holds.
+enum class LabelKind {
+  kClassId,        // one class id per text: an index into the label map
+  kTokenClassIds,  // one class id per token
+  kMultiHot,       // a set of class ids per text
+  kRealValue,      // one real number per text (the bits of a float32)
+  kMaskedTokens,   // nothing stored: the targets are the text's own tokens, masked (vocabulary ids)
+};
+
+// How an evaluation counts (worker/metrics.h) and so which objectives
+// (common/objective.h) it defines.
+enum class MetricFamily {
+  kClassification,  // confusion counts per language: accuracy, macro-F1, per-language F1 and accuracy
+  kTokenAccuracy,   // scored tokens per language: accuracy and loss, no F1
+};
+
+struct TaskInfo {
+  TaskKind kind;
+  const char* name;  // as model.task and model.json spell it
+  LabelKind label;
+  bool pair;       // takes an optional second text
+  bool per_token;  // one target per token (else one per text)
+  MetricFamily metrics;
+  const char* default_metric;  // the objective when the config names none
+};
+
+// In TaskKind's order.
+inline constexpr TaskInfo kTasks[] = {
+    {TaskKind::kSequenceClassification, "sequence_classification", LabelKind::kClassId, false, false,
+     MetricFamily::kClassification, "macro_f1"},
+    {TaskKind::kTokenClassification, "token_classification", LabelKind::kTokenClassIds, false, true,
+     MetricFamily::kTokenAccuracy, "accuracy"},
+    {TaskKind::kMaskedLm, "masked_lm", LabelKind::kMaskedTokens, false, true, MetricFamily::kTokenAccuracy,
+     "accuracy"},
+};
+
+constexpr const TaskInfo& Task(TaskKind kind) { return kTasks[static_cast<size_t>(kind)]; }
+constexpr const char* TaskKindName(TaskKind kind) { return Task(kind).name; }
+// An unknown name is an error listing the known ones.
+StatusOr<TaskKind> ParseTaskKind(const std::string& name);
+// "sequence_classification, token_classification, masked_lm"
+std::string TaskNames();
+
+// Whether labels of `kind` index a label map (a model needs two labels or more).
+constexpr bool HasLabelMap(LabelKind kind) { return kind != LabelKind::kMaskedTokens && kind != LabelKind::kRealValue; }
+// How messages say what a label is: "one label per text", "labels per token".
+const char* LabelKindDescription(LabelKind kind);
+// The head's outputs: the vocabulary for masked tokens, else the label map's classes.
+constexpr int TaskOutputs(TaskKind kind, int classes, int vocab) {
+  return Task(kind).label == LabelKind::kMaskedTokens ? vocab : classes;
+}
+// The objective metrics an evaluation of `family` defines (common/objective.h).
+std::vector<std::string> ObjectiveMetrics(MetricFamily family);
+
+}  // namespace polysweep

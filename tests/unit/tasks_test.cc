@@ -1,0 +1,58 @@
+// The task registry (common/tasks.h): one row per task, in order, and what
+// each says its labels and metrics are.
+#include "common/tasks.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+
+namespace polysweep {
+namespace {
+
+TEST(Tasks, EveryTaskIsOneRowFoundByItsName) {
+  for (const TaskInfo& t : kTasks) {
+    EXPECT_EQ(&Task(t.kind), &t);
+    auto parsed = ParseTaskKind(t.name);
+    ASSERT_TRUE(parsed.ok()) << t.name;
+    EXPECT_EQ(*parsed, t.kind);
+  }
+  EXPECT_EQ(TaskNames(), "sequence_classification, token_classification, masked_lm");
+  auto bad = ParseTaskKind("regression");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_EQ(bad.status().message(),
+            "unknown task \"regression\" (sequence_classification, token_classification, masked_lm)");
+}
+
+TEST(Tasks, SayWhatALabelIsAndWhichMetricsApply) {
+  const TaskInfo& seq = Task(TaskKind::kSequenceClassification);
+  EXPECT_EQ(seq.label, LabelKind::kClassId);
+  EXPECT_FALSE(seq.per_token);
+  EXPECT_EQ(seq.metrics, MetricFamily::kClassification);
+  EXPECT_STREQ(seq.default_metric, "macro_f1");
+  EXPECT_EQ(Task(TaskKind::kTokenClassification).label, LabelKind::kTokenClassIds);
+  EXPECT_TRUE(Task(TaskKind::kTokenClassification).per_token);
+  const TaskInfo& mlm = Task(TaskKind::kMaskedLm);
+  EXPECT_EQ(mlm.label, LabelKind::kMaskedTokens);
+  EXPECT_EQ(mlm.metrics, MetricFamily::kTokenAccuracy);
+  EXPECT_FALSE(HasLabelMap(mlm.label));
+  EXPECT_TRUE(HasLabelMap(LabelKind::kMultiHot));
+  EXPECT_EQ(TaskOutputs(TaskKind::kMaskedLm, 3, 8000), 8000);
+  EXPECT_EQ(TaskOutputs(TaskKind::kTokenClassification, 3, 8000), 3);
+  // No F1 where only scored tokens are counted; every family has accuracy and loss.
+  const auto token = ObjectiveMetrics(MetricFamily::kTokenAccuracy);
+  EXPECT_EQ(std::count(token.begin(), token.end(), "macro_f1"), 0);
+  EXPECT_EQ(std::count(token.begin(), token.end(), "language_f1"), 0);
+  for (MetricFamily f : {MetricFamily::kClassification, MetricFamily::kTokenAccuracy}) {
+    const auto names = ObjectiveMetrics(f);
+    EXPECT_EQ(std::count(names.begin(), names.end(), "accuracy"), 1);
+    EXPECT_EQ(std::count(names.begin(), names.end(), "valid_loss"), 1);
+  }
+  for (const TaskInfo& t : kTasks) {
+    const auto names = ObjectiveMetrics(t.metrics);
+    EXPECT_EQ(std::count(names.begin(), names.end(), t.default_metric), 1) << t.name;
+  }
+  EXPECT_STREQ(LabelKindDescription(LabelKind::kTokenClassIds), "a label per token");
+}
+
+}  // namespace
+}  // namespace polysweep

@@ -1,0 +1,53 @@
+#include "worker/batching.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace polysweep {
+
+int64_t SamplingPlan::epoch_size() const {
+  return std::accumulate(language_sizes.begin(), language_sizes.end(), int64_t{0});
+}
+
+bool BatchReadsLabels(LabelKind kind) { return kind == LabelKind::kClassId || kind == LabelKind::kMaskedTokens; }
+
+Batch MakeBatch(const ExampleSource& source, const std::vector<int64_t>& indices, int pad_id, int max_length) {
+  std::vector<ExampleView> views;
+  int64_t longest = 1;
+  for (int64_t i : indices) {
+    views.push_back(source.Get(i));
+    longest = std::max(longest, std::min<int64_t>(static_cast<int64_t>(views.back().length), max_length));
+  }
+  const int64_t n = static_cast<int64_t>(indices.size());
+  Batch b;
+  b.ids = torch::full({n, longest}, pad_id, torch::kLong);
+  b.pad = torch::ones({n, longest}, torch::kBool);
+  b.labels = torch::empty({n}, torch::kLong);
+  auto ids = b.ids.accessor<int64_t, 2>();
+  auto pad = b.pad.accessor<bool, 2>();
+  auto labels = b.labels.accessor<int64_t, 1>();
+  for (int64_t r = 0; r < n; ++r) {
+    const ExampleView& v = views[static_cast<size_t>(r)];
+    const int64_t len = std::min<int64_t>(static_cast<int64_t>(v.length), max_length);
+    for (int64_t t = 0; t < len; ++t) {
+      ids[r][t] = v.tokens[t];
+      pad[r][t] = false;
+    }
+    labels[r] = v.label;
+    b.langs.push_back(v.lang);
+  }
+  return b;
+}
+
+Batch OnDevice(const Batch& batch, const Device& to) {
+  const torch::Device device = to.type == DeviceType::kCpu ? torch::Device(torch::kCPU)
+                                                           : torch::Device(torch::kCUDA, static_cast<int8_t>(to.index));
+  Batch b;
+  b.ids = batch.ids.defined() ? batch.ids.to(device) : batch.ids;
+  b.pad = batch.pad.defined() ? batch.pad.to(device) : batch.pad;
+  b.labels = batch.labels.defined() ? batch.labels.to(device) : batch.labels;
+  b.langs = batch.langs;
+  return b;
+}
+
+}  // namespace polysweep

@@ -1,0 +1,47 @@
+// Batching: what the training order (common/sampling.h) is drawn from, and
+// the tensors a step or an evaluation reads. A batch is built from examples
+// by index (any ExampleSource) and holds their tokens padded to the longest
+// example, the padding mask, the head's targets and each example's language.
+// The prefetcher (worker/prefetcher.h), the evaluator and the tests build
+// batches here; nothing here trains. Heavy header (LibTorch).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <vector>
+
+#include "common/shard_set.h"
+#include "common/tasks.h"
+#include "worker/placement.h"
+
+namespace polysweep {
+
+// What the sampler needs of a training split.
+struct SamplingPlan {
+  std::vector<int64_t> language_sizes;  // of the source, in its language order
+  double alpha = 1.0;
+  uint64_t seed = 0;
+  int64_t epoch_size() const;
+};
+
+struct Batch {
+  torch::Tensor ids;     // [batch, length] int64, padded to the longest example
+  torch::Tensor pad;     // [batch, length] bool
+  torch::Tensor labels;  // the head's targets: [batch] int64, or [batch, length] for per-token tasks
+  std::vector<int32_t> langs;
+};
+
+// Whether MakeBatch builds the targets of a task whose label is `kind`: one
+// class per text (the first of each example's label span), or none stored
+// (masked_lm's targets are made from the tokens by MaskTokens).
+bool BatchReadsLabels(LabelKind kind);
+
+// Builds a batch of `indices` from `source`, keeping at most `max_length`
+// tokens of each and padding to the longest example of the batch only.
+Batch MakeBatch(const ExampleSource& source, const std::vector<int64_t>& indices, int pad_id, int max_length);
+
+// `batch` with its tensors on `device` (the same tensors when they are there).
+Batch OnDevice(const Batch& batch, const Device& device);
+
+}  // namespace polysweep

@@ -1,0 +1,58 @@
+#include "worker/evaluator.h"
+
+#include <algorithm>
+#include <vector>
+
+namespace polysweep {
+
+namespace {
+
+constexpr size_t kEvalBatch = 128;
+
+// Counts one batch's scored targets: rows of a per-sequence head are the
+// batch's examples; those of a per-token head are flat positions (`index`)
+// in [batch * length]. Reads the outputs on the CPU.
+void CountBatch(const Batch& b, const EncoderClassifierImpl::Scored& scored, EvalCounts* counts) {
+  namespace F = torch::nn::functional;
+  auto losses = F::cross_entropy(scored.logits, scored.targets, F::CrossEntropyFuncOptions().reduction(torch::kNone));
+  auto pred = scored.logits.argmax(-1).to(torch::kCPU);
+  auto target = scored.targets.to(torch::kCPU);
+  auto loss = losses.to(torch::kCPU);
+  auto pred_a = pred.accessor<int64_t, 1>();
+  auto target_a = target.accessor<int64_t, 1>();
+  auto loss_a = loss.accessor<float, 1>();
+  const bool per_token = scored.index.defined();
+  auto index = per_token ? scored.index.to(torch::kCPU) : torch::arange(target.size(0), torch::kLong);
+  auto index_a = index.accessor<int64_t, 1>();
+  const int64_t length = per_token ? b.labels.size(1) : 1;
+  for (int64_t i = 0; i < target.size(0); ++i) {
+    const int64_t row = index_a[i] / length;
+    counts->Add(b.langs[static_cast<size_t>(row)], static_cast<int>(target_a[i]), static_cast<int>(pred_a[i]),
+                loss_a[i]);
+  }
+}
+
+}  // namespace
+
+Evaluator::Evaluator(const ExampleSource& split, EvalSpec spec, Communicator* comm, Liveness* liveness)
+    : split_(split), spec_(std::move(spec)), comm_(comm), liveness_(liveness) {}
+
+StatusOr<EvalMetrics> Evaluator::Evaluate(EncoderClassifier& model, int64_t step) const {
+  torch::NoGradGuard no_grad;
+  model->eval();
+  auto counts = MakeEvalCounts(Task(spec_.task).metrics, spec_.num_labels, spec_.num_langs);
+  std::vector<int64_t> mine;
+  for (int64_t i = comm_->rank(); i < split_.size(); i += comm_->size()) mine.push_back(i);
+  for (size_t begin = 0; begin < mine.size(); begin += kEvalBatch) {
+    std::vector<int64_t> idx(mine.begin() + begin, mine.begin() + std::min(mine.size(), begin + kEvalBatch));
+    Batch b = MakeBatch(split_, idx, spec_.pad_id, spec_.max_length);
+    if (spec_.masking.on()) MaskTokens(&b, spec_.masking, MaskSeed(spec_.masking.seed, -1, 0, static_cast<int>(idx[0])));
+    if (liveness_) liveness_->Tick(step);
+    const Batch on_device = OnDevice(b, spec_.device);
+    CountBatch(b, model->ForwardScored(on_device.ids, on_device.pad, on_device.labels), counts.get());
+  }
+  if (comm_->size() > 1) PS_RETURN_IF_ERROR(comm_->AllReduceSum(counts->raw().data(), counts->raw().size()));
+  return counts->Compute();
+}
+
+}  // namespace polysweep

@@ -1,0 +1,68 @@
+#include "worker/trial_report.h"
+
+namespace polysweep {
+
+wire::Evaluation ToWire(const EvalMetrics& m, int64_t step, bool final, const wire::DataSpec& data) {
+  wire::Evaluation e;
+  e.set_step(step);
+  e.set_loss(m.loss);
+  e.set_accuracy(m.accuracy);
+  e.set_macro_f1(m.macro_f1);
+  e.set_final(final);
+  for (size_t l = 0; l < m.languages.size(); ++l) {
+    if (m.languages[l].count == 0) continue;
+    auto* s = e.add_languages();
+    s->set_lang(data.languages(static_cast<int>(l)));
+    s->set_f1(m.languages[l].f1);
+    s->set_accuracy(m.languages[l].accuracy);
+    s->set_count(static_cast<int32_t>(m.languages[l].count));
+  }
+  return e;
+}
+
+Status ReplayUnacknowledged(const CheckpointManifest& restored, Reporter* reporter, const Logger& log) {
+  if (!restored.unacknowledged || restored.unacknowledged->empty()) return Status::Ok();
+  int progress = 0, evaluations = 0;
+  for (const wire::Envelope& report : *restored.unacknowledged) {
+    if (report.has_progress()) {
+      PS_RETURN_IF_ERROR(reporter->Progress(report.progress()));
+      ++progress;
+    } else if (report.has_evaluation()) {
+      PS_RETURN_IF_ERROR(reporter->Evaluation(report.evaluation()));
+      ++evaluations;
+    }
+  }
+  log.Info("replayed " + std::to_string(progress) + " progress reports and " + std::to_string(evaluations) +
+           " evaluations the coordinator had not acknowledged when the checkpoint was taken");
+  return Status::Ok();
+}
+
+ProgressWindow::ProgressWindow(int64_t samples) : samples_(samples), start_(Clock::now()) {}
+
+void ProgressWindow::Add(double loss, int64_t consumed) {
+  loss_sum_ += loss;
+  ++loss_n_;
+  samples_ += consumed;
+  window_samples_ += consumed;
+}
+
+wire::Progress ProgressWindow::Take(int64_t step, double lr, int64_t max_steps, const ReaderPosition& after,
+                                    int64_t resumed_from) {
+  const double secs = std::chrono::duration<double>(Clock::now() - start_).count();
+  wire::Progress p;
+  p.set_step(step);
+  p.set_loss(loss_sum_ / static_cast<double>(loss_n_));
+  p.set_lr(lr);
+  p.set_samples_per_sec(secs > 0 ? static_cast<double>(window_samples_) / secs : 0);
+  p.set_samples(samples_);
+  p.set_max_steps(max_steps);
+  p.set_position(after.Encode());
+  p.set_resumed_from(resumed_from);
+  loss_sum_ = 0;
+  loss_n_ = 0;
+  window_samples_ = 0;
+  start_ = Clock::now();
+  return p;
+}
+
+}  // namespace polysweep

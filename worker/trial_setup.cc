@@ -1,0 +1,111 @@
+#include "worker/trial_setup.h"
+
+#include <algorithm>
+
+#include "worker/trainer.h"
+
+namespace polysweep {
+
+namespace {
+
+// The manifest and the train and valid shards of the assignment's data.
+Status ReadData(const wire::Assignment& a, TrialSetup* s) {
+  const std::string& dir = a.data().shard_dir();
+  auto manifest = LoadManifest(dir + "/manifest.json");
+  if (!manifest.ok()) return manifest.status();
+  s->manifest = std::move(*manifest);
+  auto train = ShardSet::Open(s->manifest, dir, kTrain);
+  if (!train.ok()) return train.status();
+  auto valid = ShardSet::Open(s->manifest, dir, kValid);
+  if (!valid.ok()) return valid.status();
+  s->train = std::move(*train);
+  s->valid = std::move(*valid);
+  return Status::Ok();
+}
+
+// The task and how its batches are masked; refuses a task whose labels the
+// batches cannot carry.
+StatusOr<TaskKind> ReadTask(const wire::Assignment& a, TrialSetup* s) {
+  TaskKind task = TaskKind::kSequenceClassification;
+  if (!a.model().task().empty()) {
+    auto parsed = ParseTaskKind(a.model().task());
+    if (!parsed.ok()) return parsed.status().With("model.task").As(StatusCode::kInvalidConfig);
+    task = *parsed;
+  }
+  const LabelKind label = Task(task).label;
+  if (label == LabelKind::kMaskedTokens) {
+    if (s->manifest.mask_id < 0) {
+      return Status::DataError(a.data().shard_dir() +
+                                   "/manifest.json: the tokenizer has no <pad> piece, which masked_lm uses as "
+                                   "its mask token; train the tokenizer with polysweep (no data.tokenizer)");
+    }
+    s->masking = MaskingSpec{s->params.mask_prob, s->manifest.mask_id, s->manifest.vocab_size,
+                             static_cast<uint64_t>(s->params.seed)};
+  } else if (!BatchReadsLabels(label)) {
+    return Status::InvalidConfig(std::string("model.task ") + TaskKindName(task) +
+                                 ": the shards hold one label per text; this task needs " +
+                                 LabelKindDescription(label));
+  }
+  return task;
+}
+
+BucketOptions Buckets(const wire::Assignment& a) {
+  BucketOptions buckets;
+  if (a.bucket_mb() > 0) buckets.bucket_bytes = static_cast<size_t>(a.bucket_mb() * (1 << 20));
+  if (a.first_bucket_mb() > 0) buckets.first_bucket_bytes = static_cast<size_t>(a.first_bucket_mb() * (1 << 20));
+  if (a.has_overlap()) buckets.overlap = a.overlap();
+  return buckets;
+}
+
+CheckpointRules Rules(const wire::Assignment& a, const TrainingParams& params) {
+  CheckpointRules r;
+  r.checkpoints = !a.checkpoint_dir().empty();
+  r.max_steps = a.max_steps();
+  r.stop_at = a.stop_at_step() > 0 ? std::min(a.stop_at_step(), r.max_steps) : r.max_steps;
+  r.eval_every = a.eval_every();
+  r.checkpoint_every = a.checkpoint_every();
+  r.checkpoint_every_seconds = r.checkpoints ? a.checkpoint_every_seconds() : 0;
+  r.keep_best = r.checkpoints && a.keep_best_checkpoints() > 0;
+  r.patience = params.early_stopping_patience;
+  return r;
+}
+
+}  // namespace
+
+StatusOr<TrialSetup> SetUpTrial(const wire::Assignment& a) {
+  TrialSetup s;
+  for (const auto& [name, text] : a.hparams()) {
+    Status applied = ApplyHyperparameter(&s.params, name, ParamValue::Parse(text));
+    if (!applied.ok()) return applied.As(StatusCode::kInvalidConfig);
+  }
+  if (Status read = ReadData(a, &s); !read.ok()) return read.As(StatusCode::kDataError);
+  auto task = ReadTask(a, &s);
+  if (!task.ok()) return task.status();
+  const TrainingParams& p = s.params;
+  const int num_labels = static_cast<int>(s.manifest.labels.size());
+  const int num_langs = static_cast<int>(s.manifest.languages.size());
+  s.max_length = a.model().max_length();
+  const EncoderDims dims{s.manifest.vocab_size, a.model().layers(), a.model().hidden(), a.model().heads(),
+                         a.model().ffn(),       s.max_length};
+  LoraSpec lora;
+  if (p.lora) lora = LoraSpec{p.lora_rank, p.lora_alpha, p.lora_targets};
+  s.shape = MakeModelShape(dims, *task, num_labels, p.dropout, lora);
+  if (p.freeze_layers > s.shape.layers) {
+    return Status::InvalidConfig("hyperparameter freeze_layers = " + std::to_string(p.freeze_layers) +
+                                 " is more than the model's " + std::to_string(s.shape.layers) +
+                                 " layers (model.layers)");
+  }
+  s.buckets = Buckets(a);
+  s.sampling = SamplingPlan{s.train->language_sizes(), a.data().sampling_alpha(), static_cast<uint64_t>(p.seed)};
+  s.eval = EvalSpec{*task, num_labels, num_langs, TrialSetup::kPad, s.max_length, s.masking, s.placement.device};
+  s.metric = MetricConfig{a.metric().name().empty() ? "macro_f1" : a.metric().name(), a.metric().over(),
+                          a.metric().name().empty() || a.metric().maximize(), a.metric().min_language_f1()};
+  s.rules = Rules(a, p);
+  if (s.rules.stop_at < s.rules.max_steps && !s.rules.checkpoints) {
+    return Status::InvalidConfig("stop_at_step " + std::to_string(s.rules.stop_at) +
+                                 " needs a checkpoint_dir to pause in");
+  }
+  return s;
+}
+
+}  // namespace polysweep
