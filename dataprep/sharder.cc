@@ -275,6 +275,114 @@ std::string DataFingerprint(const DataConfig& c) {
   return ChecksumHex(Fnv1a64(s));
 }
 
+namespace {
+
+// Orders the rows deterministically, caps each language in that order, and
+// fills the manifest's labels, languages and counts. Returns the kept rows.
+StatusOr<std::vector<const Row*>> SelectRows(const DataConfig& config, const std::vector<Row>& rows, Manifest* m) {
+  std::vector<const Row*> sorted;
+  sorted.reserve(rows.size());
+  for (const Row& r : rows) sorted.push_back(&r);
+  std::sort(sorted.begin(), sorted.end(), [](const Row* a, const Row* b) {
+    return a->ex.lang != b->ex.lang ? a->ex.lang < b->ex.lang : a->order < b->order;
+  });
+  // Unlabelled text (model.task masked_lm sets no label field): no label map, every label 0.
+  const bool labelled = !config.label_field.empty();
+  std::set<std::string> labels(config.labels.begin(), config.labels.end()), langs;
+  std::vector<const Row*> kept;
+  std::map<std::string, int64_t> per_lang;
+  for (const Row* r : sorted) {
+    if (config.max_per_language > 0 && per_lang[r->ex.lang] >= config.max_per_language) continue;
+    ++per_lang[r->ex.lang];
+    if (labelled) labels.insert(r->ex.label);
+    langs.insert(r->ex.lang);
+    kept.push_back(r);
+    m->counts[r->ex.lang][r->split]++;
+  }
+  m->labels.assign(labels.begin(), labels.end());
+  m->languages.assign(langs.begin(), langs.end());
+  if (labelled && m->labels.size() < 2) return Status::DataError("data: needs at least 2 distinct labels");
+  if (m->split_size(kTrain) == 0 || m->split_size(kValid) == 0) {
+    return Status::DataError("data: the train or valid split is empty; add data or raise data.valid_fraction");
+  }
+  return kept;
+}
+
+// Trains the tokenizer on the kept training rows (or copies data.tokenizer)
+// into `tmp`, records it in the manifest, and loads it.
+StatusOr<std::unique_ptr<Tokenizer>> PrepareTokenizer(const DataConfig& config, const std::vector<const Row*>& kept,
+                                                      const std::string& tmp, int threads, const Logger& log,
+                                                      Manifest* m) {
+  if (config.tokenizer.empty()) {
+    std::vector<const Row*> train;
+    for (const Row* r : kept) {
+      if (r->split == kTrain) train.push_back(r);
+    }
+    std::sort(train.begin(), train.end(), [](const Row* a, const Row* b) { return a->order < b->order; });
+    log.Info("training the SentencePiece tokenizer (" + config.tokenizer_type + ", vocab " +
+             std::to_string(config.vocab_size) + ") on a language-balanced sample of " +
+             std::to_string(train.size()) + " training texts");
+    PS_RETURN_IF_ERROR(TrainTokenizer(config, train, tmp, threads));
+  } else {
+    std::error_code ec;
+    fs::copy_file(config.tokenizer, tmp + "/tokenizer.model", ec);
+    if (ec) return Status::NotFound(config.tokenizer + ": cannot copy tokenizer: " + ec.message());
+  }
+  m->tokenizer_file = "tokenizer.model";
+  auto model_bytes = ReadFile(tmp + "/tokenizer.model");
+  if (!model_bytes.ok()) return model_bytes.status();
+  m->tokenizer_hash = ChecksumHex(Fnv1a64(*model_bytes));
+  auto tokenizer = Tokenizer::Load(tmp + "/tokenizer.model");
+  if (!tokenizer.ok()) return tokenizer.status().With("data.tokenizer");
+  m->vocab_size = (*tokenizer)->vocab_size();
+  m->mask_id = (*tokenizer)->pad_id();
+  return std::move(*tokenizer);
+}
+
+// Writes one shard per (split, language) of the kept rows' `ids` into
+// `tmp`, in sorted order, and lists them in the manifest.
+Status WriteShards(const std::vector<const Row*>& kept, const std::vector<std::vector<int>>& ids,
+                   const std::string& tmp, Manifest* m) {
+  std::map<std::string, int> label_id, lang_id;
+  for (size_t i = 0; i < m->labels.size(); ++i) label_id[m->labels[i]] = static_cast<int>(i);
+  for (size_t i = 0; i < m->languages.size(); ++i) lang_id[m->languages[i]] = static_cast<int>(i);
+  // One pass groups the examples by (split, language), in sorted order.
+  std::map<std::pair<int, int>, ShardData> groups;
+  for (size_t i = 0; i < kept.size(); ++i) {
+    const Row& r = *kept[i];
+    const int lang = lang_id[r.ex.lang];
+    groups[{r.split, lang}].Add(ids[i], static_cast<uint16_t>(label_id[r.ex.label]), static_cast<uint16_t>(lang));
+  }
+  for (const auto& [key, data] : groups) {
+    ShardEntry e;
+    e.split = static_cast<Split>(key.first);
+    e.language = m->languages[static_cast<size_t>(key.second)];
+    e.file = std::string(SplitName(e.split)) + "-" + e.language + ".bin";
+    auto info = WriteShard(tmp + "/" + e.file, data);
+    if (!info.ok()) return info.status();
+    e.examples = static_cast<int64_t>(data.size());
+    e.tokens = static_cast<int64_t>(data.tokens.size());
+    e.bytes = static_cast<int64_t>(info->bytes);
+    e.checksum = ChecksumHex(info->checksum);
+    m->shards.push_back(e);
+  }
+  return WriteFileAtomic(tmp + "/manifest.json", ManifestToJson(*m));
+}
+
+// Tokenizes the kept rows and writes the shards and manifest into `tmp`.
+Status BuildShards(const DataConfig& config, const std::vector<const Row*>& kept, const std::string& tmp,
+                   int threads, const Logger& log, Manifest* m) {
+  auto tokenizer = PrepareTokenizer(config, kept, tmp, threads, log, m);
+  if (!tokenizer.ok()) return tokenizer.status();
+  std::vector<std::vector<int>> ids;
+  PS_RETURN_IF_ERROR(Encode(**tokenizer, kept, config.max_tokens, threads, &ids));
+  return WriteShards(kept, ids, tmp, m);
+}
+
+}  // namespace
+
+// Reads, selects, tokenizes and writes into `<shard_dir>.tmp`, then moves
+// it into place: a failure leaves the previous shards as they were.
 StatusOr<ShardOutcome> ShardDataset(const DataConfig& config, const Logger& log, bool force) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::string dir = config.shard_dir;
@@ -287,105 +395,31 @@ StatusOr<ShardOutcome> ShardDataset(const DataConfig& config, const Logger& log,
   std::vector<Row> rows;
   int64_t bad = 0, bytes = 0;
   PS_RETURN_IF_ERROR(ReadRows(config, threads, &rows, &bad, &bytes, log));
-  if (rows.empty()) return Status::Error("data: no examples left after the data.languages filter");
-
-  // Deterministic order; cap each language by that order.
-  std::vector<const Row*> sorted;
-  sorted.reserve(rows.size());
-  for (const Row& r : rows) sorted.push_back(&r);
-  std::sort(sorted.begin(), sorted.end(), [](const Row* a, const Row* b) {
-    return a->ex.lang != b->ex.lang ? a->ex.lang < b->ex.lang : a->order < b->order;
-  });
+  if (rows.empty()) return Status::DataError("data: no examples left after the data.languages filter");
   Manifest& m = outcome.manifest;
   m.fingerprint = fingerprint;
   m.bad_lines = bad;
   m.input_bytes = bytes;
-  // Unlabelled text (model.task masked_lm sets no label field): no label map, every label 0.
-  const bool labelled = !config.label_field.empty();
-  std::set<std::string> labels(config.labels.begin(), config.labels.end()), langs;
-  std::vector<const Row*> kept;
-  std::map<std::string, int64_t> per_lang;
-  for (const Row* r : sorted) {
-    if (config.max_per_language > 0 && per_lang[r->ex.lang] >= config.max_per_language) continue;
-    ++per_lang[r->ex.lang];
-    if (labelled) labels.insert(r->ex.label);
-    langs.insert(r->ex.lang);
-    kept.push_back(r);
-    m.counts[r->ex.lang][r->split]++;
-  }
-  m.labels.assign(labels.begin(), labels.end());
-  m.languages.assign(langs.begin(), langs.end());
-  if (labelled && m.labels.size() < 2) return Status::Error("data: needs at least 2 distinct labels");
-  if (m.split_size(kTrain) == 0 || m.split_size(kValid) == 0) {
-    return Status::Error("data: the train or valid split is empty; add data or raise data.valid_fraction");
-  }
+  auto kept = SelectRows(config, rows, &m);
+  if (!kept.ok()) return kept.status();
 
   const std::string tmp = dir + ".tmp";
   std::error_code ec;
   fs::remove_all(tmp, ec);
   fs::create_directories(tmp, ec);
   if (ec) return Status::Error(tmp + ": cannot create: " + ec.message());
-  auto fail = [&](const Status& s) -> Status {
+  if (Status s = BuildShards(config, *kept, tmp, threads, log, &m); !s.ok()) {
     fs::remove_all(tmp, ec);
     return s;
-  };
-  if (config.tokenizer.empty()) {
-    std::vector<const Row*> train;
-    for (const Row* r : kept) {
-      if (r->split == kTrain) train.push_back(r);
-    }
-    std::sort(train.begin(), train.end(), [](const Row* a, const Row* b) { return a->order < b->order; });
-    log.Info("training the SentencePiece tokenizer (" + config.tokenizer_type + ", vocab " +
-             std::to_string(config.vocab_size) + ") on a language-balanced sample of " +
-             std::to_string(train.size()) + " training texts");
-    Status s = TrainTokenizer(config, train, tmp, threads);
-    if (!s.ok()) return fail(s);
-  } else {
-    fs::copy_file(config.tokenizer, tmp + "/tokenizer.model", ec);
-    if (ec) return fail(Status::Error(config.tokenizer + ": cannot copy tokenizer: " + ec.message()));
   }
-  m.tokenizer_file = "tokenizer.model";
-  auto model_bytes = ReadFile(tmp + "/tokenizer.model");
-  if (!model_bytes.ok()) return fail(model_bytes.status());
-  m.tokenizer_hash = ChecksumHex(Fnv1a64(*model_bytes));
-  auto tokenizer = Tokenizer::Load(tmp + "/tokenizer.model");
-  if (!tokenizer.ok()) return fail(tokenizer.status().With("data.tokenizer"));
-  m.vocab_size = (*tokenizer)->vocab_size();
-  m.mask_id = (*tokenizer)->pad_id();
-
-  std::vector<std::vector<int>> ids;
-  Status s = Encode(**tokenizer, kept, config.max_tokens, threads, &ids);
-  if (!s.ok()) return fail(s);
-
-  std::map<std::string, int> label_id, lang_id;
-  for (size_t i = 0; i < m.labels.size(); ++i) label_id[m.labels[i]] = static_cast<int>(i);
-  for (size_t i = 0; i < m.languages.size(); ++i) lang_id[m.languages[i]] = static_cast<int>(i);
-  // One pass groups the examples by (split, language), in sorted order.
-  std::map<std::pair<int, int>, ShardData> groups;
-  for (size_t i = 0; i < kept.size(); ++i) {
-    const Row& r = *kept[i];
-    const int lang = lang_id[r.ex.lang];
-    groups[{r.split, lang}].Add(ids[i], static_cast<uint16_t>(label_id[r.ex.label]), static_cast<uint16_t>(lang));
-  }
-  for (const auto& [key, data] : groups) {
-    ShardEntry e;
-    e.split = static_cast<Split>(key.first);
-    e.language = m.languages[static_cast<size_t>(key.second)];
-    e.file = std::string(SplitName(e.split)) + "-" + e.language + ".bin";
-    auto info = WriteShard(tmp + "/" + e.file, data);
-    if (!info.ok()) return fail(info.status());
-    e.examples = static_cast<int64_t>(data.size());
-    e.tokens = static_cast<int64_t>(data.tokens.size());
-    e.bytes = static_cast<int64_t>(info->bytes);
-    e.checksum = ChecksumHex(info->checksum);
-    m.shards.push_back(e);
-  }
-  s = WriteFileAtomic(tmp + "/manifest.json", ManifestToJson(m));
-  if (!s.ok()) return fail(s);
   fs::remove_all(dir, ec);
   fs::create_directories(fs::path(dir).parent_path().empty() ? fs::path(".") : fs::path(dir).parent_path(), ec);
   fs::rename(tmp, dir, ec);
-  if (ec) return fail(Status::Error(dir + ": cannot move the shards into place: " + ec.message()));
+  if (ec) {
+    Status moved = Status::Error(dir + ": cannot move the shards into place: " + ec.message());
+    fs::remove_all(tmp, ec);
+    return moved;
+  }
   outcome.rebuilt = true;
   outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return outcome;
