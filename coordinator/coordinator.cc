@@ -9,6 +9,7 @@
 #include "common/files.h"
 #include "common/hparams.h"
 #include "common/wire.h"
+#include "common/wire_config.h"
 #include "common/worker_command.h"
 #include "coordinator/hang_detector.h"
 
@@ -191,14 +192,7 @@ wire::Assignment Coordinator::MakeAssignment(const Trial& trial) const {
   wire::Assignment a;
   // The full resolved set, so the worker needs no defaults of its own.
   for (const auto& [k, v] : FormatHyperparameters(trial.training)) (*a.mutable_hparams())[k] = v;
-  auto* m = a.mutable_model();
-  m->set_layers(config_.model.layers);
-  m->set_hidden(config_.model.hidden);
-  m->set_heads(config_.model.heads);
-  m->set_ffn(config_.model.ffn);
-  m->set_max_length(config_.model.max_length);
-  m->set_init(config_.model.init);
-  m->set_task(config_.model.task);
+  ModelToWire(config_.model, a.mutable_model());
   auto* d = a.mutable_data();
   d->set_shard_dir(std::filesystem::absolute(config_.data.shard_dir).string());
   d->set_sampling_alpha(config_.data.sampling_alpha);
@@ -207,27 +201,12 @@ wire::Assignment Coordinator::MakeAssignment(const Trial& trial) const {
   a.set_max_steps(trial.max_steps);
   a.set_eval_every(config_.budget.eval_every);
   a.set_log_every(config_.budget.log_every);
-  a.set_threads(config_.trial.threads_per_rank);
-  a.set_backend(config_.trial.backend);
-  a.set_heartbeat_seconds(config_.trial.heartbeat_seconds);
+  TrialResourcesToWire(config_.trial, &a);
   // Always a checkpoint directory: pauses (at a rung, or on request) and
   // preemptions commit a checkpoint there even when periodic ones are off.
   a.set_checkpoint_dir(std::filesystem::absolute(config_.output_dir).string() + "/checkpoints/trial-" +
                        std::to_string(trial.id));
-  a.set_checkpoint_every(config_.trial.checkpoint_every);
-  a.set_checkpoint_every_seconds(config_.trial.checkpoint_every_seconds);
-  a.set_keep_checkpoints(config_.trial.keep_checkpoints);
-  a.set_keep_best_checkpoints(config_.trial.keep_best_checkpoints);
-  a.set_synthetic_step_ms(config_.trial.synthetic_step_ms);
-  a.set_bucket_mb(config_.trial.bucket_mb);
-  a.set_first_bucket_mb(config_.trial.first_bucket_mb);
-  a.set_overlap(config_.trial.overlap);
-  a.set_collective_timeout_seconds(config_.trial.collective_timeout_seconds);
-  wire::MetricSpec* metric = a.mutable_metric();
-  metric->set_name(config_.metric.name);
-  metric->set_over(config_.metric.over);
-  metric->set_maximize(config_.metric.maximize);
-  metric->set_min_language_f1(config_.metric.min_language_f1);
+  MetricToWire(config_.metric, a.mutable_metric());
   if (trial.stop_at < trial.max_steps) a.set_stop_at_step(trial.stop_at);
   return a;
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/wire_config.h"
 #include "worker/trainer.h"
 
 namespace polysweep {
@@ -26,12 +27,9 @@ Status ReadData(const wire::Assignment& a, TrialSetup* s) {
 // The task and how its batches are masked; refuses a task whose labels the
 // batches cannot carry.
 StatusOr<TaskKind> ReadTask(const wire::Assignment& a, TrialSetup* s) {
-  TaskKind task = TaskKind::kSequenceClassification;
-  if (!a.model().task().empty()) {
-    auto parsed = ParseTaskKind(a.model().task());
-    if (!parsed.ok()) return parsed.status().With("model.task").As(StatusCode::kInvalidConfig);
-    task = *parsed;
-  }
+  auto parsed = ParseTaskKind(ModelFromWire(a.model()).task);
+  if (!parsed.ok()) return parsed.status().With("model.task").As(StatusCode::kInvalidConfig);
+  const TaskKind task = *parsed;
   const LabelKind label = Task(task).label;
   if (label == LabelKind::kMaskedTokens) {
     if (s->manifest.mask_id < 0) {
@@ -84,9 +82,9 @@ StatusOr<TrialSetup> SetUpTrial(const wire::Assignment& a) {
   const TrainingParams& p = s.params;
   const int num_labels = static_cast<int>(s.manifest.labels.size());
   const int num_langs = static_cast<int>(s.manifest.languages.size());
-  s.max_length = a.model().max_length();
-  const EncoderDims dims{s.manifest.vocab_size, a.model().layers(), a.model().hidden(), a.model().heads(),
-                         a.model().ffn(),       s.max_length};
+  const ModelConfig model = ModelFromWire(a.model());
+  s.max_length = model.max_length;
+  const EncoderDims dims{s.manifest.vocab_size, model.layers, model.hidden, model.heads, model.ffn, s.max_length};
   LoraSpec lora;
   if (p.lora) lora = LoraSpec{p.lora_rank, p.lora_alpha, p.lora_targets};
   s.shape = MakeModelShape(dims, *task, num_labels, p.dropout, lora);
@@ -98,8 +96,7 @@ StatusOr<TrialSetup> SetUpTrial(const wire::Assignment& a) {
   s.buckets = Buckets(a);
   s.sampling = SamplingPlan{s.train->language_sizes(), a.data().sampling_alpha(), static_cast<uint64_t>(p.seed)};
   s.eval = EvalSpec{*task, num_labels, num_langs, TrialSetup::kPad, s.max_length, s.masking, s.placement.device};
-  s.metric = MetricConfig{a.metric().name().empty() ? "macro_f1" : a.metric().name(), a.metric().over(),
-                          a.metric().name().empty() || a.metric().maximize(), a.metric().min_language_f1()};
+  s.metric = MetricFromWire(a.metric());
   s.rules = Rules(a, p);
   if (s.rules.stop_at < s.rules.max_steps && !s.rules.checkpoints) {
     return Status::InvalidConfig("stop_at_step " + std::to_string(s.rules.stop_at) +

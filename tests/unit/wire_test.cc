@@ -1,6 +1,7 @@
 // Tests of the ZeroMQ envelope framing (common/wire.h) over real TCP sockets
 // on the loopback interface.
 #include "common/wire.h"
+#include "common/wire_config.h"
 
 #include <gtest/gtest.h>
 
@@ -285,6 +286,56 @@ TEST(Envelope, ProgressBatchesAreBoundedOrderedAndCheckedReportByReport) {
   wire::Envelope nan = batch({1, 2});
   nan.mutable_progress_batch()->mutable_reports(1)->set_loss(std::nan(""));
   EXPECT_EQ(ValidateEnvelope(nan).message(), "progress values not finite");
+}
+
+// The config's sections survive the trip to the ranks field for field, and
+// an older coordinator's empty task and metric read as the defaults.
+TEST(WireConfig, ModelAndMetricRoundTripAndEmptyMeansTheDefault) {
+  ModelConfig model;
+  model.layers = 3;
+  model.hidden = 48;
+  model.heads = 6;
+  model.ffn = 96;
+  model.max_length = 40;
+  model.init = "/models/enc";
+  model.task = "masked_lm";
+  wire::ModelSpec spec;
+  ModelToWire(model, &spec);
+  const ModelConfig back = ModelFromWire(spec);
+  EXPECT_EQ(back.layers, 3);
+  EXPECT_EQ(back.hidden, 48);
+  EXPECT_EQ(back.heads, 6);
+  EXPECT_EQ(back.ffn, 96);
+  EXPECT_EQ(back.max_length, 40);
+  EXPECT_EQ(back.init, "/models/enc");
+  EXPECT_EQ(back.task, "masked_lm");
+  spec.clear_task();
+  EXPECT_EQ(ModelFromWire(spec).task, "sequence_classification");
+
+  const MetricConfig metric{"language_f1", "worst", false, 0.25};
+  wire::MetricSpec mspec;
+  MetricToWire(metric, &mspec);
+  const MetricConfig mback = MetricFromWire(mspec);
+  EXPECT_EQ(mback.name, "language_f1");
+  EXPECT_EQ(mback.over, "worst");
+  EXPECT_FALSE(mback.maximize);
+  EXPECT_DOUBLE_EQ(mback.min_language_f1, 0.25);
+  const MetricConfig none = MetricFromWire(wire::MetricSpec{});
+  EXPECT_EQ(none.name, "macro_f1");
+  EXPECT_TRUE(none.maximize);
+
+  TrialResources trial;
+  trial.backend = "nccl";
+  trial.bucket_mb = 7;
+  trial.overlap = false;
+  trial.collective_timeout_seconds = 12;
+  wire::Assignment a;
+  TrialResourcesToWire(trial, &a);
+  EXPECT_EQ(a.backend(), "nccl");
+  EXPECT_DOUBLE_EQ(a.bucket_mb(), 7);
+  EXPECT_FALSE(a.overlap());
+  EXPECT_DOUBLE_EQ(a.collective_timeout_seconds(), 12);
+  EXPECT_EQ(a.checkpoint_every(), trial.checkpoint_every);
 }
 
 }  // namespace
