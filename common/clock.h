@@ -4,6 +4,8 @@
 // fake clock instead of sleeping.
 #pragma once
 
+#include <atomic>
+
 namespace polysweep {
 
 class Clock {
@@ -19,15 +21,16 @@ class SystemClock : public Clock {
   double Now() const override;
 };
 
-// A clock that stands still until told to move. Not thread-safe.
+// A clock that stands still until told to move: a test moves it from its
+// own thread while the coordinator's thread reads it.
 class FakeClock : public Clock {
  public:
   explicit FakeClock(double now = 1.0e9) : now_(now) {}
-  double Now() const override { return now_; }
-  void Advance(double seconds) { now_ += seconds; }
+  double Now() const override { return now_.load(); }
+  void Advance(double seconds) { now_.store(now_.load() + seconds); }  // one thread moves it
 
  private:
-  double now_;
+  std::atomic<double> now_;
 };
 
 }  // namespace polysweep

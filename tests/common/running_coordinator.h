@@ -5,10 +5,12 @@
 
 #include <atomic>
 #include <chrono>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <thread>
 
+#include "common/clock.h"
 #include "common/config.h"
 #include "common/manifest.h"
 #include "coordinator/coordinator.h"
@@ -21,8 +23,11 @@ namespace polysweep::testing_util {
 class RunningCoordinator {
  public:
   // Creates the journal at `journal_path`, binds and starts running.
+  // `clock`, when given, is the coordinator's (it must outlive it): a test
+  // moves a FakeClock to pass a timeout without waiting for it.
   static StatusOr<std::unique_ptr<RunningCoordinator>> Start(const SweepConfig& config, const Manifest& manifest,
-                                                              const std::string& journal_path) {
+                                                              const std::string& journal_path,
+                                                              const Clock* clock = nullptr) {
     std::unique_ptr<RunningCoordinator> c(new RunningCoordinator(config, manifest));
     auto journal = Journal::Create(journal_path, c->config_);
     if (!journal.ok()) return journal.status();
@@ -34,11 +39,29 @@ class RunningCoordinator {
     options.worker_binary = "polysweep-worker";
     options.stop = &c->stop_;
     options.poll_interval_ms = 20;
+    options.clock = clock;
     c->coordinator_ = std::make_unique<Coordinator>(c->config_, c->manifest_, c->journal_.get(), &c->launcher_,
                                                     c->searcher_.get(), options);
     if (Status s = c->coordinator_->Bind(); !s.ok()) return s;
     c->run_ = std::thread([p = c.get()] { p->run_status_ = p->coordinator_->Run(); });
     return c;
+  }
+  // A coordinator of the sweep `name` in `dir` (a one-line data file, two
+  // labels, one language, CURVE off): `tail` is its YAML after name,
+  // output_dir and data.
+  static StatusOr<std::unique_ptr<RunningCoordinator>> StartInDir(const std::string& dir, const std::string& name,
+                                                                   const std::string& tail,
+                                                                   const Clock* clock = nullptr) {
+    std::ofstream(dir + "/data.jsonl") << "{}\n";
+    auto config = ParseSweepConfig("name: " + name + "\noutput_dir: " + dir + "\ndata: {files: [" + dir +
+                                       "/data.jsonl]}\nsecurity: {curve: off}\n" + tail,
+                                   name + ".yaml");
+    if (!config.ok()) return config.status();
+    Manifest manifest;
+    manifest.labels = {"a", "b"};
+    manifest.languages = {"de"};
+    manifest.counts["de"] = {100, 10, 10};
+    return Start(*config, manifest, dir + "/journal.db", clock);
   }
   ~RunningCoordinator() { Stop(); }
 

@@ -134,16 +134,7 @@ std::string FreshTempDir() {
 // name, output_dir and data.
 StatusOr<std::unique_ptr<testing_util::RunningCoordinator>> StartCoordinator(const std::string& dir,
                                                                              const std::string& sweep) {
-  std::ofstream(dir + "/data.jsonl") << "{}\n";
-  auto config = ParseSweepConfig("name: rep\noutput_dir: " + dir + "\ndata: {files: [" + dir +
-                                     "/data.jsonl]}\nsecurity: {curve: off}\n" + sweep,
-                                 "rep.yaml");
-  if (!config.ok()) return config.status();
-  Manifest manifest;
-  manifest.labels = {"a", "b"};
-  manifest.languages = {"de"};
-  manifest.counts["de"] = {100, 10, 10};
-  return testing_util::RunningCoordinator::Start(*config, manifest, dir + "/journal.db");
+  return testing_util::RunningCoordinator::StartInDir(dir, "rep", sweep);
 }
 
 TEST(Reporter, ARealCoordinatorJournalsEveryBatchedReportOnce) {
