@@ -33,7 +33,7 @@ struct CheckpointManifest {
   int64_t step = 0;           // optimizer steps done
   std::string position;       // reader position after `step` ("epoch:offset")
   int32_t world_size = 0;     // ranks that wrote it (resuming on others is fine)
-  double wall_time = 0;       // when it was committed
+  double wall_time = 0;       // when its state was taken (rank 0, at the end of its step)
   // The sweep's objective at this step, oriented so higher is better
   // (infeasible: -inf), when the trial was evaluated here; retention keeps
   // the best-scoring checkpoints.

@@ -97,6 +97,7 @@ Status Checkpointer::Save(EncoderClassifier& model, torch::optim::Optimizer& opt
   if (!rng.ok()) return rng.status();
   if (comm_->rank() != 0) return Status::Ok();  // every rank holds the same model and optimizer state
   Pending p;
+  p.wall_time = WallSeconds();
   p.rng = std::move(*rng);
   p.step = step;
   p.position = after.Encode();
@@ -162,7 +163,7 @@ Status Checkpointer::Write(const Pending& p) {
     PS_RETURN_IF_ERROR(WriteFileAtomic(tmp + "/" + name, *bytes));
     m.files.push_back({name, static_cast<int64_t>(bytes->size()), ChecksumHex(Fnv1a64(*bytes))});
   }
-  m.wall_time = WallSeconds();
+  m.wall_time = p.wall_time;
   m.score = p.score;
   m.early_stop = p.early_stop;
   m.unacknowledged = p.unacknowledged;

@@ -61,6 +61,7 @@ class Checkpointer {
  private:
   struct Pending {
     int64_t step = 0;
+    double wall_time = 0;  // when Save took the state, not when the writer got to it
     std::string position;
     std::string model;
     std::string optimizer;

@@ -263,10 +263,11 @@ TEST(Sweep, TimedCheckpointsAreTakenAtOneStepByEveryRank) {
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   const auto checkpoints = ListCheckpoints(dir + "/run/checkpoints/trial-1");
   // One every 0.5 s of training: at least two, none sooner than 0.5 s after
-  // the previous one's save (the timer restarts then) and none much later.
-  // The exact due time is the policy's, tested on a given clock in
-  // tests/worker/checkpoint_policy_test.cc; here a busy machine's slow saves
-  // and steps only lengthen the gaps, within the bound.
+  // the previous one (a manifest's time is when rank 0 took the state; the
+  // timer restarts after that) and none much later. The writes run behind
+  // the steps, so a slow write must not shorten a gap: the time is not when
+  // the writer got to it. The exact due time is the policy's, tested on
+  // given time points in tests/worker/checkpoint_policy_test.cc.
   ASSERT_GE(checkpoints.size(), 2u) << "expected a checkpoint every 0.5 s";
   double newer = 0;
   for (const std::string& c : checkpoints) {  // newest first
@@ -277,7 +278,7 @@ TEST(Sweep, TimedCheckpointsAreTakenAtOneStepByEveryRank) {
     for (const auto& f : m->files) rng |= f.name == "rng.bin" && f.bytes > 0 && f.bytes % 2 == 0;
     EXPECT_TRUE(rng) << c << " has no RNG states of both ranks";
     if (newer > 0) {
-      EXPECT_GE(newer - m->wall_time, 0.3) << c << " came too soon after the previous one";
+      EXPECT_GE(newer - m->wall_time, 0.45) << c << " came too soon after the previous one";
       EXPECT_LT(newer - m->wall_time, 5.0) << c << ": the next checkpoint came long after 0.5 s";
     }
     newer = m->wall_time;
