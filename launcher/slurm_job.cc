@@ -5,7 +5,6 @@
 #include <signal.h>
 
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
@@ -128,15 +127,14 @@ class SbatchJobLauncher : public TrialLauncher {
       : extra_args_(std::move(extra_args)), sbatch_(std::move(sbatch)) {}
 
   StatusOr<std::unique_ptr<TrialProcess>> Launch(const LaunchSpec& spec) override {
-    std::error_code ec;
-    const std::uintmax_t size = std::filesystem::file_size(spec.log_path, ec);
+    const std::uintmax_t log_end = LogEnd(spec.log_path);  // this attempt's lines start there
     auto out = RunCommand(SbatchArgv(sbatch_, extra_args_, spec), 60000);
     if (!out.ok()) return out.status().With("submitting " + spec.name + " (install slurm-client or put sbatch on PATH)");
     std::string id = out->out.substr(0, out->out.find_first_of(";\n"));
     if (out->exit_code != 0 || id.empty() || id.find_first_not_of("0123456789") != std::string::npos) {
       return Status::Error("sbatch refused " + spec.name + ": " + (out->err.empty() ? out->out : out->err));
     }
-    return std::unique_ptr<TrialProcess>(new SbatchJob(id, spec.name, spec.log_path, ec ? 0 : size));
+    return std::unique_ptr<TrialProcess>(new SbatchJob(id, spec.name, spec.log_path, log_end));
   }
 
   std::unique_ptr<TrialProcess> Adopt(const std::string& handle, const std::vector<std::string>&) override {

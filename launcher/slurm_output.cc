@@ -3,11 +3,18 @@
 #include <signal.h>
 
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <regex>
 #include <sstream>
 
 namespace polysweep {
+
+std::uintmax_t LogEnd(const std::string& path) {
+  std::error_code ec;
+  const std::uintmax_t size = std::filesystem::file_size(path, ec);
+  return ec ? 0 : size;
+}
 
 std::string ReadLogFrom(const std::string& path, std::uintmax_t offset) {
   std::ifstream in(path, std::ios::binary);

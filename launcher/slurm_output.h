@@ -21,6 +21,9 @@ std::optional<ExitInfo> ParseSrunOutput(const std::string& text);
 // The "JOB.STEP" id srun or slurmstepd printed, or "".
 std::string SlurmStepId(const std::string& text);
 
+// Where the file at `path` ends now (0 when it does not exist yet): the
+// offset from which a new attempt's lines are read.
+std::uintmax_t LogEnd(const std::string& path);
 // What the file at `path` gained since byte `offset` ("" when unreadable).
 std::string ReadLogFrom(const std::string& path, std::uintmax_t offset);
 

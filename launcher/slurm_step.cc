@@ -5,7 +5,6 @@
 #include <signal.h>
 
 #include <chrono>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <thread>
@@ -107,8 +106,7 @@ class SrunStepLauncher : public TrialLauncher {
       : extra_args_(std::move(extra_args)), srun_(std::move(srun)) {}
 
   StatusOr<std::unique_ptr<TrialProcess>> Launch(const LaunchSpec& spec) override {
-    std::error_code ec;
-    const std::uintmax_t size = std::filesystem::file_size(spec.log_path, ec);
+    const std::uintmax_t log_end = LogEnd(spec.log_path);  // this attempt's lines start there
     std::vector<std::string> env;
     for (const auto& [key, value] : spec.env) env.push_back(key + "=" + value);
     auto pid = SpawnGroupLeader(SrunArgv(srun_, extra_args_, spec), env, spec.log_path,
@@ -117,7 +115,7 @@ class SrunStepLauncher : public TrialLauncher {
     // "srun:HOST:PGID:NAME": srun leads its own process group on HOST.
     const std::string handle = "srun:" + HostName() + ":" + std::to_string(*pid) + ":" + spec.name;
     return std::unique_ptr<TrialProcess>(new SrunStep(std::make_unique<GroupProcess>(*pid, handle), spec.name,
-                                                      spec.log_path, ec ? 0 : size));
+                                                      spec.log_path, log_end));
   }
 
   std::unique_ptr<TrialProcess> Adopt(const std::string& handle, const std::vector<std::string>& args) override {
