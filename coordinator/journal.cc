@@ -394,14 +394,32 @@ int64_t StoredAttempt(uint32_t attempt, uint32_t origin) {
 
 }  // namespace
 
+int64_t Journal::HighestProgressStep(uint64_t trial) {
+  auto [it, added] = highest_progress_step_.try_emplace(trial, -1);
+  if (added) {
+    Stmt q(db_, Cached("SELECT MAX(step) FROM progress WHERE trial_id=?"));
+    q.Bind(1, static_cast<int64_t>(trial));
+    if (q.Next() && !q.Null(0)) it->second = q.Int(0);
+  }
+  return it->second;
+}
+
 StatusOr<bool> Journal::RecordProgress(uint64_t trial, uint32_t attempt, const wire::Progress& p) {
-  Stmt ins(db_, Cached("INSERT INTO progress(trial_id, attempt, step, loss, lr, samples_per_sec, samples, max_steps, "
-                       "at, resumed_from) SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,?10 WHERE NOT EXISTS "
-                       "(SELECT 1 FROM progress WHERE trial_id=?1 AND step=?3)"));
+  // A step past the highest stored is new: it goes in without the probe for
+  // a stored row (the hot path: each report once, in step order). At or
+  // below it (a replay, a resent batch) the insert checks. A rolled-back
+  // batch leaves the highest too high, which only costs a probe.
+  const bool beyond = p.step() > HighestProgressStep(trial);
+  Stmt ins(db_, beyond ? Cached("INSERT INTO progress(trial_id, attempt, step, loss, lr, samples_per_sec, samples, "
+                                "max_steps, at, resumed_from) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10)")
+                       : Cached("INSERT INTO progress(trial_id, attempt, step, loss, lr, samples_per_sec, samples, "
+                                "max_steps, at, resumed_from) SELECT ?1,?2,?3,?4,?5,?6,?7,?8,?9,?10 WHERE NOT EXISTS "
+                                "(SELECT 1 FROM progress WHERE trial_id=?1 AND step=?3)"));
   ins.Bind(1, static_cast<int64_t>(trial)).Bind(2, StoredAttempt(attempt, p.origin_attempt())).Bind(3, p.step())
       .Bind(4, p.loss()).Bind(5, p.lr()).Bind(6, p.samples_per_sec()).Bind(7, p.samples())
       .Bind(8, p.max_steps()).Bind(9, WallSeconds()).Bind(10, p.resumed_from());
   PS_RETURN_IF_ERROR(ins.Run());
+  if (beyond) highest_progress_step_[trial] = p.step();
   return sqlite3_changes(db_) > 0;
 }
 

@@ -9,6 +9,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "common/config.h"
@@ -209,6 +210,9 @@ class Journal {
   bool batch_ = false;
   int64_t version_ = kJournalSchemaVersion;  // of the file; older ones are read as they are
   std::map<const char*, struct sqlite3_stmt*> cached_;
+  // The highest step of each trial's stored progress, read once per trial.
+  int64_t HighestProgressStep(uint64_t trial);
+  std::unordered_map<uint64_t, int64_t> highest_progress_step_;
   std::unique_ptr<WalCheckpointer> checkpointer_;
 };
 

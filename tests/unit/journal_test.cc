@@ -346,6 +346,39 @@ TEST_F(JournalTest, SnapshotShowsTheFurthestStepOfAnyAttempt) {
   EXPECT_DOUBLE_EQ(snap->trials(0).loss(), 3.0);
 }
 
+// The highest stored step lets new steps skip the check for a stored row;
+// what a journal held before it was reopened, and late steps below the
+// highest, are still stored exactly once.
+TEST_F(JournalTest, AReopenedJournalStoresEachStepOnceLateStepsToo) {
+  {
+    auto j = Create();
+    ASSERT_NE(j, nullptr);
+    ASSERT_TRUE(j->AddTrial(1, {}).ok());
+    for (int step : {10, 20}) {
+      auto stored = j->RecordProgress(1, 1, Progress(step, 1.0));
+      ASSERT_TRUE(stored.ok() && *stored) << step;
+    }
+  }
+  auto j = Journal::Open(path_);
+  ASSERT_TRUE(j.ok()) << j.status().message();
+  const std::vector<std::pair<int, bool>> reports = {
+      {20, false},  // stored before the reopen
+      {15, true},   // late: below the highest stored, never stored
+      {15, false},
+      {30, true},
+      {30, false},
+      {10, false},
+  };
+  for (const auto& [step, expected] : reports) {
+    auto stored = (*j)->RecordProgress(1, 2, Progress(step, 2.0));
+    ASSERT_TRUE(stored.ok()) << stored.status().message();
+    EXPECT_EQ(*stored, expected) << "step " << step;
+  }
+  Db db(path_);
+  EXPECT_EQ(db.One("SELECT COUNT(*) FROM progress"), "4");
+  EXPECT_EQ(db.One("SELECT COUNT(DISTINCT step) FROM progress"), "4");
+}
+
 TEST_F(JournalTest, RepeatedProgressAndEvaluationAreStoredOnce) {
   auto j = Create();
   ASSERT_NE(j, nullptr);
