@@ -39,6 +39,18 @@ int64_t MaxStep(const std::string& journal) {
   return s.empty() ? 0 : std::stoll(s);
 }
 
+// The furthest step attempt `attempt` of trial 1 reported itself: a resumed
+// attempt's first reports replay what its checkpoint's coordinator never
+// acknowledged, stored as the attempt that made them, so this grows only
+// once the attempt's own ranks step.
+int64_t MaxStepOfAttempt(const std::string& journal, int attempt) {
+  if (!std::filesystem::exists(journal)) return 0;
+  JournalReader j(journal);
+  const std::string s =
+      j.Scalar("SELECT MAX(step) FROM progress WHERE trial_id=1 AND attempt=" + std::to_string(attempt));
+  return s.empty() ? 0 : std::stoll(s);
+}
+
 // `polysweep check` on a finished sweep: exit 0, or its report.
 void ExpectCheckPasses(const std::string& run) {
   auto check = RunCommand(std::string(POLYSWEEP_BIN) + " check --dir " + Quote(run));
@@ -213,9 +225,21 @@ TEST(Chaos, StoppedRankIsDetectedNamedAndTheTrialRestarted) {
   const std::string journal = run + "/journal.db";
   double worst_detection = 0;
   for (int k = 0; k < stops; ++k) {
+    // Stop a rank of this attempt once its own ranks have stepped a while
+    // (40 steps past its first report of its own, some heartbeats): stopped
+    // before its first step, a rank has the start timeout instead of the
+    // hang timeout, and MaxStep alone can pass the target on the attempt's
+    // replayed reports before its ranks take a step.
+    const int attempt = k + 1;
     const int64_t target = MaxStep(journal) + 60 + static_cast<int64_t>(rng() % 60);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
-    while (MaxStep(journal) < target) {
+    int64_t first_own = 0;
+    auto stepped = [&] {
+      const int64_t own = MaxStepOfAttempt(journal, attempt);
+      if (own > 0 && first_own == 0) first_own = own;
+      return own > 0 && own >= std::max(target, first_own + 40);
+    };
+    while (!stepped()) {
       ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no progress before stop " << k;
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
     }
