@@ -26,8 +26,8 @@ Status ReadData(const wire::Assignment& a, TrialSetup* s) {
 
 // The task and how its batches are masked; refuses a task whose labels the
 // batches cannot carry.
-StatusOr<TaskKind> ReadTask(const wire::Assignment& a, TrialSetup* s) {
-  auto parsed = ParseTaskKind(ModelFromWire(a.model()).task);
+StatusOr<TaskKind> ReadTask(const wire::Assignment& a, const ModelConfig& model, TrialSetup* s) {
+  auto parsed = ParseTaskKind(model.task);
   if (!parsed.ok()) return parsed.status().With("model.task").As(StatusCode::kInvalidConfig);
   const TaskKind task = *parsed;
   const LabelKind label = Task(task).label;
@@ -77,12 +77,12 @@ StatusOr<TrialSetup> SetUpTrial(const wire::Assignment& a) {
     if (!applied.ok()) return applied.As(StatusCode::kInvalidConfig);
   }
   if (Status read = ReadData(a, &s); !read.ok()) return read.As(StatusCode::kDataError);
-  auto task = ReadTask(a, &s);
+  const ModelConfig model = ModelFromWire(a.model());
+  auto task = ReadTask(a, model, &s);
   if (!task.ok()) return task.status();
   const TrainingParams& p = s.params;
   const int num_labels = static_cast<int>(s.manifest.labels.size());
   const int num_langs = static_cast<int>(s.manifest.languages.size());
-  const ModelConfig model = ModelFromWire(a.model());
   s.max_length = model.max_length;
   const EncoderDims dims{s.manifest.vocab_size, model.layers, model.hidden, model.heads, model.ffn, s.max_length};
   LoraSpec lora;
