@@ -24,6 +24,7 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
+#include "cli/config_names.h"
 #include "common/config.h"
 #include "common/manifest.h"
 #include "common/wire.h"
@@ -154,7 +155,7 @@ int main(int argc, char** argv) {
                            "budget: {max_trials: " + std::to_string(clients) + ", max_steps: " +
                            std::to_string(reports) + ", log_every: 1}\n"
                            "security: {curve: off}\n";
-  auto config = ParseSweepConfig(yaml, "ingest.yaml");
+  auto config = ParseSweepConfig(yaml, "ingest.yaml", RegisteredConfigNames());
   if (!config.ok()) return std::cerr << config.status().message() << "\n", 2;
   Manifest manifest;
   manifest.labels = {"a", "b"};

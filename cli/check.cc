@@ -12,6 +12,7 @@
 #include <regex>
 #include <set>
 
+#include "cli/config_names.h"
 #include "common/checkpoint_manifest.h"
 #include "common/config.h"
 #include "common/objective.h"
@@ -386,7 +387,7 @@ StatusOr<CheckReport> CheckSweep(const std::string& dir, const CheckOptions& opt
   auto facts = check::LoadSweepFacts(db, report.journal);
   sqlite3_close(db);
   if (!facts.ok()) return facts.status();
-  auto config = ParseSweepConfig(facts->config, report.journal + " (the sweep's config)");
+  auto config = ParseSweepConfig(facts->config, report.journal + " (the sweep's config)", RegisteredConfigNames());
   if (!config.ok()) return config.status();
   report.sweep = facts->name;
   report.state = SweepStateName(facts->state);

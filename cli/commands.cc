@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "cli/config_names.h"
 #include "cli/check.h"
 #include "cli/cli_watch.h"
 #include "cli/export_model.h"
@@ -35,7 +36,7 @@ int KeyGen(const std::string& prefix) {
 }
 
 int Submit(const std::string& config_path, SubmitOptions options) {
-  auto config = LoadSweepConfig(config_path);
+  auto config = LoadSweepConfig(config_path, RegisteredConfigNames());
   if (!config.ok()) return Fail(config.status().message());
   // `auto` asks Slurm for one CPU per rank; inside the allocation the sweep
   // then divides the CPUs it got among its ranks.
@@ -68,7 +69,7 @@ int CheckCommand(const std::string& given_dir, bool processes, const std::string
 }
 
 int RunShard(const std::string& config_path, bool force) {
-  auto config = LoadSweepConfig(config_path);
+  auto config = LoadSweepConfig(config_path, RegisteredConfigNames());
   if (!config.ok()) return Fail(config.status().message());
   Logger log("shard " + config->name);
   auto shards = ShardDataset(config->data, log, force);
@@ -93,7 +94,7 @@ int Predict(const std::string& model_dir, std::vector<std::string> rest) {
 }
 
 int ExportModelCommand(const std::string& config_path, uint64_t trial, std::string out) {
-  auto config = LoadSweepConfig(config_path);
+  auto config = LoadSweepConfig(config_path, RegisteredConfigNames());
   if (!config.ok()) return Fail(config.status().message());
   auto data = LoadManifest(config->data.shard_dir + "/manifest.json");
   if (!data.ok()) return Fail(data.status().message());
@@ -109,7 +110,7 @@ int ExportModelCommand(const std::string& config_path, uint64_t trial, std::stri
 }
 
 int DataStatsCommand(const std::string& config_path, bool json) {
-  auto config = LoadSweepConfig(config_path);
+  auto config = LoadSweepConfig(config_path, RegisteredConfigNames());
   if (!config.ok()) return Fail(config.status().message());
   auto report = DataStats(config->data, json);
   if (!report.ok()) return Fail(report.status().message());
@@ -118,7 +119,7 @@ int DataStatsCommand(const std::string& config_path, bool json) {
 }
 
 int PreviewCommand(const std::string& config_path) {
-  auto config = LoadSweepConfig(config_path);
+  auto config = LoadSweepConfig(config_path, RegisteredConfigNames());
   if (!config.ok()) return Fail(config.status().message());
   auto text = RenderPreview(*config);
   if (!text.ok()) return Fail(config_path + ": " + text.status().message());
@@ -127,7 +128,7 @@ int PreviewCommand(const std::string& config_path) {
 }
 
 int ValidateCommand(const std::string& config_path) {
-  auto config = LoadSweepConfig(config_path);
+  auto config = LoadSweepConfig(config_path, RegisteredConfigNames());
   if (!config.ok()) return Fail(config.status().message());
   auto searcher = MakeSearcher(config->search, config->budget.max_trials);
   if (!searcher.ok()) return Fail(config_path + ": " + searcher.status().message());

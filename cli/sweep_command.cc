@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iostream>
 
+#include "cli/config_names.h"
 #include "common/config.h"
 #include "common/env.h"
 #include "common/log.h"
@@ -46,7 +47,7 @@ std::string DefaultWorkerBinary() {
 }
 
 StatusOr<SweepConfig> LoadRunConfig(const SweepCommand& command) {
-  auto config = LoadSweepConfig(command.config_path);
+  auto config = LoadSweepConfig(command.config_path, RegisteredConfigNames());
   if (!config.ok()) return config.status();
   if (command.pretrain && config->model.task != "masked_lm") {
     return Status::Error(command.config_path + ": model.task: polysweep pretrain trains a masked-language model on "

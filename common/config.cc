@@ -123,13 +123,13 @@ Field<TrialResources> ThreadsPerRank() {
           }};
 }
 
-const std::vector<Field<TrialResources>>& TrialFields() {
+std::vector<Field<TrialResources>> TrialFields(const ConfigNames& names) {
   using T = TrialResources;
-  static const std::vector<Field<T>> fields = {
+  return {
       config::Integer<T>("ranks", &T::ranks, 1, 4096),
       ThreadsPerRank(),
-      config::OneOf<T>("backend", &T::backend, {"mpi", "nccl"}),
-      config::OneOf<T>("launcher", &T::launcher, {"auto", "mpirun", "srun", "sbatch", "agents"}),
+      config::OneOf<T>("backend", &T::backend, names.backends),
+      config::OneOf<T>("launcher", &T::launcher, names.launchers),
       config::Texts<T>("slurm_args", &T::slurm_args),
       config::Integer<T>("max_restarts", &T::max_restarts, 0, 1000),
       config::Integer<T>("checkpoint_every", &T::checkpoint_every, 0, 1e12),
@@ -146,11 +146,10 @@ const std::vector<Field<TrialResources>>& TrialFields() {
       config::Flag<T>("overlap", &T::overlap),
       config::Number<T>("collective_timeout_seconds", &T::collective_timeout_seconds, 0.1, 1e6),
   };
-  return fields;
 }
 
-Status ParseTrial(const Reader& r, const YAML::Node& n, TrialResources* t) {
-  PS_RETURN_IF_ERROR(config::ReadSection(r, n, "trial", TrialFields(), t));
+Status ParseTrial(const Reader& r, const YAML::Node& n, const ConfigNames& names, TrialResources* t) {
+  PS_RETURN_IF_ERROR(config::ReadSection(r, n, "trial", TrialFields(names), t));
   if (t->hang_timeout_seconds < 2 * t->heartbeat_seconds) {
     return r.Error(n["hang_timeout_seconds"] ? n["hang_timeout_seconds"] : n, "trial.hang_timeout_seconds",
                    "must be at least twice trial.heartbeat_seconds");
@@ -217,12 +216,11 @@ Status ParseMetric(const Reader& r, const YAML::Node& n, const SweepConfig& c, M
   return Status::Ok();
 }
 
-Status ParseScheduler(const Reader& r, const YAML::Node& n, SchedulerConfig* s) {
+Status ParseScheduler(const Reader& r, const YAML::Node& n, const std::vector<KindName<SchedulerKind>>& kinds,
+                      SchedulerConfig* s) {
   using S = SchedulerConfig;
-  static const std::vector<Field<S>> fields = {
-      config::Named<S, SchedulerKind>("type", &S::kind,
-                                      {{"fifo", SchedulerKind::kFifo}, {"asha", SchedulerKind::kAsha},
-                                       {"hyperband", SchedulerKind::kHyperband}, {"median", SchedulerKind::kMedian}}),
+  const std::vector<Field<S>> fields = {
+      config::Named<S, SchedulerKind>("type", &S::kind, kinds),
       config::Integer<S>("grace", &S::grace, 1, 1e12),
       config::Number<S>("reduction_factor", &S::reduction_factor, 1.5, 100),
       config::Integer<S>("brackets", &S::brackets, 1, 10),
@@ -371,26 +369,6 @@ Status ParseTop(const Reader& r, const YAML::Node& root, SweepConfig* c) {
 
 }  // namespace
 
-const char* SearchAlgorithmName(SearchAlgorithm algorithm) {
-  switch (algorithm) {
-    case SearchAlgorithm::kGrid: return "grid";
-    case SearchAlgorithm::kRandom: return "random";
-    case SearchAlgorithm::kQuasiRandom: return "quasirandom";
-    case SearchAlgorithm::kTpe: return "tpe";
-  }
-  return "?";
-}
-
-const char* SchedulerKindName(SchedulerKind kind) {
-  switch (kind) {
-    case SchedulerKind::kFifo: return "fifo";
-    case SchedulerKind::kAsha: return "asha";
-    case SchedulerKind::kHyperband: return "hyperband";
-    case SchedulerKind::kMedian: return "median";
-  }
-  return "?";
-}
-
 bool IsLoopbackEndpoint(const std::string& e) {
   if (e.rfind("ipc://", 0) == 0 || e.rfind("inproc://", 0) == 0) return true;
   for (const char* p : {"tcp://127.", "tcp://localhost:", "tcp://[::1]:"}) {
@@ -399,7 +377,8 @@ bool IsLoopbackEndpoint(const std::string& e) {
   return false;
 }
 
-StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::string& path) {
+StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::string& path,
+                                       const ConfigNames& names) {
   auto loaded = LoadYaml(yaml_text, path);
   if (!loaded.ok()) return loaded.status();
   const YAML::Node& root = *loaded;
@@ -411,16 +390,16 @@ StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::
   PS_RETURN_IF_ERROR(ParseData(r, root["data"], &c));
   if (c.data.shard_dir.empty()) c.data.shard_dir = c.output_dir + "/data";
   if (root["model"]) PS_RETURN_IF_ERROR(ParseModel(r, root["model"], &c));
-  if (root["trial"]) PS_RETURN_IF_ERROR(ParseTrial(r, root["trial"], &c.trial));
+  if (root["trial"]) PS_RETURN_IF_ERROR(ParseTrial(r, root["trial"], names, &c.trial));
   if (root["training"]) PS_RETURN_IF_ERROR(ParseTraining(r, root["training"], &c.training));
-  PS_RETURN_IF_ERROR(config::ParseSearch(r, root["search"], &c.search));
+  PS_RETURN_IF_ERROR(config::ParseSearch(r, root["search"], names.search_algorithms, &c.search));
   PS_RETURN_IF_ERROR(config::CheckAgainstModel(r, root, c));
   if (root["metric"]) PS_RETURN_IF_ERROR(ParseMetric(r, root["metric"], c, &c.metric));
   PS_RETURN_IF_ERROR(CheckTaskMetric(r, root, &c));
   PS_RETURN_IF_ERROR(ParseBudget(r, root["budget"], &c.budget));
   PS_RETURN_IF_ERROR(CheckEarlyStopping(r, root, c));
   if (root["scheduler"]) {
-    PS_RETURN_IF_ERROR(ParseScheduler(r, root["scheduler"], &c.scheduler));
+    PS_RETURN_IF_ERROR(ParseScheduler(r, root["scheduler"], names.schedulers, &c.scheduler));
     PS_RETURN_IF_ERROR(CheckScheduler(r, root, &c));
   }
   if (root["security"]) PS_RETURN_IF_ERROR(ParseSecurity(r, root["security"], &c.security));
@@ -433,12 +412,12 @@ int ResolvedThreadsPerRank(const SweepConfig& config, int cpus) {
   return std::max(1, cpus / std::max(1, config.trial.ranks * config.max_concurrent));
 }
 
-StatusOr<SweepConfig> LoadSweepConfig(const std::string& path) {
+StatusOr<SweepConfig> LoadSweepConfig(const std::string& path, const ConfigNames& names) {
   std::ifstream in(path, std::ios::binary);
   if (!in) return Status::NotFound(path + ": cannot open config file");
   std::stringstream ss;
   ss << in.rdbuf();
-  auto config = ParseSweepConfig(ss.str(), path);
+  auto config = ParseSweepConfig(ss.str(), path, names);
   if (!config.ok()) return config.status();
   PS_RETURN_IF_ERROR(CheckConfigFiles(&*config));
   return config;

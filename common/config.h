@@ -83,8 +83,25 @@ struct TrialResources {
   double collective_timeout_seconds = 600;
 };
 
+// A name a module registers for one of its kinds (ConfigNames below).
+template <typename Kind>
+struct KindName {
+  const char* name;
+  Kind kind;
+};
+
+// The registered name of `kind`, or "?" when `names` has none.
+template <typename Kind>
+const char* NameOf(const std::vector<KindName<Kind>>& names, Kind kind) {
+  for (const KindName<Kind>& n : names) {
+    if (n.kind == kind) return n.name;
+  }
+  return "?";
+}
+
+// The searchers coordinator/searcher.h implements; their names are
+// registered there (coordinator/search_algorithms.h).
 enum class SearchAlgorithm { kGrid, kRandom, kQuasiRandom, kTpe };
-const char* SearchAlgorithmName(SearchAlgorithm algorithm);
 
 struct SearchConfig {
   SearchAlgorithm algorithm = SearchAlgorithm::kRandom;
@@ -104,9 +121,9 @@ struct MetricConfig {
   double min_language_f1 = 0;    // > 0: an evaluation with a language below it is infeasible
 };
 
-// How trials are stopped early and resumed. Steps are training steps.
+// How trials are stopped early and resumed. Steps are training steps. The
+// schedulers' names are registered by coordinator/scheduler_kinds.h.
 enum class SchedulerKind { kFifo, kAsha, kHyperband, kMedian };
-const char* SchedulerKindName(SchedulerKind kind);
 
 struct SchedulerConfig {
   SchedulerKind kind = SchedulerKind::kFifo;
@@ -166,14 +183,28 @@ struct SweepConfig {
 // (ranks x max_concurrent)), at least 1.
 int ResolvedThreadsPerRank(const SweepConfig& config, int cpus);
 
+// The values the config accepts for keys whose meaning other modules
+// implement: each module registers its names (coordinator/
+// search_algorithms.h, coordinator/scheduler_kinds.h,
+// launcher/launcher_names.h, worker/comm/backend_names.h) and the binary
+// that parses a config assembles them (cli/config_names.h). The parser
+// lists none of them itself. Tasks are common/tasks.h's registry.
+struct ConfigNames {
+  std::vector<KindName<SearchAlgorithm>> search_algorithms;  // search.algorithm
+  std::vector<KindName<SchedulerKind>> schedulers;           // scheduler.type
+  std::vector<std::string> launchers;                        // trial.launcher
+  std::vector<std::string> backends;                         // trial.backend
+};
+
 // Parses YAML text; `path` only names the source in messages. Reads no
 // file: what the config names on disk is checked by CheckConfigFiles.
-StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::string& path);
+StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::string& path,
+                                       const ConfigNames& names);
 // The data files and data.tokenizer exist; a model directory named by
 // model.init has the configured architecture (and, when data.tokenizer is
 // unset, its tokenizer encodes the data). Errors name FILE:LINE: key.
 Status CheckConfigFiles(SweepConfig* config);
 // Reads and parses `path`, then CheckConfigFiles.
-StatusOr<SweepConfig> LoadSweepConfig(const std::string& path);
+StatusOr<SweepConfig> LoadSweepConfig(const std::string& path, const ConfigNames& names);
 
 }  // namespace polysweep

@@ -14,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "common/config.h"
 #include "common/status.h"
 
 namespace polysweep::config {
@@ -98,16 +99,17 @@ Field<S> OneOf(const char* key, std::string S::*member, std::vector<std::string>
           }};
 }
 
-// A key whose value is one of `names`, stored as its enum.
+// A key whose value is one of `names` (a module's registered kinds), stored
+// as its enum.
 template <typename S, typename E>
-Field<S> Named(const char* key, E S::*member, std::vector<std::pair<std::string, E>> names) {
+Field<S> Named(const char* key, E S::*member, std::vector<KindName<E>> names) {
   return {key, [=](const Reader& r, const YAML::Node& n, const std::string& p, S* s) {
             std::vector<std::string> words;
-            for (const auto& [name, value] : names) words.push_back(name);
+            for (const KindName<E>& name : names) words.push_back(name.name);
             std::string word;
             PS_RETURN_IF_ERROR(r.Word(n, p, words, &word));
-            for (const auto& [name, value] : names) {
-              if (name == word) s->*member = value;
+            for (const KindName<E>& name : names) {
+              if (name.name == word) s->*member = name.kind;
             }
             return Status::Ok();
           }};
@@ -129,15 +131,12 @@ Status ReadSection(const Reader& r, const YAML::Node& n, const std::string& path
 
 }  // namespace polysweep::config
 
-namespace polysweep {
-struct SearchConfig;
-struct SweepConfig;
-namespace config {
+namespace polysweep::config {
 
-// The search section (config_search.cc).
-Status ParseSearch(const Reader& r, const YAML::Node& n, SearchConfig* s);
+// The search section (config_search.cc); `algorithms` are the registered searchers.
+Status ParseSearch(const Reader& r, const YAML::Node& n, const std::vector<KindName<SearchAlgorithm>>& algorithms,
+                   SearchConfig* s);
 // Hyperparameters whose valid values depend on the model section.
 Status CheckAgainstModel(const Reader& r, const YAML::Node& root, const SweepConfig& c);
 
-}  // namespace config
-}  // namespace polysweep
+}  // namespace polysweep::config

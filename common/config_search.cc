@@ -154,12 +154,11 @@ Status CheckAgainstModel(const Reader& r, const YAML::Node& root, const SweepCon
   return Status::Ok();
 }
 
-Status ParseSearch(const Reader& r, const YAML::Node& n, SearchConfig* s) {
+Status ParseSearch(const Reader& r, const YAML::Node& n, const std::vector<KindName<SearchAlgorithm>>& algorithms,
+                   SearchConfig* s) {
   using S = SearchConfig;
-  static const std::vector<Field<S>> fields = {
-      Named<S, SearchAlgorithm>("algorithm", &S::algorithm,
-                                {{"grid", SearchAlgorithm::kGrid}, {"random", SearchAlgorithm::kRandom},
-                                 {"quasirandom", SearchAlgorithm::kQuasiRandom}, {"tpe", SearchAlgorithm::kTpe}}),
+  const std::vector<Field<S>> fields = {
+      Named<S, SearchAlgorithm>("algorithm", &S::algorithm, algorithms),
       Integer<S>("seed", &S::seed, 0, 9007199254740991.0),
       Integer<S>("startup_trials", &S::startup_trials, 1, 100000),
       Integer<S>("candidates", &S::candidates, 1, 10000),

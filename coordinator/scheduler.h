@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "common/config.h"
+#include "coordinator/scheduler_kinds.h"
 
 namespace polysweep {
 

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "common/config.h"
+#include "coordinator/search_algorithms.h"
 #include "common/search_space.h"
 #include "common/status.h"
 

@@ -8,6 +8,7 @@
 #include "common/config.h"
 #include "common/status.h"
 #include "launcher/launcher.h"
+#include "launcher/launcher_names.h"
 
 namespace polysweep {
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <thread>
 
+#include "cli/config_names.h"
 #include "common/clock.h"
 #include "common/config.h"
 #include "common/manifest.h"
@@ -55,7 +56,7 @@ class RunningCoordinator {
     std::ofstream(dir + "/data.jsonl") << "{}\n";
     auto config = ParseSweepConfig("name: " + name + "\noutput_dir: " + dir + "\ndata: {files: [" + dir +
                                        "/data.jsonl]}\nsecurity: {curve: off}\n" + tail,
-                                   name + ".yaml");
+                                   name + ".yaml", RegisteredConfigNames());
     if (!config.ok()) return config.status();
     Manifest manifest;
     manifest.labels = {"a", "b"};

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <string>
 
+#include "cli/config_names.h"
 #include "common/config.h"
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
@@ -17,7 +18,7 @@ extern "C" int LLVMFuzzerInitialize(int*, char***) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
-  auto config = polysweep::ParseSweepConfig(text, "fuzz.yaml");
+  auto config = polysweep::ParseSweepConfig(text, "fuzz.yaml", polysweep::RegisteredConfigNames());
   if (!config.ok() && config.status().message().rfind("fuzz.yaml", 0) != 0) std::abort();
   return 0;
 }

@@ -1,6 +1,7 @@
 // The journal checker on journals written through the Journal API, each
 // breaking one promise (or none): it names each broken one with its trial
 // and attempt, and finds nothing in a whole sweep.
+#include "cli/config_names.h"
 #include "cli/check.h"
 
 #include <gtest/gtest.h>
@@ -30,7 +31,7 @@ class CheckTest : public ::testing::Test {
     const std::string yaml = "name: unit\ndata: {files: [" + dir_ + "/data.jsonl]}\n"
                              "search: {space: {lr: {type: choice, values: [0.003]}}}\n"
                              "budget: {max_trials: 2, max_steps: 100, eval_every: 50, log_every: 50}\n";
-    auto config = ParseSweepConfig(yaml, "unit.yaml");
+    auto config = ParseSweepConfig(yaml, "unit.yaml", RegisteredConfigNames());
     ASSERT_TRUE(config.ok()) << config.status().message();
     config_ = *config;
     config_.source_text = yaml;

@@ -1,5 +1,6 @@
 // Tests of the sweep config parser (common/config.h): a full valid config,
 // the defaults, and bad configs whose errors must name "FILE:LINE: key.path".
+#include "cli/config_names.h"
 #include "common/config.h"
 #include "common/env.h"
 #include "common/model_package.h"
@@ -42,7 +43,7 @@ class ConfigTest : public ::testing::Test {
 
   // Parses text, and checks what it names on disk, as LoadSweepConfig does.
   static StatusOr<SweepConfig> Load(const std::string& yaml) {
-    auto c = ParseSweepConfig(yaml, "cfg.yaml");
+    auto c = ParseSweepConfig(yaml, "cfg.yaml", RegisteredConfigNames());
     if (!c.ok()) return c;
     Status files = CheckConfigFiles(&*c);
     if (!files.ok()) return files;
@@ -111,7 +112,7 @@ TEST_F(ConfigTest, FullConfigParsesIntoStruct) {
       "  epochs: 1.5\n"
       "  eval_every: 50\n"
       "  log_every: 5\n";
-  auto parsed = ParseSweepConfig(yaml, "full.yaml");
+  auto parsed = ParseSweepConfig(yaml, "full.yaml", RegisteredConfigNames());
   ASSERT_TRUE(parsed.ok()) << parsed.status().message();
   const SweepConfig& c = *parsed;
   EXPECT_EQ(c.source_path, "full.yaml");
@@ -203,7 +204,7 @@ TEST_F(ConfigTest, FineTuningControlsAndEngineKeys) {
                                     "  freeze_layers: 1\n"
                                     "  early_stopping_patience: 2\n");
   yaml.replace(yaml.find("  max_steps: 10\n"), 0, "  eval_every: 5\n");
-  auto c = ParseSweepConfig(yaml, "cfg.yaml");
+  auto c = ParseSweepConfig(yaml, "cfg.yaml", RegisteredConfigNames());
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->trial.threads_per_rank, 0);
   EXPECT_DOUBLE_EQ(c->trial.bucket_mb, 4);
@@ -232,7 +233,7 @@ TEST_F(ConfigTest, FineTuningControlsAndEngineKeys) {
       "    freeze_embeddings: {type: choice, values: [true, false]}\n"
       "    freeze_layers: {type: int, low: 0, high: 2, when: {freeze_embeddings: true}}\n"
       "budget:\n  max_steps: 10\n",
-      "cfg.yaml");
+      "cfg.yaml", RegisteredConfigNames());
   ASSERT_TRUE(searched.ok()) << searched.status().message();
   EXPECT_EQ(searched->search.space.params.size(), 3u);
 }
@@ -268,7 +269,7 @@ TEST_F(ConfigTest, ModelInitChecksTheArchitectureAndTakesTheTokenizer) {
 }
 
 TEST_F(ConfigTest, DefaultsApplied) {
-  auto parsed = ParseSweepConfig(Minimal(), "cfg.yaml");
+  auto parsed = ParseSweepConfig(Minimal(), "cfg.yaml", RegisteredConfigNames());
   ASSERT_TRUE(parsed.ok()) << parsed.status().message();
   const SweepConfig& c = *parsed;
   EXPECT_EQ(c.output_dir, "runs/t");
@@ -302,7 +303,7 @@ TEST_F(ConfigTest, DefaultsApplied) {
 }
 
 TEST_F(ConfigTest, ShardDirDefaultsUnderOutputDir) {
-  auto c = ParseSweepConfig(Minimal("output_dir: /srv/sweeps/t\n"), "cfg.yaml");
+  auto c = ParseSweepConfig(Minimal("output_dir: /srv/sweeps/t\n"), "cfg.yaml", RegisteredConfigNames());
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->output_dir, "/srv/sweeps/t");
   EXPECT_EQ(c->data.shard_dir, "/srv/sweeps/t/data");
@@ -321,7 +322,7 @@ TEST_F(ConfigTest, MetricModeDefaultsFromName) {
       {"metric: {mode: min}\n", "macro_f1", false},
   };
   for (const Case& k : cases) {
-    auto c = ParseSweepConfig(Minimal(k.metric_block), "cfg.yaml");
+    auto c = ParseSweepConfig(Minimal(k.metric_block), "cfg.yaml", RegisteredConfigNames());
     ASSERT_TRUE(c.ok()) << k.metric_block << c.status().message();
     EXPECT_EQ(c->metric.name, k.name) << k.metric_block;
     EXPECT_EQ(c->metric.maximize, k.maximize) << k.metric_block;
@@ -331,17 +332,17 @@ TEST_F(ConfigTest, MetricModeDefaultsFromName) {
 // model.task masked_lm (polysweep pretrain): the data's labels are not
 // read, and the metric defaults to the masked tokens' accuracy.
 TEST_F(ConfigTest, MaskedLmReadsNoLabelsAndScoresMaskedAccuracy) {
-  auto c = ParseSweepConfig(Minimal("model: {task: masked_lm}\ntraining: {mask_prob: 0.2}\n"), "cfg.yaml");
+  auto c = ParseSweepConfig(Minimal("model: {task: masked_lm}\ntraining: {mask_prob: 0.2}\n"), "cfg.yaml", RegisteredConfigNames());
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->model.task, "masked_lm");
   EXPECT_EQ(c->data.label_field, "");
   EXPECT_EQ(c->metric.name, "accuracy");
   EXPECT_TRUE(c->metric.maximize);
   EXPECT_DOUBLE_EQ(c->training.mask_prob, 0.2);
-  auto loss = ParseSweepConfig(Minimal("model: {task: masked_lm}\nmetric: {name: valid_loss}\n"), "cfg.yaml");
+  auto loss = ParseSweepConfig(Minimal("model: {task: masked_lm}\nmetric: {name: valid_loss}\n"), "cfg.yaml", RegisteredConfigNames());
   ASSERT_TRUE(loss.ok()) << loss.status().message();
   EXPECT_FALSE(loss->metric.maximize);
-  auto classifier = ParseSweepConfig(Minimal(), "cfg.yaml");
+  auto classifier = ParseSweepConfig(Minimal(), "cfg.yaml", RegisteredConfigNames());
   ASSERT_TRUE(classifier.ok());
   EXPECT_EQ(classifier->model.task, "sequence_classification");
   EXPECT_EQ(classifier->data.label_field, "label");
@@ -351,20 +352,54 @@ TEST_F(ConfigTest, MaskedLmReadsNoLabelsAndScoresMaskedAccuracy) {
   EXPECT_NE(labels.find("cfg.yaml:3: data.labels: model.task masked_lm reads no labels"), std::string::npos) << labels;
 }
 
+// The parser lists no launcher, backend, searcher or scheduler of its own: it
+// accepts exactly the names it is handed, which the modules register.
+TEST_F(ConfigTest, NamesOfOtherModulesAreTheOnesTheyRegister) {
+  const std::string yaml = Minimal("trial: {launcher: agents, backend: nccl}\nscheduler: {type: median, grace: 5}\n");
+  auto parsed = ParseSweepConfig(yaml, "cfg.yaml", RegisteredConfigNames());
+  ASSERT_TRUE(parsed.ok()) << parsed.status().message();
+  EXPECT_EQ(parsed->trial.launcher, "agents");
+  EXPECT_EQ(parsed->scheduler.kind, SchedulerKind::kMedian);
+  for (const auto& n : SearchAlgorithms()) EXPECT_STREQ(SearchAlgorithmName(n.kind), n.name);
+  for (const auto& n : SchedulerKinds()) EXPECT_STREQ(SchedulerKindName(n.kind), n.name);
+
+  // A build whose modules register fewer (or other) names gets a parser that
+  // accepts only those, and its errors list them.
+  ConfigNames fewer = RegisteredConfigNames();
+  fewer.launchers = {"mpirun"};
+  fewer.schedulers = {{"fifo", SchedulerKind::kFifo}, {"halving", SchedulerKind::kAsha}};
+  auto refused = ParseSweepConfig(yaml, "cfg.yaml", fewer);
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("cfg.yaml:9: trial.launcher"), std::string::npos)
+      << refused.status().message();
+  EXPECT_NE(refused.status().message().find("expected mpirun"), std::string::npos) << refused.status().message();
+  fewer.backends = {"mpi"};
+  auto gloo = ParseSweepConfig(Minimal("trial: {backend: nccl}\n"), "cfg.yaml", fewer);
+  ASSERT_FALSE(gloo.ok());
+  EXPECT_NE(gloo.status().message().find("cfg.yaml:9: trial.backend: expected mpi, got \"nccl\""), std::string::npos)
+      << gloo.status().message();
+  auto halving = ParseSweepConfig(Minimal("scheduler: {type: halving, grace: 5}\n"), "cfg.yaml", fewer);
+  ASSERT_TRUE(halving.ok()) << halving.status().message();
+  EXPECT_EQ(halving->scheduler.kind, SchedulerKind::kAsha);
+  auto median = ParseSweepConfig(Minimal("scheduler: {type: median, grace: 5}\n"), "cfg.yaml", fewer);
+  ASSERT_FALSE(median.ok());
+  EXPECT_NE(median.status().message().find("fifo or halving"), std::string::npos) << median.status().message();
+}
+
 TEST_F(ConfigTest, LoadSweepConfigReadsFile) {
   const std::string path = dir_ + "/sweep.yaml";
   std::ofstream(path) << Minimal();
-  auto c = LoadSweepConfig(path);
+  auto c = LoadSweepConfig(path, RegisteredConfigNames());
   ASSERT_TRUE(c.ok()) << c.status().message();
   EXPECT_EQ(c->source_path, path);
   EXPECT_EQ(c->source_text, Minimal());
 
   std::ofstream(path) << Minimal("bogus: 1\n");
-  auto bad = LoadSweepConfig(path);
+  auto bad = LoadSweepConfig(path, RegisteredConfigNames());
   ASSERT_FALSE(bad.ok());
   EXPECT_NE(bad.status().message().find(path + ":9: bogus"), std::string::npos) << bad.status().message();
 
-  auto missing = LoadSweepConfig(dir_ + "/nope.yaml");
+  auto missing = LoadSweepConfig(dir_ + "/nope.yaml", RegisteredConfigNames());
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find(dir_ + "/nope.yaml"), std::string::npos);
 }

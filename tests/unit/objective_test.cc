@@ -1,4 +1,5 @@
 // Tests of the sweep objective (common/objective.h) and its config.
+#include "cli/config_names.h"
 #include "common/objective.h"
 
 #include <gtest/gtest.h>
@@ -71,7 +72,7 @@ StatusOr<SweepConfig> WithMetric(const std::string& metric) {
   return ParseSweepConfig("name: p\ndata: {files: [" POLYSWEEP_DEFAULT_DATA "]}\n"
                           "search: {space: {dropout: {type: uniform, low: 0, high: 0.5}}}\n"
                           "budget: {max_steps: 10}\nmetric: " + metric + "\n",
-                          "p.yaml");
+                          "p.yaml", RegisteredConfigNames());
 }
 
 TEST(ObjectiveConfig, PerLanguageMetricsNeedOverAndOthersRefuseIt) {

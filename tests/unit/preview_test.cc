@@ -1,4 +1,5 @@
 // Tests of `polysweep preview` (cli/preview.h).
+#include "cli/config_names.h"
 #include "cli/preview.h"
 
 #include <gtest/gtest.h>
@@ -16,7 +17,7 @@ SweepConfig Parse(const std::string& extra) {
                             "    lr: {type: loguniform, low: 1.0e-4, high: 1.0e-2}\n"
                             "    batch_size: {type: choice, values: [16, 32]}\n" +
                                 extra,
-                            "p.yaml");
+                            "p.yaml", RegisteredConfigNames());
   EXPECT_TRUE(c.ok()) << c.status().message();
   return c.ok() ? *c : SweepConfig();
 }
@@ -58,7 +59,7 @@ TEST(Preview, HyperbandShowsEachBracket) {
 std::string RefusalOf(const std::string& tail) {
   auto c = ParseSweepConfig("name: p\ndata: {files: [" POLYSWEEP_DEFAULT_DATA "]}\n"
                             "search: {space: {dropout: {type: uniform, low: 0, high: 0.5}}}\n" + tail,
-                            "p.yaml");
+                            "p.yaml", RegisteredConfigNames());
   if (c.ok()) ADD_FAILURE() << "accepted:\n" << tail;
   return c.ok() ? "" : c.status().message();
 }
@@ -82,7 +83,7 @@ TEST(SchedulerConfig, BadValuesNameTheKey) {
   auto good = ParseSweepConfig("name: p\ndata: {files: [" POLYSWEEP_DEFAULT_DATA "]}\n"
                                "search: {space: {dropout: {type: uniform, low: 0, high: 0.5}}}\n"
                                "scheduler: {type: median}\nbudget: {max_steps: 10, eval_every: 5}\n",
-                               "p.yaml");
+                               "p.yaml", RegisteredConfigNames());
   ASSERT_TRUE(good.ok()) << good.status().message();
   EXPECT_EQ(good->scheduler.grace, 5);  // defaults to eval_every
   EXPECT_EQ(good->scheduler.kind, SchedulerKind::kMedian);

@@ -12,6 +12,7 @@
 #include <fstream>
 #include <thread>
 
+#include "cli/config_names.h"
 #include "common/config.h"
 #include "common/manifest.h"
 #include "common/wire.h"
@@ -40,7 +41,7 @@ class SecurityTest : public ::testing::Test {
                                        "/data.jsonl]}\nsecurity: {curve: on}\n"
                                        "search: {space: {lr: {type: choice, values: [0.001]}}}\n"
                                        "budget: {max_trials: 1, max_steps: 100}\n",
-                                   "sec.yaml");
+                                   "sec.yaml", RegisteredConfigNames());
     ASSERT_TRUE(config.ok()) << config.status().message();
     config_ = *config;
     ASSERT_TRUE(config_.curve_enabled());

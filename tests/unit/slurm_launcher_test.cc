@@ -222,6 +222,32 @@ TEST(ChooseLauncher, SrunOrSbatchMissingFromPathIsNamed) {
   EXPECT_NE(launcher.status().message().find("srun is not on PATH"), std::string::npos);
 }
 
+// Every name the launchers register (and the config therefore accepts) is one
+// MakeTrialLauncher makes: with srun, sbatch and mpirun on PATH, each builds.
+TEST(ChooseLauncher, EveryRegisteredLauncherIsMade) {
+  const std::string bin = ::testing::TempDir() + "polysweep-fake-launchers-" + std::to_string(getpid());
+  std::filesystem::create_directories(bin);
+  for (const char* tool : {"srun", "sbatch", "mpirun"}) {
+    std::ofstream(bin + "/" + tool) << "#!/bin/sh\nexit 0\n";
+    std::filesystem::permissions(bin + "/" + tool, std::filesystem::perms::owner_all);
+  }
+  ScopedEnv env({{"PATH", bin.c_str()}, {"SLURM_JOB_ID", nullptr}});
+  ASSERT_FALSE(LauncherNames().empty());
+  for (const std::string& name : LauncherNames()) {
+    TrialResources trial;
+    trial.launcher = name;
+    auto launcher = MakeTrialLauncher(trial, "mpirun");
+    ASSERT_TRUE(launcher.ok()) << name << ": " << launcher.status().message();
+    EXPECT_NE(launcher->launcher, nullptr) << name;
+  }
+  TrialResources unknown;
+  unknown.launcher = "pbs";
+  auto refused = MakeTrialLauncher(unknown, "mpirun");
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.status().message().find("unknown launcher \"pbs\""), std::string::npos);
+  std::filesystem::remove_all(bin);
+}
+
 TEST(RunCommand, CapturesOutputAndExitCodeAndBoundsTheTime) {
   auto ok = RunCommand({"sh", "-c", "echo out; echo err >&2; exit 3"});
   ASSERT_TRUE(ok.ok()) << ok.status().message();

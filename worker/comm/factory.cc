@@ -1,5 +1,9 @@
 // The one place that knows which communicator backends were built.
 #include "worker/comm/communicator.h"
+
+#include <algorithm>
+
+#include "worker/comm/backend_names.h"
 #include "worker/comm/mpi_communicator.h"
 #if POLYSWEEP_HAVE_NCCL
 #include "worker/comm/nccl_communicator.h"
@@ -34,6 +38,10 @@ StatusOr<std::unique_ptr<Communicator>> MakeCommunicator(const std::string& name
 #if POLYSWEEP_HAVE_NCCL
   if (name == "nccl") return MakeNcclCommunicator(mpi, options);
 #endif
+  const auto& known = CommBackendNames();
+  if (std::find(known.begin(), known.end(), name) == known.end()) {
+    return Status::InvalidConfig("trial.backend: unknown communicator backend \"" + name + "\"");
+  }
   return Status::Error("communicator backend \"" + name + "\" is not built into this worker (built: " +
                        BuiltBackends() + ")");
 }
