@@ -37,6 +37,30 @@ class SequenceClassificationHead : public ProjectionHead {
   bool per_token() const override { return false; }
 };
 
+// The first token through a dense layer and an activation, as BERT's pooler,
+// RoBERTa's classification head and DistilBERT's pre-classifier do.
+class FirstTokenHead : public ProjectionHead {
+ public:
+  FirstTokenHead(int hidden, int outputs, double dropout, Pooling pooling)
+      : ProjectionHead(hidden, outputs, dropout), dropout_(dropout), pooling_(pooling) {
+    dense_ = register_module("dense", torch::nn::Linear(hidden, hidden));
+  }
+  torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor&) override {
+    auto first = hidden.select(1, 0);
+    if (pooling_ == Pooling::kRobertaHead) {
+      first = F::dropout(first, F::DropoutFuncOptions().p(dropout_).training(is_training()));
+    }
+    auto pooled = dense_(first);
+    return Project(pooling_ == Pooling::kDistilBertHead ? torch::relu(pooled) : torch::tanh(pooled));
+  }
+  bool per_token() const override { return false; }
+
+ private:
+  double dropout_;
+  Pooling pooling_;
+  torch::nn::Linear dense_{nullptr};
+};
+
 class TokenClassificationHead : public ProjectionHead {
  public:
   using ProjectionHead::ProjectionHead;
@@ -74,12 +98,13 @@ LossSum HeadLoss(const torch::Tensor& output, const torch::Tensor& targets) {
   return loss;
 }
 
-TaskHead MakeTaskHead(TaskKind kind, int hidden, int outputs, double dropout) {
+TaskHead MakeTaskHead(TaskKind kind, int hidden, int outputs, double dropout, Pooling pooling) {
   switch (kind) {
     case TaskKind::kTokenClassification: return std::make_shared<TokenClassificationHead>(hidden, outputs, dropout);
     case TaskKind::kMaskedLm: return std::make_shared<MaskedLmHead>(hidden, outputs);
     case TaskKind::kSequenceClassification: break;
   }
+  if (pooling != Pooling::kMean) return std::make_shared<FirstTokenHead>(hidden, outputs, dropout, pooling);
   return std::make_shared<SequenceClassificationHead>(hidden, outputs, dropout);
 }
 

@@ -28,6 +28,7 @@
 
 #include "common/status.h"
 #include "common/tasks.h"
+#include "worker/model_shape.h"
 
 namespace polysweep {
 
@@ -54,7 +55,8 @@ LossSum HeadLoss(const torch::Tensor& output, const torch::Tensor& targets);
 
 // A head for `kind` over `hidden` features with `outputs` classes
 // (TaskOutputs: the vocabulary for masked_lm); `dropout` before the output
-// projection.
-TaskHead MakeTaskHead(TaskKind kind, int hidden, int outputs, double dropout);
+// projection. A sequence head pools as `pooling` says (worker/model_shape.h);
+// the first-token poolings add a dense layer, head.dense.
+TaskHead MakeTaskHead(TaskKind kind, int hidden, int outputs, double dropout, Pooling pooling = Pooling::kMean);
 
 }  // namespace polysweep

@@ -11,6 +11,19 @@ namespace F = torch::nn::functional;
 
 namespace {
 
+torch::nn::LayerNormOptions Norm(int hidden, const EncoderStyle& style) {
+  return torch::nn::LayerNormOptions({hidden}).eps(style.norm_eps);
+}
+
+torch::Tensor Activate(const torch::Tensor& x, Activation activation) {
+  switch (activation) {
+    case Activation::kGeluTanh: return torch::gelu(x, "tanh");
+    case Activation::kRelu: return torch::relu(x);
+    case Activation::kGelu: break;
+  }
+  return torch::gelu(x);
+}
+
 // A linear layer's output, with its adapter's update when it has one.
 torch::Tensor Project(torch::nn::Linear& linear, LoraAdapter& adapter, const torch::Tensor& x) {
   return adapter ? linear(x) + adapter(x) : linear(x);
@@ -29,14 +42,15 @@ torch::Tensor LoraAdapterImpl::forward(const torch::Tensor& x) {
   return torch::matmul(torch::matmul(x, a_.t()), b_.t()) * scale_;
 }
 
-EncoderLayerImpl::EncoderLayerImpl(int hidden, int heads, int ffn, double dropout, const LoraSpec& lora)
-    : heads_(heads), dropout_(dropout) {
+EncoderLayerImpl::EncoderLayerImpl(int hidden, int heads, int ffn, double dropout, const LoraSpec& lora,
+                                   const EncoderStyle& style)
+    : heads_(heads), dropout_(dropout), activation_(style.activation) {
   qkv_ = register_module("qkv", torch::nn::Linear(hidden, 3 * hidden));
   out_ = register_module("out", torch::nn::Linear(hidden, hidden));
   ff1_ = register_module("ff1", torch::nn::Linear(hidden, ffn));
   ff2_ = register_module("ff2", torch::nn::Linear(ffn, hidden));
-  norm1_ = register_module("norm1", torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden})));
-  norm2_ = register_module("norm2", torch::nn::LayerNorm(torch::nn::LayerNormOptions({hidden})));
+  norm1_ = register_module("norm1", torch::nn::LayerNorm(Norm(hidden, style)));
+  norm2_ = register_module("norm2", torch::nn::LayerNorm(Norm(hidden, style)));
   for (auto [name, adapter, in, out] : {std::tuple{"qkv", &qkv_lora_, hidden, 3 * hidden},
                                         std::tuple{"out", &out_lora_, hidden, hidden},
                                         std::tuple{"ff1", &ff1_lora_, hidden, ffn},
@@ -66,21 +80,26 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
       {batch, length, hidden});
   auto h = norm1_(x + F::dropout(Project(out_, out_lora_, context), F::DropoutFuncOptions().p(dropout_).training(train)));
   auto ff = Project(ff2_, ff2_lora_,
-                    F::dropout(F::gelu(Project(ff1_, ff1_lora_, h)), F::DropoutFuncOptions().p(dropout_).training(train)));
+                    F::dropout(Activate(Project(ff1_, ff1_lora_, h), activation_),
+                               F::DropoutFuncOptions().p(dropout_).training(train)));
   return norm2_(h + F::dropout(ff, F::DropoutFuncOptions().p(dropout_).training(train)));
 }
 
 EncoderClassifierImpl::EncoderClassifierImpl(const ModelShape& shape) : shape_(shape) {
   tokens_ = register_module("tokens", torch::nn::Embedding(shape.vocab, shape.hidden));
-  positions_ = register_module("positions", torch::nn::Embedding(shape.max_length, shape.hidden));
-  norm_ = register_module("norm", torch::nn::LayerNorm(torch::nn::LayerNormOptions({shape.hidden})));
+  const EncoderStyle& style = shape.style;
+  positions_ = register_module(
+      "positions", torch::nn::Embedding(style.position_rows > 0 ? style.position_rows : shape.max_length, shape.hidden));
+  if (style.type_vocab > 0) types_ = register_module("types", torch::nn::Embedding(style.type_vocab, shape.hidden));
+  norm_ = register_module("norm", torch::nn::LayerNorm(Norm(shape.hidden, style)));
   layers_ = register_module("layers", torch::nn::ModuleList());
   for (int l = 0; l < shape.layers; ++l) {
-    layers_->push_back(EncoderLayer(shape.hidden, shape.heads, shape.ffn, shape.dropout, shape.lora));
+    layers_->push_back(EncoderLayer(shape.hidden, shape.heads, shape.ffn, shape.dropout, shape.lora, style));
   }
   dropout_ = register_module("dropout", torch::nn::Dropout(shape.dropout));
   head_ = register_module("head", MakeTaskHead(shape.task, shape.hidden,
-                                               TaskOutputs(shape.task, shape.classes, shape.vocab), shape.dropout));
+                                               TaskOutputs(shape.task, shape.classes, shape.vocab), shape.dropout,
+                                               style.pooling));
   torch::NoGradGuard no_grad;
   torch::nn::init::normal_(tokens_->weight, 0.0, 0.02);
   torch::nn::init::normal_(positions_->weight, 0.0, 0.02);
@@ -101,8 +120,16 @@ EncoderClassifierImpl::Scored EncoderClassifierImpl::ForwardScored(const torch::
 
 torch::Tensor EncoderClassifierImpl::Encode(const torch::Tensor& ids, const torch::Tensor& pad) {
   const int64_t batch = ids.size(0), length = ids.size(1);
-  auto pos = torch::arange(length, torch::TensorOptions().dtype(torch::kLong).device(ids.device()));
-  auto x = dropout_(norm_(tokens_(ids) + positions_(pos).unsqueeze(0)));
+  torch::Tensor embedded;
+  if (shape_.style.position_pad >= 0) {
+    auto real = (~pad).to(torch::kLong);
+    embedded = tokens_(ids) + positions_(torch::cumsum(real, 1) * real + shape_.style.position_pad);
+  } else {
+    auto pos = torch::arange(length, torch::TensorOptions().dtype(torch::kLong).device(ids.device()));
+    embedded = tokens_(ids) + positions_(pos).unsqueeze(0);
+  }
+  if (types_) embedded = embedded + types_->weight[0];
+  auto x = dropout_(norm_(embedded));
   // Padding as an additive mask over keys, one row per (example, head); none
   // when nothing in the batch is padded. Large and finite: an example that is
   // all padding gets uniform attention, not NaN.

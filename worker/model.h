@@ -1,4 +1,5 @@
-// The transformer-encoder text model: token + position embeddings, a stack
+// The transformer-encoder text model: token + position embeddings (and
+// token types, for checkpoints that have them), a stack
 // of post-norm encoder layers (fused query/key/value projection, multi-head
 // self-attention with the padding as an additive mask, GELU feed-forward),
 // and a task head (worker/heads.h: sequence classification by mean pooling
@@ -6,7 +7,9 @@
 // same architecture as PyTorch's nn.TransformerEncoderLayer (post-norm,
 // GELU), written out because LibTorch's C++ layer also computes and averages
 // the attention weights it returns, which costs a training step about 40%.
-// The shape is plain data (worker/model_shape.h). Heavy header (LibTorch):
+// The shape is plain data (worker/model_shape.h); its EncoderStyle makes
+// the same module compute what a BERT, DistilBERT, RoBERTa or XLM-R
+// checkpoint computes (worker/hf_model.h). Heavy header (LibTorch):
 // include it only where the model is used.
 #pragma once
 
@@ -34,7 +37,8 @@ TORCH_MODULE(LoraAdapter);
 
 class EncoderLayerImpl : public torch::nn::Module {
  public:
-  EncoderLayerImpl(int hidden, int heads, int ffn, double dropout, const LoraSpec& lora = {});
+  EncoderLayerImpl(int hidden, int heads, int ffn, double dropout, const LoraSpec& lora = {},
+                   const EncoderStyle& style = {});
   // x: [batch, length, hidden]; mask: [batch * heads, 1, length] additive
   // (a large negative number at padding), or undefined for none.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask);
@@ -42,6 +46,7 @@ class EncoderLayerImpl : public torch::nn::Module {
  private:
   int heads_;
   double dropout_;
+  Activation activation_;
   torch::nn::Linear qkv_{nullptr}, out_{nullptr}, ff1_{nullptr}, ff2_{nullptr};
   torch::nn::LayerNorm norm1_{nullptr}, norm2_{nullptr};
   LoraAdapter qkv_lora_{nullptr}, out_lora_{nullptr}, ff1_lora_{nullptr}, ff2_lora_{nullptr};
@@ -74,6 +79,7 @@ class EncoderClassifierImpl : public torch::nn::Module {
   ModelShape shape_;
   torch::nn::Embedding tokens_{nullptr};
   torch::nn::Embedding positions_{nullptr};
+  torch::nn::Embedding types_{nullptr};  // style.type_vocab > 0 only
   torch::nn::LayerNorm norm_{nullptr};
   torch::nn::ModuleList layers_{nullptr};
   torch::nn::Dropout dropout_{nullptr};

@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "common/hf_config.h"
 #include "common/model_package.h"
 #include "common/tasks.h"
 
@@ -34,12 +35,40 @@ struct EncoderDims {
   int max_length = 64;
 };
 
+// How a sequence head reduces the hidden states to one vector, and what it
+// puts between that vector and the class projection, as each family's own
+// classifier does:
+//   kMean            the mean of the non-padding tokens (polysweep's encoder)
+//   kBertPooler      the first token, dense + tanh (BERT's pooler, whose
+//                    weights the checkpoint has), dropout
+//   kRobertaHead     the first token, dropout, dense + tanh, dropout
+//                    (RobertaClassificationHead; the dense starts fresh)
+//   kDistilBertHead  the first token, dense + ReLU, dropout (DistilBERT's
+//                    pre_classifier; starts fresh)
+enum class Pooling { kMean, kBertPooler, kRobertaHead, kDistilBertHead };
+
+// What a pretrained checkpoint's architecture fixes beyond its dimensions
+// (worker/hf_model.h reads it from config.json). The defaults are
+// polysweep's own encoder.
+struct EncoderStyle {
+  int type_vocab = 0;        // token-type embeddings (every token type 0); 0: none
+  double norm_eps = 1e-5;    // every LayerNorm's epsilon
+  int position_rows = 0;     // rows of the position table; 0: max_length
+  // >= 0: RoBERTa's positions: a non-padding token's is position_pad + its
+  // count among the non-padding tokens so far, padding's is position_pad.
+  // < 0: 0, 1, 2, ...
+  int position_pad = -1;
+  Activation activation = Activation::kGelu;  // of the feed-forward layers
+  Pooling pooling = Pooling::kMean;
+};
+
 // The encoder's dimensions and what sits on them.
 struct ModelShape : EncoderDims {
   int classes = 2;  // the head's outputs; masked_lm: ignored (the vocabulary)
   TaskKind task = TaskKind::kSequenceClassification;
   double dropout = 0.1;
   LoraSpec lora;
+  EncoderStyle style;
 };
 
 ModelShape MakeModelShape(const EncoderDims& dims, TaskKind task, int classes, double dropout,

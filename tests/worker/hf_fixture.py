@@ -1,0 +1,188 @@
+#!/usr/bin/python3
+"""Builds a tiny Hugging Face encoder checkpoint and its reference outputs.
+
+  hf_fixture.py OUT_DIR FAMILY [--dtype f32|f16|bf16] [--sharded] [--no-pooler]
+
+FAMILY is bert, distilbert, roberta or xlm-roberta. OUT_DIR gets the
+checkpoint in the Hugging Face layout (config.json, model.safetensors or a
+sharded index) with random weights, and reference.safetensors: a batch of
+input ids (with padding), the encoder's last hidden states and the logits of
+a sequence classifier over them, computed here from the published equations
+in plain PyTorch (no transformers), with the weights as stored (a bf16 or f16
+checkpoint's weights rounded to that type, computed in float32).
+"""
+import argparse
+import json
+import math
+import os
+import struct
+
+import torch
+
+HIDDEN, LAYERS, HEADS, FFN, VOCAB, CLASSES = 32, 2, 4, 64, 120, 3
+DTYPES = {"f32": (torch.float32, "F32"), "f16": (torch.float16, "F16"), "bf16": (torch.bfloat16, "BF16")}
+
+
+def write_safetensors(path, tensors, names_dtype):
+    """The format in a few lines: header length, JSON header, then the bytes."""
+    header, blobs, offset = {"__metadata__": {"format": "pt"}}, [], 0
+    for name in sorted(tensors):
+        t = tensors[name].contiguous()
+        raw = t.view(torch.int16).numpy().tobytes() if t.dtype == torch.bfloat16 else t.numpy().tobytes()
+        header[name] = {"dtype": names_dtype[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(raw)]}
+        blobs.append(raw)
+        offset += len(raw)
+    text = json.dumps(header).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def config_for(family):
+    if family == "distilbert":
+        return {"model_type": "distilbert", "vocab_size": VOCAB, "dim": HIDDEN, "n_layers": LAYERS, "n_heads": HEADS,
+                "hidden_dim": FFN, "activation": "gelu", "max_position_embeddings": 40, "dropout": 0.1,
+                "attention_dropout": 0.1, "seq_classif_dropout": 0.2, "sinusoidal_pos_embds": False, "pad_token_id": 0,
+                "architectures": ["DistilBertForMaskedLM"]}
+    roberta = family in ("roberta", "xlm-roberta")
+    return {"model_type": family, "vocab_size": VOCAB, "hidden_size": HIDDEN, "num_hidden_layers": LAYERS,
+            "num_attention_heads": HEADS, "intermediate_size": FFN, "hidden_act": "gelu",
+            "max_position_embeddings": 42 if roberta else 40, "type_vocab_size": 1 if roberta else 2,
+            "layer_norm_eps": 1e-5 if roberta else 1e-12, "hidden_dropout_prob": 0.1,
+            "attention_probs_dropout_prob": 0.1, "pad_token_id": 1 if roberta else 0,
+            "position_embedding_type": "absolute", "classifier_dropout": None}
+
+
+def layer_names(family, i):
+    if family == "distilbert":
+        b = f"transformer.layer.{i}."
+        return {"q": b + "attention.q_lin", "k": b + "attention.k_lin", "v": b + "attention.v_lin",
+                "o": b + "attention.out_lin", "n1": b + "sa_layer_norm", "f1": b + "ffn.lin1", "f2": b + "ffn.lin2",
+                "n2": b + "output_layer_norm"}
+    b = f"encoder.layer.{i}."
+    return {"q": b + "attention.self.query", "k": b + "attention.self.key", "v": b + "attention.self.value",
+            "o": b + "attention.output.dense", "n1": b + "attention.output.LayerNorm", "f1": b + "intermediate.dense",
+            "f2": b + "output.dense", "n2": b + "output.LayerNorm"}
+
+
+def random_weights(family, cfg, prefix, pooler):
+    g = torch.Generator().manual_seed(20261206)
+    w = {}
+
+    def linear(name, n_out, n_in):
+        w[prefix + name + ".weight"] = torch.randn(n_out, n_in, generator=g) * 0.2
+        w[prefix + name + ".bias"] = torch.randn(n_out, generator=g) * 0.1
+
+    def norm(name):
+        w[prefix + name + ".weight"] = 1 + torch.randn(HIDDEN, generator=g) * 0.1
+        w[prefix + name + ".bias"] = torch.randn(HIDDEN, generator=g) * 0.1
+
+    w[prefix + "embeddings.word_embeddings.weight"] = torch.randn(VOCAB, HIDDEN, generator=g)
+    w[prefix + "embeddings.position_embeddings.weight"] = torch.randn(cfg["max_position_embeddings"], HIDDEN, generator=g)
+    if family != "distilbert":
+        w[prefix + "embeddings.token_type_embeddings.weight"] = torch.randn(cfg["type_vocab_size"], HIDDEN, generator=g)
+    norm("embeddings.LayerNorm")
+    for i in range(LAYERS):
+        n = layer_names(family, i)
+        for k in ("q", "k", "v", "o"):
+            linear(n[k], HIDDEN, HIDDEN)
+        norm(n["n1"])
+        linear(n["f1"], FFN, HIDDEN)
+        linear(n["f2"], HIDDEN, FFN)
+        norm(n["n2"])
+    if pooler:
+        linear("pooler.dense", HIDDEN, HIDDEN)
+    return w
+
+
+def gelu(x):
+    return 0.5 * x * (1 + torch.erf(x / math.sqrt(2)))
+
+
+def layer_norm(x, w, b, eps):
+    mean = x.mean(-1, keepdim=True)
+    var = ((x - mean) ** 2).mean(-1, keepdim=True)
+    return (x - mean) / torch.sqrt(var + eps) * w + b
+
+
+def reference(family, cfg, w, prefix, ids, pad_id):
+    """The encoder's last hidden states, from the papers' equations."""
+    eps = cfg.get("layer_norm_eps", 1e-12)
+    p = lambda name: w[prefix + name]
+    mask = ids != pad_id
+    if family in ("roberta", "xlm-roberta"):
+        positions = torch.cumsum(mask.long(), 1) * mask.long() + pad_id
+    else:
+        positions = torch.arange(ids.shape[1]).expand_as(ids)
+    x = p("embeddings.word_embeddings.weight")[ids] + p("embeddings.position_embeddings.weight")[positions]
+    if family != "distilbert":
+        x = x + p("embeddings.token_type_embeddings.weight")[torch.zeros_like(ids)]
+    x = layer_norm(x, p("embeddings.LayerNorm.weight"), p("embeddings.LayerNorm.bias"), eps)
+    lin = lambda name, t: t @ p(name + ".weight").T + p(name + ".bias")
+    batch, length, d = ids.shape[0], ids.shape[1], HIDDEN // HEADS
+    split = lambda t: t.view(batch, length, HEADS, d).transpose(1, 2)
+    for i in range(LAYERS):
+        n = layer_names(family, i)
+        q, k, v = split(lin(n["q"], x)), split(lin(n["k"], x)), split(lin(n["v"], x))
+        scores = q @ k.transpose(-1, -2) / math.sqrt(d)
+        scores = scores.masked_fill(~mask[:, None, None, :], torch.finfo(torch.float32).min)
+        context = (torch.softmax(scores, -1) @ v).transpose(1, 2).reshape(batch, length, HIDDEN)
+        h = layer_norm(x + lin(n["o"], context), p(n["n1"] + ".weight"), p(n["n1"] + ".bias"), eps)
+        x = layer_norm(h + lin(n["f2"], gelu(lin(n["f1"], h))), p(n["n2"] + ".weight"), p(n["n2"] + ".bias"), eps)
+    return x
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("out")
+    ap.add_argument("family", choices=["bert", "distilbert", "roberta", "xlm-roberta"])
+    ap.add_argument("--dtype", choices=sorted(DTYPES), default="f32")
+    ap.add_argument("--sharded", action="store_true")
+    ap.add_argument("--no-pooler", action="store_true")
+    a = ap.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+    cfg = config_for(a.family)
+    prefix = {"bert": "bert.", "distilbert": "distilbert.", "roberta": "", "xlm-roberta": "roberta."}[a.family]
+    pooler = a.family == "bert" and not a.no_pooler
+    dtype, _ = DTYPES[a.dtype]
+    names_dtype = {t: n for t, n in DTYPES.values()}
+    names_dtype[torch.int64] = "I64"
+    w = {k: v.to(dtype) for k, v in random_weights(a.family, cfg, prefix, pooler).items()}
+    with open(os.path.join(a.out, "config.json"), "w") as f:
+        json.dump(cfg, f, indent=2)
+    if a.sharded:
+        names = sorted(w)
+        halves = {"model-00001-of-00002.safetensors": names[: len(names) // 2],
+                  "model-00002-of-00002.safetensors": names[len(names) // 2:]}
+        for file, part in halves.items():
+            write_safetensors(os.path.join(a.out, file), {k: w[k] for k in part}, names_dtype)
+        index = {"metadata": {}, "weight_map": {k: file for file, part in halves.items() for k in part}}
+        with open(os.path.join(a.out, "model.safetensors.index.json"), "w") as f:
+            json.dump(index, f)
+    else:
+        write_safetensors(os.path.join(a.out, "model.safetensors"), w, names_dtype)
+
+    wf = {k: v.float() for k, v in w.items()}
+    pad_id = cfg["pad_token_id"]
+    g = torch.Generator().manual_seed(7)
+    ids = torch.randint(3, VOCAB, (3, 9), generator=g)
+    ids[0, 6:] = pad_id
+    ids[1, 2:] = pad_id
+    with torch.no_grad():
+        hidden = reference(a.family, cfg, wf, prefix, ids, pad_id)
+        head = {"dense.weight": torch.randn(HIDDEN, HIDDEN, generator=g) * 0.2,
+                "dense.bias": torch.randn(HIDDEN, generator=g) * 0.1,
+                "weight": torch.randn(CLASSES, HIDDEN, generator=g) * 0.2,
+                "bias": torch.randn(CLASSES, generator=g) * 0.1}
+        if pooler:  # BERT's pooler is the checkpoint's, not the head's own
+            head["dense.weight"], head["dense.bias"] = wf[prefix + "pooler.dense.weight"], wf[prefix + "pooler.dense.bias"]
+        pooled = hidden[:, 0] @ head["dense.weight"].T + head["dense.bias"]
+        pooled = torch.relu(pooled) if a.family == "distilbert" else torch.tanh(pooled)
+        logits = pooled @ head["weight"].T + head["bias"]
+    out = {"input_ids": ids, "hidden": hidden, "logits": logits}
+    out.update({"head." + k: v for k, v in head.items()})
+    write_safetensors(os.path.join(a.out, "reference.safetensors"), out, names_dtype)
+
+
+if __name__ == "__main__":
+    main()
