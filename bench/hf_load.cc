@@ -38,6 +38,18 @@ int main(int argc, char** argv) {
   Status loaded = LoadHfWeights(model, *config, layout, *checkpoint);
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   if (!loaded.ok()) return std::cerr << loaded.message() << "\n", 1;
+  // The load really happened: every source tensor is now in its parameter.
+  auto params = model->named_parameters();
+  for (const HfWeightSource& source : HfWeightSources(*config, layout)) {
+    const int64_t rows = params[source.parameter].size(0) / static_cast<int64_t>(source.tensors.size());
+    for (size_t k = 0; k < source.tensors.size(); ++k) {
+      const SafeTensor* t = checkpoint->Find(source.tensors[k]);
+      auto view = torch::from_blob(const_cast<uint8_t*>(t->data), t->shape, torch::kFloat32);
+      if (t->dtype != SafeDType::kF32 || !params[source.parameter].narrow(0, static_cast<int64_t>(k) * rows, rows).equal(view)) {
+        return std::cerr << source.tensors[k] << " was not loaded into " << source.parameter << "\n", 1;
+      }
+    }
+  }
   int64_t parameters = 0;
   for (const auto& p : model->parameters()) parameters += p.numel();
   std::cout << "{\"seconds\": " << seconds << ", \"parameters\": " << parameters << "}" << std::endl;
