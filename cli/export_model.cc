@@ -5,6 +5,7 @@
 
 #include "common/checkpoint_manifest.h"
 #include "common/files.h"
+#include "common/hf_checkpoint.h"
 #include "common/hparams.h"
 #include "common/model_package.h"
 #include "common/objective.h"
@@ -13,6 +14,25 @@
 namespace polysweep {
 
 namespace fs = std::filesystem;
+
+namespace {
+
+// A model fine-tuned from the Hugging Face checkpoint in `dir`: its
+// config.json decides the architecture and goes into the package.
+Status DescribeHfBase(const std::string& dir, ModelPackage* p) {
+  auto hf = ReadHfModelConfig(dir);
+  if (!hf.ok()) return hf.status();
+  auto checkpoint = SafetensorsCheckpoint::Open(dir);
+  if (!checkpoint.ok()) return checkpoint.status();
+  auto layout = FindHfLayout(*hf, *checkpoint);
+  if (!layout.ok()) return layout.status();
+  p->vocab = hf->vocab;
+  p->hf_config_file = "hf_config.json";
+  p->hf_pooler = layout->pooler;
+  return Status::Ok();
+}
+
+}  // namespace
 
 StatusOr<ExportedModel> ExportModel(const SweepConfig& config, const Manifest& data, const wire::StatusReply& status,
                                     const std::string& run_dir, const std::string& out_dir, uint64_t trial) {
@@ -56,6 +76,11 @@ StatusOr<ExportedModel> ExportModel(const SweepConfig& config, const Manifest& d
   p.labels = data.labels;
   p.languages = data.languages;
   p.tokenizer_hash = data.tokenizer_hash;
+  p.tokenizer_ids = data.token_ids;
+  if (!config.model.init.empty() && IsHfModelDir(config.model.init)) {
+    // The architecture is the base checkpoint's: its config.json goes along.
+    PS_RETURN_IF_ERROR(DescribeHfBase(config.model.init, &p));
+  }
   p.sweep = config.name;
   p.trial = chosen->id();
   p.step = manifest->step;
@@ -73,7 +98,10 @@ StatusOr<ExportedModel> ExportModel(const SweepConfig& config, const Manifest& d
     return Status::Error(why);
   };
   const std::string tokenizer = config.data.shard_dir + "/" + data.tokenizer_file;
-  for (auto [from, to] : {std::pair{checkpoint + "/model.pt", p.weights_file}, std::pair{tokenizer, p.tokenizer_file}}) {
+  std::vector<std::pair<std::string, std::string>> copies = {{checkpoint + "/model.pt", p.weights_file},
+                                                             {tokenizer, p.tokenizer_file}};
+  if (!p.hf_config_file.empty()) copies.emplace_back(config.model.init + "/config.json", p.hf_config_file);
+  for (const auto& [from, to] : copies) {
     fs::copy_file(from, tmp + "/" + to, ec);
     if (ec) return fail("exporting the model: cannot copy " + from + ": " + ec.message());
   }

@@ -104,6 +104,10 @@ Status ParseModel(const Reader& r, const YAML::Node& n, SweepConfig* c) {
     c->lines["model.init"] = Reader::Line(n["init"]);
     m->init = std::filesystem::absolute(m->init).lexically_normal().string();
   }
+  // Where the architecture was set: a Hugging Face model.init decides it.
+  for (const char* key : {"layers", "hidden", "heads", "ffn", "max_length"}) {
+    if (n[key]) c->lines[std::string("model.") + key] = Reader::Line(n[key]);
+  }
   if (m->hidden % m->heads != 0) {
     return r.Error(n["heads"] ? n["heads"] : n, "model.heads",
                    "model.hidden (" + std::to_string(m->hidden) + ") must be divisible by heads (" +

@@ -11,6 +11,7 @@
 #include "common/hparams.h"
 #include "common/search_space.h"
 #include "common/status.h"
+#include "common/token_ids.h"
 
 namespace polysweep {
 
@@ -30,6 +31,11 @@ struct DataConfig {
   int vocab_size = 8000;              // SentencePiece vocabulary
   std::string tokenizer;              // an existing SentencePiece model; empty = train one
   std::string tokenizer_type = "unigram";  // unigram | bpe
+  // Set from model.init, not the YAML: a Hugging Face checkpoint's
+  // SentencePiece model numbers its pieces as fairseq does, and its
+  // vocabulary must be the checkpoint's (0: any).
+  TokenIds token_ids = TokenIds::kSentencePiece;
+  int checkpoint_vocab = 0;
   int max_tokens = 256;               // tokens kept per example in the shards
   double sampling_alpha = 1.0;        // p_lang ∝ n_lang^alpha
   std::string shard_dir;              // default <output_dir>/data

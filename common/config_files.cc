@@ -2,10 +2,13 @@
 // exist, and a model directory named by model.init has the configured
 // architecture (its tokenizer then encodes the data). Kept out of the
 // parser, so a journaled config parses wherever its files are.
+#include <algorithm>
 #include <filesystem>
 #include <tuple>
 
 #include "common/config.h"
+#include "common/hf_checkpoint.h"
+#include "common/hf_config.h"
 #include "common/model_package.h"
 
 namespace polysweep {
@@ -18,6 +21,70 @@ Status Error(const SweepConfig& c, const std::string& key, const std::string& wh
   return Status::InvalidConfig(c.source_path + line + ": " + key + ": " + what);
 }
 
+// freeze_layers, set or searched, within the layers model.init decided.
+Status CheckFreezeLayers(const SweepConfig& c) {
+  const std::string most = " is more than the " + std::to_string(c.model.layers) + " layers of " + c.model.init;
+  if (c.training.freeze_layers > c.model.layers) {
+    return Error(c, "training.freeze_layers", std::to_string(c.training.freeze_layers) + most);
+  }
+  for (const ParamSpec& p : c.search.space.params) {
+    if (p.name != "freeze_layers") continue;
+    double high = p.kind == ParamKind::kChoice ? 0 : p.high;
+    for (const ParamValue& v : p.choices) high = std::max(high, v.number);
+    if (high > c.model.layers) return Error(c, "search.space.freeze_layers", ParamValue::Number(high).ToString() + most);
+  }
+  return Status::Ok();
+}
+
+// model.init naming a Hugging Face model directory: its config.json decides
+// the architecture (model.layers and the like are refused), every tensor of
+// its weights is checked now, before a trial starts, and its tokenizer
+// encodes the data. XLM-R's SentencePiece model is the one tokenizer of a
+// Hugging Face directory read so far.
+Status CheckHfInit(SweepConfig* c) {
+  const std::string& dir = c->model.init;
+  auto hf = ReadHfModelConfig(dir);
+  if (!hf.ok()) return Error(*c, "model.init", hf.status().message());
+  for (const char* key : {"model.layers", "model.hidden", "model.heads", "model.ffn"}) {
+    if (c->lines.count(key)) {
+      return Error(*c, key, std::string("the checkpoint decides it (") + dir + "/config.json); remove " + key);
+    }
+  }
+  auto checkpoint = SafetensorsCheckpoint::Open(dir);
+  if (!checkpoint.ok()) return Error(*c, "model.init", checkpoint.status().message());
+  auto layout = FindHfLayout(*hf, *checkpoint);
+  if (!layout.ok()) return Error(*c, "model.init", layout.status().message());
+  if (Status s = CheckHfCheckpoint(*hf, *layout, *checkpoint); !s.ok()) return Error(*c, "model.init", s.message());
+  const std::string spm = dir + "/sentencepiece.bpe.model";
+  if (hf->family != HfFamily::kXlmRoberta || !std::filesystem::is_regular_file(spm)) {
+    return Error(*c, "model.init",
+                 dir + " is a " + HfFamilyName(hf->family) + " checkpoint whose weights polysweep reads, but " +
+                     (hf->family == HfFamily::kXlmRoberta ? "it has no sentencepiece.bpe.model"
+                                                          : "its tokenizer (" +
+                                                                std::string(hf->family == HfFamily::kRoberta
+                                                                                ? "byte-level BPE"
+                                                                                : "WordPiece") +
+                                                                ") is not read yet") +
+                     "; XLM-R checkpoints with their sentencepiece.bpe.model fine-tune today");
+  }
+  if (c->lines.count("data.tokenizer")) {
+    return Error(*c, "data.tokenizer", "model.init " + dir + " brings its own tokenizer; remove data.tokenizer");
+  }
+  c->model.layers = hf->layers;
+  c->model.hidden = hf->hidden;
+  c->model.heads = hf->heads;
+  c->model.ffn = hf->ffn;
+  if (!c->lines.count("model.max_length")) c->model.max_length = std::min(c->model.max_length, hf->max_length());
+  if (c->model.max_length > hf->max_length()) {
+    return Error(*c, "model.max_length", std::to_string(c->model.max_length) + " is more than the checkpoint's " +
+                                             std::to_string(hf->max_length()) + " positions allow");
+  }
+  c->data.tokenizer = spm;
+  c->data.token_ids = TokenIds::kFairseq;
+  c->data.checkpoint_vocab = hf->vocab;
+  return CheckFreezeLayers(*c);
+}
+
 // model.init naming a model directory: its architecture must be the
 // configured one, and its tokenizer encodes the data unless data.tokenizer
 // names another.
@@ -28,8 +95,13 @@ Status CheckInitModel(SweepConfig* c) {
     return Error(*c, "model.init", "no such file or directory: " + c->model.init);
   }
   if (!std::filesystem::is_directory(c->model.init, ec)) return Status::Ok();  // a TorchScript file
+  if (IsHfModelDir(c->model.init)) return CheckHfInit(c);
   auto package = LoadModelPackage(c->model.init);
   if (!package.ok()) return Error(*c, "model.init", package.status().message());
+  if (package->hf) {
+    return Error(*c, "model.init", c->model.init + " was fine-tuned from a Hugging Face checkpoint; start a new "
+                                   "sweep from that checkpoint's directory instead");
+  }
   for (auto [key, theirs, ours] : {std::tuple{"layers", package->layers, c->model.layers},
                                    std::tuple{"hidden", package->hidden, c->model.hidden},
                                    std::tuple{"heads", package->heads, c->model.heads},
@@ -44,7 +116,7 @@ Status CheckInitModel(SweepConfig* c) {
                                        ", less than model.max_length " + std::to_string(c->model.max_length));
   }
   if (c->data.tokenizer.empty()) c->data.tokenizer = c->model.init + "/" + package->tokenizer_file;
-  return Status::Ok();
+  return CheckFreezeLayers(*c);
 }
 
 }  // namespace

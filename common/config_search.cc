@@ -134,6 +134,8 @@ Status CheckConditions(const Reader& r, const YAML::Node& space, const SearchSpa
 
 // Hyperparameters whose valid values depend on other sections.
 Status CheckAgainstModel(const Reader& r, const YAML::Node& root, const SweepConfig& c) {
+  // A model.init of unstated layers decides them: CheckConfigFiles checks then.
+  if (!c.model.init.empty() && !c.lines.count("model.layers")) return Status::Ok();
   const std::string layers = " is more than model.layers (" + std::to_string(c.model.layers) + ")";
   if (c.training.freeze_layers > c.model.layers) {
     return r.Error(root["training"]["freeze_layers"], "training.freeze_layers",

@@ -133,8 +133,9 @@ const char* HfFamilyName(HfFamily family) {
 
 bool IsHfModelDir(const std::string& dir) { return std::filesystem::is_regular_file(dir + "/config.json"); }
 
-StatusOr<HfModelConfig> ReadHfModelConfig(const std::string& dir) {
-  const std::string path = dir + "/config.json";
+StatusOr<HfModelConfig> ReadHfModelConfig(const std::string& dir) { return ReadHfModelConfigFile(dir + "/config.json"); }
+
+StatusOr<HfModelConfig> ReadHfModelConfigFile(const std::string& path) {
   std::ifstream in(path);
   if (!in) return Status::NotFound(path + ": cannot open");
   std::stringstream text;

@@ -50,5 +50,8 @@ bool IsHfModelDir(const std::string& dir);
 // not divisible by heads, and an activation or position scheme it cannot
 // compute.
 StatusOr<HfModelConfig> ReadHfModelConfig(const std::string& dir);
+// The same, of a config.json at `path` (an exported model keeps its base's
+// as hf_config.json).
+StatusOr<HfModelConfig> ReadHfModelConfigFile(const std::string& path);
 
 }  // namespace polysweep

@@ -46,7 +46,7 @@ std::string ManifestToJson(const Manifest& m) {
   j["languages"] = m.languages;
   for (const auto& [lang, c] : m.counts) j["counts"][lang] = {{"train", c[0]}, {"valid", c[1]}, {"test", c[2]}};
   j["tokenizer"] = {{"file", m.tokenizer_file}, {"hash", m.tokenizer_hash}, {"vocab_size", m.vocab_size},
-                    {"mask_id", m.mask_id}};
+                    {"mask_id", m.mask_id}, {"ids", TokenIdsName(m.token_ids)}};
   j["bad_lines"] = m.bad_lines;
   j["input_bytes"] = m.input_bytes;
   j["shards"] = nlohmann::json::array();
@@ -75,6 +75,11 @@ StatusOr<Manifest> ParseManifest(const std::string& text, const std::string& whe
     m.tokenizer_hash = j.at("tokenizer").at("hash").get<std::string>();
     m.vocab_size = JsonInt<int>(j.at("tokenizer"), "vocab_size");
     m.mask_id = j.at("tokenizer").contains("mask_id") ? JsonInt<int>(j.at("tokenizer"), "mask_id") : -1;
+    if (j.at("tokenizer").contains("ids")) {
+      auto ids = ParseTokenIds(j.at("tokenizer").at("ids").get<std::string>());
+      if (!ids.ok()) return Status::DataError(where + ": tokenizer.ids: " + ids.status().message());
+      m.token_ids = *ids;
+    }
     m.bad_lines = JsonInt<int64_t>(j, "bad_lines");
     m.input_bytes = j.contains("input_bytes") ? JsonInt<int64_t>(j, "input_bytes") : 0;
     for (const auto& e : j.at("shards")) {

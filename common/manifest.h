@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/token_ids.h"
 
 namespace polysweep {
 
@@ -38,6 +39,7 @@ struct Manifest {
   // encoded text never holds (batches pad with any id, under the attention
   // mask); -1: the tokenizer has none.
   int mask_id = -1;
+  TokenIds token_ids = TokenIds::kSentencePiece;  // how the shards' ids number the tokenizer's pieces
   int64_t bad_lines = 0;
   int64_t input_bytes = 0;
   std::vector<ShardEntry> shards;

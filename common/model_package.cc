@@ -18,11 +18,13 @@ std::string ModelPackageToJson(const ModelPackage& p) {
   if (p.lora_rank > 0) {
     j["model"]["lora"] = {{"rank", p.lora_rank}, {"alpha", p.lora_alpha}, {"targets", p.lora_targets}};
   }
+  if (!p.hf_config_file.empty()) j["model"]["hf"] = {{"config", p.hf_config_file}, {"pooler", p.hf_pooler}};
   j["labels"] = p.labels;
   j["languages"] = p.languages;
   j["weights"] = p.weights_file;
   j["tokenizer"] = p.tokenizer_file;
   j["tokenizer_hash"] = p.tokenizer_hash;
+  j["tokenizer_ids"] = TokenIdsName(p.tokenizer_ids);
   j["source"] = {{"sweep", p.sweep}, {"trial", p.trial}, {"step", p.step}, {"hparams", p.hparams},
                  {"metric", p.metric}, {"metric_value", p.metric_value}};
   return j.dump(2) + "\n";
@@ -63,6 +65,11 @@ StatusOr<ModelPackage> ParseModelPackage(const std::string& json, const std::str
       p.lora_targets = lora.at("targets").get<std::string>();
       if (p.lora_rank <= 0) return Status::Error(where + ": model.lora.rank: must be positive");
     }
+    if (m.contains("hf")) {
+      field = "model.hf";
+      p.hf_config_file = m.at("hf").at("config").get<std::string>();
+      p.hf_pooler = m.at("hf").at("pooler").get<bool>();
+    }
     field = "labels";
     p.labels = j.at("labels").get<std::vector<std::string>>();
     if (p.labels.size() < 2 && HasLabelMap(Task(*task).label)) {
@@ -75,6 +82,10 @@ StatusOr<ModelPackage> ParseModelPackage(const std::string& json, const std::str
     field = "tokenizer";
     p.tokenizer_file = j.at("tokenizer").get<std::string>();
     p.tokenizer_hash = j.value("tokenizer_hash", "");
+    field = "tokenizer_ids";
+    auto ids = ParseTokenIds(j.value("tokenizer_ids", std::string(TokenIdsName(TokenIds::kSentencePiece))));
+    if (!ids.ok()) return ids.status().With(where + ": tokenizer_ids");
+    p.tokenizer_ids = *ids;
     field = "source";
     const auto& s = j.at("source");
     p.sweep = s.value("sweep", "");
@@ -97,9 +108,19 @@ StatusOr<ModelPackage> LoadModelPackage(const std::string& dir) {
   ss << in.rdbuf();
   auto p = ParseModelPackage(ss.str(), path);
   if (!p.ok()) return p.status();
-  for (const std::string& f : {p->weights_file, p->tokenizer_file}) {
+  std::vector<std::string> files = {p->weights_file, p->tokenizer_file};
+  if (!p->hf_config_file.empty()) files.push_back(p->hf_config_file);
+  for (const std::string& f : files) {
     if (f.empty() || f.find('/') != std::string::npos) return Status::Error(path + ": file names must be plain names, got \"" + f + "\"");
     if (!std::filesystem::is_regular_file(dir + "/" + f)) return Status::Error(path + ": names " + f + ", which is missing from " + dir);
+  }
+  if (!p->hf_config_file.empty()) {
+    auto hf = ReadHfModelConfigFile(dir + "/" + p->hf_config_file);
+    if (!hf.ok()) return hf.status();
+    if (hf->vocab != p->vocab || hf->layers != p->layers || hf->hidden != p->hidden) {
+      return Status::DataError(path + ": model does not match its base's " + p->hf_config_file);
+    }
+    p->hf = *hf;
   }
   return p;
 }

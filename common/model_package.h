@@ -8,10 +8,13 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "common/hf_config.h"
 #include "common/status.h"
+#include "common/token_ids.h"
 #include "common/tasks.h"
 
 namespace polysweep {
@@ -40,6 +43,14 @@ struct ModelPackage {
   std::string weights_file = "model.pt";
   std::string tokenizer_file = "tokenizer.model";
   std::string tokenizer_hash;
+  TokenIds tokenizer_ids = TokenIds::kSentencePiece;
+  // A model fine-tuned from a Hugging Face checkpoint: its base's
+  // config.json, copied into the package (hf_config_file, empty otherwise),
+  // which decides the architecture, and whether the base's pooler feeds the
+  // head. `hf` is that file, read by LoadModelPackage.
+  std::string hf_config_file;
+  bool hf_pooler = false;
+  std::optional<HfModelConfig> hf;
   // Provenance.
   std::string sweep;
   uint64_t trial = 0;

@@ -259,7 +259,7 @@ std::string DataFingerprint(const DataConfig& c) {
     add(std::to_string(fs::last_write_time(f, ec).time_since_epoch().count()));
   }
   for (const auto& x : {c.format, c.text_field, c.label_field, c.lang_field, c.group_field, c.tokenizer,
-                        c.tokenizer_type}) add(x);
+                        c.tokenizer_type, std::string(TokenIdsName(c.token_ids))}) add(x);
   for (const auto& l : c.languages) add("lang:" + l);
   for (const auto& l : c.labels) add("label:" + l);
   for (const auto& l : c.extra_languages) add("extra:" + l);
@@ -332,9 +332,15 @@ StatusOr<std::unique_ptr<Tokenizer>> PrepareTokenizer(const DataConfig& config, 
   auto model_bytes = ReadFile(tmp + "/tokenizer.model");
   if (!model_bytes.ok()) return model_bytes.status();
   m->tokenizer_hash = ChecksumHex(Fnv1a64(*model_bytes));
-  auto tokenizer = Tokenizer::Load(tmp + "/tokenizer.model");
+  auto tokenizer = Tokenizer::Load(tmp + "/tokenizer.model", config.token_ids);
   if (!tokenizer.ok()) return tokenizer.status().With("data.tokenizer");
   m->vocab_size = (*tokenizer)->vocab_size();
+  m->token_ids = config.token_ids;
+  if (config.checkpoint_vocab > 0 && m->vocab_size != config.checkpoint_vocab) {
+    return Status::InvalidConfig(config.tokenizer + ": " + std::to_string(m->vocab_size) + " token ids (" +
+                                 TokenIdsName(config.token_ids) + "), but the checkpoint's vocab_size is " +
+                                 std::to_string(config.checkpoint_vocab) + ": not the tokenizer it was trained with");
+  }
   m->mask_id = (*tokenizer)->pad_id();
   return std::move(*tokenizer);
 }

@@ -70,7 +70,7 @@ Tokenizer::~Tokenizer() {
   if (handle_) module_->free(handle_);
 }
 
-StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Load(const std::string& model_path) {
+StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Load(const std::string& model_path, TokenIds ids) {
   auto module = SpmModule::Get();
   if (!module.ok()) return module.status();
   char err[512] = {0};
@@ -79,10 +79,37 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Load(const std::string& model_pa
   std::unique_ptr<Tokenizer> t(new Tokenizer());
   t->module_ = *module;
   t->handle_ = handle;
+  t->ids_ = ids;
   t->vocab_size_ = t->module_->piece_size(handle);
   t->pad_id_ = t->module_->pad_id(handle);
   t->unk_id_ = t->module_->unk_id(handle);
+  if (ids == TokenIds::kFairseq) {
+    // XLM-R's dictionary: four specials first, <unk> among them, every
+    // other piece one up, and <mask> after the last.
+    if (t->unk_id_ != 0) {
+      return Status::DataError(model_path + ": fairseq ids need <unk> at SentencePiece id 0 (as XLM-R's model has), "
+                               "this model has it at " + std::to_string(t->unk_id_));
+    }
+    t->vocab_size_ += 2;
+    t->pad_id_ = 1;
+    t->unk_id_ = 3;
+  }
   return t;
+}
+
+void Tokenizer::Renumber(size_t start, size_t text_bytes, std::vector<int>* out,
+                         std::vector<PieceOffsets>* offsets) const {
+  if (ids_ != TokenIds::kFairseq) return;
+  constexpr int kBos = 0, kEos = 2, kUnk = 3;
+  for (size_t i = start; i < out->size(); ++i) (*out)[i] = (*out)[i] == 0 ? kUnk : (*out)[i] + 1;
+  out->insert(out->begin() + static_cast<std::ptrdiff_t>(start), kBos);
+  out->push_back(kEos);
+  if (offsets != nullptr) {
+    const size_t first = offsets->size() - (out->size() - start - 2);
+    offsets->insert(offsets->begin() + static_cast<std::ptrdiff_t>(first), PieceOffsets{0, 0});
+    const auto end = static_cast<uint32_t>(text_bytes);
+    offsets->push_back(PieceOffsets{end, end});
+  }
 }
 
 Status Tokenizer::Train(const std::string& args) {
@@ -96,6 +123,10 @@ Status Tokenizer::Train(const std::string& args) {
 }
 
 Status Tokenizer::Encode(std::string_view text, size_t max_ids, std::vector<int>* out) const {
+  const size_t specials = ids_ == TokenIds::kFairseq ? 2 : 0;
+  if (max_ids < specials) return Status::InvalidConfig("a text of at most " + std::to_string(max_ids) +
+                                                       " ids has no room for <s> and </s>");
+  max_ids -= specials;
   const size_t start = out->size();
   out->resize(start + max_ids);
   long n = module_->encode(handle_, text.data(), text.size(), out->data() + start, max_ids);
@@ -104,11 +135,16 @@ Status Tokenizer::Encode(std::string_view text, size_t max_ids, std::vector<int>
     return Status::Error("tokenizer failed to encode a text");
   }
   out->resize(start + std::min(static_cast<size_t>(n), max_ids));
+  Renumber(start, text.size(), out, nullptr);
   return Status::Ok();
 }
 
 Status Tokenizer::Encode(std::string_view text, size_t max_ids, std::vector<int>* out,
                          std::vector<PieceOffsets>* offsets) const {
+  const size_t specials = ids_ == TokenIds::kFairseq ? 2 : 0;
+  if (max_ids < specials) return Status::InvalidConfig("a text of at most " + std::to_string(max_ids) +
+                                                       " ids has no room for <s> and </s>");
+  max_ids -= specials;
   const size_t start = out->size();
   out->resize(start + max_ids);
   std::vector<uint32_t> begins(max_ids), ends(max_ids);
@@ -121,6 +157,7 @@ Status Tokenizer::Encode(std::string_view text, size_t max_ids, std::vector<int>
   const size_t kept = std::min(static_cast<size_t>(n), max_ids);
   out->resize(start + kept);
   for (size_t i = 0; i < kept; ++i) offsets->push_back(PieceOffsets{begins[i], ends[i]});
+  Renumber(start, text.size(), out, offsets);
   return Status::Ok();
 }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/token_ids.h"
 
 namespace polysweep {
 
@@ -28,12 +29,15 @@ struct PieceOffsets {
 class Tokenizer {
  public:
   ~Tokenizer();
-  // Loads a trained SentencePiece model.
-  static StatusOr<std::unique_ptr<Tokenizer>> Load(const std::string& model_path);
+  // Loads a trained SentencePiece model, its pieces numbered as `ids` says
+  // (common/token_ids.h).
+  static StatusOr<std::unique_ptr<Tokenizer>> Load(const std::string& model_path,
+                                                   TokenIds ids = TokenIds::kSentencePiece);
   // Trains a model; `args` are SentencePiece trainer flags ("--input=... ").
   static Status Train(const std::string& args);
 
-  // Appends the ids of `text` to `out`, at most `max_ids` of them.
+  // Appends the ids of `text` to `out`, at most `max_ids` of them (the
+  // <s> and </s> that fairseq ids wrap a text in included).
   Status Encode(std::string_view text, size_t max_ids, std::vector<int>* out) const;
   // The same ids, and each piece's byte offsets in `text` appended to
   // `offsets` (one per id appended to `out`).
@@ -45,6 +49,9 @@ class Tokenizer {
 
  private:
   Tokenizer() = default;
+  // Renumbers the SentencePiece ids out[start..] as ids_ says and wraps them.
+  void Renumber(size_t start, size_t text_bytes, std::vector<int>* out, std::vector<PieceOffsets>* offsets) const;
+  TokenIds ids_ = TokenIds::kSentencePiece;
   std::shared_ptr<SpmModule> module_;
   void* handle_ = nullptr;
   int vocab_size_ = 0;

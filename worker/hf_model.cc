@@ -22,25 +22,6 @@ StatusOr<torch::Tensor> View(const SafeTensor& t) {
 
 }  // namespace
 
-ModelShape HfModelShape(const HfModelConfig& config, const HfLayout& layout, TaskKind task, int classes,
-                        double dropout, const LoraSpec& lora) {
-  const EncoderDims dims{config.vocab, config.layers, config.hidden, config.heads, config.ffn, config.max_length()};
-  ModelShape shape = MakeModelShape(dims, task, classes, dropout < 0 ? config.hidden_dropout : dropout, lora);
-  EncoderStyle& style = shape.style;
-  style.type_vocab = config.type_vocab;
-  style.norm_eps = config.layer_norm_eps;
-  style.position_rows = config.max_positions;
-  style.position_pad = config.padding_offset_positions() ? config.pad_token_id : -1;
-  style.activation = config.activation;
-  switch (config.family) {
-    case HfFamily::kBert: style.pooling = layout.pooler ? Pooling::kBertPooler : Pooling::kRobertaHead; break;
-    case HfFamily::kDistilBert: style.pooling = Pooling::kDistilBertHead; break;
-    case HfFamily::kRoberta:
-    case HfFamily::kXlmRoberta: style.pooling = Pooling::kRobertaHead; break;
-  }
-  return shape;
-}
-
 Status LoadHfWeights(EncoderClassifier& model, const HfModelConfig& config, const HfLayout& layout,
                      const SafetensorsCheckpoint& checkpoint) {
   PS_RETURN_IF_ERROR(CheckHfCheckpoint(config, layout, checkpoint));

@@ -20,14 +20,6 @@
 
 namespace polysweep {
 
-// The model shape of `config` with a `task` head of `classes` outputs.
-// `dropout` < 0 takes the checkpoint's (its hidden dropout). A sequence head
-// pools as the family's classifier does: BERT through its pooler when
-// `layout` has one (else as RoBERTa), RoBERTa and XLM-R through a fresh
-// dense + tanh, DistilBERT through a fresh dense + ReLU.
-ModelShape HfModelShape(const HfModelConfig& config, const HfLayout& layout, TaskKind task, int classes,
-                        double dropout, const LoraSpec& lora = {});
-
 // Copies the checkpoint's encoder (and pooler) weights into `model`, built
 // with HfModelShape(config, layout, ...), converting F16 and BF16 to the
 // model's dtype. The checkpoint is checked first (CheckHfCheckpoint: a

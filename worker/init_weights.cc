@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/model_package.h"
+#include "worker/hf_model.h"
 
 namespace polysweep {
 namespace {
@@ -68,9 +69,24 @@ StatusOr<std::map<std::string, torch::Tensor>> FromTorchScript(const std::string
   return out;
 }
 
+// A Hugging Face checkpoint: the model was built with its HfModelShape
+// (trial setup), so every tensor lands on a parameter of its shape.
+StatusOr<std::string> LoadHfEncoder(EncoderClassifier& model, const std::string& dir) {
+  auto config = ReadHfModelConfig(dir);
+  if (!config.ok()) return Status::Error("model.init: " + config.status().message());
+  auto checkpoint = SafetensorsCheckpoint::Open(dir);
+  if (!checkpoint.ok()) return Status::Error("model.init: " + checkpoint.status().message());
+  auto layout = FindHfLayout(*config, *checkpoint);
+  if (!layout.ok()) return Status::Error("model.init: " + layout.status().message());
+  PS_RETURN_IF_ERROR(LoadHfWeights(model, *config, *layout, *checkpoint));
+  return std::to_string(HfWeightSources(*config, *layout).size()) + " tensors from Hugging Face " +
+         HfFamilyName(config->family) + " checkpoint " + dir;
+}
+
 }  // namespace
 
 StatusOr<std::string> LoadEncoderWeights(EncoderClassifier& model, const std::string& path) {
+  if (IsHfModelDir(path)) return LoadHfEncoder(model, path);
   std::string what;
   std::error_code ec;
   StatusOr<std::map<std::string, torch::Tensor>> source = Status::Error("");

@@ -5,7 +5,9 @@
 // PyTorch's nn.TransformerEncoder (encoder.layers.N.self_attn.in_proj_weight,
 // linear1, ...). Every encoder tensor must be found with the same shape
 // (position embeddings may be longer: the first max_length rows are taken);
-// the classification head and LoRA adapters start fresh. Heavy header.
+// the classification head and LoRA adapters start fresh. A Hugging Face
+// model directory (config.json) loads through worker/hf_model.h into a model
+// built with its HfModelShape. Heavy header.
 #pragma once
 
 #include <string>

@@ -19,13 +19,34 @@ ModelShape MakeModelShape(const EncoderDims& dims, TaskKind task, int classes, d
   return shape;
 }
 
+ModelShape HfModelShape(const HfModelConfig& config, const HfLayout& layout, TaskKind task, int classes,
+                        double dropout, const LoraSpec& lora) {
+  const EncoderDims dims{config.vocab, config.layers, config.hidden, config.heads, config.ffn, config.max_length()};
+  ModelShape shape = MakeModelShape(dims, task, classes, dropout < 0 ? config.hidden_dropout : dropout, lora);
+  EncoderStyle& style = shape.style;
+  style.type_vocab = config.type_vocab;
+  style.norm_eps = config.layer_norm_eps;
+  style.position_rows = config.max_positions;
+  style.position_pad = config.padding_offset_positions() ? config.pad_token_id : -1;
+  style.activation = config.activation;
+  switch (config.family) {
+    case HfFamily::kBert: style.pooling = layout.pooler ? Pooling::kBertPooler : Pooling::kRobertaHead; break;
+    case HfFamily::kDistilBert: style.pooling = Pooling::kDistilBertHead; break;
+    case HfFamily::kRoberta:
+    case HfFamily::kXlmRoberta: style.pooling = Pooling::kRobertaHead; break;
+  }
+  return shape;
+}
+
 ModelShape PackageShape(const ModelPackage& package) {
   const EncoderDims dims{package.vocab, package.layers, package.hidden, package.heads, package.ffn, package.max_length};
   auto task = ParseTaskKind(package.task);  // checked by the package's parser
   LoraSpec lora;
   if (package.lora_rank > 0) lora = LoraSpec{package.lora_rank, package.lora_alpha, package.lora_targets};
-  return MakeModelShape(dims, task.ok() ? *task : TaskKind::kSequenceClassification,
-                        static_cast<int>(package.labels.size()), 0, lora);
+  const TaskKind kind = task.ok() ? *task : TaskKind::kSequenceClassification;
+  const int classes = static_cast<int>(package.labels.size());
+  if (package.hf) return HfModelShape(*package.hf, HfLayout{"", package.hf_pooler}, kind, classes, 0, lora);
+  return MakeModelShape(dims, kind, classes, 0, lora);
 }
 
 }  // namespace polysweep

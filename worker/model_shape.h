@@ -7,6 +7,7 @@
 
 #include <string>
 
+#include "common/hf_checkpoint.h"
 #include "common/hf_config.h"
 #include "common/model_package.h"
 #include "common/tasks.h"
@@ -74,7 +75,16 @@ struct ModelShape : EncoderDims {
 ModelShape MakeModelShape(const EncoderDims& dims, TaskKind task, int classes, double dropout,
                           const LoraSpec& lora = {});
 
-// The architecture an exported model directory describes (no dropout).
+// The model shape of `config` with a `task` head of `classes` outputs.
+// `dropout` < 0 takes the checkpoint's (its hidden dropout). A sequence head
+// pools as the family's classifier does: BERT through its pooler when
+// `layout` has one (else as RoBERTa), RoBERTa and XLM-R through a fresh
+// dense + tanh, DistilBERT through a fresh dense + ReLU.
+ModelShape HfModelShape(const HfModelConfig& config, const HfLayout& layout, TaskKind task, int classes,
+                        double dropout, const LoraSpec& lora = {});
+
+// The architecture an exported model directory describes (no dropout); a
+// model fine-tuned from a Hugging Face checkpoint has its base's.
 ModelShape PackageShape(const ModelPackage& package);
 
 }  // namespace polysweep

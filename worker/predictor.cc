@@ -12,9 +12,9 @@ StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& dir) {
     return Status::Error(dir + "/model.json: a " + package->task +
                          " model, which does not classify texts; fine-tune it first (model.init: " + dir + ")");
   }
-  auto tokenizer = Tokenizer::Load(dir + "/" + package->tokenizer_file);
+  auto tokenizer = Tokenizer::Load(dir + "/" + package->tokenizer_file, package->tokenizer_ids);
   if (!tokenizer.ok()) return tokenizer.status();
-  if ((*tokenizer)->vocab_size() != package->vocab) {
+  if (package->hf ? (*tokenizer)->vocab_size() > package->vocab : (*tokenizer)->vocab_size() != package->vocab) {
     return Status::Error(dir + "/model.json: model.vocab " + std::to_string(package->vocab) + " but " +
                          package->tokenizer_file + " has " + std::to_string((*tokenizer)->vocab_size()) + " pieces");
   }

@@ -68,6 +68,18 @@ CheckpointRules Rules(const wire::Assignment& a, const TrainingParams& params) {
   return r;
 }
 
+// The shape of a model fine-tuned from the Hugging Face checkpoint in
+// `dir` (checked whole by the sweep before any trial started).
+StatusOr<ModelShape> HfShape(const std::string& dir, TaskKind task, int classes, double dropout, const LoraSpec& lora) {
+  auto config = ReadHfModelConfig(dir);
+  if (!config.ok()) return config.status().As(StatusCode::kInvalidConfig);
+  auto checkpoint = SafetensorsCheckpoint::Open(dir);
+  if (!checkpoint.ok()) return checkpoint.status().As(StatusCode::kInvalidConfig);
+  auto layout = FindHfLayout(*config, *checkpoint);
+  if (!layout.ok()) return layout.status().As(StatusCode::kInvalidConfig);
+  return HfModelShape(*config, *layout, task, classes, dropout, lora);
+}
+
 }  // namespace
 
 StatusOr<TrialSetup> SetUpTrial(const wire::Assignment& a) {
@@ -88,6 +100,15 @@ StatusOr<TrialSetup> SetUpTrial(const wire::Assignment& a) {
   LoraSpec lora;
   if (p.lora) lora = LoraSpec{p.lora_rank, p.lora_alpha, p.lora_targets};
   s.shape = MakeModelShape(dims, *task, num_labels, p.dropout, lora);
+  if (!model.init.empty() && IsHfModelDir(model.init)) {
+    auto hf = HfShape(model.init, *task, num_labels, p.dropout, lora);
+    if (!hf.ok()) return hf.status();
+    s.shape = *hf;
+    if (s.manifest.vocab_size > s.shape.vocab) {
+      return Status::InvalidConfig("the shards' tokenizer has " + std::to_string(s.manifest.vocab_size) +
+                                   " ids, the checkpoint " + model.init + " " + std::to_string(s.shape.vocab));
+    }
+  }
   if (p.freeze_layers > s.shape.layers) {
     return Status::InvalidConfig("hyperparameter freeze_layers = " + std::to_string(p.freeze_layers) +
                                  " is more than the model's " + std::to_string(s.shape.layers) +

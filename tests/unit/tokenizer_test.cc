@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -84,6 +85,38 @@ TEST_F(TokenizerTest, AtMostMaxIdsWithTheirOffsets) {
   EXPECT_EQ(cut[0], 7);
   EXPECT_EQ(std::vector<int>(cut.begin() + 1, cut.end()), std::vector<int>(all.begin(), all.begin() + 3));
   EXPECT_EQ(cut_offsets, std::vector<PieceOffsets>(all_offsets.begin(), all_offsets.begin() + 3));
+}
+
+// XLM-R's numbering of a SentencePiece model (fairseq's dictionary): the
+// same pieces one id up, <unk> at 3, and every text wrapped in <s> (0) and
+// </s> (2), within the same budget of ids.
+TEST_F(TokenizerTest, FairseqIdsAreThePiecesOneUpWrappedInBosAndEos) {
+  auto plain = Tokenizer::Load(*dir_ + "/tok.model");
+  auto fairseq = Tokenizer::Load(*dir_ + "/tok.model", TokenIds::kFairseq);
+  ASSERT_TRUE(plain.ok() && fairseq.ok());
+  EXPECT_EQ((*fairseq)->vocab_size(), (*plain)->vocab_size() + 2);  // <pad> and <mask> join the pieces
+  EXPECT_EQ((*fairseq)->pad_id(), 1);
+  EXPECT_EQ((*fairseq)->unk_id(), 3);
+  const std::string text = "the quick brown fox \u2603 jumps";  // a snowman the model has no piece for
+  std::vector<int> pieces, ids;
+  std::vector<PieceOffsets> piece_offsets, offsets;
+  ASSERT_TRUE((*plain)->Encode(text, 64, &pieces, &piece_offsets).ok());
+  ASSERT_TRUE((*fairseq)->Encode(text, 64, &ids, &offsets).ok());
+  ASSERT_NE(std::find(pieces.begin(), pieces.end(), 0), pieces.end()) << "the text has an unknown piece";
+  std::vector<int> expected = {0};
+  for (int id : pieces) expected.push_back(id == 0 ? 3 : id + 1);
+  expected.push_back(2);
+  EXPECT_EQ(ids, expected);
+  ASSERT_EQ(offsets.size(), ids.size());
+  EXPECT_EQ(offsets.front(), (PieceOffsets{0, 0}));
+  EXPECT_EQ(offsets.back(), (PieceOffsets{static_cast<uint32_t>(text.size()), static_cast<uint32_t>(text.size())}));
+  EXPECT_EQ(std::vector<PieceOffsets>(offsets.begin() + 1, offsets.end() - 1), piece_offsets);
+
+  // The budget holds the two specials: 5 ids are <s>, three pieces, </s>.
+  std::vector<int> cut;
+  ASSERT_TRUE((*fairseq)->Encode(text, 5, &cut).ok());
+  EXPECT_EQ(cut, (std::vector<int>{0, expected[1], expected[2], expected[3], 2}));
+  EXPECT_FALSE((*fairseq)->Encode(text, 1, &cut).ok());
 }
 
 }  // namespace

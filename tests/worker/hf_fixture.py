@@ -2,6 +2,7 @@
 """Builds a tiny Hugging Face encoder checkpoint and its reference outputs.
 
   hf_fixture.py OUT_DIR FAMILY [--dtype f32|f16|bf16] [--sharded] [--no-pooler]
+                [--spm-from JSONL [--spm-vocab N]]
 
 FAMILY is bert, distilbert, roberta or xlm-roberta. OUT_DIR gets the
 checkpoint in the Hugging Face layout (config.json, model.safetensors or a
@@ -16,6 +17,8 @@ import json
 import math
 import os
 import struct
+import subprocess
+import tempfile
 
 import torch
 
@@ -132,15 +135,36 @@ def reference(family, cfg, w, prefix, ids, pad_id):
     return x
 
 
+def train_sentencepiece(out, jsonl, vocab):
+    """XLM-R's tokenizer layout, trained here; returns its number of pieces."""
+    with tempfile.TemporaryDirectory() as tmp:
+        texts = os.path.join(tmp, "texts.txt")
+        with open(jsonl) as f, open(texts, "w") as t:
+            for line in f:
+                t.write(json.loads(line)["text"].replace("\n", " ") + "\n")
+        subprocess.run(["spm_train", f"--input={texts}", f"--model_prefix={tmp}/spm", f"--vocab_size={vocab}",
+                        "--model_type=unigram", "--hard_vocab_limit=false", "--minloglevel=2",
+                        "--input_sentence_size=20000", "--shuffle_input_sentence=true",
+                        "--character_coverage=0.9995"], check=True)
+        os.replace(f"{tmp}/spm.model", os.path.join(out, "sentencepiece.bpe.model"))
+        with open(f"{tmp}/spm.vocab") as v:
+            return sum(1 for _ in v)
+
+
 def main():
+    global VOCAB
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("family", choices=["bert", "distilbert", "roberta", "xlm-roberta"])
     ap.add_argument("--dtype", choices=sorted(DTYPES), default="f32")
     ap.add_argument("--sharded", action="store_true")
     ap.add_argument("--no-pooler", action="store_true")
+    ap.add_argument("--spm-from")
+    ap.add_argument("--spm-vocab", type=int, default=2000)
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
+    if a.spm_from:
+        VOCAB = train_sentencepiece(a.out, a.spm_from, a.spm_vocab) + 2
     cfg = config_for(a.family)
     prefix = {"bert": "bert.", "distilbert": "distilbert.", "roberta": "", "xlm-roberta": "roberta."}[a.family]
     pooler = a.family == "bert" and not a.no_pooler

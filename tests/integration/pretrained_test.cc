@@ -1,0 +1,186 @@
+// Fine-tuning a Hugging Face checkpoint end to end: a tiny XLM-R checkpoint
+// in the Hugging Face layout (tests/worker/hf_fixture.py: random weights, a
+// SentencePiece model trained on the default dataset), named by model.init,
+// fine-tuned by a real sweep of 2 MPI ranks. The sweep encodes the data with
+// the checkpoint's tokenizer in fairseq's numbering, the ranks start from
+// its weights, the loss falls, and the exported model carries the base's
+// config.json and classifies text. Checkpoints polysweep cannot use are
+// refused before anything starts, naming the key or the tensor.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+
+#include "command.h"
+#include "common/safetensors.h"
+#include "journal_reader.h"
+
+namespace polysweep {
+namespace {
+
+using testing_util::JournalReader;
+using testing_util::Quote;
+using testing_util::RunCommand;
+
+class PretrainedTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    dir_ = new std::string(testing_util::FreshDir("pretrained"));
+    const std::string fixture = "/usr/bin/python3 " POLYSWEEP_SOURCE_DIR "/tests/worker/hf_fixture.py ";
+    auto made = RunCommand(fixture + Quote(*dir_ + "/xlmr") + " xlm-roberta --spm-from " + POLYSWEEP_DEFAULT_DATA);
+    ASSERT_EQ(made.exit_code, 0) << made.err;
+    made = RunCommand(fixture + Quote(*dir_ + "/bert") + " bert");
+    ASSERT_EQ(made.exit_code, 0) << made.err;
+  }
+  static void TearDownTestSuite() {
+    std::filesystem::remove_all(*dir_);
+    delete dir_;
+  }
+
+  // A sweep of one trial of 2 ranks from `init`; `model` is the rest of the model section.
+  static std::string Config(const std::string& name, const std::string& init, const std::string& model = "") {
+    const std::string path = *dir_ + "/" + name + ".yaml";
+    std::ofstream(path) << "name: " << name << "\noutput_dir: " << *dir_ << "/" << name << "\n"
+                        << "data: {files: [" POLYSWEEP_DEFAULT_DATA "], group_field: group, max_per_language: 120}\n"
+                        << "model: {init: " << init << ", max_length: 32" << model << "}\n"
+                        << "trial: {ranks: 2, threads_per_rank: 1}\n"
+                        << "search: {space: {lr: {type: choice, values: [0.002]}}}\n"
+                        << "training: {warmup_steps: 5, batch_size: 16}\n"
+                        << "budget: {max_trials: 1, max_steps: 60, eval_every: 30, log_every: 5}\n";
+    return path;
+  }
+  static std::string* dir_;
+};
+std::string* PretrainedTest::dir_ = nullptr;
+
+TEST_F(PretrainedTest, AnXlmRobertaCheckpointFineTunesOnTwoRanksAndItsExportClassifies) {
+  const std::string run = *dir_ + "/xlmr-sweep";
+  auto sweep = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(Config("xlmr-sweep", *dir_ + "/xlmr")));
+  ASSERT_EQ(sweep.exit_code, 0) << sweep.out << sweep.err;
+
+  // The shards are the checkpoint's tokenizer in fairseq's numbering.
+  std::stringstream manifest_text;
+  manifest_text << std::ifstream(run + "/data/manifest.json").rdbuf();
+  auto manifest = nlohmann::json::parse(manifest_text.str());
+  EXPECT_EQ(manifest["tokenizer"]["ids"], "fairseq");
+  EXPECT_EQ(manifest["tokenizer"]["vocab_size"], 2002);
+
+  JournalReader j(run + "/journal.db");
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ(j.Scalar("SELECT state FROM trials WHERE id=1"), "completed");
+  const double first = std::stod(j.Scalar("SELECT loss FROM progress WHERE trial_id=1 ORDER BY step LIMIT 1"));
+  const double last = std::stod(j.Scalar("SELECT loss FROM progress WHERE trial_id=1 ORDER BY step DESC LIMIT 1"));
+  EXPECT_LT(last, first) << "the loss did not fall";
+  EXPECT_EQ(j.Scalar("SELECT MAX(step) FROM progress WHERE trial_id=1"), "60");
+
+  // Rank 0 started from the checkpoint's weights.
+  auto logs = RunCommand("grep -rh 'encoder initialised with' " + Quote(run));
+  EXPECT_NE(logs.out.find("tensors from Hugging Face xlm-roberta checkpoint " + *dir_ + "/xlmr"), std::string::npos)
+      << logs.out << logs.err;
+
+  // The export carries the base's architecture and tokenizer numbering, and classifies.
+  EXPECT_TRUE(std::filesystem::is_regular_file(run + "/model/hf_config.json"));
+  std::stringstream package_text;
+  package_text << std::ifstream(run + "/model/model.json").rdbuf();
+  auto package = nlohmann::json::parse(package_text.str());
+  EXPECT_EQ(package["tokenizer_ids"], "fairseq");
+  EXPECT_EQ(package["model"]["hf"]["config"], "hf_config.json");
+  EXPECT_EQ(package["model"]["vocab"], 2002);
+  const std::string texts = *dir_ + "/texts.jsonl";
+  {
+    std::ifstream data(POLYSWEEP_DEFAULT_DATA);
+    std::ofstream out(texts);
+    std::string line;
+    for (int i = 0; i < 50 && std::getline(data, line); ++i) out << line << "\n";
+  }
+  auto predicted = RunCommand("(" + std::string(POLYSWEEP_BIN) + " predict " + Quote(run + "/model") + " < " +
+                              Quote(texts) + ")");
+  ASSERT_EQ(predicted.exit_code, 0) << predicted.err;
+  EXPECT_NE(predicted.err.find("classified 50 texts"), std::string::npos) << predicted.err;
+}
+
+// A rank killed mid-trial: the next attempt resumes from the fine-tuned
+// checkpoint (the Hugging Face-shaped model's every parameter saved and
+// restored), not from the pretrained weights.
+TEST_F(PretrainedTest, AKilledRankResumesTheFineTunedModelFromItsCheckpoint) {
+  const std::string path = Config("xlmr-resume", *dir_ + "/xlmr");
+  std::string text = testing_util::ReadText(path);
+  auto swap = [&](const std::string& from, const std::string& to) { text.replace(text.find(from), from.size(), to); };
+  swap("trial: {ranks: 2, threads_per_rank: 1}",
+       "trial: {ranks: 2, threads_per_rank: 1, checkpoint_every: 100, max_restarts: 1}");
+  swap("max_steps: 60, eval_every: 30", "max_steps: 1500, eval_every: 0");
+  std::ofstream(path) << text;
+  const std::string run = *dir_ + "/xlmr-resume", journal = run + "/journal.db";
+  const pid_t sweep = testing_util::Spawn({POLYSWEEP_BIN, "sweep", path}, *dir_ + "/resume.log");
+  ASSERT_GT(sweep, 0);
+  auto max_step = [&]() -> int64_t {
+    if (!std::filesystem::exists(journal)) return int64_t{0};
+    const std::string s = JournalReader(journal).Scalar("SELECT COALESCE(MAX(step), 0) FROM progress");
+    return s.empty() ? int64_t{0} : std::stoll(s);
+  };
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+  while (max_step() < 350) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << testing_util::ReadText(*dir_ + "/resume.log");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  // "[-]" keeps the pattern from matching the shell that runs pkill.
+  auto killed = RunCommand("pkill -KILL -f -- '[-]-sweep xlmr-resume --trial 1 --attempt 1'");
+  ASSERT_EQ(killed.exit_code, 0) << "no rank to kill";
+  ASSERT_EQ(testing_util::WaitFor(sweep, 300), 0) << testing_util::ReadText(*dir_ + "/resume.log");
+
+  JournalReader j(journal);
+  EXPECT_EQ(j.Scalar("SELECT state FROM trials WHERE id=1"), "completed");
+  EXPECT_EQ(j.Scalar("SELECT attempt FROM trials WHERE id=1"), "2");
+  const int64_t resumed = std::stoll(j.Scalar("SELECT MIN(resumed_from) FROM progress WHERE attempt=2"));
+  EXPECT_GE(resumed, 300) << "attempt 2 did not resume from a checkpoint of attempt 1";
+  const double start = std::stod(j.Scalar("SELECT loss FROM progress WHERE attempt=1 ORDER BY step LIMIT 1"));
+  const double again = std::stod(j.Scalar("SELECT loss FROM progress WHERE attempt=2 ORDER BY step LIMIT 1"));
+  EXPECT_LT(again, start) << "attempt 2 trained from the pretrained weights again";
+  EXPECT_EQ(j.Scalar("SELECT MAX(step) FROM progress"), "1500");
+}
+
+TEST_F(PretrainedTest, WhatTheCheckpointDecidesOrLacksIsRefusedBeforeAnythingStarts) {
+  // The architecture is the checkpoint's.
+  auto layers = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " +
+                           Quote(Config("layers", *dir_ + "/xlmr", ", layers: 4")));
+  EXPECT_NE(layers.exit_code, 0);
+  EXPECT_NE(layers.err.find("model.layers: the checkpoint decides it (" + *dir_ + "/xlmr/config.json)"),
+            std::string::npos)
+      << layers.err;
+  // BERT's WordPiece is not read yet: said, not guessed.
+  auto bert = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(Config("bert", *dir_ + "/bert")));
+  EXPECT_NE(bert.exit_code, 0);
+  EXPECT_NE(bert.err.find("is a bert checkpoint whose weights polysweep reads, but its tokenizer (WordPiece) is not "
+                          "read yet"),
+            std::string::npos)
+      << bert.err;
+  // A tensor short: named, with its file, and nothing is started or written.
+  const std::string broken = *dir_ + "/broken";
+  std::filesystem::create_directories(broken);
+  for (const char* f : {"config.json", "sentencepiece.bpe.model"}) {
+    std::filesystem::copy_file(*dir_ + "/xlmr/" + f, broken + "/" + f, std::filesystem::copy_options::overwrite_existing);
+  }
+  auto file = SafetensorsFile::Open(*dir_ + "/xlmr/model.safetensors");
+  ASSERT_TRUE(file.ok());
+  std::vector<SafeTensorData> tensors;
+  for (const auto& [name, t] : (*file)->tensors()) {
+    if (name == "roberta.encoder.layer.1.output.dense.bias") continue;
+    tensors.push_back({name, t.dtype, t.shape, std::string(reinterpret_cast<const char*>(t.data), t.bytes)});
+  }
+  ASSERT_TRUE(WriteSafetensors(broken + "/model.safetensors", tensors).ok());
+  auto missing = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(Config("missing", broken)));
+  EXPECT_NE(missing.exit_code, 0);
+  EXPECT_NE(missing.err.find("model.init: " + broken +
+                             "/model.safetensors: tensor roberta.encoder.layer.1.output.dense.bias is missing"),
+            std::string::npos)
+      << missing.err;
+  EXPECT_FALSE(std::filesystem::exists(*dir_ + "/missing")) << "a refused sweep left its output directory";
+}
+
+}  // namespace
+}  // namespace polysweep
