@@ -11,8 +11,17 @@
 
 #include "common/safetensors.h"
 
+namespace {
+// The file each input is written to, removed when the fuzzer exits.
+struct ScratchFile {
+  std::string path = "/dev/shm/polysweep-fuzz-" + std::to_string(getpid()) + ".safetensors";
+  ~ScratchFile() { unlink(path.c_str()); }
+};
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  static const std::string path = "/dev/shm/polysweep-fuzz-" + std::to_string(getpid()) + ".safetensors";
+  static const ScratchFile scratch;
+  const std::string& path = scratch.path;
   {
     std::ofstream out(path, std::ios::binary | std::ios::trunc);
     out.write(reinterpret_cast<const char*>(data), static_cast<std::streamsize>(size));
