@@ -161,11 +161,13 @@ Status ParseTrial(const Reader& r, const YAML::Node& n, const ConfigNames& names
   return Status::Ok();
 }
 
-Status ParseTraining(const Reader& r, const YAML::Node& n, TrainingParams* p) {
+Status ParseTraining(const Reader& r, const YAML::Node& n, SweepConfig* c) {
+  TrainingParams* p = &c->training;
   std::set<std::string> allowed(KnownHyperparameters().begin(), KnownHyperparameters().end());
   PS_RETURN_IF_ERROR(r.CheckMap(n, "training", allowed));
   for (const auto& kv : n) {
     const std::string key = kv.first.Scalar();
+    c->lines["training." + key] = Reader::Line(kv.second);
     if (!kv.second.IsScalar()) return r.Error(kv.second, "training." + key, "expected a scalar value");
     Status s = ApplyHyperparameter(p, key, ParamValue::Parse(kv.second.Scalar()));
     if (!s.ok()) return r.Error(kv.second, "training." + key, s.message());
@@ -395,7 +397,7 @@ StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::
   if (c.data.shard_dir.empty()) c.data.shard_dir = c.output_dir + "/data";
   if (root["model"]) PS_RETURN_IF_ERROR(ParseModel(r, root["model"], &c));
   if (root["trial"]) PS_RETURN_IF_ERROR(ParseTrial(r, root["trial"], names, &c.trial));
-  if (root["training"]) PS_RETURN_IF_ERROR(ParseTraining(r, root["training"], &c.training));
+  if (root["training"]) PS_RETURN_IF_ERROR(ParseTraining(r, root["training"], &c));
   PS_RETURN_IF_ERROR(config::ParseSearch(r, root["search"], names.search_algorithms, &c.search));
   PS_RETURN_IF_ERROR(config::CheckAgainstModel(r, root, c));
   if (root["metric"]) PS_RETURN_IF_ERROR(ParseMetric(r, root["metric"], c, &c.metric));

@@ -175,8 +175,9 @@ struct SweepConfig {
   SchedulerConfig scheduler;
   BudgetConfig budget;
   SecurityConfig security;
-  // Lines of the keys CheckConfigFiles reports on ("data.files[0]",
-  // "data.tokenizer", "model.init"), as the parser found them.
+  // Lines of the keys CheckConfigFiles reports on or needs to know were set
+  // ("data.files[0]", "data.tokenizer", "model.init", "model.layers",
+  // "training.dropout", ...), as the parser found them.
   std::map<std::string, int> lines;
   // CURVE authentication and encryption of the control plane, resolved.
   bool curve_enabled() const {

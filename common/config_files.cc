@@ -79,6 +79,12 @@ Status CheckHfInit(SweepConfig* c) {
     return Error(*c, "model.max_length", std::to_string(c->model.max_length) + " is more than the checkpoint's " +
                                              std::to_string(hf->max_length()) + " positions allow");
   }
+  // Dropout is the checkpoint's (its encoder's) unless the config sets or searches it.
+  const bool searched = std::any_of(c->search.space.params.begin(), c->search.space.params.end(),
+                                    [](const ParamSpec& p) { return p.name == "dropout"; });
+  if (!c->lines.count("training.dropout") && !searched) {
+    c->training.dropout = hf->hidden_dropout;
+  }
   c->data.tokenizer = spm;
   c->data.token_ids = TokenIds::kFairseq;
   c->data.checkpoint_vocab = hf->vocab;
