@@ -59,6 +59,7 @@ const std::vector<Rule>& Rules() {
       Real("grad_clip", 0, 1e9, &TrainingParams::grad_clip),
       Bool("freeze_embeddings", &TrainingParams::freeze_embeddings),
       Int("freeze_layers", 0, 1024, &TrainingParams::freeze_layers),
+      Real("layer_lr_decay", 0.01, 1, &TrainingParams::layer_lr_decay),
       Int("early_stopping_patience", 0, 1000000, &TrainingParams::early_stopping_patience),
       Bool("lora", &TrainingParams::lora),
       Int("lora_rank", 1, 4096, &TrainingParams::lora_rank),

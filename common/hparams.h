@@ -25,6 +25,10 @@ struct TrainingParams {
   double grad_clip = 1.0;     // max global gradient norm; 0 disables
   bool freeze_embeddings = false;  // token and position embeddings (and their norm) not trained
   int freeze_layers = 0;      // the bottom N encoder layers not trained
+  // Layer-wise learning-rate decay: the top layer (and the head) train at
+  // the scheduled lr, each layer below at decay times the one above, the
+  // embeddings at decay^layers; 1: every parameter at the same lr.
+  double layer_lr_decay = 1;
   int early_stopping_patience = 0;  // > 0: end after this many evaluations without a better score
   bool lora = false;          // low-rank adapters: only they (and the head) train
   int lora_rank = 8;

@@ -1,5 +1,8 @@
 #include "worker/train_step.h"
 
+#include <algorithm>
+#include <cmath>
+
 namespace polysweep {
 
 namespace {
@@ -18,25 +21,54 @@ bool Frozen(const std::string& name, const TrainingParams& params) {
   return layer < params.freeze_layers;
 }
 
+// AdamW over the trainable parameters of `model`: one group, or with
+// layer-wise decay one group per learning-rate factor (their factors in
+// `scales`, in the groups' order).
+std::unique_ptr<torch::optim::AdamW> MakeOptimizer(EncoderClassifier& model, const TrainingParams& params,
+                                                   std::vector<double>* scales) {
+  torch::optim::AdamWOptions opts(params.lr);
+  opts.weight_decay(params.weight_decay);
+  std::vector<std::vector<torch::Tensor>> grouped;
+  for (auto& item : model->named_parameters()) {
+    if (!item.value().requires_grad()) continue;
+    const double scale = LayerLrScale(item.key(), model->shape().layers, params.layer_lr_decay);
+    auto at = std::find(scales->begin(), scales->end(), scale);
+    if (at == scales->end()) {
+      scales->push_back(scale);
+      grouped.emplace_back();
+      at = scales->end() - 1;
+    }
+    grouped[static_cast<size_t>(at - scales->begin())].push_back(item.value());
+  }
+  std::vector<torch::optim::OptimizerParamGroup> groups;
+  for (size_t g = 0; g < grouped.size(); ++g) {
+    auto options = std::make_unique<torch::optim::AdamWOptions>(opts);
+    options->lr(params.lr * (*scales)[g]);
+    groups.emplace_back(grouped[g], std::move(options));
+  }
+  return std::make_unique<torch::optim::AdamW>(groups, opts);
+}
+
 }  // namespace
+
+double LayerLrScale(const std::string& name, int layers, double decay) {
+  if (decay >= 1 || name.rfind("head.", 0) == 0) return 1;
+  if (name.rfind("layers.", 0) == 0) return std::pow(decay, layers - 1 - std::stoi(name.substr(7)));
+  return std::pow(decay, layers);  // the embeddings: tokens, positions, token types and their norm
+}
 
 DataParallelStep::DataParallelStep(const ModelShape& shape, const TrainingParams& params, Communicator* comm,
                                    BucketOptions buckets, Placement placement)
     : params_(params), comm_(comm), placement_(placement) {
   torch::manual_seed(static_cast<uint64_t>(params.seed));
   model_ = EncoderClassifier(shape);
-  std::vector<torch::Tensor> trainable;
   for (auto& item : model_->named_parameters()) {
     if (Frozen(item.key(), params)) {
       item.value().set_requires_grad(false);
       frozen_numel_ += item.value().numel();
-    } else {
-      trainable.push_back(item.value());
     }
   }
-  torch::optim::AdamWOptions opts(params.lr);
-  opts.weight_decay(params.weight_decay);
-  optimizer_ = std::make_unique<torch::optim::AdamW>(trainable, opts);
+  optimizer_ = MakeOptimizer(model_, params, &lr_scales_);
   sync_ = std::make_unique<GradientSync>(model_->parameters(), comm, buckets);
 }
 
@@ -78,8 +110,9 @@ StatusOr<double> DataParallelStep::Step(const std::vector<Batch>& micro_batches,
   auto mean_loss = sync_->Finish();
   if (!mean_loss.ok()) return mean_loss.status();
   if (params_.grad_clip > 0) torch::nn::utils::clip_grad_norm_(model_->parameters(), params_.grad_clip);
-  for (auto& group : optimizer_->param_groups()) {
-    static_cast<torch::optim::AdamWOptions&>(group.options()).lr(lr);
+  auto& groups = optimizer_->param_groups();
+  for (size_t g = 0; g < groups.size(); ++g) {
+    static_cast<torch::optim::AdamWOptions&>(groups[g].options()).lr(lr * lr_scales_[g]);
   }
   optimizer_->step();
   return *mean_loss;

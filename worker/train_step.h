@@ -18,12 +18,20 @@
 
 namespace polysweep {
 
+// The factor of the scheduled learning rate the parameter `name` trains at
+// under layer-wise decay `decay` (training.layer_lr_decay) in a model of
+// `layers` layers: 1 for the top layer and the head, decay^(layers-1-i) for
+// layer i, decay^layers for the embeddings.
+double LayerLrScale(const std::string& name, int layers, double decay);
+
 class DataParallelStep {
  public:
   // Builds the model with `params.seed` on every rank; Init() then copies
   // rank 0's weights to all ranks (dropout streams differ per rank
   // afterwards). Parameters frozen by `params` (freeze_embeddings,
   // freeze_layers) get no gradient, no optimizer state and no all-reduce.
+  // With layer_lr_decay < 1 the optimizer has a parameter group per
+  // learning-rate factor (LayerLrScale).
   DataParallelStep(const ModelShape& shape, const TrainingParams& params, Communicator* comm,
                    BucketOptions buckets = {}, Placement placement = {});
   // Refuses a placement this build does not compute with (before any
@@ -51,6 +59,7 @@ class DataParallelStep {
   int64_t frozen_numel_ = 0;
   EncoderClassifier model_{nullptr};
   std::unique_ptr<torch::optim::AdamW> optimizer_;
+  std::vector<double> lr_scales_;  // of each of the optimizer's parameter groups
   std::unique_ptr<GradientSync> sync_;
 };
 
