@@ -25,11 +25,9 @@ int main(int argc, char** argv) {
   if (!config.ok()) return std::cerr << config.status().message() << "\n", 1;
   HfLayout layout;
   {
-    auto probe = SafetensorsCheckpoint::Open(dir);
+    auto probe = OpenHfCheckpoint(dir);  // the layout, before the clock
     if (!probe.ok()) return std::cerr << probe.status().message() << "\n", 1;
-    auto found = FindHfLayout(*config, *probe);
-    if (!found.ok()) return std::cerr << found.status().message() << "\n", 1;
-    layout = *found;
+    layout = probe->layout;
   }
   EncoderClassifier model(HfModelShape(*config, layout, TaskKind::kSequenceClassification, 2, -1));
   const auto start = std::chrono::steady_clock::now();

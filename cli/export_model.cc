@@ -20,15 +20,11 @@ namespace {
 // A model fine-tuned from the Hugging Face checkpoint in `dir`: its
 // config.json decides the architecture and goes into the package.
 Status DescribeHfBase(const std::string& dir, ModelPackage* p) {
-  auto hf = ReadHfModelConfig(dir);
-  if (!hf.ok()) return hf.status();
-  auto checkpoint = SafetensorsCheckpoint::Open(dir);
-  if (!checkpoint.ok()) return checkpoint.status();
-  auto layout = FindHfLayout(*hf, *checkpoint);
-  if (!layout.ok()) return layout.status();
-  p->vocab = hf->vocab;
+  auto base = OpenHfCheckpoint(dir);
+  if (!base.ok()) return base.status();
+  p->vocab = base->config.vocab;
   p->hf_config_file = "hf_config.json";
-  p->hf_pooler = layout->pooler;
+  p->hf_pooler = base->layout.pooler;
   return Status::Ok();
 }
 

@@ -36,6 +36,17 @@ Status CheckFreezeLayers(const SweepConfig& c) {
   return Status::Ok();
 }
 
+// Why a Hugging Face directory of `family` cannot encode the data yet.
+std::string TokenizerNotRead(HfFamily family) {
+  switch (family) {
+    case HfFamily::kXlmRoberta: return "it has no sentencepiece.bpe.model";
+    case HfFamily::kRoberta: return "its tokenizer (byte-level BPE) is not read yet";
+    case HfFamily::kBert:
+    case HfFamily::kDistilBert: break;
+  }
+  return "its tokenizer (WordPiece) is not read yet";
+}
+
 // model.init naming a Hugging Face model directory: its config.json decides
 // the architecture (model.layers and the like are refused), every tensor of
 // its weights is checked now, before a trial starts, and its tokenizer
@@ -43,29 +54,22 @@ Status CheckFreezeLayers(const SweepConfig& c) {
 // Hugging Face directory read so far.
 Status CheckHfInit(SweepConfig* c) {
   const std::string& dir = c->model.init;
-  auto hf = ReadHfModelConfig(dir);
-  if (!hf.ok()) return Error(*c, "model.init", hf.status().message());
   for (const char* key : {"model.layers", "model.hidden", "model.heads", "model.ffn"}) {
     if (c->lines.count(key)) {
       return Error(*c, key, std::string("the checkpoint decides it (") + dir + "/config.json); remove " + key);
     }
   }
-  auto checkpoint = SafetensorsCheckpoint::Open(dir);
-  if (!checkpoint.ok()) return Error(*c, "model.init", checkpoint.status().message());
-  auto layout = FindHfLayout(*hf, *checkpoint);
-  if (!layout.ok()) return Error(*c, "model.init", layout.status().message());
-  if (Status s = CheckHfCheckpoint(*hf, *layout, *checkpoint); !s.ok()) return Error(*c, "model.init", s.message());
+  auto opened = OpenHfCheckpoint(dir);
+  if (!opened.ok()) return Error(*c, "model.init", opened.status().message());
+  const HfModelConfig* hf = &opened->config;
+  if (Status s = CheckHfCheckpoint(*hf, opened->layout, opened->weights); !s.ok()) {
+    return Error(*c, "model.init", s.message());
+  }
   const std::string spm = dir + "/sentencepiece.bpe.model";
   if (hf->family != HfFamily::kXlmRoberta || !std::filesystem::is_regular_file(spm)) {
-    return Error(*c, "model.init",
-                 dir + " is a " + HfFamilyName(hf->family) + " checkpoint whose weights polysweep reads, but " +
-                     (hf->family == HfFamily::kXlmRoberta ? "it has no sentencepiece.bpe.model"
-                                                          : "its tokenizer (" +
-                                                                std::string(hf->family == HfFamily::kRoberta
-                                                                                ? "byte-level BPE"
-                                                                                : "WordPiece") +
-                                                                ") is not read yet") +
-                     "; XLM-R checkpoints with their sentencepiece.bpe.model fine-tune today");
+    return Error(*c, "model.init", dir + " is a " + HfFamilyName(hf->family) +
+                                       " checkpoint whose weights polysweep reads, but " + TokenizerNotRead(hf->family) +
+                                       "; XLM-R checkpoints with their sentencepiece.bpe.model fine-tune today");
   }
   if (c->lines.count("data.tokenizer")) {
     return Error(*c, "data.tokenizer", "model.init " + dir + " brings its own tokenizer; remove data.tokenizer");

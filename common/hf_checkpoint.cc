@@ -101,6 +101,16 @@ std::vector<HfWeightSource> HfWeightSources(const HfModelConfig& c, const HfLayo
   return out;
 }
 
+StatusOr<HfCheckpoint> OpenHfCheckpoint(const std::string& dir) {
+  auto config = ReadHfModelConfig(dir);
+  if (!config.ok()) return config.status();
+  auto weights = SafetensorsCheckpoint::Open(dir);
+  if (!weights.ok()) return weights.status();
+  auto layout = FindHfLayout(*config, *weights);
+  if (!layout.ok()) return layout.status();
+  return HfCheckpoint{std::move(*config), std::move(*weights), std::move(*layout)};
+}
+
 Status CheckHfCheckpoint(const HfModelConfig& config, const HfLayout& layout, const SafetensorsCheckpoint& checkpoint) {
   for (const HfWeightSource& source : HfWeightSources(config, layout)) {
     for (const std::string& name : source.tensors) {

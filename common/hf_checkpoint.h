@@ -39,6 +39,17 @@ struct HfWeightSource {
 // checkpoint of `layout` (BERT's pooler feeds head.dense when it has one).
 std::vector<HfWeightSource> HfWeightSources(const HfModelConfig& config, const HfLayout& layout);
 
+// A Hugging Face model directory opened: its config.json, its weights
+// (mapped) and how they are named.
+struct HfCheckpoint {
+  HfModelConfig config;
+  SafetensorsCheckpoint weights;
+  HfLayout layout;
+};
+// Reads DIR/config.json, maps its weights and finds their layout; errors
+// name the file (and the tensor or key). Checks no tensor: CheckHfCheckpoint.
+StatusOr<HfCheckpoint> OpenHfCheckpoint(const std::string& dir);
+
 // Every source tensor is present, of the shape config.json implies and a
 // floating-point type; else an error naming the file and the tensor.
 Status CheckHfCheckpoint(const HfModelConfig& config, const HfLayout& layout, const SafetensorsCheckpoint& checkpoint);

@@ -97,19 +97,23 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Load(const std::string& model_pa
   return t;
 }
 
-void Tokenizer::Renumber(size_t start, size_t text_bytes, std::vector<int>* out,
-                         std::vector<PieceOffsets>* offsets) const {
-  if (ids_ != TokenIds::kFairseq) return;
-  constexpr int kBos = 0, kEos = 2, kUnk = 3;
-  for (size_t i = start; i < out->size(); ++i) (*out)[i] = (*out)[i] == 0 ? kUnk : (*out)[i] + 1;
-  out->insert(out->begin() + static_cast<std::ptrdiff_t>(start), kBos);
-  out->push_back(kEos);
-  if (offsets != nullptr) {
-    const size_t first = offsets->size() - (out->size() - start - 2);
-    offsets->insert(offsets->begin() + static_cast<std::ptrdiff_t>(first), PieceOffsets{0, 0});
-    const auto end = static_cast<uint32_t>(text_bytes);
-    offsets->push_back(PieceOffsets{end, end});
+StatusOr<size_t> Tokenizer::Open(size_t max_ids, std::vector<int>* out, std::vector<PieceOffsets>* offsets) const {
+  if (ids_ != TokenIds::kFairseq) return max_ids;
+  if (max_ids < 2) {
+    return Status::InvalidConfig("a text of at most " + std::to_string(max_ids) + " ids has no room for <s> and </s>");
   }
+  out->push_back(0);  // <s>
+  if (offsets != nullptr) offsets->push_back(PieceOffsets{0, 0});
+  return max_ids - 2;
+}
+
+void Tokenizer::Close(size_t first, size_t text_bytes, std::vector<int>* out, std::vector<PieceOffsets>* offsets) const {
+  if (ids_ != TokenIds::kFairseq) return;
+  constexpr int kEos = 2, kUnk = 3;
+  for (size_t i = first; i < out->size(); ++i) (*out)[i] = (*out)[i] == 0 ? kUnk : (*out)[i] + 1;
+  out->push_back(kEos);
+  const auto end = static_cast<uint32_t>(text_bytes);
+  if (offsets != nullptr) offsets->push_back(PieceOffsets{end, end});
 }
 
 Status Tokenizer::Train(const std::string& args) {
@@ -122,42 +126,43 @@ Status Tokenizer::Train(const std::string& args) {
   return Status::Ok();
 }
 
-Status Tokenizer::Encode(std::string_view text, size_t max_ids, std::vector<int>* out) const {
-  const size_t specials = ids_ == TokenIds::kFairseq ? 2 : 0;
-  if (max_ids < specials) return Status::InvalidConfig("a text of at most " + std::to_string(max_ids) +
-                                                       " ids has no room for <s> and </s>");
-  max_ids -= specials;
+Status Tokenizer::Encode(std::string_view text, size_t max_ids_in, std::vector<int>* out) const {
+  const size_t before = out->size();
+  auto budget = Open(max_ids_in, out, nullptr);
+  if (!budget.ok()) return budget.status();
+  const size_t max_ids = *budget;
   const size_t start = out->size();
   out->resize(start + max_ids);
   long n = module_->encode(handle_, text.data(), text.size(), out->data() + start, max_ids);
   if (n < 0) {
-    out->resize(start);
+    out->resize(before);
     return Status::Error("tokenizer failed to encode a text");
   }
   out->resize(start + std::min(static_cast<size_t>(n), max_ids));
-  Renumber(start, text.size(), out, nullptr);
+  Close(start, text.size(), out, nullptr);
   return Status::Ok();
 }
 
-Status Tokenizer::Encode(std::string_view text, size_t max_ids, std::vector<int>* out,
+Status Tokenizer::Encode(std::string_view text, size_t max_ids_in, std::vector<int>* out,
                          std::vector<PieceOffsets>* offsets) const {
-  const size_t specials = ids_ == TokenIds::kFairseq ? 2 : 0;
-  if (max_ids < specials) return Status::InvalidConfig("a text of at most " + std::to_string(max_ids) +
-                                                       " ids has no room for <s> and </s>");
-  max_ids -= specials;
+  const size_t before = out->size(), offsets_before = offsets->size();
+  auto budget = Open(max_ids_in, out, offsets);
+  if (!budget.ok()) return budget.status();
+  const size_t max_ids = *budget;
   const size_t start = out->size();
   out->resize(start + max_ids);
   std::vector<uint32_t> begins(max_ids), ends(max_ids);
   long n = module_->encode_pieces(handle_, text.data(), text.size(), out->data() + start, begins.data(), ends.data(),
                                   max_ids);
   if (n < 0) {
-    out->resize(start);
+    out->resize(before);
+    offsets->resize(offsets_before);
     return Status::Error("tokenizer failed to encode a text");
   }
   const size_t kept = std::min(static_cast<size_t>(n), max_ids);
   out->resize(start + kept);
   for (size_t i = 0; i < kept; ++i) offsets->push_back(PieceOffsets{begins[i], ends[i]});
-  Renumber(start, text.size(), out, offsets);
+  Close(start, text.size(), out, offsets);
   return Status::Ok();
 }
 

@@ -49,8 +49,11 @@ class Tokenizer {
 
  private:
   Tokenizer() = default;
-  // Renumbers the SentencePiece ids out[start..] as ids_ says and wraps them.
-  void Renumber(size_t start, size_t text_bytes, std::vector<int>* out, std::vector<PieceOffsets>* offsets) const;
+  // Fairseq ids wrap a text: Open appends <s> and returns what is left of
+  // `max_ids` for the pieces; Close renumbers the pieces from out[first] on
+  // and appends </s>. Both do nothing for SentencePiece's own ids.
+  StatusOr<size_t> Open(size_t max_ids, std::vector<int>* out, std::vector<PieceOffsets>* offsets) const;
+  void Close(size_t first, size_t text_bytes, std::vector<int>* out, std::vector<PieceOffsets>* offsets) const;
   TokenIds ids_ = TokenIds::kSentencePiece;
   std::shared_ptr<SpmModule> module_;
   void* handle_ = nullptr;

@@ -72,15 +72,11 @@ StatusOr<std::map<std::string, torch::Tensor>> FromTorchScript(const std::string
 // A Hugging Face checkpoint: the model was built with its HfModelShape
 // (trial setup), so every tensor lands on a parameter of its shape.
 StatusOr<std::string> LoadHfEncoder(EncoderClassifier& model, const std::string& dir) {
-  auto config = ReadHfModelConfig(dir);
-  if (!config.ok()) return Status::Error("model.init: " + config.status().message());
-  auto checkpoint = SafetensorsCheckpoint::Open(dir);
-  if (!checkpoint.ok()) return Status::Error("model.init: " + checkpoint.status().message());
-  auto layout = FindHfLayout(*config, *checkpoint);
-  if (!layout.ok()) return Status::Error("model.init: " + layout.status().message());
-  PS_RETURN_IF_ERROR(LoadHfWeights(model, *config, *layout, *checkpoint));
-  return std::to_string(HfWeightSources(*config, *layout).size()) + " tensors from Hugging Face " +
-         HfFamilyName(config->family) + " checkpoint " + dir;
+  auto base = OpenHfCheckpoint(dir);
+  if (!base.ok()) return Status::Error("model.init: " + base.status().message());
+  PS_RETURN_IF_ERROR(LoadHfWeights(model, base->config, base->layout, base->weights));
+  return std::to_string(HfWeightSources(base->config, base->layout).size()) + " tensors from Hugging Face " +
+         HfFamilyName(base->config.family) + " checkpoint " + dir;
 }
 
 }  // namespace

@@ -14,7 +14,7 @@ StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& dir) {
   }
   auto tokenizer = Tokenizer::Load(dir + "/" + package->tokenizer_file, package->tokenizer_ids);
   if (!tokenizer.ok()) return tokenizer.status();
-  if (package->hf ? (*tokenizer)->vocab_size() > package->vocab : (*tokenizer)->vocab_size() != package->vocab) {
+  if ((*tokenizer)->vocab_size() != package->vocab) {
     return Status::Error(dir + "/model.json: model.vocab " + std::to_string(package->vocab) + " but " +
                          package->tokenizer_file + " has " + std::to_string((*tokenizer)->vocab_size()) + " pieces");
   }

@@ -71,13 +71,9 @@ CheckpointRules Rules(const wire::Assignment& a, const TrainingParams& params) {
 // The shape of a model fine-tuned from the Hugging Face checkpoint in
 // `dir` (checked whole by the sweep before any trial started).
 StatusOr<ModelShape> HfShape(const std::string& dir, TaskKind task, int classes, double dropout, const LoraSpec& lora) {
-  auto config = ReadHfModelConfig(dir);
-  if (!config.ok()) return config.status().As(StatusCode::kInvalidConfig);
-  auto checkpoint = SafetensorsCheckpoint::Open(dir);
-  if (!checkpoint.ok()) return checkpoint.status().As(StatusCode::kInvalidConfig);
-  auto layout = FindHfLayout(*config, *checkpoint);
-  if (!layout.ok()) return layout.status().As(StatusCode::kInvalidConfig);
-  return HfModelShape(*config, *layout, task, classes, dropout, lora);
+  auto base = OpenHfCheckpoint(dir);
+  if (!base.ok()) return base.status().As(StatusCode::kInvalidConfig);
+  return HfModelShape(base->config, base->layout, task, classes, dropout, lora);
 }
 
 }  // namespace
