@@ -73,6 +73,7 @@ StatusOr<ExportedModel> ExportModel(const SweepConfig& config, const Manifest& d
   p.languages = data.languages;
   p.tokenizer_hash = data.tokenizer_hash;
   p.tokenizer_ids = data.token_ids;
+  p.tokenizer_file = data.tokenizer_file;
   if (!config.model.init.empty() && IsHfModelDir(config.model.init)) {
     // The architecture is the base checkpoint's: its config.json goes along.
     PS_RETURN_IF_ERROR(DescribeHfBase(config.model.init, &p));

@@ -37,21 +37,35 @@ Status CheckFreezeLayers(const SweepConfig& c) {
 }
 
 // Why a Hugging Face directory of `family` cannot encode the data yet.
-std::string TokenizerNotRead(HfFamily family) {
+// The tokenizer file of a Hugging Face directory polysweep encodes with, and
+// how its ids are numbered; an empty path and the reason when there is none
+// it reads.
+struct HfTokenizer {
+  std::string path;
+  TokenIds ids = TokenIds::kSentencePiece;
+  std::string missing;
+};
+
+HfTokenizer FindHfTokenizer(const std::string& dir, HfFamily family) {
+  auto has = [&](const char* file) { return std::filesystem::is_regular_file(dir + "/" + file); };
   switch (family) {
-    case HfFamily::kXlmRoberta: return "it has no sentencepiece.bpe.model";
-    case HfFamily::kRoberta: return "its tokenizer (byte-level BPE) is not read yet";
+    case HfFamily::kXlmRoberta:
+      if (has("sentencepiece.bpe.model")) return {dir + "/sentencepiece.bpe.model", TokenIds::kFairseq, ""};
+      return {"", TokenIds::kFairseq, "it has no sentencepiece.bpe.model"};
+    case HfFamily::kRoberta: return {"", TokenIds::kSentencePiece, "its tokenizer (byte-level BPE) is not read yet"};
     case HfFamily::kBert:
     case HfFamily::kDistilBert: break;
   }
-  return "its tokenizer (WordPiece) is not read yet";
+  if (has("tokenizer.json")) return {dir + "/tokenizer.json", TokenIds::kWordPiece, ""};
+  if (has("vocab.txt")) return {dir + "/vocab.txt", TokenIds::kWordPiece, ""};
+  return {"", TokenIds::kWordPiece, "it has neither tokenizer.json nor vocab.txt"};
 }
 
 // model.init naming a Hugging Face model directory: its config.json decides
 // the architecture (model.layers and the like are refused), every tensor of
 // its weights is checked now, before a trial starts, and its tokenizer
-// encodes the data. XLM-R's SentencePiece model is the one tokenizer of a
-// Hugging Face directory read so far.
+// encodes the data: WordPiece for BERT and DistilBERT (tokenizer.json, or
+// vocab.txt + tokenizer_config.json), XLM-R's SentencePiece model.
 Status CheckHfInit(SweepConfig* c) {
   const std::string& dir = c->model.init;
   for (const char* key : {"model.layers", "model.hidden", "model.heads", "model.ffn"}) {
@@ -65,11 +79,11 @@ Status CheckHfInit(SweepConfig* c) {
   if (Status s = CheckHfCheckpoint(*hf, opened->layout, opened->weights); !s.ok()) {
     return Error(*c, "model.init", s.message());
   }
-  const std::string spm = dir + "/sentencepiece.bpe.model";
-  if (hf->family != HfFamily::kXlmRoberta || !std::filesystem::is_regular_file(spm)) {
+  const HfTokenizer tokenizer = FindHfTokenizer(dir, hf->family);
+  if (tokenizer.path.empty()) {
     return Error(*c, "model.init", dir + " is a " + HfFamilyName(hf->family) +
-                                       " checkpoint whose weights polysweep reads, but " + TokenizerNotRead(hf->family) +
-                                       "; XLM-R checkpoints with their sentencepiece.bpe.model fine-tune today");
+                                       " checkpoint whose weights polysweep reads, but " + tokenizer.missing +
+                                       "; BERT, DistilBERT and XLM-R checkpoints with their tokenizer files fine-tune");
   }
   if (c->lines.count("data.tokenizer")) {
     return Error(*c, "data.tokenizer", "model.init " + dir + " brings its own tokenizer; remove data.tokenizer");
@@ -89,8 +103,8 @@ Status CheckHfInit(SweepConfig* c) {
   if (!c->lines.count("training.dropout") && !searched) {
     c->training.dropout = hf->hidden_dropout;
   }
-  c->data.tokenizer = spm;
-  c->data.token_ids = TokenIds::kFairseq;
+  c->data.tokenizer = tokenizer.path;
+  c->data.token_ids = tokenizer.ids;
   c->data.checkpoint_vocab = hf->vocab;
   return CheckFreezeLayers(*c);
 }

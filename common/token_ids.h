@@ -1,9 +1,13 @@
-// How a SentencePiece model's pieces are numbered as the model's token ids.
+// Which tokenizer a model's token ids come from, and how a SentencePiece
+// model's pieces are numbered as them.
 //   kSentencePiece  its own ids (the tokenizers polysweep trains)
 //   kFairseq        XLM-R's (fairseq's dictionary): <s>=0, <pad>=1, </s>=2,
 //                   <unk>=3, every other piece its SentencePiece id + 1,
 //                   <mask> after the last; each text is wrapped as
 //                   <s> ... </s>
+//   kWordPiece      not SentencePiece: a WordPiece tokenizer (BERT's; a
+//                   tokenizer.json) with its vocabulary's ids; each text is
+//                   wrapped as [CLS] ... [SEP]
 // The shards' manifest and an exported model record which (by name).
 #pragma once
 
@@ -13,14 +17,22 @@
 
 namespace polysweep {
 
-enum class TokenIds { kSentencePiece, kFairseq };
+enum class TokenIds { kSentencePiece, kFairseq, kWordPiece };
 
-constexpr const char* TokenIdsName(TokenIds ids) { return ids == TokenIds::kFairseq ? "fairseq" : "sentencepiece"; }
+constexpr const char* TokenIdsName(TokenIds ids) {
+  switch (ids) {
+    case TokenIds::kFairseq: return "fairseq";
+    case TokenIds::kWordPiece: return "wordpiece";
+    case TokenIds::kSentencePiece: break;
+  }
+  return "sentencepiece";
+}
 
 inline StatusOr<TokenIds> ParseTokenIds(const std::string& name) {
   if (name == "sentencepiece") return TokenIds::kSentencePiece;
   if (name == "fairseq") return TokenIds::kFairseq;
-  return Status::DataError("unknown token ids \"" + name + "\" (sentencepiece, fairseq)");
+  if (name == "wordpiece") return TokenIds::kWordPiece;
+  return Status::DataError("unknown token ids \"" + name + "\" (sentencepiece, fairseq, wordpiece)");
 }
 
 }  // namespace polysweep

@@ -323,16 +323,17 @@ StatusOr<std::unique_ptr<Tokenizer>> PrepareTokenizer(const DataConfig& config, 
              std::to_string(config.vocab_size) + ") on a language-balanced sample of " +
              std::to_string(train.size()) + " training texts");
     PS_RETURN_IF_ERROR(TrainTokenizer(config, train, tmp, threads));
+    m->tokenizer_file = "tokenizer.model";
   } else {
-    std::error_code ec;
-    fs::copy_file(config.tokenizer, tmp + "/tokenizer.model", ec);
-    if (ec) return Status::NotFound(config.tokenizer + ": cannot copy tokenizer: " + ec.message());
+    auto file = Tokenizer::CopyInto(config.tokenizer, config.token_ids, tmp);
+    if (!file.ok()) return file.status().With("data.tokenizer");
+    m->tokenizer_file = *file;
   }
-  m->tokenizer_file = "tokenizer.model";
-  auto model_bytes = ReadFile(tmp + "/tokenizer.model");
+  const std::string path = tmp + "/" + m->tokenizer_file;
+  auto model_bytes = ReadFile(path);
   if (!model_bytes.ok()) return model_bytes.status();
   m->tokenizer_hash = ChecksumHex(Fnv1a64(*model_bytes));
-  auto tokenizer = Tokenizer::Load(tmp + "/tokenizer.model", config.token_ids);
+  auto tokenizer = Tokenizer::Load(path, config.token_ids);
   if (!tokenizer.ok()) return tokenizer.status().With("data.tokenizer");
   m->vocab_size = (*tokenizer)->vocab_size();
   m->token_ids = config.token_ids;

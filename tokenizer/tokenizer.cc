@@ -6,6 +6,9 @@
 #include <filesystem>
 #include <mutex>
 
+#include "common/files.h"
+#include "tokenizer/wordpiece.h"
+
 namespace polysweep {
 
 // The loaded spm_module and its entry points.
@@ -71,6 +74,19 @@ Tokenizer::~Tokenizer() {
 }
 
 StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Load(const std::string& model_path, TokenIds ids) {
+  if (ids == TokenIds::kWordPiece) {
+    auto spec = ReadWordPieceSpec(model_path);
+    if (!spec.ok()) return spec.status();
+    auto wordpiece = WordPiece::Make(std::move(*spec));
+    if (!wordpiece.ok()) return wordpiece.status().With(model_path);
+    std::unique_ptr<Tokenizer> t(new Tokenizer());
+    t->ids_ = ids;
+    t->vocab_size_ = (*wordpiece)->vocab_size();
+    t->pad_id_ = (*wordpiece)->pad_id();
+    t->unk_id_ = (*wordpiece)->unk_id();
+    t->wordpiece_ = std::move(*wordpiece);
+    return t;
+  }
   auto module = SpmModule::Get();
   if (!module.ok()) return module.status();
   char err[512] = {0};
@@ -116,6 +132,19 @@ void Tokenizer::Close(size_t first, size_t text_bytes, std::vector<int>* out, st
   if (offsets != nullptr) offsets->push_back(PieceOffsets{end, end});
 }
 
+StatusOr<std::string> Tokenizer::CopyInto(const std::string& path, TokenIds ids, const std::string& dir) {
+  if (ids == TokenIds::kWordPiece) {
+    auto spec = ReadWordPieceSpec(path);
+    if (!spec.ok()) return spec.status();
+    PS_RETURN_IF_ERROR(WriteFileAtomic(dir + "/tokenizer.json", WordPieceTokenizerJson(*spec)));
+    return std::string("tokenizer.json");
+  }
+  std::error_code ec;
+  std::filesystem::copy_file(path, dir + "/tokenizer.model", std::filesystem::copy_options::overwrite_existing, ec);
+  if (ec) return Status::NotFound(path + ": cannot copy tokenizer: " + ec.message());
+  return std::string("tokenizer.model");
+}
+
 Status Tokenizer::Train(const std::string& args) {
   auto module = SpmModule::Get();
   if (!module.ok()) return module.status();
@@ -127,6 +156,7 @@ Status Tokenizer::Train(const std::string& args) {
 }
 
 Status Tokenizer::Encode(std::string_view text, size_t max_ids_in, std::vector<int>* out) const {
+  if (wordpiece_) return wordpiece_->Encode(text, max_ids_in, out, nullptr);
   const size_t before = out->size();
   auto budget = Open(max_ids_in, out, nullptr);
   if (!budget.ok()) return budget.status();
@@ -145,6 +175,7 @@ Status Tokenizer::Encode(std::string_view text, size_t max_ids_in, std::vector<i
 
 Status Tokenizer::Encode(std::string_view text, size_t max_ids_in, std::vector<int>* out,
                          std::vector<PieceOffsets>* offsets) const {
+  if (wordpiece_) return wordpiece_->Encode(text, max_ids_in, out, offsets);
   const size_t before = out->size(), offsets_before = offsets->size();
   auto budget = Open(max_ids_in, out, offsets);
   if (!budget.ok()) return budget.status();

@@ -1,6 +1,8 @@
 // Tokenizer: SentencePiece training and encoding for the coordinator and the
-// workers; encoding can also say where each piece is in the text. Loads libsentencepiece through spm_module (see spm_module.cc for
-// why it is isolated). Thread-compatible: Encode() may be called from several
+// workers, and the WordPiece tokenizers of BERT-family checkpoints
+// (wordpiece.h); encoding can also say where each piece is in the text.
+// Loads libsentencepiece through spm_module (see spm_module.cc for why it is
+// isolated). Thread-compatible: Encode() may be called from several
 // threads on one Tokenizer; Load/Train are not concurrent with anything.
 #pragma once
 
@@ -16,6 +18,7 @@
 namespace polysweep {
 
 class SpmModule;
+class WordPiece;
 
 // Where a piece came from: bytes [begin, end) of the encoded text (the bytes
 // it was normalized from; a piece made of inserted text, such as a leading
@@ -30,9 +33,14 @@ class Tokenizer {
  public:
   ~Tokenizer();
   // Loads a trained SentencePiece model, its pieces numbered as `ids` says
-  // (common/token_ids.h).
+  // (common/token_ids.h); with kWordPiece, a WordPiece tokenizer's
+  // tokenizer.json or vocab.txt.
   static StatusOr<std::unique_ptr<Tokenizer>> Load(const std::string& model_path,
                                                    TokenIds ids = TokenIds::kSentencePiece);
+  // Copies the tokenizer at `path` into `dir` as the file a shard set or a
+  // model directory keeps (a WordPiece tokenizer as its tokenizer.json,
+  // whichever files it was read from); returns that file's name.
+  static StatusOr<std::string> CopyInto(const std::string& path, TokenIds ids, const std::string& dir);
   // Trains a model; `args` are SentencePiece trainer flags ("--input=... ").
   static Status Train(const std::string& args);
 
@@ -55,6 +63,7 @@ class Tokenizer {
   StatusOr<size_t> Open(size_t max_ids, std::vector<int>* out, std::vector<PieceOffsets>* offsets) const;
   void Close(size_t first, size_t text_bytes, std::vector<int>* out, std::vector<PieceOffsets>* offsets) const;
   TokenIds ids_ = TokenIds::kSentencePiece;
+  std::unique_ptr<WordPiece> wordpiece_;  // set for kWordPiece, else SentencePiece:
   std::shared_ptr<SpmModule> module_;
   void* handle_ = nullptr;
   int vocab_size_ = 0;

@@ -27,26 +27,31 @@ class HfInitTest : public ::testing::Test {
     ASSERT_NE(mkdtemp(tmpl.data()), nullptr);
     dir_ = tmpl;
     ckpt_ = dir_ + "/xlmr";
-    fs::create_directories(ckpt_);
-    std::ofstream(ckpt_ + "/config.json")
-        << R"({"model_type": "xlm-roberta", "vocab_size": 50, "hidden_size": 16, "num_hidden_layers": 3,
+    WriteCheckpoint(ckpt_, R"({"model_type": "xlm-roberta", "vocab_size": 50, "hidden_size": 16, "num_hidden_layers": 3,
               "num_attention_heads": 2, "intermediate_size": 32, "max_position_embeddings": 42,
-              "type_vocab_size": 1, "layer_norm_eps": 1e-5, "pad_token_id": 1, "hidden_dropout_prob": 0.25})";
+              "type_vocab_size": 1, "layer_norm_eps": 1e-5, "pad_token_id": 1, "hidden_dropout_prob": 0.25})",
+                    HfLayout{"roberta.", false});
     std::ofstream(ckpt_ + "/sentencepiece.bpe.model") << "read by the sharder, not here";
-    auto config = ReadHfModelConfig(ckpt_);
+    std::ofstream(dir_ + "/data.jsonl") << R"({"text": "hallo", "label": "games", "lang": "de"})" << "\n";
+  }
+  void TearDown() override { fs::remove_all(dir_); }
+
+  // A checkpoint of `config_json` in `dir`: zeros of every tensor's shape.
+  static void WriteCheckpoint(const std::string& dir, const std::string& config_json, const HfLayout& layout) {
+    fs::create_directories(dir);
+    std::ofstream(dir + "/config.json") << config_json;
+    auto config = ReadHfModelConfig(dir);
     ASSERT_TRUE(config.ok()) << config.status().message();
     std::vector<SafeTensorData> tensors;
-    for (const HfWeightSource& s : HfWeightSources(*config, HfLayout{"roberta.", false})) {
+    for (const HfWeightSource& s : HfWeightSources(*config, layout)) {
       for (const std::string& name : s.tensors) {
         int64_t n = 1;
         for (int64_t d : s.part_shape) n *= d;
         tensors.push_back({name, SafeDType::kBF16, s.part_shape, std::string(static_cast<size_t>(n) * 2, '\0')});
       }
     }
-    ASSERT_TRUE(WriteSafetensors(ckpt_ + "/model.safetensors", tensors).ok());
-    std::ofstream(dir_ + "/data.jsonl") << R"({"text": "hallo", "label": "games", "lang": "de"})" << "\n";
+    ASSERT_TRUE(WriteSafetensors(dir + "/model.safetensors", tensors).ok());
   }
-  void TearDown() override { fs::remove_all(dir_); }
 
   StatusOr<SweepConfig> Load(const std::string& model, const std::string& extra = "") {
     const std::string path = dir_ + "/sweep.yaml";
@@ -106,6 +111,33 @@ TEST_F(HfInitTest, WhatContradictsTheCheckpointIsRefusedNamingTheKey) {
   ASSERT_FALSE(no_spm.ok());
   EXPECT_NE(no_spm.status().message().find("it has no sentencepiece.bpe.model"), std::string::npos)
       << no_spm.status().message();
+}
+
+// A BERT checkpoint's tokenizer is its WordPiece: tokenizer.json where the
+// directory has one, else vocab.txt (with tokenizer_config.json beside it).
+TEST_F(HfInitTest, ABertCheckpointEncodesWithItsWordPiece) {
+  ckpt_ = dir_ + "/bert";
+  WriteCheckpoint(ckpt_, R"({"model_type": "bert", "vocab_size": 30, "hidden_size": 16, "num_hidden_layers": 2,
+            "num_attention_heads": 2, "intermediate_size": 32, "max_position_embeddings": 40,
+            "type_vocab_size": 2})",
+                  HfLayout{"bert.", false});
+  auto none = Load("");
+  ASSERT_FALSE(none.ok());
+  EXPECT_NE(none.status().message().find("is a bert checkpoint whose weights polysweep reads, but it has neither "
+                                         "tokenizer.json nor vocab.txt"),
+            std::string::npos)
+      << none.status().message();
+  std::ofstream(ckpt_ + "/vocab.txt") << "[PAD]\n[UNK]\n[CLS]\n[SEP]\n";
+  auto vocab = Load("");
+  ASSERT_TRUE(vocab.ok()) << vocab.status().message();
+  EXPECT_EQ(vocab->data.tokenizer, ckpt_ + "/vocab.txt");
+  EXPECT_EQ(vocab->data.token_ids, TokenIds::kWordPiece);
+  EXPECT_EQ(vocab->data.checkpoint_vocab, 30);
+  EXPECT_EQ(vocab->model.max_length, 40);
+  std::ofstream(ckpt_ + "/tokenizer.json") << "{}";
+  auto json = Load("");
+  ASSERT_TRUE(json.ok()) << json.status().message();
+  EXPECT_EQ(json->data.tokenizer, ckpt_ + "/tokenizer.json");
 }
 
 }  // namespace

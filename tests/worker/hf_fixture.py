@@ -3,6 +3,7 @@
 
   hf_fixture.py OUT_DIR FAMILY [--dtype f32|f16|bf16] [--sharded] [--no-pooler]
                 [--spm-from JSONL [--spm-vocab N]]
+                [--wordpiece-from JSONL [--wordpiece-vocab N] [--uncased]]
 
 FAMILY is bert, distilbert, roberta or xlm-roberta. OUT_DIR gets the
 checkpoint in the Hugging Face layout (config.json, model.safetensors or a
@@ -151,6 +152,32 @@ def train_sentencepiece(out, jsonl, vocab):
             return sum(1 for _ in v)
 
 
+def write_wordpiece(out, jsonl, size, uncased):
+    """BERT's tokenizer layout (vocab.txt + tokenizer_config.json): the
+    special tokens, every character seen as a word start and as a "##"
+    continuation, then the most frequent words; returns its size."""
+    import collections
+    import re
+    import unicodedata
+    chars, words = set(), collections.Counter()
+    with open(jsonl) as f:
+        for line in f:
+            text = json.loads(line)["text"]
+            if uncased:
+                text = "".join(c for c in unicodedata.normalize("NFD", text.lower()) if unicodedata.category(c) != "Mn")
+            for word in re.findall(r"\w+|[^\w\s]", text):
+                chars.update(word)
+                words[word] += 1
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    vocab += sorted(chars) + ["##" + c for c in sorted(chars)]
+    vocab += [w for w, _ in words.most_common(size) if len(w) > 1][: max(0, size - len(vocab))]
+    with open(os.path.join(out, "vocab.txt"), "w") as v:
+        v.write("\n".join(vocab) + "\n")
+    with open(os.path.join(out, "tokenizer_config.json"), "w") as c:
+        json.dump({"do_lower_case": uncased, "tokenizer_class": "BertTokenizer"}, c)
+    return len(vocab)
+
+
 def main():
     global VOCAB
     ap = argparse.ArgumentParser()
@@ -161,10 +188,15 @@ def main():
     ap.add_argument("--no-pooler", action="store_true")
     ap.add_argument("--spm-from")
     ap.add_argument("--spm-vocab", type=int, default=2000)
+    ap.add_argument("--wordpiece-from")
+    ap.add_argument("--wordpiece-vocab", type=int, default=3000)
+    ap.add_argument("--uncased", action="store_true")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     if a.spm_from:
         VOCAB = train_sentencepiece(a.out, a.spm_from, a.spm_vocab) + 2
+    if a.wordpiece_from:
+        VOCAB = write_wordpiece(a.out, a.wordpiece_from, a.wordpiece_vocab, a.uncased)
     cfg = config_for(a.family)
     prefix = {"bert": "bert.", "distilbert": "distilbert.", "roberta": "", "xlm-roberta": "roberta."}[a.family]
     pooler = a.family == "bert" and not a.no_pooler
