@@ -9,6 +9,13 @@ load_state_dict into a module of the same parameters). Both build their
 model before the clock starts, use one thread and read from the page cache
 (the files were just written); each figure is the best of --repeats runs,
 ours and the peer's alternating, each in a fresh process.
+
+WordPiece: the default dataset's texts (all of them, 14 languages) encoded
+on one thread by polysweep's WordPiece (polysweep_tokenize_load) and by
+Hugging Face's tokenizers (npm, its Node binding: batches of 1,000 texts,
+RAYON_NUM_THREADS=1), both from the same tokenizer.json, a cased vocabulary
+the library's own trainer made of those texts. Both must produce the same
+number of ids; the figure is texts per second, the fastest of 3 rounds.
 """
 import argparse
 import json
@@ -19,7 +26,10 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "worker"))
-from common import BIN, build, ensure_packages, report  # noqa: E402
+from common import BIN, ROOT, build, ensure_packages, report  # noqa: E402
+
+DEFAULT_DATA = os.path.join(ROOT, "data", "default", "ddtp.jsonl")
+TOKENIZERS_VERSION = json.load(open(os.path.join(ROOT, "tests", "oracle", "package.json")))["dependencies"]["tokenizers"]
 
 BERT_BASE = {"model_type": "bert", "vocab_size": 30522, "hidden_size": 768, "num_hidden_layers": 12,
              "num_attention_heads": 12, "intermediate_size": 3072, "hidden_act": "gelu",
@@ -74,6 +84,32 @@ def make_checkpoint(out):
     return sum(t.numel() for t in tensors.values()), os.path.getsize(os.path.join(out, "model.safetensors"))
 
 
+def wordpiece_speed(d):
+    """Texts per second of both tokenizers, one thread, the default dataset."""
+    build("polysweep_tokenize_load", "polysweep_oracle_deps")
+    texts = os.path.join(d, "texts.jsonl")
+    with open(DEFAULT_DATA) as f, open(texts, "w") as out:
+        for line in f:
+            out.write(json.dumps(json.loads(line)["text"], ensure_ascii=False) + "\n")
+    env = dict(os.environ, NODE_PATH=os.path.join(ROOT, "build", "oracle-deps", "node_modules"),
+               RAYON_NUM_THREADS="1", TOKENIZERS_PARALLELISM="false")
+    script = os.path.join(ROOT, "tests", "oracle", "hf_tokenizers.js")
+    vocab = os.path.join(d, "wordpiece")
+    subprocess.run(["node", script, "train-wordpiece", texts, "false", vocab], env=env, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    tokenizer = os.path.join(vocab, "tokenizer.json")
+    ours = json.loads(subprocess.run([os.path.join(BIN, "polysweep_tokenize_load"), "--tokenizer", tokenizer,
+                                      "--texts", texts, "--rounds", "3"], capture_output=True, text=True,
+                                     check=True).stdout)
+    peer = json.loads(subprocess.run(["node", script, "time", tokenizer, texts, "3"], env=env,
+                                     capture_output=True, text=True, check=True).stdout)
+    if ours["ids"] != peer["ids"]:
+        sys.exit(f"the tokenizers disagree: {ours['ids']} ids against {peer['ids']}")
+    return {"name": f"WordPiece encoding, one thread ({ours['texts']} texts, {ours['ids']} ids)", "unit": "texts/s",
+            "ours": round(ours["texts"] / ours["seconds"]), "peer": round(peer["texts"] / peer["seconds"]),
+            "goal": 1.0, "better": "higher"}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=3)
@@ -100,11 +136,14 @@ def main():
             r = subprocess.run(["/usr/bin/python3", "-c", PEER, peer_dir], env=env, capture_output=True, text=True,
                                check=True)
             peer.append(float(r.stdout.strip()))
+        wordpiece = wordpiece_speed(d)
     report("pretrained", [
         {"name": f"load a BERT-base checkpoint ({size / 1e6:.0f} MB) into the model", "unit": "s",
          "ours": round(min(ours), 3), "peer": round(min(peer), 3), "goal": 0.5, "better": "lower"},
+        wordpiece,
     ], notes=f"peer: torch.load(pytorch_model.bin) + load_state_dict, PyTorch {torch_version()}; "
-             f"runs: ours {[round(x, 3) for x in ours]}, peer {[round(x, 3) for x in peer]}")
+             f"runs: ours {[round(x, 3) for x in ours]}, peer {[round(x, 3) for x in peer]}; "
+             f"WordPiece peer: Hugging Face tokenizers {TOKENIZERS_VERSION} (npm)")
 
 
 def torch_version():
