@@ -78,14 +78,15 @@ def independent(extra, threads):
     return sum(r["samples_per_sec"] for r in collect(procs))
 
 
-def ddp(np, extra, threads):
+def ddp(np, extra, threads, script="ddp_peer.py"):
+    """`script` (a DDP peer in bench/) on `np` ranks; rank 0's JSON line."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     procs = []
     for rank in range(np):
         e = dict(env(threads), RANK=str(rank), WORLD_SIZE=str(np), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-        procs.append(subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "bench", "ddp_peer.py"), *extra],
+        procs.append(subprocess.Popen(["/usr/bin/python3", os.path.join(ROOT, "bench", script), *extra],
                                       env=e, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
     return collect(procs)[0]
 

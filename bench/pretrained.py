@@ -16,6 +16,17 @@ Hugging Face's tokenizers (npm, its Node binding: batches of 1,000 texts,
 RAYON_NUM_THREADS=1), both from the same tokenizer.json, a cased vocabulary
 the library's own trainer made of those texts. Both must produce the same
 number of ids; the figure is texts per second, the fastest of 3 rounds.
+
+Fine-tuning: the same BERT-base checkpoint fine-tuned on 2 ranks x 1 thread,
+8 sequences of 128 tokens per rank per step, 14 classes: polysweep's
+data-parallel engine (polysweep_train_load --hf: the checkpoint's shape and
+weights, a fresh head) against PyTorch DDP (gloo) running BERT as a plain
+nn.Module (bench/hf_peer.py) with the same weights on the same batches (one
+file both read). Figures: samples/s and peak RSS per rank (best of
+--train-repeats runs each, alternating), and the model FLOPs utilisation of
+our step: the step's matrix-product FLOPs (forward and backward, 3 x tokens x
+layers x (8h^2 + 4hf + 4Lh)) over its time, divided by one core's fp32 peak,
+measured in the same run as the best of one large (2048^3) matrix product.
 """
 import argparse
 import json
@@ -27,6 +38,7 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "worker"))
 from common import BIN, ROOT, build, ensure_packages, report  # noqa: E402
+from ddp import ddp, ours as train_load  # noqa: E402
 
 DEFAULT_DATA = os.path.join(ROOT, "data", "default", "ddtp.jsonl")
 TOKENIZERS_VERSION = json.load(open(os.path.join(ROOT, "tests", "oracle", "package.json")))["dependencies"]["tokenizers"]
@@ -110,9 +122,62 @@ def wordpiece_speed(d):
             "goal": 1.0, "better": "higher"}
 
 
+def core_peak_gflops():
+    """One core's fp32 matrix-product rate: the best of a few 2048^3 products."""
+    r = subprocess.run(["/usr/bin/python3", "-c", (
+        "import time, torch\n"
+        "torch.set_num_threads(1)\n"
+        "a, b = torch.randn(2048, 2048), torch.randn(2048, 2048)\n"
+        "best = 1e9\n"
+        "for _ in range(5):\n"
+        "    t = time.perf_counter(); a @ b; best = min(best, time.perf_counter() - t)\n"
+        "print(2 * 2048 ** 3 / best / 1e9)\n")], capture_output=True, text=True, check=True,
+        env=dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1"))
+    return float(r.stdout.strip())
+
+
+def fine_tuning(hf_dir, d, repeats):
+    """samples/s, peak RSS per rank and MFU of fine-tuning hf_dir on 2 ranks, with DDP's."""
+    import torch
+    build("polysweep_train_load")
+    c = BERT_BASE
+    batch, length, classes = 8, 128, 14
+    g = torch.Generator().manual_seed(5)
+    batches = os.path.join(d, "batches.bin")
+    with open(batches, "wb") as f:
+        f.write(torch.randint(4, c["vocab_size"], (8, 2, batch, length), generator=g).numpy().tobytes())
+        f.write(torch.randint(0, classes, (8, 2, batch), generator=g).numpy().tobytes())
+    common = ["--batches", batches, "--length", str(length), "--batch", str(batch), "--classes", str(classes),
+              "--steps", "3", "--warmup", "1", "--threads", "1"]
+    best = {}
+    for _ in range(repeats):
+        mine = train_load(2, ["--mode", "train", "--hf", hf_dir] + common, 1)
+        peer = ddp(2, ["--hf", hf_dir] + common, 1, script="hf_peer.py")
+        for key, value, better in [("ours", mine["samples_per_sec"], max), ("peer", peer["samples_per_sec"], max),
+                                   ("ours_rss", mine["peak_rss_mb"], min), ("peer_rss", peer["peak_rss_mb"], min),
+                                   ("step_s", mine["step_ms"] / 1e3, min)]:
+            best[key] = value if key not in best else better(best[key], value)
+        print(f"fine-tuning: polysweep {mine['samples_per_sec']:.2f} samples/s, {mine['peak_rss_mb']:.0f} MB; "
+              f"DDP {peer['samples_per_sec']:.2f} samples/s, {peer['peak_rss_mb']:.0f} MB", flush=True)
+    h, f, layers = c["hidden_size"], c["intermediate_size"], c["num_hidden_layers"]
+    step_flops = 3 * batch * length * layers * (8 * h * h + 4 * h * f + 4 * length * h)
+    peak = core_peak_gflops()
+    mfu = step_flops / best["step_s"] / (peak * 1e9)
+    shape = "BERT-base, seq 128, batch 8/rank, 2 ranks x 1 thread"
+    return [
+        {"name": f"fine-tuning samples/s, {shape}, vs PyTorch DDP (gloo)", "unit": "samples/s",
+         "ours": round(best["ours"], 3), "peer": round(best["peer"], 3), "goal": 1.10, "better": "higher"},
+        {"name": "peak RSS per rank, same run", "unit": "MB", "ours": round(best["ours_rss"]),
+         "peer": round(best["peer_rss"]), "goal": 0.8, "better": "lower"},
+        {"name": f"model FLOPs utilisation of our step (core peak {peak:.0f} GFLOP/s)", "unit": "fraction",
+         "ours": round(mfu, 3), "peer": 1.0, "goal": 0.5, "better": "higher"},
+    ]
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--train-repeats", type=int, default=2, help="fine-tuning runs of each side")
     args = ap.parse_args()
     ensure_packages("python3-torch")
     build("polysweep_hf_load")
@@ -137,11 +202,12 @@ def main():
                                check=True)
             peer.append(float(r.stdout.strip()))
         wordpiece = wordpiece_speed(d)
+        tuning = fine_tuning(ours_dir, d, args.train_repeats)
     report("pretrained", [
         {"name": f"load a BERT-base checkpoint ({size / 1e6:.0f} MB) into the model", "unit": "s",
          "ours": round(min(ours), 3), "peer": round(min(peer), 3), "goal": 0.5, "better": "lower"},
         wordpiece,
-    ], notes=f"peer: torch.load(pytorch_model.bin) + load_state_dict, PyTorch {torch_version()}; "
+    ] + tuning, notes=f"peer: torch.load(pytorch_model.bin) + load_state_dict, PyTorch {torch_version()}; "
              f"runs: ours {[round(x, 3) for x in ours]}, peer {[round(x, 3) for x in peer]}; "
              f"WordPiece peer: Hugging Face tokenizers {TOKENIZERS_VERSION} (npm)")
 

@@ -4,7 +4,12 @@
 //   --mode train: the encoder classifier of the given shape trains on random
 //     full-length token batches (DataParallelStep: bucketed, overlapped
 //     gradient all-reduce, clipping, AdamW). Reports samples/s over the
-//     measured steps and the peak RSS of the largest rank.
+//     measured steps and the peak RSS of the largest rank. With --hf DIR the
+//     model is that Hugging Face checkpoint's (its config.json's shape, its
+//     weights loaded on rank 0 and broadcast, a fresh head), and with
+//     --batches FILE the batches are read from FILE: int64 token ids
+//     [8, ranks, batch, length] then int64 labels [8, ranks, batch], this
+//     rank's slice of each (the peer reads the same file).
 //   --mode sync: a parameter set of the given shapes (`--shapes bert-base` or
 //     `--shapes small:N`, N tensors of 64 floats) whose backward writes every
 //     gradient, timed with and without the gradient sync; then the same bytes
@@ -20,9 +25,13 @@
 #include <chrono>
 #include <cstdlib>
 #include <iostream>
+#include <optional>
 #include <nlohmann/json.hpp>
 
+#include "common/hf_checkpoint.h"
+#include "common/files.h"
 #include "worker/allocator.h"
+#include "worker/hf_model.h"
 #include "worker/comm/communicator.h"
 #include "worker/comm/mpi_runtime.h"
 #include "worker/train_step.h"
@@ -69,7 +78,50 @@ struct Options {
   bool no_overlap = false;
   std::string shapes = "bert-base";
   int repeats = 5;
+  std::string hf_dir, batches_file;
 };
+
+// The 8 batches this rank trains on: random, or its slice of --batches.
+std::vector<Batch> MakeBatches(const Options& o, int rank, int world) {
+  std::vector<Batch> batches;
+  std::string bytes;
+  if (!o.batches_file.empty()) {
+    auto read = ReadFile(o.batches_file);
+    const size_t want = sizeof(int64_t) * 8 * static_cast<size_t>(world * o.batch) * (o.length + 1);
+    if (!read.ok() || read->size() != want) throw std::runtime_error(o.batches_file + ": not the batches' size");
+    bytes = std::move(*read);
+  }
+  torch::manual_seed(static_cast<uint64_t>(rank) + 100);
+  for (int64_t i = 0; i < 8; ++i) {
+    Batch b;
+    b.pad = torch::zeros({o.batch, o.length}, torch::kBool);
+    if (bytes.empty()) {
+      b.ids = torch::randint(4, o.vocab, {o.batch, o.length}, torch::kLong);
+      b.labels = torch::randint(0, o.classes, {o.batch}, torch::kLong);
+    } else {
+      auto* all = reinterpret_cast<int64_t*>(bytes.data());
+      const int64_t per_rank = static_cast<int64_t>(o.batch) * o.length;
+      const int64_t* ids = all + (i * world + rank) * per_rank;
+      const int64_t* labels = all + 8 * world * per_rank + (i * world + rank) * o.batch;
+      b.ids = torch::from_blob(const_cast<int64_t*>(ids), {o.batch, o.length}, torch::kLong).clone();
+      b.labels = torch::from_blob(const_cast<int64_t*>(labels), {o.batch}, torch::kLong).clone();
+    }
+    batches.push_back(std::move(b));
+  }
+  return batches;
+}
+
+// The model's shape: --hf's checkpoint, or the flags'.
+ModelShape TrainShape(const Options& o, std::optional<HfCheckpoint>* hf) {
+  if (o.hf_dir.empty()) {
+    const EncoderDims dims{o.vocab, o.layers, o.hidden, o.heads, o.ffn, o.length};
+    return MakeModelShape(dims, TaskKind::kSequenceClassification, o.classes, 0.1);
+  }
+  auto opened = OpenHfCheckpoint(o.hf_dir);
+  if (!opened.ok()) throw std::runtime_error(opened.status().message());
+  hf->emplace(std::move(*opened));
+  return HfModelShape((*hf)->config, (*hf)->layout, TaskKind::kSequenceClassification, o.classes, -1);
+}
 
 BucketOptions Buckets(const Options& o) {
   BucketOptions b;
@@ -80,23 +132,19 @@ BucketOptions Buckets(const Options& o) {
 }
 
 nlohmann::json Train(const Options& o, Communicator* comm) {
-  const EncoderDims dims{o.vocab, o.layers, o.hidden, o.heads, o.ffn, o.length};
-  const ModelShape shape = MakeModelShape(dims, TaskKind::kSequenceClassification, o.classes, 0.1);
+  std::optional<HfCheckpoint> hf;
+  const ModelShape shape = TrainShape(o, &hf);
   TrainingParams params;
   params.batch_size = o.batch;
   params.grad_clip = 1.0;
   DataParallelStep step(shape, params, comm, Buckets(o));
+  if (hf && comm->rank() == 0) {
+    Status loaded = LoadHfWeights(step.model(), hf->config, hf->layout, hf->weights);
+    if (!loaded.ok()) throw std::runtime_error(loaded.message());
+  }
+  hf.reset();  // the mapping, as a trial's rank 0 lets it go after the load
   if (!step.Init().ok()) throw std::runtime_error("init failed");
-  torch::manual_seed(static_cast<uint64_t>(comm->rank()) + 100);
-  auto make = [&] {
-    Batch b;
-    b.ids = torch::randint(4, o.vocab, {o.batch, o.length}, torch::kLong);
-    b.pad = torch::zeros({o.batch, o.length}, torch::kBool);
-    b.labels = torch::randint(0, o.classes, {o.batch}, torch::kLong);
-    return b;
-  };
-  std::vector<Batch> batches;
-  for (int i = 0; i < 8; ++i) batches.push_back(make());
+  const std::vector<Batch> batches = MakeBatches(o, comm->rank(), comm->size());
   for (int i = 0; i < o.warmup; ++i) {
     if (!step.Step(batches[static_cast<size_t>(i) % batches.size()], 1e-4).ok()) throw std::runtime_error("step");
   }
@@ -258,6 +306,9 @@ int main(int argc, char** argv) {
   app.add_flag("--no-overlap", o.no_overlap, "start every bucket after backward");
   app.add_option("--shapes", o.shapes, "sync mode: bert-base | small:N");
   app.add_option("--repeats", o.repeats, "sync mode: runs, the best counts");
+  app.add_option("--hf", o.hf_dir, "train mode: a Hugging Face checkpoint directory to train from");
+  app.add_option("--batches", o.batches_file, "train mode: the batches, as the peer reads them");
+  app.add_option("--classes", o.classes, "train mode: the head's classes");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

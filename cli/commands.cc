@@ -81,9 +81,7 @@ int RunShard(const std::string& config_path, bool force) {
 // Runs polysweep-predict (next to this binary: it links LibTorch, the CLI
 // does not) with the model and the remaining arguments.
 int Predict(const std::string& model_dir, std::vector<std::string> rest) {
-  std::error_code ec;
-  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  const std::string binary = ec ? "polysweep-predict" : (self.parent_path() / "polysweep-predict").string();
+  const std::string binary = PredictBinary();
   std::vector<std::string> args = {binary, model_dir};
   args.insert(args.end(), rest.begin(), rest.end());
   std::vector<char*> argv;
@@ -93,7 +91,7 @@ int Predict(const std::string& model_dir, std::vector<std::string> rest) {
   return Fail("cannot run " + binary + ": " + std::strerror(errno));
 }
 
-int ExportModelCommand(const std::string& config_path, uint64_t trial, std::string out) {
+int ExportModelCommand(const std::string& config_path, uint64_t trial, std::string out, const std::string& format) {
   auto config = LoadSweepConfig(config_path, RegisteredConfigNames());
   if (!config.ok()) return Fail(config.status().message());
   auto data = LoadManifest(config->data.shard_dir + "/manifest.json");
@@ -102,10 +100,19 @@ int ExportModelCommand(const std::string& config_path, uint64_t trial, std::stri
   if (!journal.ok()) return Fail(journal.status().message());
   auto snap = (*journal)->Snapshot();
   if (!snap.ok()) return Fail(snap.status().message());
-  if (out.empty()) out = config->output_dir + "/model";
-  auto exported = ExportModel(*config, *data, *snap, config->output_dir, out, trial);
+  if (out.empty()) out = config->output_dir + (format == "hf" ? "/model-hf" : "/model");
+  // --format hf: polysweep's export first, beside the target, then rewritten.
+  const std::string package = format == "hf" ? out + ".polysweep" : out;
+  auto exported = ExportModel(*config, *data, *snap, config->output_dir, package, trial);
   if (!exported.ok()) return Fail(exported.status().message());
-  std::cout << "exported trial " << exported->trial << " (" << exported->checkpoint << ") to " << exported->dir << "\n";
+  if (format == "hf") {
+    Status written = WriteHfModel(package, out);
+    std::error_code ec;
+    fs::remove_all(package, ec);
+    if (!written.ok()) return Fail(written.message());
+  }
+  std::cout << "exported trial " << exported->trial << " (" << exported->checkpoint << ") to " << out
+            << (format == "hf" ? " in Hugging Face's layout" : "") << "\n";
   return 0;
 }
 

@@ -19,7 +19,9 @@ int RunShard(const std::string& config_path, bool force);
 // Runs polysweep-predict (next to this binary: it links LibTorch, the CLI
 // does not) with the model and the remaining arguments.
 int Predict(const std::string& model_dir, std::vector<std::string> rest);
-int ExportModelCommand(const std::string& config_path, uint64_t trial, std::string out);
+// format: polysweep (a directory `polysweep predict` reads) or hf (one Hugging
+// Face's AutoModelForSequenceClassification reads).
+int ExportModelCommand(const std::string& config_path, uint64_t trial, std::string out, const std::string& format);
 int DataStatsCommand(const std::string& config_path, bool json);
 int PreviewCommand(const std::string& config_path);
 int ValidateCommand(const std::string& config_path);

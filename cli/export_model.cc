@@ -10,6 +10,7 @@
 #include "common/model_package.h"
 #include "common/objective.h"
 #include "cli/views.h"
+#include "launcher/command.h"
 
 namespace polysweep {
 
@@ -29,6 +30,25 @@ Status DescribeHfBase(const std::string& dir, ModelPackage* p) {
 }
 
 }  // namespace
+
+std::string PredictBinary() {
+  std::error_code ec;
+  const fs::path self = fs::read_symlink("/proc/self/exe", ec);
+  return ec ? "polysweep-predict" : (self.parent_path() / "polysweep-predict").string();
+}
+
+Status WriteHfModel(const std::string& model_dir, const std::string& out_dir) {
+  auto ran = RunCommand({PredictBinary(), model_dir, "--to-hf", out_dir}, 30 * 60 * 1000);
+  if (!ran.ok()) return ran.status();
+  if (ran->exit_code != 0) {
+    std::string why = ran->err;
+    const std::string prefix = "polysweep predict: ";
+    if (why.rfind(prefix, 0) == 0) why = why.substr(prefix.size());
+    while (!why.empty() && why.back() == '\n') why.pop_back();
+    return Status::Error(why.empty() ? PredictBinary() + " exited with " + std::to_string(ran->exit_code) : why);
+  }
+  return Status::Ok();
+}
 
 StatusOr<ExportedModel> ExportModel(const SweepConfig& config, const Manifest& data, const wire::StatusReply& status,
                                     const std::string& run_dir, const std::string& out_dir, uint64_t trial) {

@@ -26,4 +26,12 @@ struct ExportedModel {
 StatusOr<ExportedModel> ExportModel(const SweepConfig& config, const Manifest& data, const wire::StatusReply& status,
                                     const std::string& run_dir, const std::string& out_dir, uint64_t trial = 0);
 
+// polysweep-predict, next to this binary (it links LibTorch; the CLI does not).
+std::string PredictBinary();
+
+// Writes the exported model `model_dir` (one fine-tuned from a Hugging Face
+// checkpoint) in Hugging Face's layout into `out_dir`, with polysweep-predict
+// --to-hf; the error is what it printed.
+Status WriteHfModel(const std::string& model_dir, const std::string& out_dir);
+
 }  // namespace polysweep

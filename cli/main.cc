@@ -60,7 +60,7 @@ struct Options {
   bool check_no_processes = false;
   DashboardOptions dashboard;
   SubmitOptions submit;
-  std::string key_prefix, export_dir, model_dir, report_out = "report.html", export_format = "csv", export_out;
+  std::string key_prefix, export_dir, model_format = "polysweep", model_dir, report_out = "report.html", export_format = "csv", export_out;
   uint32_t control_trial = 0;
   uint64_t export_trial = 0, inspect_trial = 0;
   std::optional<int> log_rank;
@@ -138,8 +138,13 @@ void AddModelCommands(CLI::App& app, Options& o) {
                                      "export a trial's best checkpoint with its tokenizer and labels (a sweep exports "
                                      "its best trial to <output_dir>/model itself)");
   export_model->add_option("--trial", o.export_trial, "trial id (default: the best trial)");
-  export_model->add_option("-o,--out", o.export_dir, "model directory to write (default: <output_dir>/model)");
-  export_model->callback([&o] { o.exit_code = ExportModelCommand(o.config_path, o.export_trial, o.export_dir); });
+  export_model->add_option("-o,--out", o.export_dir,
+                           "model directory to write (default: <output_dir>/model, with --format hf model-hf)");
+  export_model->add_option("--format", o.model_format, "polysweep (for polysweep predict) or hf (Hugging Face's "
+                                                       "layout; a model fine-tuned from a Hugging Face checkpoint)")
+      ->check(CLI::IsMember({"polysweep", "hf"}));
+  export_model->callback(
+      [&o] { o.exit_code = ExportModelCommand(o.config_path, o.export_trial, o.export_dir, o.model_format); });
   auto* predict = app.add_subcommand("predict", "classify JSON lines from stdin with an exported model "
                                                 "(polysweep predict MODEL --help for its options)");
   predict->add_option("model", o.model_dir, "model directory (<output_dir>/model)")->required();

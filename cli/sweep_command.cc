@@ -14,6 +14,7 @@
 #include "cli/cli_watch.h"
 #include "coordinator/coordinator.h"
 #include "cli/export_model.h"
+#include "common/hf_config.h"
 #include "dataprep/sharder.h"
 #include "cli/views.h"
 #include "launcher/choose.h"
@@ -191,6 +192,13 @@ StatusOr<wire::StatusReply> Coordinate(const SweepCommand& command, const SweepC
   return journal->Snapshot();
 }
 
+// A model fine-tuned from a Hugging Face checkpoint goes back in that layout too.
+void ExportHf(const std::string& model_dir, const std::string& out, const Logger& log) {
+  Status written = WriteHfModel(model_dir, out);
+  if (!written.ok()) return log.Warn("best model not written in Hugging Face's layout: " + written.message());
+  std::cout << "hf:      " << out << "   (AutoModelForSequenceClassification.from_pretrained)\n";
+}
+
 // The trials, the best, the exported model; the exit code.
 int Conclude(const SweepCommand& command, const SweepConfig& config, const Manifest& data,
              const wire::StatusReply& status, const Logger& log) {
@@ -207,6 +215,7 @@ int Conclude(const SweepCommand& command, const SweepConfig& config, const Manif
     } else if (exported.ok()) {
       std::cout << "model:   " << exported->dir << "   (trial " << exported->trial << "; polysweep predict "
                 << exported->dir << " < texts.jsonl)\n";
+      if (IsHfModelDir(config.model.init)) ExportHf(exported->dir, out + "/model-hf", log);
     } else {
       log.Warn("best model not exported: " + exported.status().message());
     }

@@ -17,6 +17,7 @@
 #include <CLI/CLI.hpp>
 
 #include "worker/allocator.h"
+#include "worker/hf_export.h"
 #include "worker/predictor.h"
 #include "worker/threads.h"
 
@@ -64,7 +65,15 @@ int main(int argc, char** argv) {
   app.add_option("--batch", batch, "texts classified together")->check(CLI::Range(1, 65536));
   app.add_option("--threads", threads, "compute threads (default: all cores)")->check(CLI::Range(0, 1024));
   app.add_flag("--probs", all_probs, "also write every label's probability (\"probs\")");
+  bool with_ids = false;
+  app.add_flag("--ids", with_ids, "also write the token ids each text was classified as (\"ids\")");
+  std::string to_hf;
+  app.add_option("--to-hf", to_hf, "instead of classifying, write MODEL in Hugging Face's layout to this directory");
   CLI11_PARSE(app, argc, argv);
+  if (!to_hf.empty()) {
+    Status written = ExportHfModel(dir, to_hf);
+    return written.ok() ? 0 : Fail(written.message());
+  }
   SetComputeThreads(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
 
   auto predictor = Predictor::Load(dir);
@@ -100,6 +109,7 @@ int main(int argc, char** argv) {
         for (size_t c = 0; c < p.probs.size(); ++c) probs[package.labels[c]] = p.probs[c];
         row["probs"] = probs;
       }
+      if (with_ids) row["ids"] = p.ids;
       std::cout << row.dump() << "\n";
     }
     classified += static_cast<int64_t>(rows.size());

@@ -54,6 +54,7 @@ StatusOr<std::vector<Prediction>> Predictor::Classify(const std::vector<std::str
   const int64_t classes = probs.size(1);
   for (int64_t r = 0; r < n; ++r) {
     Prediction p;
+    p.ids = std::move(ids[static_cast<size_t>(r)]);
     for (int64_t c = 0; c < classes; ++c) {
       p.probs.push_back(probs_a[r][c]);
       if (probs_a[r][c] > p.probs[static_cast<size_t>(p.label)]) p.label = static_cast<int>(c);

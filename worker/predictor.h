@@ -19,6 +19,7 @@ namespace polysweep {
 struct Prediction {
   int label = 0;               // index into package().labels
   std::vector<float> probs;    // per label, summing to 1
+  std::vector<int> ids;        // the token ids the text was classified as
 };
 
 class Predictor {

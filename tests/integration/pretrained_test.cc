@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "command.h"
+#include "common/hf_checkpoint.h"
 #include "common/safetensors.h"
 #include "journal_reader.h"
 
@@ -72,7 +73,7 @@ class PretrainedTest : public ::testing::Test {
   // checks what it made: shards of the checkpoint's tokenizer (`ids`), a
   // falling loss, weights from the checkpoint, and an export that classifies.
   static void FineTuneAndClassify(const std::string& name, const std::string& family, const std::string& ids,
-                                  const std::string& tokenizer_file) {
+                                  const std::string& tokenizer_file, const std::string& architecture) {
     const std::string run = *dir_ + "/" + name + "-sweep", init = *dir_ + "/" + name;
     auto sweep = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(Config(name + "-sweep", init)));
     ASSERT_EQ(sweep.exit_code, 0) << sweep.out << sweep.err;
@@ -114,21 +115,55 @@ class PretrainedTest : public ::testing::Test {
                                 Quote(texts) + ")");
     ASSERT_EQ(predicted.exit_code, 0) << predicted.err;
     EXPECT_NE(predicted.err.find("classified 50 texts"), std::string::npos) << predicted.err;
+    ExpectHfExport(run + "/model-hf", run + "/model", texts, family, architecture);
+  }
+
+  // The sweep also wrote the model in Hugging Face's layout: polysweep reads
+  // it back as a checkpoint (every tensor where config.json says), and the
+  // PyTorch reference computes from it the probabilities polysweep's model
+  // gives (scripts/check-hf-export; with transformers too where installed).
+  static void ExpectHfExport(const std::string& hf, const std::string& model, const std::string& texts,
+                             const std::string& family, const std::string& architecture) {
+    auto config = ReadJson(hf + "/config.json");
+    EXPECT_EQ(config["architectures"][0], architecture);
+    EXPECT_EQ(config["model_type"], family);
+    EXPECT_EQ(config["id2label"].size(), ReadJson(model + "/model.json")["labels"].size());
+    EXPECT_TRUE(std::filesystem::is_regular_file(hf + "/tokenizer_config.json"));
+    auto back = OpenHfCheckpoint(hf);
+    ASSERT_TRUE(back.ok()) << back.status().message();
+    EXPECT_TRUE(CheckHfCheckpoint(back->config, back->layout, back->weights).ok());
+    EXPECT_EQ(back->layout.prefix, family == "xlm-roberta" ? "roberta." : family + ".");
+    auto check = RunCommand("/usr/bin/python3 " POLYSWEEP_SOURCE_DIR "/scripts/check-hf-export " + Quote(hf) + " " +
+                            Quote(model) + " " + Quote(texts));
+    EXPECT_EQ(check.exit_code, 0) << check.out << check.err;
+    EXPECT_NE(check.out.find("check-hf-export: the export agrees"), std::string::npos) << check.out << check.err;
   }
   static std::string* dir_;
 };
 std::string* PretrainedTest::dir_ = nullptr;
 
 TEST_F(PretrainedTest, AnXlmRobertaCheckpointFineTunesOnTwoRanksAndItsExportClassifies) {
-  FineTuneAndClassify("xlmr", "xlm-roberta", "fairseq", "tokenizer.model");
+  FineTuneAndClassify("xlmr", "xlm-roberta", "fairseq", "tokenizer.model", "XLMRobertaForSequenceClassification");
 }
 
 TEST_F(PretrainedTest, ACasedBertCheckpointWithItsWordPieceFineTunesAndItsExportClassifies) {
-  FineTuneAndClassify("bert", "bert", "wordpiece", "tokenizer.json");
+  FineTuneAndClassify("bert", "bert", "wordpiece", "tokenizer.json", "BertForSequenceClassification");
+  // export-model --format hf writes the same, and a new sweep can start from it.
+  const std::string path = *dir_ + "/bert-sweep.yaml", again = *dir_ + "/bert-again";
+  auto exported = RunCommand(std::string(POLYSWEEP_BIN) + " export-model " + Quote(path) + " --format hf -o " +
+                             Quote(again));
+  ASSERT_EQ(exported.exit_code, 0) << exported.err;
+  EXPECT_NE(exported.out.find("in Hugging Face's layout"), std::string::npos) << exported.out;
+  EXPECT_FALSE(std::filesystem::exists(again + ".polysweep")) << "the intermediate export was left behind";
+  auto same = RunCommand("cmp " + Quote(again + "/model.safetensors") + " " +
+                         Quote(*dir_ + "/bert-sweep/model-hf/model.safetensors"));
+  EXPECT_EQ(same.exit_code, 0) << same.out;
+  auto from_export = RunCommand(std::string(POLYSWEEP_BIN) + " preview " + Quote(Config("from-export", again)));
+  EXPECT_EQ(from_export.exit_code, 0) << from_export.err;
 }
 
 TEST_F(PretrainedTest, AnUncasedDistilBertCheckpointWithItsWordPieceFineTunesAndItsExportClassifies) {
-  FineTuneAndClassify("distilbert", "distilbert", "wordpiece", "tokenizer.json");
+  FineTuneAndClassify("distilbert", "distilbert", "wordpiece", "tokenizer.json", "DistilBertForSequenceClassification");
 }
 
 // A rank killed mid-trial: the next attempt resumes from the fine-tuned

@@ -109,9 +109,17 @@ def layer_norm(x, w, b, eps):
     return (x - mean) / torch.sqrt(var + eps) * w + b
 
 
+def dims(cfg):
+    """hidden, heads, layers of a config.json (DistilBERT names them its own way)."""
+    if "dim" in cfg:
+        return cfg["dim"], cfg["n_heads"], cfg["n_layers"]
+    return cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_hidden_layers"]
+
+
 def reference(family, cfg, w, prefix, ids, pad_id):
     """The encoder's last hidden states, from the papers' equations."""
     eps = cfg.get("layer_norm_eps", 1e-12)
+    hidden, heads, layers = dims(cfg)
     p = lambda name: w[prefix + name]
     mask = ids != pad_id
     if family in ("roberta", "xlm-roberta"):
@@ -123,14 +131,14 @@ def reference(family, cfg, w, prefix, ids, pad_id):
         x = x + p("embeddings.token_type_embeddings.weight")[torch.zeros_like(ids)]
     x = layer_norm(x, p("embeddings.LayerNorm.weight"), p("embeddings.LayerNorm.bias"), eps)
     lin = lambda name, t: t @ p(name + ".weight").T + p(name + ".bias")
-    batch, length, d = ids.shape[0], ids.shape[1], HIDDEN // HEADS
-    split = lambda t: t.view(batch, length, HEADS, d).transpose(1, 2)
-    for i in range(LAYERS):
+    batch, length, d = ids.shape[0], ids.shape[1], hidden // heads
+    split = lambda t: t.view(batch, length, heads, d).transpose(1, 2)
+    for i in range(layers):
         n = layer_names(family, i)
         q, k, v = split(lin(n["q"], x)), split(lin(n["k"], x)), split(lin(n["v"], x))
         scores = q @ k.transpose(-1, -2) / math.sqrt(d)
         scores = scores.masked_fill(~mask[:, None, None, :], torch.finfo(torch.float32).min)
-        context = (torch.softmax(scores, -1) @ v).transpose(1, 2).reshape(batch, length, HIDDEN)
+        context = (torch.softmax(scores, -1) @ v).transpose(1, 2).reshape(batch, length, hidden)
         h = layer_norm(x + lin(n["o"], context), p(n["n1"] + ".weight"), p(n["n1"] + ".bias"), eps)
         x = layer_norm(h + lin(n["f2"], gelu(lin(n["f1"], h))), p(n["n2"] + ".weight"), p(n["n2"] + ".bias"), eps)
     return x
