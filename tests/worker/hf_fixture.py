@@ -4,6 +4,7 @@
   hf_fixture.py OUT_DIR FAMILY [--dtype f32|f16|bf16] [--sharded] [--no-pooler]
                 [--spm-from JSONL [--spm-vocab N]]
                 [--wordpiece-from JSONL [--wordpiece-vocab N] [--uncased]]
+                [--size tiny|base]
 
 FAMILY is bert, distilbert, roberta or xlm-roberta. OUT_DIR gets the
 checkpoint in the Hugging Face layout (config.json, model.safetensors or a
@@ -187,7 +188,7 @@ def write_wordpiece(out, jsonl, size, uncased):
 
 
 def main():
-    global VOCAB
+    global VOCAB, HIDDEN, LAYERS, HEADS, FFN
     ap = argparse.ArgumentParser()
     ap.add_argument("out")
     ap.add_argument("family", choices=["bert", "distilbert", "roberta", "xlm-roberta"])
@@ -199,13 +200,22 @@ def main():
     ap.add_argument("--wordpiece-from")
     ap.add_argument("--wordpiece-vocab", type=int, default=3000)
     ap.add_argument("--uncased", action="store_true")
+    ap.add_argument("--size", choices=["tiny", "base"], default="tiny",
+                    help="base: the shape of bert-base, distilbert-base or xlm-roberta-base (12 x 768, their "
+                         "vocabularies and positions; DistilBERT 6 layers), for measuring memory, not for tests")
     a = ap.parse_args()
     os.makedirs(a.out, exist_ok=True)
     if a.spm_from:
         VOCAB = train_sentencepiece(a.out, a.spm_from, a.spm_vocab) + 2
     if a.wordpiece_from:
         VOCAB = write_wordpiece(a.out, a.wordpiece_from, a.wordpiece_vocab, a.uncased)
+    if a.size == "base":
+        HIDDEN, HEADS, FFN = 768, 12, 3072
+        LAYERS = 6 if a.family == "distilbert" else 12
+        VOCAB = {"bert": 30522, "distilbert": 30522, "roberta": 50265, "xlm-roberta": 250002}[a.family]
     cfg = config_for(a.family)
+    if a.size == "base":
+        cfg["max_position_embeddings"] = 514 if a.family in ("roberta", "xlm-roberta") else 512
     prefix = {"bert": "bert.", "distilbert": "distilbert.", "roberta": "", "xlm-roberta": "roberta."}[a.family]
     pooler = a.family == "bert" and not a.no_pooler
     dtype, _ = DTYPES[a.dtype]
