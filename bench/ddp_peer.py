@@ -41,23 +41,11 @@ class EncoderClassifier(nn.Module):
         return self.head(self.dropout(pooled))
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    for name, default in [("layers", 2), ("hidden", 128), ("heads", 4), ("ffn", 256), ("vocab", 8000),
-                          ("length", 64), ("batch", 32), ("classes", 14), ("steps", 30), ("warmup", 5),
-                          ("threads", 1)]:
-        ap.add_argument(f"--{name}", type=int, default=default)
-    a = ap.parse_args()
-    torch.set_num_threads(a.threads)
-    dist.init_process_group("gloo")
+def train_and_report(ddp, model, opt, batches, a):
+    """Trains a.warmup then a.steps steps of `batches` (ids, pad, labels), the
+    latter timed; rank 0 prints the JSON line polysweep_train_load prints.
+    Exits the process (see the end)."""
     rank, world = dist.get_rank(), dist.get_world_size()
-    torch.manual_seed(1)
-    model = EncoderClassifier(a.vocab, a.classes, a.layers, a.hidden, a.heads, a.ffn, a.length, 0.1)
-    ddp = nn.parallel.DistributedDataParallel(model)
-    opt = torch.optim.AdamW(ddp.parameters(), lr=1e-4, weight_decay=0.01)
-    torch.manual_seed(100 + rank)
-    batches = [(torch.randint(4, a.vocab, (a.batch, a.length)), torch.zeros(a.batch, a.length, dtype=torch.bool),
-                torch.randint(0, a.classes, (a.batch,))) for _ in range(8)]
 
     def step(i):
         ids, pad, labels = batches[i % len(batches)]
@@ -86,6 +74,26 @@ def main():
     dist.barrier()
     sys.stdout.flush()
     os._exit(0)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    for name, default in [("layers", 2), ("hidden", 128), ("heads", 4), ("ffn", 256), ("vocab", 8000),
+                          ("length", 64), ("batch", 32), ("classes", 14), ("steps", 30), ("warmup", 5),
+                          ("threads", 1)]:
+        ap.add_argument(f"--{name}", type=int, default=default)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    dist.init_process_group("gloo")
+    rank = dist.get_rank()
+    torch.manual_seed(1)
+    model = EncoderClassifier(a.vocab, a.classes, a.layers, a.hidden, a.heads, a.ffn, a.length, 0.1)
+    ddp = nn.parallel.DistributedDataParallel(model)
+    opt = torch.optim.AdamW(ddp.parameters(), lr=1e-4, weight_decay=0.01)
+    torch.manual_seed(100 + rank)
+    batches = [(torch.randint(4, a.vocab, (a.batch, a.length)), torch.zeros(a.batch, a.length, dtype=torch.bool),
+                torch.randint(0, a.classes, (a.batch,))) for _ in range(8)]
+    train_and_report(ddp, model, opt, batches, a)
 
 
 if __name__ == "__main__":

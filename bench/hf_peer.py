@@ -12,15 +12,14 @@ import argparse
 import json
 import math
 import os
-import resource
 import struct
-import sys
-import time
 
 import torch
 import torch.distributed as dist
 import torch.nn as nn
 import torch.nn.functional as F
+
+from ddp_peer import train_and_report
 
 
 def read_safetensors(path):
@@ -108,31 +107,7 @@ def main():
     ids = raw[:8 * world * per].view(8, world, a.batch, a.length)
     labels = raw[8 * world * per:].view(8, world, a.batch)
     pad = torch.zeros(a.batch, a.length, dtype=torch.bool)
-
-    def step(i):
-        opt.zero_grad()
-        loss = F.cross_entropy(ddp(ids[i % 8, rank], pad), labels[i % 8, rank])
-        loss.backward()
-        nn.utils.clip_grad_norm_(ddp.parameters(), 1.0)
-        opt.step()
-
-    ddp.train()
-    for i in range(a.warmup):
-        step(i)
-    dist.barrier()
-    start = time.perf_counter()
-    for i in range(a.steps):
-        step(i)
-    seconds = time.perf_counter() - start
-    rss = torch.tensor([resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0])
-    dist.all_reduce(rss, op=dist.ReduceOp.MAX)
-    if rank == 0:
-        print(json.dumps({"samples_per_sec": a.steps * a.batch * world / seconds, "step_ms": seconds / a.steps * 1e3,
-                          "parameters": sum(p.numel() for p in model.parameters()), "peak_rss_mb": rss.item(),
-                          "ranks": world}), flush=True)
-    dist.barrier()
-    sys.stdout.flush()
-    os._exit(0)  # as bench/ddp_peer.py: gloo's teardown sometimes spins in this PyTorch
+    train_and_report(ddp, model, opt, [(ids[i, rank], pad, labels[i, rank]) for i in range(8)], a)
 
 
 if __name__ == "__main__":
