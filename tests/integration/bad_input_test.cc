@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "command.h"
+#include "tests/common/hf_zero_checkpoint.h"
 
 namespace polysweep {
 namespace {
@@ -138,6 +139,15 @@ TEST(ShippedConfigs, EveryConfigValidatesAndPreviews) {
       << R"( "tokenizer": "tokenizer.model", "source": {},)"
       << R"( "model": {"task": "masked_lm", "vocab": 8000, "layers": 2, "hidden": 128, "heads": 4, "ffn": 256,)"
       << R"( "max_length": 64}})";
+  // configs/finetune-hf.yaml's checkpoint: a BERT of its depth and positions
+  // (the config searches freeze_layers up to 4 and max_length 128), narrow.
+  const std::string bert = cwd + "/models/bert-base-multilingual-cased";
+  Status written = testing_util::WriteZeroHfCheckpoint(
+      bert, R"({"model_type": "bert", "vocab_size": 6, "hidden_size": 8, "num_hidden_layers": 12,
+                "num_attention_heads": 2, "intermediate_size": 16, "max_position_embeddings": 512})",
+      HfLayout{"bert.", false});
+  ASSERT_TRUE(written.ok()) << written.message();
+  std::ofstream(bert + "/vocab.txt") << "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[MASK]\na\n";
   int n = 0;
   for (const auto& e : std::filesystem::directory_iterator(std::string(POLYSWEEP_SOURCE_DIR) + "/configs")) {
     if (e.path().extension() != ".yaml") continue;

@@ -14,6 +14,7 @@
 #include "cli/config_names.h"
 #include "common/config.h"
 #include "common/hf_checkpoint.h"
+#include "tests/common/hf_zero_checkpoint.h"
 
 namespace polysweep {
 namespace {
@@ -38,19 +39,8 @@ class HfInitTest : public ::testing::Test {
 
   // A checkpoint of `config_json` in `dir`: zeros of every tensor's shape.
   static void WriteCheckpoint(const std::string& dir, const std::string& config_json, const HfLayout& layout) {
-    fs::create_directories(dir);
-    std::ofstream(dir + "/config.json") << config_json;
-    auto config = ReadHfModelConfig(dir);
-    ASSERT_TRUE(config.ok()) << config.status().message();
-    std::vector<SafeTensorData> tensors;
-    for (const HfWeightSource& s : HfWeightSources(*config, layout)) {
-      for (const std::string& name : s.tensors) {
-        int64_t n = 1;
-        for (int64_t d : s.part_shape) n *= d;
-        tensors.push_back({name, SafeDType::kBF16, s.part_shape, std::string(static_cast<size_t>(n) * 2, '\0')});
-      }
-    }
-    ASSERT_TRUE(WriteSafetensors(dir + "/model.safetensors", tensors).ok());
+    Status written = testing_util::WriteZeroHfCheckpoint(dir, config_json, layout);
+    ASSERT_TRUE(written.ok()) << written.message();
   }
 
   StatusOr<SweepConfig> Load(const std::string& model, const std::string& extra = "") {
