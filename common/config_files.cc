@@ -52,7 +52,10 @@ HfTokenizer FindHfTokenizer(const std::string& dir, HfFamily family) {
     case HfFamily::kXlmRoberta:
       if (has("sentencepiece.bpe.model")) return {dir + "/sentencepiece.bpe.model", TokenIds::kFairseq, ""};
       return {"", TokenIds::kFairseq, "it has no sentencepiece.bpe.model"};
-    case HfFamily::kRoberta: return {"", TokenIds::kSentencePiece, "its tokenizer (byte-level BPE) is not read yet"};
+    case HfFamily::kRoberta:
+      if (has("tokenizer.json")) return {dir + "/tokenizer.json", TokenIds::kByteBpe, ""};
+      if (has("vocab.json") && has("merges.txt")) return {dir + "/vocab.json", TokenIds::kByteBpe, ""};
+      return {"", TokenIds::kByteBpe, "it has neither tokenizer.json nor vocab.json and merges.txt"};
     case HfFamily::kBert:
     case HfFamily::kDistilBert: break;
   }
@@ -65,7 +68,8 @@ HfTokenizer FindHfTokenizer(const std::string& dir, HfFamily family) {
 // the architecture (model.layers and the like are refused), every tensor of
 // its weights is checked now, before a trial starts, and its tokenizer
 // encodes the data: WordPiece for BERT and DistilBERT (tokenizer.json, or
-// vocab.txt + tokenizer_config.json), XLM-R's SentencePiece model.
+// vocab.txt + tokenizer_config.json), byte-level BPE for RoBERTa
+// (tokenizer.json, or vocab.json + merges.txt), XLM-R's SentencePiece model.
 Status CheckHfInit(SweepConfig* c) {
   const std::string& dir = c->model.init;
   for (const char* key : {"model.layers", "model.hidden", "model.heads", "model.ffn"}) {
@@ -83,7 +87,7 @@ Status CheckHfInit(SweepConfig* c) {
   if (tokenizer.path.empty()) {
     return Error(*c, "model.init", dir + " is a " + HfFamilyName(hf->family) +
                                        " checkpoint whose weights polysweep reads, but " + tokenizer.missing +
-                                       "; BERT, DistilBERT and XLM-R checkpoints with their tokenizer files fine-tune");
+                                       "; a checkpoint fine-tunes with its tokenizer files");
   }
   if (c->lines.count("data.tokenizer")) {
     return Error(*c, "data.tokenizer", "model.init " + dir + " brings its own tokenizer; remove data.tokenizer");

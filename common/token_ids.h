@@ -8,6 +8,9 @@
 //   kWordPiece      not SentencePiece: a WordPiece tokenizer (BERT's; a
 //                   tokenizer.json) with its vocabulary's ids; each text is
 //                   wrapped as [CLS] ... [SEP]
+//   kByteBpe        not SentencePiece: a byte-level BPE tokenizer (RoBERTa's;
+//                   a tokenizer.json) with its vocabulary's ids; each text is
+//                   wrapped as <s> ... </s>
 // The shards' manifest and an exported model record which (by name).
 #pragma once
 
@@ -17,12 +20,13 @@
 
 namespace polysweep {
 
-enum class TokenIds { kSentencePiece, kFairseq, kWordPiece };
+enum class TokenIds { kSentencePiece, kFairseq, kWordPiece, kByteBpe };
 
 constexpr const char* TokenIdsName(TokenIds ids) {
   switch (ids) {
     case TokenIds::kFairseq: return "fairseq";
     case TokenIds::kWordPiece: return "wordpiece";
+    case TokenIds::kByteBpe: return "byte_bpe";
     case TokenIds::kSentencePiece: break;
   }
   return "sentencepiece";
@@ -32,7 +36,8 @@ inline StatusOr<TokenIds> ParseTokenIds(const std::string& name) {
   if (name == "sentencepiece") return TokenIds::kSentencePiece;
   if (name == "fairseq") return TokenIds::kFairseq;
   if (name == "wordpiece") return TokenIds::kWordPiece;
-  return Status::DataError("unknown token ids \"" + name + "\" (sentencepiece, fairseq, wordpiece)");
+  if (name == "byte_bpe") return TokenIds::kByteBpe;
+  return Status::DataError("unknown token ids \"" + name + "\" (sentencepiece, fairseq, wordpiece, byte_bpe)");
 }
 
 }  // namespace polysweep

@@ -7,6 +7,7 @@
 #include <mutex>
 
 #include "common/files.h"
+#include "tokenizer/byte_bpe.h"
 #include "tokenizer/wordpiece.h"
 
 namespace polysweep {
@@ -73,18 +74,31 @@ Tokenizer::~Tokenizer() {
   if (handle_) module_->free(handle_);
 }
 
+namespace {
+
+// The tokenizer polysweep implements itself that `ids` names, read from `path`.
+template <typename Encoder, typename ReadSpec>
+StatusOr<std::unique_ptr<TextEncoder>> MakeEncoder(const std::string& path, ReadSpec read) {
+  auto spec = read(path);
+  if (!spec.ok()) return spec.status();
+  auto made = Encoder::Make(std::move(*spec));
+  if (!made.ok()) return made.status().With(path);
+  return std::unique_ptr<TextEncoder>(std::move(*made));
+}
+
+}  // namespace
+
 StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Load(const std::string& model_path, TokenIds ids) {
-  if (ids == TokenIds::kWordPiece) {
-    auto spec = ReadWordPieceSpec(model_path);
-    if (!spec.ok()) return spec.status();
-    auto wordpiece = WordPiece::Make(std::move(*spec));
-    if (!wordpiece.ok()) return wordpiece.status().With(model_path);
+  if (ids == TokenIds::kWordPiece || ids == TokenIds::kByteBpe) {
+    auto encoder = ids == TokenIds::kWordPiece ? MakeEncoder<WordPiece>(model_path, ReadWordPieceSpec)
+                                               : MakeEncoder<ByteBpe>(model_path, ReadByteBpeSpec);
+    if (!encoder.ok()) return encoder.status();
     std::unique_ptr<Tokenizer> t(new Tokenizer());
     t->ids_ = ids;
-    t->vocab_size_ = (*wordpiece)->vocab_size();
-    t->pad_id_ = (*wordpiece)->pad_id();
-    t->unk_id_ = (*wordpiece)->unk_id();
-    t->wordpiece_ = std::move(*wordpiece);
+    t->vocab_size_ = (*encoder)->vocab_size();
+    t->pad_id_ = (*encoder)->pad_id();
+    t->unk_id_ = (*encoder)->unk_id();
+    t->encoder_ = std::move(*encoder);
     return t;
   }
   auto module = SpmModule::Get();
@@ -109,34 +123,50 @@ StatusOr<std::unique_ptr<Tokenizer>> Tokenizer::Load(const std::string& model_pa
     t->vocab_size_ += 2;
     t->pad_id_ = 1;
     t->unk_id_ = 3;
+    // Matched in the raw text, <mask> taking the space before it, as
+    // Hugging Face's XLM-R tokenizer does.
+    t->specials_ = SpecialTokens({{"<s>", 0}, {"<pad>", 1}, {"</s>", 2}, {"<unk>", 3},
+                                  {"<mask>", t->vocab_size_ - 1, /*lstrip=*/true, false}});
   }
   return t;
 }
 
-StatusOr<size_t> Tokenizer::Open(size_t max_ids, std::vector<int>* out, std::vector<PieceOffsets>* offsets) const {
-  if (ids_ != TokenIds::kFairseq) return max_ids;
-  if (max_ids < 2) {
-    return Status::InvalidConfig("a text of at most " + std::to_string(max_ids) + " ids has no room for <s> and </s>");
+Status Tokenizer::SpmPieces(std::string_view text, uint32_t begin, uint32_t end, size_t max_ids,
+                            std::vector<int>* out, std::vector<PieceOffsets>* offsets) const {
+  const size_t start = out->size();
+  out->resize(start + max_ids);
+  std::vector<uint32_t> begins(offsets ? max_ids : 0), ends(offsets ? max_ids : 0);
+  const char* data = text.data() + begin;
+  const long n = offsets ? module_->encode_pieces(handle_, data, end - begin, out->data() + start, begins.data(),
+                                                  ends.data(), max_ids)
+                         : module_->encode(handle_, data, end - begin, out->data() + start, max_ids);
+  if (n < 0) {
+    out->resize(start);
+    return Status::Error("tokenizer failed to encode a text");
   }
-  out->push_back(0);  // <s>
-  if (offsets != nullptr) offsets->push_back(PieceOffsets{0, 0});
-  return max_ids - 2;
-}
-
-void Tokenizer::Close(size_t first, size_t text_bytes, std::vector<int>* out, std::vector<PieceOffsets>* offsets) const {
-  if (ids_ != TokenIds::kFairseq) return;
-  constexpr int kEos = 2, kUnk = 3;
-  for (size_t i = first; i < out->size(); ++i) (*out)[i] = (*out)[i] == 0 ? kUnk : (*out)[i] + 1;
-  out->push_back(kEos);
-  const auto end = static_cast<uint32_t>(text_bytes);
-  if (offsets != nullptr) offsets->push_back(PieceOffsets{end, end});
+  const size_t kept = std::min(static_cast<size_t>(n), max_ids);
+  out->resize(start + kept);
+  if (ids_ == TokenIds::kFairseq) {
+    constexpr int kUnk = 3;
+    for (size_t i = start; i < out->size(); ++i) (*out)[i] = (*out)[i] == 0 ? kUnk : (*out)[i] + 1;
+  }
+  for (size_t i = 0; offsets && i < kept; ++i) offsets->push_back(PieceOffsets{begins[i] + begin, ends[i] + begin});
+  return Status::Ok();
 }
 
 StatusOr<std::string> Tokenizer::CopyInto(const std::string& path, TokenIds ids, const std::string& dir) {
-  if (ids == TokenIds::kWordPiece) {
-    auto spec = ReadWordPieceSpec(path);
-    if (!spec.ok()) return spec.status();
-    PS_RETURN_IF_ERROR(WriteFileAtomic(dir + "/tokenizer.json", WordPieceTokenizerJson(*spec)));
+  if (ids == TokenIds::kWordPiece || ids == TokenIds::kByteBpe) {
+    std::string json;
+    if (ids == TokenIds::kWordPiece) {
+      auto spec = ReadWordPieceSpec(path);
+      if (!spec.ok()) return spec.status();
+      json = WordPieceTokenizerJson(*spec);
+    } else {
+      auto spec = ReadByteBpeSpec(path);
+      if (!spec.ok()) return spec.status();
+      json = ByteBpeTokenizerJson(*spec);
+    }
+    PS_RETURN_IF_ERROR(WriteFileAtomic(dir + "/tokenizer.json", json));
     return std::string("tokenizer.json");
   }
   std::error_code ec;
@@ -155,45 +185,42 @@ Status Tokenizer::Train(const std::string& args) {
   return Status::Ok();
 }
 
-Status Tokenizer::Encode(std::string_view text, size_t max_ids_in, std::vector<int>* out) const {
-  if (wordpiece_) return wordpiece_->Encode(text, max_ids_in, out, nullptr);
-  const size_t before = out->size();
-  auto budget = Open(max_ids_in, out, nullptr);
-  if (!budget.ok()) return budget.status();
-  const size_t max_ids = *budget;
-  const size_t start = out->size();
-  out->resize(start + max_ids);
-  long n = module_->encode(handle_, text.data(), text.size(), out->data() + start, max_ids);
-  if (n < 0) {
-    out->resize(before);
-    return Status::Error("tokenizer failed to encode a text");
-  }
-  out->resize(start + std::min(static_cast<size_t>(n), max_ids));
-  Close(start, text.size(), out, nullptr);
-  return Status::Ok();
+Status Tokenizer::Encode(std::string_view text, size_t max_ids, std::vector<int>* out) const {
+  return Encode(text, max_ids, out, nullptr);
 }
 
-Status Tokenizer::Encode(std::string_view text, size_t max_ids_in, std::vector<int>* out,
+Status Tokenizer::Encode(std::string_view text, size_t max_ids, std::vector<int>* out,
                          std::vector<PieceOffsets>* offsets) const {
-  if (wordpiece_) return wordpiece_->Encode(text, max_ids_in, out, offsets);
-  const size_t before = out->size(), offsets_before = offsets->size();
-  auto budget = Open(max_ids_in, out, offsets);
-  if (!budget.ok()) return budget.status();
-  const size_t max_ids = *budget;
-  const size_t start = out->size();
-  out->resize(start + max_ids);
-  std::vector<uint32_t> begins(max_ids), ends(max_ids);
-  long n = module_->encode_pieces(handle_, text.data(), text.size(), out->data() + start, begins.data(), ends.data(),
-                                  max_ids);
-  if (n < 0) {
-    out->resize(before);
-    offsets->resize(offsets_before);
-    return Status::Error("tokenizer failed to encode a text");
+  if (encoder_) return encoder_->Encode(text, max_ids, out, offsets);
+  if (text.size() >= UINT32_MAX) return Status::DataError("a text of over 4 GiB");
+  const auto n = static_cast<uint32_t>(text.size());
+  if (ids_ != TokenIds::kFairseq) return SpmPieces(text, 0, n, max_ids, out, offsets);
+  // Fairseq ids: <s>, the pieces of the text between the special tokens
+  // (matched in the raw text, as Hugging Face's tokenizer does) and the
+  // specials themselves, </s>.
+  if (max_ids < 2) {
+    return Status::InvalidConfig("a text of at most " + std::to_string(max_ids) + " ids has no room for <s> and </s>");
   }
-  const size_t kept = std::min(static_cast<size_t>(n), max_ids);
-  out->resize(start + kept);
-  for (size_t i = 0; i < kept; ++i) offsets->push_back(PieceOffsets{begins[i], ends[i]});
-  Close(start, text.size(), out, offsets);
+  const size_t before = out->size(), offsets_before = offsets ? offsets->size() : 0;
+  out->push_back(0);  // <s>
+  if (offsets) offsets->push_back(PieceOffsets{0, 0});
+  const size_t limit = out->size() + max_ids - 2;
+  Status failed;
+  specials_.Split(
+      text,
+      [&](uint32_t begin, uint32_t end) { failed = SpmPieces(text, begin, end, limit - out->size(), out, offsets); },
+      [&](const SpecialToken& special, uint32_t begin, uint32_t end) {
+        out->push_back(special.id);
+        if (offsets) offsets->push_back(PieceOffsets{begin, end});
+      },
+      [&] { return failed.ok() && out->size() < limit; });
+  if (!failed.ok()) {
+    out->resize(before);
+    if (offsets) offsets->resize(offsets_before);
+    return failed;
+  }
+  out->push_back(2);  // </s>
+  if (offsets) offsets->push_back(PieceOffsets{n, n});
   return Status::Ok();
 }
 

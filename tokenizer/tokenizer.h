@@ -14,11 +14,12 @@
 
 #include "common/status.h"
 #include "common/token_ids.h"
+#include "tokenizer/special_tokens.h"
 
 namespace polysweep {
 
 class SpmModule;
-class WordPiece;
+class TextEncoder;
 
 // Where a piece came from: bytes [begin, end) of the encoded text (the bytes
 // it was normalized from; a piece made of inserted text, such as a leading
@@ -34,18 +35,22 @@ class Tokenizer {
   ~Tokenizer();
   // Loads a trained SentencePiece model, its pieces numbered as `ids` says
   // (common/token_ids.h); with kWordPiece, a WordPiece tokenizer's
-  // tokenizer.json or vocab.txt.
+  // tokenizer.json or vocab.txt; with kByteBpe, a byte-level BPE's
+  // tokenizer.json or vocab.json.
   static StatusOr<std::unique_ptr<Tokenizer>> Load(const std::string& model_path,
                                                    TokenIds ids = TokenIds::kSentencePiece);
   // Copies the tokenizer at `path` into `dir` as the file a shard set or a
-  // model directory keeps (a WordPiece tokenizer as its tokenizer.json,
-  // whichever files it was read from); returns that file's name.
+  // model directory keeps (a WordPiece or byte-level BPE tokenizer as its
+  // tokenizer.json, whichever files it was read from); returns that file's
+  // name.
   static StatusOr<std::string> CopyInto(const std::string& path, TokenIds ids, const std::string& dir);
   // Trains a model; `args` are SentencePiece trainer flags ("--input=... ").
   static Status Train(const std::string& args);
 
   // Appends the ids of `text` to `out`, at most `max_ids` of them (the
-  // <s> and </s> that fairseq ids wrap a text in included).
+  // family's special tokens around it included: fairseq ids wrap a text in
+  // <s> and </s>, and read <s>, <pad>, </s>, <unk> and <mask> written in it
+  // as those tokens). A refused text appends nothing.
   Status Encode(std::string_view text, size_t max_ids, std::vector<int>* out) const;
   // The same ids, and each piece's byte offsets in `text` appended to
   // `offsets` (one per id appended to `out`).
@@ -57,13 +62,13 @@ class Tokenizer {
 
  private:
   Tokenizer() = default;
-  // Fairseq ids wrap a text: Open appends <s> and returns what is left of
-  // `max_ids` for the pieces; Close renumbers the pieces from out[first] on
-  // and appends </s>. Both do nothing for SentencePiece's own ids.
-  StatusOr<size_t> Open(size_t max_ids, std::vector<int>* out, std::vector<PieceOffsets>* offsets) const;
-  void Close(size_t first, size_t text_bytes, std::vector<int>* out, std::vector<PieceOffsets>* offsets) const;
+  // SentencePiece's pieces of text[begin, end), at most `max_ids`, in this
+  // tokenizer's numbering, with their offsets in `text` when not null.
+  Status SpmPieces(std::string_view text, uint32_t begin, uint32_t end, size_t max_ids, std::vector<int>* out,
+                   std::vector<PieceOffsets>* offsets) const;
   TokenIds ids_ = TokenIds::kSentencePiece;
-  std::unique_ptr<WordPiece> wordpiece_;  // set for kWordPiece, else SentencePiece:
+  SpecialTokens specials_;  // fairseq ids: XLM-R's
+  std::unique_ptr<TextEncoder> encoder_;  // WordPiece or byte-level BPE; else SentencePiece:
   std::shared_ptr<SpmModule> module_;
   void* handle_ = nullptr;
   int vocab_size_ = 0;

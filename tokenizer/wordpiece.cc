@@ -193,13 +193,12 @@ StatusOr<std::unique_ptr<WordPiece>> WordPiece::Make(WordPieceSpec spec) {
   PS_RETURN_IF_ERROR(id_of(s.cls_token, "the classification token", &w->cls_id_));
   PS_RETURN_IF_ERROR(id_of(s.sep_token, "the separator token", &w->sep_id_));
   if (Status st = id_of(s.pad_token, "the padding token", &w->pad_id_); !st.ok()) w->pad_id_ = -1;
+  std::vector<SpecialToken> specials;
   for (const std::string& token : s.special_tokens) {
-    int id = 0;
-    PS_RETURN_IF_ERROR(id_of(token, "the special token", &id));
-    if (token.empty()) continue;
-    w->specials_.emplace_back(token, id);
-    w->special_first_[static_cast<unsigned char>(token[0])] = true;
+    specials.push_back({token, 0});
+    PS_RETURN_IF_ERROR(id_of(token, "the special token", &specials.back().id));
   }
+  w->specials_ = SpecialTokens(std::move(specials));
   w->bmp_class_.resize(0x10000);
   for (uint32_t cp = 0; cp < 0x10000; ++cp) w->bmp_class_[cp] = ComputeClass(cp, s.strips_accents(), s.lowercase);
   return w;
@@ -308,33 +307,14 @@ Status WordPiece::Encode(std::string_view text, size_t max_ids, std::vector<int>
   out->push_back(cls_id_);
   if (offsets) offsets->push_back(PieceOffsets{0, 0});
   const size_t limit = out->size() + max_ids - 2;
+  specials_.Split(
+      text, [&](uint32_t begin, uint32_t end) { EncodeSpan(text, begin, end, limit - out->size(), out, offsets); },
+      [&](const SpecialToken& special, uint32_t begin, uint32_t end) {
+        out->push_back(special.id);
+        if (offsets) offsets->push_back(PieceOffsets{begin, end});
+      },
+      [&] { return out->size() < limit; });
   const auto n = static_cast<uint32_t>(text.size());
-  uint32_t span = 0;
-  for (uint32_t pos = 0; pos < n && out->size() < limit;) {
-    const std::pair<std::string, int>* match = nullptr;
-    if (!special_first_[static_cast<unsigned char>(text[pos])]) {
-      ++pos;
-      continue;
-    }
-    for (const auto& special : specials_) {
-      if (text.compare(pos, special.first.size(), special.first) == 0 &&
-          (match == nullptr || special.first.size() > match->first.size())) {
-        match = &special;
-      }
-    }
-    if (match == nullptr) {
-      ++pos;
-      continue;
-    }
-    EncodeSpan(text, span, pos, limit - out->size(), out, offsets);
-    if (out->size() < limit) {
-      out->push_back(match->second);
-      if (offsets) offsets->push_back(PieceOffsets{pos, pos + static_cast<uint32_t>(match->first.size())});
-    }
-    pos += static_cast<uint32_t>(match->first.size());
-    span = pos;
-  }
-  if (span < n && out->size() < limit) EncodeSpan(text, span, n, limit - out->size(), out, offsets);
   out->push_back(sep_id_);
   if (offsets) offsets->push_back(PieceOffsets{n, n});
   return Status::Ok();

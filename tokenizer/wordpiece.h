@@ -22,6 +22,8 @@
 #include <vector>
 
 #include "common/status.h"
+#include "tokenizer/special_tokens.h"
+#include "tokenizer/text_encoder.h"
 
 namespace polysweep {
 
@@ -55,19 +57,19 @@ StatusOr<WordPieceSpec> ReadWordPieceSpec(const std::string& path);
 // The spec as a tokenizer.json (Hugging Face's format).
 std::string WordPieceTokenizerJson(const WordPieceSpec& spec);
 
-class WordPiece {
+class WordPiece : public TextEncoder {
  public:
   static StatusOr<std::unique_ptr<WordPiece>> Make(WordPieceSpec spec);
-  ~WordPiece();
+  ~WordPiece() override;
 
   // Appends [CLS], the pieces of `text` (at most max_ids - 2 of them) and
   // [SEP] to `out`, and each one's byte range in `text` to `offsets` when it
   // is not null.
   Status Encode(std::string_view text, size_t max_ids, std::vector<int>* out,
-                std::vector<PieceOffsets>* offsets) const;
-  int vocab_size() const { return static_cast<int>(spec_.vocab.size()); }
-  int pad_id() const { return pad_id_; }
-  int unk_id() const { return unk_id_; }
+                std::vector<PieceOffsets>* offsets) const override;
+  int vocab_size() const override { return static_cast<int>(spec_.vocab.size()); }
+  int pad_id() const override { return pad_id_; }
+  int unk_id() const override { return unk_id_; }
   const WordPieceSpec& spec() const { return spec_; }
 
  private:
@@ -86,8 +88,7 @@ class WordPiece {
   std::unordered_map<std::string_view, int> ids_;  // views into spec_.vocab
   std::vector<uint8_t> bmp_class_;                 // ClassOf for code points below 0x10000
   int unk_id_ = 0, cls_id_ = 0, sep_id_ = 0, pad_id_ = 0;
-  std::vector<std::pair<std::string, int>> specials_;
-  std::array<bool, 256> special_first_{};  // the first bytes of specials_
+  SpecialTokens specials_;
 };
 
 }  // namespace polysweep

@@ -12,6 +12,7 @@
 #include "common/model_package.h"
 #include "common/safetensors.h"
 #include "common/tasks.h"
+#include "tokenizer/byte_bpe.h"
 #include "tokenizer/wordpiece.h"
 #include "worker/model.h"
 #include "worker/model_shape.h"
@@ -131,6 +132,17 @@ Status WriteTokenizer(const std::string& model_dir, const ModelPackage& p, const
     config["cls_token"] = spec->cls_token;
     config["sep_token"] = spec->sep_token;
     if (!spec->pad_token.empty()) config["pad_token"] = spec->pad_token;
+  } else if (p.tokenizer_ids == TokenIds::kByteBpe) {
+    auto spec = ReadByteBpeSpec(from);
+    if (!spec.ok()) return spec.status();
+    Json vocab = Json::object();
+    for (size_t i = 0; i < spec->vocab.size(); ++i) vocab[spec->vocab[i]] = i;
+    std::string merges = "#version: 0.2\n";
+    for (const auto& [a, b] : spec->merges) merges += a + " " + b + "\n";
+    PS_RETURN_IF_ERROR(WriteFileAtomic(tmp + "/vocab.json", vocab.dump() + "\n"));
+    PS_RETURN_IF_ERROR(WriteFileAtomic(tmp + "/merges.txt", merges));
+    PS_RETURN_IF_ERROR(WriteFileAtomic(tmp + "/tokenizer.json", ByteBpeTokenizerJson(*spec)));
+    config["add_prefix_space"] = spec->add_prefix_space;
   } else if (p.tokenizer_ids == TokenIds::kFairseq) {
     std::error_code ec;
     fs::copy_file(from, tmp + "/sentencepiece.bpe.model", fs::copy_options::overwrite_existing, ec);

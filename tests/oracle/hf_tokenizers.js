@@ -5,6 +5,12 @@
 //       trains a WordPiece vocabulary on TEXTS (one JSON string per line) with
 //       the library's trainer, and writes a BERT-style tokenizer directory:
 //       vocab.txt, tokenizer_config.json and the library's tokenizer.json
+//   node hf_tokenizers.js train-bpe TEXTS OUT_DIR
+//       trains a byte-level BPE (GPT-2's pre-tokenizer) on TEXTS with the
+//       library's trainer, and writes a RoBERTa-style tokenizer directory:
+//       vocab.json, merges.txt, tokenizer_config.json and the library's
+//       tokenizer.json (<s>=0, <pad>=1, </s>=2, <unk>=3, every byte's
+//       stand-in, the learned tokens, <mask> last, taking the space before it)
 //   node hf_tokenizers.js encode TOKENIZER_JSON TEXTS OUT
 //       writes the ids of each text (special tokens added), one line each
 //   node hf_tokenizers.js time TOKENIZER_JSON TEXTS ROUNDS
@@ -49,6 +55,37 @@ function trainWordPiece(textsFile, lowercase, outDir) {
   t.save(path.join(outDir, 'tokenizer.json'), true);
 }
 
+function trainBpe(textsFile, outDir) {
+  const plain = path.join(os.tmpdir(), `bpe-train-${process.pid}.txt`);
+  fs.writeFileSync(plain, readTexts(textsFile).join('\n') + '\n');
+  const trainer = new tk.Tokenizer(tk.BPE.empty());
+  trainer.setPreTokenizer(tk.byteLevelPreTokenizer(false, true));
+  trainer.train([plain]);
+  fs.unlinkSync(plain);
+  const saved = path.join(os.tmpdir(), `bpe-trained-${process.pid}.json`);
+  trainer.save(saved);
+  const model = JSON.parse(fs.readFileSync(saved, 'utf8')).model;
+  fs.unlinkSync(saved);
+  const learned = Object.entries(model.vocab).sort((a, b) => a[1] - b[1]).map((e) => e[0]);
+  const specials = ['<s>', '<pad>', '</s>', '<unk>'];
+  const tokens = [];
+  for (const t of specials.concat(tk.byteLevelAlphabet().sort(), learned)) if (!tokens.includes(t)) tokens.push(t);
+  tokens.push('<mask>');
+  const vocab = Object.fromEntries(tokens.map((t, i) => [t, i]));
+  const merges = model.merges.map((m) => (Array.isArray(m) ? m : m.split(' ')));
+  const t = new tk.Tokenizer(tk.BPE.init(vocab, merges));
+  t.setPreTokenizer(tk.byteLevelPreTokenizer(false, true));
+  t.setPostProcessor(tk.robertaProcessing(['</s>', vocab['</s>']], ['<s>', vocab['<s>']], true, false));
+  t.addAddedTokens(specials.map((s) => new tk.AddedToken(s, true)).concat(
+      [new tk.AddedToken('<mask>', true, { leftStrip: true })]));
+  fs.mkdirSync(outDir, { recursive: true });
+  fs.writeFileSync(path.join(outDir, 'vocab.json'), JSON.stringify(vocab));
+  fs.writeFileSync(path.join(outDir, 'merges.txt'), '#version: 0.2\n' + merges.map((m) => m.join(' ')).join('\n') + '\n');
+  fs.writeFileSync(path.join(outDir, 'tokenizer_config.json'),
+                   JSON.stringify({ add_prefix_space: false, tokenizer_class: 'RobertaTokenizer' }, null, 2) + '\n');
+  t.save(path.join(outDir, 'tokenizer.json'), true);
+}
+
 async function encode(tokenizerJson, textsFile, out) {
   const t = tk.Tokenizer.fromFile(tokenizerJson);
   const lines = [];
@@ -75,9 +112,11 @@ async function time(tokenizerJson, textsFile, rounds) {
 async function main() {
   const [mode, ...args] = process.argv.slice(2);
   if (mode === 'train-wordpiece' && args.length === 3) return trainWordPiece(args[0], args[1] === 'true', args[2]);
+  if (mode === 'train-bpe' && args.length === 2) return trainBpe(args[0], args[1]);
   if (mode === 'encode' && args.length === 3) return encode(args[0], args[1], args[2]);
   if (mode === 'time' && args.length === 3) return time(args[0], args[1], Number(args[2]));
-  console.error('usage: hf_tokenizers.js train-wordpiece TEXTS LOWERCASE OUT_DIR | encode TOKENIZER_JSON TEXTS OUT |' +
+  console.error('usage: hf_tokenizers.js train-wordpiece TEXTS LOWERCASE OUT_DIR | train-bpe TEXTS OUT_DIR |' +
+                ' encode TOKENIZER_JSON TEXTS OUT |' +
                 ' time TOKENIZER_JSON TEXTS ROUNDS');
   process.exit(2);
 }

@@ -6,7 +6,8 @@
 // (cased, as multilingual BERT, and uncased with accents stripped, as BERT
 // and DistilBERT uncased) read from the library's tokenizer.json and from
 // vocab.txt + tokenizer_config.json, and for the tokenizer.json polysweep
-// writes; and for a SentencePiece unigram model with XLM-R's ids against the
+// writes; for a byte-level BPE (RoBERTa's) likewise, from tokenizer.json
+// and from vocab.json + merges.txt; and for a SentencePiece unigram model with XLM-R's ids against the
 // tokenizer.json that Hugging Face's converter makes of it (where a text has
 // two segmentations of equal score, the two libraries may pick either).
 #include <gtest/gtest.h>
@@ -50,7 +51,8 @@ std::vector<std::string> EdgeTexts() {
       "Привет, мир! Ёлка", "Ελληνικά: Σίσυφος", "עברית ועוד", "العربية، نص", "हिन्दी पाठ", "Tiếng Việt có dấu",
       "pneumonoultramicroscopicsilicovolcanoconiosispneumonoultramicroscopicsilicovolcanoconiosispneumonoultra"
       "microscopic",
-      "x", "", "   ", "ǅungla ǈ ǋ", "ΑΒΓ ΆΈΉ ϒ ϓ", "ŉ ǰ ΐ ẞ", "𠀀𠀁 𪜀 丽 丽", "U+F900: 豈 更", "Ⓐⓑ ① ²³",
+      "don't it's we're they've I'm we'll he'd 'quoted' rock'n'roll", "many   spaces  and trailing  ",
+      "a <mask> b<mask>c  <mask>", "literal <s> and </s> and <pad>", "x", "", "   ", "ǅungla ǈ ǋ", "ΑΒΓ ΆΈΉ ϒ ϓ", "ŉ ǰ ΐ ẞ", "𠀀𠀁 𪜀 丽 丽", "U+F900: 豈 更", "Ⓐⓑ ① ²³",
   };
   std::vector<std::string> texts = parts;
   for (size_t i = 0; i < parts.size(); ++i) {
@@ -137,23 +139,29 @@ class TokenizerOracleTest : public ::testing::Test {
     std::cout << texts_->size() << " texts: " << mismatches << " differ, " << ties << " equal-score ties\n";
   }
 
+  // The directory `dir` the library wrote (`older` its pre-tokenizer.json
+  // form: vocab.txt, vocab.json) encodes every text as the library does,
+  // from either form, and so does the tokenizer.json polysweep writes of it.
+  static void AgreesWithTheLibrary(const std::string& dir, const std::string& older, TokenIds ids) {
+    const auto reference = Reference(dir + "/tokenizer.json");
+    for (const std::string& file : {std::string("tokenizer.json"), older}) {
+      SCOPED_TRACE(file);
+      auto tokenizer = Tokenizer::Load(dir + "/" + file, ids);
+      ASSERT_TRUE(tokenizer.ok()) << tokenizer.status().message();
+      ExpectSameIds(**tokenizer, reference);
+    }
+    const std::string ours = dir + "/ours";
+    fs::create_directories(ours);
+    auto file = Tokenizer::CopyInto(dir + "/" + older, ids, ours);
+    ASSERT_TRUE(file.ok()) << file.status().message();
+    EXPECT_EQ(Reference(ours + "/" + *file), reference);
+  }
+
   void WordPieceAgrees(bool lowercase) {
     ASSERT_GE(texts_->size(), 10000u);
     const std::string bert = *dir_ + (lowercase ? "/uncased" : "/cased");
     Node("train-wordpiece " + *dir_ + "/texts.jsonl " + (lowercase ? "true " : "false ") + bert);
-    const auto reference = Reference(bert + "/tokenizer.json");
-    for (const char* file : {"/tokenizer.json", "/vocab.txt"}) {
-      SCOPED_TRACE(file);
-      auto tokenizer = Tokenizer::Load(bert + file, TokenIds::kWordPiece);
-      ASSERT_TRUE(tokenizer.ok()) << tokenizer.status().message();
-      ExpectSameIds(**tokenizer, reference);
-    }
-    // The tokenizer.json polysweep writes encodes the same in the library.
-    const std::string ours = *dir_ + "/ours";
-    fs::create_directories(ours);
-    auto file = Tokenizer::CopyInto(bert + "/vocab.txt", TokenIds::kWordPiece, ours);
-    ASSERT_TRUE(file.ok()) << file.status().message();
-    EXPECT_EQ(Reference(ours + "/" + *file), reference);
+    AgreesWithTheLibrary(bert, "vocab.txt", TokenIds::kWordPiece);
   }
 
   static std::string* dir_;
@@ -166,6 +174,14 @@ std::vector<std::string>* TokenizerOracleTest::texts_ = nullptr;
 TEST_F(TokenizerOracleTest, CasedWordPieceGivesTheLibrarysIds) { WordPieceAgrees(false); }
 
 TEST_F(TokenizerOracleTest, UncasedWordPieceGivesTheLibrarysIds) { WordPieceAgrees(true); }
+
+// RoBERTa's tokenizer: byte-level BPE, trained by the library's own trainer.
+TEST_F(TokenizerOracleTest, ByteLevelBpeGivesTheLibrarysIds) {
+  ASSERT_GE(texts_->size(), 10000u);
+  const std::string roberta = *dir_ + "/roberta";
+  Node("train-bpe " + *dir_ + "/texts.jsonl " + roberta);
+  AgreesWithTheLibrary(roberta, "vocab.json", TokenIds::kByteBpe);
+}
 
 // XLM-R's tokenizer: a SentencePiece unigram model read by libsentencepiece
 // with fairseq's ids, against the library's Unigram model of the

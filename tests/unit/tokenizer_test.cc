@@ -117,6 +117,18 @@ TEST_F(TokenizerTest, FairseqIdsAreThePiecesOneUpWrappedInBosAndEos) {
   ASSERT_TRUE((*fairseq)->Encode(text, 5, &cut).ok());
   EXPECT_EQ(cut, (std::vector<int>{0, expected[1], expected[2], expected[3], 2}));
   EXPECT_FALSE((*fairseq)->Encode(text, 1, &cut).ok());
+
+  // XLM-R's special tokens written in a text are those tokens, as Hugging
+  // Face's tokenizer reads them; <mask> takes the space before it.
+  const int mask = (*fairseq)->vocab_size() - 1;
+  std::vector<int> fox, marked;
+  std::vector<PieceOffsets> marked_offsets;
+  ASSERT_TRUE((*fairseq)->Encode("fox", 64, &fox).ok());
+  ASSERT_TRUE((*fairseq)->Encode("fox <mask></s>", 64, &marked, &marked_offsets).ok());
+  std::vector<int> want(fox.begin(), fox.end() - 1);
+  want.insert(want.end(), {mask, 2, 2});
+  EXPECT_EQ(marked, want);
+  EXPECT_EQ(marked_offsets[marked_offsets.size() - 3], (PieceOffsets{3, 10})) << "<mask> with the space before it";
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
   hf_fixture.py OUT_DIR FAMILY [--dtype f32|f16|bf16] [--sharded] [--no-pooler]
                 [--spm-from JSONL [--spm-vocab N]]
                 [--wordpiece-from JSONL [--wordpiece-vocab N] [--uncased]]
+                [--bpe-from JSONL [--bpe-merges N]]
                 [--size tiny|base]
 
 FAMILY is bert, distilbert, roberta or xlm-roberta. OUT_DIR gets the
@@ -187,6 +188,60 @@ def write_wordpiece(out, jsonl, size, uncased):
     return len(vocab)
 
 
+def write_byte_bpe(out, jsonl, merges_wanted):
+    """RoBERTa's tokenizer layout (vocab.json + merges.txt): the special
+    tokens, GPT-2's 256 byte stand-ins, then merges learned here from the
+    most frequent adjacent pairs of a sample's words; returns its size."""
+    import collections
+    import re
+    printable = [b for b in range(256) if ord("!") <= b <= ord("~") or 0xA1 <= b <= 0xAC or 0xAE <= b <= 0xFF]
+    stand_in, extra = {}, 0
+    for b in range(256):
+        if b in printable:
+            stand_in[b] = chr(b)
+        else:
+            stand_in[b] = chr(256 + extra)
+            extra += 1
+    split = re.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?[^\W\d_]+| ?\d+| ?[^\s\w]+|\s+(?!\S)|\s+""")
+    words = collections.Counter()
+    with open(jsonl) as f:
+        for n, line in enumerate(f):
+            if n >= 1500:
+                break
+            for w in split.findall(json.loads(line)["text"]):
+                words[tuple(stand_in[b] for b in w.encode("utf-8"))] += 1
+    vocab = ["<s>", "<pad>", "</s>", "<unk>"] + [stand_in[b] for b in range(256)]
+    merges = []
+    for _ in range(merges_wanted):
+        pairs = collections.Counter()
+        for w, c in words.items():
+            for a, b in zip(w, w[1:]):
+                pairs[(a, b)] += c
+        if not pairs:
+            break
+        (a, b), _ = pairs.most_common(1)[0]
+        merges.append((a, b))
+        vocab.append(a + b)
+        merged = collections.Counter()
+        for w, c in words.items():
+            symbols, i = [], 0
+            while i < len(w):
+                if i + 1 < len(w) and (w[i], w[i + 1]) == (a, b):
+                    symbols.append(a + b)
+                    i += 2
+                else:
+                    symbols.append(w[i])
+                    i += 1
+            merged[tuple(symbols)] += c
+        words = merged
+    vocab.append("<mask>")
+    with open(os.path.join(out, "vocab.json"), "w", encoding="utf-8") as v:
+        json.dump({t: i for i, t in enumerate(vocab)}, v, ensure_ascii=False)
+    with open(os.path.join(out, "merges.txt"), "w", encoding="utf-8") as m:
+        m.write("#version: 0.2\n" + "".join(f"{a} {b}\n" for a, b in merges))
+    return len(vocab)
+
+
 def main():
     global VOCAB, HIDDEN, LAYERS, HEADS, FFN
     ap = argparse.ArgumentParser()
@@ -200,6 +255,8 @@ def main():
     ap.add_argument("--wordpiece-from")
     ap.add_argument("--wordpiece-vocab", type=int, default=3000)
     ap.add_argument("--uncased", action="store_true")
+    ap.add_argument("--bpe-from")
+    ap.add_argument("--bpe-merges", type=int, default=150)
     ap.add_argument("--size", choices=["tiny", "base"], default="tiny",
                     help="base: the shape of bert-base, distilbert-base or xlm-roberta-base (12 x 768, their "
                          "vocabularies and positions; DistilBERT 6 layers), for measuring memory, not for tests")
@@ -209,6 +266,8 @@ def main():
         VOCAB = train_sentencepiece(a.out, a.spm_from, a.spm_vocab) + 2
     if a.wordpiece_from:
         VOCAB = write_wordpiece(a.out, a.wordpiece_from, a.wordpiece_vocab, a.uncased)
+    if a.bpe_from:
+        VOCAB = write_byte_bpe(a.out, a.bpe_from, a.bpe_merges)
     if a.size == "base":
         HIDDEN, HEADS, FFN = 768, 12, 3072
         LAYERS = 6 if a.family == "distilbert" else 12
