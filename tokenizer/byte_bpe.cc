@@ -1,16 +1,16 @@
 // Byte-level BPE encoding: special tokens, GPT-2's pre-tokenizer, merges by
 // rank. The pre-tokenizer is GPT-2's regular expression
 //   's|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+
-// written out as a scan (NextWord); the merges follow GPT-2's encoder: the
-// adjacent pair of lowest rank, every occurrence left to right, until no
-// pair has a rank.
+// written out as a scan (NextWord); the merges are applied as Hugging Face's
+// BPE applies them: the adjacent pair of lowest rank (the leftmost among
+// equals) first, from a queue, so a long word costs n log n, not n^2.
 #include "tokenizer/byte_bpe.h"
 
 #include <unicode/uchar.h>
 #include <unicode/utf8.h>
 
 #include <array>
-#include <limits>
+#include <queue>
 
 #include "tokenizer/tokenizer.h"
 
@@ -125,12 +125,15 @@ void ByteBpe::Word(std::string_view text, uint32_t begin, uint32_t end, bool pre
                    std::vector<int>* out, std::vector<PieceOffsets>* offsets) const {
   struct Symbol {
     int id;
+    int prev, next;  // neighbours still in the word (-1: none)
     uint32_t begin, end;
   };
   std::vector<Symbol> symbols;
   auto add = [&](unsigned char byte, uint32_t b, uint32_t e) {
     const int id = byte_id_[byte] >= 0 ? byte_id_[byte] : unk_id_;
-    if (id >= 0) symbols.push_back({id, b, e});
+    if (id < 0) return;
+    const int at = static_cast<int>(symbols.size());
+    symbols.push_back({id, at - 1, at + 1, b, e});
   };
   if (prefix_space) add(' ', begin, begin);
   for (uint32_t i = begin; i < end; ++i) {
@@ -139,32 +142,40 @@ void ByteBpe::Word(std::string_view text, uint32_t begin, uint32_t end, bool pre
     while (char_end < end && (static_cast<unsigned char>(text[char_end]) & 0xC0) == 0x80) ++char_end;
     add(static_cast<unsigned char>(text[i]), char_begin, char_end);
   }
-  for (;;) {
-    int best_rank = std::numeric_limits<int>::max(), best_id = -1;
-    uint64_t best = 0;
-    for (size_t i = 0; i + 1 < symbols.size(); ++i) {
-      auto it = merges_.find(PairKey(symbols[i].id, symbols[i + 1].id));
-      if (it != merges_.end() && it->second.first < best_rank) {
-        best_rank = it->second.first;
-        best_id = it->second.second;
-        best = it->first;
-      }
-    }
-    if (best_id < 0) break;
-    std::vector<Symbol> merged;
-    for (size_t i = 0; i < symbols.size(); ++i) {
-      if (i + 1 < symbols.size() && PairKey(symbols[i].id, symbols[i + 1].id) == best) {
-        merged.push_back({best_id, symbols[i].begin, std::max(symbols[i].end, symbols[i + 1].end)});
-        ++i;
-      } else {
-        merged.push_back(symbols[i]);
-      }
-    }
-    symbols = std::move(merged);
+  if (symbols.empty()) return;
+  symbols.back().next = -1;
+  // The pairs that merge, lowest rank first, leftmost first among equals; a
+  // pair whose symbols changed since it was queued is skipped.
+  struct Pair {
+    int rank, left, left_id, right_id;
+    bool operator>(const Pair& o) const { return rank != o.rank ? rank > o.rank : left > o.left; }
+  };
+  std::priority_queue<Pair, std::vector<Pair>, std::greater<Pair>> queue;
+  auto consider = [&](int left) {
+    if (left < 0 || symbols[static_cast<size_t>(left)].next < 0) return;
+    const Symbol& l = symbols[static_cast<size_t>(left)];
+    const Symbol& r = symbols[static_cast<size_t>(l.next)];
+    auto it = merges_.find(PairKey(l.id, r.id));
+    if (it != merges_.end()) queue.push({it->second.first, left, l.id, r.id});
+  };
+  for (int i = 0; i < static_cast<int>(symbols.size()); ++i) consider(i);
+  while (!queue.empty()) {
+    const Pair p = queue.top();
+    queue.pop();
+    Symbol& l = symbols[static_cast<size_t>(p.left)];
+    if (l.id != p.left_id || l.next < 0 || symbols[static_cast<size_t>(l.next)].id != p.right_id) continue;
+    Symbol& r = symbols[static_cast<size_t>(l.next)];
+    l.id = merges_.at(PairKey(p.left_id, p.right_id)).second;
+    l.end = std::max(l.end, r.end);
+    l.next = r.next;
+    if (r.next >= 0) symbols[static_cast<size_t>(r.next)].prev = p.left;
+    r.id = -1;  // gone
+    consider(l.prev);
+    consider(p.left);
   }
-  for (size_t i = 0; i < symbols.size() && i < budget; ++i) {
-    out->push_back(symbols[i].id);
-    if (offsets) offsets->push_back(PieceOffsets{symbols[i].begin, symbols[i].end});
+  for (int i = 0; i >= 0 && budget > 0; i = symbols[static_cast<size_t>(i)].next, --budget) {
+    out->push_back(symbols[static_cast<size_t>(i)].id);
+    if (offsets) offsets->push_back(PieceOffsets{symbols[static_cast<size_t>(i)].begin, symbols[static_cast<size_t>(i)].end});
   }
 }
 
