@@ -203,25 +203,12 @@ void ByteBpe::EncodeSpan(std::string_view text, uint32_t begin, uint32_t end, si
 
 Status ByteBpe::Encode(std::string_view text, size_t max_ids, std::vector<int>* out,
                        std::vector<PieceOffsets>* offsets) const {
-  if (max_ids < 2) {
-    return Status::InvalidConfig("a text of at most " + std::to_string(max_ids) + " ids has no room for " +
-                                 spec_.bos_token + " and " + spec_.eos_token);
-  }
-  if (text.size() >= UINT32_MAX) return Status::DataError("a text of over 4 GiB");
-  out->push_back(bos_id_);
-  if (offsets) offsets->push_back(PieceOffsets{0, 0});
-  const size_t limit = out->size() + max_ids - 2;
-  specials_.Split(
-      text, [&](uint32_t begin, uint32_t end) { EncodeSpan(text, begin, end, limit - out->size(), out, offsets); },
-      [&](const SpecialToken& special, uint32_t begin, uint32_t end) {
-        out->push_back(special.id);
-        if (offsets) offsets->push_back(PieceOffsets{begin, end});
-      },
-      [&] { return out->size() < limit; });
-  const auto n = static_cast<uint32_t>(text.size());
-  out->push_back(eos_id_);
-  if (offsets) offsets->push_back(PieceOffsets{n, n});
-  return Status::Ok();
+  return EncodeFramed(text, max_ids, TextFrame{bos_id_, eos_id_, spec_.bos_token, spec_.eos_token}, specials_,
+                      [&](uint32_t begin, uint32_t end, size_t budget) {
+                        EncodeSpan(text, begin, end, budget, out, offsets);
+                        return Status::Ok();
+                      },
+                      out, offsets);
 }
 
 }  // namespace polysweep

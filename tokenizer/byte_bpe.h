@@ -25,7 +25,6 @@
 
 namespace polysweep {
 
-struct PieceOffsets;
 
 // What a byte-level BPE tokenizer is: read from a Hugging Face directory's
 // tokenizer.json, or from its vocab.json and merges.txt, and written as a

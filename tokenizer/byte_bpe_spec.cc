@@ -3,41 +3,18 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
 
 #include "common/files.h"
 #include "tokenizer/byte_bpe.h"
+#include "tokenizer/spec_json.h"
 
 namespace polysweep {
 namespace {
 
-using Json = nlohmann::ordered_json;
-
-Status Refuse(const std::string& path, const std::string& key, const std::string& why) {
-  return Status::DataError(path + ": " + key + ": " + why);
-}
-
-StatusOr<Json> ReadJson(const std::string& path) {
-  auto text = ReadFile(path);
-  if (!text.ok()) return text.status();
-  Json j = Json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Status::DataError(path + ": not a JSON object");
-  return j;
-}
+using Json = SpecJson;
 
 Status ReadVocab(const std::string& path, const std::string& key, const Json& vocab, ByteBpeSpec* spec) {
-  if (!vocab.is_object()) return Refuse(path, key, "missing");
-  spec->vocab.assign(vocab.size(), std::string());
-  std::vector<bool> seen(vocab.size());
-  for (const auto& [token, id] : vocab.items()) {
-    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<uint64_t>() >= vocab.size() ||
-        seen[id.get<size_t>()]) {
-      return Refuse(path, key + "[\"" + token + "\"]", "the ids are not 0.." + std::to_string(vocab.size() - 1));
-    }
-    seen[id.get<size_t>()] = true;
-    spec->vocab[id.get<size_t>()] = token;
-  }
-  return Status::Ok();
+  return ReadDenseVocab(path, key, vocab, &spec->vocab);
 }
 
 // A merge: "a b" (merges.txt, older tokenizer.json) or ["a", "b"].
@@ -50,7 +27,7 @@ Status AddMerge(const std::string& path, const std::string& key, const Json& m, 
   const size_t space = line.find(' ');
   if (space == std::string::npos || space == 0 || space + 1 >= line.size() ||
       line.find(' ', space + 1) != std::string::npos) {
-    return Refuse(path, key, "not a merge of two tokens");
+    return RefuseKey(path, key, "not a merge of two tokens");
   }
   spec->merges.emplace_back(line.substr(0, space), line.substr(space + 1));
   return Status::Ok();
@@ -58,17 +35,17 @@ Status AddMerge(const std::string& path, const std::string& key, const Json& m, 
 
 Status ReadModel(const std::string& path, const Json& j, ByteBpeSpec* spec) {
   const Json& m = j.contains("model") ? j["model"] : Json();
-  if (!m.is_object() || m.value("type", "") != "BPE") return Refuse(path, "model.type", "not a BPE model");
+  if (!m.is_object() || m.value("type", "") != "BPE") return RefuseKey(path, "model.type", "not a BPE model");
   for (const char* key : {"continuing_subword_prefix", "end_of_word_suffix"}) {
     if (m.contains(key) && m[key].is_string() && !m[key].get<std::string>().empty()) {
-      return Refuse(path, std::string("model.") + key, "set; byte-level BPE has none");
+      return RefuseKey(path, std::string("model.") + key, "set; byte-level BPE has none");
     }
   }
   for (const char* key : {"byte_fallback", "ignore_merges"}) {
-    if (m.value(key, false)) return Refuse(path, std::string("model.") + key, "true, which polysweep does not read");
+    if (m.value(key, false)) return RefuseKey(path, std::string("model.") + key, "true, which polysweep does not read");
   }
   PS_RETURN_IF_ERROR(ReadVocab(path, "model.vocab", m.contains("vocab") ? m["vocab"] : Json(), spec));
-  if (!m.contains("merges") || !m["merges"].is_array()) return Refuse(path, "model.merges", "missing");
+  if (!m.contains("merges") || !m["merges"].is_array()) return RefuseKey(path, "model.merges", "missing");
   size_t i = 0;
   for (const Json& merge : m["merges"]) {
     PS_RETURN_IF_ERROR(AddMerge(path, "model.merges[" + std::to_string(i++) + "]", merge, spec));
@@ -79,11 +56,11 @@ Status ReadModel(const std::string& path, const Json& j, ByteBpeSpec* spec) {
 
 Status ReadProcessing(const std::string& path, const Json& j, ByteBpeSpec* spec) {
   if (j.contains("normalizer") && !j["normalizer"].is_null()) {
-    return Refuse(path, "normalizer", "set; byte-level BPE as RoBERTa has it has none");
+    return RefuseKey(path, "normalizer", "set; byte-level BPE as RoBERTa has it has none");
   }
   const Json& pre = j.contains("pre_tokenizer") ? j["pre_tokenizer"] : Json();
   if (!pre.is_object() || pre.value("type", "") != "ByteLevel" || !pre.value("use_regex", true)) {
-    return Refuse(path, "pre_tokenizer", "polysweep reads GPT-2's (ByteLevel with its regular expression)");
+    return RefuseKey(path, "pre_tokenizer", "polysweep reads GPT-2's (ByteLevel with its regular expression)");
   }
   spec->add_prefix_space = pre.value("add_prefix_space", false);
   const Json& post = j.contains("post_processor") ? j["post_processor"] : Json();
@@ -91,20 +68,20 @@ Status ReadProcessing(const std::string& path, const Json& j, ByteBpeSpec* spec)
     spec->bos_token = post["cls"][0].get<std::string>();
     spec->eos_token = post["sep"][0].get<std::string>();
   } else if (!post.is_null()) {
-    return Refuse(path, "post_processor", "polysweep reads RoBERTa's (RobertaProcessing), not this one");
+    return RefuseKey(path, "post_processor", "polysweep reads RoBERTa's (RobertaProcessing), not this one");
   }
   if (!j.contains("added_tokens")) return Status::Ok();
   size_t i = 0;
   for (const Json& t : j["added_tokens"]) {
     const std::string key = "added_tokens[" + std::to_string(i++) + "]";
-    if (t.value("single_word", false)) return Refuse(path, key, "single_word, which polysweep does not read");
+    if (t.value("single_word", false)) return RefuseKey(path, key, "single_word, which polysweep does not read");
     spec->special_tokens.push_back({t.value("content", ""), 0, t.value("lstrip", false), t.value("rstrip", false)});
   }
   return Status::Ok();
 }
 
 StatusOr<ByteBpeSpec> ReadTokenizerJson(const std::string& path) {
-  auto j = ReadJson(path);
+  auto j = ReadJsonObject(path);
   if (!j.ok()) return j.status();
   ByteBpeSpec spec;
   try {
@@ -119,7 +96,7 @@ StatusOr<ByteBpeSpec> ReadTokenizerJson(const std::string& path) {
 // vocab.json, merges.txt beside it, and tokenizer_config.json's
 // add_prefix_space and special tokens (RoBERTa's defaults otherwise).
 StatusOr<ByteBpeSpec> ReadVocabJson(const std::string& path) {
-  auto j = ReadJson(path);
+  auto j = ReadJsonObject(path);
   if (!j.ok()) return j.status();
   ByteBpeSpec spec;
   PS_RETURN_IF_ERROR(ReadVocab(path, "vocab", *j, &spec));
@@ -137,7 +114,7 @@ StatusOr<ByteBpeSpec> ReadVocabJson(const std::string& path) {
   std::string mask = "<mask>", unk = "<unk>";
   const std::string config = (dir / "tokenizer_config.json").string();
   if (std::filesystem::is_regular_file(config)) {
-    auto c = ReadJson(config);
+    auto c = ReadJsonObject(config);
     if (!c.ok()) return c.status();
     spec.add_prefix_space = c->value("add_prefix_space", false);
     auto token = [&](const char* key, std::string* out) {

@@ -1,5 +1,7 @@
 #include "tokenizer/special_tokens.h"
 
+#include "tokenizer/text_encoder.h"
+
 #include <unicode/uchar.h>
 #include <unicode/utf8.h>
 
@@ -65,6 +67,37 @@ void SpecialTokens::Split(std::string_view text, const std::function<void(uint32
     pos = from = end;
   }
   if (from < n && more()) span(from, n);
+}
+
+Status EncodeFramed(std::string_view text, size_t max_ids, const TextFrame& frame, const SpecialTokens& specials,
+                    const std::function<Status(uint32_t begin, uint32_t end, size_t budget)>& span,
+                    std::vector<int>* out, std::vector<PieceOffsets>* offsets) {
+  if (max_ids < 2) {
+    return Status::InvalidConfig("a text of at most " + std::to_string(max_ids) + " ids has no room for " +
+                                 frame.open_token + " and " + frame.close_token);
+  }
+  if (text.size() >= UINT32_MAX) return Status::DataError("a text of over 4 GiB");
+  const size_t before = out->size(), offsets_before = offsets ? offsets->size() : 0;
+  out->push_back(frame.open_id);
+  if (offsets) offsets->push_back(PieceOffsets{0, 0});
+  const size_t limit = out->size() + max_ids - 2;
+  Status failed;
+  specials.Split(
+      text, [&](uint32_t begin, uint32_t end) { failed = span(begin, end, limit - out->size()); },
+      [&](const SpecialToken& special, uint32_t begin, uint32_t end) {
+        out->push_back(special.id);
+        if (offsets) offsets->push_back(PieceOffsets{begin, end});
+      },
+      [&] { return failed.ok() && out->size() < limit; });
+  if (!failed.ok()) {
+    out->resize(before);
+    if (offsets) offsets->resize(offsets_before);
+    return failed;
+  }
+  const auto n = static_cast<uint32_t>(text.size());
+  out->push_back(frame.close_id);
+  if (offsets) offsets->push_back(PieceOffsets{n, n});
+  return Status::Ok();
 }
 
 }  // namespace polysweep

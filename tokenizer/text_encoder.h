@@ -2,14 +2,40 @@
 // byte-level BPE), behind Tokenizer (tokenizer.h).
 #pragma once
 
+#include <cstdint>
+#include <functional>
+#include <string>
 #include <string_view>
 #include <vector>
 
 #include "common/status.h"
+#include "tokenizer/special_tokens.h"
 
 namespace polysweep {
 
-struct PieceOffsets;
+// Where a piece came from: bytes [begin, end) of the encoded text (the bytes
+// it was normalized from; a piece made of inserted text, such as a leading
+// word-boundary mark alone, may be empty).
+struct PieceOffsets {
+  uint32_t begin = 0;
+  uint32_t end = 0;
+  bool operator==(const PieceOffsets& o) const { return begin == o.begin && end == o.end; }
+};
+
+// The tokens a family puts around each text: [CLS] ... [SEP], <s> ... </s>.
+struct TextFrame {
+  int open_id = 0, close_id = 0;
+  std::string open_token, close_token;
+};
+
+// Appends frame.open_id, then the text's pieces between the special tokens
+// (`span` appends those of text[begin, end), at most `budget`) and the
+// specials matched in it, then frame.close_id: at most `max_ids` in all,
+// each with its offsets when `offsets` is not null. Nothing is appended when
+// max_ids has no room for the frame or `span` fails.
+Status EncodeFramed(std::string_view text, size_t max_ids, const TextFrame& frame, const SpecialTokens& specials,
+                    const std::function<Status(uint32_t begin, uint32_t end, size_t budget)>& span,
+                    std::vector<int>* out, std::vector<PieceOffsets>* offsets);
 
 class TextEncoder {
  public:

@@ -198,30 +198,11 @@ Status Tokenizer::Encode(std::string_view text, size_t max_ids, std::vector<int>
   // Fairseq ids: <s>, the pieces of the text between the special tokens
   // (matched in the raw text, as Hugging Face's tokenizer does) and the
   // specials themselves, </s>.
-  if (max_ids < 2) {
-    return Status::InvalidConfig("a text of at most " + std::to_string(max_ids) + " ids has no room for <s> and </s>");
-  }
-  const size_t before = out->size(), offsets_before = offsets ? offsets->size() : 0;
-  out->push_back(0);  // <s>
-  if (offsets) offsets->push_back(PieceOffsets{0, 0});
-  const size_t limit = out->size() + max_ids - 2;
-  Status failed;
-  specials_.Split(
-      text,
-      [&](uint32_t begin, uint32_t end) { failed = SpmPieces(text, begin, end, limit - out->size(), out, offsets); },
-      [&](const SpecialToken& special, uint32_t begin, uint32_t end) {
-        out->push_back(special.id);
-        if (offsets) offsets->push_back(PieceOffsets{begin, end});
-      },
-      [&] { return failed.ok() && out->size() < limit; });
-  if (!failed.ok()) {
-    out->resize(before);
-    if (offsets) offsets->resize(offsets_before);
-    return failed;
-  }
-  out->push_back(2);  // </s>
-  if (offsets) offsets->push_back(PieceOffsets{n, n});
-  return Status::Ok();
+  return EncodeFramed(text, max_ids, TextFrame{0, 2, "<s>", "</s>"}, specials_,
+                      [&](uint32_t begin, uint32_t end, size_t budget) {
+                        return SpmPieces(text, begin, end, budget, out, offsets);
+                      },
+                      out, offsets);
 }
 
 }  // namespace polysweep

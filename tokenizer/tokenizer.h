@@ -15,20 +15,11 @@
 #include "common/status.h"
 #include "common/token_ids.h"
 #include "tokenizer/special_tokens.h"
+#include "tokenizer/text_encoder.h"
 
 namespace polysweep {
 
 class SpmModule;
-class TextEncoder;
-
-// Where a piece came from: bytes [begin, end) of the encoded text (the bytes
-// it was normalized from; a piece made of inserted text, such as a leading
-// word-boundary mark alone, may be empty).
-struct PieceOffsets {
-  uint32_t begin = 0;
-  uint32_t end = 0;
-  bool operator==(const PieceOffsets& o) const { return begin == o.begin && end == o.end; }
-};
 
 class Tokenizer {
  public:

@@ -27,7 +27,6 @@
 
 namespace polysweep {
 
-struct PieceOffsets;
 
 // What a WordPiece tokenizer is: read from a Hugging Face directory's
 // tokenizer.json, or from its vocab.txt and tokenizer_config.json, and

@@ -3,28 +3,15 @@
 #include <algorithm>
 #include <filesystem>
 #include <fstream>
-#include <nlohmann/json.hpp>
-#include <sstream>
 
 #include "common/files.h"
+#include "tokenizer/spec_json.h"
 #include "tokenizer/wordpiece.h"
 
 namespace polysweep {
 namespace {
 
-using Json = nlohmann::ordered_json;
-
-Status Refuse(const std::string& path, const std::string& key, const std::string& why) {
-  return Status::DataError(path + ": " + key + ": " + why);
-}
-
-StatusOr<Json> ReadJson(const std::string& path) {
-  auto text = ReadFile(path);
-  if (!text.ok()) return text.status();
-  Json j = Json::parse(*text, nullptr, false);
-  if (j.is_discarded() || !j.is_object()) return Status::DataError(path + ": not a JSON object");
-  return j;
-}
+using Json = SpecJson;
 
 // A special token in tokenizer_config.json: a string, or {"content": ...}.
 std::string TokenText(const Json& v, const std::string& fallback) {
@@ -35,11 +22,11 @@ std::string TokenText(const Json& v, const std::string& fallback) {
 
 Status ReadNormalizer(const std::string& path, const Json& j, WordPieceSpec* spec) {
   if (!j.contains("normalizer") || j["normalizer"].is_null()) {
-    return Refuse(path, "normalizer", "missing; a WordPiece tokenizer polysweep reads has BERT's (BertNormalizer)");
+    return RefuseKey(path, "normalizer", "missing; a WordPiece tokenizer polysweep reads has BERT's (BertNormalizer)");
   }
   const Json& n = j["normalizer"];
   if (n.value("type", "") != "BertNormalizer") {
-    return Refuse(path, "normalizer.type", "\"" + n.value("type", "") + "\" is not read; BertNormalizer is");
+    return RefuseKey(path, "normalizer.type", "\"" + n.value("type", "") + "\" is not read; BertNormalizer is");
   }
   spec->clean_text = n.value("clean_text", true);
   spec->handle_chinese_chars = n.value("handle_chinese_chars", true);
@@ -52,20 +39,9 @@ Status ReadNormalizer(const std::string& path, const Json& j, WordPieceSpec* spe
 Status ReadModel(const std::string& path, const Json& j, WordPieceSpec* spec) {
   const Json& m = j.contains("model") ? j["model"] : Json();
   if (!m.is_object() || m.value("type", "") != "WordPiece") {
-    return Refuse(path, "model.type", "not a WordPiece model");
+    return RefuseKey(path, "model.type", "not a WordPiece model");
   }
-  if (!m.contains("vocab") || !m["vocab"].is_object()) return Refuse(path, "model.vocab", "missing");
-  const Json& vocab = m["vocab"];
-  spec->vocab.assign(vocab.size(), std::string());
-  std::vector<bool> seen(vocab.size());
-  for (const auto& [token, id] : vocab.items()) {
-    if (!id.is_number_integer() || id.get<int64_t>() < 0 || id.get<uint64_t>() >= vocab.size() ||
-        seen[id.get<size_t>()]) {
-      return Refuse(path, "model.vocab[\"" + token + "\"]", "the ids are not 0.." + std::to_string(vocab.size() - 1));
-    }
-    seen[id.get<size_t>()] = true;
-    spec->vocab[id.get<size_t>()] = token;
-  }
+  PS_RETURN_IF_ERROR(ReadDenseVocab(path, "model.vocab", m.contains("vocab") ? m["vocab"] : Json(), &spec->vocab));
   spec->unk_token = m.value("unk_token", spec->unk_token);
   spec->continuing_prefix = m.value("continuing_subword_prefix", spec->continuing_prefix);
   spec->max_input_chars_per_word = m.value("max_input_chars_per_word", spec->max_input_chars_per_word);
@@ -80,12 +56,12 @@ Status ReadAddedTokens(const std::string& path, const Json& j, WordPieceSpec* sp
     const std::string content = t.value("content", "");
     if (t.value("normalized", false) || t.value("lstrip", false) || t.value("rstrip", false) ||
         t.value("single_word", false)) {
-      return Refuse(path, key, "\"" + content + "\" is matched after normalizing or with stripping, which "
+      return RefuseKey(path, key, "\"" + content + "\" is matched after normalizing or with stripping, which "
                                                 "polysweep does not read");
     }
     const int64_t id = t.value("id", int64_t{-1});
     if (id < 0 || static_cast<size_t>(id) >= spec->vocab.size() || spec->vocab[static_cast<size_t>(id)] != content) {
-      return Refuse(path, key, "\"" + content + "\" is not the vocabulary's token " + std::to_string(id));
+      return RefuseKey(path, key, "\"" + content + "\" is not the vocabulary's token " + std::to_string(id));
     }
     spec->special_tokens.push_back(content);
   }
@@ -106,7 +82,7 @@ Status ReadPostProcessor(const std::string& path, const Json& j, WordPieceSpec* 
   const Json& single = p.contains("single") ? p["single"] : Json();
   if (type != "TemplateProcessing" || !single.is_array() || single.size() != 3 ||
       !single[0].contains("SpecialToken") || !single[1].contains("Sequence") || !single[2].contains("SpecialToken")) {
-    return Refuse(path, "post_processor", "polysweep reads BERT's ([CLS] $A [SEP]), not this one");
+    return RefuseKey(path, "post_processor", "polysweep reads BERT's ([CLS] $A [SEP]), not this one");
   }
   spec->cls_token = single[0]["SpecialToken"].value("id", spec->cls_token);
   spec->sep_token = single[2]["SpecialToken"].value("id", spec->sep_token);
@@ -114,7 +90,7 @@ Status ReadPostProcessor(const std::string& path, const Json& j, WordPieceSpec* 
 }
 
 StatusOr<WordPieceSpec> ReadTokenizerJson(const std::string& path) {
-  auto j = ReadJson(path);
+  auto j = ReadJsonObject(path);
   if (!j.ok()) return j.status();
   WordPieceSpec spec;
   try {
@@ -122,7 +98,7 @@ StatusOr<WordPieceSpec> ReadTokenizerJson(const std::string& path) {
     PS_RETURN_IF_ERROR(ReadNormalizer(path, *j, &spec));
     const Json& pre = j->contains("pre_tokenizer") ? (*j)["pre_tokenizer"] : Json();
     if (!pre.is_object() || pre.value("type", "") != "BertPreTokenizer") {
-      return Refuse(path, "pre_tokenizer", "polysweep reads BERT's (BertPreTokenizer), not this one");
+      return RefuseKey(path, "pre_tokenizer", "polysweep reads BERT's (BertPreTokenizer), not this one");
     }
     PS_RETURN_IF_ERROR(ReadAddedTokens(path, *j, &spec));
     PS_RETURN_IF_ERROR(ReadPostProcessor(path, *j, &spec));
@@ -147,7 +123,7 @@ StatusOr<WordPieceSpec> ReadVocabTxt(const std::string& path) {
   const std::string config = (std::filesystem::path(path).parent_path() / "tokenizer_config.json").string();
   std::string mask = "[MASK]";
   if (std::filesystem::is_regular_file(config)) {
-    auto j = ReadJson(config);
+    auto j = ReadJsonObject(config);
     if (!j.ok()) return j.status();
     spec.lowercase = j->value("do_lower_case", true);
     const Json& strip = j->contains("strip_accents") ? (*j)["strip_accents"] : Json();
