@@ -147,7 +147,7 @@ void ByteBpe::Word(std::string_view text, uint32_t begin, uint32_t end, bool pre
   // The pairs that merge, lowest rank first, leftmost first among equals; a
   // pair whose symbols changed since it was queued is skipped.
   struct Pair {
-    int rank, left, left_id, right_id;
+    int rank, left, left_id, right_id, merged_id;
     bool operator>(const Pair& o) const { return rank != o.rank ? rank > o.rank : left > o.left; }
   };
   std::priority_queue<Pair, std::vector<Pair>, std::greater<Pair>> queue;
@@ -156,7 +156,7 @@ void ByteBpe::Word(std::string_view text, uint32_t begin, uint32_t end, bool pre
     const Symbol& l = symbols[static_cast<size_t>(left)];
     const Symbol& r = symbols[static_cast<size_t>(l.next)];
     auto it = merges_.find(PairKey(l.id, r.id));
-    if (it != merges_.end()) queue.push({it->second.first, left, l.id, r.id});
+    if (it != merges_.end()) queue.push({it->second.first, left, l.id, r.id, it->second.second});
   };
   for (int i = 0; i < static_cast<int>(symbols.size()); ++i) consider(i);
   while (!queue.empty()) {
@@ -165,7 +165,7 @@ void ByteBpe::Word(std::string_view text, uint32_t begin, uint32_t end, bool pre
     Symbol& l = symbols[static_cast<size_t>(p.left)];
     if (l.id != p.left_id || l.next < 0 || symbols[static_cast<size_t>(l.next)].id != p.right_id) continue;
     Symbol& r = symbols[static_cast<size_t>(l.next)];
-    l.id = merges_.at(PairKey(p.left_id, p.right_id)).second;
+    l.id = p.merged_id;
     l.end = std::max(l.end, r.end);
     l.next = r.next;
     if (r.next >= 0) symbols[static_cast<size_t>(r.next)].prev = p.left;
