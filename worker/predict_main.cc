@@ -43,6 +43,33 @@ void PrintAccuracy(const Tally& total, const std::map<std::string, Tally>& by_la
   }
 }
 
+// A labelled row's prediction counted, overall and in its language.
+void Score(const nlohmann::json& row, const Prediction& p, const ModelPackage& package, const std::string& label_field,
+           const std::string& lang_field, Tally* total, std::map<std::string, Tally>* by_lang) {
+  if (!row.contains(label_field) || !row[label_field].is_string()) return;
+  const bool right = row[label_field].get<std::string>() == package.labels[static_cast<size_t>(p.label)];
+  total->seen++;
+  total->right += right;
+  if (row.contains(lang_field) && row[lang_field].is_string()) {
+    Tally& t = (*by_lang)[row[lang_field].get<std::string>()];
+    t.seen++;
+    t.right += right;
+  }
+}
+
+// The prediction written into its row: the label and its probability, and
+// on request every label's probability and the token ids.
+void Annotate(nlohmann::json& row, const Prediction& p, const ModelPackage& package, bool all_probs, bool with_ids) {
+  row["predicted"] = package.labels[static_cast<size_t>(p.label)];
+  row["probability"] = p.probs[static_cast<size_t>(p.label)];
+  if (all_probs) {
+    nlohmann::json probs;
+    for (size_t c = 0; c < p.probs.size(); ++c) probs[package.labels[c]] = p.probs[c];
+    row["probs"] = probs;
+  }
+  if (with_ids) row["ids"] = p.ids;
+}
+
 int Fail(const std::string& message) {
   std::cerr << "polysweep predict: " << message << "\n";
   return 1;
@@ -89,28 +116,9 @@ int main(int argc, char** argv) {
     auto predictions = (*predictor)->Classify(texts);
     if (!predictions.ok()) return predictions.status();
     for (size_t i = 0; i < rows.size(); ++i) {
-      const Prediction& p = (*predictions)[i];
-      nlohmann::json& row = rows[i];
-      const std::string& label = package.labels[static_cast<size_t>(p.label)];
-      if (row.contains(label_field) && row[label_field].is_string()) {
-        const bool right = row[label_field].get<std::string>() == label;
-        total.seen++;
-        total.right += right;
-        if (row.contains(lang_field) && row[lang_field].is_string()) {
-          Tally& t = by_lang[row[lang_field].get<std::string>()];
-          t.seen++;
-          t.right += right;
-        }
-      }
-      row["predicted"] = label;
-      row["probability"] = p.probs[static_cast<size_t>(p.label)];
-      if (all_probs) {
-        nlohmann::json probs;
-        for (size_t c = 0; c < p.probs.size(); ++c) probs[package.labels[c]] = p.probs[c];
-        row["probs"] = probs;
-      }
-      if (with_ids) row["ids"] = p.ids;
-      std::cout << row.dump() << "\n";
+      Score(rows[i], (*predictions)[i], package, label_field, lang_field, &total, &by_lang);
+      Annotate(rows[i], (*predictions)[i], package, all_probs, with_ids);
+      std::cout << rows[i].dump() << "\n";
     }
     classified += static_cast<int64_t>(rows.size());
     rows.clear();
