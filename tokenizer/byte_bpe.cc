@@ -180,7 +180,7 @@ void ByteBpe::Word(std::string_view text, uint32_t begin, uint32_t end, bool pre
 }
 
 void ByteBpe::EncodeSpan(std::string_view text, uint32_t begin, uint32_t end, size_t budget, std::vector<int>* out,
-                         std::vector<PieceOffsets>* offsets) const {
+                         std::vector<PieceOffsets>* offsets, std::vector<uint32_t>* word_ends) const {
   std::vector<Char> chars;
   const bool prefix_space = spec_.add_prefix_space && text[begin] != ' ';
   if (prefix_space) chars.push_back({' ', CharKind::kSpace, begin, begin});
@@ -197,15 +197,16 @@ void ByteBpe::EncodeSpan(std::string_view text, uint32_t begin, uint32_t end, si
     // The space add_prefix_space puts first has no bytes of the text.
     const bool virtual_space = prefix_space && i == 0;
     Word(text, chars[i].begin, chars[j - 1].end, virtual_space, limit - out->size(), out, offsets);
+    if (word_ends) word_ends->push_back(static_cast<uint32_t>(out->size()));
     i = j;
   }
 }
 
 Status ByteBpe::Encode(std::string_view text, size_t max_ids, std::vector<int>* out,
-                       std::vector<PieceOffsets>* offsets) const {
-  return EncodeFramed(text, max_ids, TextFrame{bos_id_, eos_id_, spec_.bos_token, spec_.eos_token}, specials_,
+                       std::vector<PieceOffsets>* offsets, std::vector<uint32_t>* word_ends) const {
+  return EncodeFramed(text, max_ids, frame(), specials_,
                       [&](uint32_t begin, uint32_t end, size_t budget) {
-                        EncodeSpan(text, begin, end, budget, out, offsets);
+                        EncodeSpan(text, begin, end, budget, out, offsets, word_ends);
                         return Status::Ok();
                       },
                       out, offsets);

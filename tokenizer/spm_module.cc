@@ -55,6 +55,7 @@ PS_EXPORT int ps_spm_piece_size(void* handle) {
 }
 PS_EXPORT int ps_spm_pad_id(void* handle) { return static_cast<sentencepiece::SentencePieceProcessor*>(handle)->pad_id(); }
 PS_EXPORT int ps_spm_unk_id(void* handle) { return static_cast<sentencepiece::SentencePieceProcessor*>(handle)->unk_id(); }
+PS_EXPORT int ps_spm_eos_id(void* handle) { return static_cast<sentencepiece::SentencePieceProcessor*>(handle)->eos_id(); }
 
 // Encodes text into at most `cap` ids; returns the number of ids of the full
 // encoding (may exceed cap), or -1 on error.
@@ -67,10 +68,9 @@ PS_EXPORT long ps_spm_encode(void* handle, const char* text, size_t len, int* ou
   return static_cast<long>(ids.size());
 }
 
-// As ps_spm_encode, also writing each piece's byte offsets in `text`:
-// piece i covers [begins[i], ends[i]) (the bytes it was normalized from).
-PS_EXPORT long ps_spm_encode_pieces(void* handle, const char* text, size_t len, int* out, uint32_t* begins,
-                                    uint32_t* ends, size_t cap) {
+namespace {
+long EncodePieces(void* handle, const char* text, size_t len, int* out, uint32_t* begins, uint32_t* ends,
+                  uint8_t* word_starts, size_t cap) {
   sentencepiece::ImmutableSentencePieceText spt;
   auto status = static_cast<sentencepiece::SentencePieceProcessor*>(handle)->Encode(std::string_view(text, len),
                                                                                      spt.mutable_proto());
@@ -81,6 +81,23 @@ PS_EXPORT long ps_spm_encode_pieces(void* handle, const char* text, size_t len, 
     out[i] = static_cast<int>(piece.id());
     begins[i] = piece.begin();
     ends[i] = piece.end();
+    // The word-boundary mark; an unknown piece's string is its text, mark included.
+    if (word_starts) word_starts[i] = piece.piece().rfind("\xe2\x96\x81", 0) == 0;
   }
   return static_cast<long>(n);
+}
+}  // namespace
+
+// As ps_spm_encode, also writing each piece's byte offsets in `text`:
+// piece i covers [begins[i], ends[i]) (the bytes it was normalized from).
+PS_EXPORT long ps_spm_encode_pieces(void* handle, const char* text, size_t len, int* out, uint32_t* begins,
+                                    uint32_t* ends, size_t cap) {
+  return EncodePieces(handle, text, len, out, begins, ends, nullptr, cap);
+}
+
+// As ps_spm_encode_pieces, also writing whether each piece begins a word
+// (begins with SentencePiece's word-boundary mark, U+2581): word_starts[i].
+PS_EXPORT long ps_spm_encode_words(void* handle, const char* text, size_t len, int* out, uint32_t* begins,
+                                   uint32_t* ends, uint8_t* word_starts, size_t cap) {
+  return EncodePieces(handle, text, len, out, begins, ends, word_starts, cap);
 }

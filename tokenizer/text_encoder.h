@@ -43,8 +43,19 @@ class TextEncoder {
   // Appends the ids of `text`, the family's special tokens around it, at
   // most `max_ids` in all, and each id's byte range in `text` when
   // `offsets` is not null. A refused text appends nothing.
+  Status Encode(std::string_view text, size_t max_ids, std::vector<int>* out,
+                std::vector<PieceOffsets>* offsets) const {
+    return Encode(text, max_ids, out, offsets, nullptr);
+  }
+  // The same, and, when `word_ends` is not null, the size of `out` after
+  // each word the model encoded (a word of the family's pre-tokenizer; a
+  // special token written in the text is none): where Hugging Face's
+  // library checks whether it has encoded enough of a text it will cut
+  // (tokenizer/pair.h).
   virtual Status Encode(std::string_view text, size_t max_ids, std::vector<int>* out,
-                        std::vector<PieceOffsets>* offsets) const = 0;
+                        std::vector<PieceOffsets>* offsets, std::vector<uint32_t>* word_ends) const = 0;
+  // The tokens Encode puts around each text.
+  virtual TextFrame frame() const = 0;
   virtual int vocab_size() const = 0;
   virtual int pad_id() const = 0;  // -1: none
   virtual int unk_id() const = 0;  // -1: none

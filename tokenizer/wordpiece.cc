@@ -274,13 +274,15 @@ void WordPiece::Pieces(const Normalized& norm, size_t first, size_t last, size_t
 }
 
 void WordPiece::EncodeSpan(std::string_view text, uint32_t begin, uint32_t end, size_t budget, std::vector<int>* out,
-                           std::vector<PieceOffsets>* offsets) const {
+                           std::vector<PieceOffsets>* offsets, std::vector<uint32_t>* word_ends) const {
   Normalized norm;
   Normalize(text, begin, end, &norm);
   const size_t limit = out->size() + budget;
   size_t word = 0;
   auto flush = [&](size_t stop) {
-    if (stop > word && out->size() < limit) Pieces(norm, word, stop, limit - out->size(), out, offsets);
+    if (stop <= word || out->size() >= limit) return;
+    Pieces(norm, word, stop, limit - out->size(), out, offsets);
+    if (word_ends) word_ends->push_back(static_cast<uint32_t>(out->size()));
   };
   for (size_t i = 0; i < norm.cps.size() && out->size() < limit; ++i) {
     const uint8_t cls = ClassOf(norm.cps[i]);
@@ -298,10 +300,10 @@ void WordPiece::EncodeSpan(std::string_view text, uint32_t begin, uint32_t end, 
 }
 
 Status WordPiece::Encode(std::string_view text, size_t max_ids, std::vector<int>* out,
-                         std::vector<PieceOffsets>* offsets) const {
-  return EncodeFramed(text, max_ids, TextFrame{cls_id_, sep_id_, spec_.cls_token, spec_.sep_token}, specials_,
+                         std::vector<PieceOffsets>* offsets, std::vector<uint32_t>* word_ends) const {
+  return EncodeFramed(text, max_ids, frame(), specials_,
                       [&](uint32_t begin, uint32_t end, size_t budget) {
-                        EncodeSpan(text, begin, end, budget, out, offsets);
+                        EncodeSpan(text, begin, end, budget, out, offsets, word_ends);
                         return Status::Ok();
                       },
                       out, offsets);

@@ -63,9 +63,12 @@ class WordPiece : public TextEncoder {
 
   // Appends [CLS], the pieces of `text` (at most max_ids - 2 of them) and
   // [SEP] to `out`, and each one's byte range in `text` to `offsets` when it
-  // is not null.
-  Status Encode(std::string_view text, size_t max_ids, std::vector<int>* out,
-                std::vector<PieceOffsets>* offsets) const override;
+  // is not null; the size of `out` after each word to `word_ends` when it is
+  // not null.
+  using TextEncoder::Encode;
+  Status Encode(std::string_view text, size_t max_ids, std::vector<int>* out, std::vector<PieceOffsets>* offsets,
+                std::vector<uint32_t>* word_ends) const override;
+  TextFrame frame() const override { return TextFrame{cls_id_, sep_id_, spec_.cls_token, spec_.sep_token}; }
   int vocab_size() const override { return static_cast<int>(spec_.vocab.size()); }
   int pad_id() const override { return pad_id_; }
   int unk_id() const override { return unk_id_; }
@@ -80,7 +83,7 @@ class WordPiece : public TextEncoder {
   void Pieces(const Normalized& norm, size_t first, size_t last, size_t budget, std::vector<int>* out,
               std::vector<PieceOffsets>* offsets) const;
   void EncodeSpan(std::string_view text, uint32_t begin, uint32_t end, size_t budget, std::vector<int>* out,
-                  std::vector<PieceOffsets>* offsets) const;
+                  std::vector<PieceOffsets>* offsets, std::vector<uint32_t>* word_ends) const;
   uint8_t ClassOf(uint32_t cp) const;
 
   WordPieceSpec spec_;

@@ -13,6 +13,13 @@
 //       stand-in, the learned tokens, <mask> last, taking the space before it)
 //   node hf_tokenizers.js encode TOKENIZER_JSON TEXTS OUT
 //       writes the ids of each text (special tokens added), one line each
+//   node hf_tokenizers.js encode-pair TOKENIZER_JSON PAIRS MAX_LENGTH OUT
+//       encodes each pair of PAIRS (one JSON array [a, b] per line) as a text
+//       pair, truncated to MAX_LENGTH ids in all (the library's default
+//       strategy, longest first), and writes {"ids": [...], "type_ids":
+//       [...], "sequence_ids": [...]} for each (the sequence of each id: 0,
+//       1, or null for the special tokens the pair is framed with), one line
+//       each
 //   node hf_tokenizers.js time TOKENIZER_JSON TEXTS ROUNDS
 //       encodes the texts ROUNDS times, in batches of 1,000 (one call each,
 //       so the time is the library's, not the calls'; RAYON_NUM_THREADS=1
@@ -93,6 +100,17 @@ async function encode(tokenizerJson, textsFile, out) {
   fs.writeFileSync(out, lines.join('\n') + '\n');
 }
 
+async function encodePair(tokenizerJson, pairsFile, maxLength, out) {
+  const t = tk.Tokenizer.fromFile(tokenizerJson);
+  t.setTruncation(maxLength);
+  const lines = [];
+  for (const [a, b] of readTexts(pairsFile)) {
+    const e = await t.encode(a, b);
+    lines.push(JSON.stringify({ ids: e.getIds(), type_ids: e.getTypeIds(), sequence_ids: e.getSequenceIds() }));
+  }
+  fs.writeFileSync(out, lines.join('\n') + '\n');
+}
+
 async function time(tokenizerJson, textsFile, rounds) {
   const t = tk.Tokenizer.fromFile(tokenizerJson);
   const texts = readTexts(textsFile);
@@ -114,9 +132,10 @@ async function main() {
   if (mode === 'train-wordpiece' && args.length === 3) return trainWordPiece(args[0], args[1] === 'true', args[2]);
   if (mode === 'train-bpe' && args.length === 2) return trainBpe(args[0], args[1]);
   if (mode === 'encode' && args.length === 3) return encode(args[0], args[1], args[2]);
+  if (mode === 'encode-pair' && args.length === 4) return encodePair(args[0], args[1], Number(args[2]), args[3]);
   if (mode === 'time' && args.length === 3) return time(args[0], args[1], Number(args[2]));
   console.error('usage: hf_tokenizers.js train-wordpiece TEXTS LOWERCASE OUT_DIR | train-bpe TEXTS OUT_DIR |' +
-                ' encode TOKENIZER_JSON TEXTS OUT |' +
+                ' encode TOKENIZER_JSON TEXTS OUT | encode-pair TOKENIZER_JSON PAIRS MAX_LENGTH OUT |' +
                 ' time TOKENIZER_JSON TEXTS ROUNDS');
   process.exit(2);
 }
