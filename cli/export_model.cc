@@ -91,6 +91,7 @@ StatusOr<ExportedModel> ExportModel(const SweepConfig& config, const Manifest& d
   p.max_length = config.model.max_length;
   p.labels = data.labels;
   p.languages = data.languages;
+  p.text_pair_field = config.data.text_pair_field;
   p.tokenizer_hash = data.tokenizer_hash;
   p.tokenizer_ids = data.token_ids;
   p.tokenizer_file = data.tokenizer_file;

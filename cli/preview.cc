@@ -1,5 +1,6 @@
 #include "cli/preview.h"
 
+#include <algorithm>
 #include <cmath>
 #include <sstream>
 
@@ -30,6 +31,46 @@ void RenderRungs(std::ostream& out, const std::string& title, int64_t grace, dou
   if (!title.empty()) out << title << "\n";
   out << table.Render();
   *steps_out += total;
+}
+
+// Rungs in epochs of a ladder whose first is `grace` epochs, below `most`.
+std::string EpochRungs(double grace, double rf, double most) {
+  std::ostringstream out;
+  for (double e = grace; e < most - 1e-9; e *= rf) out << (e == grace ? "" : ", ") << e;
+  return out.str();
+}
+
+// A budget in epochs: a trial's steps follow from its batch size and the data.
+std::string EpochBudget(const SweepConfig& c) {
+  std::ostringstream out;
+  bool searched = false;
+  for (const ParamSpec& p : c.search.space.params) searched |= p.name == "epochs";
+  if (searched) {
+    out << ": each trial trains the epochs it draws (search.space.epochs)";
+  } else {
+    out << ": each trial trains " << (c.budget.epochs > 0 ? c.budget.epochs : c.training.epochs) << " epochs";
+  }
+  out << ", so its steps depend on its batch size and the data\n";
+  const SchedulerConfig& s = c.scheduler;
+  if (s.kind == SchedulerKind::kFifo) return out.str();
+  if (s.unit == BudgetUnit::kSteps) {
+    out << "(grace " << s.grace << " steps: trials of different batch sizes meet at a rung having seen different "
+        << "amounts of data; scheduler.unit: epochs counts rungs in epochs)\n";
+    return out.str();
+  }
+  const double most = MostEpochs(c);
+  if (s.kind == SchedulerKind::kMedian) {
+    out << "from epoch " << s.grace_epochs << ", a trial below the median of the others' running means stops\n";
+  } else if (s.kind == SchedulerKind::kAsha) {
+    out << "rungs at epochs " << EpochRungs(s.grace_epochs, s.reduction_factor, most)
+        << ", then each trial's last; each trial stops at its own step for a rung, having seen the same data\n";
+  } else {
+    for (int b = 0; b < s.brackets; ++b) {
+      out << "bracket " << b << ": rungs at epochs "
+          << EpochRungs(s.grace_epochs * std::pow(s.reduction_factor, b), s.reduction_factor, most) << "\n";
+    }
+  }
+  return out.str();
 }
 
 }  // namespace
@@ -67,8 +108,7 @@ StatusOr<std::string> RenderPreview(const SweepConfig& c) {
   const SchedulerConfig& s = c.scheduler;
   out << "scheduler " << SchedulerKindName(s.kind);
   if (c.budget.max_steps == 0) {
-    out << ": the budget is " << c.budget.epochs
-        << " epochs, so each trial's steps depend on its batch size and the data\n";
+    out << EpochBudget(c);
     return out.str();
   }
   const int64_t full = static_cast<int64_t>(n) * c.budget.max_steps;

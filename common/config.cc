@@ -30,6 +30,7 @@ const std::vector<Field<DataConfig>>& DataFields() {
       config::Text<D>("label_field", &D::label_field),
       config::Text<D>("lang_field", &D::lang_field),
       config::Text<D>("group_field", &D::group_field),
+      config::Text<D>("text_pair_field", &D::text_pair_field),
       config::Texts<D>("languages", &D::languages),
       config::Integer<D>("max_per_language", &D::max_per_language, 0, 1e12),
       config::Number<D>("valid_fraction", &D::valid_fraction, 0.001, 0.5),
@@ -225,9 +226,17 @@ Status ParseMetric(const Reader& r, const YAML::Node& n, const SweepConfig& c, M
 Status ParseScheduler(const Reader& r, const YAML::Node& n, const std::vector<KindName<SchedulerKind>>& kinds,
                       SchedulerConfig* s) {
   using S = SchedulerConfig;
+  static const std::vector<KindName<BudgetUnit>> kUnits = {{"steps", BudgetUnit::kSteps},
+                                                            {"epochs", BudgetUnit::kEpochs}};
+  // grace counts the unit (read before it): whole steps, or epochs.
+  const Field<S> grace = {"grace", [](const Reader& r, const YAML::Node& g, const std::string& p, S* s) {
+                            if (s->unit == BudgetUnit::kEpochs) return r.Number(g, p, &s->grace_epochs, 1e-3, 1e6);
+                            return r.Integer(g, p, &s->grace, 1, 1e12);
+                          }};
   const std::vector<Field<S>> fields = {
       config::Named<S, SchedulerKind>("type", &S::kind, kinds),
-      config::Integer<S>("grace", &S::grace, 1, 1e12),
+      config::Named<S, BudgetUnit>("unit", &S::unit, kUnits),
+      grace,
       config::Number<S>("reduction_factor", &S::reduction_factor, 1.5, 100),
       config::Integer<S>("brackets", &S::brackets, 1, 10),
       config::Integer<S>("min_trials", &S::min_trials, 1, 1000),
@@ -246,7 +255,42 @@ Status ParseBudget(const Reader& r, const YAML::Node& n, BudgetConfig* b) {
       config::Integer<B>("log_every", &B::log_every, 1, 1e12),
   };
   PS_RETURN_IF_ERROR(config::ReadSection(r, n, "budget", fields, b));
-  if ((b->max_steps > 0) == (b->epochs > 0)) return r.Error(n, "budget", "set exactly one of max_steps and epochs");
+  if (b->max_steps > 0 && b->epochs > 0) return r.Error(n, "budget", "set one of max_steps and epochs, not both");
+  return Status::Ok();
+}
+
+// A trial's length: budget.max_steps, budget.epochs, or epochs as a
+// hyperparameter (fixed in training or searched), exactly one of them.
+Status CheckEpochs(const Reader& r, const YAML::Node& root, const SweepConfig& c) {
+  const ParamSpec* searched = nullptr;
+  for (const ParamSpec& p : c.search.space.params) {
+    if (p.name == "epochs") searched = &p;
+  }
+  const bool fixed = root["training"] && root["training"]["epochs"];
+  if (!searched && !fixed) {
+    if (c.budget.max_steps > 0 || c.budget.epochs > 0) return Status::Ok();
+    return r.Error(root["budget"], "budget",
+                   "set one of max_steps and epochs (or make epochs a hyperparameter: training.epochs or "
+                   "search.space.epochs)");
+  }
+  const std::string key = searched ? "search.space.epochs" : "training.epochs";
+  const YAML::Node at = searched ? root["search"]["space"]["epochs"] : root["training"]["epochs"];
+  if (c.budget.max_steps > 0) {
+    return r.Error(at, key, "a trial's epochs need a budget in epochs, and budget.max_steps counts steps: "
+                            "remove budget.max_steps");
+  }
+  if (c.budget.epochs > 0) return r.Error(at, key, "budget.epochs also sets every trial's epochs: keep one of them");
+  if (fixed && !searched && c.training.epochs <= 0) return r.Error(at, key, "must be > 0");
+  if (searched) {
+    const bool positive = searched->kind == ParamKind::kChoice
+                              ? std::all_of(searched->choices.begin(), searched->choices.end(),
+                                            [](const ParamValue& v) { return !v.is_text && v.number > 0; })
+                              : searched->low > 0;
+    if (!positive) return r.Error(at, key, "every value must be > 0 (epochs of training)");
+    if (!searched->when_param.empty() && !(c.training.epochs > 0)) {
+      return r.Error(at, key, "searched conditionally: training.epochs must give the trials that do not search it");
+    }
+  }
   return Status::Ok();
 }
 
@@ -272,6 +316,10 @@ Status CheckTaskMetric(const Reader& r, const YAML::Node& root, SweepConfig* c) 
                                                                 " reads no labels; remove data.labels");
     }
     c->data.label_field.clear();
+  }
+  if (!task.pair && !c->data.text_pair_field.empty()) {
+    return r.Error(root["data"]["text_pair_field"], "data.text_pair_field",
+                   "model.task " + std::string(task.name) + " reads single texts; remove data.text_pair_field");
   }
   if (!root["metric"] || !root["metric"]["name"]) {
     if (c->metric.name != task.default_metric) c->metric = MetricConfig{task.default_metric, "", true, 0};
@@ -305,8 +353,31 @@ Status CheckEarlyStopping(const Reader& r, const YAML::Node& root, const SweepCo
                  "needs budget.eval_every > 0 (it counts evaluations without a better score)");
 }
 
-// The scheduler's grace against the budget, and what synthetic trials allow.
-Status CheckScheduler(const Reader& r, const YAML::Node& root, SweepConfig* c) {
+// scheduler.unit: epochs: a budget in epochs, a grace (default 1 epoch)
+// below the longest trial.
+Status CheckEpochGrace(const Reader& r, const YAML::Node& root, SweepConfig* c) {
+  SchedulerConfig& s = c->scheduler;
+  const YAML::Node n = root["scheduler"];
+  if (c->budget.max_steps > 0) {
+    return r.Error(n["unit"], "scheduler.unit",
+                   "epochs needs a budget in epochs, and budget.max_steps counts steps: use budget.epochs, or unit: "
+                   "steps");
+  }
+  if (s.grace_epochs == 0) s.grace_epochs = 1;
+  if (s.kind == SchedulerKind::kFifo) return Status::Ok();
+  const double most = MostEpochs(*c);
+  if (s.grace_epochs >= most) {
+    const bool given = static_cast<bool>(n["grace"]);
+    std::ostringstream msg;
+    msg << s.grace_epochs << (given ? "" : " (1 epoch, its default)") << " is not below the longest trial's " << most
+        << " epochs: every trial would train its full budget before the first decision; lower it, or use type: fifo";
+    return r.Error(given ? n["grace"] : n, "scheduler.grace", msg.str());
+  }
+  return Status::Ok();
+}
+
+// scheduler.unit: steps: a grace (default budget.eval_every) below budget.max_steps.
+Status CheckStepGrace(const Reader& r, const YAML::Node& root, SweepConfig* c) {
   SchedulerConfig& s = c->scheduler;
   const YAML::Node n = root["scheduler"];
   if (s.grace == 0) s.grace = c->budget.eval_every;
@@ -323,8 +394,15 @@ Status CheckScheduler(const Reader& r, const YAML::Node& root, SweepConfig* c) {
                        "): every trial would train its full budget before the first decision; lower it, or use "
                        "type: fifo");
   }
-  if (c->trial.synthetic_step_ms > 0) {
-    return r.Error(n, "scheduler.type",
+  return Status::Ok();
+}
+
+// The scheduler's grace against the budget, and what synthetic trials allow.
+Status CheckScheduler(const Reader& r, const YAML::Node& root, SweepConfig* c) {
+  const SchedulerConfig& s = c->scheduler;
+  PS_RETURN_IF_ERROR(s.unit == BudgetUnit::kEpochs ? CheckEpochGrace(r, root, c) : CheckStepGrace(r, root, c));
+  if (s.kind != SchedulerKind::kFifo && c->trial.synthetic_step_ms > 0) {
+    return r.Error(root["scheduler"], "scheduler.type",
                    "synthetic trials (trial.synthetic_step_ms) keep no checkpoints to pause and resume at; use fifo");
   }
   return Status::Ok();
@@ -403,6 +481,7 @@ StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::
   if (root["metric"]) PS_RETURN_IF_ERROR(ParseMetric(r, root["metric"], c, &c.metric));
   PS_RETURN_IF_ERROR(CheckTaskMetric(r, root, &c));
   PS_RETURN_IF_ERROR(ParseBudget(r, root["budget"], &c.budget));
+  PS_RETURN_IF_ERROR(CheckEpochs(r, root, c));
   PS_RETURN_IF_ERROR(CheckEarlyStopping(r, root, c));
   if (root["scheduler"]) {
     PS_RETURN_IF_ERROR(ParseScheduler(r, root["scheduler"], names.schedulers, &c.scheduler));
@@ -411,6 +490,16 @@ StatusOr<SweepConfig> ParseSweepConfig(const std::string& yaml_text, const std::
   if (root["security"]) PS_RETURN_IF_ERROR(ParseSecurity(r, root["security"], &c.security));
   if (c.security.keys_dir.empty()) c.security.keys_dir = c.output_dir + "/keys";
   return c;
+}
+
+double MostEpochs(const SweepConfig& c) {
+  double most = std::max(c.budget.epochs, c.training.epochs);
+  for (const ParamSpec& p : c.search.space.params) {
+    if (p.name != "epochs") continue;
+    most = std::max(most, p.high);
+    for (const ParamValue& v : p.choices) most = std::max(most, v.is_text ? 0 : v.number);
+  }
+  return most;
 }
 
 int ResolvedThreadsPerRank(const SweepConfig& config, int cpus) {

@@ -22,6 +22,10 @@ struct DataConfig {
   std::string label_field = "label";
   std::string lang_field = "lang";
   std::string group_field;            // optional: rows sharing it stay in one split
+  // Optional: every example is a text pair, this field its second text
+  // (natural-language inference, matching), encoded as the tokenizer family
+  // encodes pairs.
+  std::string text_pair_field;
   std::vector<std::string> languages; // empty = all
   int64_t max_per_language = 0;       // 0 = no cap
   double valid_fraction = 0.1;
@@ -37,6 +41,10 @@ struct DataConfig {
   TokenIds token_ids = TokenIds::kSentencePiece;
   int checkpoint_vocab = 0;
   int max_tokens = 256;               // tokens kept per example in the shards
+  // Set from model.max_length with text_pair_field, not the YAML: a pair's
+  // length budget, its longer text truncated first (as Hugging Face's
+  // longest_first), so both texts and their separators survive.
+  int pair_max_tokens = 0;
   double sampling_alpha = 1.0;        // p_lang ∝ n_lang^alpha
   std::string shard_dir;              // default <output_dir>/data
   int threads = 0;                    // tokenizer threads; 0 = all cores
@@ -131,9 +139,16 @@ struct MetricConfig {
 // schedulers' names are registered by coordinator/scheduler_kinds.h.
 enum class SchedulerKind { kFifo, kAsha, kHyperband, kMedian };
 
+// What a scheduler's grace and rungs count: training steps, or epochs (each
+// trial's steps per epoch follow from its batch size, so trials of different
+// batch sizes meet at a rung having seen the same data).
+enum class BudgetUnit { kSteps, kEpochs };
+
 struct SchedulerConfig {
   SchedulerKind kind = SchedulerKind::kFifo;
-  int64_t grace = 0;              // steps before the first decision; 0: budget.eval_every
+  BudgetUnit unit = BudgetUnit::kSteps;
+  int64_t grace = 0;              // unit steps: steps before the first decision; 0: budget.eval_every
+  double grace_epochs = 0;        // unit epochs: epochs before the first decision (default 1)
   double reduction_factor = 3;    // ASHA/Hyperband keep 1/reduction_factor of each rung
   int brackets = 3;               // Hyperband: ASHA brackets with grace × rf^b
   int min_trials = 3;             // median: trials reported at a step before any is stopped
@@ -145,7 +160,9 @@ struct SchedulerConfig {
 
 struct BudgetConfig {
   int max_trials = 4;
-  int64_t max_steps = 0;  // exactly one of max_steps / epochs is > 0
+  // At most one of max_steps / epochs is > 0; neither when the trials'
+  // epochs are a hyperparameter (training.epochs or search.space.epochs).
+  int64_t max_steps = 0;
   double epochs = 0;
   int64_t eval_every = 0;  // steps between evaluations; 0 = only at the end
   int64_t log_every = 10;  // steps between progress reports
@@ -184,6 +201,10 @@ struct SweepConfig {
     return security.curve == "on" || (security.curve == "auto" && !IsLoopbackEndpoint(bind));
   }
 };
+
+// The most epochs any trial trains: budget.epochs, or the epochs
+// hyperparameter's largest value (fixed or searched); 0 with budget.max_steps.
+double MostEpochs(const SweepConfig& c);
 
 // trial.threads_per_rank, with `auto` (0) resolved for a host of `cpus`
 // CPUs running max_concurrent trials of trial.ranks ranks: floor(cpus /

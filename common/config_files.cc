@@ -159,7 +159,10 @@ Status CheckConfigFiles(SweepConfig* c) {
   if (!c->data.tokenizer.empty() && !std::filesystem::is_regular_file(c->data.tokenizer, ec)) {
     return Error(*c, "data.tokenizer", "no such file: " + c->data.tokenizer);
   }
-  return CheckInitModel(c);
+  PS_RETURN_IF_ERROR(CheckInitModel(c));
+  // A pair is truncated when it is encoded, longest text first, to what the model reads.
+  if (!c->data.text_pair_field.empty()) c->data.pair_max_tokens = std::min(c->data.max_tokens, c->model.max_length);
+  return Status::Ok();
 }
 
 }  // namespace polysweep

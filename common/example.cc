@@ -68,6 +68,12 @@ Status CheckExample(const Example& ex, const std::string& text_name, const std::
   return Status::Ok();
 }
 
+// A pair's second text, like the first, must hold more than white space.
+Status CheckPairText(const Example& ex, const std::string& what) {
+  if (ex.text_pair.find_first_not_of(" \t\r\n") == std::string::npos) return Status::Error(what + " is empty");
+  return Status::Ok();
+}
+
 }  // namespace
 
 StatusOr<TsvColumns> ParseTsvHeader(std::string_view header, const ExampleFields& fields) {
@@ -80,11 +86,13 @@ StatusOr<TsvColumns> ParseTsvHeader(std::string_view header, const ExampleFields
     if (!fields.label.empty() && names[i] == fields.label) c.label = static_cast<int>(i);
     if (names[i] == fields.lang) c.lang = static_cast<int>(i);
     if (!fields.group.empty() && names[i] == fields.group) c.group = static_cast<int>(i);
+    if (!fields.text_pair.empty() && names[i] == fields.text_pair) c.text_pair = static_cast<int>(i);
   }
-  for (auto [index, name] : {std::pair{c.text, fields.text}, std::pair{c.label, fields.label}, std::pair{c.lang, fields.lang}}) {
+  for (auto [index, name] : {std::pair{c.text, fields.text}, std::pair{c.label, fields.label},
+                             std::pair{c.lang, fields.lang}, std::pair{c.group, fields.group},
+                             std::pair{c.text_pair, fields.text_pair}}) {
     if (index < 0 && !name.empty()) return Status::Error("header has no column \"" + name + "\"");
   }
-  if (!fields.group.empty() && c.group < 0) return Status::Error("header has no column \"" + fields.group + "\"");
   return c;
 }
 
@@ -101,7 +109,9 @@ StatusOr<Example> ParseTsvLine(std::string_view line, const TsvColumns& columns)
   if (columns.label >= 0) ex.label = std::string(cells[static_cast<size_t>(columns.label)]);
   ex.lang = std::string(cells[static_cast<size_t>(columns.lang)]);
   if (columns.group >= 0) ex.group = std::string(cells[static_cast<size_t>(columns.group)]);
+  if (columns.text_pair >= 0) ex.text_pair = std::string(cells[static_cast<size_t>(columns.text_pair)]);
   PS_RETURN_IF_ERROR(CheckExample(ex, "text", columns.label >= 0 ? "label" : "", "lang"));
+  if (columns.text_pair >= 0) PS_RETURN_IF_ERROR(CheckPairText(ex, "the pair column"));
   return ex;
 }
 
@@ -126,6 +136,12 @@ StatusOr<Example> ParseExampleLine(std::string_view line, const ExampleFields& f
   if (!lang.ok()) return lang.status();
   ex.lang = std::move(*lang);
   PS_RETURN_IF_ERROR(CheckExample(ex, fields.text, fields.label, fields.lang));
+  if (!fields.text_pair.empty()) {
+    auto pair = StringField(obj, fields.text_pair, false);
+    if (!pair.ok()) return pair.status();
+    ex.text_pair = std::move(*pair);
+    PS_RETURN_IF_ERROR(CheckPairText(ex, "field \"" + fields.text_pair + "\""));
+  }
   if (!fields.group.empty()) {
     auto group = StringField(obj, fields.group, true);
     if (!group.ok()) return group.status();

@@ -11,6 +11,7 @@ namespace polysweep {
 
 struct Example {
   std::string text;
+  std::string text_pair;  // a text pair's second text; empty unless the dataset names a pair field
   std::string label;
   std::string lang;
   std::string group;  // empty unless the dataset names a group field
@@ -21,6 +22,7 @@ struct ExampleFields {
   std::string label = "label";
   std::string lang = "lang";
   std::string group;  // optional
+  std::string text_pair;  // optional: each example is a pair, this its second text
 };
 
 // Returns the byte offset of the first invalid UTF-8 sequence, or npos.
@@ -37,6 +39,7 @@ struct TsvColumns {
   int label = -1;
   int lang = -1;
   int group = -1;
+  int text_pair = -1;
   size_t count = 0;
 };
 StatusOr<TsvColumns> ParseTsvHeader(std::string_view header, const ExampleFields& fields);

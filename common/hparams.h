@@ -36,6 +36,9 @@ struct TrainingParams {
   std::string lora_targets = "attention";  // attention (qkv, out) | qkv | all (and the feed-forward)
   int seed = 1;
   double mask_prob = 0.15;    // model.task masked_lm: the fraction of tokens masked
+  // > 0: the trial trains this many epochs (a fixed or searched
+  // hyperparameter); 0: budget.epochs or budget.max_steps decides.
+  double epochs = 0;
 
   // Warmup steps of a run of `max_steps` steps.
   int64_t WarmupSteps(int64_t max_steps) const;

@@ -21,6 +21,7 @@ std::string ModelPackageToJson(const ModelPackage& p) {
   if (!p.hf_config_file.empty()) j["model"]["hf"] = {{"config", p.hf_config_file}, {"pooler", p.hf_pooler}};
   j["labels"] = p.labels;
   j["languages"] = p.languages;
+  if (!p.text_pair_field.empty()) j["text_pair_field"] = p.text_pair_field;
   j["weights"] = p.weights_file;
   j["tokenizer"] = p.tokenizer_file;
   j["tokenizer_hash"] = p.tokenizer_hash;
@@ -77,6 +78,8 @@ StatusOr<ModelPackage> ParseModelPackage(const std::string& json, const std::str
     }
     field = "languages";
     p.languages = j.at("languages").get<std::vector<std::string>>();
+    field = "text_pair_field";
+    p.text_pair_field = j.value("text_pair_field", std::string());
     field = "weights";
     p.weights_file = j.at("weights").get<std::string>();
     field = "tokenizer";

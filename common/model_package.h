@@ -40,6 +40,9 @@ struct ModelPackage {
   std::string lora_targets = "attention";
   std::vector<std::string> labels;     // class index -> label
   std::vector<std::string> languages;  // the languages it was trained on
+  // A model of text pairs: the field of the second text in its training
+  // data (what `polysweep predict` reads next to the text); empty: single texts.
+  std::string text_pair_field;
   std::string weights_file = "model.pt";
   std::string tokenizer_file = "tokenizer.model";
   std::string tokenizer_hash;

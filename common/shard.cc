@@ -14,7 +14,8 @@ namespace polysweep {
 namespace {
 
 constexpr char kMagic[8] = {'P', 'S', 'S', 'H', 'A', 'R', 'D', '1'};
-constexpr uint32_t kVersion = 2;
+constexpr uint32_t kVersion = 2;      // written when no example is a text pair
+constexpr uint32_t kPairVersion = 3;  // with the pair_starts array
 constexpr size_t kHeaderBytes = 128;
 constexpr size_t kHeaderV1Bytes = 64;
 
@@ -30,7 +31,8 @@ struct Header {
   uint64_t tokens_at;
   uint64_t labels_at;
   uint64_t langs_at;
-  uint64_t zeros[6];
+  uint64_t pairs_at;  // version 3: pair_starts; 0 before
+  uint64_t zeros[5];
 };
 static_assert(sizeof(Header) == kHeaderBytes, "shard header is 128 bytes");
 
@@ -60,6 +62,11 @@ bool OneLabelEach(const ShardData& data) {
   return true;
 }
 
+// Where the pair_starts array begins: after the langs, aligned to 4 bytes.
+uint64_t PairsAt(uint64_t langs_at, uint64_t examples) {
+  return (langs_at + examples * sizeof(uint16_t) + 3) / 4 * 4;
+}
+
 Status LayoutError(const std::string& path) {
   return Status::Error(path + ": shard layout does not match its size (truncated?)");
 }
@@ -71,6 +78,15 @@ void ShardData::Add(const std::vector<int>& ids, uint16_t label, uint16_t lang) 
 }
 
 void ShardData::Add(const std::vector<int>& ids, const std::vector<int32_t>& label_span, uint16_t lang) {
+  AddPair(ids, label_span, lang, 0);
+}
+
+void ShardData::AddPair(const std::vector<int>& ids, const std::vector<int32_t>& label_span, uint16_t lang,
+                        uint32_t pair_start) {
+  if (pair_start > 0 || !pair_starts.empty()) {
+    pair_starts.resize(size(), 0);  // the examples before: single texts
+    pair_starts.push_back(pair_start);
+  }
   tokens.insert(tokens.end(), ids.begin(), ids.end());
   offsets.push_back(tokens.size());
   labels.insert(labels.end(), label_span.begin(), label_span.end());
@@ -98,13 +114,26 @@ StatusOr<ShardFileInfo> WriteShard(const std::string& path, const ShardData& dat
   h.tokens_at = spans ? after_offsets + data.label_offsets.size() * sizeof(uint64_t) : after_offsets;
   h.labels_at = h.tokens_at + data.tokens.size() * sizeof(int32_t);
   h.langs_at = h.labels_at + data.labels.size() * sizeof(int32_t);
+  const bool pairs = !data.pair_starts.empty();
+  if (pairs && data.pair_starts.size() != data.size()) {
+    return Status::Error(path + ": " + std::to_string(data.pair_starts.size()) + " pair starts for " +
+                         std::to_string(data.size()) + " examples");
+  }
+  if (pairs) {
+    h.version = kPairVersion;
+    h.pairs_at = PairsAt(h.langs_at, h.examples);
+  }
   std::string bytes(reinterpret_cast<const char*>(&h), sizeof h);
-  bytes.reserve(h.langs_at + data.langs.size() * sizeof(uint16_t));
+  bytes.reserve(h.langs_at + data.langs.size() * sizeof(uint16_t) + data.pair_starts.size() * sizeof(uint32_t) + 2);
   Append(bytes, data.offsets);
   if (spans) Append(bytes, data.label_offsets);
   Append(bytes, data.tokens);
   Append(bytes, data.labels);
   Append(bytes, data.langs);
+  if (pairs) {
+    bytes.resize(h.pairs_at, '\0');
+    Append(bytes, data.pair_starts);
+  }
   PS_RETURN_IF_ERROR(WriteFileAtomic(path, bytes));
   return ShardFileInfo{bytes.size(), Fnv1a64(bytes)};
 }
@@ -124,10 +153,13 @@ Status MappedShard::MapVersion2(const char* base, const std::string& path) {
   const uint64_t tokens_at = h.offsets_at + offsets_bytes + (spans ? offsets_bytes : 0);
   if (h.offsets_at != kHeaderBytes || (spans && h.label_offsets_at != h.offsets_at + offsets_bytes) ||
       h.tokens_at != tokens_at || h.labels_at != h.tokens_at + h.tokens * sizeof(int32_t) ||
-      h.langs_at != h.labels_at + h.label_values * sizeof(int32_t) ||
-      h.langs_at + h.examples * sizeof(uint16_t) != map_bytes_ || (!spans && h.label_values != h.examples)) {
+      h.langs_at != h.labels_at + h.label_values * sizeof(int32_t) || (!spans && h.label_values != h.examples)) {
     return LayoutError(path);
   }
+  const bool pairs = h.version == kPairVersion;
+  const uint64_t end = pairs ? PairsAt(h.langs_at, h.examples) + h.examples * sizeof(uint32_t)
+                             : h.langs_at + h.examples * sizeof(uint16_t);
+  if ((pairs && h.pairs_at != PairsAt(h.langs_at, h.examples)) || end != map_bytes_) return LayoutError(path);
   examples_ = h.examples;
   tokens_count_ = h.tokens;
   offsets_ = reinterpret_cast<const uint64_t*>(base + h.offsets_at);
@@ -135,6 +167,14 @@ Status MappedShard::MapVersion2(const char* base, const std::string& path) {
   tokens_ = reinterpret_cast<const int32_t*>(base + h.tokens_at);
   labels_ = reinterpret_cast<const int32_t*>(base + h.labels_at);
   langs_ = reinterpret_cast<const uint16_t*>(base + h.langs_at);
+  pair_starts_ = pairs ? reinterpret_cast<const uint32_t*>(base + h.pairs_at) : nullptr;
+  if (pair_starts_) {
+    for (uint64_t i = 0; i < h.examples; ++i) {
+      if (pair_starts_[i] >= offsets_[i + 1] - offsets_[i] && pair_starts_[i] != 0) {
+        return Status::Error(path + ": example " + std::to_string(i) + "'s second text starts past its end");
+      }
+    }
+  }
   if (label_offsets_ && (label_offsets_[0] != 0 || label_offsets_[h.examples] != h.label_values)) {
     return Status::Error(path + ": shard label offsets are inconsistent");
   }
@@ -191,9 +231,9 @@ StatusOr<std::unique_ptr<MappedShard>> MappedShard::Open(const std::string& path
   if (std::memcmp(base, kMagic, sizeof kMagic) != 0) {
     return Status::Error(path + ": not a polysweep shard (bad magic or version)");
   }
-  if (version != 1 && version != kVersion) {
+  if (version != 1 && version != kVersion && version != kPairVersion) {
     return Status::Error(path + ": shard version " + std::to_string(version) + ", and this polysweep reads versions 1 to " +
-                         std::to_string(kVersion) + ": re-shard with `polysweep shard --force`");
+                         std::to_string(kPairVersion) + ": re-shard with `polysweep shard --force`");
   }
   s->version_ = version;
   PS_RETURN_IF_ERROR(version == 1 ? s->MapVersion1(base, path) : s->MapVersion2(base, path));

@@ -1,11 +1,11 @@
 // Binary shards: the tokenized examples of one (split, language), written by
 // the coordinator and memory-mapped by the ranks. Little-endian layout,
-// version 2:
+// version 2 (version 3 when the examples are text pairs):
 //
 //   header         128 bytes: "PSSHARD1", u32 version, u32 reserved,
 //                  u64 examples, u64 tokens, u64 label values, then u64 byte
-//                  offsets of the five arrays below (label_offsets: 0 when
-//                  absent), zeros to the end
+//                  offsets of the six arrays below (label_offsets: 0 when
+//                  absent; pair_starts: 0 before version 3), zeros to the end
 //   offsets        u64[examples + 1]   example i is tokens[offsets[i], offsets[i+1])
 //   label_offsets  u64[examples + 1]   example i's label span is
 //                  labels[label_offsets[i], label_offsets[i+1]); absent when
@@ -15,6 +15,10 @@
 //                  (common/tasks.h): class ids (one, one per token, or a
 //                  multi-hot set's), or a real value as a float32's bits
 //   langs          u16[examples]
+//   pair_starts    u32[examples]      version 3 only, at the next multiple of
+//                  4 bytes: where example i's second text begins among its
+//                  tokens (the first token of token type 1: after `[CLS] a
+//                  [SEP]`), 0 for a single text
 //
 // (Every array starts aligned to its element's size.)
 // Version 1 shards (a 64-byte header of the same fields less the label
@@ -50,10 +54,14 @@ struct ShardData {
   std::vector<uint64_t> label_offsets{0};
   std::vector<int32_t> labels;
   std::vector<uint16_t> langs;
+  std::vector<uint32_t> pair_starts;  // empty: no example is a text pair
   // An example with one label: a class id.
   void Add(const std::vector<int>& ids, uint16_t label, uint16_t lang);
   // An example with its label span (any length, empty included).
   void Add(const std::vector<int>& ids, const std::vector<int32_t>& label_span, uint16_t lang);
+  // A text pair whose second text begins at ids[pair_start].
+  void AddPair(const std::vector<int>& ids, const std::vector<int32_t>& label_span, uint16_t lang,
+               uint32_t pair_start);
   size_t size() const { return langs.size(); }
 };
 
@@ -68,7 +76,7 @@ StatusOr<ShardFileInfo> WriteShard(const std::string& path, const ShardData& dat
 
 std::string ChecksumHex(uint64_t checksum);
 
-// A read-only memory map of one shard (version 1 or 2). Thread-safe for readers.
+// A read-only memory map of one shard (version 1, 2 or 3). Thread-safe for readers.
 class MappedShard {
  public:
   ~MappedShard();
@@ -94,6 +102,9 @@ class MappedShard {
     return span.size > 0 ? static_cast<uint16_t>(span[0]) : 0;
   }
   uint16_t lang(uint64_t i) const { return langs_[i]; }
+  // Where example i's second text begins among its tokens; 0: a single text.
+  uint32_t pair_start(uint64_t i) const { return pair_starts_ ? pair_starts_[i] : 0; }
+  bool has_pairs() const { return pair_starts_ != nullptr; }
 
  private:
   MappedShard() = default;
@@ -111,6 +122,7 @@ class MappedShard {
   const uint64_t* label_offsets_ = nullptr;  // null: one label value per example
   const int32_t* labels_ = nullptr;
   const uint16_t* langs_ = nullptr;
+  const uint32_t* pair_starts_ = nullptr;  // version 3 only
   std::vector<int32_t> widened_labels_;  // a version 1 shard's u16 labels, as i32
 };
 

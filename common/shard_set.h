@@ -22,6 +22,7 @@ struct ExampleView {
   uint16_t label = 0;
   uint16_t lang = 0;
   LabelSpan labels;
+  uint32_t pair_start = 0;  // a text pair: its second text's first token; 0: a single text
 };
 
 // Anything that serves tokenized examples by index (shards, or memory in tests).

@@ -35,7 +35,7 @@ struct TaskInfo {
   TaskKind kind;
   const char* name;  // as model.task and model.json spell it
   LabelKind label;
-  bool pair;       // takes an optional second text
+  bool pair;       // can read text pairs (data.text_pair_field)
   bool per_token;  // one target per token (else one per text)
   MetricFamily metrics;
   const char* default_metric;  // the objective when the config names none
@@ -43,7 +43,7 @@ struct TaskInfo {
 
 // In TaskKind's order.
 inline constexpr TaskInfo kTasks[] = {
-    {TaskKind::kSequenceClassification, "sequence_classification", LabelKind::kClassId, false, false,
+    {TaskKind::kSequenceClassification, "sequence_classification", LabelKind::kClassId, true, false,
      MetricFamily::kClassification, "macro_f1"},
     {TaskKind::kTokenClassification, "token_classification", LabelKind::kTokenClassIds, false, true,
      MetricFamily::kTokenAccuracy, "accuracy"},

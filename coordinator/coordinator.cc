@@ -52,13 +52,18 @@ Status Coordinator::Bind(const std::string& preferred) {
   return Status::Ok();
 }
 
-int64_t Coordinator::MaxSteps(const Trial& trial) const {
-  if (config_.budget.max_steps > 0) return config_.budget.max_steps;
+double Coordinator::StepsPerEpoch(const Trial& trial) const {
   // An epoch is every training entry once; its last step may be short.
   const double global_batch =
       static_cast<double>(trial.training.batch_size) * trial.training.grad_accumulation * config_.trial.ranks;
-  const double examples = static_cast<double>(data_.split_size(kTrain)) * config_.budget.epochs;
-  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(examples / global_batch)));
+  return static_cast<double>(data_.split_size(kTrain)) / global_batch;
+}
+
+int64_t Coordinator::MaxSteps(const Trial& trial) const {
+  if (config_.budget.max_steps > 0) return config_.budget.max_steps;
+  // The trial's own epochs (a hyperparameter), else the budget's.
+  const double epochs = trial.training.epochs > 0 ? trial.training.epochs : config_.budget.epochs;
+  return std::max<int64_t>(1, static_cast<int64_t>(std::ceil(epochs * StepsPerEpoch(trial) - 1e-9)));
 }
 
 ObjectiveValue Coordinator::Objective(const wire::Evaluation& e) const {
@@ -74,6 +79,7 @@ Trial& Coordinator::AddTrial(uint64_t id, ParamAssignment params, Status* applie
   trial->training = config_.training;
   *applied = ApplyAssignment(&trial->training, trial->params);
   trial->max_steps = MaxSteps(*trial);
+  if (config_.scheduler.unit == BudgetUnit::kEpochs) scheduler_->SetStepsPerUnit(id, StepsPerEpoch(*trial));
   trial->stop_at = scheduler_->FirstStop(id, trial->max_steps);
   trial->log_path = config_.output_dir + "/trial-" + std::to_string(id) + ".log";
   Trial& t = *trial;

@@ -108,6 +108,7 @@ class Coordinator {
   double Now() const { return clock_->Now(); }
   wire::Assignment MakeAssignment(const Trial& trial) const;
   int64_t MaxSteps(const Trial& trial) const;
+  double StepsPerEpoch(const Trial& trial) const;  // the trial's optimizer steps per epoch
   ObjectiveValue Objective(const wire::Evaluation& e) const;
   // Higher is better, whatever the metric's mode; infeasible is worst.
   double Score(const ObjectiveValue& v) const;

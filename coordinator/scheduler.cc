@@ -8,9 +8,25 @@
 namespace polysweep {
 namespace {
 
-int64_t RungStep(int64_t grace, double rf, int k) {
-  return std::llround(static_cast<double>(grace) * std::pow(rf, k));
-}
+int64_t RungStep(double grace, double rf, int k) { return std::llround(grace * std::pow(rf, k)); }
+
+// Each trial's steps per unit of the grace (1 unless set).
+class StepScales {
+ public:
+  void Set(uint64_t trial, double steps) { scale_[trial] = steps; }
+  double Of(uint64_t trial) const {
+    auto it = scale_.find(trial);
+    return it == scale_.end() ? 1.0 : it->second;
+  }
+  // Rung k of a ladder whose first rung is `grace` units, in the trial's
+  // steps (at least 1).
+  int64_t RungStep(uint64_t trial, double grace, double rf, int k) const {
+    return std::max<int64_t>(1, std::llround(grace * std::pow(rf, k) * Of(trial)));
+  }
+
+ private:
+  std::map<uint64_t, double> scale_;
+};
 
 // NaN (a diverged trial) ranks below everything.
 double Sane(double score) { return std::isnan(score) ? -HUGE_VAL : score; }
@@ -31,6 +47,7 @@ std::optional<Promotion> ContinueOnCopy(S* s, uint64_t trial, int64_t step, doub
 class Fifo : public Scheduler {
  public:
   std::string name() const override { return "fifo"; }
+  void SetStepsPerUnit(uint64_t, double) override {}
   int64_t FirstStop(uint64_t, int64_t max_steps) const override { return max_steps; }
   bool Report(uint64_t, int64_t, double) override { return false; }
   void Paused(uint64_t, int64_t, double) override {}
@@ -44,14 +61,17 @@ class Fifo : public Scheduler {
 // best floor(n_k / rf) of that rung and was not promoted from it before.
 class Asha : public Scheduler {
  public:
-  Asha(int64_t grace, double rf) : grace_(grace), rf_(rf) {}
+  Asha(double grace, double rf) : grace_(grace), rf_(rf) {}
   std::string name() const override { return "asha"; }
 
-  int64_t FirstStop(uint64_t, int64_t max_steps) const override { return std::min(grace_, max_steps); }
+  void SetStepsPerUnit(uint64_t trial, double steps) override { scales_.Set(trial, steps); }
+  int64_t FirstStop(uint64_t trial, int64_t max_steps) const override {
+    return std::min(RungAt(trial, 0), max_steps);
+  }
   bool Report(uint64_t, int64_t, double) override { return false; }
 
   void Paused(uint64_t trial, int64_t step, double score) override {
-    const int k = RungOf(step);
+    const int k = RungOf(trial, step);
     if (k < 0) return;  // not a rung step (a pause on request): no result
     if (rungs_.size() <= static_cast<size_t>(k)) rungs_.resize(k + 1);
     rungs_[k].scores[trial] = Sane(score);
@@ -85,7 +105,7 @@ class Asha : public Scheduler {
   void Promoted(uint64_t trial, int64_t stop_at) override {
     // Promoted from the rung below the one it now trains to.
     int k = 0;
-    while (RungStep(grace_, rf_, k + 1) < stop_at) ++k;
+    while (RungAt(trial, k + 1) < stop_at) ++k;
     if (rungs_.size() <= static_cast<size_t>(k)) rungs_.resize(k + 1);
     rungs_[k].promoted.insert(trial);
   }
@@ -100,9 +120,10 @@ class Asha : public Scheduler {
     std::set<uint64_t> promoted;
   };
 
-  int RungOf(int64_t step) const {
+  int64_t RungAt(uint64_t trial, int k) const { return scales_.RungStep(trial, grace_, rf_, k); }
+  int RungOf(uint64_t trial, int64_t step) const {
     for (int k = 0;; ++k) {
-      const int64_t r = RungStep(grace_, rf_, k);
+      const int64_t r = RungAt(trial, k);
       if (r == step) return k;
       if (r > step) return -1;
     }
@@ -122,11 +143,12 @@ class Asha : public Scheduler {
   }
   Promotion Take(uint64_t trial, int k) {
     rungs_[k].promoted.insert(trial);
-    return Promotion{trial, RungStep(grace_, rf_, k + 1), k};
+    return Promotion{trial, RungAt(trial, k + 1), k};
   }
 
-  int64_t grace_;
+  double grace_;  // units
   double rf_;
+  StepScales scales_;
   std::vector<Rung> rungs_;
   // Trial -> the highest rung it paused at. It waits there unless it was
   // promoted from that rung or ended: a state that does not depend on the
@@ -138,10 +160,15 @@ class Asha : public Scheduler {
 
 class Hyperband : public Scheduler {
  public:
-  Hyperband(int64_t grace, double rf, int brackets) {
-    for (int b = 0; b < brackets; ++b) brackets_.emplace_back(RungStep(grace, rf, b), rf);
+  // `whole_steps`: each bracket's grace is rounded to a step, as its rungs are.
+  Hyperband(double grace, double rf, int brackets, bool whole_steps) {
+    for (int b = 0; b < brackets; ++b) {
+      const double g = grace * std::pow(rf, b);
+      brackets_.emplace_back(whole_steps ? static_cast<double>(std::llround(g)) : g, rf);
+    }
   }
   std::string name() const override { return "hyperband"; }
+  void SetStepsPerUnit(uint64_t trial, double steps) override { brackets_[Bracket(trial)].SetStepsPerUnit(trial, steps); }
   int64_t FirstStop(uint64_t trial, int64_t max_steps) const override {
     return brackets_[Bracket(trial)].FirstStop(trial, max_steps);
   }
@@ -172,11 +199,14 @@ class Hyperband : public Scheduler {
 
 class Median : public Scheduler {
  public:
-  Median(int64_t grace, int min_trials) : grace_(grace), min_trials_(min_trials) {}
+  Median(double grace, int min_trials) : grace_(grace), min_trials_(min_trials) {}
   std::string name() const override { return "median"; }
+  void SetStepsPerUnit(uint64_t trial, double steps) override { scales_.Set(trial, steps); }
   int64_t FirstStop(uint64_t, int64_t max_steps) const override { return max_steps; }
 
-  bool Report(uint64_t trial, int64_t step, double score) override {
+  // Trials are compared at the same point in units (steps, or epochs).
+  bool Report(uint64_t trial, int64_t step_reached, double score) override {
+    const double step = static_cast<double>(step_reached) / scales_.Of(trial);
     history_[trial][step] = Sane(score);
     if (step < grace_) return false;
     double best = -HUGE_VAL;
@@ -207,9 +237,10 @@ class Median : public Scheduler {
   void Promoted(uint64_t, int64_t) override {}
 
  private:
-  int64_t grace_;
+  double grace_;  // units
   int min_trials_;
-  std::map<uint64_t, std::map<int64_t, double>> history_;
+  StepScales scales_;
+  std::map<uint64_t, std::map<double, double>> history_;  // trial -> units -> score
 };
 
 }  // namespace
@@ -226,11 +257,13 @@ std::vector<int64_t> RungSteps(int64_t grace, double reduction_factor, int64_t m
 }
 
 std::unique_ptr<Scheduler> MakeScheduler(const SchedulerConfig& c) {
+  const bool steps = c.unit == BudgetUnit::kSteps;
+  const double grace = steps ? static_cast<double>(c.grace) : c.grace_epochs;
   switch (c.kind) {
     case SchedulerKind::kFifo: return std::make_unique<Fifo>();
-    case SchedulerKind::kAsha: return std::make_unique<Asha>(c.grace, c.reduction_factor);
-    case SchedulerKind::kHyperband: return std::make_unique<Hyperband>(c.grace, c.reduction_factor, c.brackets);
-    case SchedulerKind::kMedian: return std::make_unique<Median>(c.grace, c.min_trials);
+    case SchedulerKind::kAsha: return std::make_unique<Asha>(grace, c.reduction_factor);
+    case SchedulerKind::kHyperband: return std::make_unique<Hyperband>(grace, c.reduction_factor, c.brackets, steps);
+    case SchedulerKind::kMedian: return std::make_unique<Median>(grace, c.min_trials);
   }
   return std::make_unique<Fifo>();
 }

@@ -9,14 +9,15 @@
 //
 //   fifo       every trial trains to its full budget.
 //   asha       asynchronous successive halving with promotions (as Determined
-//              does): a trial pauses at each rung (grace × rf^k steps) with a
+//              does): a trial pauses at each rung (grace × rf^k units: steps,
+//              or epochs with scheduler.unit epochs) with a
 //              checkpoint; a paused trial in the top 1/rf of its rung is
 //              promoted and resumes from its checkpoint to the next rung.
 //   hyperband  asynchronous Hyperband: `brackets` ASHA instances whose first
 //              rungs are grace × rf^b; trials are dealt to brackets in turn.
-//   median     median stopping: at an evaluation at or after `grace` steps, a
+//   median     median stopping: at an evaluation at or after `grace` units, a
 //              trial whose best score is below the median of the other trials'
-//              running means at that step stops (once `min_trials` reported).
+//              running means at that point stops (once `min_trials` reported).
 #pragma once
 
 #include <cstdint>
@@ -40,6 +41,12 @@ class Scheduler {
  public:
   virtual ~Scheduler() = default;
   virtual std::string name() const = 0;
+  // The trial's training steps per unit of the scheduler's grace
+  // (scheduler.unit epochs: its steps per epoch, which its batch size
+  // decides); rungs then count units, and each trial stops at its own step
+  // for a rung. Called for every trial, new or replayed, before FirstStop.
+  // Unset: 1 (the unit is the step).
+  virtual void SetStepsPerUnit(uint64_t trial, double steps) = 0;
   // The step a new trial of `max_steps` steps first stops at for a decision
   // (max_steps: no pause). Pure: the same trial always gets the same answer.
   virtual int64_t FirstStop(uint64_t trial, int64_t max_steps) const = 0;

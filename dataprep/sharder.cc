@@ -77,7 +77,8 @@ struct Parsed {
 Status ReadRows(const DataConfig& config, int threads, std::vector<Row>* rows, int64_t* bad, int64_t* bytes,
                 const Logger& log) {
   constexpr size_t kBatch = 8192;
-  ExampleFields fields{config.text_field, config.label_field, config.lang_field, config.group_field};
+  ExampleFields fields{config.text_field, config.label_field, config.lang_field, config.group_field,
+                       config.text_pair_field};
   const std::set<std::string> wanted(config.languages.begin(), config.languages.end());
   const std::set<std::string> label_set(config.labels.begin(), config.labels.end());
   uint64_t total_bytes = 0;
@@ -187,7 +188,9 @@ Status TrainTokenizer(const DataConfig& config, const std::vector<const Row*>& t
   {
     std::ofstream out(sample, std::ios::binary);
     for (const Row* r : train) {
-      if (taken[r->ex.lang]++ < kPerLanguage) out << OneLine(r->ex.text) << '\n';
+      if (taken[r->ex.lang]++ >= kPerLanguage) continue;
+      out << OneLine(r->ex.text) << '\n';
+      if (!r->ex.text_pair.empty()) out << OneLine(r->ex.text_pair) << '\n';
     }
     if (!out) return Status::Error(sample + ": write failed");
   }
@@ -208,16 +211,37 @@ Status TrainTokenizer(const DataConfig& config, const std::vector<const Row*>& t
   return status.With("data.vocab_size " + std::to_string(config.vocab_size));
 }
 
-// Encodes every row's text on `threads` threads.
-Status Encode(const Tokenizer& tokenizer, const std::vector<const Row*>& rows, int max_tokens, int threads,
-              std::vector<std::vector<int>>* ids) {
+// Each row's ids, and where a pair's second text begins among them.
+struct EncodedRows {
+  std::vector<std::vector<int>> ids;
+  std::vector<uint32_t> pair_starts;  // empty: single texts
+};
+
+// Encodes row i: its text (at most max_tokens ids), or its pair (at most
+// pair_max_tokens, the longer text truncated first).
+Status EncodeRow(const Tokenizer& tokenizer, const DataConfig& config, const Row& row, size_t i, EncodedRows* out) {
+  if (config.text_pair_field.empty()) {
+    return tokenizer.Encode(row.ex.text, static_cast<size_t>(config.max_tokens), &out->ids[i]);
+  }
+  size_t second = 0;
+  PS_RETURN_IF_ERROR(tokenizer.EncodePair(row.ex.text, row.ex.text_pair,
+                                          static_cast<size_t>(config.pair_max_tokens), &out->ids[i], &second));
+  out->pair_starts[i] = static_cast<uint32_t>(second);
+  return Status::Ok();
+}
+
+// Encodes every row on `threads` threads.
+Status Encode(const Tokenizer& tokenizer, const DataConfig& config, const std::vector<const Row*>& rows,
+              int threads, EncodedRows* encoded) {
+  std::vector<std::vector<int>>* ids = &encoded->ids;
   ids->assign(rows.size(), {});
+  if (!config.text_pair_field.empty()) encoded->pair_starts.assign(rows.size(), 0);
   std::mutex mu;
   Status failed;
   Progress progress("tokenizing", static_cast<double>(rows.size()), ProgressFor("texts", 1));
   ParallelFor(rows.size(), threads, [&](size_t i) {
     if (i % 1024 == 0) progress.Add(std::min<double>(1024, static_cast<double>(rows.size() - i)));
-    Status s = tokenizer.Encode(rows[i]->ex.text, static_cast<size_t>(max_tokens), &(*ids)[i]);
+    Status s = EncodeRow(tokenizer, config, *rows[i], i, encoded);
     if (!s.ok()) {
       std::lock_guard<std::mutex> lock(mu);
       failed = s;
@@ -272,6 +296,8 @@ std::string DataFingerprint(const DataConfig& c) {
     std::error_code ec;
     add(std::to_string(fs::last_write_time(c.tokenizer, ec).time_since_epoch().count()));
   }
+  // Pairs are truncated to the model's length as they are encoded (single texts are not: unchanged).
+  if (!c.text_pair_field.empty()) add("pair:" + c.text_pair_field + ":" + std::to_string(c.pair_max_tokens));
   return ChecksumHex(Fnv1a64(s));
 }
 
@@ -348,8 +374,8 @@ StatusOr<std::unique_ptr<Tokenizer>> PrepareTokenizer(const DataConfig& config, 
 
 // Writes one shard per (split, language) of the kept rows' `ids` into
 // `tmp`, in sorted order, and lists them in the manifest.
-Status WriteShards(const std::vector<const Row*>& kept, const std::vector<std::vector<int>>& ids,
-                   const std::string& tmp, Manifest* m) {
+Status WriteShards(const std::vector<const Row*>& kept, const EncodedRows& encoded, const std::string& tmp,
+                   Manifest* m) {
   std::map<std::string, int> label_id, lang_id;
   for (size_t i = 0; i < m->labels.size(); ++i) label_id[m->labels[i]] = static_cast<int>(i);
   for (size_t i = 0; i < m->languages.size(); ++i) lang_id[m->languages[i]] = static_cast<int>(i);
@@ -358,7 +384,9 @@ Status WriteShards(const std::vector<const Row*>& kept, const std::vector<std::v
   for (size_t i = 0; i < kept.size(); ++i) {
     const Row& r = *kept[i];
     const int lang = lang_id[r.ex.lang];
-    groups[{r.split, lang}].Add(ids[i], static_cast<uint16_t>(label_id[r.ex.label]), static_cast<uint16_t>(lang));
+    const std::vector<int32_t> label{label_id[r.ex.label]};
+    const uint32_t pair_start = encoded.pair_starts.empty() ? 0 : encoded.pair_starts[i];
+    groups[{r.split, lang}].AddPair(encoded.ids[i], label, static_cast<uint16_t>(lang), pair_start);
   }
   for (const auto& [key, data] : groups) {
     ShardEntry e;
@@ -381,9 +409,9 @@ Status BuildShards(const DataConfig& config, const std::vector<const Row*>& kept
                    int threads, const Logger& log, Manifest* m) {
   auto tokenizer = PrepareTokenizer(config, kept, tmp, threads, log, m);
   if (!tokenizer.ok()) return tokenizer.status();
-  std::vector<std::vector<int>> ids;
-  PS_RETURN_IF_ERROR(Encode(**tokenizer, kept, config.max_tokens, threads, &ids));
-  return WriteShards(kept, ids, tmp, m);
+  EncodedRows encoded;
+  PS_RETURN_IF_ERROR(Encode(**tokenizer, config, kept, threads, &encoded));
+  return WriteShards(kept, encoded, tmp, m);
 }
 
 }  // namespace

@@ -36,6 +36,14 @@ Batch MakeBatch(const ExampleSource& source, const std::vector<int64_t>& indices
     labels[r] = v.label;
     b.langs.push_back(v.lang);
   }
+  if (std::any_of(views.begin(), views.end(), [](const ExampleView& v) { return v.pair_start > 0; })) {
+    b.types = torch::zeros({n, longest}, torch::kLong);
+    for (int64_t r = 0; r < n; ++r) {
+      const ExampleView& v = views[static_cast<size_t>(r)];
+      const int64_t len = std::min<int64_t>(static_cast<int64_t>(v.length), max_length);
+      if (v.pair_start > 0 && v.pair_start < len) b.types.narrow(0, r, 1).narrow(1, v.pair_start, len - v.pair_start).fill_(1);
+    }
+  }
   return b;
 }
 
@@ -46,6 +54,7 @@ Batch OnDevice(const Batch& batch, const Device& to) {
   b.ids = batch.ids.defined() ? batch.ids.to(device) : batch.ids;
   b.pad = batch.pad.defined() ? batch.pad.to(device) : batch.pad;
   b.labels = batch.labels.defined() ? batch.labels.to(device) : batch.labels;
+  b.types = batch.types.defined() ? batch.types.to(device) : batch.types;
   b.langs = batch.langs;
   return b;
 }

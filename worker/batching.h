@@ -29,6 +29,9 @@ struct Batch {
   torch::Tensor ids;     // [batch, length] int64, padded to the longest example
   torch::Tensor pad;     // [batch, length] bool
   torch::Tensor labels;  // the head's targets: [batch] int64, or [batch, length] for per-token tasks
+  // [batch, length] int64 token types (1 from a text pair's second text on,
+  // as BERT's), or undefined when no example of the batch is a pair.
+  torch::Tensor types;
   std::vector<int32_t> langs;
 };
 

@@ -14,18 +14,21 @@ struct TokenizedSplit : public ExampleSource {
   std::vector<int64_t> offsets{0}; // example i is tokens[offsets[i], offsets[i+1])
   std::vector<int32_t> labels;    // one class id per example (its label span)
   std::vector<int32_t> langs;
+  std::vector<uint32_t> pair_starts;  // each example's second text's first token (0: a single text)
 
-  void Add(const std::vector<int32_t>& ids, int32_t label, int32_t lang) {
+  void Add(const std::vector<int32_t>& ids, int32_t label, int32_t lang, uint32_t pair_start = 0) {
     tokens.insert(tokens.end(), ids.begin(), ids.end());
     offsets.push_back(static_cast<int64_t>(tokens.size()));
     labels.push_back(label);
     langs.push_back(lang);
+    pair_starts.push_back(pair_start);
   }
   int64_t size() const override { return static_cast<int64_t>(labels.size()); }
   ExampleView Get(int64_t i) const override {
     const size_t k = static_cast<size_t>(i);
     return ExampleView{tokens.data() + offsets[k], static_cast<uint64_t>(offsets[k + 1] - offsets[k]),
-                       static_cast<uint16_t>(labels[k]), static_cast<uint16_t>(langs[k]), LabelSpan{&labels[k], 1}};
+                       static_cast<uint16_t>(labels[k]), static_cast<uint16_t>(langs[k]), LabelSpan{&labels[k], 1},
+                       pair_starts[k]};
   }
 };
 

@@ -49,7 +49,8 @@ StatusOr<EvalMetrics> Evaluator::Evaluate(EncoderClassifier& model, int64_t step
     if (spec_.masking.on()) MaskTokens(&b, spec_.masking, MaskSeed(spec_.masking.seed, -1, 0, static_cast<int>(idx[0])));
     if (liveness_) liveness_->Tick(step);
     const Batch on_device = OnDevice(b, spec_.device);
-    CountBatch(b, model->ForwardScored(on_device.ids, on_device.pad, on_device.labels), counts.get());
+    CountBatch(b, model->ForwardScored(on_device.ids, on_device.pad, on_device.labels, on_device.types),
+               counts.get());
   }
   if (comm_->size() > 1) PS_RETURN_IF_ERROR(comm_->AllReduceSum(counts->raw().data(), counts->raw().size()));
   return counts->Compute();

@@ -105,20 +105,23 @@ EncoderClassifierImpl::EncoderClassifierImpl(const ModelShape& shape) : shape_(s
   torch::nn::init::normal_(positions_->weight, 0.0, 0.02);
 }
 
-torch::Tensor EncoderClassifierImpl::forward(const torch::Tensor& ids, const torch::Tensor& pad) {
-  return head_->forward(Encode(ids, pad), pad);
+torch::Tensor EncoderClassifierImpl::forward(const torch::Tensor& ids, const torch::Tensor& pad,
+                                             const torch::Tensor& types) {
+  return head_->forward(Encode(ids, pad, types), pad);
 }
 
 EncoderClassifierImpl::Scored EncoderClassifierImpl::ForwardScored(const torch::Tensor& ids, const torch::Tensor& pad,
-                                                                   const torch::Tensor& targets) {
-  auto hidden = Encode(ids, pad);
+                                                                   const torch::Tensor& targets,
+                                                                   const torch::Tensor& types) {
+  auto hidden = Encode(ids, pad, types);
   if (!head_->per_token()) return {head_->forward(hidden, pad), targets, {}};
   auto index = (targets.reshape({-1}) != kIgnoreTarget).nonzero().squeeze(1);
   auto selected = hidden.reshape({-1, hidden.size(-1)}).index_select(0, index);
   return {head_->forward(selected, {}), targets.reshape({-1}).index_select(0, index), index};
 }
 
-torch::Tensor EncoderClassifierImpl::Encode(const torch::Tensor& ids, const torch::Tensor& pad) {
+torch::Tensor EncoderClassifierImpl::Encode(const torch::Tensor& ids, const torch::Tensor& pad,
+                                            const torch::Tensor& types) {
   const int64_t batch = ids.size(0), length = ids.size(1);
   torch::Tensor embedded;
   if (shape_.style.position_pad >= 0) {
@@ -128,7 +131,12 @@ torch::Tensor EncoderClassifierImpl::Encode(const torch::Tensor& ids, const torc
     auto pos = torch::arange(length, torch::TensorOptions().dtype(torch::kLong).device(ids.device()));
     embedded = tokens_(ids) + positions_(pos).unsqueeze(0);
   }
-  if (types_) embedded = embedded + types_->weight[0];
+  // Token types where the model has two or more (BERT's); type 0 otherwise
+  // (RoBERTa and XLM-R have one: a pair is told apart by its separators).
+  if (types_) {
+    const bool typed = types.defined() && types_->weight.size(0) > 1;
+    embedded = embedded + (typed ? types_(types) : types_->weight[0]);
+  }
   auto x = dropout_(norm_(embedded));
   // Padding as an additive mask over keys, one row per (example, head); none
   // when nothing in the batch is padded. Large and finite: an example that is

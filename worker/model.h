@@ -56,12 +56,14 @@ TORCH_MODULE(EncoderLayer);
 class EncoderClassifierImpl : public torch::nn::Module {
  public:
   explicit EncoderClassifierImpl(const ModelShape& shape);
-  // ids: [batch, length] int64; pad: [batch, length] bool, true at padding.
+  // ids: [batch, length] int64; pad: [batch, length] bool, true at padding;
+  // types: [batch, length] int64 token types of text pairs, or undefined
+  // (all 0; also what a model without two token types reads).
   // Returns the head's logits: [batch, classes] for sequence classification,
   // [batch, length, classes or vocab] for the per-token tasks.
-  torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& pad);
+  torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types = {});
   // The encoder's hidden states [batch, length, hidden].
-  torch::Tensor Encode(const torch::Tensor& ids, const torch::Tensor& pad);
+  torch::Tensor Encode(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types = {});
   // The head's logits of the scored targets only, for training and
   // evaluation: a per-token head sees just the positions whose target is not
   // kIgnoreTarget (a masked-LM's vocabulary projection then costs the masked
@@ -71,7 +73,8 @@ class EncoderClassifierImpl : public torch::nn::Module {
     torch::Tensor targets;  // [n]
     torch::Tensor index;    // per-token heads: each row's flat position in [batch * length]
   };
-  Scored ForwardScored(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& targets);
+  Scored ForwardScored(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& targets,
+                       const torch::Tensor& types = {});
   const ModelShape& shape() const { return shape_; }
   TaskHeadImpl& head() { return *head_; }
 

@@ -1,6 +1,7 @@
 // polysweep-predict: classifies JSON lines with an exported model (what
 // `polysweep predict MODEL [INPUT]` runs). Reads {"text": ...} objects from
-// INPUT or stdin,
+// INPUT or stdin (with the second text of a pair, for a model trained on
+// pairs, in the field its data had),
 // writes each object back with "predicted" (the label) and "probability"
 // added. Lines that carry a label are scored: accuracy overall and per
 // language, on stderr at the end.
@@ -70,6 +71,21 @@ void Annotate(nlohmann::json& row, const Prediction& p, const ModelPackage& pack
   if (with_ids) row["ids"] = p.ids;
 }
 
+// The row's text, and for a pair model its second text, into the batch.
+Status TakeTexts(const nlohmann::json& row, const std::string& text_field, const std::string& pair_field,
+                 std::vector<std::string>* texts, std::vector<std::string>* pairs) {
+  if (!row.contains(text_field) || !row[text_field].is_string()) {
+    return Status::Error("no string field \"" + text_field + "\" (--text-field names another)");
+  }
+  if (!pair_field.empty() && (!row.contains(pair_field) || !row[pair_field].is_string())) {
+    return Status::Error("no string field \"" + pair_field +
+                         "\": the model classifies text pairs (--pair-field names another)");
+  }
+  texts->push_back(row[text_field].get<std::string>());
+  if (!pair_field.empty()) pairs->push_back(row[pair_field].get<std::string>());
+  return Status::Ok();
+}
+
 int Fail(const std::string& message) {
   std::cerr << "polysweep predict: " << message << "\n";
   return 1;
@@ -87,6 +103,8 @@ int main(int argc, char** argv) {
   app.add_option("MODEL", dir, "the model directory a sweep exported (<output_dir>/model)")->required();
   app.add_option("INPUT", input, "JSON lines to classify (default: stdin)");
   app.add_option("--text-field", text_field, "the field holding the text");
+  std::string pair_field;
+  app.add_option("--pair-field", pair_field, "a text-pair model: the field of the second text (default: its data's)");
   app.add_option("--label-field", label_field, "lines with this field are scored against it");
   app.add_option("--lang-field", lang_field, "scores are also given per value of this field");
   app.add_option("--batch", batch, "texts classified together")->check(CLI::Range(1, 65536));
@@ -106,14 +124,16 @@ int main(int argc, char** argv) {
   auto predictor = Predictor::Load(dir);
   if (!predictor.ok()) return Fail(predictor.status().message());
   const ModelPackage& package = (*predictor)->package();
+  if (pair_field.empty()) pair_field = package.text_pair_field;
+  if (package.text_pair_field.empty()) pair_field.clear();
   const auto t0 = std::chrono::steady_clock::now();
   std::map<std::string, Tally> by_lang;
   Tally total;
   int64_t classified = 0, line_number = 0;
   std::vector<nlohmann::json> rows;
-  std::vector<std::string> texts;
+  std::vector<std::string> texts, pairs;
   auto flush = [&]() -> Status {
-    auto predictions = (*predictor)->Classify(texts);
+    auto predictions = (*predictor)->Classify(texts, pairs);
     if (!predictions.ok()) return predictions.status();
     for (size_t i = 0; i < rows.size(); ++i) {
       Score(rows[i], (*predictions)[i], package, label_field, lang_field, &total, &by_lang);
@@ -123,6 +143,7 @@ int main(int argc, char** argv) {
     classified += static_cast<int64_t>(rows.size());
     rows.clear();
     texts.clear();
+    pairs.clear();
     return Status::Ok();
   };
   std::ifstream file;
@@ -139,10 +160,7 @@ int main(int argc, char** argv) {
     const std::string where = input_name + ":" + std::to_string(line_number) + ": ";
     nlohmann::json row = nlohmann::json::parse(line, nullptr, false);
     if (row.is_discarded() || !row.is_object()) return Fail(where + "not a JSON object");
-    if (!row.contains(text_field) || !row[text_field].is_string()) {
-      return Fail(where + "no string field \"" + text_field + "\" (--text-field names another)");
-    }
-    texts.push_back(row[text_field].get<std::string>());
+    if (Status s = TakeTexts(row, text_field, pair_field, &texts, &pairs); !s.ok()) return Fail(where + s.message());
     rows.push_back(std::move(row));
     if (static_cast<int>(rows.size()) == batch) {
       if (Status s = flush(); !s.ok()) return Fail(where + s.message());

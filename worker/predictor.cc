@@ -26,30 +26,52 @@ StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& dir) {
   return p;
 }
 
-StatusOr<std::vector<Prediction>> Predictor::Classify(const std::vector<std::string>& texts) {
+Status Predictor::EncodeRow(const std::vector<std::string>& texts, const std::vector<std::string>& pairs, size_t i,
+                           std::vector<int>* ids, size_t* second) const {
+  const auto max_ids = static_cast<size_t>(package_.max_length);
+  if (package_.text_pair_field.empty()) {
+    PS_RETURN_IF_ERROR(tokenizer_->Encode(texts[i], max_ids, ids));
+  } else {
+    PS_RETURN_IF_ERROR(tokenizer_->EncodePair(texts[i], pairs[i], max_ids, ids, second));
+  }
+  if (ids->empty()) ids->push_back(tokenizer_->unk_id());  // as the shards encode an empty text
+  return Status::Ok();
+}
+
+StatusOr<std::vector<Prediction>> Predictor::Classify(const std::vector<std::string>& texts,
+                                                      const std::vector<std::string>& pairs) {
   std::vector<Prediction> out;
   if (texts.empty()) return out;
+  if (!package_.text_pair_field.empty() && pairs.size() != texts.size()) {
+    return Status::Error("a text-pair model (" + package_.text_pair_field + "): " + std::to_string(pairs.size()) +
+                         " second texts for " + std::to_string(texts.size()) + " texts");
+  }
   const int64_t n = static_cast<int64_t>(texts.size());
   std::vector<std::vector<int>> ids(texts.size());
+  std::vector<size_t> second(texts.size(), 0);
   int64_t longest = 1;
   for (size_t i = 0; i < texts.size(); ++i) {
-    PS_RETURN_IF_ERROR(tokenizer_->Encode(texts[i], static_cast<size_t>(package_.max_length), &ids[i]));
-    if (ids[i].empty()) ids[i].push_back(tokenizer_->unk_id());  // as the shards encode an empty text
+    PS_RETURN_IF_ERROR(EncodeRow(texts, pairs, i, &ids[i], &second[i]));
     longest = std::max<int64_t>(longest, static_cast<int64_t>(ids[i].size()));
   }
   auto id_tensor = torch::zeros({n, longest}, torch::kLong);
   auto pad = torch::ones({n, longest}, torch::kBool);
+  auto types = torch::zeros({n, longest}, torch::kLong);
   auto id_a = id_tensor.accessor<int64_t, 2>();
   auto pad_a = pad.accessor<bool, 2>();
+  auto types_a = types.accessor<int64_t, 2>();
   for (int64_t r = 0; r < n; ++r) {
     const auto& row = ids[static_cast<size_t>(r)];
+    const size_t from = second[static_cast<size_t>(r)];
     for (size_t t = 0; t < row.size(); ++t) {
       id_a[r][static_cast<int64_t>(t)] = row[t];
       pad_a[r][static_cast<int64_t>(t)] = false;
+      types_a[r][static_cast<int64_t>(t)] = from > 0 && t >= from ? 1 : 0;
     }
   }
   torch::NoGradGuard no_grad;
-  auto probs = torch::softmax(model_->forward(id_tensor, pad), 1).contiguous();
+  const torch::Tensor typed = package_.text_pair_field.empty() ? torch::Tensor() : types;
+  auto probs = torch::softmax(model_->forward(id_tensor, pad, typed), 1).contiguous();
   auto probs_a = probs.accessor<float, 2>();
   const int64_t classes = probs.size(1);
   for (int64_t r = 0; r < n; ++r) {

@@ -27,12 +27,18 @@ class Predictor {
   // Loads DIR (model.json, weights, tokenizer); errors name the file.
   static StatusOr<std::unique_ptr<Predictor>> Load(const std::string& dir);
 
-  // Classifies `texts` in one batch.
-  StatusOr<std::vector<Prediction>> Classify(const std::vector<std::string>& texts);
+  // Classifies `texts` in one batch; a pair model (package().text_pair_field
+  // set) classifies each text with its `pairs` entry as a text pair.
+  StatusOr<std::vector<Prediction>> Classify(const std::vector<std::string>& texts,
+                                             const std::vector<std::string>& pairs = {});
   const ModelPackage& package() const { return package_; }
 
  private:
   Predictor() = default;
+  // The ids of texts[i] (and pairs[i]), truncated to the model's length;
+  // where the pair's second text begins.
+  Status EncodeRow(const std::vector<std::string>& texts, const std::vector<std::string>& pairs, size_t i,
+                   std::vector<int>* ids, size_t* second) const;
   ModelPackage package_;
   std::unique_ptr<Tokenizer> tokenizer_;
   EncoderClassifier model_{nullptr};

@@ -98,7 +98,7 @@ StatusOr<double> DataParallelStep::Step(const std::vector<Batch>& micro_batches,
       continue;
     }
     // The backward of the scaled loss sum (the sync makes it the union's mean).
-    auto scored = model_->ForwardScored(batch.ids, batch.pad, batch.labels);
+    auto scored = model_->ForwardScored(batch.ids, batch.pad, batch.labels, batch.types);
     LossSum loss = HeadLoss(scored.logits, scored.targets);
     if (loss.count == 0) {  // no token of this micro-batch is scored
       sync_->BeginBackward(0, 0, last);

@@ -19,6 +19,7 @@
 #include <sstream>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "command.h"
 #include "common/hf_checkpoint.h"
@@ -77,6 +78,17 @@ class PretrainedTest : public ::testing::Test {
     return nlohmann::json::parse(text.str());
   }
 
+  // The sweep's one trial completed its 60 steps, and its loss fell.
+  static void ExpectCompletedWithAFallingLoss(const std::string& run) {
+    JournalReader j(run + "/journal.db");
+    ASSERT_TRUE(j.ok());
+    EXPECT_EQ(j.Scalar("SELECT state FROM trials WHERE id=1"), "completed");
+    const double first = std::stod(j.Scalar("SELECT loss FROM progress WHERE trial_id=1 ORDER BY step LIMIT 1"));
+    const double last = std::stod(j.Scalar("SELECT loss FROM progress WHERE trial_id=1 ORDER BY step DESC LIMIT 1"));
+    EXPECT_LT(last, first) << "the loss did not fall";
+    EXPECT_EQ(j.Scalar("SELECT MAX(step) FROM progress WHERE trial_id=1"), "60");
+  }
+
   // Fine-tunes the checkpoint `name` by a sweep of 60 steps on 2 ranks and
   // checks what it made: shards of the checkpoint's tokenizer (`ids`), a
   // falling loss, weights from the checkpoint, and an export that classifies.
@@ -92,13 +104,7 @@ class PretrainedTest : public ::testing::Test {
     EXPECT_EQ(manifest["tokenizer"]["vocab_size"], vocab);
     EXPECT_EQ(manifest["tokenizer"]["file"], tokenizer_file);
 
-    JournalReader j(run + "/journal.db");
-    ASSERT_TRUE(j.ok());
-    EXPECT_EQ(j.Scalar("SELECT state FROM trials WHERE id=1"), "completed");
-    const double first = std::stod(j.Scalar("SELECT loss FROM progress WHERE trial_id=1 ORDER BY step LIMIT 1"));
-    const double last = std::stod(j.Scalar("SELECT loss FROM progress WHERE trial_id=1 ORDER BY step DESC LIMIT 1"));
-    EXPECT_LT(last, first) << "the loss did not fall";
-    EXPECT_EQ(j.Scalar("SELECT MAX(step) FROM progress WHERE trial_id=1"), "60");
+    ExpectCompletedWithAFallingLoss(run);
 
     // Rank 0 started from the checkpoint's weights.
     auto logs = RunCommand("grep -rh 'encoder initialised with' " + Quote(run));
@@ -176,6 +182,59 @@ TEST_F(PretrainedTest, ARobertaCheckpointWithItsByteLevelBpeFineTunesAndItsExpor
 
 TEST_F(PretrainedTest, AnUncasedDistilBertCheckpointWithItsWordPieceFineTunesAndItsExportClassifies) {
   FineTuneAndClassify("distilbert", "distilbert", "wordpiece", "tokenizer.json", "DistilBertForSequenceClassification");
+}
+
+// Text pairs on a BERT checkpoint: is the second text in the first's
+// language? The sweep encodes each pair as [CLS] a [SEP] b [SEP] with token
+// types, the loss falls, and the export classifies pairs read from the field
+// its data had.
+TEST_F(PretrainedTest, ACasedBertCheckpointFineTunesOnTextPairsWithTokenTypes) {
+  const std::string pairs = *dir_ + "/pairs.jsonl";
+  {
+    std::vector<nlohmann::json> rows;
+    std::ifstream data(POLYSWEEP_DEFAULT_DATA);
+    for (std::string line; std::getline(data, line);) rows.push_back(nlohmann::json::parse(line));
+    std::ofstream out(pairs);
+    for (size_t i = 0; i + 1 < rows.size(); i += 7) {
+      // Every other pair takes its second text from the next row of the same
+      // language, the others from the next row of another.
+      const bool same = i % 2 == 0;
+      size_t j = i + 1;
+      while (j < rows.size() && (rows[j]["lang"] == rows[i]["lang"]) != same) ++j;
+      if (j == rows.size()) continue;
+      nlohmann::json pair = {{"text", rows[i]["text"]}, {"second", rows[j]["text"]}, {"lang", rows[i]["lang"]},
+                             {"label", rows[i]["lang"] == rows[j]["lang"] ? "same" : "other"}};
+      out << pair.dump() << "\n";
+    }
+  }
+  const std::string path = Config("bert-pairs", Fixture("bert"));
+  std::string text = testing_util::ReadText(path);
+  const std::string from = "data: {files: [" POLYSWEEP_DEFAULT_DATA "], group_field: group, max_per_language: 120}";
+  text.replace(text.find(from), from.size(), "data: {files: [" + pairs + "], text_pair_field: second}");
+  std::ofstream(path) << text;
+  auto sweep = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(path));
+  ASSERT_EQ(sweep.exit_code, 0) << sweep.out << sweep.err;
+
+  const std::string run = *dir_ + "/bert-pairs";
+  auto manifest = ReadJson(run + "/data/manifest.json");
+  const std::string shard = run + "/data/" + manifest["shards"][0]["file"].get<std::string>();
+  uint32_t version = 0;
+  std::ifstream(shard, std::ios::binary).seekg(8).read(reinterpret_cast<char*>(&version), sizeof version);
+  EXPECT_EQ(version, 3u) << "the shards do not record where each second text starts";
+  ExpectCompletedWithAFallingLoss(run);
+
+  EXPECT_EQ(ReadJson(run + "/model/model.json")["text_pair_field"], "second");
+  auto predicted = RunCommand("(head -n 40 " + Quote(pairs) + " | " + std::string(POLYSWEEP_BIN) + " predict " +
+                              Quote(run + "/model") + ")");
+  ASSERT_EQ(predicted.exit_code, 0) << predicted.err;
+  EXPECT_NE(predicted.err.find("classified 40 texts"), std::string::npos) << predicted.err;
+  EXPECT_NE(predicted.err.find("accuracy"), std::string::npos) << predicted.err;
+  auto single = RunCommand("(head -n 3 " POLYSWEEP_DEFAULT_DATA " | " + std::string(POLYSWEEP_BIN) + " predict " +
+                           Quote(run + "/model") + ")");
+  EXPECT_NE(single.exit_code, 0);
+  EXPECT_NE(single.err.find("stdin:1: no string field \"second\": the model classifies text pairs"),
+            std::string::npos)
+      << single.err;
 }
 
 // A rank killed mid-trial: the next attempt resumes from the fine-tuned

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 
 #include <chrono>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -58,14 +59,18 @@ int WaitSweep(pid_t pid, std::chrono::seconds limit) {
 
 // Runs the sweep of WriteConfig(dir, name, extra) to its end, within
 // `limit`; true when it finished with exit code 0 (its log is dir/sweep.log).
-::testing::AssertionResult RunSweep(const std::string& dir, const std::string& name, const std::string& extra,
-                                    std::chrono::seconds limit) {
-  const std::string config = WriteConfig(dir, name, extra), log = dir + "/sweep.log";
+::testing::AssertionResult RunSweepOf(const std::string& dir, const std::string& config, std::chrono::seconds limit) {
+  const std::string log = dir + "/sweep.log";
   const pid_t pid = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, log);
   if (pid <= 0) return ::testing::AssertionFailure() << "cannot start polysweep sweep";
   const int code = WaitSweep(pid, limit);
   if (code != 0) return ::testing::AssertionFailure() << "sweep exited " << code << "\n" << ReadText(log);
   return ::testing::AssertionSuccess();
+}
+
+::testing::AssertionResult RunSweep(const std::string& dir, const std::string& name, const std::string& extra,
+                                    std::chrono::seconds limit) {
+  return RunSweepOf(dir, WriteConfig(dir, name, extra), limit);
 }
 
 TEST(SchedulerSweep, AshaPrunesEarlyAndPromotedTrialsResumeFromTheirCheckpoints) {
@@ -262,6 +267,59 @@ TEST(SchedulerSweep, APromotedTrialTrainsOnInTheSameAttemptWithoutACheckpoint) {
   EXPECT_NE(trial_log.find("resumed from the checkpoint at step 10"), std::string::npos) << trial_log;
   EXPECT_EQ(trial_log.find("paused at step 30"), std::string::npos) << trial_log;
   EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM transitions WHERE trial_id=" + best + " AND to_state='paused'"), "1");
+  std::filesystem::remove_all(dir);
+}
+
+TEST(SchedulerSweep, EpochsAreAHyperparameterAndAshaCountsThem) {
+  ASSERT_TRUE(std::filesystem::exists(POLYSWEEP_DEFAULT_DATA)) << "run scripts/make-default-data first";
+  const std::string dir = testing_util::FreshDir("asha-epochs");
+  // Four trials: batch 16 or 32 per rank, 1 or 2 epochs. ASHA's rungs are
+  // at half an epoch and one epoch, which each trial reaches at its own step.
+  const std::string config = dir + "/sweep.yaml";
+  std::ofstream(config) << testing_util::TinySweepHead("asha-epochs", dir + "/run", POLYSWEEP_DEFAULT_DATA)
+                        << "trial: {ranks: 2, threads_per_rank: 1, checkpoint_every: 0}\n"
+                        << "search:\n  algorithm: grid\n  space:\n"
+                        << "    batch_size: {type: choice, values: [16, 32]}\n"
+                        << "    epochs: {type: choice, values: [1, 2]}\n"
+                        << "training: {warmup_ratio: 0.05, lr: 0.003}\n"
+                        << "max_concurrent: 2\n"
+                        << "scheduler: {type: asha, unit: epochs, grace: 0.5, reduction_factor: 2}\n"
+                        << "budget: {max_trials: 4, eval_every: 0, log_every: 5}\n";
+  ASSERT_TRUE(RunSweepOf(dir, config, std::chrono::seconds(420)));
+  const std::string run = dir + "/run", log = dir + "/sweep.log";
+  std::stringstream manifest_text;
+  manifest_text << std::ifstream(run + "/data/manifest.json").rdbuf();
+  const std::string manifest = manifest_text.str();
+  int64_t train = 0;
+  const std::regex train_count(R"("train":\s*(\d+))");
+  for (std::sregex_iterator it(manifest.begin(), manifest.end(), train_count), end; it != end; ++it) {
+    train += std::stoll((*it)[1]);
+  }
+  ASSERT_GT(train, 0) << manifest;
+
+  JournalReader j(run + "/journal.db");
+  ASSERT_TRUE(j.ok());
+  EXPECT_EQ(j.Scalar("SELECT state FROM sweeps"), "finished");
+  std::set<std::string> first_rungs;
+  for (const auto& t : j.Query("SELECT id, hparams FROM trials ORDER BY id")) {
+    const std::string where = " WHERE trial_id=" + t[0];
+    const int batch = std::stoi(std::regex_replace(t[1], std::regex(R"(.*"batch_size":\s*"?(\d+).*)"), "$1"));
+    const double epochs = std::stod(std::regex_replace(t[1], std::regex(R"(.*"epochs":\s*"?([0-9.]+).*)"), "$1"));
+    const double per_epoch = static_cast<double>(train) / (batch * 2);
+    // The trial's length is its own epochs of its own batch size.
+    EXPECT_EQ(j.Scalar("SELECT MAX(max_steps) FROM progress" + where),
+              std::to_string(static_cast<int64_t>(std::ceil(epochs * per_epoch - 1e-9))))
+        << t[1];
+    // It paused for rung 0 after half an epoch of its own steps.
+    const std::string rung = j.Scalar("SELECT MIN(step) FROM decisions" + where + " AND kind IN ('rung', 'continue')");
+    EXPECT_EQ(rung, std::to_string(std::llround(0.5 * per_epoch))) << t[1] << "\n" << ReadText(log);
+    first_rungs.insert(rung);
+  }
+  EXPECT_EQ(first_rungs.size(), 2u) << "batch 16 and 32 should meet rung 0 at different steps";
+  std::map<std::string, int> outcomes;
+  for (const auto& row : j.Query("SELECT state FROM trials")) outcomes[row[0]]++;
+  EXPECT_EQ(outcomes["completed"] + outcomes["pruned"], 4) << ReadText(log);
+  EXPECT_GE(outcomes["completed"], 1) << ReadText(log);
   std::filesystem::remove_all(dir);
 }
 

@@ -189,6 +189,28 @@ TEST_F(ConfigTest, FullConfigParsesIntoStruct) {
   EXPECT_EQ(c.budget.log_every, 5);
 }
 
+TEST_F(ConfigTest, EpochsAsAHyperparameterWithRungsInEpochs) {
+  const std::string yaml = "name: t\ndata:\n  files: [" + data_ + "]\nsearch:\n  space:\n"
+                           "    epochs: {type: choice, values: [2, 3, 4]}\n"
+                           "budget:\n  max_trials: 3\n"
+                           "scheduler:\n  type: asha\n  unit: epochs\n  grace: 0.5\n  reduction_factor: 2\n";
+  auto c = Load(yaml);
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_EQ(c->budget.epochs, 0);
+  EXPECT_EQ(c->budget.max_steps, 0);
+  EXPECT_EQ(c->scheduler.unit, BudgetUnit::kEpochs);
+  EXPECT_DOUBLE_EQ(c->scheduler.grace_epochs, 0.5);
+  EXPECT_DOUBLE_EQ(MostEpochs(*c), 4);
+  // The default grace in epochs is one epoch; a fixed epochs hyperparameter is a budget too.
+  auto fixed = Load("name: t\ndata:\n  files: [" + data_ + "]\nsearch:\n  space:\n"
+                    "    lr: {type: uniform, low: 0.1, high: 0.2}\nbudget:\n  max_trials: 3\n"
+                    "training:\n  epochs: 3\nscheduler:\n  type: hyperband\n  unit: epochs\n");
+  ASSERT_TRUE(fixed.ok()) << fixed.status().message();
+  EXPECT_DOUBLE_EQ(fixed->scheduler.grace_epochs, 1);
+  EXPECT_DOUBLE_EQ(fixed->training.epochs, 3);
+  EXPECT_DOUBLE_EQ(MostEpochs(*fixed), 3);
+}
+
 TEST_F(ConfigTest, FineTuningControlsAndEngineKeys) {
   std::string yaml = Minimal("trial:\n"
                                     "  threads_per_rank: auto\n"
@@ -443,6 +465,9 @@ TEST_F(ConfigTest, BadConfigsNameFileLineAndKey) {
        "10: model.task", "needs a label per token"},
       {"an F1 metric for masked_lm", Minimal("model: {task: masked_lm}\nmetric:\n  name: macro_f1\n"),
        "11: metric.name", "macro_f1 is not defined for model.task masked_lm"},
+      {"text pairs for masked_lm",
+       Minimal("model: {task: masked_lm}\n").replace(Minimal().find("search:"), 0, "  text_pair_field: second\n"),
+       "4: data.text_pair_field", "model.task masked_lm reads single texts"},
       {"mask_prob out of range", Minimal("model: {task: masked_lm}\ntraining:\n  mask_prob: 1.0\n"),
        "11: training.mask_prob", "mask_prob"},
       {"model.init that does not exist", Minimal("model:\n  init: /nonexistent/model\n"), "10: model.init",
@@ -499,10 +524,30 @@ TEST_F(ConfigTest, BadConfigsNameFileLineAndKey) {
       {"duplicate nested key", Minimal("model:\n  layers: 2\n  layers: 3\n"), "11: model.layers",
        "duplicate key"},
       {"both max_steps and epochs", Minimal("").replace(Minimal().find("  max_steps"), 0, "  epochs: 1\n"),
-       "8: budget", "exactly one of max_steps and epochs"},
+       "8: budget", "set one of max_steps and epochs, not both"},
       {"neither max_steps nor epochs",
        Minimal().replace(Minimal().find("  max_steps: 10"), 15, "  log_every: 5"), "8: budget",
-       "exactly one of max_steps and epochs"},
+       "set one of max_steps and epochs (or make epochs a hyperparameter"},
+      {"searched epochs with a step budget", space_head + "    epochs: {type: int, low: 2, high: 4}\n" + budget,
+       "6: search.space.epochs", "remove budget.max_steps"},
+      {"searched epochs and budget.epochs",
+       space_head + "    epochs: {type: int, low: 2, high: 4}\nbudget:\n  epochs: 3\n", "6: search.space.epochs",
+       "budget.epochs also sets every trial's epochs: keep one of them"},
+      {"searched epochs from 0",
+       space_head + "    epochs: {type: uniform, low: 0, high: 3}\nbudget:\n  max_trials: 2\n",
+       "6: search.space.epochs", "every value must be > 0"},
+      {"fixed epochs of 0",
+       space_head + "    lr: {type: uniform, low: 0.1, high: 0.2}\nbudget:\n  max_trials: 2\ntraining:\n  epochs: 0\n",
+       "10: training.epochs", "must be > 0"},
+      {"rungs in epochs on a step budget", Minimal("scheduler:\n  type: asha\n  unit: epochs\n"),
+       "11: scheduler.unit", "budget.max_steps counts steps"},
+      {"epoch grace not below the longest trial",
+       space_head + "    epochs: {type: int, low: 2, high: 4}\nbudget:\n  max_trials: 2\n"
+                    "scheduler:\n  type: asha\n  unit: epochs\n  grace: 4\n",
+       "12: scheduler.grace", "not below the longest trial's 4 epochs"},
+      {"unknown scheduler unit", Minimal("scheduler:\n  unit: minutes\n"), "10: scheduler.unit", "steps or epochs"},
+      {"grace of part of a step", Minimal("scheduler:\n  type: asha\n  grace: 2.5\n"), "11: scheduler.grace",
+       "integer"},
       {"missing data file", Minimal().replace(Minimal().find(data_), data_.size(), dir_ + "/absent.jsonl"),
        "3: data.files[0]", "no such file: " + dir_ + "/absent.jsonl"},
       {"unknown metric name", Minimal("metric:\n  name: f2\n"), "10: metric.name", "unknown metric"},

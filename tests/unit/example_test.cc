@@ -186,6 +186,36 @@ TEST(ParseExampleLine, RejectsBadLanguageCodes) {
   }
 }
 
+TEST(ParseExampleLine, TextPairFieldWhenConfigured) {
+  ExampleFields pairs;
+  pairs.text_pair = "hypothesis";
+  auto ex = ParseExampleLine(R"({"text": "Es regnet.", "hypothesis": "Die Straße ist nass.", "label": "entailment",
+                                 "lang": "de"})",
+                             pairs);
+  ASSERT_TRUE(ex.ok()) << ex.status().message();
+  EXPECT_EQ(ex->text, "Es regnet.");
+  EXPECT_EQ(ex->text_pair, "Die Straße ist nass.");
+
+  auto missing = ParseExampleLine(R"({"text": "x", "label": "a", "lang": "en"})", pairs);
+  ASSERT_FALSE(missing.ok());
+  EXPECT_EQ(missing.status().message(), "missing field \"hypothesis\"");
+  auto blank = ParseExampleLine(R"({"text": "x", "hypothesis": " \t", "label": "a", "lang": "en"})", pairs);
+  ASSERT_FALSE(blank.ok());
+  EXPECT_EQ(blank.status().message(), "field \"hypothesis\" is empty");
+  auto number = ParseExampleLine(R"({"text": "x", "hypothesis": 3, "label": "a", "lang": "en"})", pairs);
+  ASSERT_FALSE(number.ok());
+  EXPECT_EQ(number.status().message(), "field \"hypothesis\" must be a string");
+
+  auto header = ParseTsvHeader("text\tlabel\tlang\thypothesis", pairs);
+  ASSERT_TRUE(header.ok()) << header.status().message();
+  auto row = ParseTsvLine("Il pleut.\tentailment\tfr\tLa rue est mouillée.", *header);
+  ASSERT_TRUE(row.ok()) << row.status().message();
+  EXPECT_EQ(row->text_pair, "La rue est mouillée.");
+  auto no_column = ParseTsvHeader("text\tlabel\tlang", pairs);
+  ASSERT_FALSE(no_column.ok());
+  EXPECT_EQ(no_column.status().message(), "header has no column \"hypothesis\"");
+}
+
 TEST(ParseExampleLine, GroupFieldWhenConfigured) {
   ExampleFields with_group;
   with_group.group = "group";

@@ -45,6 +45,21 @@ TEST(Preview, AshaRungsHoldAThirdOfTheRungBelow) {
       << *text;
 }
 
+TEST(Preview, RungsInEpochsAndEpochsAsAHyperparameter) {
+  SweepConfig c = Parse("    epochs: {type: choice, values: [2, 4]}\n"
+                        "scheduler: {type: asha, unit: epochs, grace: 0.5, reduction_factor: 2}\n"
+                        "budget: {max_trials: 4}\n");
+  auto text = RenderPreview(c);
+  ASSERT_TRUE(text.ok()) << text.status().message();
+  EXPECT_NE(text->find("each trial trains the epochs it draws (search.space.epochs)"), std::string::npos) << *text;
+  EXPECT_NE(text->find("rungs at epochs 0.5, 1, 2, then each trial's last"), std::string::npos) << *text;
+  SweepConfig steps = Parse("scheduler: {type: asha, grace: 20}\nbudget: {max_trials: 4, epochs: 2}\n");
+  text = RenderPreview(steps);
+  ASSERT_TRUE(text.ok()) << text.status().message();
+  EXPECT_NE(text->find("each trial trains 2 epochs"), std::string::npos) << *text;
+  EXPECT_NE(text->find("scheduler.unit: epochs counts rungs in epochs"), std::string::npos) << *text;
+}
+
 TEST(Preview, HyperbandShowsEachBracket) {
   SweepConfig c = Parse("scheduler: {type: hyperband, grace: 10, reduction_factor: 2, brackets: 2}\n"
                         "budget: {max_trials: 5, max_steps: 40}\n");

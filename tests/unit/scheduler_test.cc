@@ -366,6 +366,78 @@ TEST(MedianScheduler, NeedsMinTrialsBeforeStoppingAnyone) {
   EXPECT_TRUE(s->Report(4, 100, 0.0));   // three others now
 }
 
+// scheduler.unit epochs: trials of 100, 50 and 200 steps per epoch (batch
+// sizes 16, 32 and 8) meet at the rung of one epoch, each at its own step.
+SchedulerConfig EpochConfig(SchedulerKind kind, double grace_epochs, double rf) {
+  SchedulerConfig c = Config(kind, 0, rf);
+  c.unit = BudgetUnit::kEpochs;
+  c.grace_epochs = grace_epochs;
+  return c;
+}
+
+TEST(AshaScheduler, RungsInEpochsStopEachTrialAtItsOwnStep) {
+  auto s = MakeScheduler(EpochConfig(SchedulerKind::kAsha, 1, 3));
+  const std::map<uint64_t, double> steps_per_epoch = {{1, 100}, {2, 50}, {3, 200}};
+  for (const auto& [t, spe] : steps_per_epoch) s->SetStepsPerUnit(t, spe);
+  EXPECT_EQ(s->FirstStop(1, 400), 100);
+  EXPECT_EQ(s->FirstStop(2, 200), 50);
+  EXPECT_EQ(s->FirstStop(3, 800), 200);
+  EXPECT_EQ(s->FirstStop(2, 30), 30);  // a trial shorter than the grace trains to its end
+  s->Paused(2, 100, 9.0);  // trial 2 at two epochs: not a rung, no result
+  s->Paused(1, 100, 0.3);
+  s->Paused(3, 200, 0.5);
+  EXPECT_FALSE(s->Promote(false));  // a rung of 2: floor(2 / 3) = 0
+  s->Paused(2, 50, 0.9);
+  auto p = s->Promote(false);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->trial, 2u);
+  EXPECT_EQ(p->rung, 0);
+  EXPECT_EQ(p->stop_at, 150);  // three epochs of trial 2
+  EXPECT_FALSE(s->Promote(false));
+
+  // Replayed into a fresh scheduler, the promotion is known as trial 2's from rung 0.
+  auto replayed = MakeScheduler(EpochConfig(SchedulerKind::kAsha, 1, 3));
+  for (const auto& [t, spe] : steps_per_epoch) replayed->SetStepsPerUnit(t, spe);
+  replayed->Paused(1, 100, 0.3);
+  replayed->Paused(2, 50, 0.9);
+  replayed->Paused(3, 200, 0.5);
+  replayed->Promoted(2, 150);
+  EXPECT_FALSE(replayed->Promote(false));
+  auto idle = replayed->Promote(true);  // idle: the best not yet promoted trains on
+  ASSERT_TRUE(idle);
+  EXPECT_EQ(idle->trial, 3u);
+  EXPECT_EQ(idle->stop_at, 600);
+}
+
+TEST(AshaScheduler, AFractionalEpochGraceRoundsToAStepAndNeverToZero) {
+  auto s = MakeScheduler(EpochConfig(SchedulerKind::kAsha, 0.25, 2));
+  s->SetStepsPerUnit(1, 10);  // 2.5 steps: 3
+  s->SetStepsPerUnit(2, 1);   // 0.25 steps: 1, not 0
+  EXPECT_EQ(s->FirstStop(1, 100), 3);
+  EXPECT_EQ(s->FirstStop(2, 100), 1);
+}
+
+TEST(HyperbandScheduler, BracketsInEpochs) {
+  auto s = MakeScheduler(EpochConfig(SchedulerKind::kHyperband, 0.5, 2));
+  for (uint64_t t = 1; t <= 3; ++t) s->SetStepsPerUnit(t, 30);
+  EXPECT_EQ(s->FirstStop(1, 1000), 15);  // bracket 0: half an epoch
+  EXPECT_EQ(s->FirstStop(2, 1000), 30);  // bracket 1: one epoch
+  EXPECT_EQ(s->FirstStop(3, 1000), 60);  // bracket 2: two epochs
+}
+
+TEST(MedianScheduler, ComparesTrialsAtTheSameEpoch) {
+  auto s = MakeScheduler(EpochConfig(SchedulerKind::kMedian, 1, 3));
+  // Three trials of 100 steps per epoch report at epoch 1 (step 100); the
+  // fourth, of 50 steps per epoch, reaches epoch 1 at step 50.
+  for (uint64_t t = 1; t <= 3; ++t) {
+    s->SetStepsPerUnit(t, 100);
+    EXPECT_FALSE(s->Report(t, 100, 0.9));
+  }
+  s->SetStepsPerUnit(4, 50);
+  EXPECT_FALSE(s->Report(4, 25, 0.0));  // half an epoch: before the grace
+  EXPECT_TRUE(s->Report(4, 50, 0.1));   // epoch 1, below the others' median
+}
+
 // A coordinator restarted mid-sweep replays its journal's facts (in any
 // order) into a fresh scheduler and must then decide exactly as the one that
 // never stopped.

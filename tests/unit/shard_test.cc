@@ -6,8 +6,10 @@
 #include <gtest/gtest.h>
 #include <stdlib.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 
 #include "common/json_fields.h"
 #include "common/manifest.h"
@@ -53,6 +55,46 @@ TEST_F(ShardFiles, RoundTripThroughTheMemoryMap) {
     EXPECT_EQ((*s)->label(i), i % 3);
     EXPECT_EQ((*s)->lang(i), 2);
   }
+}
+
+TEST_F(ShardFiles, TextPairsRoundTripAsVersionThreeAndSingleTextsStayVersionTwo) {
+  ShardData d;
+  d.Add({1, 2, 3}, 0, 0);                                          // a single text first
+  d.AddPair({1, 7, 8, 2, 9, 2}, std::vector<int32_t>{1}, 0, 4);    // [CLS] a a [SEP] b [SEP]
+  d.AddPair({1, 7, 2, 9, 9, 9, 2}, std::vector<int32_t>{0}, 0, 3);
+  auto info = WriteShard(dir_ + "/pairs.bin", d);
+  ASSERT_TRUE(info.ok()) << info.status().message();
+  auto s = MappedShard::Open(dir_ + "/pairs.bin", ChecksumHex(info->checksum));
+  ASSERT_TRUE(s.ok()) << s.status().message();
+  EXPECT_EQ((*s)->version(), 3u);
+  EXPECT_TRUE((*s)->has_pairs());
+  EXPECT_EQ((*s)->pair_start(0), 0u);
+  EXPECT_EQ((*s)->pair_start(1), 4u);
+  EXPECT_EQ((*s)->pair_start(2), 3u);
+  EXPECT_EQ((*s)->length(2), 7u);
+  EXPECT_EQ((*s)->label(1), 1);
+
+  auto single = WriteShard(dir_ + "/single.bin", Sample(5, 0));
+  ASSERT_TRUE(single.ok());
+  auto v2 = MappedShard::Open(dir_ + "/single.bin");
+  ASSERT_TRUE(v2.ok());
+  EXPECT_EQ((*v2)->version(), 2u);  // what older readers read
+  EXPECT_FALSE((*v2)->has_pairs());
+  EXPECT_EQ((*v2)->pair_start(3), 0u);
+
+  // A pair start past its example's end is corruption, caught at open.
+  std::string bytes;
+  {
+    std::ifstream in(dir_ + "/pairs.bin", std::ios::binary);
+    bytes.assign(std::istreambuf_iterator<char>(in), {});
+  }
+  const uint32_t past = 99;
+  std::memcpy(bytes.data() + bytes.size() - sizeof(uint32_t), &past, sizeof past);
+  std::ofstream(dir_ + "/bad.bin", std::ios::binary) << bytes;
+  auto bad = MappedShard::Open(dir_ + "/bad.bin");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("example 2's second text starts past its end"), std::string::npos)
+      << bad.status().message();
 }
 
 TEST_F(ShardFiles, AFlippedByteOrATruncationIsCaught) {
@@ -142,12 +184,14 @@ TEST_F(ShardFiles, VersionOneShardsStillReadAndNewerOnesAreRefused) {
   ASSERT_EQ((*s)->labels(1).size, 1u);
   EXPECT_EQ((*s)->labels(1)[0], 1);
 
-  h.version = 3;
+  h.version = 4;
   bytes.replace(0, sizeof h, reinterpret_cast<const char*>(&h), sizeof h);
-  std::ofstream(dir_ + "/v3.bin", std::ios::binary) << bytes;
-  auto future = MappedShard::Open(dir_ + "/v3.bin");
+  std::ofstream(dir_ + "/v4.bin", std::ios::binary) << bytes;
+  auto future = MappedShard::Open(dir_ + "/v4.bin");
   ASSERT_FALSE(future.ok());
-  EXPECT_NE(future.status().message().find("shard version 3"), std::string::npos) << future.status().message();
+  EXPECT_NE(future.status().message().find("shard version 4, and this polysweep reads versions 1 to 3"),
+            std::string::npos)
+      << future.status().message();
   EXPECT_NE(future.status().message().find("polysweep shard --force"), std::string::npos);
 }
 

@@ -453,6 +453,57 @@ TEST_F(ShardTest, TsvWithAHeaderReads) {
   ExpectFailure(bad + ":5: expected 4 tab-separated columns, got 5");
 }
 
+TEST_F(ShardTest, TextPairsAreEncodedTogetherWithinTheModelsLength) {
+  // Each row paired with the next row's text, as an inference or matching dataset is.
+  std::vector<std::string> lines;
+  for (size_t i = 0; i < Sample().size(); ++i) {
+    json r = json::parse(Sample()[i]);
+    r["second"] = json::parse(Sample()[(i + 1) % Sample().size()])["text"];
+    lines.push_back(r.dump());
+  }
+  config_.files = {Write("pairs.jsonl", lines)};
+  config_.text_pair_field = "second";
+  config_.pair_max_tokens = 24;
+  bool rebuilt = false;
+  auto data = Prepare(&rebuilt);
+  ASSERT_TRUE(data.ok()) << data.status().message();
+  auto tok = Tokenizer::Load(out_ + "/" + data->tokenizer_file);
+  ASSERT_TRUE(tok.ok()) << tok.status().message();
+  std::multiset<std::pair<std::vector<int>, uint32_t>> stored;
+  for (Split split : {kTrain, kValid, kTest}) {
+    auto set = ShardSet::Open(*data, out_, split);
+    ASSERT_TRUE(set.ok()) << set.status().message();
+    for (int64_t i = 0; i < (*set)->size(); ++i) {
+      const ExampleView v = (*set)->Get(i);
+      ASSERT_LE(v.length, 24u);
+      ASSERT_GT(v.pair_start, 0u);
+      ASSERT_LT(v.pair_start, v.length);
+      stored.insert({std::vector<int>(v.tokens, v.tokens + v.length), v.pair_start});
+    }
+  }
+  // Every row is stored as the tokenizer encodes its pair.
+  for (const std::string& line : lines) {
+    const json r = json::parse(line);
+    std::vector<int> ids;
+    size_t second = 0;
+    ASSERT_TRUE((*tok)->EncodePair(r["text"].get<std::string>(), r["second"].get<std::string>(), 24, &ids, &second).ok());
+    auto it = stored.find({ids, static_cast<uint32_t>(second)});
+    ASSERT_NE(it, stored.end()) << line;
+    stored.erase(it);
+  }
+  EXPECT_TRUE(stored.empty());
+  // The pair budget is part of what the shards are made from.
+  config_.pair_max_tokens = 32;
+  ASSERT_TRUE(Prepare(&rebuilt).ok());
+  EXPECT_TRUE(rebuilt);
+  // A row without its second text names the file, line and field.
+  lines[6] = Sample()[6];
+  const std::string bad = Write("bad-pairs.jsonl", lines);
+  config_.files = {bad};
+  fs::remove_all(out_);
+  ExpectFailure(bad + ":7: missing field \"second\"");
+}
+
 TEST_F(ShardTest, OverlongLineIsBad) {
   std::vector<std::string> lines(Sample().begin(), Sample().begin() + 10);
   config_.max_line_bytes = 64;

@@ -118,8 +118,9 @@ def dims(cfg):
     return cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_hidden_layers"]
 
 
-def reference(family, cfg, w, prefix, ids, pad_id):
-    """The encoder's last hidden states, from the papers' equations."""
+def reference(family, cfg, w, prefix, ids, pad_id, types=None):
+    """The encoder's last hidden states, from the papers' equations; `types`
+    are the token types of text pairs (all 0 when None)."""
     eps = cfg.get("layer_norm_eps", 1e-12)
     hidden, heads, layers = dims(cfg)
     p = lambda name: w[prefix + name]
@@ -130,7 +131,7 @@ def reference(family, cfg, w, prefix, ids, pad_id):
         positions = torch.arange(ids.shape[1]).expand_as(ids)
     x = p("embeddings.word_embeddings.weight")[ids] + p("embeddings.position_embeddings.weight")[positions]
     if family != "distilbert":
-        x = x + p("embeddings.token_type_embeddings.weight")[torch.zeros_like(ids)]
+        x = x + p("embeddings.token_type_embeddings.weight")[torch.zeros_like(ids) if types is None else types]
     x = layer_norm(x, p("embeddings.LayerNorm.weight"), p("embeddings.LayerNorm.bias"), eps)
     lin = lambda name, t: t @ p(name + ".weight").T + p(name + ".bias")
     batch, length, d = ids.shape[0], ids.shape[1], hidden // heads
@@ -301,8 +302,13 @@ def main():
     ids = torch.randint(3, VOCAB, (3, 9), generator=g)
     ids[0, 6:] = pad_id
     ids[1, 2:] = pad_id
+    # Text pairs: where the checkpoint has two token types, the second text's are 1.
+    types = torch.zeros_like(ids)
+    if cfg.get("type_vocab_size", 0) > 1:
+        types[0, 3:6] = 1
+        types[2, 5:] = 1
     with torch.no_grad():
-        hidden = reference(a.family, cfg, wf, prefix, ids, pad_id)
+        hidden = reference(a.family, cfg, wf, prefix, ids, pad_id, types)
         head = {"dense.weight": torch.randn(HIDDEN, HIDDEN, generator=g) * 0.2,
                 "dense.bias": torch.randn(HIDDEN, generator=g) * 0.1,
                 "weight": torch.randn(CLASSES, HIDDEN, generator=g) * 0.2,
@@ -312,7 +318,7 @@ def main():
         pooled = hidden[:, 0] @ head["dense.weight"].T + head["dense.bias"]
         pooled = torch.relu(pooled) if a.family == "distilbert" else torch.tanh(pooled)
         logits = pooled @ head["weight"].T + head["bias"]
-    out = {"input_ids": ids, "hidden": hidden, "logits": logits}
+    out = {"input_ids": ids, "token_type_ids": types, "hidden": hidden, "logits": logits}
     out.update({"head." + k: v for k, v in head.items()})
     write_safetensors(os.path.join(a.out, "reference.safetensors"), out, names_dtype)
 

@@ -64,8 +64,9 @@ class HfModelTest : public ::testing::Test {
     ASSERT_TRUE(reference.ok()) << reference.status().message();
     const auto ids = Reference(**reference, "input_ids");
     const auto pad = ids == config->pad_token_id;
+    const auto types = Reference(**reference, "token_type_ids");  // text pairs' second texts, where BERT's
     torch::NoGradGuard no_grad;
-    const auto hidden = model->Encode(ids, pad);
+    const auto hidden = model->Encode(ids, pad, types);
     const auto expected = Reference(**reference, "hidden");
     ASSERT_EQ(hidden.sizes(), expected.sizes());
     EXPECT_LT((hidden - expected).abs().max().item<double>(), 1e-5) << HfFamilyName(family) << " hidden states";
@@ -80,7 +81,7 @@ class HfModelTest : public ::testing::Test {
       }
       params[name].copy_(Reference(**reference, name));
     }
-    const auto logits = model->forward(ids, pad);
+    const auto logits = model->forward(ids, pad, types);
     EXPECT_LT((logits - Reference(**reference, "logits")).abs().max().item<double>(), 1e-5)
         << HfFamilyName(family) << " logits";
   }

@@ -28,6 +28,19 @@ TEST(MakeBatch, PadsToTheLongestExampleOnly) {
   EXPECT_LE(cut.ids.size(1), 2);
 }
 
+TEST(MakeBatch, TextPairsGetTokenTypesFromTheirSecondTextOn) {
+  TokenizedSplit s;
+  s.Add({2, 10, 11, 3, 12, 3}, 0, 0, 4);  // [CLS] a a [SEP] b [SEP]
+  s.Add({2, 10, 3}, 1, 0);                // a single text among pairs: all type 0
+  s.Add({2, 10, 3, 12, 13, 14, 3}, 1, 0, 3);
+  Batch b = MakeBatch(s, {0, 1, 2}, 0, 5);  // the third cut to 5 tokens
+  ASSERT_TRUE(b.types.defined());
+  EXPECT_TRUE(torch::equal(b.types, torch::tensor({{0, 0, 0, 0, 1}, {0, 0, 0, 0, 0}, {0, 0, 0, 1, 1}}, torch::kLong)))
+      << b.types;
+  // No pair in the batch: no types tensor (the model reads type 0).
+  EXPECT_FALSE(MakeBatch(s, {1}, 0, 8).types.defined());
+}
+
 TEST(EncoderClassifier, PaddingDoesNotChangeTheLogits) {
   ModelShape shape = testing_util::TinyShape(60, 4, 2, 32, 32, 0.0);
   torch::manual_seed(0);
