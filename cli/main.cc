@@ -151,6 +151,17 @@ void AddModelCommands(CLI::App& app, Options& o) {
   predict->allow_extras();
   predict->set_help_flag();
   predict->callback([&o, predict] { o.exit_code = Predict(o.model_dir, predict->remaining()); });
+  auto* evaluate = app.add_subcommand("evaluate", "score an exported model on a labelled JSON-lines file: the "
+                                                  "per-class report (precision, recall, F1, support), per language "
+                                                  "too (--report-json FILE: all of it as JSON)");
+  evaluate->add_option("model", o.model_dir, "model directory (<output_dir>/model)")->required();
+  evaluate->allow_extras();
+  evaluate->set_help_flag();
+  evaluate->callback([&o, evaluate] {
+    std::vector<std::string> rest = evaluate->remaining();
+    rest.push_back("--report");
+    o.exit_code = Predict(o.model_dir, rest);
+  });
 }
 
 // stop, pause and resume: the owner's commands to the running coordinator.

@@ -1,12 +1,14 @@
 // polysweep-predict: classifies JSON lines with an exported model (what
-// `polysweep predict MODEL [INPUT]` runs). Reads {"text": ...} objects from
-// INPUT or stdin (with the second text of a pair, for a model trained on
-// pairs, in the field its data had),
+// `polysweep predict MODEL [INPUT]` and `polysweep evaluate MODEL FILE`
+// run). Reads {"text": ...} objects from INPUT or stdin (with the second
+// text of a pair, for a model trained on pairs, in the field its data had),
 // writes each object back with "predicted" (the label) and "probability"
 // added. Lines that carry a label are scored: accuracy overall and per
-// language, on stderr at the end.
+// language, on stderr at the end; with --report (`evaluate`), the
+// per-class report of them instead of the lines.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <iostream>
@@ -17,6 +19,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "common/class_report.h"
+#include "common/files.h"
 #include "worker/allocator.h"
 #include "worker/hf_export.h"
 #include "worker/predictor.h"
@@ -26,37 +30,71 @@ using namespace polysweep;
 
 namespace {
 
-struct Tally {
-  int64_t seen = 0, right = 0;
+// The labelled lines' confusion counts, overall and per language: the
+// accuracy lines on stderr, or the per-class report (--report).
+class Scorer {
+ public:
+  Scorer(const ModelPackage& package, std::string label_field, std::string lang_field)
+      : package_(package), label_field_(std::move(label_field)), lang_field_(std::move(lang_field)),
+        total_(package.labels.size()) {}
+
+  void Add(const nlohmann::json& row, const Prediction& p) {
+    if (!row.contains(label_field_) || !row[label_field_].is_string()) return;
+    const auto& labels = package_.labels;
+    const auto gold = std::find(labels.begin(), labels.end(), row[label_field_].get<std::string>());
+    if (gold == labels.end()) {
+      ++unknown_;
+      return;
+    }
+    const auto k = static_cast<size_t>(gold - labels.begin());
+    total_.Add(k, static_cast<size_t>(p.label));
+    if (row.contains(lang_field_) && row[lang_field_].is_string()) {
+      by_lang_.try_emplace(row[lang_field_].get<std::string>(), labels.size()).first->second.Add(k, static_cast<size_t>(p.label));
+    }
+  }
+
+  // The accuracy over the labelled lines, overall and per language, on stderr.
+  void PrintAccuracy() const {
+    const ClassReport all = MakeClassReport(package_.labels, total_);
+    if (all.total > 0) {
+      char buf[200];
+      std::snprintf(buf, sizeof buf, "accuracy %.4f on %lld labelled lines", all.accuracy,
+                    static_cast<long long>(all.total));
+      std::cerr << buf << "\n";
+      for (const auto& [lang, r] : Languages()) {
+        std::snprintf(buf, sizeof buf, "  %-8s %.4f  (%lld)", lang.c_str(), r.accuracy, static_cast<long long>(r.total));
+        std::cerr << buf << "\n";
+      }
+    }
+    if (unknown_ > 0) {
+      std::cerr << unknown_ << " labelled lines carry a label the model does not know (not scored)\n";
+    }
+  }
+
+  // The per-class report and the languages' summary (on stdout), and the
+  // whole report as JSON into `json_path` when given.
+  Status Report(const std::string& json_path) const {
+    const ClassReport all = MakeClassReport(package_.labels, total_);
+    if (all.total == 0) return Status::Error("no line carries a label the model knows (--label-field names another)");
+    const auto langs = Languages();
+    std::cout << RenderClassReport(all) << "\n" << RenderLanguageSummary(langs);
+    if (json_path.empty()) return Status::Ok();
+    return WriteFileAtomic(json_path, ClassReportJson(all, langs));
+  }
+
+ private:
+  std::map<std::string, ClassReport> Languages() const {
+    std::map<std::string, ClassReport> out;
+    for (const auto& [lang, c] : by_lang_) out.emplace(lang, MakeClassReport(package_.labels, c));
+    return out;
+  }
+
+  const ModelPackage& package_;
+  std::string label_field_, lang_field_;
+  Confusion total_;
+  std::map<std::string, Confusion> by_lang_;
+  int64_t unknown_ = 0;
 };
-
-// The accuracy over the labelled lines, overall and per language, on stderr.
-void PrintAccuracy(const Tally& total, const std::map<std::string, Tally>& by_lang) {
-  if (total.seen == 0) return;
-  char buf[200];
-  std::snprintf(buf, sizeof buf, "accuracy %.4f on %lld labelled lines", static_cast<double>(total.right) / static_cast<double>(total.seen),
-                static_cast<long long>(total.seen));
-  std::cerr << buf << "\n";
-  for (const auto& [lang, t] : by_lang) {
-    std::snprintf(buf, sizeof buf, "  %-8s %.4f  (%lld)", lang.c_str(), static_cast<double>(t.right) / static_cast<double>(t.seen),
-                  static_cast<long long>(t.seen));
-    std::cerr << buf << "\n";
-  }
-}
-
-// A labelled row's prediction counted, overall and in its language.
-void Score(const nlohmann::json& row, const Prediction& p, const ModelPackage& package, const std::string& label_field,
-           const std::string& lang_field, Tally* total, std::map<std::string, Tally>* by_lang) {
-  if (!row.contains(label_field) || !row[label_field].is_string()) return;
-  const bool right = row[label_field].get<std::string>() == package.labels[static_cast<size_t>(p.label)];
-  total->seen++;
-  total->right += right;
-  if (row.contains(lang_field) && row[lang_field].is_string()) {
-    Tally& t = (*by_lang)[row[lang_field].get<std::string>()];
-    t.seen++;
-    t.right += right;
-  }
-}
 
 // The prediction written into its row: the label and its probability, and
 // on request every label's probability and the token ids.
@@ -91,44 +129,51 @@ int Fail(const std::string& message) {
   return 1;
 }
 
+struct Options {
+  std::string dir, input, text_field = "text", pair_field, label_field = "label", lang_field = "lang";
+  int batch = 64, threads = 0;
+  bool all_probs = false, with_ids = false, report = false;
+  std::string report_json, to_hf;
+};
+
+void AddOptions(CLI::App& app, Options* o) {
+  app.add_option("MODEL", o->dir, "the model directory a sweep exported (<output_dir>/model)")->required();
+  app.add_option("INPUT", o->input, "JSON lines to classify (default: stdin)");
+  app.add_option("--text-field", o->text_field, "the field holding the text");
+  app.add_option("--pair-field", o->pair_field, "a text-pair model: the field of the second text (default: its data's)");
+  app.add_option("--label-field", o->label_field, "lines with this field are scored against it");
+  app.add_option("--lang-field", o->lang_field, "scores are also given per value of this field");
+  app.add_option("--batch", o->batch, "texts classified together")->check(CLI::Range(1, 65536));
+  app.add_option("--threads", o->threads, "compute threads (default: all cores)")->check(CLI::Range(0, 1024));
+  app.add_flag("--probs", o->all_probs, "also write every label's probability (\"probs\")");
+  app.add_flag("--ids", o->with_ids, "also write the token ids each text was classified as (\"ids\")");
+  app.add_flag("--report", o->report,
+               "instead of the lines, print the per-class report of the labelled lines (precision, recall, F1, "
+               "support; per language too)");
+  app.add_option("--report-json", o->report_json, "with --report: also write the whole report as JSON to this file");
+  app.add_option("--to-hf", o->to_hf, "instead of classifying, write MODEL in Hugging Face's layout to this directory");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   KeepFreedMemory();
   CLI::App app{"polysweep predict: classify JSON lines from stdin with an exported model"};
-  std::string dir, text_field = "text", label_field = "label", lang_field = "lang", input_name = "stdin";
-  int batch = 64, threads = 0;
-  bool all_probs = false;
-  std::string input;
-  app.add_option("MODEL", dir, "the model directory a sweep exported (<output_dir>/model)")->required();
-  app.add_option("INPUT", input, "JSON lines to classify (default: stdin)");
-  app.add_option("--text-field", text_field, "the field holding the text");
-  std::string pair_field;
-  app.add_option("--pair-field", pair_field, "a text-pair model: the field of the second text (default: its data's)");
-  app.add_option("--label-field", label_field, "lines with this field are scored against it");
-  app.add_option("--lang-field", lang_field, "scores are also given per value of this field");
-  app.add_option("--batch", batch, "texts classified together")->check(CLI::Range(1, 65536));
-  app.add_option("--threads", threads, "compute threads (default: all cores)")->check(CLI::Range(0, 1024));
-  app.add_flag("--probs", all_probs, "also write every label's probability (\"probs\")");
-  bool with_ids = false;
-  app.add_flag("--ids", with_ids, "also write the token ids each text was classified as (\"ids\")");
-  std::string to_hf;
-  app.add_option("--to-hf", to_hf, "instead of classifying, write MODEL in Hugging Face's layout to this directory");
+  Options o;
+  AddOptions(app, &o);
   CLI11_PARSE(app, argc, argv);
-  if (!to_hf.empty()) {
-    Status written = ExportHfModel(dir, to_hf);
+  if (!o.to_hf.empty()) {
+    Status written = ExportHfModel(o.dir, o.to_hf);
     return written.ok() ? 0 : Fail(written.message());
   }
-  SetComputeThreads(threads > 0 ? threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
+  SetComputeThreads(o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
 
-  auto predictor = Predictor::Load(dir);
+  auto predictor = Predictor::Load(o.dir);
   if (!predictor.ok()) return Fail(predictor.status().message());
   const ModelPackage& package = (*predictor)->package();
-  if (pair_field.empty()) pair_field = package.text_pair_field;
-  if (package.text_pair_field.empty()) pair_field.clear();
+  std::string pair_field = package.text_pair_field.empty() ? "" : o.pair_field.empty() ? package.text_pair_field : o.pair_field;
   const auto t0 = std::chrono::steady_clock::now();
-  std::map<std::string, Tally> by_lang;
-  Tally total;
+  Scorer scorer(package, o.label_field, o.lang_field);
   int64_t classified = 0, line_number = 0;
   std::vector<nlohmann::json> rows;
   std::vector<std::string> texts, pairs;
@@ -136,8 +181,9 @@ int main(int argc, char** argv) {
     auto predictions = (*predictor)->Classify(texts, pairs);
     if (!predictions.ok()) return predictions.status();
     for (size_t i = 0; i < rows.size(); ++i) {
-      Score(rows[i], (*predictions)[i], package, label_field, lang_field, &total, &by_lang);
-      Annotate(rows[i], (*predictions)[i], package, all_probs, with_ids);
+      scorer.Add(rows[i], (*predictions)[i]);
+      if (o.report) continue;
+      Annotate(rows[i], (*predictions)[i], package, o.all_probs, o.with_ids);
       std::cout << rows[i].dump() << "\n";
     }
     classified += static_cast<int64_t>(rows.size());
@@ -147,12 +193,13 @@ int main(int argc, char** argv) {
     return Status::Ok();
   };
   std::ifstream file;
-  if (!input.empty()) {
-    file.open(input, std::ios::binary);
-    if (!file) return Fail(input + ": cannot open");
-    input_name = input;
+  std::string input_name = "stdin";
+  if (!o.input.empty()) {
+    file.open(o.input, std::ios::binary);
+    if (!file) return Fail(o.input + ": cannot open");
+    input_name = o.input;
   }
-  std::istream& in = input.empty() ? std::cin : file;
+  std::istream& in = o.input.empty() ? std::cin : file;
   std::string line;
   while (std::getline(in, line)) {
     ++line_number;
@@ -160,13 +207,16 @@ int main(int argc, char** argv) {
     const std::string where = input_name + ":" + std::to_string(line_number) + ": ";
     nlohmann::json row = nlohmann::json::parse(line, nullptr, false);
     if (row.is_discarded() || !row.is_object()) return Fail(where + "not a JSON object");
-    if (Status s = TakeTexts(row, text_field, pair_field, &texts, &pairs); !s.ok()) return Fail(where + s.message());
+    if (Status s = TakeTexts(row, o.text_field, pair_field, &texts, &pairs); !s.ok()) return Fail(where + s.message());
     rows.push_back(std::move(row));
-    if (static_cast<int>(rows.size()) == batch) {
+    if (static_cast<int>(rows.size()) == o.batch) {
       if (Status s = flush(); !s.ok()) return Fail(where + s.message());
     }
   }
   if (Status s = flush(); !s.ok()) return Fail(s.message());
+  if (o.report) {
+    if (Status s = scorer.Report(o.report_json); !s.ok()) return Fail(input_name + ": " + s.message());
+  }
   std::cout.flush();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   char buf[200];
@@ -174,6 +224,6 @@ int main(int argc, char** argv) {
                 static_cast<long long>(classified), seconds, seconds > 0 ? static_cast<double>(classified) / seconds : 0.0,
                 package.sweep.c_str(), static_cast<unsigned long long>(package.trial));
   std::cerr << buf << "\n";
-  PrintAccuracy(total, by_lang);
+  scorer.PrintAccuracy();
   return 0;
 }

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -178,6 +179,30 @@ TEST(Sweep, ThreeTrialsOfTwoRanksFinishWithMetricsInTheJournal) {
   EXPECT_EQ(n, 300);
   EXPECT_NE(predicted.err.find("classified 300 texts"), std::string::npos) << predicted.err;
   EXPECT_NE(predicted.err.find("accuracy "), std::string::npos) << predicted.err;
+  // `polysweep evaluate` scores the same lines: the per-class report, whose
+  // accuracy is the one predict gave, per language too, and as JSON.
+  auto evaluated = RunCommand(std::string(POLYSWEEP_BIN) + " evaluate " + Quote(run + "/model") + " " +
+                              Quote(texts) + " --report-json " + Quote(dir + "/report.json"));
+  ASSERT_EQ(evaluated.exit_code, 0) << evaluated.err;
+  EXPECT_NE(evaluated.out.find("label                precision  recall  f1-score  support"), std::string::npos)
+      << evaluated.out;
+  EXPECT_NE(evaluated.out.find("macro avg"), std::string::npos) << evaluated.out;
+  EXPECT_NE(evaluated.out.find("language    accuracy"), std::string::npos) << evaluated.out;
+  std::stringstream report_text;
+  report_text << std::ifstream(dir + "/report.json").rdbuf();
+  auto report = nlohmann::json::parse(report_text.str());
+  EXPECT_EQ(report["support"], 300);
+  char accuracy[64];
+  std::snprintf(accuracy, sizeof accuracy, "accuracy %.4f on 300 labelled lines", report["accuracy"].get<double>());
+  EXPECT_NE(predicted.err.find(accuracy), std::string::npos) << predicted.err << "\nvs " << accuracy;
+  int64_t per_language = 0;
+  for (auto& [lang, r] : report["languages"].items()) per_language += r["support"].get<int64_t>();
+  EXPECT_EQ(per_language, 300);
+  auto unlabelled = RunCommand("(" + std::string(POLYSWEEP_BIN) + " evaluate " + Quote(run + "/model") +
+                               " --label-field topic < " + Quote(texts) + ")");
+  EXPECT_EQ(unlabelled.exit_code, 1);
+  EXPECT_NE(unlabelled.err.find("stdin: no line carries a label the model knows"), std::string::npos)
+      << unlabelled.err;
   // A bad line is named by its number.
   std::ofstream(dir + "/bad.jsonl") << "{\"text\": \"Ein Spiel\"}\nnot json\n";
   auto bad = RunCommand(std::string(POLYSWEEP_BIN) + " predict " + Quote(run + "/model") + " " + Quote(dir + "/bad.jsonl"));

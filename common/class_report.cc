@@ -1,0 +1,116 @@
+#include "common/class_report.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <nlohmann/json.hpp>
+
+namespace polysweep {
+namespace {
+
+double Ratio(int64_t a, int64_t b) { return b > 0 ? static_cast<double>(a) / static_cast<double>(b) : 0.0; }
+
+double F1(double p, double r) { return p + r > 0 ? 2 * p * r / (p + r) : 0.0; }
+
+std::string Row(const std::string& name, const ClassScores& s, bool scores) {
+  char buf[256];
+  if (scores) {
+    std::snprintf(buf, sizeof buf, "%-20s %9.4f %7.4f %9.4f %8lld\n", name.c_str(), s.precision, s.recall, s.f1,
+                  static_cast<long long>(s.support));
+  } else {
+    std::snprintf(buf, sizeof buf, "%-20s %9s %7s %9.4f %8lld\n", name.c_str(), "", "", s.f1,
+                  static_cast<long long>(s.support));
+  }
+  return buf;
+}
+
+nlohmann::json ScoresJson(const ClassScores& s) {
+  return {{"precision", s.precision}, {"recall", s.recall}, {"f1", s.f1}, {"support", s.support}};
+}
+
+nlohmann::json ReportJson(const ClassReport& r) {
+  nlohmann::json labels = nlohmann::json::object();
+  for (size_t i = 0; i < r.labels.size(); ++i) labels[r.labels[i]] = ScoresJson(r.per_label[i]);
+  return {{"accuracy", r.accuracy},
+          {"macro", ScoresJson(r.macro)},
+          {"weighted", ScoresJson(r.weighted)},
+          {"support", r.total},
+          {"labels", labels}};
+}
+
+}  // namespace
+
+ClassReport MakeClassReport(const std::vector<std::string>& labels, const Confusion& confusion) {
+  const auto& c = confusion.counts();
+  const size_t n = labels.size();
+  ClassReport r;
+  r.labels = labels;
+  r.per_label.resize(n);
+  int64_t right = 0;
+  size_t averaged = 0;
+  for (size_t k = 0; k < n; ++k) {
+    int64_t predicted = 0, gold = 0;
+    for (size_t j = 0; j < n; ++j) {
+      predicted += c[j][k];
+      gold += c[k][j];
+    }
+    right += c[k][k];
+    r.total += gold;
+    ClassScores& s = r.per_label[k];
+    s.precision = Ratio(c[k][k], predicted);
+    s.recall = Ratio(c[k][k], gold);
+    s.f1 = F1(s.precision, s.recall);
+    s.support = gold;
+    s.predicted = predicted;
+    // The macro average is over the labels present (gold or predicted), as
+    // scikit-learn's is over the labels of y_true and y_pred.
+    if (gold == 0 && predicted == 0) continue;
+    ++averaged;
+    r.macro.precision += s.precision;
+    r.macro.recall += s.recall;
+    r.macro.f1 += s.f1;
+    r.weighted.precision += s.precision * static_cast<double>(gold);
+    r.weighted.recall += s.recall * static_cast<double>(gold);
+    r.weighted.f1 += s.f1 * static_cast<double>(gold);
+  }
+  r.accuracy = Ratio(right, r.total);
+  const double a = averaged > 0 ? 1.0 / static_cast<double>(averaged) : 0.0;
+  const double w = r.total > 0 ? 1.0 / static_cast<double>(r.total) : 0.0;
+  r.macro = {r.macro.precision * a, r.macro.recall * a, r.macro.f1 * a, r.total, r.total};
+  r.weighted = {r.weighted.precision * w, r.weighted.recall * w, r.weighted.f1 * w, r.total, r.total};
+  return r;
+}
+
+std::string RenderClassReport(const ClassReport& r) {
+  char head[128];
+  std::snprintf(head, sizeof head, "%-20s %9s %7s %9s %8s\n", "label", "precision", "recall", "f1-score", "support");
+  std::string out = head;
+  for (size_t k = 0; k < r.labels.size(); ++k) {
+    if (r.per_label[k].support > 0 || r.per_label[k].predicted > 0) out += Row(r.labels[k], r.per_label[k], true);
+  }
+  out += "\n" + Row("accuracy", {0, 0, r.accuracy, r.total, r.total}, false);
+  out += Row("macro avg", r.macro, true);
+  out += Row("weighted avg", r.weighted, true);
+  return out;
+}
+
+std::string RenderLanguageSummary(const std::map<std::string, ClassReport>& by_language) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%-10s %9s %9s %12s %8s\n", "language", "accuracy", "macro-F1", "weighted-F1",
+                "support");
+  std::string out = buf;
+  for (const auto& [lang, r] : by_language) {
+    std::snprintf(buf, sizeof buf, "%-10s %9.4f %9.4f %12.4f %8lld\n", lang.c_str(), r.accuracy, r.macro.f1,
+                  r.weighted.f1, static_cast<long long>(r.total));
+    out += buf;
+  }
+  return out;
+}
+
+std::string ClassReportJson(const ClassReport& overall, const std::map<std::string, ClassReport>& by_language) {
+  nlohmann::json j = ReportJson(overall);
+  j["languages"] = nlohmann::json::object();
+  for (const auto& [lang, r] : by_language) j["languages"][lang] = ReportJson(r);
+  return j.dump(2) + "\n";
+}
+
+}  // namespace polysweep

@@ -1,0 +1,60 @@
+// The per-class report every fine-tuning tutorial ends with: precision,
+// recall, F1 and support of each label, accuracy, and the macro and
+// support-weighted averages (as scikit-learn's classification_report counts
+// them), overall and per language. Built from confusion counts, so the same
+// report serves `polysweep evaluate` and any other scoring of a labelled
+// set. Plain data; no LibTorch.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace polysweep {
+
+struct ClassScores {
+  double precision = 0;  // 0 when nothing was predicted as the class
+  double recall = 0;     // 0 when the class has no support
+  double f1 = 0;
+  int64_t support = 0;   // examples whose gold label is the class
+  int64_t predicted = 0; // examples predicted as the class
+};
+
+struct ClassReport {
+  std::vector<std::string> labels;
+  std::vector<ClassScores> per_label;  // by label index
+  double accuracy = 0;
+  ClassScores macro;     // unweighted mean over the labels with support or predictions
+  ClassScores weighted;  // mean weighted by support
+  int64_t total = 0;
+};
+
+// Confusion counts of one set of examples: counts[gold][predicted].
+class Confusion {
+ public:
+  explicit Confusion(size_t labels) : counts_(labels, std::vector<int64_t>(labels, 0)) {}
+  void Add(size_t gold, size_t predicted) { ++counts_[gold][predicted]; }
+  const std::vector<std::vector<int64_t>>& counts() const { return counts_; }
+
+ private:
+  std::vector<std::vector<int64_t>> counts_;
+};
+
+ClassReport MakeClassReport(const std::vector<std::string>& labels, const Confusion& confusion);
+
+// The report as a text table:
+//   label           precision  recall  f1-score  support
+//   ...
+//   accuracy                            0.8125       16
+//   macro avg          0.8000  0.7917    0.7889       16
+//   weighted avg       ...
+std::string RenderClassReport(const ClassReport& report);
+
+// One line per language: accuracy, macro-F1, weighted F1 and support.
+std::string RenderLanguageSummary(const std::map<std::string, ClassReport>& by_language);
+
+// The whole report as JSON text: overall and per language, every label's scores.
+std::string ClassReportJson(const ClassReport& overall, const std::map<std::string, ClassReport>& by_language);
+
+}  // namespace polysweep
