@@ -100,8 +100,14 @@
                    Object.keys(byState).sort().map((k) => byState[k] + ' ' + k).join(', ')];
     parts.push(best ? 'best trial ' + best.id + ': ' + s.metric + ' ' + fixed(best.metric, 4) : 'no best yet');
     if (d.eta_seconds !== null && d.eta_seconds !== undefined) parts.push('eta at most ' + duration(d.eta_seconds));
-    const throughput = s.trials.filter((t) => t.state === 'running').reduce((n, t) => n + t.samples_per_sec, 0);
-    parts.push(fixed(throughput, 1) + ' samples/s');
+    // Throughput while trials run; a finished sweep says how long it took
+    // (a sum over no running trial would read "0.0 samples/s").
+    const running = s.trials.filter((t) => t.state === 'running');
+    if (running.length > 0) {
+      parts.push(fixed(running.reduce((n, t) => n + t.samples_per_sec, 0), 1) + ' samples/s');
+    } else if (s.state === 'finished' && s.finished_at > s.created_at) {
+      parts.push('finished in ' + duration(s.finished_at - s.created_at));
+    }
     el('summary').textContent = parts.join('  ·  ');
     // Steps done of the steps the sweep may still train (every trial to its end).
     const full = Math.max(0, ...s.trials.map((t) => t.max_steps));
@@ -110,7 +116,8 @@
     const left = s.trials.filter((t) => open.includes(t.state)).reduce((n, t) => n + Math.max(0, t.max_steps - t.step), 0) +
       Math.max(0, s.max_trials - s.trials.length) * full;
     const fraction = s.state === 'finished' ? 1 : (done + left > 0 ? done / (done + left) : 0);
-    el('progress-bar').style.width = Math.min(100, 100 * fraction) + '%';
+    state.progress = Math.min(1, fraction);
+    el('progress-bar').style.width = 100 * state.progress + '%';
     el('source').textContent = (window.POLYSWEEP_DATA ? 'report of ' : 'live from ') + d.source + ' at ' +
       new Date(d.generated_at * 1000).toLocaleString();
     el('metric-name').textContent = '(' + s.metric + ', ' + (s.maximize ? 'max' : 'min') + ')';
@@ -204,10 +211,14 @@
     renderRungs(d);
     renderTable(s);
     state.updates += 1;
-    // For tests and scripts that read the page's DOM (e.g. chromium --dump-dom).
+    // For tests and scripts that read the page's DOM (e.g. chromium --dump-dom);
+    // `drawn` is the share of its track the progress bar covers on screen now.
+    const bar = el('progress-bar');
+    const track = bar.parentElement.getBoundingClientRect().width;
     el('dashboard-state').textContent = JSON.stringify({
+      drawn: track > 0 ? bar.getBoundingClientRect().width / track : 0,
       updates: state.updates, lossPoints: window.polysweepDashboard.lossPoints(), trials: s.trials.length,
-      errors: state.errors, state: s.state,
+      errors: state.errors, state: s.state, progress: state.progress, summary: el('summary').textContent,
     });
   }
 

@@ -141,5 +141,37 @@ TEST(Dashboard, CurvesAppearAndGrowInChromiumAndTheReportDrawsTheSame) {
   std::filesystem::remove_all(dir);
 }
 
+// The report of a sweep that finished: the progress bar full (and drawn
+// there, not on its way), and how long the sweep took where a running
+// sweep's throughput goes, not "0.0 samples/s".
+TEST(Dashboard, AFinishedSweepsReportShowsTheBarFullAndHowLongItTook) {
+  ASSERT_EQ(RunCommand("command -v chromium").exit_code, 0) << "chromium is not installed (scripts/install-deps installs it)";
+  const std::string dir = testing_util::FreshDir("dashboard-done"), run = dir + "/run";
+  const std::string config = dir + "/done.yaml";
+  std::ofstream(config) << testing_util::TinySweepHead("done", run, POLYSWEEP_DEFAULT_DATA)
+                        << "trial: {ranks: 1, synthetic_step_ms: 2}\n"
+                        << "search: {algorithm: random, seed: 3, space: {lr: {type: loguniform, low: 1.0e-4, "
+                        << "high: 3.0e-2}}}\n"
+                        << "budget: {max_trials: 3, max_steps: 20, eval_every: 10, log_every: 5}\n";
+  auto sweep = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(config));
+  ASSERT_EQ(sweep.exit_code, 0) << sweep.out << sweep.err;
+  const std::string report = dir + "/report.html";
+  auto written = RunCommand(std::string(POLYSWEEP_BIN) + " report --dir " + Quote(run) + " -o " + Quote(report));
+  ASSERT_EQ(written.exit_code, 0) << written.err;
+  std::string dom;
+  const json page = PageState("file://" + report, dir + "/profile", &dom);
+  ASSERT_TRUE(page.is_object()) << dom.substr(0, 2000);
+  EXPECT_TRUE(page["errors"].empty()) << page.dump();
+  EXPECT_EQ(page["state"], "finished");
+  EXPECT_EQ(page["progress"], 1) << page.dump();
+  EXPECT_NE(dom.find("id=\"progress-bar\" style=\"width: 100%;\""), std::string::npos) << dom.substr(0, 3000);
+  EXPECT_NEAR(page["drawn"].get<double>(), 1.0, 0.01) << "the bar is drawn short of where it is: " << page.dump();
+  const std::string summary = page["summary"].get<std::string>();
+  EXPECT_NE(summary.find("3 of 3 trials issued: 3 completed"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("finished in "), std::string::npos) << summary;
+  EXPECT_EQ(summary.find("samples/s"), std::string::npos) << summary;
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace polysweep
