@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "cli/importance.h"
 #include "common/files.h"
 #include "coordinator/journal.h"
 #include "cli/views.h"
@@ -37,6 +38,20 @@ const char* ContentType(const std::string& name) {
   if (name.size() > 3 && name.substr(name.size() - 3) == ".js") return "text/javascript; charset=utf-8";
   if (name.size() > 4 && name.substr(name.size() - 4) == ".css") return "text/css; charset=utf-8";
   return "application/octet-stream";
+}
+
+// The searched hyperparameters' importance over the trials with an objective.
+json ImportanceJson(const wire::StatusReply& status) {
+  std::vector<ScoredTrial> scored;
+  for (const auto& t : status.trials()) {
+    if (!t.has_metric() || !std::isfinite(t.metric())) continue;
+    scored.push_back({std::map<std::string, std::string>(t.hparams().begin(), t.hparams().end()), t.metric()});
+  }
+  json params = json::array();
+  for (const ParamImportance& p : HyperparameterImportance(scored)) {
+    params.push_back({{"name", p.name}, {"importance", p.importance}});
+  }
+  return {{"method", kImportanceMethod}, {"trials", scored.size()}, {"params", params}};
 }
 
 }  // namespace
@@ -83,6 +98,7 @@ StatusOr<std::string> DashboardData(const std::string& dir, const SweepStatusFn&
                  {"score", Number(x.score)}, {"stop_at", x.stop_at}, {"detail", x.detail}});
   }
   j["decisions"] = d;
+  j["importance"] = ImportanceJson(*status);
   return j.dump();
 }
 

@@ -78,7 +78,74 @@
                  scales: { x: { type: 'linear', title: { display: true, text: 'rung (step)' } },
                            y: { title: { display: true, text: 'score (higher is better)' } } } },
     });
+    state.charts.parallel = new Chart(el('parallel-chart'), {
+      type: 'line',
+      data: { labels: [], datasets: [] },
+      options: {
+        animation: false, maintainAspectRatio: false,
+        scales: { x: { type: 'category' }, y: { min: -0.05, max: 1.05, ticks: { display: false }, grid: { display: false } } },
+        plugins: { legend: { display: false },
+                   tooltip: { callbacks: { label: (c) => c.dataset.label + ': ' + c.dataset.raw[c.dataIndex] } } },
+        elements: { point: { radius: 2 }, line: { borderWidth: 1.5 } },
+      },
+    });
+    state.charts.importance = new Chart(el('importance-chart'), {
+      type: 'bar',
+      data: { labels: [], datasets: [{ label: 'importance', data: [], backgroundColor: '#7048e8' }] },
+      options: { animation: false, maintainAspectRatio: false, indexAxis: 'y', scales: { x: { min: 0, max: 1 } },
+                 plugins: { legend: { display: false } } },
+    });
     el('hparam').addEventListener('change', () => render());
+  }
+
+  // Each value of one axis placed in [0, 1] (`place`), and what the axis
+  // spans (`range`): numbers linearly (or on a log scale when they span over
+  // 20x), words evenly in sorted order.
+  function axisPlacer(values) {
+    const numbers = values.map(Number);
+    if (numbers.length > 0 && numbers.every((x) => isFinite(x))) {
+      const log = Math.min(...numbers) > 0 && Math.max(...numbers) / Math.min(...numbers) > 20;
+      const f = (x) => (log ? Math.log(x) : x);
+      const lo = Math.min(...numbers.map(f)), hi = Math.max(...numbers.map(f));
+      const short = (x) => Number(x.toPrecision(3)).toString();
+      return { place: (v) => (hi > lo ? (f(Number(v)) - lo) / (hi - lo) : 0.5),
+               range: short(Math.min(...numbers)) + ' .. ' + short(Math.max(...numbers)) + (log ? ' (log)' : '') };
+    }
+    const words = Array.from(new Set(values)).sort();
+    return { place: (v) => (words.length > 1 ? words.indexOf(v) / (words.length - 1) : 0.5),
+             range: words.join(' / ') };
+  }
+
+  function renderParallel(s) {
+    const trials = rankTrials(s);
+    const names = Array.from(new Set(trials.flatMap((t) => Object.keys(t.hparams)))).sort();
+    const placers = names.map((n) => axisPlacer(trials.filter((t) => n in t.hparams).map((t) => t.hparams[n])));
+    const metricAxis = axisPlacer(trials.map((t) => t.metric));
+    const metricPlace = metricAxis.place;
+    const chart = state.charts.parallel;
+    // Each axis labelled with its name and what it spans (bottom to top).
+    chart.data.labels = names.map((n, i) => [n, placers[i].range]).concat([[s.metric, metricAxis.range]]);
+    chart.data.datasets = trials.map((t) => {
+      const q = s.maximize ? metricPlace(t.metric) : 1 - metricPlace(t.metric);  // 1: the best
+      const c = 'hsl(' + Math.round(120 * q) + ', 70%, 45%)';
+      return {
+        label: 'trial ' + t.id, borderColor: c, backgroundColor: c,
+        data: names.map((n, i) => (n in t.hparams ? placers[i].place(t.hparams[n]) : null)).concat([metricPlace(t.metric)]),
+        raw: names.map((n) => (n in t.hparams ? t.hparams[n] : '-')).concat([fixed(t.metric, 4)]),
+      };
+    });
+    chart.update('none');
+  }
+
+  function renderImportance(d) {
+    const imp = d.importance || { params: [], trials: 0, method: '' };
+    const chart = state.charts.importance;
+    chart.data.labels = imp.params.map((p) => p.name);
+    chart.data.datasets[0].data = imp.params.map((p) => p.importance);
+    chart.update('none');
+    el('importance-note').textContent = (imp.params.length === 0
+      ? 'not yet: it needs 4 trials with an objective that varies (' + imp.trials + ' so far). '
+      : 'over ' + imp.trials + ' trials. ') + 'Method: ' + imp.method + '.';
   }
 
   function curveDatasets(curves, trials, key) {
@@ -208,6 +275,8 @@
     state.charts.objective.update('none');
     renderLanguages(s);
     renderHparams(s);
+    renderParallel(s);
+    renderImportance(d);
     renderRungs(d);
     renderTable(s);
     state.updates += 1;
@@ -219,6 +288,10 @@
       drawn: track > 0 ? bar.getBoundingClientRect().width / track : 0,
       updates: state.updates, lossPoints: window.polysweepDashboard.lossPoints(), trials: s.trials.length,
       errors: state.errors, state: s.state, progress: state.progress, summary: el('summary').textContent,
+      parallelLines: state.charts.parallel.data.datasets.length,
+      parallelAxes: state.charts.parallel.data.labels.map((l) => l[0]),
+      importance: (d.importance || { params: [] }).params.map((p) => p.name),
+      importanceNote: el('importance-note').textContent,
     });
   }
 

@@ -142,17 +142,18 @@ TEST(Dashboard, CurvesAppearAndGrowInChromiumAndTheReportDrawsTheSame) {
 }
 
 // The report of a sweep that finished: the progress bar full (and drawn
-// there, not on its way), and how long the sweep took where a running
-// sweep's throughput goes, not "0.0 samples/s".
-TEST(Dashboard, AFinishedSweepsReportShowsTheBarFullAndHowLongItTook) {
+// there, not on its way), how long the sweep took where a running sweep's
+// throughput goes (not "0.0 samples/s"), the trials in parallel
+// coordinates, and the hyperparameters' importance.
+TEST(Dashboard, AFinishedSweepsReportShowsTheBarFullItsTrialsAndTheirImportance) {
   ASSERT_EQ(RunCommand("command -v chromium").exit_code, 0) << "chromium is not installed (scripts/install-deps installs it)";
   const std::string dir = testing_util::FreshDir("dashboard-done"), run = dir + "/run";
   const std::string config = dir + "/done.yaml";
   std::ofstream(config) << testing_util::TinySweepHead("done", run, POLYSWEEP_DEFAULT_DATA)
                         << "trial: {ranks: 1, synthetic_step_ms: 2}\n"
                         << "search: {algorithm: random, seed: 3, space: {lr: {type: loguniform, low: 1.0e-4, "
-                        << "high: 3.0e-2}}}\n"
-                        << "budget: {max_trials: 3, max_steps: 20, eval_every: 10, log_every: 5}\n";
+                        << "high: 3.0e-2}, dropout: {type: uniform, low: 0.0, high: 0.3}}}\n"
+                        << "budget: {max_trials: 8, max_steps: 20, eval_every: 10, log_every: 5}\n";
   auto sweep = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(config));
   ASSERT_EQ(sweep.exit_code, 0) << sweep.out << sweep.err;
   const std::string report = dir + "/report.html";
@@ -167,9 +168,20 @@ TEST(Dashboard, AFinishedSweepsReportShowsTheBarFullAndHowLongItTook) {
   EXPECT_NE(dom.find("id=\"progress-bar\" style=\"width: 100%;\""), std::string::npos) << dom.substr(0, 3000);
   EXPECT_NEAR(page["drawn"].get<double>(), 1.0, 0.01) << "the bar is drawn short of where it is: " << page.dump();
   const std::string summary = page["summary"].get<std::string>();
-  EXPECT_NE(summary.find("3 of 3 trials issued: 3 completed"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("8 of 8 trials issued: 8 completed"), std::string::npos) << summary;
   EXPECT_NE(summary.find("finished in "), std::string::npos) << summary;
   EXPECT_EQ(summary.find("samples/s"), std::string::npos) << summary;
+  // Parallel coordinates: a line per trial across its hyperparameters and the objective.
+  EXPECT_EQ(page["parallelLines"], 8) << page.dump();
+  EXPECT_EQ(page["parallelAxes"], json::array({"dropout", "lr", "macro_f1"})) << page.dump();
+  // Importance of both searched hyperparameters, with its method named.
+  // (The synthetic trials score lr, best at 1e-3, and dropout.)
+  EXPECT_EQ(page["importance"].size(), 2u) << page.dump();
+  EXPECT_NE(page["importanceNote"].get<std::string>().find("over 8 trials. Method: first-order (main-effect) "
+                                                           "variance shares"),
+            std::string::npos)
+      << page.dump();
+  Screenshot("file://" + report, dir + "/profile-shot", "report-finished.png");
   std::filesystem::remove_all(dir);
 }
 
