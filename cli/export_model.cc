@@ -37,8 +37,14 @@ std::string PredictBinary() {
   return ec ? "polysweep-predict" : (self.parent_path() / "polysweep-predict").string();
 }
 
-Status WriteHfModel(const std::string& model_dir, const std::string& out_dir) {
-  auto ran = RunCommand({PredictBinary(), model_dir, "--to-hf", out_dir}, 30 * 60 * 1000);
+namespace {
+
+// Runs polysweep-predict on `model_dir` with `args`; when it fails, its
+// message (less its prefix) is the error.
+StatusOr<CommandOutput> RunPredict(const std::string& model_dir, const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {PredictBinary(), model_dir};
+  argv.insert(argv.end(), args.begin(), args.end());
+  auto ran = RunCommand(argv, 30 * 60 * 1000);
   if (!ran.ok()) return ran.status();
   if (ran->exit_code != 0) {
     std::string why = ran->err;
@@ -47,7 +53,22 @@ Status WriteHfModel(const std::string& model_dir, const std::string& out_dir) {
     while (!why.empty() && why.back() == '\n') why.pop_back();
     return Status::Error(why.empty() ? PredictBinary() + " exited with " + std::to_string(ran->exit_code) : why);
   }
-  return Status::Ok();
+  return ran;
+}
+
+}  // namespace
+
+Status WriteHfModel(const std::string& model_dir, const std::string& out_dir) {
+  return RunPredict(model_dir, {"--to-hf", out_dir}).status();
+}
+
+StatusOr<std::string> ScoreTestSplit(const std::string& model_dir, const std::string& shard_dir) {
+  auto ran = RunPredict(model_dir, {"--shards", shard_dir, "--split", "test", "--report-json",
+                                    model_dir + "/test-report.json"});
+  if (!ran.ok()) return ran.status();
+  std::string line = ran->err;
+  while (!line.empty() && line.back() == '\n') line.pop_back();
+  return line.substr(line.rfind('\n') == std::string::npos ? 0 : line.rfind('\n') + 1);
 }
 
 StatusOr<ExportedModel> ExportModel(const SweepConfig& config, const Manifest& data, const wire::StatusReply& status,

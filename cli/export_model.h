@@ -34,4 +34,10 @@ std::string PredictBinary();
 // --to-hf; the error is what it printed.
 Status WriteHfModel(const std::string& model_dir, const std::string& out_dir);
 
+// Scores the exported model in `model_dir` on the test split of the shards
+// in `shard_dir` (the sweep's own) and writes the per-class report, overall
+// and per language, to model_dir/test-report.json; returns the summary line
+// ("scored the test split of ... accuracy ..., macro-F1 ...").
+StatusOr<std::string> ScoreTestSplit(const std::string& model_dir, const std::string& shard_dir);
+
 }  // namespace polysweep

@@ -199,6 +199,15 @@ void ExportHf(const std::string& model_dir, const std::string& out, const Logger
   std::cout << "hf:      " << out << "   (AutoModelForSequenceClassification.from_pretrained)\n";
 }
 
+// The exported best model scored on the held-out test split: one line
+// here, the per-class report in the model directory.
+void ReportTestSplit(const std::string& model_dir, const std::string& shard_dir, const Logger& log) {
+  auto scored = ScoreTestSplit(model_dir, shard_dir);
+  if (!scored.ok()) return log.Warn("test split not scored: " + scored.status().message());
+  std::cout << "test:    " << *scored << "\n         per class and language: " << model_dir
+            << "/test-report.json (polysweep evaluate " << model_dir << " --shards " << shard_dir << ")\n";
+}
+
 // The trials, the best, the exported model; the exit code.
 int Conclude(const SweepCommand& command, const SweepConfig& config, const Manifest& data,
              const wire::StatusReply& status, const Logger& log) {
@@ -215,6 +224,7 @@ int Conclude(const SweepCommand& command, const SweepConfig& config, const Manif
     } else if (exported.ok()) {
       std::cout << "model:   " << exported->dir << "   (trial " << exported->trial << "; polysweep predict "
                 << exported->dir << " < texts.jsonl)\n";
+      if (data.split_size(kTest) > 0) ReportTestSplit(exported->dir, config.data.shard_dir, log);
       if (IsHfModelDir(config.model.init)) ExportHf(exported->dir, out + "/model-hf", log);
     } else {
       log.Warn("best model not exported: " + exported.status().message());

@@ -24,6 +24,7 @@
 #include "worker/allocator.h"
 #include "worker/hf_export.h"
 #include "worker/predictor.h"
+#include "worker/split_eval.h"
 #include "worker/threads.h"
 
 using namespace polysweep;
@@ -133,7 +134,7 @@ struct Options {
   std::string dir, input, text_field = "text", pair_field, label_field = "label", lang_field = "lang";
   int batch = 64, threads = 0;
   bool all_probs = false, with_ids = false, report = false;
-  std::string report_json, to_hf;
+  std::string report_json, to_hf, shards, split = "test";
 };
 
 void AddOptions(CLI::App& app, Options* o) {
@@ -151,7 +152,32 @@ void AddOptions(CLI::App& app, Options* o) {
                "instead of the lines, print the per-class report of the labelled lines (precision, recall, F1, "
                "support; per language too)");
   app.add_option("--report-json", o->report_json, "with --report: also write the whole report as JSON to this file");
+  app.add_option("--shards", o->shards,
+                 "instead of lines, score a split of these shards (the model's own: <output_dir>/data)");
+  app.add_option("--split", o->split, "with --shards: train, valid or test (default)");
   app.add_option("--to-hf", o->to_hf, "instead of classifying, write MODEL in Hugging Face's layout to this directory");
+}
+
+// --shards: the per-class report of one split of the model's shards.
+int ScoreShards(const Options& o, Predictor& predictor) {
+  auto split = ParseSplit(o.split);
+  if (!split.ok()) return Fail("--split: " + split.status().message());
+  const auto t0 = std::chrono::steady_clock::now();
+  auto scores = EvaluateSplit(predictor, o.shards, *split, o.batch);
+  if (!scores.ok()) return Fail(scores.status().message());
+  std::cout << RenderClassReport(scores->overall) << "\n" << RenderLanguageSummary(scores->by_language);
+  std::cout.flush();
+  if (!o.report_json.empty()) {
+    Status s = WriteFileAtomic(o.report_json, ClassReportJson(scores->overall, scores->by_language));
+    if (!s.ok()) return Fail(s.message());
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "scored the %s split of %s (%lld examples) in %.2f s: accuracy %.4f, macro-F1 %.4f",
+                o.split.c_str(), o.shards.c_str(), static_cast<long long>(scores->overall.total), seconds,
+                scores->overall.accuracy, scores->overall.macro.f1);
+  std::cerr << buf << "\n";
+  return 0;
 }
 
 }  // namespace
@@ -170,6 +196,7 @@ int main(int argc, char** argv) {
 
   auto predictor = Predictor::Load(o.dir);
   if (!predictor.ok()) return Fail(predictor.status().message());
+  if (!o.shards.empty()) return ScoreShards(o, **predictor);
   const ModelPackage& package = (*predictor)->package();
   std::string pair_field = package.text_pair_field.empty() ? "" : o.pair_field.empty() ? package.text_pair_field : o.pair_field;
   const auto t0 = std::chrono::steady_clock::now();

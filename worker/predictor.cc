@@ -38,6 +38,13 @@ Status Predictor::EncodeRow(const std::vector<std::string>& texts, const std::ve
   return Status::Ok();
 }
 
+std::vector<int> Predictor::Labels(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types) {
+  torch::NoGradGuard no_grad;
+  const torch::Tensor best = model_->forward(ids, pad, types).argmax(1).contiguous();
+  const auto* p = best.data_ptr<int64_t>();
+  return std::vector<int>(p, p + best.numel());
+}
+
 StatusOr<std::vector<Prediction>> Predictor::Classify(const std::vector<std::string>& texts,
                                                       const std::vector<std::string>& pairs) {
   std::vector<Prediction> out;

@@ -31,7 +31,11 @@ class Predictor {
   // set) classifies each text with its `pairs` entry as a text pair.
   StatusOr<std::vector<Prediction>> Classify(const std::vector<std::string>& texts,
                                              const std::vector<std::string>& pairs = {});
+  // The label index of each example of a batch of ids (padding true at
+  // padding; token types of text pairs, or undefined).
+  std::vector<int> Labels(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types);
   const ModelPackage& package() const { return package_; }
+  int pad_id() const { return tokenizer_->pad_id(); }
 
  private:
   Predictor() = default;

@@ -179,6 +179,35 @@ TEST(Sweep, ThreeTrialsOfTwoRanksFinishWithMetricsInTheJournal) {
   EXPECT_EQ(n, 300);
   EXPECT_NE(predicted.err.find("classified 300 texts"), std::string::npos) << predicted.err;
   EXPECT_NE(predicted.err.find("accuracy "), std::string::npos) << predicted.err;
+  // The sweep scored that model on the held-out test split: a line in its
+  // summary, the per-class report (overall and per language) beside it.
+  EXPECT_NE(output.str().find("test:    scored the test split of "), std::string::npos) << output.str();
+  std::stringstream test_text;
+  test_text << std::ifstream(run + "/model/test-report.json").rdbuf();
+  auto test_report = nlohmann::json::parse(test_text.str(), nullptr, false);
+  ASSERT_TRUE(test_report.is_object()) << "no test report in " << run << "/model";
+  std::stringstream manifest_text;
+  manifest_text << std::ifstream(run + "/data/manifest.json").rdbuf();
+  int64_t test_examples = 0;
+  const auto manifest = nlohmann::json::parse(manifest_text.str());
+  for (const auto& [lang, c] : manifest["counts"].items()) test_examples += c["test"].get<int64_t>();
+  EXPECT_EQ(test_report["support"].get<int64_t>(), test_examples);
+  EXPECT_GE(test_report["languages"].size(), 8u);
+  // Scored the same way, the valid split gives the accuracy the best checkpoint's evaluation journaled.
+  auto valid = RunCommand(std::string(POLYSWEEP_BIN) + " evaluate " + Quote(run + "/model") + " --shards " +
+                          Quote(run + "/data") + " --split valid --report-json " + Quote(dir + "/valid.json"));
+  ASSERT_EQ(valid.exit_code, 0) << valid.err;
+  EXPECT_NE(valid.out.find("weighted avg"), std::string::npos) << valid.out;
+  std::stringstream valid_text;
+  valid_text << std::ifstream(dir + "/valid.json").rdbuf();
+  EXPECT_NEAR(nlohmann::json::parse(valid_text.str())["accuracy"].get<double>(),
+              std::stod(j.Scalar("SELECT accuracy FROM evaluations WHERE trial_id=" + best_id + " AND step=" + best_step)),
+              0.005);
+  auto other = RunCommand(std::string(POLYSWEEP_BIN) + " evaluate " + Quote(run + "/model") + " --shards " +
+                          Quote(run + "/data") + " --split tests");
+  EXPECT_NE(other.exit_code, 0);
+  EXPECT_NE(other.err.find("--split: unknown split \"tests\" (train, valid or test)"), std::string::npos)
+      << other.err;
   // `polysweep evaluate` scores the same lines: the per-class report, whose
   // accuracy is the one predict gave, per language too, and as JSON.
   auto evaluated = RunCommand(std::string(POLYSWEEP_BIN) + " evaluate " + Quote(run + "/model") + " " +

@@ -1,0 +1,29 @@
+// Scoring an exported model on a split of the shards it was trained from:
+// the test split a sweep holds out, read as the ranks read their splits
+// (MakeBatch: the same truncation, text pairs with their token types), so
+// the score is the one an evaluation of the checkpoint would give. The
+// shards must be the model's: the same tokenizer and the same label map.
+// Heavy header (LibTorch, through the predictor).
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "common/class_report.h"
+#include "common/manifest.h"
+#include "common/status.h"
+#include "worker/predictor.h"
+
+namespace polysweep {
+
+struct SplitScores {
+  ClassReport overall;
+  std::map<std::string, ClassReport> by_language;
+};
+
+StatusOr<SplitScores> EvaluateSplit(Predictor& predictor, const std::string& shard_dir, Split split, int batch);
+
+// "train", "valid" or "test".
+StatusOr<Split> ParseSplit(const std::string& name);
+
+}  // namespace polysweep
