@@ -18,6 +18,7 @@
 #include "common/files.h"
 #include "common/keys.h"
 #include "common/wire.h"
+#include "cli/export_model.h"
 #include "cli/inspect.h"
 #include "coordinator/journal.h"
 #include "cli/top.h"
@@ -191,10 +192,11 @@ int Watch(const std::string& what, const WatchOptions& o) {
   }
   if (what == "best") {
     const std::string checkpoint = BestTrialCheckpoint(*status, *dir);
+    const std::optional<TestScore> test = LoadTestScore(*dir);
     if (json) {
-      std::cout << BestJson(*status, checkpoint, o.k);
+      std::cout << BestJson(*status, checkpoint, o.k, test);
     } else {
-      std::cout << RenderBest(*status, checkpoint);
+      std::cout << RenderBest(*status, checkpoint, test);
       if (o.k > 1) std::cout << "\n" << RenderTopTrials(*status, o.k);
     }
   }

@@ -8,6 +8,7 @@
 #include <fstream>
 #include <nlohmann/json.hpp>
 
+#include "cli/export_model.h"
 #include "cli/importance.h"
 #include "common/files.h"
 #include "coordinator/journal.h"
@@ -99,6 +100,10 @@ StatusOr<std::string> DashboardData(const std::string& dir, const SweepStatusFn&
   }
   j["decisions"] = d;
   j["importance"] = ImportanceJson(*status);
+  if (const auto test = LoadTestScore(dir)) {
+    j["test"] = {{"trial", test->trial}, {"accuracy", test->accuracy}, {"macro_f1", test->macro_f1},
+                 {"examples", test->examples}};
+  }
   return j.dump();
 }
 

@@ -1,6 +1,7 @@
 #include "cli/export_model.h"
 
 #include <filesystem>
+#include <nlohmann/json.hpp>
 #include <optional>
 
 #include "common/checkpoint_manifest.h"
@@ -60,6 +61,21 @@ StatusOr<CommandOutput> RunPredict(const std::string& model_dir, const std::vect
 
 Status WriteHfModel(const std::string& model_dir, const std::string& out_dir) {
   return RunPredict(model_dir, {"--to-hf", out_dir}).status();
+}
+
+std::optional<TestScore> LoadTestScore(const std::string& run_dir) {
+  const std::string dir = run_dir + "/model";
+  auto report = ReadFile(dir + "/test-report.json");
+  auto package = LoadModelPackage(dir);
+  if (!report.ok() || !package.ok()) return std::nullopt;
+  const nlohmann::json j = nlohmann::json::parse(*report, nullptr, false);
+  if (!j.is_object() || !j.contains("accuracy") || !j.contains("macro") || !j.contains("support")) return std::nullopt;
+  try {
+    return TestScore{package->trial, j.at("accuracy").get<double>(), j.at("macro").at("f1").get<double>(),
+                     j.at("support").get<int64_t>(), dir + "/test-report.json"};
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
 }
 
 StatusOr<std::string> ScoreTestSplit(const std::string& model_dir, const std::string& shard_dir) {

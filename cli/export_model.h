@@ -6,11 +6,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "common/config.h"
 #include "common/manifest.h"
 #include "common/status.h"
+#include "cli/views.h"
 #include "polysweep.pb.h"
 
 namespace polysweep {
@@ -39,5 +41,9 @@ Status WriteHfModel(const std::string& model_dir, const std::string& out_dir);
 // and per language, to model_dir/test-report.json; returns the summary line
 // ("scored the test split of ... accuracy ..., macro-F1 ...").
 StatusOr<std::string> ScoreTestSplit(const std::string& model_dir, const std::string& shard_dir);
+
+// The test-split score of the model exported to <run_dir>/model, when the
+// sweep scored it (nullopt otherwise, or when the files do not read).
+std::optional<TestScore> LoadTestScore(const std::string& run_dir);
 
 }  // namespace polysweep

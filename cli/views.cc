@@ -148,7 +148,7 @@ std::string RenderTrials(const wire::StatusReply& s) {
   return out;
 }
 
-std::string RenderBest(const wire::StatusReply& s, const std::string& checkpoint) {
+std::string RenderBest(const wire::StatusReply& s, const std::string& checkpoint, const std::optional<TestScore>& test) {
   auto best = BestTrial(s);
   if (!best) return "no trial has a " + s.metric() + " yet\n";
   std::ostringstream out;
@@ -167,6 +167,10 @@ std::string RenderBest(const wire::StatusReply& s, const std::string& checkpoint
   }
   out << "  hyperparameters  " << ParamsText(best->hparams()) << "\n";
   if (!checkpoint.empty()) out << "  checkpoint       " << checkpoint << "\n";
+  if (test && test->trial == best->id()) {
+    out << "  test split       accuracy " << Fixed(test->accuracy, 4) << "   macro_f1 " << Fixed(test->macro_f1, 4)
+        << "   (" << test->examples << " held-out examples; per class: " << test->report << ")\n";
+  }
   out << "\n";
   TextTable table(token_level ? std::vector<std::string>{"LANG", "ACCURACY", "MASKED TOKENS"}
                               : std::vector<std::string>{"LANG", "MACRO-F1", "ACCURACY", "EXAMPLES"});
@@ -218,11 +222,17 @@ std::string TrialsJson(const wire::StatusReply& s) {
   return nlohmann::json{{"sweep", s.sweep()}, {"metric", s.metric()}, {"trials", arr}}.dump(2) + "\n";
 }
 
-std::string BestJson(const wire::StatusReply& s, const std::string& checkpoint, int k) {
+std::string BestJson(const wire::StatusReply& s, const std::string& checkpoint, int k,
+                     const std::optional<TestScore>& test) {
   auto best = BestTrial(s);
   nlohmann::json j = {{"sweep", s.sweep()}, {"metric", s.metric()}, {"maximize", s.maximize()}};
   j["best"] = best ? nlohmann::json::parse(ToJson(*best)) : nlohmann::json(nullptr);
   j["checkpoint"] = checkpoint.empty() ? nlohmann::json(nullptr) : nlohmann::json(checkpoint);
+  j["test"] = nullptr;
+  if (test && best && test->trial == best->id()) {
+    j["test"] = {{"accuracy", test->accuracy}, {"macro_f1", test->macro_f1}, {"examples", test->examples},
+                 {"report", test->report}};
+  }
   nlohmann::json top = nlohmann::json::array();
   for (const auto& t : RankTrials(s)) {
     if (static_cast<int>(top.size()) >= k) break;

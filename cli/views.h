@@ -23,12 +23,24 @@ double EstimateSecondsLeft(const wire::StatusReply& status, double now);
 // `ranks_per_trial` (0 when unknown) sizes the resource line.
 std::string RenderStatus(const wire::StatusReply& status, const std::string& source, int ranks_per_trial = 0);
 std::string RenderTrials(const wire::StatusReply& status);
-// `checkpoint`: where the best trial's best model is, shown when known.
-std::string RenderBest(const wire::StatusReply& status, const std::string& checkpoint = "");
+// The exported best model's score on the held-out test split (what the
+// sweep wrote to <output_dir>/model/test-report.json when it ended).
+struct TestScore {
+  uint64_t trial = 0;  // the trial the model is
+  double accuracy = 0, macro_f1 = 0;
+  int64_t examples = 0;
+  std::string report;  // the report's path
+};
+
+// `checkpoint`: where the best trial's best model is, shown when known;
+// `test`: its test-split score, shown when it is the best trial's.
+std::string RenderBest(const wire::StatusReply& status, const std::string& checkpoint = "",
+                       const std::optional<TestScore>& test = std::nullopt);
 
 std::string StatusJson(const wire::StatusReply& status, const std::string& source, int ranks_per_trial = 0);
 std::string TrialsJson(const wire::StatusReply& status);
 // With "top": the best `k` trials, best first.
-std::string BestJson(const wire::StatusReply& status, const std::string& checkpoint = "", int k = 1);
+std::string BestJson(const wire::StatusReply& status, const std::string& checkpoint = "", int k = 1,
+                     const std::optional<TestScore>& test = std::nullopt);
 
 }  // namespace polysweep

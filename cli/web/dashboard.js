@@ -166,6 +166,11 @@
     const parts = [s.trials.length + ' of ' + s.max_trials + ' trials issued: ' +
                    Object.keys(byState).sort().map((k) => byState[k] + ' ' + k).join(', ')];
     parts.push(best ? 'best trial ' + best.id + ': ' + s.metric + ' ' + fixed(best.metric, 4) : 'no best yet');
+    // The exported best model on the held-out test split, once the sweep scored it.
+    if (d.test && best && d.test.trial === best.id) {
+      parts.push('test split: accuracy ' + fixed(d.test.accuracy, 4) + ', macro-F1 ' + fixed(d.test.macro_f1, 4) +
+                 ' (' + d.test.examples + ' held out)');
+    }
     if (d.eta_seconds !== null && d.eta_seconds !== undefined) parts.push('eta at most ' + duration(d.eta_seconds));
     // Throughput while trials run; a finished sweep says how long it took
     // (a sum over no running trial would read "0.0 samples/s").

@@ -193,6 +193,19 @@ TEST(Sweep, ThreeTrialsOfTwoRanksFinishWithMetricsInTheJournal) {
   for (const auto& [lang, c] : manifest["counts"].items()) test_examples += c["test"].get<int64_t>();
   EXPECT_EQ(test_report["support"].get<int64_t>(), test_examples);
   EXPECT_GE(test_report["languages"].size(), 8u);
+  // `best` shows that score with the best trial (from the journal and the
+  // model directory), and the dashboard's data carries it.
+  auto best_again = RunCommand(std::string(POLYSWEEP_BIN) + " best --dir " + Quote(run));
+  EXPECT_NE(best_again.out.find("  test split       accuracy "), std::string::npos) << best_again.out;
+  auto best_test = nlohmann::json::parse(RunCommand(std::string(POLYSWEEP_BIN) + " best -o json --dir " + Quote(run)).out);
+  EXPECT_EQ(best_test["test"]["examples"].get<int64_t>(), test_examples) << best_test.dump();
+  EXPECT_NEAR(best_test["test"]["macro_f1"].get<double>(), test_report["macro"]["f1"].get<double>(), 1e-12);
+  auto report_page = RunCommand(std::string(POLYSWEEP_BIN) + " report --dir " + Quote(run) + " -o " +
+                                Quote(dir + "/report.html"));
+  ASSERT_EQ(report_page.exit_code, 0) << report_page.err;
+  std::stringstream page;
+  page << std::ifstream(dir + "/report.html").rdbuf();
+  EXPECT_NE(page.str().find("\"test\":{\"accuracy\":"), std::string::npos) << "no test score in the report's data";
   // Scored the same way, the valid split gives the accuracy the best checkpoint's evaluation journaled.
   auto valid = RunCommand(std::string(POLYSWEEP_BIN) + " evaluate " + Quote(run + "/model") + " --shards " +
                           Quote(run + "/data") + " --split valid --report-json " + Quote(dir + "/valid.json"));
