@@ -25,8 +25,11 @@ inline bool Alive(pid_t pid) {
 
 // The ranks of a sweep: processes whose command line starts with the worker
 // binary (mpirun's own command line also names it, later).
-inline std::vector<pid_t> RankPids(const std::string& sweep) {
-  auto r = RunCommand("pgrep -f " + Quote("^[^ ]*polysweep-worker --coordinator .* --sweep " + sweep + " "));
+// `attempt` > 0: only that attempt's ranks (a killed attempt's other rank
+// may still be on its way out while the next one runs).
+inline std::vector<pid_t> RankPids(const std::string& sweep, int attempt = 0) {
+  const std::string of_attempt = attempt > 0 ? "--trial [0-9]+ --attempt " + std::to_string(attempt) + "( |$)" : "";
+  auto r = RunCommand("pgrep -f " + Quote("^[^ ]*polysweep-worker --coordinator .* --sweep " + sweep + " " + of_attempt));
   std::vector<pid_t> pids;
   std::istringstream in(r.out);
   for (pid_t p; in >> p;) pids.push_back(p);
