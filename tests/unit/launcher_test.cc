@@ -292,7 +292,9 @@ TEST_F(LauncherTest, KillEndsAStoppedRankInAGroupOfItsOwnBeforeReturning) {
 }
 
 TEST_F(LauncherTest, KillEscalationEndsARankInAGroupOfItsOwnBeforeReturning) {
-  auto p = Launch(OwnGroupRankScript(dir_, "trap '' TERM; wait"));
+  // The trap first: set after the rank's pid file appears, a Kill in between
+  // (a loaded machine) would end the launcher on TERM.
+  auto p = Launch("trap '' TERM; " + OwnGroupRankScript(dir_));
   ASSERT_NE(p, nullptr);
   const pid_t rank = WaitForPid("child.pid");
   ASSERT_TRUE(WaitFor([&] { return GroupOf(rank) == rank; })) << "the rank never moved to its own group";
