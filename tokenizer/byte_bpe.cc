@@ -202,14 +202,4 @@ void ByteBpe::EncodeSpan(std::string_view text, uint32_t begin, uint32_t end, si
   }
 }
 
-Status ByteBpe::Encode(std::string_view text, size_t max_ids, std::vector<int>* out,
-                       std::vector<PieceOffsets>* offsets, std::vector<uint32_t>* word_ends) const {
-  return EncodeFramed(text, max_ids, frame(), specials_,
-                      [&](uint32_t begin, uint32_t end, size_t budget) {
-                        EncodeSpan(text, begin, end, budget, out, offsets, word_ends);
-                        return Status::Ok();
-                      },
-                      out, offsets);
-}
-
 }  // namespace polysweep

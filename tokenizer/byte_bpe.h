@@ -49,12 +49,7 @@ class ByteBpe : public TextEncoder {
  public:
   static StatusOr<std::unique_ptr<ByteBpe>> Make(ByteBpeSpec spec);
 
-  // Appends <s>, the pieces of `text` (at most max_ids - 2) and </s> to `out`,
-  // and each one's byte range in `text` to `offsets` when it is not null;
-  // the size of `out` after each word to `word_ends` when it is not null.
-  using TextEncoder::Encode;
-  Status Encode(std::string_view text, size_t max_ids, std::vector<int>* out, std::vector<PieceOffsets>* offsets,
-                std::vector<uint32_t>* word_ends) const override;
+  // Encode (TextEncoder) frames a text as <s> ... </s>.
   TextFrame frame() const override { return TextFrame{bos_id_, eos_id_, spec_.bos_token, spec_.eos_token}; }
   int vocab_size() const override { return static_cast<int>(spec_.vocab.size()); }
   int pad_id() const override { return pad_id_; }
@@ -63,8 +58,9 @@ class ByteBpe : public TextEncoder {
 
  private:
   explicit ByteBpe(ByteBpeSpec spec) : spec_(std::move(spec)) {}
+  const SpecialTokens& specials() const override { return specials_; }
   void EncodeSpan(std::string_view text, uint32_t begin, uint32_t end, size_t budget, std::vector<int>* out,
-                  std::vector<PieceOffsets>* offsets, std::vector<uint32_t>* word_ends) const;
+                  std::vector<PieceOffsets>* offsets, std::vector<uint32_t>* word_ends) const override;
   // The pieces of the word text[begin, end) (with `prefix_space`, a space
   // before it that the text does not have).
   void Word(std::string_view text, uint32_t begin, uint32_t end, bool prefix_space, size_t budget,

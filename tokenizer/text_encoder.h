@@ -52,13 +52,30 @@ class TextEncoder {
   // special token written in the text is none): where Hugging Face's
   // library checks whether it has encoded enough of a text it will cut
   // (tokenizer/pair.h).
-  virtual Status Encode(std::string_view text, size_t max_ids, std::vector<int>* out,
-                        std::vector<PieceOffsets>* offsets, std::vector<uint32_t>* word_ends) const = 0;
+  // Every family frames a text the same way (EncodeFramed); it differs in
+  // its frame, its special tokens and how it encodes a span between them.
+  Status Encode(std::string_view text, size_t max_ids, std::vector<int>* out, std::vector<PieceOffsets>* offsets,
+                std::vector<uint32_t>* word_ends) const {
+    return EncodeFramed(text, max_ids, frame(), specials(),
+                        [&](uint32_t begin, uint32_t end, size_t budget) {
+                          EncodeSpan(text, begin, end, budget, out, offsets, word_ends);
+                          return Status::Ok();
+                        },
+                        out, offsets);
+  }
   // The tokens Encode puts around each text.
   virtual TextFrame frame() const = 0;
   virtual int vocab_size() const = 0;
   virtual int pad_id() const = 0;  // -1: none
   virtual int unk_id() const = 0;  // -1: none
+
+ protected:
+  // The special tokens matched in the raw text.
+  virtual const SpecialTokens& specials() const = 0;
+  // Appends the pieces of text[begin, end), at most `budget`, with their
+  // offsets and word ends when those are not null.
+  virtual void EncodeSpan(std::string_view text, uint32_t begin, uint32_t end, size_t budget, std::vector<int>* out,
+                          std::vector<PieceOffsets>* offsets, std::vector<uint32_t>* word_ends) const = 0;
 };
 
 }  // namespace polysweep

@@ -61,13 +61,7 @@ class WordPiece : public TextEncoder {
   static StatusOr<std::unique_ptr<WordPiece>> Make(WordPieceSpec spec);
   ~WordPiece() override;
 
-  // Appends [CLS], the pieces of `text` (at most max_ids - 2 of them) and
-  // [SEP] to `out`, and each one's byte range in `text` to `offsets` when it
-  // is not null; the size of `out` after each word to `word_ends` when it is
-  // not null.
-  using TextEncoder::Encode;
-  Status Encode(std::string_view text, size_t max_ids, std::vector<int>* out, std::vector<PieceOffsets>* offsets,
-                std::vector<uint32_t>* word_ends) const override;
+  // Encode (TextEncoder) frames a text as [CLS] ... [SEP].
   TextFrame frame() const override { return TextFrame{cls_id_, sep_id_, spec_.cls_token, spec_.sep_token}; }
   int vocab_size() const override { return static_cast<int>(spec_.vocab.size()); }
   int pad_id() const override { return pad_id_; }
@@ -82,8 +76,9 @@ class WordPiece : public TextEncoder {
   // The pieces of one normalized word, `budget` at most.
   void Pieces(const Normalized& norm, size_t first, size_t last, size_t budget, std::vector<int>* out,
               std::vector<PieceOffsets>* offsets) const;
+  const SpecialTokens& specials() const override { return specials_; }
   void EncodeSpan(std::string_view text, uint32_t begin, uint32_t end, size_t budget, std::vector<int>* out,
-                  std::vector<PieceOffsets>* offsets, std::vector<uint32_t>* word_ends) const;
+                  std::vector<PieceOffsets>* offsets, std::vector<uint32_t>* word_ends) const override;
   uint8_t ClassOf(uint32_t cp) const;
 
   WordPieceSpec spec_;

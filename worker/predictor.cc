@@ -1,5 +1,10 @@
 #include "worker/predictor.h"
 
+#include <algorithm>
+
+#include "worker/batching.h"
+#include "worker/dataset.h"
+
 namespace polysweep {
 
 StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& dir) {
@@ -53,37 +58,25 @@ StatusOr<std::vector<Prediction>> Predictor::Classify(const std::vector<std::str
     return Status::Error("a text-pair model (" + package_.text_pair_field + "): " + std::to_string(pairs.size()) +
                          " second texts for " + std::to_string(texts.size()) + " texts");
   }
-  const int64_t n = static_cast<int64_t>(texts.size());
-  std::vector<std::vector<int>> ids(texts.size());
-  std::vector<size_t> second(texts.size(), 0);
-  int64_t longest = 1;
+  // The batch as the ranks build theirs (MakeBatch): padding, and the token types of pairs.
+  TokenizedSplit rows;
+  std::vector<int64_t> indices;
   for (size_t i = 0; i < texts.size(); ++i) {
-    PS_RETURN_IF_ERROR(EncodeRow(texts, pairs, i, &ids[i], &second[i]));
-    longest = std::max<int64_t>(longest, static_cast<int64_t>(ids[i].size()));
+    std::vector<int> ids;
+    size_t second = 0;
+    PS_RETURN_IF_ERROR(EncodeRow(texts, pairs, i, &ids, &second));
+    rows.Add(ids, 0, 0, static_cast<uint32_t>(second));
+    indices.push_back(static_cast<int64_t>(i));
   }
-  auto id_tensor = torch::zeros({n, longest}, torch::kLong);
-  auto pad = torch::ones({n, longest}, torch::kBool);
-  auto types = torch::zeros({n, longest}, torch::kLong);
-  auto id_a = id_tensor.accessor<int64_t, 2>();
-  auto pad_a = pad.accessor<bool, 2>();
-  auto types_a = types.accessor<int64_t, 2>();
-  for (int64_t r = 0; r < n; ++r) {
-    const auto& row = ids[static_cast<size_t>(r)];
-    const size_t from = second[static_cast<size_t>(r)];
-    for (size_t t = 0; t < row.size(); ++t) {
-      id_a[r][static_cast<int64_t>(t)] = row[t];
-      pad_a[r][static_cast<int64_t>(t)] = false;
-      types_a[r][static_cast<int64_t>(t)] = from > 0 && t >= from ? 1 : 0;
-    }
-  }
+  const Batch batch = MakeBatch(rows, indices, std::max(0, tokenizer_->pad_id()), package_.max_length);
   torch::NoGradGuard no_grad;
-  const torch::Tensor typed = package_.text_pair_field.empty() ? torch::Tensor() : types;
-  auto probs = torch::softmax(model_->forward(id_tensor, pad, typed), 1).contiguous();
+  auto probs = torch::softmax(model_->forward(batch.ids, batch.pad, batch.types), 1).contiguous();
   auto probs_a = probs.accessor<float, 2>();
   const int64_t classes = probs.size(1);
-  for (int64_t r = 0; r < n; ++r) {
+  for (int64_t r = 0; r < probs.size(0); ++r) {
     Prediction p;
-    p.ids = std::move(ids[static_cast<size_t>(r)]);
+    const ExampleView row = rows.Get(r);
+    p.ids.assign(row.tokens, row.tokens + row.length);
     for (int64_t c = 0; c < classes; ++c) {
       p.probs.push_back(probs_a[r][c]);
       if (probs_a[r][c] > p.probs[static_cast<size_t>(p.label)]) p.label = static_cast<int>(c);

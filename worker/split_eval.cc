@@ -52,8 +52,9 @@ StatusOr<SplitScores> EvaluateSplit(Predictor& predictor, const std::string& sha
     for (int64_t i = begin; i < std::min<int64_t>((*set)->size(), begin + batch); ++i) indices.push_back(i);
     const Batch b = MakeBatch(**set, indices, pad_id, package.max_length);
     const std::vector<int> predicted = predictor.Labels(b.ids, b.pad, b.types);
+    const auto golds = b.labels.accessor<int64_t, 1>();
     for (size_t r = 0; r < indices.size(); ++r) {
-      const auto gold = static_cast<size_t>(b.labels[static_cast<int64_t>(r)].item<int64_t>());
+      const auto gold = static_cast<size_t>(golds[static_cast<int64_t>(r)]);
       const auto guess = static_cast<size_t>(predicted[r]);
       overall.Add(gold, guess);
       const std::string& lang = manifest->languages[static_cast<size_t>(b.langs[r])];
