@@ -1,9 +1,12 @@
 #include "worker/model.h"
 
+#include <array>
 #include <cmath>
 #include <map>
 #include <sstream>
 #include <tuple>
+
+#include "worker/int8.h"
 
 namespace polysweep {
 
@@ -24,8 +27,10 @@ torch::Tensor Activate(const torch::Tensor& x, Activation activation) {
   return torch::gelu(x);
 }
 
-// A linear layer's output, with its adapter's update when it has one.
-torch::Tensor Project(torch::nn::Linear& linear, LoraAdapter& adapter, const torch::Tensor& x) {
+// A linear layer's output, with its adapter's update when it has one; the
+// int8 layer when it was quantized (the adapter folded into it).
+torch::Tensor Project(torch::nn::Linear& linear, LoraAdapter& adapter, const c10::IValue& int8, const torch::Tensor& x) {
+  if (!int8.isNone()) return LinearInt8(x, int8);
   return adapter ? linear(x) + adapter(x) : linear(x);
 }
 
@@ -41,6 +46,8 @@ LoraAdapterImpl::LoraAdapterImpl(int in, int out, int rank, double alpha) : scal
 torch::Tensor LoraAdapterImpl::forward(const torch::Tensor& x) {
   return torch::matmul(torch::matmul(x, a_.t()), b_.t()) * scale_;
 }
+
+torch::Tensor LoraAdapterImpl::Delta() const { return torch::matmul(b_, a_) * scale_; }
 
 EncoderLayerImpl::EncoderLayerImpl(int hidden, int heads, int ffn, double dropout, const LoraSpec& lora,
                                    const EncoderStyle& style)
@@ -70,7 +77,7 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   const int64_t batch = x.size(0), length = x.size(1), hidden = x.size(2), head_dim = hidden / heads_;
   const bool train = is_training();
   // [batch, length, 3, heads, head_dim] -> three [batch * heads, length, head_dim]
-  auto qkv = Project(qkv_, qkv_lora_, x).view({batch, length, 3, heads_, head_dim}).permute({2, 0, 3, 1, 4});
+  auto qkv = Project(qkv_, qkv_lora_, int8_[0], x).view({batch, length, 3, heads_, head_dim}).permute({2, 0, 3, 1, 4});
   auto q = (qkv[0] * (1.0 / std::sqrt(static_cast<double>(head_dim)))).reshape({batch * heads_, length, head_dim});
   auto k = qkv[1].reshape({batch * heads_, length, head_dim});
   auto v = qkv[2].reshape({batch * heads_, length, head_dim});
@@ -78,11 +85,22 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   auto attention = F::dropout(torch::softmax(scores, -1), F::DropoutFuncOptions().p(dropout_).training(train));
   auto context = torch::bmm(attention, v).view({batch, heads_, length, head_dim}).transpose(1, 2).reshape(
       {batch, length, hidden});
-  auto h = norm1_(x + F::dropout(Project(out_, out_lora_, context), F::DropoutFuncOptions().p(dropout_).training(train)));
-  auto ff = Project(ff2_, ff2_lora_,
-                    F::dropout(Activate(Project(ff1_, ff1_lora_, h), activation_),
+  auto h = norm1_(x + F::dropout(Project(out_, out_lora_, int8_[1], context), F::DropoutFuncOptions().p(dropout_).training(train)));
+  auto ff = Project(ff2_, ff2_lora_, int8_[3],
+                    F::dropout(Activate(Project(ff1_, ff1_lora_, int8_[2], h), activation_),
                                F::DropoutFuncOptions().p(dropout_).training(train)));
   return norm2_(h + F::dropout(ff, F::DropoutFuncOptions().p(dropout_).training(train)));
+}
+
+void EncoderLayerImpl::QuantizeInt8() {
+  torch::NoGradGuard no_grad;
+  const std::array<std::pair<torch::nn::Linear*, LoraAdapter*>, 4> linears = {
+      std::pair{&qkv_, &qkv_lora_}, {&out_, &out_lora_}, {&ff1_, &ff1_lora_}, {&ff2_, &ff2_lora_}};
+  for (size_t i = 0; i < linears.size(); ++i) {
+    auto& [linear, adapter] = linears[i];
+    const torch::Tensor weight = *adapter ? (*linear)->weight + (*adapter)->Delta() : (*linear)->weight;
+    int8_[i] = PackInt8Linear(weight, (*linear)->bias);
+  }
 }
 
 EncoderClassifierImpl::EncoderClassifierImpl(const ModelShape& shape) : shape_(shape) {
@@ -150,6 +168,17 @@ torch::Tensor EncoderClassifierImpl::Encode(const torch::Tensor& ids, const torc
   }
   for (const auto& layer : *layers_) x = layer->as<EncoderLayer>()->forward(x, mask);
   return x;
+}
+
+Status EncoderClassifierImpl::QuantizeInt8() {
+  PS_RETURN_IF_ERROR(SelectInt8Engine());
+  try {
+    for (const auto& layer : *layers_) layer->as<EncoderLayer>()->QuantizeInt8();
+  } catch (const c10::Error& e) {
+    return Status::Error(std::string("--quantize int8: ") + e.what_without_backtrace());
+  }
+  eval();
+  return Status::Ok();
 }
 
 Status LoadModelWeights(EncoderClassifier& model, const std::string& path) {

@@ -15,6 +15,7 @@
 
 #include <torch/torch.h>
 
+#include <array>
 #include <string>
 
 #include "common/status.h"
@@ -28,6 +29,8 @@ class LoraAdapterImpl : public torch::nn::Module {
   LoraAdapterImpl(int in, int out, int rank, double alpha);
   // The low-rank update of x: (alpha / rank) * x A^T B^T.
   torch::Tensor forward(const torch::Tensor& x);
+  // The update as a weight: (alpha / rank) * B A, [out, in].
+  torch::Tensor Delta() const;
 
  private:
   torch::Tensor a_, b_;
@@ -42,6 +45,9 @@ class EncoderLayerImpl : public torch::nn::Module {
   // x: [batch, length, hidden]; mask: [batch * heads, 1, length] additive
   // (a large negative number at padding), or undefined for none.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask);
+  // From now on the four projections run in int8 (worker/int8.h), each with
+  // its LoRA adapter folded in. For inference only: nothing trains them.
+  void QuantizeInt8();
 
  private:
   int heads_;
@@ -50,6 +56,7 @@ class EncoderLayerImpl : public torch::nn::Module {
   torch::nn::Linear qkv_{nullptr}, out_{nullptr}, ff1_{nullptr}, ff2_{nullptr};
   torch::nn::LayerNorm norm1_{nullptr}, norm2_{nullptr};
   LoraAdapter qkv_lora_{nullptr}, out_lora_{nullptr}, ff1_lora_{nullptr}, ff2_lora_{nullptr};
+  std::array<c10::IValue, 4> int8_;  // qkv, out, ff1, ff2 packed for int8; None until QuantizeInt8
 };
 TORCH_MODULE(EncoderLayer);
 
@@ -77,6 +84,10 @@ class EncoderClassifierImpl : public torch::nn::Module {
                        const torch::Tensor& types = {});
   const ModelShape& shape() const { return shape_; }
   TaskHeadImpl& head() { return *head_; }
+  // Dynamic int8 quantization of every encoder layer's linear layers, for
+  // inference (`--quantize int8`); the embeddings and the head stay fp32.
+  // Puts the model in eval mode.
+  Status QuantizeInt8();
 
  private:
   ModelShape shape_;

@@ -7,7 +7,7 @@
 
 namespace polysweep {
 
-StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& dir) {
+StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& dir, bool int8) {
   auto package = LoadModelPackage(dir);
   if (!package.ok()) return package.status();
   std::unique_ptr<Predictor> p(new Predictor());
@@ -28,6 +28,7 @@ StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& dir) {
   const std::string weights = dir + "/" + package->weights_file;
   PS_RETURN_IF_ERROR(LoadModelWeights(p->model_, weights));
   p->model_->eval();
+  if (int8) PS_RETURN_IF_ERROR(p->model_->QuantizeInt8());
   return p;
 }
 

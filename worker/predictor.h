@@ -24,8 +24,9 @@ struct Prediction {
 
 class Predictor {
  public:
-  // Loads DIR (model.json, weights, tokenizer); errors name the file.
-  static StatusOr<std::unique_ptr<Predictor>> Load(const std::string& dir);
+  // Loads DIR (model.json, weights, tokenizer); errors name the file. With
+  // `int8`, the encoder's linear layers are quantized (--quantize int8).
+  static StatusOr<std::unique_ptr<Predictor>> Load(const std::string& dir, bool int8 = false);
 
   // Classifies `texts` in one batch; a pair model (package().text_pair_field
   // set) classifies each text with its `pairs` entry as a text pair.
