@@ -78,11 +78,10 @@ int RunShard(const std::string& config_path, bool force) {
   return 0;
 }
 
-// Runs polysweep-predict (next to this binary: it links LibTorch, the CLI
-// does not) with the model and the remaining arguments.
-int Predict(const std::string& model_dir, std::vector<std::string> rest) {
-  const std::string binary = PredictBinary();
-  std::vector<std::string> args = {binary, model_dir};
+int RunSibling(const std::string& name, const std::string& model_dir, std::vector<std::string> rest) {
+  const std::string binary = SiblingBinary(name);
+  std::vector<std::string> args = {binary};
+  if (!model_dir.empty()) args.push_back(model_dir);
   args.insert(args.end(), rest.begin(), rest.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

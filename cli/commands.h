@@ -16,9 +16,10 @@ int Submit(const std::string& config_path, SubmitOptions options);
 // `polysweep check`: 0 when the sweep kept every promise, 1 when not.
 int CheckCommand(const std::string& given_dir, bool processes, const std::string& output);
 int RunShard(const std::string& config_path, bool force);
-// Runs polysweep-predict (next to this binary: it links LibTorch, the CLI
-// does not) with the model and the remaining arguments.
-int Predict(const std::string& model_dir, std::vector<std::string> rest);
+// Runs `binary` (polysweep-predict or polysweep-serve, next to this one: they
+// link LibTorch, the CLI does not) with the model directory, when given, and
+// the remaining arguments (--help among them).
+int RunSibling(const std::string& binary, const std::string& model_dir, std::vector<std::string> rest);
 // format: polysweep (a directory `polysweep predict` reads) or hf (one Hugging
 // Face's AutoModelForSequenceClassification reads).
 int ExportModelCommand(const std::string& config_path, uint64_t trial, std::string out, const std::string& format);

@@ -32,10 +32,10 @@ Status DescribeHfBase(const std::string& dir, ModelPackage* p) {
 
 }  // namespace
 
-std::string PredictBinary() {
+std::string SiblingBinary(const std::string& name) {
   std::error_code ec;
   const fs::path self = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? "polysweep-predict" : (self.parent_path() / "polysweep-predict").string();
+  return ec ? name : (self.parent_path() / name).string();
 }
 
 namespace {

@@ -28,8 +28,10 @@ struct ExportedModel {
 StatusOr<ExportedModel> ExportModel(const SweepConfig& config, const Manifest& data, const wire::StatusReply& status,
                                     const std::string& run_dir, const std::string& out_dir, uint64_t trial = 0);
 
-// polysweep-predict, next to this binary (it links LibTorch; the CLI does not).
-std::string PredictBinary();
+// The program `name` next to this binary: polysweep-predict and
+// polysweep-serve link LibTorch; the CLI does not.
+std::string SiblingBinary(const std::string& name);
+inline std::string PredictBinary() { return SiblingBinary("polysweep-predict"); }
 
 // Writes the exported model `model_dir` (one fine-tuned from a Hugging Face
 // checkpoint) in Hugging Face's layout into `out_dir`, with polysweep-predict

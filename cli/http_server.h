@@ -1,16 +1,24 @@
-// A small HTTP/1.1 server for the dashboard: GET only, one request per
-// connection, served from its own thread. Every request must carry the
-// server's token (`?token=` once, then the cookie the response sets, or an
+// The dashboard's HTTP/1.1 server, on cpp-httplib (as `polysweep serve`):
+// GET only, a few threads, keep-alive, read and write timeouts, a 16 KB
+// limit on a request's head. Every request must carry the server's token
+// (`?token=` once, then the cookie the response sets, or an
 // `Authorization: Bearer` header); others get 401.
 #pragma once
 
 #include <atomic>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <thread>
 
 #include "common/status.h"
+
+namespace httplib {
+class Server;
+struct Request;
+struct Response;
+}
 
 namespace polysweep {
 
@@ -44,15 +52,14 @@ class HttpServer {
   std::string url() const;
 
  private:
-  void Serve();
-  void Handle(int fd);
+  void Handle(const httplib::Request& req, httplib::Response& res) const;
   std::string token_;
   HttpHandler handler_;
+  std::unique_ptr<httplib::Server> http_;
   std::string address_;
   int port_ = 0;
-  int listen_fd_ = -1;
-  int wake_[2] = {-1, -1};  // Stop() writes here to end the serving thread's poll
   std::thread thread_;
+  std::atomic<bool> listened_{false};  // httplib's loop has returned
 };
 
 // A random 128-bit token as hex.

@@ -14,6 +14,8 @@
 //   polysweep stop|pause|resume T control a trial of the running sweep
 //   polysweep export-model CONFIG a trial's best checkpoint as a model directory
 //   polysweep predict MODEL       classify JSON lines with an exported model
+//   polysweep evaluate MODEL FILE the per-class report of a labelled file
+//   polysweep serve MODEL         answer predictions over HTTP
 // Each command is registered with its options and runs from its callback;
 // the command implementations live in commands.cc, cli_watch.cc and
 // sweep_command.cc.
@@ -145,23 +147,32 @@ void AddModelCommands(CLI::App& app, Options& o) {
       ->check(CLI::IsMember({"polysweep", "hf"}));
   export_model->callback(
       [&o] { o.exit_code = ExportModelCommand(o.config_path, o.export_trial, o.export_dir, o.model_format); });
+  // The model directory is optional here so that `predict --help` reaches
+  // the program's own help; without either, the program says what is missing.
   auto* predict = app.add_subcommand("predict", "classify JSON lines from stdin with an exported model "
-                                                "(polysweep predict MODEL --help for its options)");
-  predict->add_option("model", o.model_dir, "model directory (<output_dir>/model)")->required();
+                                                "(polysweep predict --help for its options)");
+  predict->add_option("model", o.model_dir, "model directory (<output_dir>/model)");
   predict->allow_extras();
   predict->set_help_flag();
-  predict->callback([&o, predict] { o.exit_code = Predict(o.model_dir, predict->remaining()); });
+  predict->callback([&o, predict] { o.exit_code = RunSibling("polysweep-predict", o.model_dir, predict->remaining()); });
   auto* evaluate = app.add_subcommand("evaluate", "score an exported model on a labelled JSON-lines file: the "
                                                   "per-class report (precision, recall, F1, support), per language "
                                                   "too (--report-json FILE: all of it as JSON)");
-  evaluate->add_option("model", o.model_dir, "model directory (<output_dir>/model)")->required();
+  evaluate->add_option("model", o.model_dir, "model directory (<output_dir>/model)");
   evaluate->allow_extras();
   evaluate->set_help_flag();
   evaluate->callback([&o, evaluate] {
     std::vector<std::string> rest = evaluate->remaining();
     rest.push_back("--report");
-    o.exit_code = Predict(o.model_dir, rest);
+    o.exit_code = RunSibling("polysweep-predict", o.model_dir, rest);
   });
+  auto* serve = app.add_subcommand("serve", "answer predictions over HTTP with an exported model: POST "
+                                            "/v1/predict, dynamic batching, /metrics (polysweep serve --help "
+                                            "for its options)");
+  serve->add_option("model", o.model_dir, "model directory (<output_dir>/model)");
+  serve->allow_extras();
+  serve->set_help_flag();
+  serve->callback([&o, serve] { o.exit_code = RunSibling("polysweep-serve", o.model_dir, serve->remaining()); });
 }
 
 // stop, pause and resume: the owner's commands to the running coordinator.

@@ -1,6 +1,6 @@
 // Tests of the dashboard's HTTP server (cli/http_server.h) over real
 // loopback TCP connections: the token, the cookie it sets, methods, paths,
-// and a request that never ends.
+// a request that never ends, and keep-alive.
 #include "cli/http_server.h"
 
 #include <arpa/inet.h>
@@ -36,8 +36,10 @@ std::string Exchange(int port, const std::string& request) {
   return out;
 }
 
+// One request on its own connection (closed after the response, which is
+// then read to its end).
 std::string Get(int port, const std::string& target, const std::string& headers = "") {
-  return Exchange(port, "GET " + target + " HTTP/1.1\r\nHost: x\r\n" + headers + "\r\n");
+  return Exchange(port, "GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + headers + "\r\n");
 }
 
 class HttpServerTest : public ::testing::Test {
@@ -78,7 +80,7 @@ TEST_F(HttpServerTest, TheTokenInTheQuerySetsACookieThatThenSuffices) {
 }
 
 TEST_F(HttpServerTest, OnlyGetAndNoPathsOutOfTheTree) {
-  EXPECT_EQ(Exchange(port_, "POST /hello?token=s3cret HTTP/1.1\r\n\r\n").rfind("HTTP/1.1 405", 0), 0u);
+  EXPECT_EQ(Exchange(port_, "POST /hello?token=s3cret HTTP/1.1\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").rfind("HTTP/1.1 405", 0), 0u);
   EXPECT_EQ(Get(port_, "/../etc/passwd?token=s3cret").rfind("HTTP/1.1 400", 0), 0u);
   EXPECT_EQ(Get(port_, "/%2e%2e/etc/passwd?token=s3cret").rfind("HTTP/1.1 400", 0), 0u);
   EXPECT_EQ(Get(port_, "/nothing?token=s3cret").rfind("HTTP/1.1 404", 0), 0u);
@@ -91,6 +93,34 @@ TEST_F(HttpServerTest, AnOversizedOrUnfinishedRequestDoesNotHoldTheServer) {
   const int idle = Connect(port_);
   EXPECT_EQ(Get(port_, "/hello?token=s3cret").rfind("HTTP/1.1 200", 0), 0u);
   ::close(idle);
+}
+
+TEST_F(HttpServerTest, KeepsAConnectionAliveForTheNextRequest) {
+  const int fd = Connect(port_);
+  // Reads one response: its head, then the body its Content-Length gives.
+  auto read_response = [fd] {
+    std::string out;
+    char buf[4096];
+    while (true) {
+      const size_t head_end = out.find("\r\n\r\n");
+      if (head_end != std::string::npos) {
+        const size_t at = out.find("Content-Length: ");
+        const size_t length = at == std::string::npos ? 0 : std::stoul(out.substr(at + 16));
+        if (out.size() >= head_end + 4 + length) return out;
+      }
+      const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+      if (n <= 0) return out;
+      out.append(buf, static_cast<size_t>(n));
+    }
+  };
+  for (const char* who : {"one", "two"}) {
+    const std::string request = std::string("GET /hello?token=s3cret&who=") + who + " HTTP/1.1\r\nHost: x\r\n\r\n";
+    ASSERT_EQ(::send(fd, request.data(), request.size(), 0), static_cast<ssize_t>(request.size()));
+    const std::string response = read_response();
+    EXPECT_EQ(response.rfind("HTTP/1.1 200", 0), 0u) << response;
+    EXPECT_NE(response.find(std::string("hello ") + who), std::string::npos) << response;
+  }
+  ::close(fd);
 }
 
 TEST(HttpServer, RefusesAnEmptyTokenAndABadAddress) {
