@@ -76,6 +76,7 @@ HttpServer::HttpServer(std::string token, HttpHandler handler)
   http_->set_write_timeout(10, 0);
   http_->set_keep_alive_timeout(5);
   http_->set_payload_max_length(kMaxBodyBytes);
+  http_->set_tcp_nodelay(true);
   http_->Get(".*", [this](const httplib::Request& req, httplib::Response& res) { Handle(req, res); });
   const httplib::Server::Handler only_get = [](const httplib::Request&, httplib::Response& res) {
     res.set_header("Allow", "GET");

@@ -1,7 +1,7 @@
 // Dynamic batching for `polysweep serve`: the texts of requests that arrive
 // together run through the model as one batch, of up to `max_batch` texts,
 // once that many wait or the oldest has waited `max_wait_ms`. A batch is
-// sorted by length and cut where a text is over twice as long as its
+// sorted by length and cut where a text is over 1.5 times as long as its
 // chunk's first, so short texts are not padded to a long one's length.
 // `threads` inference threads take batches in turn. The model is a
 // function, so tests drive the batching without LibTorch.

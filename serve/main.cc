@@ -4,6 +4,7 @@
 // dynamically batched predictions. SIGTERM or SIGINT drains: no new
 // connections, the requests in flight answered, then exit 0.
 #include <fcntl.h>
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -19,7 +20,7 @@
 #include "common/files.h"
 #include "serve/batcher.h"
 #include "serve/server.h"
-#include "worker/allocator.h"
+#include "worker/int8.h"
 #include "worker/predictor.h"
 #include "worker/threads.h"
 
@@ -31,8 +32,9 @@ struct Options {
   std::string dir, port_file, token_file;
   ServeOptions serve;
   BatcherOptions batching;
-  int compute_threads = 0;
+  int compute_threads = 1;
   std::string quantize = "none";
+  int64_t int8_min_inputs = kInt8MinInputs;
 };
 
 void AddOptions(CLI::App& app, Options* o) {
@@ -49,15 +51,21 @@ void AddOptions(CLI::App& app, Options* o) {
   app.add_option("--max-wait-ms", o->batching.max_wait_ms,
                  "how long the first text of a batch waits for others (default 5)")
       ->check(CLI::Range(0, 10000));
-  app.add_option("--threads", o->batching.threads, "inference threads, each running its own batches (default 1)")
+  app.add_option("--threads", o->batching.threads,
+                 "inference threads, each running its own batches (default: one per core)")
       ->check(CLI::Range(1, 256));
   app.add_option("--compute-threads", o->compute_threads,
-                 "LibTorch threads per batch (default: the cores over --threads)")
-      ->check(CLI::Range(0, 1024));
+                 "LibTorch threads per batch (default 1: on a busy server, batches side by side beat one batch "
+                 "split across cores)")
+      ->check(CLI::Range(1, 1024));
   app.add_option("--quantize", o->quantize,
                  "int8: the encoder's linear layers in int8 (dynamic quantization; `polysweep evaluate MODEL FILE "
                  "--quantize int8` shows what it costs in accuracy)")
       ->check(CLI::IsMember({"none", "int8"}));
+  app.add_option("--int8-min-inputs", o->int8_min_inputs,
+                 "with --quantize int8: layers with fewer inputs stay fp32 (default 512, where int8 starts to pay "
+                 "on one core; 1: every layer)")
+      ->check(CLI::Range(1, 1 << 20));
   app.add_option("--max-queue", o->batching.max_queue, "texts waiting, beyond which requests get 503 (default 1024)")
       ->check(CLI::Range(1, 1 << 24));
   app.add_option("--max-body", o->serve.max_body, "largest request body in bytes (default 1 MiB; over: 413)")
@@ -137,11 +145,18 @@ void EndWaiter(std::thread& waiter) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  KeepFreedMemory();
+  // Unlike the ranks (worker/allocator.h), a server gives memory back: every
+  // block of 1 MB or more is its own mapping, returned when freed (glibc
+  // otherwise raises the threshold to the largest block freed, and weights
+  // freed by --quantize int8 or a large batch's activations would stay in
+  // the heap).
+  mallopt(M_MMAP_THRESHOLD, 1 << 20);
   CLI::App app{"polysweep serve: answer predictions over HTTP with an exported model"};
   Options o;
   AddOptions(app, &o);
+  o.batching.threads = 0;  // 0 after parsing: not given
   CLI11_PARSE(app, argc, argv);
+  if (o.batching.threads == 0) o.batching.threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   if (!o.token_file.empty()) {
     auto token = ReadToken(o.token_file);
     if (!token.ok()) return Fail("--token-file " + token.status().message());
@@ -172,9 +187,8 @@ int main(int argc, char** argv) {
   std::cerr << "polysweep serve: listening on http://" << o.serve.bind << ":" << server.port() << "/ (loading "
             << o.dir << ")\n";
 
-  const int cores = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  SetComputeThreads(o.compute_threads > 0 ? o.compute_threads : std::max(1, cores / o.batching.threads));
-  auto predictor = Predictor::Load(o.dir, o.quantize == "int8");
+  SetComputeThreads(o.compute_threads);
+  auto predictor = Predictor::Load(o.dir, QuantizeOptions{o.quantize == "int8", o.int8_min_inputs});
   std::unique_ptr<Batcher> batcher;
   int exit_code = 0;
   if (predictor.ok()) {
@@ -184,7 +198,12 @@ int main(int argc, char** argv) {
                     batcher.get());
     std::cerr << "polysweep serve: ready: sweep " << package.sweep << " trial " << package.trial << ", "
               << package.labels.size() << " labels" << (package.text_pair_field.empty() ? "" : ", text pairs")
-              << (o.quantize == "int8" ? ", int8" : "") << "\n";
+              << "\n";
+    if (o.quantize == "int8") {
+      std::cerr << "polysweep serve: --quantize int8: " << (*predictor)->int8_layers() << " of "
+                << (*predictor)->linear_layers() << " linear layers in int8 (narrower than " << o.int8_min_inputs
+                << " inputs stay fp32: int8 is slower there)\n";
+    }
   } else {
     exit_code = Fail(predictor.status().message());
     server.Drain();

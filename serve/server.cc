@@ -62,6 +62,9 @@ PredictServer::PredictServer(ServeOptions options, ServeMetrics* metrics)
   http_->set_keep_alive_timeout(options_.keep_alive_s);
   http_->set_keep_alive_max_count(1000);
   http_->set_payload_max_length(options_.max_body);
+  // A reply is written as head and body: without this, Nagle's algorithm
+  // holds the body until the client's delayed ACK (40 ms) of the head.
+  http_->set_tcp_nodelay(true);
   Route();
 }
 

@@ -49,6 +49,11 @@ torch::Tensor LoraAdapterImpl::forward(const torch::Tensor& x) {
 
 torch::Tensor LoraAdapterImpl::Delta() const { return torch::matmul(b_, a_) * scale_; }
 
+void LoraAdapterImpl::Release() {
+  a_.set_data(torch::empty({0}));
+  b_.set_data(torch::empty({0}));
+}
+
 EncoderLayerImpl::EncoderLayerImpl(int hidden, int heads, int ffn, double dropout, const LoraSpec& lora,
                                    const EncoderStyle& style)
     : heads_(heads), dropout_(dropout), activation_(style.activation) {
@@ -92,15 +97,22 @@ torch::Tensor EncoderLayerImpl::forward(const torch::Tensor& x, const torch::Ten
   return norm2_(h + F::dropout(ff, F::DropoutFuncOptions().p(dropout_).training(train)));
 }
 
-void EncoderLayerImpl::QuantizeInt8() {
+int EncoderLayerImpl::QuantizeInt8(int64_t min_inputs) {
   torch::NoGradGuard no_grad;
+  int quantized = 0;
   const std::array<std::pair<torch::nn::Linear*, LoraAdapter*>, 4> linears = {
       std::pair{&qkv_, &qkv_lora_}, {&out_, &out_lora_}, {&ff1_, &ff1_lora_}, {&ff2_, &ff2_lora_}};
   for (size_t i = 0; i < linears.size(); ++i) {
     auto& [linear, adapter] = linears[i];
+    if ((*linear)->weight.size(1) < min_inputs) continue;
+    ++quantized;
     const torch::Tensor weight = *adapter ? (*linear)->weight + (*adapter)->Delta() : (*linear)->weight;
     int8_[i] = PackInt8Linear(weight, (*linear)->bias);
+    // The fp32 weights are not read again: give their memory back.
+    (*linear)->weight.set_data(torch::empty({0}));
+    if (*adapter) (*adapter)->Release();
   }
+  return quantized;
 }
 
 EncoderClassifierImpl::EncoderClassifierImpl(const ModelShape& shape) : shape_(shape) {
@@ -170,20 +182,29 @@ torch::Tensor EncoderClassifierImpl::Encode(const torch::Tensor& ids, const torc
   return x;
 }
 
-Status EncoderClassifierImpl::QuantizeInt8() {
+StatusOr<int> EncoderClassifierImpl::QuantizeInt8(int64_t min_inputs) {
   PS_RETURN_IF_ERROR(SelectInt8Engine());
+  int quantized = 0;
   try {
-    for (const auto& layer : *layers_) layer->as<EncoderLayer>()->QuantizeInt8();
+    for (const auto& layer : *layers_) quantized += layer->as<EncoderLayer>()->QuantizeInt8(min_inputs);
   } catch (const c10::Error& e) {
     return Status::Error(std::string("--quantize int8: ") + e.what_without_backtrace());
   }
   eval();
-  return Status::Ok();
+  return quantized;
 }
 
 Status LoadModelWeights(EncoderClassifier& model, const std::string& path) {
   std::map<std::string, std::vector<int64_t>> expected;
   for (const auto& item : model->named_parameters()) expected[item.key()] = item.value().sizes().vec();
+  {
+    // The loaded tensors replace the parameters' storage. Freed now, the
+    // initial weights do not sit beside the loaded ones: a BERT-base's load
+    // peaks at one copy of its weights, not two. (Uninitialized memory is
+    // not resident until written.)
+    torch::NoGradGuard no_grad;
+    for (auto& p : model->parameters()) p.set_data(torch::empty(p.sizes(), p.options()));
+  }
   try {
     torch::load(model, path);
   } catch (const c10::Error& e) {

@@ -31,6 +31,8 @@ class LoraAdapterImpl : public torch::nn::Module {
   torch::Tensor forward(const torch::Tensor& x);
   // The update as a weight: (alpha / rank) * B A, [out, in].
   torch::Tensor Delta() const;
+  // Frees A and B (once folded into an int8 weight).
+  void Release();
 
  private:
   torch::Tensor a_, b_;
@@ -45,9 +47,11 @@ class EncoderLayerImpl : public torch::nn::Module {
   // x: [batch, length, hidden]; mask: [batch * heads, 1, length] additive
   // (a large negative number at padding), or undefined for none.
   torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask);
-  // From now on the four projections run in int8 (worker/int8.h), each with
-  // its LoRA adapter folded in. For inference only: nothing trains them.
-  void QuantizeInt8();
+  // From now on the projections of `min_inputs` inputs or more run in
+  // int8 (worker/int8.h), each with its LoRA adapter folded in; their fp32
+  // weights are freed. For inference only: nothing trains them, and saving
+  // the model saves no weights for them. Returns how many it quantized.
+  int QuantizeInt8(int64_t min_inputs);
 
  private:
   int heads_;
@@ -84,10 +88,11 @@ class EncoderClassifierImpl : public torch::nn::Module {
                        const torch::Tensor& types = {});
   const ModelShape& shape() const { return shape_; }
   TaskHeadImpl& head() { return *head_; }
-  // Dynamic int8 quantization of every encoder layer's linear layers, for
-  // inference (`--quantize int8`); the embeddings and the head stay fp32.
-  // Puts the model in eval mode.
-  Status QuantizeInt8();
+  // Dynamic int8 quantization of the encoder layers' linear layers of
+  // `min_inputs` inputs or more (worker/int8.h: narrower ones lose), for inference (`--quantize int8`); the
+  // embeddings and the head stay fp32. Puts the model in eval mode. Returns
+  // how many linear layers it quantized (of four per encoder layer).
+  StatusOr<int> QuantizeInt8(int64_t min_inputs);
 
  private:
   ModelShape shape_;

@@ -23,6 +23,7 @@
 #include "common/files.h"
 #include "worker/allocator.h"
 #include "worker/hf_export.h"
+#include "worker/int8.h"
 #include "worker/predictor.h"
 #include "worker/split_eval.h"
 #include "worker/threads.h"
@@ -135,6 +136,7 @@ struct Options {
   int batch = 64, threads = 0;
   bool all_probs = false, with_ids = false, report = false;
   std::string report_json, to_hf, shards, split = "test", quantize = "none";
+  int64_t int8_min_inputs = kInt8MinInputs;
 };
 
 void AddOptions(CLI::App& app, Options* o) {
@@ -159,6 +161,10 @@ void AddOptions(CLI::App& app, Options* o) {
                  "int8: the encoder's linear layers in int8 (dynamic quantization), to see what serving with "
                  "--quantize int8 costs in accuracy")
       ->check(CLI::IsMember({"none", "int8"}));
+  app.add_option("--int8-min-inputs", o->int8_min_inputs,
+                 "with --quantize int8: layers with fewer inputs stay fp32 (default 512, where int8 starts to pay "
+                 "on one core; 1: every layer)")
+      ->check(CLI::Range(1, 1 << 20));
   app.add_option("--to-hf", o->to_hf, "instead of classifying, write MODEL in Hugging Face's layout to this directory");
 }
 
@@ -198,8 +204,12 @@ int main(int argc, char** argv) {
   }
   SetComputeThreads(o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
 
-  auto predictor = Predictor::Load(o.dir, o.quantize == "int8");
+  auto predictor = Predictor::Load(o.dir, QuantizeOptions{o.quantize == "int8", o.int8_min_inputs});
   if (!predictor.ok()) return Fail(predictor.status().message());
+  if (o.quantize == "int8") {
+    std::cerr << "--quantize int8: " << (*predictor)->int8_layers() << " of " << (*predictor)->linear_layers()
+              << " linear layers in int8 (narrower than " << o.int8_min_inputs << " inputs stay fp32: int8 is slower there)\n";
+  }
   if (!o.shards.empty()) return ScoreShards(o, **predictor);
   const ModelPackage& package = (*predictor)->package();
   std::string pair_field = package.text_pair_field.empty() ? "" : o.pair_field.empty() ? package.text_pair_field : o.pair_field;

@@ -7,7 +7,7 @@
 
 namespace polysweep {
 
-StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& dir, bool int8) {
+StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& dir, const QuantizeOptions& quantize) {
   auto package = LoadModelPackage(dir);
   if (!package.ok()) return package.status();
   std::unique_ptr<Predictor> p(new Predictor());
@@ -28,7 +28,11 @@ StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& dir, boo
   const std::string weights = dir + "/" + package->weights_file;
   PS_RETURN_IF_ERROR(LoadModelWeights(p->model_, weights));
   p->model_->eval();
-  if (int8) PS_RETURN_IF_ERROR(p->model_->QuantizeInt8());
+  if (quantize.int8) {
+    auto quantized = p->model_->QuantizeInt8(quantize.min_inputs);
+    if (!quantized.ok()) return quantized.status();
+    p->int8_layers_ = *quantized;
+  }
   return p;
 }
 

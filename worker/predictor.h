@@ -12,6 +12,7 @@
 #include "common/model_package.h"
 #include "common/status.h"
 #include "tokenizer/tokenizer.h"
+#include "worker/int8.h"
 #include "worker/model.h"
 
 namespace polysweep {
@@ -25,8 +26,9 @@ struct Prediction {
 class Predictor {
  public:
   // Loads DIR (model.json, weights, tokenizer); errors name the file. With
-  // `int8`, the encoder's linear layers are quantized (--quantize int8).
-  static StatusOr<std::unique_ptr<Predictor>> Load(const std::string& dir, bool int8 = false);
+  // quantize.int8, the encoder's wide linear layers are quantized
+  // (--quantize int8).
+  static StatusOr<std::unique_ptr<Predictor>> Load(const std::string& dir, const QuantizeOptions& quantize = {});
 
   // Classifies `texts` in one batch; a pair model (package().text_pair_field
   // set) classifies each text with its `pairs` entry as a text pair.
@@ -36,6 +38,9 @@ class Predictor {
   // padding; token types of text pairs, or undefined).
   std::vector<int> Labels(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types);
   const ModelPackage& package() const { return package_; }
+  // With --quantize int8: how many linear layers run in int8, of linear_layers().
+  int int8_layers() const { return int8_layers_; }
+  int linear_layers() const { return 4 * package_.layers; }
   int pad_id() const { return tokenizer_->pad_id(); }
 
  private:
@@ -47,6 +52,7 @@ class Predictor {
   ModelPackage package_;
   std::unique_ptr<Tokenizer> tokenizer_;
   EncoderClassifier model_{nullptr};
+  int int8_layers_ = 0;
 };
 
 }  // namespace polysweep

@@ -28,8 +28,9 @@ TEST(Int8, ALinearLayerMatchesFp32WithinRounding) {
   EXPECT_GT(error, 0.0);  // it really is another computation
 }
 
-// The fp32 and the int8 model's logits on the same batch.
-std::pair<torch::Tensor, torch::Tensor> Logits(const ModelShape& shape, bool train_lora) {
+// The fp32 and the int8 model's logits on the same batch; `quantized`: how
+// many linear layers went int8.
+std::pair<torch::Tensor, torch::Tensor> Logits(const ModelShape& shape, bool train_lora, int* quantized) {
   torch::manual_seed(17);
   EncoderClassifier model(shape);
   if (train_lora) {
@@ -46,7 +47,9 @@ std::pair<torch::Tensor, torch::Tensor> Logits(const ModelShape& shape, bool tra
   const Batch batch = MakeBatch(rows, all, 0, 24);
   torch::NoGradGuard no_grad;
   const auto fp32 = model->forward(batch.ids, batch.pad);
-  EXPECT_TRUE(model->QuantizeInt8().ok());
+  auto n = model->QuantizeInt8(kInt8MinInputs);
+  EXPECT_TRUE(n.ok());
+  *quantized = n.ok() ? *n : -1;
   return {fp32, model->forward(batch.ids, batch.pad)};
 }
 
@@ -58,17 +61,30 @@ void ExpectSameClassification(const torch::Tensor& fp32, const torch::Tensor& in
 }
 
 TEST(Int8, AQuantizedEncoderClassifiesAsTheFp32One) {
-  auto [fp32, int8] = Logits(testing_util::TinyShape(500, 4, 2, 64, 24, 0.0), false);
+  int quantized = 0;
+  auto [fp32, int8] = Logits(testing_util::TinyShape(500, 4, 2, 512, 24, 0.0), false, &quantized);
+  EXPECT_EQ(quantized, 8);  // qkv, out, ff1, ff2 of both layers
+  EXPECT_FALSE(torch::equal(fp32, int8));
+  ExpectSameClassification(fp32, int8);
+}
+
+TEST(Int8, LayersTooNarrowToGainStayFp32) {
+  int quantized = -1;
+  // hidden 256, FFN 512: only ff2 (512 inputs) of each layer is wide enough.
+  auto [fp32, int8] = Logits(testing_util::TinyShape(500, 4, 2, 256, 24, 0.0), false, &quantized);
+  EXPECT_EQ(quantized, 2);
   ExpectSameClassification(fp32, int8);
 }
 
 TEST(Int8, LoraAdaptersAreFoldedIntoTheQuantizedWeights) {
-  const EncoderDims dims{500, 2, 64, 4, 128, 24};
+  const EncoderDims dims{500, 2, 512, 8, 1024, 24};
   LoraSpec lora;
   lora.rank = 4;
   lora.targets = "all";
   const ModelShape shape = MakeModelShape(dims, TaskKind::kSequenceClassification, 4, 0.0, lora);
-  auto [fp32, int8] = Logits(shape, true);
+  int quantized = 0;
+  auto [fp32, int8] = Logits(shape, true, &quantized);
+  EXPECT_EQ(quantized, 8);
   ExpectSameClassification(fp32, int8);
 }
 
