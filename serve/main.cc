@@ -20,7 +20,7 @@
 #include "common/files.h"
 #include "serve/batcher.h"
 #include "serve/server.h"
-#include "worker/int8.h"
+#include "worker/quantize_flags.h"
 #include "worker/predictor.h"
 #include "worker/threads.h"
 
@@ -33,8 +33,7 @@ struct Options {
   ServeOptions serve;
   BatcherOptions batching;
   int compute_threads = 1;
-  std::string quantize = "none";
-  int64_t int8_min_inputs = kInt8MinInputs;
+  QuantizeFlags quantize;
 };
 
 void AddOptions(CLI::App& app, Options* o) {
@@ -58,14 +57,7 @@ void AddOptions(CLI::App& app, Options* o) {
                  "LibTorch threads per batch (default 1: on a busy server, batches side by side beat one batch "
                  "split across cores)")
       ->check(CLI::Range(1, 1024));
-  app.add_option("--quantize", o->quantize,
-                 "int8: the encoder's linear layers in int8 (dynamic quantization; `polysweep evaluate MODEL FILE "
-                 "--quantize int8` shows what it costs in accuracy)")
-      ->check(CLI::IsMember({"none", "int8"}));
-  app.add_option("--int8-min-inputs", o->int8_min_inputs,
-                 "with --quantize int8: layers with fewer inputs stay fp32 (default 512, where int8 starts to pay "
-                 "on one core; 1: every layer)")
-      ->check(CLI::Range(1, 1 << 20));
+  AddQuantizeFlags(app, &o->quantize);
   app.add_option("--max-queue", o->batching.max_queue, "texts waiting, beyond which requests get 503 (default 1024)")
       ->check(CLI::Range(1, 1 << 24));
   app.add_option("--max-body", o->serve.max_body, "largest request body in bytes (default 1 MiB; over: 413)")
@@ -188,7 +180,7 @@ int main(int argc, char** argv) {
             << o.dir << ")\n";
 
   SetComputeThreads(o.compute_threads);
-  auto predictor = Predictor::Load(o.dir, QuantizeOptions{o.quantize == "int8", o.int8_min_inputs});
+  auto predictor = Predictor::Load(o.dir, o.quantize.options());
   std::unique_ptr<Batcher> batcher;
   int exit_code = 0;
   if (predictor.ok()) {
@@ -199,10 +191,9 @@ int main(int argc, char** argv) {
     std::cerr << "polysweep serve: ready: sweep " << package.sweep << " trial " << package.trial << ", "
               << package.labels.size() << " labels" << (package.text_pair_field.empty() ? "" : ", text pairs")
               << "\n";
-    if (o.quantize == "int8") {
-      std::cerr << "polysweep serve: --quantize int8: " << (*predictor)->int8_layers() << " of "
-                << (*predictor)->linear_layers() << " linear layers in int8 (narrower than " << o.int8_min_inputs
-                << " inputs stay fp32: int8 is slower there)\n";
+    if (o.quantize.options().int8) {
+      std::cerr << "polysweep serve: " << o.quantize.Summary((*predictor)->int8_layers(), (*predictor)->linear_layers())
+              << "\n";
     }
   } else {
     exit_code = Fail(predictor.status().message());

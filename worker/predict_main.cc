@@ -23,7 +23,7 @@
 #include "common/files.h"
 #include "worker/allocator.h"
 #include "worker/hf_export.h"
-#include "worker/int8.h"
+#include "worker/quantize_flags.h"
 #include "worker/predictor.h"
 #include "worker/split_eval.h"
 #include "worker/threads.h"
@@ -135,8 +135,8 @@ struct Options {
   std::string dir, input, text_field = "text", pair_field, label_field = "label", lang_field = "lang";
   int batch = 64, threads = 0;
   bool all_probs = false, with_ids = false, report = false;
-  std::string report_json, to_hf, shards, split = "test", quantize = "none";
-  int64_t int8_min_inputs = kInt8MinInputs;
+  std::string report_json, to_hf, shards, split = "test";
+  QuantizeFlags quantize;
 };
 
 void AddOptions(CLI::App& app, Options* o) {
@@ -157,14 +157,7 @@ void AddOptions(CLI::App& app, Options* o) {
   app.add_option("--shards", o->shards,
                  "instead of lines, score a split of these shards (the model's own: <output_dir>/data)");
   app.add_option("--split", o->split, "with --shards: train, valid or test (default)");
-  app.add_option("--quantize", o->quantize,
-                 "int8: the encoder's linear layers in int8 (dynamic quantization), to see what serving with "
-                 "--quantize int8 costs in accuracy")
-      ->check(CLI::IsMember({"none", "int8"}));
-  app.add_option("--int8-min-inputs", o->int8_min_inputs,
-                 "with --quantize int8: layers with fewer inputs stay fp32 (default 512, where int8 starts to pay "
-                 "on one core; 1: every layer)")
-      ->check(CLI::Range(1, 1 << 20));
+  AddQuantizeFlags(app, &o->quantize);
   app.add_option("--to-hf", o->to_hf, "instead of classifying, write MODEL in Hugging Face's layout to this directory");
 }
 
@@ -204,11 +197,11 @@ int main(int argc, char** argv) {
   }
   SetComputeThreads(o.threads > 0 ? o.threads : static_cast<int>(std::max(1u, std::thread::hardware_concurrency())));
 
-  auto predictor = Predictor::Load(o.dir, QuantizeOptions{o.quantize == "int8", o.int8_min_inputs});
+  auto predictor = Predictor::Load(o.dir, o.quantize.options());
   if (!predictor.ok()) return Fail(predictor.status().message());
-  if (o.quantize == "int8") {
-    std::cerr << "--quantize int8: " << (*predictor)->int8_layers() << " of " << (*predictor)->linear_layers()
-              << " linear layers in int8 (narrower than " << o.int8_min_inputs << " inputs stay fp32: int8 is slower there)\n";
+  if (o.quantize.options().int8) {
+    std::cerr << o.quantize.Summary((*predictor)->int8_layers(), (*predictor)->linear_layers())
+              << "\n";
   }
   if (!o.shards.empty()) return ScoreShards(o, **predictor);
   const ModelPackage& package = (*predictor)->package();
