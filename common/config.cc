@@ -31,6 +31,10 @@ const std::vector<Field<DataConfig>>& DataFields() {
       config::Text<D>("lang_field", &D::lang_field),
       config::Text<D>("group_field", &D::group_field),
       config::Text<D>("text_pair_field", &D::text_pair_field),
+      config::Text<D>("split_field", &D::split_field),
+      config::Texts<D>("train", &D::train_files),
+      config::Texts<D>("valid", &D::valid_files),
+      config::Texts<D>("test", &D::test_files),
       config::Texts<D>("languages", &D::languages),
       config::Integer<D>("max_per_language", &D::max_per_language, 0, 1e12),
       config::Number<D>("valid_fraction", &D::valid_fraction, 0.001, 0.5),
@@ -52,11 +56,19 @@ const std::vector<Field<DataConfig>>& DataFields() {
 
 Status ParseData(const Reader& r, const YAML::Node& n, SweepConfig* c) {
   PS_RETURN_IF_ERROR(config::ReadSection(r, n, "data", DataFields(), &c->data));
-  if (!n["files"]) return r.Error(n, "data.files", "required: a list of JSONL files");
-  if (c->data.files.empty()) return r.Error(n["files"], "data.files", "needs at least one file");
+  const bool listed = !c->data.train_files.empty() || !c->data.valid_files.empty() || !c->data.test_files.empty();
+  if (!n["files"] && !listed) {
+    return r.Error(n, "data.files", "required: a list of JSONL files (or data.train, data.valid and data.test)");
+  }
+  if (n["files"] && c->data.files.empty()) return r.Error(n["files"], "data.files", "needs at least one file");
+  if (listed && c->data.train_files.empty() && c->data.files.empty()) {
+    return r.Error(n, "data.train", "data.valid or data.test given without data.train or data.files: nothing to train on");
+  }
   // Where the files are named, for config_files.cc's checks.
-  for (size_t i = 0; i < c->data.files.size(); ++i) {
-    c->lines["data.files[" + std::to_string(i) + "]"] = Reader::Line(n["files"][i]);
+  for (const char* key : {"files", "train", "valid", "test"}) {
+    for (size_t i = 0; n[key] && i < n[key].size(); ++i) {
+      c->lines["data." + std::string(key) + "[" + std::to_string(i) + "]"] = Reader::Line(n[key][i]);
+    }
   }
   if (n["tokenizer"]) c->lines["data.tokenizer"] = Reader::Line(n["tokenizer"]);
   return Status::Ok();

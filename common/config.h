@@ -26,6 +26,13 @@ struct DataConfig {
   // (natural-language inference, matching), encoded as the tokenizer family
   // encodes pairs.
   std::string text_pair_field;
+  // A published split kept instead of the hash split: each row names its
+  // split in this field or TSV column (train; valid, validation or dev;
+  // test), and/or whole files are given as data.train, data.valid and
+  // data.test (data.files then optional; its rows split by the field or the
+  // hash).
+  std::string split_field;
+  std::vector<std::string> train_files, valid_files, test_files;
   std::vector<std::string> languages; // empty = all
   int64_t max_per_language = 0;       // 0 = no cap
   double valid_fraction = 0.1;

@@ -151,9 +151,12 @@ Status CheckInitModel(SweepConfig* c) {
 
 Status CheckConfigFiles(SweepConfig* c) {
   std::error_code ec;
-  for (size_t i = 0; i < c->data.files.size(); ++i) {
-    if (!std::filesystem::is_regular_file(c->data.files[i], ec)) {
-      return Error(*c, "data.files[" + std::to_string(i) + "]", "no such file: " + c->data.files[i]);
+  for (const auto& [key, files] : {std::pair{"files", &c->data.files}, std::pair{"train", &c->data.train_files},
+                                   std::pair{"valid", &c->data.valid_files}, std::pair{"test", &c->data.test_files}}) {
+    for (size_t i = 0; i < files->size(); ++i) {
+      if (!std::filesystem::is_regular_file((*files)[i], ec)) {
+        return Error(*c, "data." + std::string(key) + "[" + std::to_string(i) + "]", "no such file: " + (*files)[i]);
+      }
     }
   }
   if (!c->data.tokenizer.empty() && !std::filesystem::is_regular_file(c->data.tokenizer, ec)) {

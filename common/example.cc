@@ -87,10 +87,11 @@ StatusOr<TsvColumns> ParseTsvHeader(std::string_view header, const ExampleFields
     if (names[i] == fields.lang) c.lang = static_cast<int>(i);
     if (!fields.group.empty() && names[i] == fields.group) c.group = static_cast<int>(i);
     if (!fields.text_pair.empty() && names[i] == fields.text_pair) c.text_pair = static_cast<int>(i);
+    if (!fields.split.empty() && names[i] == fields.split) c.split = static_cast<int>(i);
   }
   for (auto [index, name] : {std::pair{c.text, fields.text}, std::pair{c.label, fields.label},
                              std::pair{c.lang, fields.lang}, std::pair{c.group, fields.group},
-                             std::pair{c.text_pair, fields.text_pair}}) {
+                             std::pair{c.text_pair, fields.text_pair}, std::pair{c.split, fields.split}}) {
     if (index < 0 && !name.empty()) return Status::Error("header has no column \"" + name + "\"");
   }
   return c;
@@ -110,6 +111,7 @@ StatusOr<Example> ParseTsvLine(std::string_view line, const TsvColumns& columns)
   ex.lang = std::string(cells[static_cast<size_t>(columns.lang)]);
   if (columns.group >= 0) ex.group = std::string(cells[static_cast<size_t>(columns.group)]);
   if (columns.text_pair >= 0) ex.text_pair = std::string(cells[static_cast<size_t>(columns.text_pair)]);
+  if (columns.split >= 0) ex.split = std::string(cells[static_cast<size_t>(columns.split)]);
   PS_RETURN_IF_ERROR(CheckExample(ex, "text", columns.label >= 0 ? "label" : "", "lang"));
   if (columns.text_pair >= 0) PS_RETURN_IF_ERROR(CheckPairText(ex, "the pair column"));
   return ex;
@@ -146,6 +148,11 @@ StatusOr<Example> ParseExampleLine(std::string_view line, const ExampleFields& f
     auto group = StringField(obj, fields.group, true);
     if (!group.ok()) return group.status();
     ex.group = std::move(*group);
+  }
+  if (!fields.split.empty()) {
+    auto split = StringField(obj, fields.split, false);
+    if (!split.ok()) return split.status();
+    ex.split = std::move(*split);
   }
   return ex;
 }

@@ -15,6 +15,7 @@ struct Example {
   std::string label;
   std::string lang;
   std::string group;  // empty unless the dataset names a group field
+  std::string split;  // the row's published split; empty unless the dataset names a split field
 };
 
 struct ExampleFields {
@@ -23,6 +24,7 @@ struct ExampleFields {
   std::string lang = "lang";
   std::string group;  // optional
   std::string text_pair;  // optional: each example is a pair, this its second text
+  std::string split;      // optional: each row names its split here (train, valid, test)
 };
 
 // Returns the byte offset of the first invalid UTF-8 sequence, or npos.
@@ -40,6 +42,7 @@ struct TsvColumns {
   int lang = -1;
   int group = -1;
   int text_pair = -1;
+  int split = -1;
   size_t count = 0;
 };
 StatusOr<TsvColumns> ParseTsvHeader(std::string_view header, const ExampleFields& fields);

@@ -16,6 +16,14 @@ const char* SplitName(Split s) {
   return "?";
 }
 
+StatusOr<Split> ParseSplit(const std::string& name) {
+  for (Split s : {kTrain, kValid, kTest}) {
+    if (name == SplitName(s)) return s;
+  }
+  if (name == "validation" || name == "dev") return kValid;
+  return Status::InvalidConfig("unknown split \"" + name + "\" (train, valid, validation, dev or test)");
+}
+
 int64_t Manifest::split_size(Split s) const {
   int64_t n = 0;
   for (const auto& [lang, c] : counts) n += c[s];

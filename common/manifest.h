@@ -15,6 +15,9 @@ namespace polysweep {
 
 enum Split { kTrain = 0, kValid = 1, kTest = 2 };
 const char* SplitName(Split s);
+// train, valid or test; also "validation" and "dev" for valid, as published
+// datasets name it.
+StatusOr<Split> ParseSplit(const std::string& name);
 
 struct ShardEntry {
   Split split = kTrain;

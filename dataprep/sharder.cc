@@ -6,6 +6,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <thread>
 
@@ -62,6 +63,30 @@ void ParallelFor(size_t n, int threads, Fn fn) {
 }
 
 // One line read from a file, parsed on a worker thread.
+// Every data file with the split its rows all go to: data.train, data.valid
+// and data.test name theirs; data.files' rows are split by row.
+std::vector<std::pair<std::string, std::optional<Split>>> DataFiles(const DataConfig& c) {
+  std::vector<std::pair<std::string, std::optional<Split>>> out;
+  for (const auto& f : c.files) out.emplace_back(f, std::nullopt);
+  for (const auto& [files, split] : {std::pair{&c.train_files, kTrain}, std::pair{&c.valid_files, kValid},
+                                     std::pair{&c.test_files, kTest}}) {
+    for (const auto& f : *files) out.emplace_back(f, split);
+  }
+  return out;
+}
+
+// A row's split: its file's, else the one its split field names, else the
+// hash of its group (or text).
+StatusOr<Split> RowSplit(const Example& ex, const std::optional<Split>& file_split, const DataConfig& config) {
+  if (file_split) return *file_split;
+  if (!config.split_field.empty()) {
+    auto named = ParseSplit(ex.split);
+    if (!named.ok()) return Status::Error("data.split_field \"" + config.split_field + "\": " + named.status().message());
+    return *named;
+  }
+  return SplitOf(ex.group.empty() ? ex.text : ex.group, config.valid_fraction, config.test_fraction);
+}
+
 struct Parsed {
   int64_t line_number = 0;
   bool too_long = false;
@@ -78,19 +103,19 @@ Status ReadRows(const DataConfig& config, int threads, std::vector<Row>* rows, i
                 const Logger& log) {
   constexpr size_t kBatch = 8192;
   ExampleFields fields{config.text_field, config.label_field, config.lang_field, config.group_field,
-                       config.text_pair_field};
+                       config.text_pair_field, config.split_field};
+  const auto files = DataFiles(config);
   const std::set<std::string> wanted(config.languages.begin(), config.languages.end());
   const std::set<std::string> label_set(config.labels.begin(), config.labels.end());
   uint64_t total_bytes = 0;
-  for (const std::string& file : config.files) {
+  for (const auto& [file, split] : files) {
     std::error_code ec;
     total_bytes += fs::file_size(file, ec);
   }
-  Progress progress("reading " + std::to_string(config.files.size()) + " data file" +
-                        (config.files.size() == 1 ? "" : "s"),
+  Progress progress("reading " + std::to_string(files.size()) + " data file" + (files.size() == 1 ? "" : "s"),
                     static_cast<double>(total_bytes), ProgressFor("MB", 1e6));
   int64_t before = 0;  // bytes of the files already read
-  for (const std::string& file : config.files) {
+  for (const auto& [file, file_split] : files) {
     auto reader = LineReader::Open(file, config.max_line_bytes);
     if (!reader.ok()) return reader.status();
     const bool tsv = IsTsv(config, file);
@@ -148,7 +173,12 @@ Status ReadRows(const DataConfig& config, int threads, std::vector<Row>* rows, i
         if (!ex.ok()) return;
         const std::string& key = ex->group.empty() ? ex->text : ex->group;
         p.order = Mix64(Fnv1a64(ex->lang + '\t' + key));
-        p.split = SplitOf(key, config.valid_fraction, config.test_fraction);
+        auto split = RowSplit(*ex, file_split, config);
+        if (!split.ok()) {
+          ex = split.status();
+          return;
+        }
+        p.split = *split;
       });
       for (Parsed& p : batch) {
         if (p.too_long) {
@@ -276,11 +306,12 @@ Split SplitOf(const std::string& key, double valid_fraction, double test_fractio
 std::string DataFingerprint(const DataConfig& c) {
   std::string s = "v1";
   auto add = [&](const std::string& x) { s += '\x1f' + x; };
-  for (const auto& f : c.files) {
+  for (const auto& [f, split] : DataFiles(c)) {
     std::error_code ec;
     add(fs::absolute(f).string());
     add(std::to_string(fs::file_size(f, ec)));
     add(std::to_string(fs::last_write_time(f, ec).time_since_epoch().count()));
+    if (split) add(std::string("split:") + SplitName(*split));
   }
   for (const auto& x : {c.format, c.text_field, c.label_field, c.lang_field, c.group_field, c.tokenizer,
                         c.tokenizer_type, std::string(TokenIdsName(c.token_ids))}) add(x);
@@ -298,6 +329,7 @@ std::string DataFingerprint(const DataConfig& c) {
   }
   // Pairs are truncated to the model's length as they are encoded (single texts are not: unchanged).
   if (!c.text_pair_field.empty()) add("pair:" + c.text_pair_field + ":" + std::to_string(c.pair_max_tokens));
+  if (!c.split_field.empty()) add("split_field:" + c.split_field);
   return ChecksumHex(Fnv1a64(s));
 }
 
@@ -329,7 +361,11 @@ StatusOr<std::vector<const Row*>> SelectRows(const DataConfig& config, const std
   m->languages.assign(langs.begin(), langs.end());
   if (labelled && m->labels.size() < 2) return Status::DataError("data: needs at least 2 distinct labels");
   if (m->split_size(kTrain) == 0 || m->split_size(kValid) == 0) {
-    return Status::DataError("data: the train or valid split is empty; add data or raise data.valid_fraction");
+    const bool published = !config.split_field.empty() || !config.train_files.empty() || !config.valid_files.empty();
+    return Status::DataError(std::string("data: the ") + (m->split_size(kTrain) == 0 ? "train" : "valid") +
+                             " split is empty; " +
+                             (published ? "the data's own split (data.split_field, data.train, data.valid) has none"
+                                        : "add data or raise data.valid_fraction"));
   }
   return kept;
 }

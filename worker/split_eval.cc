@@ -24,13 +24,6 @@ Status CheckShardsFitModel(const ModelPackage& package, const Manifest& m, const
 
 }  // namespace
 
-StatusOr<Split> ParseSplit(const std::string& name) {
-  for (Split s : {kTrain, kValid, kTest}) {
-    if (name == SplitName(s)) return s;
-  }
-  return Status::InvalidConfig("unknown split \"" + name + "\" (train, valid or test)");
-}
-
 StatusOr<SplitScores> EvaluateSplit(Predictor& predictor, const std::string& shard_dir, Split split, int batch) {
   const std::string where = shard_dir + "/manifest.json";
   auto manifest = LoadManifest(where);

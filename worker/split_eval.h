@@ -23,7 +23,5 @@ struct SplitScores {
 
 StatusOr<SplitScores> EvaluateSplit(Predictor& predictor, const std::string& shard_dir, Split split, int batch);
 
-// "train", "valid" or "test".
-StatusOr<Split> ParseSplit(const std::string& name);
 
 }  // namespace polysweep

@@ -219,7 +219,7 @@ TEST(Sweep, ThreeTrialsOfTwoRanksFinishWithMetricsInTheJournal) {
   auto other = RunCommand(std::string(POLYSWEEP_BIN) + " evaluate " + Quote(run + "/model") + " --shards " +
                           Quote(run + "/data") + " --split tests");
   EXPECT_NE(other.exit_code, 0);
-  EXPECT_NE(other.err.find("--split: unknown split \"tests\" (train, valid or test)"), std::string::npos)
+  EXPECT_NE(other.err.find("--split: unknown split \"tests\" (train, valid, validation, dev or test)"), std::string::npos)
       << other.err;
   // `polysweep evaluate` scores the same lines: the per-class report, whose
   // accuracy is the one predict gave, per language too, and as JSON.
