@@ -163,6 +163,11 @@ Status CheckConfigFiles(SweepConfig* c) {
     return Error(*c, "data.tokenizer", "no such file: " + c->data.tokenizer);
   }
   PS_RETURN_IF_ERROR(CheckInitModel(c));
+  // A family that frames each text ([CLS] ... [SEP], <s> ... </s>) truncates
+  // it as it encodes it, to what the model reads, keeping the closing token
+  // as Hugging Face's tokenizers and `polysweep predict` do; cut later by
+  // the batch, a long text would lose it in training only.
+  if (c->data.token_ids != TokenIds::kSentencePiece) c->data.max_tokens = std::min(c->data.max_tokens, c->model.max_length);
   // A pair is truncated when it is encoded, longest text first, to what the model reads.
   if (!c->data.text_pair_field.empty()) c->data.pair_max_tokens = std::min(c->data.max_tokens, c->model.max_length);
   return Status::Ok();

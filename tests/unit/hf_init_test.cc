@@ -67,6 +67,8 @@ TEST_F(HfInitTest, TheCheckpointDecidesTheArchitectureTheDropoutAndTheTokenizer)
   EXPECT_EQ(c->data.tokenizer, ckpt_ + "/sentencepiece.bpe.model");
   EXPECT_EQ(c->data.token_ids, TokenIds::kFairseq);
   EXPECT_EQ(c->data.checkpoint_vocab, 50);
+  // A framed text is truncated as it is encoded, its </s> kept: to what the model reads.
+  EXPECT_EQ(c->data.max_tokens, 40);
 
   // Set or searched, the config's dropout stands.
   auto set = Load("", "training: {dropout: 0.05}\n");
@@ -75,6 +77,7 @@ TEST_F(HfInitTest, TheCheckpointDecidesTheArchitectureTheDropoutAndTheTokenizer)
   auto shorter = Load(", max_length: 24");
   ASSERT_TRUE(shorter.ok()) << shorter.status().message();
   EXPECT_EQ(shorter->model.max_length, 24);
+  EXPECT_EQ(shorter->data.max_tokens, 24);
 }
 
 TEST_F(HfInitTest, WhatContradictsTheCheckpointIsRefusedNamingTheKey) {
