@@ -7,20 +7,14 @@
 #include <fstream>
 #include <random>
 
+#include "common/keys.h"
+
 namespace polysweep {
 namespace {
 
 constexpr size_t kMaxBodyBytes = 16 * 1024;
 constexpr int kReadTimeoutS = 2;
 constexpr int kThreads = 4;
-
-// Constant-time comparison: the token is a secret.
-bool SameToken(const std::string& a, const std::string& b) {
-  if (a.size() != b.size()) return false;
-  unsigned char diff = 0;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i]);
-  return diff == 0;
-}
 
 std::string CookieToken(const std::string& cookies) {
   const size_t at = cookies.find("polysweep_token=");
@@ -39,22 +33,6 @@ void Reply(httplib::Response& res, int status, const std::string& type, const st
 }
 
 }  // namespace
-
-std::string UrlDecode(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size() && std::isxdigit(static_cast<unsigned char>(s[i + 1])) &&
-               std::isxdigit(static_cast<unsigned char>(s[i + 2]))) {
-      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
 
 std::string RandomToken() {
   unsigned char bytes[16];
@@ -96,7 +74,7 @@ void HttpServer::Handle(const httplib::Request& req, httplib::Response& res) con
   std::string presented = request.query.count("token") ? request.query["token"]
                                                        : BearerToken(req.get_header_value("Authorization"));
   if (presented.empty()) presented = CookieToken(req.get_header_value("Cookie"));
-  if (!SameToken(presented, token_)) {
+  if (!SameSecret(presented, token_)) {
     return Reply(res, 401, "text/plain",
                  "polysweep dashboard: open the URL with ?token=... that `polysweep sweep` printed "
                  "(also in <output_dir>/dashboard.url)\n");

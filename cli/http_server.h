@@ -65,7 +65,4 @@ class HttpServer {
 // A random 128-bit token as hex.
 std::string RandomToken();
 
-// Decodes %XX and '+' in a query component.
-std::string UrlDecode(const std::string& s);
-
 }  // namespace polysweep

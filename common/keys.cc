@@ -102,4 +102,12 @@ Status EnsureSweepKeys(const SweepKeyFiles& files) {
   return Status::Ok();
 }
 
+bool SameSecret(std::string_view presented, std::string_view expected) {
+  unsigned char diff = presented.size() == expected.size() ? 0 : 1;
+  for (size_t i = 0; i < presented.size(); ++i) {
+    diff |= static_cast<unsigned char>(presented[i] ^ (i < expected.size() ? expected[i] : 0));
+  }
+  return diff == 0;
+}
+
 }  // namespace polysweep

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "common/status.h"
 
@@ -37,5 +38,10 @@ struct SweepKeyFiles {
 
 // Creates any missing key pair in `files.dir` (mode 0700).
 Status EnsureSweepKeys(const SweepKeyFiles& files);
+
+// Whether a presented secret (a bearer token) equals the expected one,
+// compared without stopping at the first difference, so that the time a
+// refusal takes says nothing about how much of it was right.
+bool SameSecret(std::string_view presented, std::string_view expected);
 
 }  // namespace polysweep

@@ -41,11 +41,14 @@ std::optional<ApiError> ReadTexts(const nlohmann::json& body, const char* field,
 
 std::variant<PredictRequest, ApiError> ParsePredictRequest(std::string_view body, const RequestLimits& limits,
                                                            bool pair_model) {
-  if (const size_t bad = FindInvalidUtf8(body); bad != std::string_view::npos) {
-    return BadRequest("the body is not valid UTF-8 (at byte " + std::to_string(bad) + ")");
-  }
   const nlohmann::json j = nlohmann::json::parse(body.begin(), body.end(), nullptr, false);
-  if (j.is_discarded()) return BadRequest("the body is not valid JSON");
+  if (j.is_discarded()) {
+    // The parser refuses invalid UTF-8 too; only then is the body scanned, to name where.
+    if (const size_t bad = FindInvalidUtf8(body); bad != std::string_view::npos) {
+      return BadRequest("the body is not valid UTF-8 (at byte " + std::to_string(bad) + ")");
+    }
+    return BadRequest("the body is not valid JSON");
+  }
   if (!j.is_object()) return BadRequest("the body is not a JSON object: {\"texts\": [...]}");
   PredictRequest request;
   if (auto e = ReadTexts(j, "texts", limits, &request.texts)) return *e;

@@ -5,19 +5,13 @@
 #include <chrono>
 #include <thread>
 
+#include "common/keys.h"
+
 namespace polysweep {
 
 namespace {
 
 const char* const kJson = "application/json";
-
-// Compares without stopping at the first difference, so that the time a
-// refusal takes says nothing about the token.
-bool SameSecret(const std::string& a, const std::string& b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (size_t i = 0; i < a.size(); ++i) diff |= static_cast<unsigned char>(a[i] ^ b[i % std::max<size_t>(1, b.size())]);
-  return diff == 0;
-}
 
 // The routes the metrics name; anything else is "other", so that a client
 // cannot grow the metrics without bound.
