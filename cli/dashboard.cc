@@ -103,6 +103,7 @@ StatusOr<std::string> DashboardData(const std::string& dir, const SweepStatusFn&
   if (const auto test = LoadTestScore(dir)) {
     j["test"] = {{"trial", test->trial}, {"accuracy", test->accuracy}, {"macro_f1", test->macro_f1},
                  {"examples", test->examples}};
+    if (test->entity_f1) j["test"]["entity_f1"] = *test->entity_f1;
   }
   return j.dump();
 }

@@ -71,8 +71,10 @@ std::optional<TestScore> LoadTestScore(const std::string& run_dir) {
   const nlohmann::json j = nlohmann::json::parse(*report, nullptr, false);
   if (!j.is_object() || !j.contains("accuracy") || !j.contains("macro") || !j.contains("support")) return std::nullopt;
   try {
-    return TestScore{package->trial, j.at("accuracy").get<double>(), j.at("macro").at("f1").get<double>(),
-                     j.at("support").get<int64_t>(), dir + "/test-report.json"};
+    TestScore score{package->trial, j.at("accuracy").get<double>(), j.at("macro").at("f1").get<double>(),
+                    std::nullopt, j.at("support").get<int64_t>(), dir + "/test-report.json"};
+    if (j.contains("micro")) score.entity_f1 = j.at("micro").at("f1").get<double>();
+    return score;
   } catch (const std::exception&) {
     return std::nullopt;
   }
@@ -129,6 +131,7 @@ StatusOr<ExportedModel> ExportModel(const SweepConfig& config, const Manifest& d
   p.labels = data.labels;
   p.languages = data.languages;
   p.text_pair_field = config.data.text_pair_field;
+  p.tag_scheme = data.tag_scheme;
   p.tokenizer_hash = data.tokenizer_hash;
   p.tokenizer_ids = data.token_ids;
   p.tokenizer_file = data.tokenizer_file;

@@ -155,7 +155,7 @@ std::string RenderDescribe(const wire::StatusReply& s, const wire::TrialSummary&
     const JournalEvaluationPoint& last = h.evaluations.back();
     out << "\nlanguages at step " << last.step << " (attempt " << last.attempt << ")\n";
     const bool token_level = TokenLevel(last.languages);
-    TextTable langs(token_level ? std::vector<std::string>{"LANG", "ACCURACY", "MASKED TOKENS"}
+    TextTable langs(token_level ? std::vector<std::string>{"LANG", "ACCURACY", "TOKENS"}
                                 : std::vector<std::string>{"LANG", "MACRO-F1", "ACCURACY", "EXAMPLES"});
     std::vector<wire::LanguageScore> sorted = last.languages;
     std::sort(sorted.begin(), sorted.end(), [&](const auto& a, const auto& b) {

@@ -155,11 +155,11 @@ std::string RenderBest(const wire::StatusReply& s, const std::string& checkpoint
   out << "best trial " << best->id() << " of sweep " << s.sweep() << " (" << best->state() << ")\n";
   out << "  " << s.metric() << "  " << Fixed(best->metric(), 4)
       << (best->infeasible() ? "  (infeasible: a language is below metric.min_language_f1)" : "") << "\n";
-  // Per-token scoring (masked_lm) computes no F1; a classifier with any
-  // correct prediction has F1 > 0.
+  // Per-token scoring (masked_lm, plain tags) computes no F1; a classifier
+  // with any correct prediction has F1 > 0.
   const bool token_level = best->macro_f1() == 0 && best->accuracy() > 0;
   if (token_level) {
-    out << "  masked-token accuracy " << Fixed(best->accuracy(), 4) << "   valid_loss " << Fixed(best->valid_loss(), 4)
+    out << "  token accuracy " << Fixed(best->accuracy(), 4) << "   valid_loss " << Fixed(best->valid_loss(), 4)
         << "\n";
   } else {
     out << "  accuracy " << Fixed(best->accuracy(), 4) << "   macro_f1 " << Fixed(best->macro_f1(), 4)
@@ -167,12 +167,16 @@ std::string RenderBest(const wire::StatusReply& s, const std::string& checkpoint
   }
   out << "  hyperparameters  " << ParamsText(best->hparams()) << "\n";
   if (!checkpoint.empty()) out << "  checkpoint       " << checkpoint << "\n";
-  if (test && test->trial == best->id()) {
+  if (test && test->trial == best->id() && test->entity_f1) {
+    out << "  test split       entity f1 " << Fixed(*test->entity_f1, 4) << "   word accuracy "
+        << Fixed(test->accuracy, 4) << "   (" << test->examples << " held-out words; per type: " << test->report
+        << ")\n";
+  } else if (test && test->trial == best->id()) {
     out << "  test split       accuracy " << Fixed(test->accuracy, 4) << "   macro_f1 " << Fixed(test->macro_f1, 4)
         << "   (" << test->examples << " held-out examples; per class: " << test->report << ")\n";
   }
   out << "\n";
-  TextTable table(token_level ? std::vector<std::string>{"LANG", "ACCURACY", "MASKED TOKENS"}
+  TextTable table(token_level ? std::vector<std::string>{"LANG", "ACCURACY", "TOKENS"}
                               : std::vector<std::string>{"LANG", "MACRO-F1", "ACCURACY", "EXAMPLES"});
   std::vector<wire::LanguageScore> langs(best->languages().begin(), best->languages().end());
   std::sort(langs.begin(), langs.end(), [&](const auto& a, const auto& b) {

@@ -28,6 +28,7 @@ std::string RenderTrials(const wire::StatusReply& status);
 struct TestScore {
   uint64_t trial = 0;  // the trial the model is
   double accuracy = 0, macro_f1 = 0;
+  std::optional<double> entity_f1;  // token classification with entity tags: the spans' (micro) F1
   int64_t examples = 0;
   std::string report;  // the report's path
 };

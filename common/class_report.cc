@@ -30,11 +30,31 @@ nlohmann::json ScoresJson(const ClassScores& s) {
 nlohmann::json ReportJson(const ClassReport& r) {
   nlohmann::json labels = nlohmann::json::object();
   for (size_t i = 0; i < r.labels.size(); ++i) labels[r.labels[i]] = ScoresJson(r.per_label[i]);
-  return {{"accuracy", r.accuracy},
-          {"macro", ScoresJson(r.macro)},
-          {"weighted", ScoresJson(r.weighted)},
-          {"support", r.total},
-          {"labels", labels}};
+  nlohmann::json j = {{"accuracy", r.accuracy},
+                      {"macro", ScoresJson(r.macro)},
+                      {"weighted", ScoresJson(r.weighted)},
+                      {"support", r.total},
+                      {r.micro ? "entities" : "labels", labels}};
+  if (r.micro) j["micro"] = ScoresJson(*r.micro);
+  return j;
+}
+
+// Adds one label's scores to the macro and support-weighted sums.
+void Accumulate(const ClassScores& s, ClassReport* r) {
+  r->macro.precision += s.precision;
+  r->macro.recall += s.recall;
+  r->macro.f1 += s.f1;
+  r->weighted.precision += s.precision * static_cast<double>(s.support);
+  r->weighted.recall += s.recall * static_cast<double>(s.support);
+  r->weighted.f1 += s.f1 * static_cast<double>(s.support);
+}
+
+// The sums into means over `averaged` labels and `support` examples.
+void Average(size_t averaged, int64_t support, ClassReport* r) {
+  const double a = averaged > 0 ? 1.0 / static_cast<double>(averaged) : 0.0;
+  const double w = support > 0 ? 1.0 / static_cast<double>(support) : 0.0;
+  r->macro = {r->macro.precision * a, r->macro.recall * a, r->macro.f1 * a, support, support};
+  r->weighted = {r->weighted.precision * w, r->weighted.recall * w, r->weighted.f1 * w, support, support};
 }
 
 }  // namespace
@@ -65,18 +85,39 @@ ClassReport MakeClassReport(const std::vector<std::string>& labels, const Confus
     // scikit-learn's is over the labels of y_true and y_pred.
     if (gold == 0 && predicted == 0) continue;
     ++averaged;
-    r.macro.precision += s.precision;
-    r.macro.recall += s.recall;
-    r.macro.f1 += s.f1;
-    r.weighted.precision += s.precision * static_cast<double>(gold);
-    r.weighted.recall += s.recall * static_cast<double>(gold);
-    r.weighted.f1 += s.f1 * static_cast<double>(gold);
+    Accumulate(s, &r);
   }
   r.accuracy = Ratio(right, r.total);
-  const double a = averaged > 0 ? 1.0 / static_cast<double>(averaged) : 0.0;
-  const double w = r.total > 0 ? 1.0 / static_cast<double>(r.total) : 0.0;
-  r.macro = {r.macro.precision * a, r.macro.recall * a, r.macro.f1 * a, r.total, r.total};
-  r.weighted = {r.weighted.precision * w, r.weighted.recall * w, r.weighted.f1 * w, r.total, r.total};
+  Average(averaged, r.total, &r);
+  return r;
+}
+
+ClassReport MakeSpanReport(const std::vector<std::string>& types, const SpanCounts& spans, int64_t words_right,
+                           int64_t words) {
+  ClassReport r;
+  r.labels = types;
+  r.per_label.resize(types.size());
+  int64_t found = 0, gold = 0, correct = 0;
+  size_t averaged = 0;
+  for (size_t t = 0; t < types.size(); ++t) {
+    ClassScores& s = r.per_label[t];
+    s.precision = Ratio(spans.correct[t], spans.found[t]);
+    s.recall = Ratio(spans.correct[t], spans.gold[t]);
+    s.f1 = F1(s.precision, s.recall);
+    s.support = spans.gold[t];
+    s.predicted = spans.found[t];
+    found += spans.found[t];
+    gold += spans.gold[t];
+    correct += spans.correct[t];
+    if (s.support == 0 && s.predicted == 0) continue;
+    ++averaged;
+    Accumulate(s, &r);
+  }
+  Average(averaged, gold, &r);
+  const double p = Ratio(correct, found), rc = Ratio(correct, gold);
+  r.micro = ClassScores{p, rc, F1(p, rc), gold, found};
+  r.accuracy = Ratio(words_right, words);
+  r.total = words;
   return r;
 }
 
@@ -87,7 +128,9 @@ std::string RenderClassReport(const ClassReport& r) {
   for (size_t k = 0; k < r.labels.size(); ++k) {
     if (r.per_label[k].support > 0 || r.per_label[k].predicted > 0) out += Row(r.labels[k], r.per_label[k], true);
   }
-  out += "\n" + Row("accuracy", {0, 0, r.accuracy, r.total, r.total}, false);
+  out += "\n";
+  if (r.micro) out += Row("micro avg", *r.micro, true);
+  out += Row(r.micro ? "word accuracy" : "accuracy", {0, 0, r.accuracy, r.total, r.total}, false);
   out += Row("macro avg", r.macro, true);
   out += Row("weighted avg", r.weighted, true);
   return out;
@@ -95,12 +138,15 @@ std::string RenderClassReport(const ClassReport& r) {
 
 std::string RenderLanguageSummary(const std::map<std::string, ClassReport>& by_language) {
   char buf[160];
-  std::snprintf(buf, sizeof buf, "%-10s %9s %9s %12s %8s\n", "language", "accuracy", "macro-F1", "weighted-F1",
-                "support");
+  // An entity report's languages: span F1 over all types (micro) where a
+  // classification report has the weighted F1; accuracy and support are the words'.
+  const bool spans = !by_language.empty() && by_language.begin()->second.micro.has_value();
+  std::snprintf(buf, sizeof buf, "%-10s %9s %9s %12s %8s\n", "language", "accuracy", "macro-F1",
+                spans ? "micro-F1" : "weighted-F1", "support");
   std::string out = buf;
   for (const auto& [lang, r] : by_language) {
     std::snprintf(buf, sizeof buf, "%-10s %9.4f %9.4f %12.4f %8lld\n", lang.c_str(), r.accuracy, r.macro.f1,
-                  r.weighted.f1, static_cast<long long>(r.total));
+                  r.micro ? r.micro->f1 : r.weighted.f1, static_cast<long long>(r.total));
     out += buf;
   }
   return out;

@@ -8,8 +8,11 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
+
+#include "common/tagged.h"
 
 namespace polysweep {
 
@@ -28,6 +31,11 @@ struct ClassReport {
   ClassScores macro;     // unweighted mean over the labels with support or predictions
   ClassScores weighted;  // mean weighted by support
   int64_t total = 0;
+  // An entity report (MakeSpanReport): the labels are entity types, the
+  // scores count exact-match spans, `micro` is the overall figure over all
+  // spans (conlleval's; seqeval's micro avg), and accuracy is the words'
+  // (of `total` words; the types' support counts gold spans).
+  std::optional<ClassScores> micro;
 };
 
 // Confusion counts of one set of examples: counts[gold][predicted].
@@ -42,6 +50,11 @@ class Confusion {
 };
 
 ClassReport MakeClassReport(const std::vector<std::string>& labels, const Confusion& confusion);
+// The entity report of token classification with entity tags, as seqeval's
+// classification_report: per type, spans found, gold and matched; the
+// words' tag accuracy (`words_right` of `words`) with it.
+ClassReport MakeSpanReport(const std::vector<std::string>& types, const SpanCounts& spans, int64_t words_right,
+                           int64_t words);
 
 // The report as a text table:
 //   label           precision  recall  f1-score  support

@@ -25,7 +25,7 @@ const std::vector<Field<DataConfig>>& DataFields() {
   using D = DataConfig;
   static const std::vector<Field<D>> fields = {
       config::Texts<D>("files", &D::files),
-      config::OneOf<D>("format", &D::format, {"auto", "jsonl", "tsv"}),
+      config::OneOf<D>("format", &D::format, {"auto", "jsonl", "tsv", "conll"}),
       config::Text<D>("text_field", &D::text_field),
       config::Text<D>("label_field", &D::label_field),
       config::Text<D>("lang_field", &D::lang_field),
@@ -50,6 +50,16 @@ const std::vector<Field<DataConfig>>& DataFields() {
       config::Number<D>("sampling_alpha", &D::sampling_alpha, 0, 1),
       config::Text<D>("shard_dir", &D::shard_dir),
       config::Integer<D>("threads", &D::threads, 0, 1024),
+      config::Text<D>("tokens_field", &D::tokens_field),
+      config::Text<D>("tags_field", &D::tags_field),
+      config::Integer<D>("token_column", &D::token_column, 0, 1000),
+      config::Integer<D>("tag_column", &D::tag_column, -1, 1000),
+      config::Text<D>("lang", &D::lang),
+      config::Named<D>("tag_scheme", &D::tag_scheme,
+                       {{"auto", TagScheme::kAuto}, {"none", TagScheme::kPlain}, {"iob1", TagScheme::kIob1},
+                        {"iob2", TagScheme::kIob2}, {"bio", TagScheme::kIob2}, {"bioes", TagScheme::kBioes},
+                        {"iobes", TagScheme::kBioes}}),
+      config::Flag<D>("label_all_pieces", &D::label_all_pieces),
   };
   return fields;
 }
@@ -88,9 +98,11 @@ const std::vector<Field<ModelConfig>>& ModelFields() {
   return fields;
 }
 
-// What the data files (dataprep/line_reader.h) can give a task: a class id
-// per text, or the text alone.
-bool DataFilesCarry(LabelKind label) { return label == LabelKind::kClassId || label == LabelKind::kMaskedTokens; }
+// What the data files (dataprep/line_reader.h, dataprep/conll.h) can give a
+// task: a class id per text, a tag per word, or the text alone.
+bool DataFilesCarry(LabelKind label) {
+  return label == LabelKind::kClassId || label == LabelKind::kTokenClassIds || label == LabelKind::kMaskedTokens;
+}
 
 // model.task: a task of the registry (common/tasks.h) whose labels the data
 // files carry.
@@ -202,11 +214,12 @@ Field<MetricConfig> Mode() {
 Field<MetricConfig> MetricName() {
   return {"name", [](const Reader& r, const YAML::Node& n, const std::string& p, MetricConfig* m) {
             static const std::set<std::string> kNames = {"accuracy", "macro_f1", "valid_loss", "language_f1",
-                                                         "language_accuracy"};
+                                                         "language_accuracy", "f1", "precision", "recall"};
             PS_RETURN_IF_ERROR(r.String(n, p, &m->name));
             if (!kNames.count(m->name)) {
               return r.Error(n, p, "unknown metric \"" + m->name +
-                                       "\" (accuracy, macro_f1, valid_loss, language_f1, language_accuracy)");
+                                       "\" (accuracy, macro_f1, valid_loss, language_f1, language_accuracy; "
+                                       "f1, precision, recall of entity spans)");
             }
             m->maximize = m->name != "valid_loss";
             return Status::Ok();
@@ -329,26 +342,44 @@ Status CheckTaskMetric(const Reader& r, const YAML::Node& root, SweepConfig* c) 
     }
     c->data.label_field.clear();
   }
+  c->data.tagged = task.label == LabelKind::kTokenClassIds;
+  if (c->data.tagged && c->data.format == "tsv") {
+    return r.Error(root["data"]["format"], "data.format",
+                   "model.task token_classification reads CoNLL column files (conll) or JSONL with a tokens and a "
+                   "tags array, not tsv");
+  }
+  if (!c->data.tagged && c->data.format == "conll") {
+    return r.Error(root["data"]["format"], "data.format",
+                   "conll files tag words: they need model.task token_classification");
+  }
   if (!task.pair && !c->data.text_pair_field.empty()) {
     return r.Error(root["data"]["text_pair_field"], "data.text_pair_field",
                    "model.task " + std::string(task.name) + " reads single texts; remove data.text_pair_field");
   }
+  const bool plain_tags = task.metrics == MetricFamily::kTokenTags && c->data.tag_scheme == TagScheme::kPlain;
   if (!root["metric"] || !root["metric"]["name"]) {
-    if (c->metric.name != task.default_metric) c->metric = MetricConfig{task.default_metric, "", true, 0};
+    const std::string metric = plain_tags ? "accuracy" : task.default_metric;
+    if (c->metric.name != metric) c->metric = MetricConfig{metric, "", true, 0};
+    c->data.needs_spans = c->data.tagged && IsSpanMetric(c->metric.name);
     return Status::Ok();
   }
-  if (task.metrics == MetricFamily::kClassification) return Status::Ok();
+  c->data.needs_spans = c->data.tagged && (IsSpanMetric(c->metric.name) || c->metric.min_language_f1 > 0);
   const std::vector<std::string> defined = ObjectiveMetrics(task.metrics);
   const std::string& name = c->metric.name;
   if (std::find(defined.begin(), defined.end(), name) == defined.end()) {
     std::string list;
     for (const std::string& m : defined) list += (list.empty() ? "" : ", ") + m;
-    return r.Error(root["metric"]["name"], "metric.name",
-                   name + " is not defined" + in_task + " (" + list + ": of the scored tokens)");
+    return r.Error(root["metric"]["name"], "metric.name", name + " is not defined" + in_task + " (" + list + ")");
   }
-  if (c->metric.min_language_f1 > 0) {
+  if (plain_tags && IsSpanMetric(name)) {
+    return r.Error(root["metric"]["name"], "metric.name",
+                   name + " counts entity spans, which data.tag_scheme none has not (accuracy, valid_loss, "
+                          "language_accuracy)");
+  }
+  const bool has_f1 = task.metrics == MetricFamily::kClassification || (task.metrics == MetricFamily::kTokenTags && !plain_tags);
+  if (c->metric.min_language_f1 > 0 && !has_f1) {
     return r.Error(root["metric"]["min_language_f1"], "metric.min_language_f1",
-                   "not defined" + in_task + " (no F1 is computed)");
+                   "not defined" + in_task + (plain_tags ? " with data.tag_scheme none" : "") + " (no F1 is computed)");
   }
   return Status::Ok();
 }

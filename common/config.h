@@ -11,13 +11,14 @@
 #include "common/hparams.h"
 #include "common/search_space.h"
 #include "common/status.h"
+#include "common/tagged.h"
 #include "common/token_ids.h"
 
 namespace polysweep {
 
 struct DataConfig {
   std::vector<std::string> files;     // JSONL or TSV (with a header), optionally gzip-compressed
-  std::string format = "auto";        // auto (by extension) | jsonl | tsv
+  std::string format = "auto";        // auto (by extension) | jsonl | tsv | conll
   std::string text_field = "text";
   std::string label_field = "label";
   std::string lang_field = "lang";
@@ -38,6 +39,20 @@ struct DataConfig {
   double valid_fraction = 0.1;
   double test_fraction = 0.1;
   std::vector<std::string> labels;    // the label set; empty = whatever the data has
+  // Token classification (model.task token_classification): JSONL's arrays
+  // of words and tags; CoNLL's token and tag columns (0-based; tag -1: the
+  // last) and the language of sentences no "# lang = xx" line names; the
+  // tag scheme the tags are checked against; whether every piece of a word
+  // is trained on its tag (else its first piece only).
+  std::string tokens_field = "tokens";
+  std::string tags_field = "tags";
+  int token_column = 0;
+  int tag_column = -1;
+  std::string lang;
+  TagScheme tag_scheme = TagScheme::kAuto;
+  bool label_all_pieces = false;
+  bool tagged = false;  // set from model.task, not the YAML: examples are tagged words
+  bool needs_spans = false;  // set from metric, not the YAML: the tags must be entity tags
   std::vector<std::string> extra_languages;  // codes accepted beyond ISO 639-1
   int vocab_size = 8000;              // SentencePiece vocabulary
   std::string tokenizer;              // an existing SentencePiece model; empty = train one

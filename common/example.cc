@@ -74,7 +74,54 @@ Status CheckPairText(const Example& ex, const std::string& what) {
   return Status::Ok();
 }
 
+// A JSON array of non-empty strings, as `name` in messages.
+StatusOr<std::vector<std::string>> StringArray(const nlohmann::json& obj, const std::string& name) {
+  auto it = obj.find(name);
+  if (it == obj.end() || it->is_null()) return Status::Error("missing field \"" + name + "\"");
+  if (!it->is_array()) return Status::Error("field \"" + name + "\" must be an array of strings");
+  std::vector<std::string> out;
+  for (const auto& v : *it) {
+    if (!v.is_string()) {
+      return Status::Error("field \"" + name + "\" item " + std::to_string(out.size() + 1) + " is not a string");
+    }
+    out.push_back(v.get<std::string>());
+  }
+  if (out.empty()) return Status::Error("field \"" + name + "\" is empty");
+  return out;
+}
+
+// A tagged sentence's words and tags: arrays of one length, words without white space.
+Status ParseTagged(const nlohmann::json& obj, const ExampleFields& fields, Example* ex) {
+  auto words = StringArray(obj, fields.tokens);
+  if (!words.ok()) return words.status();
+  auto tags = StringArray(obj, fields.tags);
+  if (!tags.ok()) return tags.status();
+  if (words->size() != tags->size()) {
+    return Status::Error("field \"" + fields.tokens + "\" has " + std::to_string(words->size()) + " words but \"" +
+                         fields.tags + "\" " + std::to_string(tags->size()) + " tags");
+  }
+  for (size_t i = 0; i < words->size(); ++i) PS_RETURN_IF_ERROR(CheckWord((*words)[i], i + 1));
+  ex->words = std::move(*words);
+  ex->tags = std::move(*tags);
+  ex->text = JoinWords(ex->words);
+  return Status::Ok();
+}
+
 }  // namespace
+
+std::string JoinWords(const std::vector<std::string>& words) {
+  std::string out;
+  for (const std::string& w : words) out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
+Status CheckWord(const std::string& word, size_t index) {
+  if (word.empty()) return Status::Error("word " + std::to_string(index) + " is empty");
+  if (word.find_first_of(" \t\r\n") != std::string::npos) {
+    return Status::Error("word " + std::to_string(index) + " (\"" + word + "\") contains white space");
+  }
+  return Status::Ok();
+}
 
 StatusOr<TsvColumns> ParseTsvHeader(std::string_view header, const ExampleFields& fields) {
   if (FindInvalidUtf8(header) != std::string_view::npos) return Status::Error("header is not valid UTF-8");
@@ -126,10 +173,14 @@ StatusOr<Example> ParseExampleLine(std::string_view line, const ExampleFields& f
   if (obj.is_discarded()) return Status::Error("not valid JSON");
   if (!obj.is_object()) return Status::Error("expected a JSON object");
   Example ex;
-  auto text = StringField(obj, fields.text, false);
-  if (!text.ok()) return text.status();
-  ex.text = std::move(*text);
-  if (!fields.label.empty()) {
+  if (!fields.tokens.empty()) {
+    PS_RETURN_IF_ERROR(ParseTagged(obj, fields, &ex));
+  } else {
+    auto text = StringField(obj, fields.text, false);
+    if (!text.ok()) return text.status();
+    ex.text = std::move(*text);
+  }
+  if (!fields.label.empty() && fields.tokens.empty()) {
     auto label = StringField(obj, fields.label, true);
     if (!label.ok()) return label.status();
     ex.label = std::move(*label);
@@ -137,7 +188,7 @@ StatusOr<Example> ParseExampleLine(std::string_view line, const ExampleFields& f
   auto lang = StringField(obj, fields.lang, false);
   if (!lang.ok()) return lang.status();
   ex.lang = std::move(*lang);
-  PS_RETURN_IF_ERROR(CheckExample(ex, fields.text, fields.label, fields.lang));
+  PS_RETURN_IF_ERROR(CheckExample(ex, fields.text, fields.tokens.empty() ? fields.label : "", fields.lang));
   if (!fields.text_pair.empty()) {
     auto pair = StringField(obj, fields.text_pair, false);
     if (!pair.ok()) return pair.status();

@@ -4,6 +4,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/status.h"
 
@@ -16,6 +17,9 @@ struct Example {
   std::string lang;
   std::string group;  // empty unless the dataset names a group field
   std::string split;  // the row's published split; empty unless the dataset names a split field
+  // Token classification: the sentence's words and their tags (text is the
+  // words joined by single spaces).
+  std::vector<std::string> words, tags;
 };
 
 struct ExampleFields {
@@ -25,7 +29,17 @@ struct ExampleFields {
   std::string group;  // optional
   std::string text_pair;  // optional: each example is a pair, this its second text
   std::string split;      // optional: each row names its split here (train, valid, test)
+  // Token classification from JSONL: the arrays of words and of their tags
+  // (text and label are then not read).
+  std::string tokens;
+  std::string tags;
 };
+
+// The text of a tagged sentence: its words joined by single spaces.
+std::string JoinWords(const std::vector<std::string>& words);
+// A word of a tagged sentence: non-empty, no white space (words are joined
+// by spaces). The error names it by its 1-based index.
+Status CheckWord(const std::string& word, size_t index);
 
 // Returns the byte offset of the first invalid UTF-8 sequence, or npos.
 size_t FindInvalidUtf8(std::string_view bytes);

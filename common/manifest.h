@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/status.h"
+#include "common/tagged.h"
 #include "common/token_ids.h"
 
 namespace polysweep {
@@ -45,6 +46,10 @@ struct Manifest {
   TokenIds token_ids = TokenIds::kSentencePiece;  // how the shards' ids number the tokenizer's pieces
   int64_t bad_lines = 0;
   int64_t input_bytes = 0;
+  // Token classification: the scheme of the tags (the labels), as the data
+  // were read (common/tagged.h: none, iob1, iob2, bioes; never auto);
+  // kAuto: not tagged data.
+  TagScheme tag_scheme = TagScheme::kAuto;
   std::vector<ShardEntry> shards;
 
   int64_t split_size(Split s) const;

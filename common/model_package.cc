@@ -22,6 +22,7 @@ std::string ModelPackageToJson(const ModelPackage& p) {
   j["labels"] = p.labels;
   j["languages"] = p.languages;
   if (!p.text_pair_field.empty()) j["text_pair_field"] = p.text_pair_field;
+  if (p.tag_scheme != TagScheme::kAuto) j["tag_scheme"] = TagSchemeName(p.tag_scheme);
   j["weights"] = p.weights_file;
   j["tokenizer"] = p.tokenizer_file;
   j["tokenizer_hash"] = p.tokenizer_hash;
@@ -80,6 +81,12 @@ StatusOr<ModelPackage> ParseModelPackage(const std::string& json, const std::str
     p.languages = j.at("languages").get<std::vector<std::string>>();
     field = "text_pair_field";
     p.text_pair_field = j.value("text_pair_field", std::string());
+    field = "tag_scheme";
+    if (j.contains("tag_scheme")) {
+      auto scheme = ParseTagScheme(j.at("tag_scheme").get<std::string>());
+      if (!scheme.ok()) return Status::Error(where + ": tag_scheme: " + scheme.status().message());
+      p.tag_scheme = *scheme;
+    }
     field = "weights";
     p.weights_file = j.at("weights").get<std::string>();
     field = "tokenizer";

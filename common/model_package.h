@@ -14,6 +14,7 @@
 
 #include "common/hf_config.h"
 #include "common/status.h"
+#include "common/tagged.h"
 #include "common/token_ids.h"
 #include "common/tasks.h"
 
@@ -43,6 +44,9 @@ struct ModelPackage {
   // A model of text pairs: the field of the second text in its training
   // data (what `polysweep predict` reads next to the text); empty: single texts.
   std::string text_pair_field;
+  // A token classifier's tag scheme (common/tagged.h): whether its tags
+  // make entity spans (none: plain tags); kAuto for other tasks.
+  TagScheme tag_scheme = TagScheme::kAuto;
   std::string weights_file = "model.pt";
   std::string tokenizer_file = "tokenizer.model";
   std::string tokenizer_hash;

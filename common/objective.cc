@@ -15,6 +15,9 @@ ObjectiveValue ComputeObjective(const MetricConfig& m, const wire::Evaluation& e
   if (m.name == "accuracy") out.value = e.accuracy();
   else if (m.name == "valid_loss") out.value = e.loss();
   else if (m.name == "macro_f1") out.value = e.macro_f1();
+  else if (m.name == "f1") out.value = e.has_f1() ? e.f1() : NAN;
+  else if (m.name == "precision") out.value = e.has_precision() ? e.precision() : NAN;
+  else if (m.name == "recall") out.value = e.has_recall() ? e.recall() : NAN;
   else {
     const bool f1 = m.name == "language_f1";
     double sum = 0, worst = NAN, one = NAN;

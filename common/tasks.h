@@ -29,6 +29,8 @@ enum class LabelKind {
 enum class MetricFamily {
   kClassification,  // confusion counts per language: accuracy, macro-F1, per-language F1 and accuracy
   kTokenAccuracy,   // scored tokens per language: accuracy and loss, no F1
+  kTokenTags,       // tagged words per language: word accuracy, and entity spans'
+                    // precision, recall and F1 when the tags are entity tags (common/tagged.h)
 };
 
 struct TaskInfo {
@@ -46,7 +48,7 @@ inline constexpr TaskInfo kTasks[] = {
     {TaskKind::kSequenceClassification, "sequence_classification", LabelKind::kClassId, true, false,
      MetricFamily::kClassification, "macro_f1"},
     {TaskKind::kTokenClassification, "token_classification", LabelKind::kTokenClassIds, false, true,
-     MetricFamily::kTokenAccuracy, "accuracy"},
+     MetricFamily::kTokenTags, "f1"},
     {TaskKind::kMaskedLm, "masked_lm", LabelKind::kMaskedTokens, false, true, MetricFamily::kTokenAccuracy,
      "accuracy"},
 };
@@ -68,5 +70,7 @@ constexpr int TaskOutputs(TaskKind kind, int classes, int vocab) {
 }
 // The objective metrics an evaluation of `family` defines (common/objective.h).
 std::vector<std::string> ObjectiveMetrics(MetricFamily family);
+// Those of kTokenTags that need entity spans (not defined for plain tags).
+bool IsSpanMetric(const std::string& name);
 
 }  // namespace polysweep

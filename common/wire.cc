@@ -79,6 +79,15 @@ Status ValidateEnvelope(const wire::Envelope& env) {
       if (!Finite(e.loss()) || e.loss() < 0) return Status::Error("evaluation loss not finite");
       PS_RETURN_IF_ERROR(CheckScore(e.accuracy(), "accuracy"));
       PS_RETURN_IF_ERROR(CheckScore(e.macro_f1(), "macro-F1"));
+      PS_RETURN_IF_ERROR(CheckScore(e.precision(), "precision"));
+      PS_RETURN_IF_ERROR(CheckScore(e.recall(), "recall"));
+      PS_RETURN_IF_ERROR(CheckScore(e.f1(), "F1"));
+      if (e.entities_size() > 4096) return Status::Error("too many entity types");
+      for (const auto& t : e.entities()) {
+        PS_RETURN_IF_ERROR(CheckString(t.type(), 255, "entity type"));
+        for (double v : {t.precision(), t.recall(), t.f1()}) PS_RETURN_IF_ERROR(CheckScore(v, "entity score"));
+        if (t.support() < 0 || t.found() < 0) return Status::Error("negative entity count");
+      }
       if (e.languages_size() > 4096) return Status::Error("too many language scores");
       for (const auto& l : e.languages()) {
         PS_RETURN_IF_ERROR(CheckString(l.lang(), 32, "language code"));

@@ -172,9 +172,16 @@ Status Coordinator::OnEvaluation(const wire::Envelope& env, Trial& t, wire::Enve
   t.last_eval = e;
   t.last_score = Score(objective);
   char buf[240];
-  if (config_.model.task == "masked_lm") {  // scored on the masked tokens; no F1
-    std::snprintf(buf, sizeof buf, "trial %llu eval at step %lld: masked-token accuracy %.4f valid_loss %.4f",
-                  static_cast<unsigned long long>(t.id), static_cast<long long>(e.step()), e.accuracy(), e.loss());
+  if (e.has_f1()) {  // entity tags: spans' precision, recall and F1, and word accuracy
+    std::snprintf(buf, sizeof buf,
+                  "trial %llu eval at step %lld: entity f1 %.4f precision %.4f recall %.4f word accuracy %.4f "
+                  "valid_loss %.4f",
+                  static_cast<unsigned long long>(t.id), static_cast<long long>(e.step()), e.f1(), e.precision(),
+                  e.recall(), e.accuracy(), e.loss());
+  } else if (config_.model.task != "sequence_classification") {  // scored per token; no F1
+    std::snprintf(buf, sizeof buf, "trial %llu eval at step %lld: %s accuracy %.4f valid_loss %.4f",
+                  static_cast<unsigned long long>(t.id), static_cast<long long>(e.step()),
+                  config_.model.task == "masked_lm" ? "masked-token" : "word", e.accuracy(), e.loss());
   } else {
     std::snprintf(buf, sizeof buf, "trial %llu eval at step %lld: accuracy %.4f macro_f1 %.4f valid_loss %.4f",
                   static_cast<unsigned long long>(t.id), static_cast<long long>(e.step()), e.accuracy(), e.macro_f1(),

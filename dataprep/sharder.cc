@@ -1,6 +1,7 @@
 #include "dataprep/sharder.h"
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -16,192 +17,14 @@
 #include "common/hash.h"
 #include "common/languages.h"
 #include "common/shard.h"
-#include "dataprep/line_reader.h"
+#include "common/tagged.h"
+#include "dataprep/read_rows.h"
 #include "tokenizer/tokenizer.h"
+#include "tokenizer/words.h"
 
 namespace polysweep {
 namespace fs = std::filesystem;
 namespace {
-
-struct Row {
-  Example ex;
-  uint64_t order;  // a hash: the deterministic order used for capping and sampling
-  Split split;
-};
-
-bool IsTsv(const DataConfig& config, const std::string& file) {
-  if (config.format != "auto") return config.format == "tsv";
-  std::string name = file;
-  if (name.size() > 3 && name.compare(name.size() - 3, 3, ".gz") == 0) name.resize(name.size() - 3);
-  return name.size() > 4 && name.compare(name.size() - 4, 4, ".tsv") == 0;
-}
-
-// Progress of a sharding step: redrawn in place on a terminal, plain lines
-// in a log.
-ProgressOptions ProgressFor(const std::string& unit, double scale) {
-  ProgressOptions o;
-  o.unit = unit;
-  o.unit_scale = scale;
-  o.terminal = StderrIsTerminal();
-  return o;
-}
-
-// Runs fn(i) for i in [0, n) on `threads` threads.
-template <typename Fn>
-void ParallelFor(size_t n, int threads, Fn fn) {
-  if (threads <= 1 || n < 64) {
-    for (size_t i = 0; i < n; ++i) fn(i);
-    return;
-  }
-  std::vector<std::thread> pool;
-  for (int t = 0; t < threads; ++t) {
-    pool.emplace_back([&, t] {
-      for (size_t i = static_cast<size_t>(t); i < n; i += static_cast<size_t>(threads)) fn(i);
-    });
-  }
-  for (auto& th : pool) th.join();
-}
-
-// One line read from a file, parsed on a worker thread.
-// Every data file with the split its rows all go to: data.train, data.valid
-// and data.test name theirs; data.files' rows are split by row.
-std::vector<std::pair<std::string, std::optional<Split>>> DataFiles(const DataConfig& c) {
-  std::vector<std::pair<std::string, std::optional<Split>>> out;
-  for (const auto& f : c.files) out.emplace_back(f, std::nullopt);
-  for (const auto& [files, split] : {std::pair{&c.train_files, kTrain}, std::pair{&c.valid_files, kValid},
-                                     std::pair{&c.test_files, kTest}}) {
-    for (const auto& f : *files) out.emplace_back(f, split);
-  }
-  return out;
-}
-
-// A row's split: its file's, else the one its split field names, else the
-// hash of its group (or text).
-StatusOr<Split> RowSplit(const Example& ex, const std::optional<Split>& file_split, const DataConfig& config) {
-  if (file_split) return *file_split;
-  if (!config.split_field.empty()) {
-    auto named = ParseSplit(ex.split);
-    if (!named.ok()) return Status::Error("data.split_field \"" + config.split_field + "\": " + named.status().message());
-    return *named;
-  }
-  return SplitOf(ex.group.empty() ? ex.text : ex.group, config.valid_fraction, config.test_fraction);
-}
-
-struct Parsed {
-  int64_t line_number = 0;
-  bool too_long = false;
-  std::string text;  // the line, or its length when too long
-  StatusOr<Example> example = Status::Error("not parsed");
-  uint64_t order = 0;
-  Split split = kTrain;
-};
-
-// Reads and validates every line of every file: lines are read in batches,
-// parsed on all threads, then taken in file order (so the first bad line
-// reported is the first in the file).
-Status ReadRows(const DataConfig& config, int threads, std::vector<Row>* rows, int64_t* bad, int64_t* bytes,
-                const Logger& log) {
-  constexpr size_t kBatch = 8192;
-  ExampleFields fields{config.text_field, config.label_field, config.lang_field, config.group_field,
-                       config.text_pair_field, config.split_field};
-  const auto files = DataFiles(config);
-  const std::set<std::string> wanted(config.languages.begin(), config.languages.end());
-  const std::set<std::string> label_set(config.labels.begin(), config.labels.end());
-  uint64_t total_bytes = 0;
-  for (const auto& [file, split] : files) {
-    std::error_code ec;
-    total_bytes += fs::file_size(file, ec);
-  }
-  Progress progress("reading " + std::to_string(files.size()) + " data file" + (files.size() == 1 ? "" : "s"),
-                    static_cast<double>(total_bytes), ProgressFor("MB", 1e6));
-  int64_t before = 0;  // bytes of the files already read
-  for (const auto& [file, file_split] : files) {
-    auto reader = LineReader::Open(file, config.max_line_bytes);
-    if (!reader.ok()) return reader.status();
-    const bool tsv = IsTsv(config, file);
-    TsvColumns columns;
-    bool have_header = false, done = false;
-    int64_t examples = 0;
-    auto bad_line = [&](int64_t line_number, const std::string& why) -> Status {
-      const std::string where = file + ":" + std::to_string(line_number);
-      if (++*bad > config.max_bad_lines) {
-        return Status::Error(where + ": " + why +
-                             (config.max_bad_lines > 0 ? " (" + std::to_string(*bad) + " bad lines; data.max_bad_lines is " +
-                                                              std::to_string(config.max_bad_lines) + ")"
-                                                       : ""));
-      }
-      log.Warn("skipping " + where + ": " + why);
-      return Status::Ok();
-    };
-    std::vector<Parsed> batch;
-    while (!done) {
-      batch.clear();
-      std::string line;
-      while (batch.size() < kBatch) {
-        LineReader::Result r = (*reader)->Next(&line);
-        if (r == LineReader::Result::kEnd) {
-          done = true;
-          break;
-        }
-        if (r == LineReader::Result::kError) return Status::Error(file + ": " + (*reader)->error());
-        const bool too_long = r == LineReader::Result::kTooLong;
-        if (!too_long && line.find_first_not_of(" \t") == std::string::npos) continue;  // blank line
-        if (!too_long && tsv && !have_header) {
-          auto c = ParseTsvHeader(line, fields);
-          if (!c.ok()) return Status::Error(file + ":" + std::to_string((*reader)->line_number()) + ": " + c.status().message());
-          columns = *c;
-          have_header = true;
-          continue;
-        }
-        Parsed p;
-        p.line_number = (*reader)->line_number();
-        p.too_long = too_long;
-        p.text = std::move(line);
-        batch.push_back(std::move(p));
-      }
-      ParallelFor(batch.size(), threads, [&](size_t i) {
-        Parsed& p = batch[i];
-        if (p.too_long) return;
-        p.example = tsv ? ParseTsvLine(p.text, columns) : ParseExampleLine(p.text, fields);
-        StatusOr<Example>& ex = p.example;
-        if (ex.ok() && !IsKnownLanguage(ex->lang, config.extra_languages)) {
-          ex = Status::Error("unknown language code \"" + ex->lang + "\" (ISO 639-1, or list it in data.extra_languages)");
-        }
-        if (ex.ok() && !label_set.empty() && !label_set.count(ex->label)) {
-          ex = Status::Error("label \"" + ex->label + "\" is not in data.labels");
-        }
-        if (!ex.ok()) return;
-        const std::string& key = ex->group.empty() ? ex->text : ex->group;
-        p.order = Mix64(Fnv1a64(ex->lang + '\t' + key));
-        auto split = RowSplit(*ex, file_split, config);
-        if (!split.ok()) {
-          ex = split.status();
-          return;
-        }
-        p.split = *split;
-      });
-      for (Parsed& p : batch) {
-        if (p.too_long) {
-          PS_RETURN_IF_ERROR(bad_line(p.line_number, "line of " + p.text + " bytes exceeds data.max_line_bytes (" +
-                                                         std::to_string(config.max_line_bytes) + ")"));
-          continue;
-        }
-        if (!p.example.ok()) {
-          PS_RETURN_IF_ERROR(bad_line(p.line_number, p.example.status().message()));
-          continue;
-        }
-        ++examples;
-        if (!wanted.empty() && !wanted.count(p.example->lang)) continue;
-        rows->push_back(Row{std::move(*p.example), p.order, p.split});
-      }
-      progress.Set(static_cast<double>(before + (*reader)->bytes_read()));
-    }
-    before += (*reader)->bytes_read();
-    *bytes += (*reader)->bytes_read();
-    if (examples == 0) return Status::Error(file + ": no examples in file");
-  }
-  return Status::Ok();
-}
 
 std::string OneLine(const std::string& text) {
   std::string out = text;
@@ -245,11 +68,34 @@ Status TrainTokenizer(const DataConfig& config, const std::vector<const Row*>& t
 struct EncodedRows {
   std::vector<std::vector<int>> ids;
   std::vector<uint32_t> pair_starts;  // empty: single texts
+  std::vector<std::vector<int32_t>> tags;  // tagged rows: each id's label value (common/tagged.h); else empty
+  std::map<std::string, int> tag_ids;      // the label map, for tagged rows
+  std::atomic<int64_t> words = 0, words_cut = 0;  // tagged rows: words, and words without a piece (truncated)
 };
+
+// A tagged row's ids, and each id's label value: its word's tag on the
+// word's first piece; on a later piece kLaterPiece + the tag with
+// data.label_all_pieces, else kUntaggedPiece, as on special tokens.
+Status EncodeTagged(const Tokenizer& tokenizer, const DataConfig& config, const Row& row, size_t i, EncodedRows* out) {
+  WordPieces pieces;
+  PS_RETURN_IF_ERROR(EncodeWords(tokenizer, row.ex.words, static_cast<size_t>(config.max_tokens), &pieces));
+  std::vector<int32_t>& labels = out->tags[i];
+  for (size_t k = 0; k < pieces.ids.size(); ++k) {
+    const int word = pieces.word[k];
+    const int32_t tag = word == kNoWord ? kUntaggedPiece : out->tag_ids.at(row.ex.tags[static_cast<size_t>(word)]);
+    if (word == kNoWord || pieces.first[k]) labels.push_back(tag);
+    else labels.push_back(config.label_all_pieces ? kLaterPiece + tag : kUntaggedPiece);
+  }
+  out->ids[i] = std::move(pieces.ids);
+  out->words += static_cast<int64_t>(row.ex.words.size());
+  out->words_cut += static_cast<int64_t>(row.ex.words.size() - pieces.words_kept);
+  return Status::Ok();
+}
 
 // Encodes row i: its text (at most max_tokens ids), or its pair (at most
 // pair_max_tokens, the longer text truncated first).
 Status EncodeRow(const Tokenizer& tokenizer, const DataConfig& config, const Row& row, size_t i, EncodedRows* out) {
+  if (config.tagged) return EncodeTagged(tokenizer, config, row, i, out);
   if (config.text_pair_field.empty()) {
     return tokenizer.Encode(row.ex.text, static_cast<size_t>(config.max_tokens), &out->ids[i]);
   }
@@ -266,6 +112,7 @@ Status Encode(const Tokenizer& tokenizer, const DataConfig& config, const std::v
   std::vector<std::vector<int>>* ids = &encoded->ids;
   ids->assign(rows.size(), {});
   if (!config.text_pair_field.empty()) encoded->pair_starts.assign(rows.size(), 0);
+  if (config.tagged) encoded->tags.assign(rows.size(), {});
   std::mutex mu;
   Status failed;
   Progress progress("tokenizing", static_cast<double>(rows.size()), ProgressFor("texts", 1));
@@ -277,6 +124,7 @@ Status Encode(const Tokenizer& tokenizer, const DataConfig& config, const std::v
       failed = s;
     } else if ((*ids)[i].empty()) {
       (*ids)[i].push_back(tokenizer.unk_id());
+      if (config.tagged) encoded->tags[i].push_back(kUntaggedPiece);
     }
   });
   return failed;
@@ -313,6 +161,10 @@ std::string DataFingerprint(const DataConfig& c) {
     add(std::to_string(fs::last_write_time(f, ec).time_since_epoch().count()));
     if (split) add(std::string("split:") + SplitName(*split));
   }
+  if (c.tagged) {
+    add("tagged:" + c.tokens_field + ":" + c.tags_field + ":" + c.lang + ":" + TagSchemeName(c.tag_scheme) + ":" +
+        std::to_string(c.token_column) + ":" + std::to_string(c.tag_column) + ":" + std::to_string(c.label_all_pieces));
+  }
   for (const auto& x : {c.format, c.text_field, c.label_field, c.lang_field, c.group_field, c.tokenizer,
                         c.tokenizer_type, std::string(TokenIdsName(c.token_ids))}) add(x);
   for (const auto& l : c.languages) add("lang:" + l);
@@ -335,6 +187,20 @@ std::string DataFingerprint(const DataConfig& c) {
 
 namespace {
 
+// The scheme of a tagged dataset's tags: data.tag_scheme's, or with auto
+// the one the tag set is in. A metric that counts entity spans needs one
+// that has them.
+Status ResolveTagScheme(const DataConfig& config, Manifest* m) {
+  m->tag_scheme = config.tag_scheme == TagScheme::kAuto ? DetectTagScheme(m->labels) : config.tag_scheme;
+  if (HasSpans(m->tag_scheme) || !config.needs_spans) return Status::Ok();
+  std::string some;
+  for (size_t i = 0; i < m->labels.size() && i < 5; ++i) some += (i ? ", " : "") + m->labels[i];
+  return Status::DataError("data: the tags (" + some + (m->labels.size() > 5 ? ", ..." : "") +
+                           ") are not entity tags (O, B-TYPE, I-TYPE, E-TYPE, S-TYPE), so the metric has no spans "
+                           "to count: for part-of-speech or other plain tags set data.tag_scheme: none (the metric "
+                           "is then accuracy)");
+}
+
 // Orders the rows deterministically, caps each language in that order, and
 // fills the manifest's labels, languages and counts. Returns the kept rows.
 StatusOr<std::vector<const Row*>> SelectRows(const DataConfig& config, const std::vector<Row>& rows, Manifest* m) {
@@ -352,14 +218,18 @@ StatusOr<std::vector<const Row*>> SelectRows(const DataConfig& config, const std
   for (const Row* r : sorted) {
     if (config.max_per_language > 0 && per_lang[r->ex.lang] >= config.max_per_language) continue;
     ++per_lang[r->ex.lang];
-    if (labelled) labels.insert(r->ex.label);
+    if (config.tagged) labels.insert(r->ex.tags.begin(), r->ex.tags.end());
+    else if (labelled) labels.insert(r->ex.label);
     langs.insert(r->ex.lang);
     kept.push_back(r);
     m->counts[r->ex.lang][r->split]++;
   }
   m->labels.assign(labels.begin(), labels.end());
   m->languages.assign(langs.begin(), langs.end());
-  if (labelled && m->labels.size() < 2) return Status::DataError("data: needs at least 2 distinct labels");
+  if (labelled && m->labels.size() < 2) {
+    return Status::DataError(std::string("data: needs at least 2 distinct ") + (config.tagged ? "tags" : "labels"));
+  }
+  if (config.tagged) PS_RETURN_IF_ERROR(ResolveTagScheme(config, m));
   if (m->split_size(kTrain) == 0 || m->split_size(kValid) == 0) {
     const bool published = !config.split_field.empty() || !config.train_files.empty() || !config.valid_files.empty();
     return Status::DataError(std::string("data: the ") + (m->split_size(kTrain) == 0 ? "train" : "valid") +
@@ -420,7 +290,7 @@ Status WriteShards(const std::vector<const Row*>& kept, const EncodedRows& encod
   for (size_t i = 0; i < kept.size(); ++i) {
     const Row& r = *kept[i];
     const int lang = lang_id[r.ex.lang];
-    const std::vector<int32_t> label{label_id[r.ex.label]};
+    const std::vector<int32_t> label = encoded.tags.empty() ? std::vector<int32_t>{label_id[r.ex.label]} : encoded.tags[i];
     const uint32_t pair_start = encoded.pair_starts.empty() ? 0 : encoded.pair_starts[i];
     groups[{r.split, lang}].AddPair(encoded.ids[i], label, static_cast<uint16_t>(lang), pair_start);
   }
@@ -446,7 +316,13 @@ Status BuildShards(const DataConfig& config, const std::vector<const Row*>& kept
   auto tokenizer = PrepareTokenizer(config, kept, tmp, threads, log, m);
   if (!tokenizer.ok()) return tokenizer.status();
   EncodedRows encoded;
+  for (size_t i = 0; i < m->labels.size(); ++i) encoded.tag_ids[m->labels[i]] = static_cast<int>(i);
   PS_RETURN_IF_ERROR(Encode(**tokenizer, config, kept, threads, &encoded));
+  if (encoded.words_cut > 0) {
+    log.Warn(std::to_string(encoded.words_cut.load()) + " of " + std::to_string(encoded.words.load()) +
+             " words are past data.max_tokens (" + std::to_string(config.max_tokens) +
+             " pieces): they are neither trained nor scored");
+  }
   return WriteShards(kept, encoded, tmp, m);
 }
 

@@ -3,15 +3,41 @@
 #include <algorithm>
 #include <numeric>
 
+#include "common/tagged.h"
+#include "worker/heads.h"
+
 namespace polysweep {
 
 int64_t SamplingPlan::epoch_size() const {
   return std::accumulate(language_sizes.begin(), language_sizes.end(), int64_t{0});
 }
 
-bool BatchReadsLabels(LabelKind kind) { return kind == LabelKind::kClassId || kind == LabelKind::kMaskedTokens; }
+bool BatchReadsLabels(LabelKind kind) {
+  return kind == LabelKind::kClassId || kind == LabelKind::kMaskedTokens || kind == LabelKind::kTokenClassIds;
+}
 
-Batch MakeBatch(const ExampleSource& source, const std::vector<int64_t>& indices, int pad_id, int max_length) {
+Targets TargetsFor(LabelKind kind, bool training) {
+  if (kind != LabelKind::kTokenClassIds) return Targets::kPerText;
+  return training ? Targets::kPerTokenTraining : Targets::kPerTokenScoring;
+}
+
+namespace {
+
+static_assert(kUntaggedPiece == kIgnoreTarget, "an untagged piece is an ignored target");
+
+// Row r's per-token targets from its label span (one value per token).
+void TokenTargets(const ExampleView& v, int64_t len, bool training, torch::TensorAccessor<int64_t, 1> row) {
+  for (int64_t t = 0; t < len && static_cast<uint64_t>(t) < v.labels.size; ++t) {
+    const int32_t value = v.labels[static_cast<uint64_t>(t)];
+    if (value >= kLaterPiece) row[t] = training ? value - kLaterPiece : kIgnoreTarget;
+    else row[t] = value;
+  }
+}
+
+}  // namespace
+
+Batch MakeBatch(const ExampleSource& source, const std::vector<int64_t>& indices, int pad_id, int max_length,
+                Targets targets) {
   std::vector<ExampleView> views;
   int64_t longest = 1;
   for (int64_t i : indices) {
@@ -22,10 +48,10 @@ Batch MakeBatch(const ExampleSource& source, const std::vector<int64_t>& indices
   Batch b;
   b.ids = torch::full({n, longest}, pad_id, torch::kLong);
   b.pad = torch::ones({n, longest}, torch::kBool);
-  b.labels = torch::empty({n}, torch::kLong);
+  const bool per_token = targets != Targets::kPerText;
+  b.labels = per_token ? torch::full({n, longest}, kIgnoreTarget, torch::kLong) : torch::empty({n}, torch::kLong);
   auto ids = b.ids.accessor<int64_t, 2>();
   auto pad = b.pad.accessor<bool, 2>();
-  auto labels = b.labels.accessor<int64_t, 1>();
   for (int64_t r = 0; r < n; ++r) {
     const ExampleView& v = views[static_cast<size_t>(r)];
     const int64_t len = std::min<int64_t>(static_cast<int64_t>(v.length), max_length);
@@ -33,7 +59,8 @@ Batch MakeBatch(const ExampleSource& source, const std::vector<int64_t>& indices
       ids[r][t] = v.tokens[t];
       pad[r][t] = false;
     }
-    labels[r] = v.label;
+    if (per_token) TokenTargets(v, len, targets == Targets::kPerTokenTraining, b.labels.accessor<int64_t, 2>()[r]);
+    else b.labels.accessor<int64_t, 1>()[r] = v.label;
     b.langs.push_back(v.lang);
   }
   if (std::any_of(views.begin(), views.end(), [](const ExampleView& v) { return v.pair_start > 0; })) {

@@ -35,14 +35,22 @@ struct Batch {
   std::vector<int32_t> langs;
 };
 
-// Whether MakeBatch builds the targets of a task whose label is `kind`: one
-// class per text (the first of each example's label span), or none stored
-// (masked_lm's targets are made from the tokens by MaskTokens).
+// What a batch's targets are: one class per text (the first of each
+// example's label span; masked_lm's are made from the tokens by
+// MaskTokens), or a tag per token (token classification; kUntaggedPiece is
+// kIgnoreTarget), where a word's later pieces (common/tagged.h's
+// kLaterPiece) are trained on but never scored.
+enum class Targets { kPerText, kPerTokenTraining, kPerTokenScoring };
+// The targets of a task whose label is `kind`, for training or scoring.
+Targets TargetsFor(LabelKind kind, bool training);
+
+// Whether MakeBatch builds the targets of a task whose label is `kind`.
 bool BatchReadsLabels(LabelKind kind);
 
 // Builds a batch of `indices` from `source`, keeping at most `max_length`
 // tokens of each and padding to the longest example of the batch only.
-Batch MakeBatch(const ExampleSource& source, const std::vector<int64_t>& indices, int pad_id, int max_length);
+Batch MakeBatch(const ExampleSource& source, const std::vector<int64_t>& indices, int pad_id, int max_length,
+                Targets targets = Targets::kPerText);
 
 // `batch` with its tensors on `device` (the same tensors when they are there).
 Batch OnDevice(const Batch& batch, const Device& device);

@@ -25,11 +25,26 @@ void CountBatch(const Batch& b, const EncoderClassifierImpl::Scored& scored, Eva
   auto index = per_token ? scored.index.to(torch::kCPU) : torch::arange(target.size(0), torch::kLong);
   auto index_a = index.accessor<int64_t, 1>();
   const int64_t length = per_token ? b.labels.size(1) : 1;
+  // A per-token head's targets come row by row, each row's in order: one
+  // sentence's gold and predicted tags at a time.
+  std::vector<int> gold, predicted;
+  int64_t sentence = -1;
+  auto flush = [&] {
+    if (!gold.empty()) counts->AddSequence(b.langs[static_cast<size_t>(sentence)], gold, predicted);
+    gold.clear();
+    predicted.clear();
+  };
   for (int64_t i = 0; i < target.size(0); ++i) {
     const int64_t row = index_a[i] / length;
     counts->Add(b.langs[static_cast<size_t>(row)], static_cast<int>(target_a[i]), static_cast<int>(pred_a[i]),
                 loss_a[i]);
+    if (!per_token) continue;
+    if (row != sentence) flush();
+    sentence = row;
+    gold.push_back(static_cast<int>(target_a[i]));
+    predicted.push_back(static_cast<int>(pred_a[i]));
   }
+  if (per_token) flush();
 }
 
 }  // namespace
@@ -40,12 +55,13 @@ Evaluator::Evaluator(const ExampleSource& split, EvalSpec spec, Communicator* co
 StatusOr<EvalMetrics> Evaluator::Evaluate(EncoderClassifier& model, int64_t step) const {
   torch::NoGradGuard no_grad;
   model->eval();
-  auto counts = MakeEvalCounts(Task(spec_.task).metrics, spec_.num_labels, spec_.num_langs);
+  auto counts = MakeEvalCounts(Task(spec_.task).metrics, spec_.num_labels, spec_.num_langs, spec_.span_labels);
+  const Targets targets = TargetsFor(Task(spec_.task).label, /*training=*/false);
   std::vector<int64_t> mine;
   for (int64_t i = comm_->rank(); i < split_.size(); i += comm_->size()) mine.push_back(i);
   for (size_t begin = 0; begin < mine.size(); begin += kEvalBatch) {
     std::vector<int64_t> idx(mine.begin() + begin, mine.begin() + std::min(mine.size(), begin + kEvalBatch));
-    Batch b = MakeBatch(split_, idx, spec_.pad_id, spec_.max_length);
+    Batch b = MakeBatch(split_, idx, spec_.pad_id, spec_.max_length, targets);
     if (spec_.masking.on()) MaskTokens(&b, spec_.masking, MaskSeed(spec_.masking.seed, -1, 0, static_cast<int>(idx[0])));
     if (liveness_) liveness_->Tick(step);
     const Batch on_device = OnDevice(b, spec_.device);

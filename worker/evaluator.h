@@ -30,6 +30,9 @@ struct EvalSpec {
   int max_length = 64;
   MaskingSpec masking;
   Device device;  // where the model is
+  // Token classification with entity tags: the label map, whose tags the
+  // spans are read from; empty otherwise.
+  std::vector<std::string> span_labels;
 };
 
 class Evaluator {

@@ -24,10 +24,45 @@ double MacroF1(const std::vector<double>& m, int labels, double* accuracy, doubl
   return counted ? f1_sum / counted : 0;
 }
 
+// Accuracy and loss over scored tokens: `raw` holds (correct, count, loss
+// sum) per language.
+EvalMetrics WordMetrics(const float* raw, size_t langs) {
+  EvalMetrics m;
+  double correct = 0, count = 0, loss = 0;
+  for (size_t l = 0; l < langs; ++l) {
+    const float* at = &raw[l * 3];
+    LanguageMetrics lm;
+    lm.count = static_cast<int64_t>(at[1]);
+    lm.accuracy = at[1] > 0 ? at[0] / at[1] : 0;
+    m.languages.push_back(lm);
+    correct += at[0];
+    count += at[1];
+    loss += at[2];
+  }
+  m.accuracy = count > 0 ? correct / count : 0;
+  m.loss = count > 0 ? loss / count : 0;
+  return m;
+}
+
+void AddWord(float* at, bool correct, double loss) {
+  at[0] += correct ? 1 : 0;
+  at[1] += 1;
+  at[2] += static_cast<float>(loss);
+}
+
+// Precision, recall and F1 of (found, gold, correct) span counts.
+void Score(double found, double gold, double correct, double* precision, double* recall, double* f1) {
+  *precision = found > 0 ? correct / found : 0;
+  *recall = gold > 0 ? correct / gold : 0;
+  *f1 = *precision + *recall > 0 ? 2 * *precision * *recall / (*precision + *recall) : 0;
+}
+
 }  // namespace
 
-std::unique_ptr<EvalCounts> MakeEvalCounts(MetricFamily family, int num_labels, int num_langs) {
+std::unique_ptr<EvalCounts> MakeEvalCounts(MetricFamily family, int num_labels, int num_langs,
+                                           const std::vector<std::string>& labels) {
   if (family == MetricFamily::kTokenAccuracy) return std::make_unique<TokenCounts>(num_langs);
+  if (family == MetricFamily::kTokenTags) return std::make_unique<TagCounts>(num_langs, SpanTags::FromLabels(labels));
   return std::make_unique<ConfusionCounts>(num_labels, num_langs);
 }
 
@@ -63,28 +98,64 @@ EvalMetrics ConfusionCounts::Compute() const {
 
 TokenCounts::TokenCounts(int num_langs) : raw_(static_cast<size_t>(num_langs) * 3, 0.f) {}
 
-void TokenCounts::Add(int lang, bool correct, double loss) {
-  float* at = &raw_[static_cast<size_t>(lang) * 3];
-  at[0] += correct ? 1 : 0;
-  at[1] += 1;
-  at[2] += static_cast<float>(loss);
+void TokenCounts::Add(int lang, bool correct, double loss) { AddWord(&raw_[static_cast<size_t>(lang) * 3], correct, loss); }
+
+EvalMetrics TokenCounts::Compute() const { return WordMetrics(raw_.data(), raw_.size() / 3); }
+
+TagCounts::TagCounts(int num_langs, SpanTags tags)
+    : tags_(std::move(tags)), langs_(num_langs),
+      raw_(static_cast<size_t>(num_langs) * (3 + tags_.types.size() * 3), 0.f) {}
+
+void TagCounts::Add(int lang, int target, int predicted, double loss) {
+  AddWord(&raw_[static_cast<size_t>(lang) * 3], target == predicted, loss);
 }
 
-EvalMetrics TokenCounts::Compute() const {
-  EvalMetrics m;
-  double correct = 0, count = 0, loss = 0;
-  for (size_t l = 0; l < raw_.size() / 3; ++l) {
-    const float* at = &raw_[l * 3];
-    LanguageMetrics lm;
-    lm.count = static_cast<int64_t>(at[1]);
-    lm.accuracy = at[1] > 0 ? at[0] / at[1] : 0;
-    m.languages.push_back(lm);
-    correct += at[0];
-    count += at[1];
-    loss += at[2];
+void TagCounts::AddSequence(int lang, const std::vector<int>& gold, const std::vector<int>& predicted) {
+  if (tags_.types.empty()) return;
+  SpanCounts c(tags_.types.size());
+  c.Add(ExtractSpans(gold, tags_), ExtractSpans(predicted, tags_));
+  for (size_t t = 0; t < tags_.types.size(); ++t) {
+    float* at = &raw_[SpanAt(lang, t)];
+    at[0] += static_cast<float>(c.found[t]);
+    at[1] += static_cast<float>(c.gold[t]);
+    at[2] += static_cast<float>(c.correct[t]);
   }
-  m.accuracy = count > 0 ? correct / count : 0;
-  m.loss = count > 0 ? loss / count : 0;
+}
+
+EvalMetrics TagCounts::Compute() const {
+  EvalMetrics m = WordMetrics(raw_.data(), static_cast<size_t>(langs_));
+  if (tags_.types.empty()) return m;
+  const size_t types = tags_.types.size();
+  std::vector<double> by_type(types * 3, 0);
+  for (int l = 0; l < langs_; ++l) {
+    double lang[3] = {0, 0, 0};
+    for (size_t t = 0; t < types; ++t) {
+      const float* at = &raw_[SpanAt(l, t)];
+      for (int k = 0; k < 3; ++k) {
+        lang[k] += at[k];
+        by_type[t * 3 + k] += at[k];
+      }
+    }
+    double p, r;
+    Score(lang[0], lang[1], lang[2], &p, &r, &m.languages[static_cast<size_t>(l)].f1);
+  }
+  double all[3] = {0, 0, 0}, f1_sum = 0;
+  int counted = 0;
+  for (size_t t = 0; t < types; ++t) {
+    EntityScore e;
+    e.type = tags_.types[t];
+    e.found = static_cast<int64_t>(by_type[t * 3]);
+    e.support = static_cast<int64_t>(by_type[t * 3 + 1]);
+    Score(by_type[t * 3], by_type[t * 3 + 1], by_type[t * 3 + 2], &e.precision, &e.recall, &e.f1);
+    for (int k = 0; k < 3; ++k) all[k] += by_type[t * 3 + k];
+    if (e.found + e.support > 0) {
+      f1_sum += e.f1;
+      ++counted;
+    }
+    m.entities.push_back(e);
+  }
+  Score(all[0], all[1], all[2], &m.precision, &m.recall, &m.f1);
+  m.macro_f1 = counted ? f1_sum / counted : 0;
   return m;
 }
 

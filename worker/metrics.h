@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "common/tagged.h"
 #include "common/tasks.h"
 
 namespace polysweep {
@@ -18,10 +19,22 @@ struct LanguageMetrics {
   int64_t count = 0;
 };
 
+// One entity type's spans (token classification with entity tags).
+struct EntityScore {
+  std::string type;
+  double precision = 0, recall = 0, f1 = 0;
+  int64_t support = 0;  // gold spans
+  int64_t found = 0;    // predicted spans
+};
+
 struct EvalMetrics {
   double accuracy = 0;
-  double macro_f1 = 0;  // over all labels with support or predictions
+  double macro_f1 = 0;  // over all labels with support or predictions; entity tags: over entity types
   double loss = 0;      // mean cross-entropy
+  // Entity tags: exact-match spans over all types (conlleval's overall
+  // figures); each language's f1 is its spans' F1.
+  double precision = 0, recall = 0, f1 = 0;
+  std::vector<EntityScore> entities;       // by type, sorted by name
   std::vector<LanguageMetrics> languages;  // by language id
 };
 
@@ -31,13 +44,18 @@ class EvalCounts {
   virtual ~EvalCounts() = default;
   // One target of an example in `lang`, the head's prediction, and its loss.
   virtual void Add(int lang, int target, int predicted, double loss) = 0;
+  // A sentence's tags, gold and predicted, word by word (per-token tasks
+  // whose counts keep spans; others ignore it).
+  virtual void AddSequence(int lang, const std::vector<int>& gold, const std::vector<int>& predicted) {}
   // Flat view for an all-reduce (summed over ranks).
   virtual std::vector<float>& raw() = 0;
   virtual EvalMetrics Compute() const = 0;
 };
 
-// The counts of `family` for `num_labels` classes in `num_langs` languages.
-std::unique_ptr<EvalCounts> MakeEvalCounts(MetricFamily family, int num_labels, int num_langs);
+// The counts of `family` for `num_labels` classes in `num_langs` languages;
+// kTokenTags reads entity spans from the tags `labels` (none: plain tags).
+std::unique_ptr<EvalCounts> MakeEvalCounts(MetricFamily family, int num_labels, int num_langs,
+                                           const std::vector<std::string>& labels = {});
 
 class ConfusionCounts : public EvalCounts {
  public:
@@ -69,6 +87,27 @@ class TokenCounts : public EvalCounts {
   EvalMetrics Compute() const override;
 
  private:
+  std::vector<float> raw_;
+};
+
+// Token classification: word accuracy and loss as TokenCounts, and, with
+// entity tags, spans found, gold and matched per (language, type).
+class TagCounts : public EvalCounts {
+ public:
+  TagCounts(int num_langs, SpanTags tags);
+  void Add(int lang, int target, int predicted, double loss) override;
+  void AddSequence(int lang, const std::vector<int>& gold, const std::vector<int>& predicted) override;
+  // Flat view (TokenCounts' layout, then per language and type: found,
+  // gold, correct) for an all-reduce.
+  std::vector<float>& raw() override { return raw_; }
+  EvalMetrics Compute() const override;
+
+ private:
+  size_t SpanAt(int lang, size_t type) const {
+    return static_cast<size_t>(langs_) * 3 + (static_cast<size_t>(lang) * tags_.types.size() + type) * 3;
+  }
+  SpanTags tags_;
+  int langs_;
   std::vector<float> raw_;
 };
 

@@ -26,6 +26,7 @@
 #include "worker/quantize_flags.h"
 #include "worker/predictor.h"
 #include "worker/split_eval.h"
+#include "worker/tag_lines.h"
 #include "worker/threads.h"
 
 using namespace polysweep;
@@ -176,11 +177,37 @@ int ScoreShards(const Options& o, Predictor& predictor) {
   }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   char buf[256];
-  std::snprintf(buf, sizeof buf, "scored the %s split of %s (%lld examples) in %.2f s: accuracy %.4f, macro-F1 %.4f",
-                o.split.c_str(), o.shards.c_str(), static_cast<long long>(scores->overall.total), seconds,
-                scores->overall.accuracy, scores->overall.macro.f1);
+  const ClassReport& all = scores->overall;
+  if (all.micro) {  // entity tags: the spans' figures, then the words'
+    std::snprintf(buf, sizeof buf,
+                  "scored the %s split of %s (%lld words) in %.2f s: entity f1 %.4f (precision %.4f, recall %.4f), "
+                  "word accuracy %.4f",
+                  o.split.c_str(), o.shards.c_str(), static_cast<long long>(all.total), seconds, all.micro->f1,
+                  all.micro->precision, all.micro->recall, all.accuracy);
+  } else {
+    std::snprintf(buf, sizeof buf, "scored the %s split of %s (%lld %s) in %.2f s: accuracy %.4f, macro-F1 %.4f",
+                  o.split.c_str(), o.shards.c_str(), static_cast<long long>(all.total),
+                  predictor.tags_words() ? "words" : "examples", seconds, all.accuracy, all.macro.f1);
+  }
   std::cerr << buf << "\n";
   return 0;
+}
+
+// A token classifier's input: its words tagged (worker/tag_lines.h).
+int TagInput(const Options& o, Predictor& predictor) {
+  std::ifstream file;
+  if (!o.input.empty()) {
+    file.open(o.input, std::ios::binary);
+    if (!file) return Fail(o.input + ": cannot open");
+  }
+  TagLineOptions t;
+  t.text_field = o.text_field;
+  t.lang_field = o.lang_field;
+  t.batch = o.batch;
+  t.report = o.report;
+  t.report_json = o.report_json;
+  Status s = TagLines(predictor, o.input.empty() ? std::cin : file, o.input.empty() ? "stdin" : o.input, t);
+  return s.ok() ? 0 : Fail(s.message());
 }
 
 }  // namespace
@@ -204,6 +231,7 @@ int main(int argc, char** argv) {
               << "\n";
   }
   if (!o.shards.empty()) return ScoreShards(o, **predictor);
+  if ((*predictor)->tags_words()) return TagInput(o, **predictor);
   const ModelPackage& package = (*predictor)->package();
   std::string pair_field = package.text_pair_field.empty() ? "" : o.pair_field.empty() ? package.text_pair_field : o.pair_field;
   const auto t0 = std::chrono::steady_clock::now();

@@ -13,7 +13,10 @@ StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& dir, con
   std::unique_ptr<Predictor> p(new Predictor());
   p->package_ = *package;
   auto task = ParseTaskKind(package->task);  // checked by the package's parser
-  if (!task.ok() || Task(*task).label != LabelKind::kClassId) {  // texts are classified into the label map
+  p->tagger_ = task.ok() && Task(*task).label == LabelKind::kTokenClassIds;
+  if (p->tagger_ && HasSpans(package->tag_scheme)) p->span_tags_ = SpanTags::FromLabels(package->labels);
+  // Texts are classified into the label map, or their words tagged with it.
+  if (!task.ok() || (Task(*task).label != LabelKind::kClassId && !p->tagger_)) {
     return Status::Error(dir + "/model.json: a " + package->task +
                          " model, which does not classify texts; fine-tune it first (model.init: " + dir + ")");
   }
@@ -57,6 +60,7 @@ std::vector<int> Predictor::Labels(const torch::Tensor& ids, const torch::Tensor
 
 StatusOr<std::vector<Prediction>> Predictor::Classify(const std::vector<std::string>& texts,
                                                       const std::vector<std::string>& pairs) {
+  if (tagger_) return Status::Error("a token_classification model tags words; it does not classify whole texts");
   std::vector<Prediction> out;
   if (texts.empty()) return out;
   if (!package_.text_pair_field.empty() && pairs.size() != texts.size()) {

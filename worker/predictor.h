@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "common/model_package.h"
+#include "common/tagged.h"
 #include "common/status.h"
 #include "tokenizer/tokenizer.h"
 #include "worker/int8.h"
@@ -21,6 +22,19 @@ struct Prediction {
   int label = 0;               // index into package().labels
   std::vector<float> probs;    // per label, summing to 1
   std::vector<int> ids;        // the token ids the text was classified as
+};
+
+// Token classification: one word's tag (an index into package().labels,
+// -1 for a word past the model's max_length) and its probability.
+struct WordTag {
+  int tag = -1;
+  float probability = 0;
+};
+
+// A sentence's words' tags, and the entity spans of entity tags (common/tagged.h).
+struct Tagging {
+  std::vector<WordTag> words;
+  std::vector<Span> entities;
 };
 
 class Predictor {
@@ -37,6 +51,16 @@ class Predictor {
   // The label index of each example of a batch of ids (padding true at
   // padding; token types of text pairs, or undefined).
   std::vector<int> Labels(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types);
+  // A token classifier (package().task token_classification): tags each
+  // sentence's words, as the shards align them (tokenizer/words.h: a
+  // word's tag is its first piece's).
+  StatusOr<std::vector<Tagging>> Tag(const std::vector<std::vector<std::string>>& sentences);
+  // The tag index (argmax) at every position of a batch of ids: [batch,
+  // length] int64; with `probs`, each one's probability too.
+  torch::Tensor TokenTags(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types,
+                          torch::Tensor* probs = nullptr);
+  bool tags_words() const { return tagger_; }
+  const SpanTags& span_tags() const { return span_tags_; }
   const ModelPackage& package() const { return package_; }
   // With --quantize int8: how many linear layers run in int8, of linear_layers().
   int int8_layers() const { return int8_layers_; }
@@ -53,6 +77,8 @@ class Predictor {
   std::unique_ptr<Tokenizer> tokenizer_;
   EncoderClassifier model_{nullptr};
   int int8_layers_ = 0;
+  bool tagger_ = false;  // a token classifier
+  SpanTags span_tags_;   // its entity types (none for plain tags)
 };
 
 }  // namespace polysweep

@@ -25,7 +25,7 @@ class BatchPrefetcher {
 
   // `source` must outlive the prefetcher. Keeps up to `depth` batches ready.
   BatchPrefetcher(const ExampleSource& source, SamplingPlan plan, ReaderPosition start, int batch, int rank,
-                  int world, int pad_id, int max_length, int depth = 2);
+                  int world, int pad_id, int max_length, int depth = 2, Targets targets = Targets::kPerText);
   ~BatchPrefetcher();
   BatchPrefetcher(const BatchPrefetcher&) = delete;
   BatchPrefetcher& operator=(const BatchPrefetcher&) = delete;
@@ -40,6 +40,7 @@ class BatchPrefetcher {
   const ExampleSource& source_;
   SamplingPlan plan_;
   int batch_, rank_, world_, pad_id_, max_length_;
+  Targets targets_;
   size_t depth_;
   std::vector<int64_t> order_;
   int64_t order_epoch_ = -1;

@@ -24,6 +24,61 @@ Status CheckShardsFitModel(const ModelPackage& package, const Manifest& m, const
 
 }  // namespace
 
+void TagTally::Add(const Predictor& p, const std::vector<int>& gold, const std::vector<int>& predicted) {
+  for (size_t i = 0; i < gold.size(); ++i) tags.Add(static_cast<size_t>(gold[i]), static_cast<size_t>(predicted[i]));
+  if (p.span_tags().types.empty()) return;
+  spans.Add(ExtractSpans(gold, p.span_tags()), ExtractSpans(predicted, p.span_tags()));
+}
+
+SplitScores TagScores(const Predictor& predictor, const TagTally& overall, const std::map<std::string, TagTally>& langs) {
+  auto report = [&](const TagTally& t) {
+    const std::vector<std::string>& labels = predictor.package().labels;
+    if (predictor.span_tags().types.empty()) return MakeClassReport(labels, t.tags);
+    int64_t right = 0, words = 0;
+    for (size_t g = 0; g < labels.size(); ++g) {
+      for (size_t p = 0; p < labels.size(); ++p) (g == p ? right : words) += t.tags.counts()[g][p];
+    }
+    return MakeSpanReport(predictor.span_tags().types, t.spans, right, words + right);
+  };
+  SplitScores scores;
+  scores.overall = report(overall);
+  for (const auto& [lang, t] : langs) scores.by_language.emplace(lang, report(t));
+  return scores;
+}
+
+namespace {
+
+// Scores a token classifier on `set`: each sentence's scored words (a
+// word's first piece), their tags and spans.
+SplitScores EvaluateTagged(Predictor& predictor, const ShardSet& set, const Manifest& manifest, int batch) {
+  TagTally overall(predictor);
+  std::map<std::string, TagTally> by_language;
+  const int pad_id = std::max(0, predictor.pad_id());
+  for (int64_t begin = 0; begin < set.size(); begin += batch) {
+    std::vector<int64_t> indices;
+    for (int64_t i = begin; i < std::min<int64_t>(set.size(), begin + batch); ++i) indices.push_back(i);
+    const Batch b = MakeBatch(set, indices, pad_id, predictor.package().max_length, Targets::kPerTokenScoring);
+    const torch::Tensor predicted = predictor.TokenTags(b.ids, b.pad, b.types);
+    const auto gold_a = b.labels.accessor<int64_t, 2>();
+    const auto pred_a = predicted.accessor<int64_t, 2>();
+    for (int64_t r = 0; r < b.labels.size(0); ++r) {
+      TagTally& lang = by_language.try_emplace(manifest.languages[static_cast<size_t>(b.langs[static_cast<size_t>(r)])],
+                                               predictor).first->second;
+      std::vector<int> gold, guess;
+      for (int64_t c = 0; c < b.labels.size(1); ++c) {
+        if (gold_a[r][c] < 0) continue;
+        gold.push_back(static_cast<int>(gold_a[r][c]));
+        guess.push_back(static_cast<int>(pred_a[r][c]));
+      }
+      overall.Add(predictor, gold, guess);
+      lang.Add(predictor, gold, guess);
+    }
+  }
+  return TagScores(predictor, overall, by_language);
+}
+
+}  // namespace
+
 StatusOr<SplitScores> EvaluateSplit(Predictor& predictor, const std::string& shard_dir, Split split, int batch) {
   const std::string where = shard_dir + "/manifest.json";
   auto manifest = LoadManifest(where);
@@ -36,6 +91,7 @@ StatusOr<SplitScores> EvaluateSplit(Predictor& predictor, const std::string& sha
   }
   auto set = ShardSet::Open(*manifest, shard_dir, split);
   if (!set.ok()) return set.status();
+  if (predictor.tags_words()) return EvaluateTagged(predictor, **set, *manifest, batch);
   const size_t labels = package.labels.size();
   Confusion overall(labels);
   std::map<std::string, Confusion> by_language;

@@ -23,5 +23,19 @@ struct SplitScores {
 
 StatusOr<SplitScores> EvaluateSplit(Predictor& predictor, const std::string& shard_dir, Split split, int batch);
 
+// Word-level counts of a token classifier's sentences: the tags' confusion,
+// and the entity spans per type when its tags make spans.
+struct TagTally {
+  Confusion tags;
+  SpanCounts spans;
+  explicit TagTally(const Predictor& p) : tags(p.package().labels.size()), spans(p.span_tags().types.size()) {}
+  // One sentence's scored words: gold and predicted tags.
+  void Add(const Predictor& p, const std::vector<int>& gold, const std::vector<int>& predicted);
+};
+
+// A token classifier's scores: the per-tag report of plain tags, or the
+// entity report of entity tags, overall and per language.
+SplitScores TagScores(const Predictor& predictor, const TagTally& overall, const std::map<std::string, TagTally>& langs);
+
 
 }  // namespace polysweep

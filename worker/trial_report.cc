@@ -9,6 +9,20 @@ wire::Evaluation ToWire(const EvalMetrics& m, int64_t step, bool final, const wi
   e.set_accuracy(m.accuracy);
   e.set_macro_f1(m.macro_f1);
   e.set_final(final);
+  if (!m.entities.empty()) {
+    e.set_precision(m.precision);
+    e.set_recall(m.recall);
+    e.set_f1(m.f1);
+    for (const EntityScore& t : m.entities) {
+      auto* w = e.add_entities();
+      w->set_type(t.type);
+      w->set_precision(t.precision);
+      w->set_recall(t.recall);
+      w->set_f1(t.f1);
+      w->set_support(t.support);
+      w->set_found(t.found);
+    }
+  }
   for (size_t l = 0; l < m.languages.size(); ++l) {
     if (m.languages[l].count == 0) continue;
     auto* s = e.add_languages();

@@ -31,6 +31,12 @@ StatusOr<TaskKind> ReadTask(const wire::Assignment& a, const ModelConfig& model,
   if (!parsed.ok()) return parsed.status().With("model.task").As(StatusCode::kInvalidConfig);
   const TaskKind task = *parsed;
   const LabelKind label = Task(task).label;
+  const bool tagged_shards = s->manifest.tag_scheme != TagScheme::kAuto;
+  if ((label == LabelKind::kTokenClassIds) != tagged_shards) {
+    return Status::DataError(a.data().shard_dir() + "/manifest.json: the shards hold " +
+                             (tagged_shards ? "tagged words" : "one label per text") + ", but model.task " +
+                             TaskKindName(task) + " needs " + LabelKindDescription(label) + ": shard again");
+  }
   if (label == LabelKind::kMaskedTokens) {
     if (s->manifest.mask_id < 0) {
       return Status::DataError(a.data().shard_dir() +
@@ -113,6 +119,9 @@ StatusOr<TrialSetup> SetUpTrial(const wire::Assignment& a) {
   s.buckets = Buckets(a);
   s.sampling = SamplingPlan{s.train->language_sizes(), a.data().sampling_alpha(), static_cast<uint64_t>(p.seed)};
   s.eval = EvalSpec{*task, num_labels, num_langs, TrialSetup::kPad, s.max_length, s.masking, s.placement.device};
+  if (Task(*task).label == LabelKind::kTokenClassIds && HasSpans(s.manifest.tag_scheme)) {
+    s.eval.span_labels = s.manifest.labels;
+  }
   s.metric = MetricFromWire(a.metric());
   s.rules = Rules(a, p);
   if (s.rules.stop_at < s.rules.max_steps && !s.rules.checkpoints) {

@@ -167,7 +167,10 @@
                    Object.keys(byState).sort().map((k) => byState[k] + ' ' + k).join(', ')];
     parts.push(best ? 'best trial ' + best.id + ': ' + s.metric + ' ' + fixed(best.metric, 4) : 'no best yet');
     // The exported best model on the held-out test split, once the sweep scored it.
-    if (d.test && best && d.test.trial === best.id) {
+    if (d.test && best && d.test.trial === best.id && d.test.entity_f1 !== undefined) {
+      parts.push('test split: entity F1 ' + fixed(d.test.entity_f1, 4) + ', word accuracy ' +
+                 fixed(d.test.accuracy, 4) + ' (' + d.test.examples + ' words held out)');
+    } else if (d.test && best && d.test.trial === best.id) {
       parts.push('test split: accuracy ' + fixed(d.test.accuracy, 4) + ', macro-F1 ' + fixed(d.test.macro_f1, 4) +
                  ' (' + d.test.examples + ' held out)');
     }

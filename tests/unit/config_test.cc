@@ -374,6 +374,29 @@ TEST_F(ConfigTest, MaskedLmReadsNoLabelsAndScoresMaskedAccuracy) {
   EXPECT_NE(labels.find("cfg.yaml:3: data.labels: model.task masked_lm reads no labels"), std::string::npos) << labels;
 }
 
+// model.task token_classification: entity F1 by default, word accuracy for
+// plain tags (data.tag_scheme none); the tagged-data keys are read.
+TEST_F(ConfigTest, TokenClassificationScoresEntitiesOrWords) {
+  const std::string data = "  format: conll\n  lang: de\n  token_column: 1\n  tag_column: 3\n  label_all_pieces: true\n";
+  auto c = ParseSweepConfig(Minimal("model: {task: token_classification}\n").replace(Minimal().find("search:"), 0, data),
+                            "cfg.yaml", RegisteredConfigNames());
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(c->data.tagged);
+  EXPECT_EQ(c->metric.name, "f1");
+  EXPECT_TRUE(c->data.needs_spans);
+  EXPECT_EQ(c->data.lang, "de");
+  EXPECT_EQ(c->data.token_column, 1);
+  EXPECT_EQ(c->data.tag_column, 3);
+  EXPECT_TRUE(c->data.label_all_pieces);
+  auto pos = ParseSweepConfig(
+      Minimal("model: {task: token_classification}\n").replace(Minimal().find("search:"), 0, "  tag_scheme: none\n"),
+      "cfg.yaml", RegisteredConfigNames());
+  ASSERT_TRUE(pos.ok()) << pos.status().message();
+  EXPECT_EQ(pos->metric.name, "accuracy");
+  EXPECT_FALSE(pos->data.needs_spans);
+  EXPECT_EQ(pos->data.tag_scheme, TagScheme::kPlain);
+}
+
 // The parser lists no launcher, backend, searcher or scheduler of its own: it
 // accepts exactly the names it is handed, which the modules register.
 TEST_F(ConfigTest, NamesOfOtherModulesAreTheOnesTheyRegister) {
@@ -461,8 +484,24 @@ TEST_F(ConfigTest, BadConfigsNameFileLineAndKey) {
        "10: training.early_stopping_patience", "needs budget.eval_every > 0"},
       {"unknown task", Minimal("model:\n  task: regression\n"), "10: model.task",
        "unknown task \"regression\" (sequence_classification, "},
-      {"token classification without token labels", Minimal("model:\n  task: token_classification\n"),
-       "10: model.task", "needs a label per token"},
+      {"conll files for a text classifier",
+       Minimal().replace(Minimal().find("search:"), 0, "  format: conll\n"), "4: data.format",
+       "conll files tag words: they need model.task token_classification"},
+      {"tsv files for token classification",
+       Minimal("model: {task: token_classification}\n").replace(Minimal().find("search:"), 0, "  format: tsv\n"),
+       "4: data.format", "token_classification reads CoNLL column files (conll) or JSONL"},
+      {"an entity metric for plain tags",
+       Minimal("model: {task: token_classification}\nmetric:\n  name: f1\n")
+           .replace(Minimal().find("search:"), 0, "  tag_scheme: none\n"),
+       "12: metric.name", "f1 counts entity spans, which data.tag_scheme none has not"},
+      {"macro_f1 for token classification",
+       Minimal("model: {task: token_classification}\nmetric:\n  name: macro_f1\n"), "11: metric.name",
+       "macro_f1 is not defined for model.task token_classification (f1, precision, recall, accuracy"},
+      {"an entity metric for a text classifier", Minimal("metric:\n  name: precision\n"), "10: metric.name",
+       "precision is not defined for model.task sequence_classification"},
+      {"an unknown tag scheme",
+       Minimal("model: {task: token_classification}\n").replace(Minimal().find("search:"), 0, "  tag_scheme: bilou\n"),
+       "4: data.tag_scheme", "expected auto, none, iob1, iob2, bio, bioes or iobes, got \"bilou\""},
       {"an F1 metric for masked_lm", Minimal("model: {task: masked_lm}\nmetric:\n  name: macro_f1\n"),
        "11: metric.name", "macro_f1 is not defined for model.task masked_lm"},
       {"text pairs for masked_lm",
@@ -563,7 +602,7 @@ TEST_F(ConfigTest, BadConfigsNameFileLineAndKey) {
       {"data.files not a list", Minimal().replace(Minimal().find("[" + data_ + "]"), data_.size() + 2, "{a: 1}"),
        "3: data.files", "list of strings"},
       {"bad data format", Minimal().replace(Minimal().find("search:"), 0, "  format: csv\n"), "4: data.format",
-       "auto, jsonl or tsv"},
+       "auto, jsonl, tsv or conll"},
       {"missing tokenizer file",
        Minimal().replace(Minimal().find("search:"), 0, "  tokenizer: " + dir_ + "/absent.model\n"),
        "4: data.tokenizer", "no such file: " + dir_ + "/absent.model"},

@@ -1,0 +1,192 @@
+// Token classification end to end: a named-entity sweep over 2 MPI ranks on
+// generated tagged sentences whose right answer is known (JSONL training
+// data, CoNLL valid and test files), scored by entity F1, its best model's
+// test split reported per entity type, and `predict` returning entities
+// with character offsets; and the shipped part-of-speech config, in a short
+// form, on python3-pattern's tagged sentences.
+#include <gtest/gtest.h>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <sstream>
+
+#include "command.h"
+#include "journal_reader.h"
+
+namespace polysweep {
+namespace {
+
+using testing_util::JournalReader;
+using testing_util::Quote;
+using testing_util::RunCommand;
+
+// Sentences of lower-case words of the default dataset (tag O) with names
+// inserted (B-/I-PER, B-/I-LOC): what is an entity is known by construction.
+class Sentences {
+ public:
+  Sentences() {
+    std::ifstream in(POLYSWEEP_DEFAULT_DATA);
+    for (std::string line; std::getline(in, line);) {
+      const auto row = nlohmann::json::parse(line);
+      auto& words = fill_[row["lang"].get<std::string>()];
+      if (words.size() > 2000) continue;
+      std::istringstream text(row["text"].get<std::string>());
+      for (std::string w; text >> w;) {
+        if (std::all_of(w.begin(), w.end(), [](char c) { return c >= 'a' && c <= 'z'; })) words.push_back(w);
+      }
+    }
+  }
+  void Next(const std::string& lang, std::vector<std::string>* words, std::vector<std::string>* tags) {
+    static const std::vector<std::vector<std::string>> kPer = {{"Anna"}, {"Jan"}, {"Marie", "Curie"}, {"Hans", "Weber"}};
+    static const std::vector<std::vector<std::string>> kLoc = {{"Praha"}, {"Berlin"}, {"Nová", "Ves"}, {"Bad", "Ems"}};
+    words->clear();
+    tags->clear();
+    const int n = 4 + static_cast<int>(rng_() % 8);
+    for (int i = 0; i < n; ++i) {
+      if (rng_() % 7 != 0) {
+        const auto& fill = fill_[lang];
+        words->push_back(fill[rng_() % fill.size()]);
+        tags->push_back("O");
+        continue;
+      }
+      const bool per = rng_() % 2 == 0;
+      const auto& name = (per ? kPer : kLoc)[rng_() % 4];
+      for (size_t k = 0; k < name.size(); ++k) {
+        words->push_back(name[k]);
+        tags->push_back(std::string(k == 0 ? "B-" : "I-") + (per ? "PER" : "LOC"));
+      }
+    }
+  }
+
+ private:
+  std::map<std::string, std::vector<std::string>> fill_;
+  std::mt19937 rng_{11};
+};
+
+TEST(Tasks, NamedEntitySweepScoresSpansAndTagsTextWithOffsets) {
+  const std::string dir = testing_util::FreshDir("ner");
+  Sentences gen;
+  std::vector<std::string> words, tags;
+  const std::vector<std::string> langs = {"cs", "de", "fr"};
+  {
+    std::ofstream train(dir + "/train.jsonl");
+    for (int i = 0; i < 600; ++i) {
+      gen.Next(langs[i % 3], &words, &tags);
+      train << nlohmann::json{{"tokens", words}, {"tags", tags}, {"lang", langs[i % 3]}}.dump() << "\n";
+    }
+    for (const char* split : {"valid", "test"}) {
+      std::ofstream out(dir + "/" + split + ".conll");
+      for (const std::string& lang : langs) {
+        out << "# lang = " << lang << "\n\n";
+        for (int i = 0; i < 40; ++i) {
+          gen.Next(lang, &words, &tags);
+          for (size_t w = 0; w < words.size(); ++w) out << words[w] << "\t" << tags[w] << "\n";
+          out << "\n";
+        }
+      }
+    }
+  }
+  const std::string run = dir + "/run";
+  std::ofstream(dir + "/ner.yaml")
+      << "name: ner\noutput_dir: " << run << "\n"
+      << "data: {train: [" << dir << "/train.jsonl], valid: [" << dir << "/valid.conll], test: [" << dir
+      << "/test.conll], vocab_size: 500, tag_scheme: iob2}\n"
+      << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 48, task: token_classification}\n"
+      << "trial: {ranks: 2}\n"
+      << "search: {space: {lr: {type: choice, values: [3.0e-3]}, batch_size: {type: choice, values: [16]}}}\n"
+      << "budget: {max_trials: 1, max_steps: 60, eval_every: 10, log_every: 10}\n";
+  auto r = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(dir + "/ner.yaml"));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("entity f1"), std::string::npos) << r.err;
+  // The objective is the spans' F1: low at first, the generated entities all found at the end.
+  JournalReader j(run + "/journal.db");
+  const double first = std::stod(j.Scalar("SELECT objective FROM evaluations WHERE trial_id=1 ORDER BY step LIMIT 1"));
+  const double last = std::stod(j.Scalar("SELECT objective FROM evaluations WHERE trial_id=1 ORDER BY step DESC LIMIT 1"));
+  EXPECT_LT(first, 0.9);
+  EXPECT_GE(last, 0.95);
+  EXPECT_EQ(j.Scalar("SELECT COUNT(DISTINCT lang) FROM language_scores WHERE trial_id=1 AND f1 > 0.9"), "3");
+  // The test split, per entity type.
+  EXPECT_NE(r.out.find("scored the test split"), std::string::npos) << r.out;
+  const auto report = nlohmann::json::parse(testing_util::ReadText(run + "/model/test-report.json"));
+  EXPECT_GE(report["micro"]["f1"].get<double>(), 0.95) << report.dump();
+  EXPECT_TRUE(report["entities"].contains("PER") && report["entities"].contains("LOC")) << report.dump();
+  EXPECT_GT(report["entities"]["LOC"]["support"].get<int>(), 10);
+  // predict: each word's tag, the entities with character offsets.
+  std::ofstream(dir + "/text.jsonl") << R"({"text": "Čte Anna  v Nová Ves", "lang": "cs"})" << "\n";
+  auto p = RunCommand(std::string(POLYSWEEP_BIN) + " predict " + Quote(run + "/model") + " " + Quote(dir + "/text.jsonl"));
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  const auto tagged = nlohmann::json::parse(p.out);
+  ASSERT_EQ(tagged["words"].size(), 5u) << p.out;
+  EXPECT_EQ(tagged["words"][1]["tag"], "B-PER");
+  ASSERT_EQ(tagged["entities"].size(), 2u) << p.out;
+  EXPECT_EQ(tagged["entities"][0], (nlohmann::json{{"type", "PER"}, {"text", "Anna"}, {"start", 4}, {"end", 8},
+                                                   {"words", {1, 2}}}));
+  EXPECT_EQ(tagged["entities"][1]["text"], "Nová Ves");
+  EXPECT_EQ(tagged["entities"][1]["start"], 12);  // characters, not bytes: Č is one
+  EXPECT_EQ(tagged["entities"][1]["end"], 20);
+  // evaluate: the entity report of any labelled file.
+  auto e = RunCommand(std::string(POLYSWEEP_BIN) + " evaluate " + Quote(run + "/model") + " " + Quote(dir + "/train.jsonl"));
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_NE(e.out.find("micro avg"), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find("PER"), std::string::npos) << e.out;
+  std::filesystem::remove_all(dir);
+}
+
+// configs/pos.yaml as shipped, with a budget of one short trial, on the
+// sentences scripts/make-pos-data extracts from python3-pattern.
+TEST(Tasks, PartOfSpeechConfigTagsSixLanguages) {
+  const std::string dir = testing_util::FreshDir("pos");
+  auto made = RunCommand(std::string(POLYSWEEP_SOURCE_DIR) + "/scripts/make-pos-data --out " + Quote(dir + "/pos") +
+                         " --max-per-language 300");
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  YAML::Node config = YAML::LoadFile(std::string(POLYSWEEP_SOURCE_DIR) + "/configs/pos.yaml");
+  config["output_dir"] = dir + "/run";
+  for (const char* split : {"train", "valid", "test"}) config["data"][split][0] = dir + "/pos/" + split + ".conll";
+  config["budget"]["max_trials"] = 1;
+  config["budget"]["max_steps"] = 40;
+  config["budget"]["eval_every"] = 20;
+  std::ofstream(dir + "/pos.yaml") << YAML::Dump(config);
+  auto r = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(dir + "/pos.yaml"));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("word accuracy"), std::string::npos) << r.err;
+  JournalReader j(dir + "/run/journal.db");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(DISTINCT lang) FROM language_scores WHERE trial_id=1 AND accuracy > 0"), "6");
+  const double first = std::stod(j.Scalar("SELECT accuracy FROM evaluations WHERE trial_id=1 ORDER BY step LIMIT 1"));
+  const double last = std::stod(j.Scalar("SELECT accuracy FROM evaluations WHERE trial_id=1 ORDER BY step DESC LIMIT 1"));
+  EXPECT_GT(last, first);
+  EXPECT_GT(last, 0.3);
+  const auto report = nlohmann::json::parse(testing_util::ReadText(dir + "/run/model/test-report.json"));
+  EXPECT_TRUE(report["labels"].contains("NN")) << report.dump().substr(0, 400);  // a per-tag report
+  EXPECT_GT(report["accuracy"].get<double>(), 0.2);
+  std::filesystem::remove_all(dir);
+}
+
+// configs/reviews.yaml as shipped, with a budget of one short trial, on the
+// reviews scripts/make-reviews-data extracts from python3-pattern.
+TEST(Tasks, ReviewsConfigClassifiesFourLanguages) {
+  const std::string dir = testing_util::FreshDir("reviews");
+  auto made = RunCommand(std::string(POLYSWEEP_SOURCE_DIR) + "/scripts/make-reviews-data --out " +
+                         Quote(dir + "/reviews") + " --max-per-language 200");
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  YAML::Node config = YAML::LoadFile(std::string(POLYSWEEP_SOURCE_DIR) + "/configs/reviews.yaml");
+  config["output_dir"] = dir + "/run";
+  for (const char* split : {"train", "valid", "test"}) config["data"][split][0] = dir + "/reviews/" + split + ".jsonl";
+  config["data"]["vocab_size"] = 1000;
+  config["budget"]["max_trials"] = 1;
+  config["budget"]["max_steps"] = 20;
+  config["budget"]["eval_every"] = 10;
+  std::ofstream(dir + "/reviews.yaml") << YAML::Dump(config);
+  auto r = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(dir + "/reviews.yaml"));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  JournalReader j(dir + "/run/journal.db");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(DISTINCT lang) FROM language_scores WHERE trial_id=1"), "4");
+  const auto report = nlohmann::json::parse(testing_util::ReadText(dir + "/run/model/test-report.json"));
+  EXPECT_TRUE(report["labels"].contains("pos") && report["labels"].contains("neg")) << report.dump();
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace polysweep
