@@ -204,7 +204,7 @@ void ExportHf(const std::string& model_dir, const std::string& out, const Logger
 void ReportTestSplit(const std::string& model_dir, const std::string& shard_dir, const Logger& log) {
   auto scored = ScoreTestSplit(model_dir, shard_dir);
   if (!scored.ok()) return log.Warn("test split not scored: " + scored.status().message());
-  std::cout << "test:    " << *scored << "\n         per class and language: " << model_dir
+  std::cout << "test:    " << *scored << "\n         full report: " << model_dir
             << "/test-report.json (polysweep evaluate " << model_dir << " --shards " << shard_dir << ")\n";
 }
 

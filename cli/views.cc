@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/files.h"
+#include "common/tasks.h"
 #include "cli/ranking.h"
 #include "cli/table.h"
 
@@ -158,6 +159,14 @@ std::string RenderBest(const wire::StatusReply& s, const std::string& checkpoint
   // Per-token scoring (masked_lm, plain tags) computes no F1; a classifier
   // with any correct prediction has F1 > 0.
   const bool token_level = best->macro_f1() == 0 && best->accuracy() > 0;
+  const auto regression = ObjectiveMetrics(MetricFamily::kRegression);
+  if (s.metric() != "valid_loss" && std::count(regression.begin(), regression.end(), s.metric()) > 0) {
+    // Regression: no accuracy or F1; its errors and correlations are in the evaluations and the test report.
+    out << "  valid mse " << Fixed(best->valid_loss(), 4) << "\n";
+    out << "  hyperparameters  " << ParamsText(best->hparams()) << "\n";
+    if (!checkpoint.empty()) out << "  checkpoint       " << checkpoint << "\n";
+    return out.str();
+  }
   if (token_level) {
     out << "  token accuracy " << Fixed(best->accuracy(), 4) << "   valid_loss " << Fixed(best->valid_loss(), 4)
         << "\n";

@@ -99,10 +99,8 @@ const std::vector<Field<ModelConfig>>& ModelFields() {
 }
 
 // What the data files (dataprep/line_reader.h, dataprep/conll.h) can give a
-// task: a class id per text, a tag per word, or the text alone.
-bool DataFilesCarry(LabelKind label) {
-  return label == LabelKind::kClassId || label == LabelKind::kTokenClassIds || label == LabelKind::kMaskedTokens;
-}
+// task: a class id or a number per text, a tag per word, or the text alone.
+bool DataFilesCarry(LabelKind label) { return label != LabelKind::kMultiHot; }
 
 // model.task: a task of the registry (common/tasks.h) whose labels the data
 // files carry.
@@ -214,14 +212,16 @@ Field<MetricConfig> Mode() {
 Field<MetricConfig> MetricName() {
   return {"name", [](const Reader& r, const YAML::Node& n, const std::string& p, MetricConfig* m) {
             static const std::set<std::string> kNames = {"accuracy", "macro_f1", "valid_loss", "language_f1",
-                                                         "language_accuracy", "f1", "precision", "recall"};
+                                                         "language_accuracy", "f1", "precision", "recall",
+                                                         "rmse", "mae", "pearson", "spearman"};
             PS_RETURN_IF_ERROR(r.String(n, p, &m->name));
             if (!kNames.count(m->name)) {
               return r.Error(n, p, "unknown metric \"" + m->name +
                                        "\" (accuracy, macro_f1, valid_loss, language_f1, language_accuracy; "
-                                       "f1, precision, recall of entity spans)");
+                                       "f1, precision, recall of entity spans; rmse, mae, pearson, spearman of "
+                                       "regression)");
             }
-            m->maximize = m->name != "valid_loss";
+            m->maximize = !LowerIsBetter(m->name);
             return Status::Ok();
           }};
 }
@@ -343,6 +343,10 @@ Status CheckTaskMetric(const Reader& r, const YAML::Node& root, SweepConfig* c) 
     c->data.label_field.clear();
   }
   c->data.tagged = task.label == LabelKind::kTokenClassIds;
+  c->data.real_labels = task.label == LabelKind::kRealValue;
+  if (c->data.real_labels && !c->data.labels.empty()) {
+    return r.Error(root["data"]["labels"], "data.labels", "model.task regression reads a number per text, not labels");
+  }
   if (c->data.tagged && c->data.format == "tsv") {
     return r.Error(root["data"]["format"], "data.format",
                    "model.task token_classification reads CoNLL column files (conll) or JSONL with a tokens and a "
@@ -359,7 +363,7 @@ Status CheckTaskMetric(const Reader& r, const YAML::Node& root, SweepConfig* c) 
   const bool plain_tags = task.metrics == MetricFamily::kTokenTags && c->data.tag_scheme == TagScheme::kPlain;
   if (!root["metric"] || !root["metric"]["name"]) {
     const std::string metric = plain_tags ? "accuracy" : task.default_metric;
-    if (c->metric.name != metric) c->metric = MetricConfig{metric, "", true, 0};
+    if (c->metric.name != metric) c->metric = MetricConfig{metric, "", !LowerIsBetter(metric), 0};
     c->data.needs_spans = c->data.tagged && IsSpanMetric(c->metric.name);
     return Status::Ok();
   }
@@ -376,7 +380,8 @@ Status CheckTaskMetric(const Reader& r, const YAML::Node& root, SweepConfig* c) 
                    name + " counts entity spans, which data.tag_scheme none has not (accuracy, valid_loss, "
                           "language_accuracy)");
   }
-  const bool has_f1 = task.metrics == MetricFamily::kClassification || (task.metrics == MetricFamily::kTokenTags && !plain_tags);
+  const bool has_f1 =
+      task.metrics == MetricFamily::kClassification || (task.metrics == MetricFamily::kTokenTags && !plain_tags);
   if (c->metric.min_language_f1 > 0 && !has_f1) {
     return r.Error(root["metric"]["min_language_f1"], "metric.min_language_f1",
                    "not defined" + in_task + (plain_tags ? " with data.tag_scheme none" : "") + " (no F1 is computed)");

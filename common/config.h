@@ -53,6 +53,7 @@ struct DataConfig {
   bool label_all_pieces = false;
   bool tagged = false;  // set from model.task, not the YAML: examples are tagged words
   bool needs_spans = false;  // set from metric, not the YAML: the tags must be entity tags
+  bool real_labels = false;  // set from model.task, not the YAML: each label is a number (regression)
   std::vector<std::string> extra_languages;  // codes accepted beyond ISO 639-1
   int vocab_size = 8000;              // SentencePiece vocabulary
   std::string tokenizer;              // an existing SentencePiece model; empty = train one

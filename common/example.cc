@@ -1,5 +1,8 @@
 #include "common/example.h"
 
+#include <cerrno>
+#include <cmath>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <vector>
 
@@ -52,11 +55,13 @@ bool IsLanguageCode(const std::string& s) {
   return true;
 }
 
-StatusOr<std::string> StringField(const nlohmann::json& obj, const std::string& name, bool allow_int) {
+StatusOr<std::string> StringField(const nlohmann::json& obj, const std::string& name, bool allow_int,
+                                  bool allow_number = false) {
   auto it = obj.find(name);
   if (it == obj.end() || it->is_null()) return Status::Error("missing field \"" + name + "\"");
   if (it->is_string()) return it->get<std::string>();
   if (allow_int && it->is_number_integer()) return it->dump();  // the exact digits, any size
+  if (allow_number && it->is_number()) return it->dump();
   return Status::Error("field \"" + name + "\" must be a string");
 }
 
@@ -108,6 +113,19 @@ Status ParseTagged(const nlohmann::json& obj, const ExampleFields& fields, Examp
 }
 
 }  // namespace
+
+StatusOr<float> ParseRealLabel(const std::string& label) {
+  const char* begin = label.c_str();
+  char* end = nullptr;
+  errno = 0;
+  const double v = std::strtod(begin, &end);
+  while (end && (*end == ' ' || *end == '\t')) ++end;
+  if (label.empty() || end == begin || *end != '\0' || errno == ERANGE || !std::isfinite(v) ||
+      std::fabs(v) > 3.0e38) {
+    return Status::Error("label \"" + label + "\" is not a number (model.task regression)");
+  }
+  return static_cast<float>(v);
+}
 
 std::string JoinWords(const std::vector<std::string>& words) {
   std::string out;
@@ -181,7 +199,7 @@ StatusOr<Example> ParseExampleLine(std::string_view line, const ExampleFields& f
     ex.text = std::move(*text);
   }
   if (!fields.label.empty() && fields.tokens.empty()) {
-    auto label = StringField(obj, fields.label, true);
+    auto label = StringField(obj, fields.label, true, fields.numeric_label);
     if (!label.ok()) return label.status();
     ex.label = std::move(*label);
   }

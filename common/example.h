@@ -33,7 +33,12 @@ struct ExampleFields {
   // (text and label are then not read).
   std::string tokens;
   std::string tags;
+  // Regression: the label may be any JSON number (kept as its text).
+  bool numeric_label = false;
 };
+
+// A regression label: a finite number written as JSON or TSV writes it.
+StatusOr<float> ParseRealLabel(const std::string& label);
 
 // The text of a tagged sentence: its words joined by single spaces.
 std::string JoinWords(const std::vector<std::string>& words);

@@ -50,6 +50,9 @@ struct Manifest {
   // were read (common/tagged.h: none, iob1, iob2, bioes; never auto);
   // kAuto: not tagged data.
   TagScheme tag_scheme = TagScheme::kAuto;
+  // Regression: each example's label is a number (its float32's bits), and
+  // `labels` is empty.
+  bool real_labels = false;
   std::vector<ShardEntry> shards;
 
   int64_t split_size(Split s) const;

@@ -18,6 +18,10 @@ ObjectiveValue ComputeObjective(const MetricConfig& m, const wire::Evaluation& e
   else if (m.name == "f1") out.value = e.has_f1() ? e.f1() : NAN;
   else if (m.name == "precision") out.value = e.has_precision() ? e.precision() : NAN;
   else if (m.name == "recall") out.value = e.has_recall() ? e.recall() : NAN;
+  else if (m.name == "rmse") out.value = e.has_rmse() ? e.rmse() : NAN;
+  else if (m.name == "mae") out.value = e.has_mae() ? e.mae() : NAN;
+  else if (m.name == "pearson") out.value = e.has_pearson() ? e.pearson() : NAN;
+  else if (m.name == "spearman") out.value = e.has_spearman() ? e.spearman() : NAN;
   else {
     const bool f1 = m.name == "language_f1";
     double sum = 0, worst = NAN, one = NAN;

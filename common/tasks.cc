@@ -38,11 +38,14 @@ const char* LabelKindDescription(LabelKind kind) {
 
 std::vector<std::string> ObjectiveMetrics(MetricFamily family) {
   if (family == MetricFamily::kTokenAccuracy) return {"accuracy", "valid_loss", "language_accuracy"};
+  if (family == MetricFamily::kRegression) return {"rmse", "mae", "pearson", "spearman", "valid_loss"};
   if (family == MetricFamily::kTokenTags) {
     return {"f1", "precision", "recall", "accuracy", "valid_loss", "language_f1", "language_accuracy"};
   }
   return {"accuracy", "macro_f1", "valid_loss", "language_f1", "language_accuracy"};
 }
+
+bool LowerIsBetter(const std::string& name) { return name == "valid_loss" || name == "rmse" || name == "mae"; }
 
 bool IsSpanMetric(const std::string& name) {
   return name == "f1" || name == "precision" || name == "recall" || name == "language_f1";

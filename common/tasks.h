@@ -13,7 +13,7 @@
 
 namespace polysweep {
 
-enum class TaskKind { kSequenceClassification, kTokenClassification, kMaskedLm };
+enum class TaskKind { kSequenceClassification, kTokenClassification, kMaskedLm, kRegression };
 
 // What an example's label span (common/shard.h, version 2) holds.
 enum class LabelKind {
@@ -31,6 +31,7 @@ enum class MetricFamily {
   kTokenAccuracy,   // scored tokens per language: accuracy and loss, no F1
   kTokenTags,       // tagged words per language: word accuracy, and entity spans'
                     // precision, recall and F1 when the tags are entity tags (common/tagged.h)
+  kRegression,      // a real value per text: RMSE, MAE, Pearson and Spearman correlation, per language too
 };
 
 struct TaskInfo {
@@ -51,6 +52,7 @@ inline constexpr TaskInfo kTasks[] = {
      MetricFamily::kTokenTags, "f1"},
     {TaskKind::kMaskedLm, "masked_lm", LabelKind::kMaskedTokens, false, true, MetricFamily::kTokenAccuracy,
      "accuracy"},
+    {TaskKind::kRegression, "regression", LabelKind::kRealValue, true, false, MetricFamily::kRegression, "rmse"},
 };
 
 constexpr const TaskInfo& Task(TaskKind kind) { return kTasks[static_cast<size_t>(kind)]; }
@@ -66,11 +68,14 @@ constexpr bool HasLabelMap(LabelKind kind) { return kind != LabelKind::kMaskedTo
 const char* LabelKindDescription(LabelKind kind);
 // The head's outputs: the vocabulary for masked tokens, else the label map's classes.
 constexpr int TaskOutputs(TaskKind kind, int classes, int vocab) {
+  if (Task(kind).label == LabelKind::kRealValue) return 1;
   return Task(kind).label == LabelKind::kMaskedTokens ? vocab : classes;
 }
 // The objective metrics an evaluation of `family` defines (common/objective.h).
 std::vector<std::string> ObjectiveMetrics(MetricFamily family);
 // Those of kTokenTags that need entity spans (not defined for plain tags).
 bool IsSpanMetric(const std::string& name);
+// Whether lower is better for an objective metric: a loss or an error.
+bool LowerIsBetter(const std::string& name);
 
 }  // namespace polysweep

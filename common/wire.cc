@@ -82,6 +82,12 @@ Status ValidateEnvelope(const wire::Envelope& env) {
       PS_RETURN_IF_ERROR(CheckScore(e.precision(), "precision"));
       PS_RETURN_IF_ERROR(CheckScore(e.recall(), "recall"));
       PS_RETURN_IF_ERROR(CheckScore(e.f1(), "F1"));
+      for (double v : {e.rmse(), e.mae()}) {
+        if (!Finite(v) || v < 0) return Status::Error("evaluation error not finite");
+      }
+      for (double v : {e.pearson(), e.spearman()}) {
+        if (!Finite(v) || v < -1 || v > 1) return Status::Error("evaluation correlation out of range");
+      }
       if (e.entities_size() > 4096) return Status::Error("too many entity types");
       for (const auto& t : e.entities()) {
         PS_RETURN_IF_ERROR(CheckString(t.type(), 255, "entity type"));

@@ -172,7 +172,11 @@ Status Coordinator::OnEvaluation(const wire::Envelope& env, Trial& t, wire::Enve
   t.last_eval = e;
   t.last_score = Score(objective);
   char buf[240];
-  if (e.has_f1()) {  // entity tags: spans' precision, recall and F1, and word accuracy
+  if (e.has_rmse()) {  // regression: errors and correlations
+    std::snprintf(buf, sizeof buf, "trial %llu eval at step %lld: rmse %.4f mae %.4f pearson %.4f spearman %.4f",
+                  static_cast<unsigned long long>(t.id), static_cast<long long>(e.step()), e.rmse(), e.mae(),
+                  e.pearson(), e.spearman());
+  } else if (e.has_f1()) {  // entity tags: spans' precision, recall and F1, and word accuracy
     std::snprintf(buf, sizeof buf,
                   "trial %llu eval at step %lld: entity f1 %.4f precision %.4f recall %.4f word accuracy %.4f "
                   "valid_loss %.4f",

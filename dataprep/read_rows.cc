@@ -73,7 +73,13 @@ void CheckRow(const DataConfig& config, const std::set<std::string>& label_set, 
     *ex = Status::Error("unknown language code \"" + e.lang + "\" (ISO 639-1, or list it in data.extra_languages)");
     return;
   }
-  if (!config.tagged && !label_set.empty() && !label_set.count(e.label)) {
+  if (config.real_labels) {
+    auto value = ParseRealLabel(e.label);
+    if (!value.ok()) {
+      *ex = value.status();
+      return;
+    }
+  } else if (!config.tagged && !label_set.empty() && !label_set.count(e.label)) {
     *ex = Status::Error("label \"" + e.label + "\" is not in data.labels");
     return;
   }
@@ -155,6 +161,7 @@ Status ReadRows(const DataConfig& config, int threads, std::vector<Row>* rows, i
     fields.tokens = config.tokens_field;
     fields.tags = config.tags_field;
   }
+  fields.numeric_label = config.real_labels;
   const auto files = DataFiles(config);
   const std::set<std::string> wanted(config.languages.begin(), config.languages.end());
   const std::set<std::string> label_set(config.labels.begin(), config.labels.end());

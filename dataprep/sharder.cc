@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -161,6 +162,7 @@ std::string DataFingerprint(const DataConfig& c) {
     add(std::to_string(fs::last_write_time(f, ec).time_since_epoch().count()));
     if (split) add(std::string("split:") + SplitName(*split));
   }
+  if (c.real_labels) add("real_labels");
   if (c.tagged) {
     add("tagged:" + c.tokens_field + ":" + c.tags_field + ":" + c.lang + ":" + TagSchemeName(c.tag_scheme) + ":" +
         std::to_string(c.token_column) + ":" + std::to_string(c.tag_column) + ":" + std::to_string(c.label_all_pieces));
@@ -219,14 +221,15 @@ StatusOr<std::vector<const Row*>> SelectRows(const DataConfig& config, const std
     if (config.max_per_language > 0 && per_lang[r->ex.lang] >= config.max_per_language) continue;
     ++per_lang[r->ex.lang];
     if (config.tagged) labels.insert(r->ex.tags.begin(), r->ex.tags.end());
-    else if (labelled) labels.insert(r->ex.label);
+    else if (labelled && !config.real_labels) labels.insert(r->ex.label);
     langs.insert(r->ex.lang);
     kept.push_back(r);
     m->counts[r->ex.lang][r->split]++;
   }
   m->labels.assign(labels.begin(), labels.end());
+  m->real_labels = config.real_labels;
   m->languages.assign(langs.begin(), langs.end());
-  if (labelled && m->labels.size() < 2) {
+  if (labelled && !config.real_labels && m->labels.size() < 2) {
     return Status::DataError(std::string("data: needs at least 2 distinct ") + (config.tagged ? "tags" : "labels"));
   }
   if (config.tagged) PS_RETURN_IF_ERROR(ResolveTagScheme(config, m));
@@ -280,8 +283,16 @@ StatusOr<std::unique_ptr<Tokenizer>> PrepareTokenizer(const DataConfig& config, 
 
 // Writes one shard per (split, language) of the kept rows' `ids` into
 // `tmp`, in sorted order, and lists them in the manifest.
-Status WriteShards(const std::vector<const Row*>& kept, const EncodedRows& encoded, const std::string& tmp,
-                   Manifest* m) {
+// A regression label as the shards store it: its float32's bits (checked when read).
+int32_t RealLabelBits(const std::string& label) {
+  const float value = ParseRealLabel(label).value();
+  int32_t bits;
+  std::memcpy(&bits, &value, sizeof bits);
+  return bits;
+}
+
+Status WriteShards(const std::vector<const Row*>& kept, const EncodedRows& encoded, bool real_labels,
+                   const std::string& tmp, Manifest* m) {
   std::map<std::string, int> label_id, lang_id;
   for (size_t i = 0; i < m->labels.size(); ++i) label_id[m->labels[i]] = static_cast<int>(i);
   for (size_t i = 0; i < m->languages.size(); ++i) lang_id[m->languages[i]] = static_cast<int>(i);
@@ -290,7 +301,9 @@ Status WriteShards(const std::vector<const Row*>& kept, const EncodedRows& encod
   for (size_t i = 0; i < kept.size(); ++i) {
     const Row& r = *kept[i];
     const int lang = lang_id[r.ex.lang];
-    const std::vector<int32_t> label = encoded.tags.empty() ? std::vector<int32_t>{label_id[r.ex.label]} : encoded.tags[i];
+    const std::vector<int32_t> label = !encoded.tags.empty() ? encoded.tags[i]
+                                       : real_labels        ? std::vector<int32_t>{RealLabelBits(r.ex.label)}
+                                                            : std::vector<int32_t>{label_id[r.ex.label]};
     const uint32_t pair_start = encoded.pair_starts.empty() ? 0 : encoded.pair_starts[i];
     groups[{r.split, lang}].AddPair(encoded.ids[i], label, static_cast<uint16_t>(lang), pair_start);
   }
@@ -323,7 +336,7 @@ Status BuildShards(const DataConfig& config, const std::vector<const Row*>& kept
              " words are past data.max_tokens (" + std::to_string(config.max_tokens) +
              " pieces): they are neither trained nor scored");
   }
-  return WriteShards(kept, encoded, tmp, m);
+  return WriteShards(kept, encoded, config.real_labels, tmp, m);
 }
 
 }  // namespace

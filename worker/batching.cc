@@ -1,6 +1,7 @@
 #include "worker/batching.h"
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 
 #include "common/tagged.h"
@@ -13,10 +14,11 @@ int64_t SamplingPlan::epoch_size() const {
 }
 
 bool BatchReadsLabels(LabelKind kind) {
-  return kind == LabelKind::kClassId || kind == LabelKind::kMaskedTokens || kind == LabelKind::kTokenClassIds;
+  return kind != LabelKind::kMultiHot;
 }
 
 Targets TargetsFor(LabelKind kind, bool training) {
+  if (kind == LabelKind::kRealValue) return Targets::kReal;
   if (kind != LabelKind::kTokenClassIds) return Targets::kPerText;
   return training ? Targets::kPerTokenTraining : Targets::kPerTokenScoring;
 }
@@ -48,8 +50,10 @@ Batch MakeBatch(const ExampleSource& source, const std::vector<int64_t>& indices
   Batch b;
   b.ids = torch::full({n, longest}, pad_id, torch::kLong);
   b.pad = torch::ones({n, longest}, torch::kBool);
-  const bool per_token = targets != Targets::kPerText;
-  b.labels = per_token ? torch::full({n, longest}, kIgnoreTarget, torch::kLong) : torch::empty({n}, torch::kLong);
+  const bool per_token = targets == Targets::kPerTokenTraining || targets == Targets::kPerTokenScoring;
+  b.labels = per_token                    ? torch::full({n, longest}, kIgnoreTarget, torch::kLong)
+             : targets == Targets::kReal ? torch::empty({n}, torch::kFloat)
+                                         : torch::empty({n}, torch::kLong);
   auto ids = b.ids.accessor<int64_t, 2>();
   auto pad = b.pad.accessor<bool, 2>();
   for (int64_t r = 0; r < n; ++r) {
@@ -59,8 +63,15 @@ Batch MakeBatch(const ExampleSource& source, const std::vector<int64_t>& indices
       ids[r][t] = v.tokens[t];
       pad[r][t] = false;
     }
-    if (per_token) TokenTargets(v, len, targets == Targets::kPerTokenTraining, b.labels.accessor<int64_t, 2>()[r]);
-    else b.labels.accessor<int64_t, 1>()[r] = v.label;
+    if (per_token) {
+      TokenTargets(v, len, targets == Targets::kPerTokenTraining, b.labels.accessor<int64_t, 2>()[r]);
+    } else if (targets == Targets::kReal) {
+      float value = 0;
+      if (v.labels.size > 0) std::memcpy(&value, v.labels.data, sizeof value);
+      b.labels.accessor<float, 1>()[r] = value;
+    } else {
+      b.labels.accessor<int64_t, 1>()[r] = v.label;
+    }
     b.langs.push_back(v.lang);
   }
   if (std::any_of(views.begin(), views.end(), [](const ExampleView& v) { return v.pair_start > 0; })) {

@@ -40,7 +40,8 @@ struct Batch {
 // MaskTokens), or a tag per token (token classification; kUntaggedPiece is
 // kIgnoreTarget), where a word's later pieces (common/tagged.h's
 // kLaterPiece) are trained on but never scored.
-enum class Targets { kPerText, kPerTokenTraining, kPerTokenScoring };
+// A regression's target is a number per text (float).
+enum class Targets { kPerText, kPerTokenTraining, kPerTokenScoring, kReal };
 // The targets of a task whose label is `kind`, for training or scoring.
 Targets TargetsFor(LabelKind kind, bool training);
 

@@ -12,6 +12,19 @@ constexpr size_t kEvalBatch = 128;
 // Counts one batch's scored targets: rows of a per-sequence head are the
 // batch's examples; those of a per-token head are flat positions (`index`)
 // in [batch * length]. Reads the outputs on the CPU.
+// A regression batch: each example's one output against its target.
+void CountValues(const Batch& b, const std::vector<int64_t>& examples, const torch::Tensor& outputs,
+                 EvalCounts* counts) {
+  const auto predicted = outputs.reshape({-1}).to(torch::kCPU).to(torch::kDouble).contiguous();
+  const auto gold = b.labels.to(torch::kDouble).contiguous();
+  auto p = predicted.accessor<double, 1>();
+  auto g = gold.accessor<double, 1>();
+  for (size_t r = 0; r < examples.size(); ++r) {
+    const auto i = static_cast<int64_t>(r);
+    counts->AddValue(examples[r], b.langs[r], g[i], p[i]);
+  }
+}
+
 void CountBatch(const Batch& b, const EncoderClassifierImpl::Scored& scored, EvalCounts* counts) {
   namespace F = torch::nn::functional;
   auto losses = F::cross_entropy(scored.logits, scored.targets, F::CrossEntropyFuncOptions().reduction(torch::kNone));
@@ -55,7 +68,8 @@ Evaluator::Evaluator(const ExampleSource& split, EvalSpec spec, Communicator* co
 StatusOr<EvalMetrics> Evaluator::Evaluate(EncoderClassifier& model, int64_t step) const {
   torch::NoGradGuard no_grad;
   model->eval();
-  auto counts = MakeEvalCounts(Task(spec_.task).metrics, spec_.num_labels, spec_.num_langs, spec_.span_labels);
+  auto counts =
+      MakeEvalCounts(Task(spec_.task).metrics, spec_.num_labels, spec_.num_langs, spec_.span_labels, split_.size());
   const Targets targets = TargetsFor(Task(spec_.task).label, /*training=*/false);
   std::vector<int64_t> mine;
   for (int64_t i = comm_->rank(); i < split_.size(); i += comm_->size()) mine.push_back(i);
@@ -65,6 +79,10 @@ StatusOr<EvalMetrics> Evaluator::Evaluate(EncoderClassifier& model, int64_t step
     if (spec_.masking.on()) MaskTokens(&b, spec_.masking, MaskSeed(spec_.masking.seed, -1, 0, static_cast<int>(idx[0])));
     if (liveness_) liveness_->Tick(step);
     const Batch on_device = OnDevice(b, spec_.device);
+    if (targets == Targets::kReal) {
+      CountValues(b, idx, model->forward(on_device.ids, on_device.pad, on_device.types), counts.get());
+      continue;
+    }
     CountBatch(b, model->ForwardScored(on_device.ids, on_device.pad, on_device.labels, on_device.types),
                counts.get());
   }

@@ -89,6 +89,10 @@ class MaskedLmHead : public TaskHeadImpl {
 }  // namespace
 
 LossSum HeadLoss(const torch::Tensor& output, const torch::Tensor& targets) {
+  if (targets.is_floating_point()) {  // regression: squared error of the one output
+    return LossSum{F::mse_loss(output.reshape({-1}), targets, F::MSELossFuncOptions().reduction(torch::kSum)),
+                   targets.size(0)};
+  }
   auto flat_targets = targets.reshape({-1});
   auto flat_output = output.reshape({flat_targets.size(0), output.size(-1)});
   LossSum loss;
@@ -102,7 +106,8 @@ TaskHead MakeTaskHead(TaskKind kind, int hidden, int outputs, double dropout, Po
   switch (kind) {
     case TaskKind::kTokenClassification: return std::make_shared<TokenClassificationHead>(hidden, outputs, dropout);
     case TaskKind::kMaskedLm: return std::make_shared<MaskedLmHead>(hidden, outputs);
-    case TaskKind::kSequenceClassification: break;
+    case TaskKind::kSequenceClassification:
+    case TaskKind::kRegression: break;  // one output: the value
   }
   if (pooling != Pooling::kMean) return std::make_shared<FirstTokenHead>(hidden, outputs, dropout, pooling);
   return std::make_shared<SequenceClassificationHead>(hidden, outputs, dropout);

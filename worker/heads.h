@@ -13,7 +13,9 @@
 //     vocabulary for every token [batch, length, vocab]; targets [batch,
 //     length], the original id at masked positions and kIgnoreTarget elsewhere.
 //
-// All losses are summed cross-entropy over the targets that are not ignored,
+// Regression's head is the sequence head with one output, its targets
+// [batch] float and its loss the summed squared error.
+// All other losses are summed cross-entropy over the targets that are not ignored,
 // with their count: data-parallel ranks may hold different counts (masked
 // tokens differ per rank), and GradientSync turns the sums into the mean over
 // the union. The tasks themselves (names, labels, metrics) are

@@ -1,5 +1,9 @@
 #include "worker/metrics.h"
 
+#include <algorithm>
+#include <cmath>
+#include <numeric>
+
 namespace polysweep {
 namespace {
 
@@ -57,10 +61,93 @@ void Score(double found, double gold, double correct, double* precision, double*
   *f1 = *precision + *recall > 0 ? 2 * *precision * *recall / (*precision + *recall) : 0;
 }
 
+// Pearson's correlation of x and y; 0 when either is constant.
+double Pearson(const std::vector<double>& x, const std::vector<double>& y) {
+  const double n = static_cast<double>(x.size());
+  if (x.size() < 2) return 0;
+  double mx = 0, my = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    mx += x[i] / n;
+    my += y[i] / n;
+  }
+  double sxy = 0, sxx = 0, syy = 0;
+  for (size_t i = 0; i < x.size(); ++i) {
+    sxy += (x[i] - mx) * (y[i] - my);
+    sxx += (x[i] - mx) * (x[i] - mx);
+    syy += (y[i] - my) * (y[i] - my);
+  }
+  return sxx > 0 && syy > 0 ? std::clamp(sxy / std::sqrt(sxx * syy), -1.0, 1.0) : 0;
+}
+
+// Each value's rank (1-based), ties given their mean rank, as Spearman's needs.
+std::vector<double> Ranks(const std::vector<double>& v) {
+  std::vector<size_t> order(v.size());
+  std::iota(order.begin(), order.end(), size_t{0});
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return v[a] < v[b]; });
+  std::vector<double> rank(v.size());
+  for (size_t i = 0; i < order.size();) {
+    size_t j = i;
+    while (j + 1 < order.size() && v[order[j + 1]] == v[order[i]]) ++j;
+    for (size_t k = i; k <= j; ++k) rank[order[k]] = (static_cast<double>(i + j) / 2) + 1;
+    i = j + 1;
+  }
+  return rank;
+}
+
 }  // namespace
 
+RegressionScores ScoreRegression(const std::vector<double>& gold, const std::vector<double>& predicted) {
+  RegressionScores s;
+  s.count = static_cast<int64_t>(gold.size());
+  if (gold.empty()) return s;
+  for (size_t i = 0; i < gold.size(); ++i) {
+    const double e = predicted[i] - gold[i];
+    s.rmse += e * e;
+    s.mae += std::fabs(e);
+  }
+  s.rmse = std::sqrt(s.rmse / static_cast<double>(gold.size()));
+  s.mae /= static_cast<double>(gold.size());
+  s.pearson = Pearson(predicted, gold);
+  s.spearman = Pearson(Ranks(predicted), Ranks(gold));
+  return s;
+}
+
+RegressionCounts::RegressionCounts(int num_langs, int64_t examples)
+    : langs_(num_langs), raw_(static_cast<size_t>(examples) * 3, 0.f) {}
+
+void RegressionCounts::AddValue(int64_t example, int lang, double gold, double predicted) {
+  float* at = &raw_[static_cast<size_t>(example) * 3];
+  at[0] = static_cast<float>(gold);
+  at[1] = static_cast<float>(predicted);
+  at[2] = static_cast<float>(lang + 1);
+}
+
+EvalMetrics RegressionCounts::Compute() const {
+  std::vector<double> gold, predicted;
+  std::vector<std::vector<double>> lang_gold(static_cast<size_t>(langs_)), lang_predicted(static_cast<size_t>(langs_));
+  for (size_t i = 0; i + 2 < raw_.size(); i += 3) {
+    const int lang = static_cast<int>(raw_[i + 2]) - 1;
+    if (lang < 0 || lang >= langs_) continue;
+    gold.push_back(raw_[i]);
+    predicted.push_back(raw_[i + 1]);
+    lang_gold[static_cast<size_t>(lang)].push_back(raw_[i]);
+    lang_predicted[static_cast<size_t>(lang)].push_back(raw_[i + 1]);
+  }
+  EvalMetrics m;
+  m.regression = ScoreRegression(gold, predicted);
+  m.loss = m.regression->rmse * m.regression->rmse;  // the mean squared error, the training loss
+  for (int l = 0; l < langs_; ++l) {
+    LanguageMetrics lm;
+    lm.count = static_cast<int64_t>(lang_gold[static_cast<size_t>(l)].size());
+    if (lm.count > 0) lm.regression = ScoreRegression(lang_gold[static_cast<size_t>(l)], lang_predicted[static_cast<size_t>(l)]);
+    m.languages.push_back(lm);
+  }
+  return m;
+}
+
 std::unique_ptr<EvalCounts> MakeEvalCounts(MetricFamily family, int num_labels, int num_langs,
-                                           const std::vector<std::string>& labels) {
+                                           const std::vector<std::string>& labels, int64_t examples) {
+  if (family == MetricFamily::kRegression) return std::make_unique<RegressionCounts>(num_langs, examples);
   if (family == MetricFamily::kTokenAccuracy) return std::make_unique<TokenCounts>(num_langs);
   if (family == MetricFamily::kTokenTags) return std::make_unique<TagCounts>(num_langs, SpanTags::FromLabels(labels));
   return std::make_unique<ConfusionCounts>(num_labels, num_langs);

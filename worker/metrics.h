@@ -5,6 +5,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -13,10 +14,20 @@
 
 namespace polysweep {
 
+// A regression's figures over a set of predictions.
+struct RegressionScores {
+  double rmse = 0, mae = 0;
+  double pearson = 0, spearman = 0;  // 0 when either side is constant
+  int64_t count = 0;
+};
+// The figures of predictions `predicted` of `gold` (as many).
+RegressionScores ScoreRegression(const std::vector<double>& gold, const std::vector<double>& predicted);
+
 struct LanguageMetrics {
   double f1 = 0;        // macro-F1 over the labels seen in this language
   double accuracy = 0;
   int64_t count = 0;
+  std::optional<RegressionScores> regression;
 };
 
 // One entity type's spans (token classification with entity tags).
@@ -35,6 +46,9 @@ struct EvalMetrics {
   // figures); each language's f1 is its spans' F1.
   double precision = 0, recall = 0, f1 = 0;
   std::vector<EntityScore> entities;       // by type, sorted by name
+  // Regression (then set): the predictions' errors and their correlations
+  // with the targets; each language's rmse and pearson too.
+  std::optional<RegressionScores> regression;
   std::vector<LanguageMetrics> languages;  // by language id
 };
 
@@ -47,6 +61,8 @@ class EvalCounts {
   // A sentence's tags, gold and predicted, word by word (per-token tasks
   // whose counts keep spans; others ignore it).
   virtual void AddSequence(int lang, const std::vector<int>& gold, const std::vector<int>& predicted) {}
+  // Regression: example `example`'s target and prediction (others ignore it).
+  virtual void AddValue(int64_t example, int lang, double gold, double predicted) {}
   // Flat view for an all-reduce (summed over ranks).
   virtual std::vector<float>& raw() = 0;
   virtual EvalMetrics Compute() const = 0;
@@ -54,8 +70,9 @@ class EvalCounts {
 
 // The counts of `family` for `num_labels` classes in `num_langs` languages;
 // kTokenTags reads entity spans from the tags `labels` (none: plain tags).
+// kRegression keeps every prediction of the split's `examples`.
 std::unique_ptr<EvalCounts> MakeEvalCounts(MetricFamily family, int num_labels, int num_langs,
-                                           const std::vector<std::string>& labels = {});
+                                           const std::vector<std::string>& labels = {}, int64_t examples = 0);
 
 class ConfusionCounts : public EvalCounts {
  public:
@@ -107,6 +124,24 @@ class TagCounts : public EvalCounts {
     return static_cast<size_t>(langs_) * 3 + (static_cast<size_t>(lang) * tags_.types.size() + type) * 3;
   }
   SpanTags tags_;
+  int langs_;
+  std::vector<float> raw_;
+};
+
+// Regression: every example's target, prediction and language, at the
+// example's index, so the ranks' evaluations (each of its own examples,
+// zeros elsewhere) sum into the whole split's: Spearman's correlation
+// needs every prediction, not sums. Float32 on the wire.
+class RegressionCounts : public EvalCounts {
+ public:
+  RegressionCounts(int num_langs, int64_t examples);
+  void Add(int lang, int target, int predicted, double loss) override {}
+  void AddValue(int64_t example, int lang, double gold, double predicted) override;
+  // Flat view: per example (gold, predicted, language + 1; 0: not scored).
+  std::vector<float>& raw() override { return raw_; }
+  EvalMetrics Compute() const override;
+
+ private:
   int langs_;
   std::vector<float> raw_;
 };

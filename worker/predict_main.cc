@@ -23,7 +23,10 @@
 #include "common/files.h"
 #include "worker/allocator.h"
 #include "worker/hf_export.h"
+#include "worker/json_lines.h"
+#include "common/example.h"
 #include "worker/quantize_flags.h"
+#include "worker/regression_report.h"
 #include "worker/predictor.h"
 #include "worker/split_eval.h"
 #include "worker/tag_lines.h"
@@ -42,6 +45,7 @@ class Scorer {
         total_(package.labels.size()) {}
 
   void Add(const nlohmann::json& row, const Prediction& p) {
+    if (regression()) return AddValue(row, p);
     if (!row.contains(label_field_) || !row[label_field_].is_string()) return;
     const auto& labels = package_.labels;
     const auto gold = std::find(labels.begin(), labels.end(), row[label_field_].get<std::string>());
@@ -56,8 +60,28 @@ class Scorer {
     }
   }
 
+  // A regression's labelled line: its number (JSON number or numeric string) against the prediction.
+  void AddValue(const nlohmann::json& row, const Prediction& p) {
+    if (!row.contains(label_field_)) return;
+    const nlohmann::json& label = row[label_field_];
+    auto gold = label.is_number() ? StatusOr<float>(label.get<float>())
+                                  : label.is_string() ? ParseRealLabel(label.get<std::string>()) : Status::Error("");
+    if (!gold.ok()) {
+      ++unknown_;
+      return;
+    }
+    const bool has_lang = row.contains(lang_field_) && row[lang_field_].is_string();
+    values_.Add(has_lang ? row[lang_field_].get<std::string>() : "?", *gold, p.value);
+  }
+  bool regression() const { return package_.task == "regression"; }
+
   // The accuracy over the labelled lines, overall and per language, on stderr.
   void PrintAccuracy() const {
+    if (regression()) {
+      if (values_.size() > 0) std::cerr << RenderRegressionReport(values_.Report());
+      if (unknown_ > 0) std::cerr << unknown_ << " labelled lines carry a label that is not a number (not scored)\n";
+      return;
+    }
     const ClassReport all = MakeClassReport(package_.labels, total_);
     if (all.total > 0) {
       char buf[200];
@@ -77,6 +101,12 @@ class Scorer {
   // The per-class report and the languages' summary (on stdout), and the
   // whole report as JSON into `json_path` when given.
   Status Report(const std::string& json_path) const {
+    if (regression()) {
+      if (values_.size() == 0) return Status::Error("no line carries a numeric label (--label-field names another)");
+      const RegressionReport r = values_.Report();
+      std::cout << RenderRegressionReport(r);
+      return json_path.empty() ? Status::Ok() : WriteFileAtomic(json_path, RegressionReportJson(r));
+    }
     const ClassReport all = MakeClassReport(package_.labels, total_);
     if (all.total == 0) return Status::Error("no line carries a label the model knows (--label-field names another)");
     const auto langs = Languages();
@@ -96,12 +126,18 @@ class Scorer {
   std::string label_field_, lang_field_;
   Confusion total_;
   std::map<std::string, Confusion> by_lang_;
+  RegressionTally values_;
   int64_t unknown_ = 0;
 };
 
 // The prediction written into its row: the label and its probability, and
 // on request every label's probability and the token ids.
 void Annotate(nlohmann::json& row, const Prediction& p, const ModelPackage& package, bool all_probs, bool with_ids) {
+  if (package.task == "regression") {
+    row["predicted"] = p.value;
+    if (with_ids) row["ids"] = p.ids;
+    return;
+  }
   row["predicted"] = package.labels[static_cast<size_t>(p.label)];
   row["probability"] = p.probs[static_cast<size_t>(p.label)];
   if (all_probs) {
@@ -162,6 +198,24 @@ void AddOptions(CLI::App& app, Options* o) {
   app.add_option("--to-hf", o->to_hf, "instead of classifying, write MODEL in Hugging Face's layout to this directory");
 }
 
+// A regression model's report (and its JSON with --report-json), and the summary line on stderr.
+int ReportValues(const Options& o, const RegressionReport& r, const std::string& what,
+                 std::chrono::steady_clock::time_point t0) {
+  std::cout << RenderRegressionReport(r);
+  std::cout.flush();
+  if (!o.report_json.empty()) {
+    Status s = WriteFileAtomic(o.report_json, RegressionReportJson(r));
+    if (!s.ok()) return Fail(s.message());
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "scored %s (%lld examples) in %.2f s: rmse %.4f, mae %.4f, pearson %.4f, spearman %.4f",
+                what.c_str(), static_cast<long long>(r.overall.count), seconds, r.overall.rmse, r.overall.mae,
+                r.overall.pearson, r.overall.spearman);
+  std::cerr << buf << "\n";
+  return 0;
+}
+
 // --shards: the per-class report of one split of the model's shards.
 int ScoreShards(const Options& o, Predictor& predictor) {
   auto split = ParseSplit(o.split);
@@ -169,6 +223,7 @@ int ScoreShards(const Options& o, Predictor& predictor) {
   const auto t0 = std::chrono::steady_clock::now();
   auto scores = EvaluateSplit(predictor, o.shards, *split, o.batch);
   if (!scores.ok()) return Fail(scores.status().message());
+  if (scores->regression) return ReportValues(o, *scores->regression, "the " + o.split + " split of " + o.shards, t0);
   std::cout << RenderClassReport(scores->overall) << "\n" << RenderLanguageSummary(scores->by_language);
   std::cout.flush();
   if (!o.report_json.empty()) {
@@ -236,7 +291,7 @@ int main(int argc, char** argv) {
   std::string pair_field = package.text_pair_field.empty() ? "" : o.pair_field.empty() ? package.text_pair_field : o.pair_field;
   const auto t0 = std::chrono::steady_clock::now();
   Scorer scorer(package, o.label_field, o.lang_field);
-  int64_t classified = 0, line_number = 0;
+  int64_t classified = 0;
   std::vector<nlohmann::json> rows;
   std::vector<std::string> texts, pairs;
   auto flush = [&]() -> Status {
@@ -262,19 +317,13 @@ int main(int argc, char** argv) {
     input_name = o.input;
   }
   std::istream& in = o.input.empty() ? std::cin : file;
-  std::string line;
-  while (std::getline(in, line)) {
-    ++line_number;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = input_name + ":" + std::to_string(line_number) + ": ";
-    nlohmann::json row = nlohmann::json::parse(line, nullptr, false);
-    if (row.is_discarded() || !row.is_object()) return Fail(where + "not a JSON object");
-    if (Status s = TakeTexts(row, o.text_field, pair_field, &texts, &pairs); !s.ok()) return Fail(where + s.message());
+  Status read = ForEachJsonLine(in, input_name, [&](nlohmann::json row, const std::string& where) -> Status {
+    PS_RETURN_IF_ERROR(TakeTexts(row, o.text_field, pair_field, &texts, &pairs).With(where));
     rows.push_back(std::move(row));
-    if (static_cast<int>(rows.size()) == o.batch) {
-      if (Status s = flush(); !s.ok()) return Fail(where + s.message());
-    }
-  }
+    if (static_cast<int>(rows.size()) == o.batch) PS_RETURN_IF_ERROR(flush().With(where));
+    return Status::Ok();
+  });
+  if (!read.ok()) return Fail(read.message());
   if (Status s = flush(); !s.ok()) return Fail(s.message());
   if (o.report) {
     if (Status s = scorer.Report(o.report_json); !s.ok()) return Fail(input_name + ": " + s.message());

@@ -16,7 +16,8 @@ StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& dir, con
   p->tagger_ = task.ok() && Task(*task).label == LabelKind::kTokenClassIds;
   if (p->tagger_ && HasSpans(package->tag_scheme)) p->span_tags_ = SpanTags::FromLabels(package->labels);
   // Texts are classified into the label map, or their words tagged with it.
-  if (!task.ok() || (Task(*task).label != LabelKind::kClassId && !p->tagger_)) {
+  p->regression_ = task.ok() && Task(*task).label == LabelKind::kRealValue;
+  if (!task.ok() || (Task(*task).label != LabelKind::kClassId && !p->tagger_ && !p->regression_)) {
     return Status::Error(dir + "/model.json: a " + package->task +
                          " model, which does not classify texts; fine-tune it first (model.init: " + dir + ")");
   }
@@ -51,6 +52,11 @@ Status Predictor::EncodeRow(const std::vector<std::string>& texts, const std::ve
   return Status::Ok();
 }
 
+torch::Tensor Predictor::Values(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types) {
+  torch::NoGradGuard no_grad;
+  return model_->forward(ids, pad, types).reshape({-1}).contiguous();
+}
+
 std::vector<int> Predictor::Labels(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types) {
   torch::NoGradGuard no_grad;
   const torch::Tensor best = model_->forward(ids, pad, types).argmax(1).contiguous();
@@ -79,6 +85,17 @@ StatusOr<std::vector<Prediction>> Predictor::Classify(const std::vector<std::str
   }
   const Batch batch = MakeBatch(rows, indices, std::max(0, tokenizer_->pad_id()), package_.max_length);
   torch::NoGradGuard no_grad;
+  if (regression_) {
+    const auto values = Values(batch.ids, batch.pad, batch.types);
+    for (int64_t r = 0; r < values.size(0); ++r) {
+      Prediction p;
+      p.value = values[r].item<float>();
+      const ExampleView row = rows.Get(r);
+      p.ids.assign(row.tokens, row.tokens + row.length);
+      out.push_back(std::move(p));
+    }
+    return out;
+  }
   auto probs = torch::softmax(model_->forward(batch.ids, batch.pad, batch.types), 1).contiguous();
   auto probs_a = probs.accessor<float, 2>();
   const int64_t classes = probs.size(1);

@@ -19,6 +19,7 @@
 namespace polysweep {
 
 struct Prediction {
+  double value = 0;            // a regression model's prediction (label and probs then unused)
   int label = 0;               // index into package().labels
   std::vector<float> probs;    // per label, summing to 1
   std::vector<int> ids;        // the token ids the text was classified as
@@ -59,7 +60,10 @@ class Predictor {
   // length] int64; with `probs`, each one's probability too.
   torch::Tensor TokenTags(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types,
                           torch::Tensor* probs = nullptr);
+  // A regression model: each example's prediction, [batch] float.
+  torch::Tensor Values(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types);
   bool tags_words() const { return tagger_; }
+  bool regresses() const { return regression_; }
   const SpanTags& span_tags() const { return span_tags_; }
   const ModelPackage& package() const { return package_; }
   // With --quantize int8: how many linear layers run in int8, of linear_layers().
@@ -78,6 +82,7 @@ class Predictor {
   EncoderClassifier model_{nullptr};
   int int8_layers_ = 0;
   bool tagger_ = false;  // a token classifier
+  bool regression_ = false;
   SpanTags span_tags_;   // its entity types (none for plain tags)
 };
 

@@ -22,6 +22,18 @@ Status CheckShardsFitModel(const ModelPackage& package, const Manifest& m, const
   return Status::Ok();
 }
 
+// Calls fn(batch) for the split's examples in order, `size` at a time, as
+// the ranks batch them (MakeBatch with `targets`).
+template <typename Fn>
+void ForEachBatch(const Predictor& predictor, const ShardSet& set, int size, Targets targets, Fn fn) {
+  const int pad_id = std::max(0, predictor.pad_id());
+  for (int64_t begin = 0; begin < set.size(); begin += size) {
+    std::vector<int64_t> indices;
+    for (int64_t i = begin; i < std::min<int64_t>(set.size(), begin + size); ++i) indices.push_back(i);
+    fn(MakeBatch(set, indices, pad_id, predictor.package().max_length, targets));
+  }
+}
+
 }  // namespace
 
 void TagTally::Add(const Predictor& p, const std::vector<int>& gold, const std::vector<int>& predicted) {
@@ -53,11 +65,7 @@ namespace {
 SplitScores EvaluateTagged(Predictor& predictor, const ShardSet& set, const Manifest& manifest, int batch) {
   TagTally overall(predictor);
   std::map<std::string, TagTally> by_language;
-  const int pad_id = std::max(0, predictor.pad_id());
-  for (int64_t begin = 0; begin < set.size(); begin += batch) {
-    std::vector<int64_t> indices;
-    for (int64_t i = begin; i < std::min<int64_t>(set.size(), begin + batch); ++i) indices.push_back(i);
-    const Batch b = MakeBatch(set, indices, pad_id, predictor.package().max_length, Targets::kPerTokenScoring);
+  ForEachBatch(predictor, set, batch, Targets::kPerTokenScoring, [&](const Batch& b) {
     const torch::Tensor predicted = predictor.TokenTags(b.ids, b.pad, b.types);
     const auto gold_a = b.labels.accessor<int64_t, 2>();
     const auto pred_a = predicted.accessor<int64_t, 2>();
@@ -73,8 +81,24 @@ SplitScores EvaluateTagged(Predictor& predictor, const ShardSet& set, const Mani
       overall.Add(predictor, gold, guess);
       lang.Add(predictor, gold, guess);
     }
-  }
+  });
   return TagScores(predictor, overall, by_language);
+}
+
+// Scores a regression model on `set`: every prediction against its target.
+SplitScores EvaluateValues(Predictor& predictor, const ShardSet& set, const Manifest& manifest, int batch) {
+  RegressionTally tally;
+  ForEachBatch(predictor, set, batch, Targets::kReal, [&](const Batch& b) {
+    const torch::Tensor predicted = predictor.Values(b.ids, b.pad, b.types);
+    for (size_t r = 0; r < b.langs.size(); ++r) {
+      const auto i = static_cast<int64_t>(r);
+      tally.Add(manifest.languages[static_cast<size_t>(b.langs[r])], b.labels[i].item<float>(),
+                predicted[i].item<float>());
+    }
+  });
+  SplitScores scores;
+  scores.regression = tally.Report();
+  return scores;
 }
 
 }  // namespace
@@ -92,24 +116,21 @@ StatusOr<SplitScores> EvaluateSplit(Predictor& predictor, const std::string& sha
   auto set = ShardSet::Open(*manifest, shard_dir, split);
   if (!set.ok()) return set.status();
   if (predictor.tags_words()) return EvaluateTagged(predictor, **set, *manifest, batch);
+  if (predictor.regresses()) return EvaluateValues(predictor, **set, *manifest, batch);
   const size_t labels = package.labels.size();
   Confusion overall(labels);
   std::map<std::string, Confusion> by_language;
-  const int pad_id = std::max(0, predictor.pad_id());
-  for (int64_t begin = 0; begin < (*set)->size(); begin += batch) {
-    std::vector<int64_t> indices;
-    for (int64_t i = begin; i < std::min<int64_t>((*set)->size(), begin + batch); ++i) indices.push_back(i);
-    const Batch b = MakeBatch(**set, indices, pad_id, package.max_length);
+  ForEachBatch(predictor, **set, batch, Targets::kPerText, [&](const Batch& b) {
     const std::vector<int> predicted = predictor.Labels(b.ids, b.pad, b.types);
     const auto golds = b.labels.accessor<int64_t, 1>();
-    for (size_t r = 0; r < indices.size(); ++r) {
+    for (size_t r = 0; r < b.langs.size(); ++r) {
       const auto gold = static_cast<size_t>(golds[static_cast<int64_t>(r)]);
       const auto guess = static_cast<size_t>(predicted[r]);
       overall.Add(gold, guess);
       const std::string& lang = manifest->languages[static_cast<size_t>(b.langs[r])];
       by_language.try_emplace(lang, labels).first->second.Add(gold, guess);
     }
-  }
+  });
   SplitScores scores;
   scores.overall = MakeClassReport(package.labels, overall);
   for (const auto& [lang, c] : by_language) scores.by_language.emplace(lang, MakeClassReport(package.labels, c));

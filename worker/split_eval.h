@@ -7,18 +7,21 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 
 #include "common/class_report.h"
 #include "common/manifest.h"
 #include "common/status.h"
 #include "worker/predictor.h"
+#include "worker/regression_report.h"
 
 namespace polysweep {
 
 struct SplitScores {
   ClassReport overall;
   std::map<std::string, ClassReport> by_language;
+  std::optional<RegressionReport> regression;  // a regression model's (the class reports then empty)
 };
 
 StatusOr<SplitScores> EvaluateSplit(Predictor& predictor, const std::string& shard_dir, Split split, int batch);

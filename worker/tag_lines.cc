@@ -10,6 +10,7 @@
 
 #include "common/class_report.h"
 #include "common/files.h"
+#include "worker/json_lines.h"
 #include "worker/split_eval.h"
 
 namespace polysweep {
@@ -104,7 +105,7 @@ Status TagLines(Predictor& predictor, std::istream& in, const std::string& input
   const auto t0 = std::chrono::steady_clock::now();
   TagTally overall(predictor);
   std::map<std::string, TagTally> by_language;
-  int64_t tagged = 0, line_number = 0, unknown = 0, scored = 0;
+  int64_t tagged = 0, unknown = 0, scored = 0;
   std::vector<nlohmann::json> rows;
   std::vector<Words> words;
   auto flush = [&]() -> Status {
@@ -136,19 +137,14 @@ Status TagLines(Predictor& predictor, std::istream& in, const std::string& input
     words.clear();
     return Status::Ok();
   };
-  std::string line;
-  while (std::getline(in, line)) {
-    ++line_number;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    const std::string where = input_name + ":" + std::to_string(line_number) + ": ";
-    nlohmann::json row = nlohmann::json::parse(line, nullptr, false);
-    if (row.is_discarded() || !row.is_object()) return Status::Error(where + "not a JSON object");
+  PS_RETURN_IF_ERROR(ForEachJsonLine(in, input_name, [&](nlohmann::json row, const std::string& where) -> Status {
     auto w = ReadWords(row, o);
-    if (!w.ok()) return Status::Error(where + w.status().message());
+    if (!w.ok()) return w.status().With(where);
     rows.push_back(std::move(row));
     words.push_back(std::move(*w));
     if (static_cast<int>(rows.size()) == o.batch) PS_RETURN_IF_ERROR(flush().With(where));
-  }
+    return Status::Ok();
+  }));
   PS_RETURN_IF_ERROR(flush());
   std::cout.flush();
   const SplitScores scores = TagScores(predictor, overall, by_language);

@@ -23,6 +23,12 @@ wire::Evaluation ToWire(const EvalMetrics& m, int64_t step, bool final, const wi
       w->set_found(t.found);
     }
   }
+  if (m.regression) {
+    e.set_rmse(m.regression->rmse);
+    e.set_mae(m.regression->mae);
+    e.set_pearson(m.regression->pearson);
+    e.set_spearman(m.regression->spearman);
+  }
   for (size_t l = 0; l < m.languages.size(); ++l) {
     if (m.languages[l].count == 0) continue;
     auto* s = e.add_languages();
@@ -30,6 +36,10 @@ wire::Evaluation ToWire(const EvalMetrics& m, int64_t step, bool final, const wi
     s->set_f1(m.languages[l].f1);
     s->set_accuracy(m.languages[l].accuracy);
     s->set_count(static_cast<int32_t>(m.languages[l].count));
+    if (m.languages[l].regression) {
+      s->set_rmse(m.languages[l].regression->rmse);
+      s->set_pearson(m.languages[l].regression->pearson);
+    }
   }
   return e;
 }

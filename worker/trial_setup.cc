@@ -37,6 +37,11 @@ StatusOr<TaskKind> ReadTask(const wire::Assignment& a, const ModelConfig& model,
                              (tagged_shards ? "tagged words" : "one label per text") + ", but model.task " +
                              TaskKindName(task) + " needs " + LabelKindDescription(label) + ": shard again");
   }
+  if ((label == LabelKind::kRealValue) != s->manifest.real_labels) {
+    return Status::DataError(a.data().shard_dir() + "/manifest.json: the shards hold " +
+                             (s->manifest.real_labels ? "a number per text" : "labels") + ", but model.task " +
+                             TaskKindName(task) + " needs " + LabelKindDescription(label) + ": shard again");
+  }
   if (label == LabelKind::kMaskedTokens) {
     if (s->manifest.mask_id < 0) {
       return Status::DataError(a.data().shard_dir() +

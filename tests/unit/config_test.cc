@@ -374,6 +374,25 @@ TEST_F(ConfigTest, MaskedLmReadsNoLabelsAndScoresMaskedAccuracy) {
   EXPECT_NE(labels.find("cfg.yaml:3: data.labels: model.task masked_lm reads no labels"), std::string::npos) << labels;
 }
 
+// model.task regression: RMSE by default, minimized; correlations maximized.
+TEST_F(ConfigTest, RegressionMinimizesErrorsAndMaximizesCorrelations) {
+  auto c = ParseSweepConfig(Minimal("model: {task: regression}\n"), "cfg.yaml", RegisteredConfigNames());
+  ASSERT_TRUE(c.ok()) << c.status().message();
+  EXPECT_TRUE(c->data.real_labels);
+  EXPECT_EQ(c->metric.name, "rmse");
+  EXPECT_FALSE(c->metric.maximize);
+  auto pearson = ParseSweepConfig(Minimal("model: {task: regression}\nmetric: {name: spearman}\n"), "cfg.yaml",
+                                  RegisteredConfigNames());
+  ASSERT_TRUE(pearson.ok()) << pearson.status().message();
+  EXPECT_TRUE(pearson->metric.maximize);
+  EXPECT_NE(ErrorOf(Minimal("model: {task: regression}\nmetric: {name: macro_f1}\n"))
+                .find("macro_f1 is not defined for model.task regression (rmse, mae, pearson, spearman, valid_loss)"),
+            std::string::npos);
+  std::string labels = Minimal("model: {task: regression}\n");
+  labels.replace(labels.find("data:\n"), 6, "data:\n  labels: [a, b]\n");
+  EXPECT_NE(ErrorOf(labels).find("data.labels: model.task regression reads a number per text"), std::string::npos);
+}
+
 // model.task token_classification: entity F1 by default, word accuracy for
 // plain tags (data.tag_scheme none); the tagged-data keys are read.
 TEST_F(ConfigTest, TokenClassificationScoresEntitiesOrWords) {
@@ -482,8 +501,8 @@ TEST_F(ConfigTest, BadConfigsNameFileLineAndKey) {
        "6: search.space.freeze_layers.high", "4 is more than model.layers (2)"},
       {"early stopping without evaluations", Minimal("training:\n  early_stopping_patience: 2\n"),
        "10: training.early_stopping_patience", "needs budget.eval_every > 0"},
-      {"unknown task", Minimal("model:\n  task: regression\n"), "10: model.task",
-       "unknown task \"regression\" (sequence_classification, "},
+      {"unknown task", Minimal("model:\n  task: multi_label\n"), "10: model.task",
+       "unknown task \"multi_label\" (sequence_classification, token_classification, masked_lm, regression)"},
       {"conll files for a text classifier",
        Minimal().replace(Minimal().find("search:"), 0, "  format: conll\n"), "4: data.format",
        "conll files tag words: they need model.task token_classification"},

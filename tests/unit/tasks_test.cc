@@ -16,11 +16,11 @@ TEST(Tasks, EveryTaskIsOneRowFoundByItsName) {
     ASSERT_TRUE(parsed.ok()) << t.name;
     EXPECT_EQ(*parsed, t.kind);
   }
-  EXPECT_EQ(TaskNames(), "sequence_classification, token_classification, masked_lm");
-  auto bad = ParseTaskKind("regression");
+  EXPECT_EQ(TaskNames(), "sequence_classification, token_classification, masked_lm, regression");
+  auto bad = ParseTaskKind("multi_label");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(),
-            "unknown task \"regression\" (sequence_classification, token_classification, masked_lm)");
+            "unknown task \"multi_label\" (sequence_classification, token_classification, masked_lm, regression)");
 }
 
 TEST(Tasks, SayWhatALabelIsAndWhichMetricsApply) {
@@ -38,6 +38,13 @@ TEST(Tasks, SayWhatALabelIsAndWhichMetricsApply) {
   EXPECT_TRUE(HasLabelMap(LabelKind::kMultiHot));
   EXPECT_EQ(TaskOutputs(TaskKind::kMaskedLm, 3, 8000), 8000);
   EXPECT_EQ(TaskOutputs(TaskKind::kTokenClassification, 3, 8000), 3);
+  EXPECT_EQ(TaskOutputs(TaskKind::kRegression, 0, 8000), 1);
+  const auto regression = ObjectiveMetrics(Task(TaskKind::kRegression).metrics);
+  EXPECT_EQ(std::count(regression.begin(), regression.end(), "accuracy"), 0);
+  EXPECT_TRUE(LowerIsBetter("rmse") && LowerIsBetter("mae") && !LowerIsBetter("spearman"));
+  const auto tags = ObjectiveMetrics(MetricFamily::kTokenTags);
+  EXPECT_EQ(std::count(tags.begin(), tags.end(), "f1"), 1);
+  EXPECT_EQ(std::count(tags.begin(), tags.end(), "macro_f1"), 0);
   // No F1 where only scored tokens are counted; every family has accuracy and loss.
   const auto token = ObjectiveMetrics(MetricFamily::kTokenAccuracy);
   EXPECT_EQ(std::count(token.begin(), token.end(), "macro_f1"), 0);

@@ -68,14 +68,27 @@ TEST(TaskHeads, ScoredPositionsOnlyGiveTheFullForwardsLogitsAndLoss) {
 }
 
 TEST(TaskHeads, TaskNamesRoundTripAndUnknownOnesAreNamed) {
-  for (TaskKind k : {TaskKind::kSequenceClassification, TaskKind::kTokenClassification, TaskKind::kMaskedLm}) {
+  for (TaskKind k : {TaskKind::kSequenceClassification, TaskKind::kTokenClassification, TaskKind::kMaskedLm,
+                     TaskKind::kRegression}) {
     auto parsed = ParseTaskKind(TaskKindName(k));
     ASSERT_TRUE(parsed.ok());
     EXPECT_EQ(*parsed, k);
   }
-  auto bad = ParseTaskKind("regression");
+  auto bad = ParseTaskKind("multi_label");
   ASSERT_FALSE(bad.ok());
-  EXPECT_NE(bad.status().message().find("unknown task \"regression\""), std::string::npos);
+  EXPECT_NE(bad.status().message().find("unknown task \"multi_label\""), std::string::npos);
+}
+
+// Regression: one output per text, its loss the summed squared error.
+TEST(HeadLoss, RegressionSumsSquaredErrors) {
+  ModelShape shape = testing_util::TinyShape(30, 0, 1, 16, 8, 0.0);
+  shape.task = TaskKind::kRegression;
+  EncoderClassifier model(shape);
+  auto out = model->forward(torch::randint(4, 30, {3, 5}, torch::kLong), torch::zeros({3, 5}, torch::kBool));
+  EXPECT_EQ(out.sizes(), (std::vector<int64_t>{3, 1}));
+  LossSum loss = HeadLoss(torch::tensor({1.0f, 2.0f, 4.0f}).view({3, 1}), torch::tensor({1.5f, 2.0f, 2.0f}));
+  EXPECT_EQ(loss.count, 3);
+  EXPECT_NEAR(loss.sum.item<double>(), 0.25 + 0 + 4, 1e-6);
 }
 
 TEST(HeadLoss, SumsOverTheTargetsThatAreNotIgnored) {
