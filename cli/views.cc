@@ -185,7 +185,10 @@ std::string RenderBest(const wire::StatusReply& s, const std::string& checkpoint
         << "   (" << test->examples << " held-out examples; per class: " << test->report << ")\n";
   }
   out << "\n";
+  // Entity tags: each language's F1 is its spans', its count its words.
+  const bool spans = s.metric() == "f1" || s.metric() == "precision" || s.metric() == "recall";
   TextTable table(token_level ? std::vector<std::string>{"LANG", "ACCURACY", "TOKENS"}
+                  : spans     ? std::vector<std::string>{"LANG", "ENTITY-F1", "WORD-ACCURACY", "WORDS"}
                               : std::vector<std::string>{"LANG", "MACRO-F1", "ACCURACY", "EXAMPLES"});
   std::vector<wire::LanguageScore> langs(best->languages().begin(), best->languages().end());
   std::sort(langs.begin(), langs.end(), [&](const auto& a, const auto& b) {
