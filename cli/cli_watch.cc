@@ -170,6 +170,17 @@ std::string BestTrialCheckpoint(const wire::StatusReply& status, const std::stri
 }
 
 
+// The journaled test-split scores of the best trials (budget.test_top_k), one line each.
+std::string RenderTestScores(const std::string& dir) {
+  auto journal = Journal::OpenReadOnly(dir + "/journal.db");
+  if (!journal.ok()) return "";
+  auto scores = (*journal)->TestScores();
+  if (!scores.ok() || scores->empty()) return "";
+  std::string out = "\ntest split (budget.test_top_k; reports in model/ and models/trial-N/)\n";
+  for (const JournalTestScore& t : *scores) out += "  trial " + std::to_string(t.trial) + ": " + t.summary + "\n";
+  return out;
+}
+
 int Watch(const std::string& what, const WatchOptions& o) {
   auto dir = FindSweepDir(o.dir);
   if (!dir.ok()) return Fail(dir.status().message());
@@ -197,7 +208,7 @@ int Watch(const std::string& what, const WatchOptions& o) {
       std::cout << BestJson(*status, checkpoint, o.k, test);
     } else {
       std::cout << RenderBest(*status, checkpoint, test);
-      if (o.k > 1) std::cout << "\n" << RenderTopTrials(*status, o.k);
+      if (o.k > 1) std::cout << "\n" << RenderTopTrials(*status, o.k) << RenderTestScores(*dir);
     }
   }
   return 0;

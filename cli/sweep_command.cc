@@ -14,6 +14,8 @@
 #include "cli/cli_watch.h"
 #include "coordinator/coordinator.h"
 #include "cli/export_model.h"
+#include "cli/ranking.h"
+#include "common/files.h"
 #include "common/hf_config.h"
 #include "dataprep/sharder.h"
 #include "cli/views.h"
@@ -199,18 +201,41 @@ void ExportHf(const std::string& model_dir, const std::string& out, const Logger
   std::cout << "hf:      " << out << "   (AutoModelForSequenceClassification.from_pretrained)\n";
 }
 
-// The exported best model scored on the held-out test split: one line
-// here, the per-class report in the model directory.
-void ReportTestSplit(const std::string& model_dir, const std::string& shard_dir, const Logger& log) {
+// An exported model of `trial` scored on the held-out test split: one line
+// here (naming the trial unless it is the best), the full report in the
+// model directory, both journaled.
+void ReportTestSplit(const std::string& model_dir, const std::string& shard_dir, uint64_t trial, bool best,
+                     Journal* journal, const Logger& log) {
   auto scored = ScoreTestSplit(model_dir, shard_dir);
   if (!scored.ok()) return log.Warn("test split not scored: " + scored.status().message());
-  std::cout << "test:    " << *scored << "\n         full report: " << model_dir
-            << "/test-report.json (polysweep evaluate " << model_dir << " --shards " << shard_dir << ")\n";
+  std::cout << "test:    " << (best ? std::string() : "trial " + std::to_string(trial) + ": ") << *scored
+            << "\n         full report: " << model_dir << "/test-report.json (polysweep evaluate " << model_dir
+            << " --shards " << shard_dir << ")\n";
+  auto report = ReadFile(model_dir + "/test-report.json");
+  Status journaled = journal->RecordTestScore(trial, *scored, report.ok() ? *report : "");
+  if (!journaled.ok()) log.Warn("test score not journaled: " + journaled.message());
+}
+
+// budget.test_top_k: the next best trials after the best, each exported to
+// <output_dir>/models/trial-N and scored on the test split.
+void ScoreRunnersUp(const SweepConfig& config, const Manifest& data, const wire::StatusReply& status,
+                    Journal* journal, const Logger& log) {
+  const auto ranked = RankTrials(status);
+  for (size_t i = 1; i < ranked.size() && i < static_cast<size_t>(config.budget.test_top_k); ++i) {
+    const uint64_t trial = ranked[i].id();
+    const std::string dir = config.output_dir + "/models/trial-" + std::to_string(trial);
+    auto exported = ExportModel(config, data, status, config.output_dir, dir, trial);
+    if (!exported.ok()) {
+      log.Warn("trial " + std::to_string(trial) + " not scored on the test split: " + exported.status().message());
+      continue;
+    }
+    ReportTestSplit(dir, config.data.shard_dir, trial, /*best=*/false, journal, log);
+  }
 }
 
 // The trials, the best, the exported model; the exit code.
 int Conclude(const SweepCommand& command, const SweepConfig& config, const Manifest& data,
-             const wire::StatusReply& status, const Logger& log) {
+             const wire::StatusReply& status, Journal* journal, const Logger& log) {
   const std::string& out = config.output_dir;
   std::cout << "\n" << RenderTrials(status) << "\n" << RenderBest(status, BestTrialCheckpoint(status, out));
   std::cout << "\njournal: " << out << "/journal.db   (polysweep trials --dir " << out << ")\n";
@@ -224,7 +249,10 @@ int Conclude(const SweepCommand& command, const SweepConfig& config, const Manif
     } else if (exported.ok()) {
       std::cout << "model:   " << exported->dir << "   (trial " << exported->trial << "; polysweep predict "
                 << exported->dir << " < texts.jsonl)\n";
-      if (data.split_size(kTest) > 0) ReportTestSplit(exported->dir, config.data.shard_dir, log);
+      if (data.split_size(kTest) > 0 && config.budget.test_top_k > 0) {
+        ReportTestSplit(exported->dir, config.data.shard_dir, exported->trial, /*best=*/true, journal, log);
+        ScoreRunnersUp(config, data, status, journal, log);
+      }
       if (IsHfModelDir(config.model.init)) ExportHf(exported->dir, out + "/model-hf", log);
     } else {
       log.Warn("best model not exported: " + exported.status().message());
@@ -288,7 +316,7 @@ int RunSweepCommand(const SweepCommand& command) {
   auto status = Coordinate(command, *config, data, journal.get(), *launcher, searcher->get(), std::move(*options),
                            output->resume, endpoint, log);
   if (!status.ok()) return Fail(status.status().message(), 1);
-  return Conclude(command, *config, data, *status, log);
+  return Conclude(command, *config, data, *status, journal.get(), log);
 }
 
 }  // namespace polysweep

@@ -278,6 +278,7 @@ Status ParseBudget(const Reader& r, const YAML::Node& n, BudgetConfig* b) {
       config::Number<B>("epochs", &B::epochs, 0.001, 1e6),
       config::Integer<B>("eval_every", &B::eval_every, 0, 1e12),
       config::Integer<B>("log_every", &B::log_every, 1, 1e12),
+      config::Integer<B>("test_top_k", &B::test_top_k, 0, 1000),
   };
   PS_RETURN_IF_ERROR(config::ReadSection(r, n, "budget", fields, b));
   if (b->max_steps > 0 && b->epochs > 0) return r.Error(n, "budget", "set one of max_steps and epochs, not both");

@@ -189,6 +189,10 @@ struct BudgetConfig {
   double epochs = 0;
   int64_t eval_every = 0;  // steps between evaluations; 0 = only at the end
   int64_t log_every = 10;  // steps between progress reports
+  // When the sweep ends, the best test_top_k trials' best checkpoints are
+  // scored on the test split (the best one's exported as <output_dir>/model,
+  // the others as <output_dir>/models/trial-N) and journaled.
+  int test_top_k = 1;
 };
 
 struct SecurityConfig {

@@ -101,6 +101,13 @@ CREATE INDEX progress_by_step ON progress(trial_id, step);
 CREATE INDEX evaluations_by_step ON evaluations(trial_id, step);
 )sql";
 
+// Version 5 -> 6: the test split's scores of the best trials' checkpoints.
+const char* kMigrateTo6 = R"sql(
+CREATE TABLE test_scores(
+  trial_id INTEGER PRIMARY KEY REFERENCES trials(id),
+  summary TEXT NOT NULL, report TEXT NOT NULL, at REAL NOT NULL);
+)sql";
+
 // Version 3 -> 4: the Slurm job and step a trial runs in.
 const char* kMigrateTo4 = R"sql(
 ALTER TABLE trials ADD COLUMN slurm_step TEXT;
@@ -209,7 +216,7 @@ StatusOr<std::unique_ptr<Journal>> Journal::Create(const std::string& path, cons
   std::unique_ptr<Journal> j(new Journal(db, path));
   sqlite3_busy_timeout(db, 5000);
   Status s = j->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;");
-  if (s.ok()) s = j->Exec(std::string("BEGIN;") + kSchema + kDecisionsTable + kMigrateTo5 + "PRAGMA user_version=" +
+  if (s.ok()) s = j->Exec(std::string("BEGIN;") + kSchema + kDecisionsTable + kMigrateTo5 + kMigrateTo6 + "PRAGMA user_version=" +
                           std::to_string(kJournalSchemaVersion) + ";");
   if (s.ok()) {
     Stmt ins(db, "INSERT INTO sweeps(id, name, config, metric, maximize, max_trials, state, created_at) "
@@ -272,6 +279,10 @@ StatusOr<std::unique_ptr<Journal>> Journal::OpenExisting(const std::string& path
     if (version < 5) {
       PS_RETURN_IF_ERROR(j->Exec(std::string("BEGIN IMMEDIATE;") + kMigrateTo5 + "PRAGMA user_version=5; COMMIT;")
                              .With("cannot upgrade the journal to schema version 5"));
+    }
+    if (version < 6) {
+      PS_RETURN_IF_ERROR(j->Exec(std::string("BEGIN IMMEDIATE;") + kMigrateTo6 + "PRAGMA user_version=6; COMMIT;")
+                             .With("cannot upgrade the journal to schema version 6"));
     }
     j->CheckpointInBackground();
   }

@@ -24,7 +24,7 @@ struct sqlite3_stmt;
 
 namespace polysweep {
 
-inline constexpr int kJournalSchemaVersion = 5;
+inline constexpr int kJournalSchemaVersion = 6;
 
 enum class SweepState { kRunning, kFinished, kInterrupted };
 const char* SweepStateName(SweepState state);
@@ -124,6 +124,15 @@ struct JournalCurves {
   std::map<uint64_t, std::vector<JournalEvaluationPoint>> evaluations;
 };
 
+// A trial's best checkpoint scored on the test split when the sweep ended:
+// the scorer's one-line summary and its whole report (JSON).
+struct JournalTestScore {
+  uint64_t trial = 0;
+  std::string summary;
+  std::string report;
+  double at = 0;
+};
+
 class Journal {
  public:
   ~Journal();
@@ -171,6 +180,10 @@ class Journal {
   // In the order they were made.
   StatusOr<std::vector<JournalDecision>> Decisions() const;
   StatusOr<std::vector<JournalEvaluation>> Objectives() const;
+  // The test split's score of a trial's best checkpoint (replacing an earlier one).
+  Status RecordTestScore(uint64_t trial, const std::string& summary, const std::string& report);
+  // Every trial's test score, by trial id (none in a journal older than version 6).
+  StatusOr<std::vector<JournalTestScore>> TestScores() const;
 
   // Group commit: the writes between BeginBatch and CommitBatch become one
   // transaction (one commit for many facts); a fact written outside a batch

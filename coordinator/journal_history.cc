@@ -7,6 +7,7 @@
 
 #include "coordinator/journal.h"
 #include "coordinator/journal_sql.h"
+#include "common/files.h"
 
 namespace polysweep {
 
@@ -208,6 +209,23 @@ StatusOr<JournalCurves> Journal::Curves(size_t max_points) const {
                                  [&](const Stmt& q) { evaluations.push_back(EvaluationAt(q, 0)); }));
   }
   return c;
+}
+
+}  // namespace polysweep
+
+namespace polysweep {
+
+Status Journal::RecordTestScore(uint64_t trial, const std::string& summary, const std::string& report) {
+  Stmt ins(db_, "INSERT OR REPLACE INTO test_scores(trial_id, summary, report, at) VALUES(?, ?, ?, ?)");
+  return ins.Bind(1, static_cast<int64_t>(trial)).Bind(2, summary).Bind(3, report).Bind(4, WallSeconds()).Run();
+}
+
+StatusOr<std::vector<JournalTestScore>> Journal::TestScores() const {
+  std::vector<JournalTestScore> out;
+  if (version_ < 6) return out;
+  Stmt q(db_, "SELECT trial_id, summary, report, at FROM test_scores ORDER BY trial_id");
+  while (q.Next()) out.push_back(JournalTestScore{static_cast<uint64_t>(q.Int(0)), q.Text(1), q.Text(2), q.Real(3)});
+  return out;
 }
 
 }  // namespace polysweep

@@ -96,8 +96,9 @@ TEST(Tasks, NamedEntitySweepScoresSpansAndTagsTextWithOffsets) {
       << "/test.conll], vocab_size: 500, tag_scheme: iob2}\n"
       << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 48, task: token_classification}\n"
       << "trial: {ranks: 2}\n"
-      << "search: {space: {lr: {type: choice, values: [3.0e-3]}, batch_size: {type: choice, values: [16]}}}\n"
-      << "budget: {max_trials: 1, max_steps: 60, eval_every: 10, log_every: 10}\n";
+      << "search: {algorithm: grid, space: {lr: {type: choice, values: [3.0e-3, 3.0e-5]}, "
+      << "batch_size: {type: choice, values: [16]}}}\n"
+      << "budget: {max_trials: 2, max_steps: 60, eval_every: 10, log_every: 10, test_top_k: 2}\n";
   auto r = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(dir + "/ner.yaml"));
   ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.err.find("entity f1"), std::string::npos) << r.err;
@@ -108,8 +109,14 @@ TEST(Tasks, NamedEntitySweepScoresSpansAndTagsTextWithOffsets) {
   EXPECT_LT(first, 0.9);
   EXPECT_GE(last, 0.95);
   EXPECT_EQ(j.Scalar("SELECT COUNT(DISTINCT lang) FROM language_scores WHERE trial_id=1 AND f1 > 0.9"), "3");
-  // The test split, per entity type.
-  EXPECT_NE(r.out.find("scored the test split"), std::string::npos) << r.out;
+  // The test split, per entity type, for the best two trials (budget.test_top_k), journaled.
+  EXPECT_NE(r.out.find("test:    scored the test split"), std::string::npos) << r.out;  // the best, trial 1
+  EXPECT_NE(r.out.find("test:    trial 2: scored the test split"), std::string::npos) << r.out;
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM test_scores"), "2");
+  EXPECT_NE(j.Scalar("SELECT report FROM test_scores WHERE trial_id=2").find("\"micro\""), std::string::npos);
+  EXPECT_TRUE(std::filesystem::exists(run + "/models/trial-2/test-report.json"));
+  auto top = RunCommand(std::string(POLYSWEEP_BIN) + " best -k 2 --dir " + Quote(run));
+  EXPECT_NE(top.out.find("  trial 2: scored the test split"), std::string::npos) << top.out;
   const auto report = nlohmann::json::parse(testing_util::ReadText(run + "/model/test-report.json"));
   EXPECT_GE(report["micro"]["f1"].get<double>(), 0.95) << report.dump();
   EXPECT_TRUE(report["entities"].contains("PER") && report["entities"].contains("LOC")) << report.dump();

@@ -100,10 +100,29 @@ TEST_F(JournalTest, CreateMakesWalJournalWithSchemaVersion) {
   }
   Db db(path_);
   EXPECT_EQ(db.One("PRAGMA journal_mode"), "wal");
-  EXPECT_EQ(db.One("PRAGMA user_version"), "5");
-  EXPECT_EQ(kJournalSchemaVersion, 5);
+  EXPECT_EQ(db.One("PRAGMA user_version"), "6");
+  EXPECT_EQ(kJournalSchemaVersion, 6);
   EXPECT_EQ(db.One("SELECT name, config, metric, maximize, max_trials, state, finished_at FROM sweeps"),
             "unit-sweep|name: unit-sweep\n|valid_loss|0|3|running|NULL");
+}
+
+// budget.test_top_k: a trial's test-split score, journaled once per trial
+// (a second scoring replaces the first), read back by trial.
+TEST_F(JournalTest, TestScoresAreJournaledPerTrial) {
+  auto j = Create();
+  ASSERT_NE(j, nullptr);
+  ASSERT_TRUE(j->AddTrial(1, {{"lr", ParamValue::Number(0.001)}}).ok());
+  ASSERT_TRUE(j->AddTrial(2, {{"lr", ParamValue::Number(0.01)}}).ok());
+  ASSERT_TRUE(j->RecordTestScore(2, "accuracy 0.5", "{}").ok());
+  ASSERT_TRUE(j->RecordTestScore(1, "accuracy 0.7", "{\"accuracy\": 0.7}").ok());
+  ASSERT_TRUE(j->RecordTestScore(2, "accuracy 0.6", "{\"accuracy\": 0.6}").ok());
+  auto scores = j->TestScores();
+  ASSERT_TRUE(scores.ok()) << scores.status().message();
+  ASSERT_EQ(scores->size(), 2u);
+  EXPECT_EQ((*scores)[0].trial, 1u);
+  EXPECT_EQ((*scores)[1].summary, "accuracy 0.6");
+  EXPECT_EQ((*scores)[1].report, "{\"accuracy\": 0.6}");
+  EXPECT_FALSE(j->RecordTestScore(9, "no such trial", "{}").ok());  // the trial must exist
 }
 
 TEST_F(JournalTest, CheckpointsRunOnTheirOwnThreadAndTheCloseLeavesNoWal) {
@@ -582,7 +601,7 @@ TEST_F(JournalTest, OpenUpgradesAVersion1Journal) {
             "ALTER TABLE trials DROP COLUMN process; DROP TABLE decisions; "
             "ALTER TABLE evaluations DROP COLUMN feasible; ALTER TABLE sweeps DROP COLUMN searcher_state; "
             "ALTER TABLE trials DROP COLUMN slurm_step; DROP INDEX progress_by_step; DROP INDEX evaluations_by_step; "
-            "ALTER TABLE progress DROP COLUMN resumed_from; PRAGMA user_version=1");
+            "ALTER TABLE progress DROP COLUMN resumed_from; DROP TABLE test_scores; PRAGMA user_version=1");
   }
   ASSERT_TRUE(Journal::OpenReadOnly(path_).ok());  // reading needs no upgrade
   {
@@ -600,7 +619,7 @@ TEST_F(JournalTest, OpenUpgradesAVersion1Journal) {
   ASSERT_TRUE(snap.ok()) << snap.status().message();
   EXPECT_EQ(snap->trials(0).slurm_step(), "41.2");
   Db db(path_);
-  EXPECT_EQ(db.One("PRAGMA user_version"), "5");
+  EXPECT_EQ(db.One("PRAGMA user_version"), "6");
 }
 
 TEST_F(JournalTest, ReadOnlySnapshotOfAVersion3JournalHasNoSlurmSteps) {
