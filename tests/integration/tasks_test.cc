@@ -201,56 +201,58 @@ TEST(Tasks, RegressionSweepLearnsARatingAndPredictsNumbers) {
   std::filesystem::remove_all(dir);
 }
 
-// configs/pos.yaml as shipped, with a budget of one short trial, on the
-// sentences scripts/make-pos-data extracts from python3-pattern.
+// A shipped config (configs/NAME.yaml) as it is but for one short trial,
+// on data its extraction script (scripts/SCRIPT) writes from python3-pattern
+// into DIR/data: the sweep's stdout and stderr, and its test report.
+struct ShortRun {
+  testing_util::CommandResult result;
+  nlohmann::json report;
+};
+ShortRun RunShippedConfig(const std::string& dir, const std::string& name, const std::string& script, int per_language,
+                          int steps, const std::string& ext, int vocab = 0) {
+  auto made = RunCommand(std::string(POLYSWEEP_SOURCE_DIR) + "/scripts/" + script + " --out " + Quote(dir + "/data") +
+                         " --max-per-language " + std::to_string(per_language));
+  EXPECT_EQ(made.exit_code, 0) << made.err;
+  YAML::Node config = YAML::LoadFile(std::string(POLYSWEEP_SOURCE_DIR) + "/configs/" + name + ".yaml");
+  config["output_dir"] = dir + "/run";
+  for (const char* split : {"train", "valid", "test"}) config["data"][split][0] = dir + "/data/" + split + ext;
+  if (vocab > 0) config["data"]["vocab_size"] = vocab;
+  config["budget"]["max_trials"] = 1;
+  config["budget"]["max_steps"] = steps;
+  config["budget"]["eval_every"] = steps / 2;
+  std::ofstream(dir + "/" + name + ".yaml") << YAML::Dump(config);
+  ShortRun out;
+  out.result = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(dir + "/" + name + ".yaml"));
+  const std::string report = testing_util::ReadText(dir + "/run/model/test-report.json");
+  out.report = nlohmann::json::parse(report.empty() ? "{}" : report);
+  return out;
+}
+
+// configs/pos.yaml on the sentences scripts/make-pos-data extracts.
 TEST(Tasks, PartOfSpeechConfigTagsSixLanguages) {
   const std::string dir = testing_util::FreshDir("pos");
-  auto made = RunCommand(std::string(POLYSWEEP_SOURCE_DIR) + "/scripts/make-pos-data --out " + Quote(dir + "/pos") +
-                         " --max-per-language 300");
-  ASSERT_EQ(made.exit_code, 0) << made.err;
-  YAML::Node config = YAML::LoadFile(std::string(POLYSWEEP_SOURCE_DIR) + "/configs/pos.yaml");
-  config["output_dir"] = dir + "/run";
-  for (const char* split : {"train", "valid", "test"}) config["data"][split][0] = dir + "/pos/" + split + ".conll";
-  config["budget"]["max_trials"] = 1;
-  config["budget"]["max_steps"] = 40;
-  config["budget"]["eval_every"] = 20;
-  std::ofstream(dir + "/pos.yaml") << YAML::Dump(config);
-  auto r = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(dir + "/pos.yaml"));
-  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  EXPECT_NE(r.err.find("word accuracy"), std::string::npos) << r.err;
+  const ShortRun run = RunShippedConfig(dir, "pos", "make-pos-data", 300, 40, ".conll");
+  ASSERT_EQ(run.result.exit_code, 0) << run.result.out << run.result.err;
+  EXPECT_NE(run.result.err.find("word accuracy"), std::string::npos) << run.result.err;
   JournalReader j(dir + "/run/journal.db");
   EXPECT_EQ(j.Scalar("SELECT COUNT(DISTINCT lang) FROM language_scores WHERE trial_id=1 AND accuracy > 0"), "6");
   const double first = std::stod(j.Scalar("SELECT accuracy FROM evaluations WHERE trial_id=1 ORDER BY step LIMIT 1"));
   const double last = std::stod(j.Scalar("SELECT accuracy FROM evaluations WHERE trial_id=1 ORDER BY step DESC LIMIT 1"));
   EXPECT_GT(last, first);
   EXPECT_GT(last, 0.3);
-  const auto report = nlohmann::json::parse(testing_util::ReadText(dir + "/run/model/test-report.json"));
-  EXPECT_TRUE(report["labels"].contains("NN")) << report.dump().substr(0, 400);  // a per-tag report
-  EXPECT_GT(report["accuracy"].get<double>(), 0.2);
+  EXPECT_TRUE(run.report["labels"].contains("NN")) << run.report.dump().substr(0, 400);  // a per-tag report
+  EXPECT_GT(run.report["accuracy"].get<double>(), 0.2);
   std::filesystem::remove_all(dir);
 }
 
-// configs/reviews.yaml as shipped, with a budget of one short trial, on the
-// reviews scripts/make-reviews-data extracts from python3-pattern.
+// configs/reviews.yaml on the reviews scripts/make-reviews-data extracts.
 TEST(Tasks, ReviewsConfigClassifiesFourLanguages) {
   const std::string dir = testing_util::FreshDir("reviews");
-  auto made = RunCommand(std::string(POLYSWEEP_SOURCE_DIR) + "/scripts/make-reviews-data --out " +
-                         Quote(dir + "/reviews") + " --max-per-language 200");
-  ASSERT_EQ(made.exit_code, 0) << made.err;
-  YAML::Node config = YAML::LoadFile(std::string(POLYSWEEP_SOURCE_DIR) + "/configs/reviews.yaml");
-  config["output_dir"] = dir + "/run";
-  for (const char* split : {"train", "valid", "test"}) config["data"][split][0] = dir + "/reviews/" + split + ".jsonl";
-  config["data"]["vocab_size"] = 1000;
-  config["budget"]["max_trials"] = 1;
-  config["budget"]["max_steps"] = 20;
-  config["budget"]["eval_every"] = 10;
-  std::ofstream(dir + "/reviews.yaml") << YAML::Dump(config);
-  auto r = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(dir + "/reviews.yaml"));
-  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  const ShortRun run = RunShippedConfig(dir, "reviews", "make-reviews-data", 200, 20, ".jsonl", 1000);
+  ASSERT_EQ(run.result.exit_code, 0) << run.result.out << run.result.err;
   JournalReader j(dir + "/run/journal.db");
   EXPECT_EQ(j.Scalar("SELECT COUNT(DISTINCT lang) FROM language_scores WHERE trial_id=1"), "4");
-  const auto report = nlohmann::json::parse(testing_util::ReadText(dir + "/run/model/test-report.json"));
-  EXPECT_TRUE(report["labels"].contains("pos") && report["labels"].contains("neg")) << report.dump();
+  EXPECT_TRUE(run.report["labels"].contains("pos") && run.report["labels"].contains("neg")) << run.report.dump();
   std::filesystem::remove_all(dir);
 }
 
