@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "common/failure.h"
+#include "common/tasks.h"
 #include "common/wire.h"
 #include "coordinator/coordinator.h"
 #include "coordinator/zap.h"
@@ -182,10 +183,11 @@ Status Coordinator::OnEvaluation(const wire::Envelope& env, Trial& t, wire::Enve
                   "valid_loss %.4f",
                   static_cast<unsigned long long>(t.id), static_cast<long long>(e.step()), e.f1(), e.precision(),
                   e.recall(), e.accuracy(), e.loss());
-  } else if (config_.model.task != "sequence_classification") {  // scored per token; no F1
+  } else if (const TaskInfo& task = Task(ParseTaskKind(config_.model.task).value()); task.per_token) {
+    // Scored per token (checked by the config's parser); no F1.
     std::snprintf(buf, sizeof buf, "trial %llu eval at step %lld: %s accuracy %.4f valid_loss %.4f",
                   static_cast<unsigned long long>(t.id), static_cast<long long>(e.step()),
-                  config_.model.task == "masked_lm" ? "masked-token" : "word", e.accuracy(), e.loss());
+                  task.label == LabelKind::kMaskedTokens ? "masked-token" : "word", e.accuracy(), e.loss());
   } else {
     std::snprintf(buf, sizeof buf, "trial %llu eval at step %lld: accuracy %.4f macro_f1 %.4f valid_loss %.4f",
                   static_cast<unsigned long long>(t.id), static_cast<long long>(e.step()), e.accuracy(), e.macro_f1(),

@@ -9,9 +9,6 @@ namespace {
 
 constexpr size_t kEvalBatch = 128;
 
-// Counts one batch's scored targets: rows of a per-sequence head are the
-// batch's examples; those of a per-token head are flat positions (`index`)
-// in [batch * length]. Reads the outputs on the CPU.
 // A regression batch: each example's one output against its target.
 void CountValues(const Batch& b, const std::vector<int64_t>& examples, const torch::Tensor& outputs,
                  EvalCounts* counts) {
@@ -25,6 +22,9 @@ void CountValues(const Batch& b, const std::vector<int64_t>& examples, const tor
   }
 }
 
+// Counts one batch's scored targets: rows of a per-sequence head are the
+// batch's examples; those of a per-token head are flat positions (`index`)
+// in [batch * length]. Reads the outputs on the CPU.
 void CountBatch(const Batch& b, const EncoderClassifierImpl::Scored& scored, EvalCounts* counts) {
   namespace F = torch::nn::functional;
   auto losses = F::cross_entropy(scored.logits, scored.targets, F::CrossEntropyFuncOptions().reduction(torch::kNone));
@@ -39,7 +39,8 @@ void CountBatch(const Batch& b, const EncoderClassifierImpl::Scored& scored, Eva
   auto index_a = index.accessor<int64_t, 1>();
   const int64_t length = per_token ? b.labels.size(1) : 1;
   // A per-token head's targets come row by row, each row's in order: one
-  // sentence's gold and predicted tags at a time.
+  // sentence's gold and predicted tags at a time, for counts that read them.
+  const bool sequences = per_token && counts->reads_sequences();
   std::vector<int> gold, predicted;
   int64_t sentence = -1;
   auto flush = [&] {
@@ -51,13 +52,13 @@ void CountBatch(const Batch& b, const EncoderClassifierImpl::Scored& scored, Eva
     const int64_t row = index_a[i] / length;
     counts->Add(b.langs[static_cast<size_t>(row)], static_cast<int>(target_a[i]), static_cast<int>(pred_a[i]),
                 loss_a[i]);
-    if (!per_token) continue;
+    if (!sequences) continue;
     if (row != sentence) flush();
     sentence = row;
     gold.push_back(static_cast<int>(target_a[i]));
     predicted.push_back(static_cast<int>(pred_a[i]));
   }
-  if (per_token) flush();
+  if (sequences) flush();
 }
 
 }  // namespace

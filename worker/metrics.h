@@ -61,6 +61,8 @@ class EvalCounts {
   // A sentence's tags, gold and predicted, word by word (per-token tasks
   // whose counts keep spans; others ignore it).
   virtual void AddSequence(int lang, const std::vector<int>& gold, const std::vector<int>& predicted) {}
+  // Whether AddSequence counts anything (else the evaluator skips building sentences).
+  virtual bool reads_sequences() const { return false; }
   // Regression: example `example`'s target and prediction (others ignore it).
   virtual void AddValue(int64_t example, int lang, double gold, double predicted) {}
   // Flat view for an all-reduce (summed over ranks).
@@ -114,6 +116,7 @@ class TagCounts : public EvalCounts {
   TagCounts(int num_langs, SpanTags tags);
   void Add(int lang, int target, int predicted, double loss) override;
   void AddSequence(int lang, const std::vector<int>& gold, const std::vector<int>& predicted) override;
+  bool reads_sequences() const override { return !tags_.types.empty(); }
   // Flat view (TokenCounts' layout, then per language and type: found,
   // gold, correct) for an all-reduce.
   std::vector<float>& raw() override { return raw_; }

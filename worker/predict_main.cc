@@ -40,9 +40,9 @@ namespace {
 // accuracy lines on stderr, or the per-class report (--report).
 class Scorer {
  public:
-  Scorer(const ModelPackage& package, std::string label_field, std::string lang_field)
-      : package_(package), label_field_(std::move(label_field)), lang_field_(std::move(lang_field)),
-        total_(package.labels.size()) {}
+  Scorer(const ModelPackage& package, bool regression, std::string label_field, std::string lang_field)
+      : package_(package), regression_(regression), label_field_(std::move(label_field)),
+        lang_field_(std::move(lang_field)), total_(package.labels.size()) {}
 
   void Add(const nlohmann::json& row, const Prediction& p) {
     if (regression()) return AddValue(row, p);
@@ -73,7 +73,7 @@ class Scorer {
     const bool has_lang = row.contains(lang_field_) && row[lang_field_].is_string();
     values_.Add(has_lang ? row[lang_field_].get<std::string>() : "?", *gold, p.value);
   }
-  bool regression() const { return package_.task == "regression"; }
+  bool regression() const { return regression_; }
 
   // The accuracy over the labelled lines, overall and per language, on stderr.
   void PrintAccuracy() const {
@@ -123,6 +123,7 @@ class Scorer {
   }
 
   const ModelPackage& package_;
+  bool regression_;
   std::string label_field_, lang_field_;
   Confusion total_;
   std::map<std::string, Confusion> by_lang_;
@@ -132,8 +133,9 @@ class Scorer {
 
 // The prediction written into its row: the label and its probability, and
 // on request every label's probability and the token ids.
-void Annotate(nlohmann::json& row, const Prediction& p, const ModelPackage& package, bool all_probs, bool with_ids) {
-  if (package.task == "regression") {
+void Annotate(nlohmann::json& row, const Prediction& p, const Predictor& predictor, bool all_probs, bool with_ids) {
+  const ModelPackage& package = predictor.package();
+  if (predictor.regresses()) {
     row["predicted"] = p.value;
     if (with_ids) row["ids"] = p.ids;
     return;
@@ -290,7 +292,7 @@ int main(int argc, char** argv) {
   const ModelPackage& package = (*predictor)->package();
   std::string pair_field = package.text_pair_field.empty() ? "" : o.pair_field.empty() ? package.text_pair_field : o.pair_field;
   const auto t0 = std::chrono::steady_clock::now();
-  Scorer scorer(package, o.label_field, o.lang_field);
+  Scorer scorer(package, (*predictor)->regresses(), o.label_field, o.lang_field);
   int64_t classified = 0;
   std::vector<nlohmann::json> rows;
   std::vector<std::string> texts, pairs;
@@ -300,7 +302,7 @@ int main(int argc, char** argv) {
     for (size_t i = 0; i < rows.size(); ++i) {
       scorer.Add(rows[i], (*predictions)[i]);
       if (o.report) continue;
-      Annotate(rows[i], (*predictions)[i], package, o.all_probs, o.with_ids);
+      Annotate(rows[i], (*predictions)[i], **predictor, o.all_probs, o.with_ids);
       std::cout << rows[i].dump() << "\n";
     }
     classified += static_cast<int64_t>(rows.size());

@@ -46,11 +46,13 @@ SplitScores TagScores(const Predictor& predictor, const TagTally& overall, const
   auto report = [&](const TagTally& t) {
     const std::vector<std::string>& labels = predictor.package().labels;
     if (predictor.span_tags().types.empty()) return MakeClassReport(labels, t.tags);
-    int64_t right = 0, words = 0;
-    for (size_t g = 0; g < labels.size(); ++g) {
-      for (size_t p = 0; p < labels.size(); ++p) (g == p ? right : words) += t.tags.counts()[g][p];
+    int64_t right = 0, words = 0;  // the words' tags: right on the diagonal
+    const auto& c = t.tags.counts();
+    for (size_t g = 0; g < c.size(); ++g) {
+      for (size_t p = 0; p < c.size(); ++p) words += c[g][p];
+      right += c[g][g];
     }
-    return MakeSpanReport(predictor.span_tags().types, t.spans, right, words + right);
+    return MakeSpanReport(predictor.span_tags().types, t.spans, right, words);
   };
   SplitScores scores;
   scores.overall = report(overall);
@@ -90,10 +92,11 @@ SplitScores EvaluateValues(Predictor& predictor, const ShardSet& set, const Mani
   RegressionTally tally;
   ForEachBatch(predictor, set, batch, Targets::kReal, [&](const Batch& b) {
     const torch::Tensor predicted = predictor.Values(b.ids, b.pad, b.types);
+    const auto gold_a = b.labels.accessor<float, 1>();
+    const auto pred_a = predicted.accessor<float, 1>();
     for (size_t r = 0; r < b.langs.size(); ++r) {
       const auto i = static_cast<int64_t>(r);
-      tally.Add(manifest.languages[static_cast<size_t>(b.langs[r])], b.labels[i].item<float>(),
-                predicted[i].item<float>());
+      tally.Add(manifest.languages[static_cast<size_t>(b.langs[r])], gold_a[i], pred_a[i]);
     }
   });
   SplitScores scores;
