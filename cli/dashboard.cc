@@ -104,6 +104,7 @@ StatusOr<std::string> DashboardData(const std::string& dir, const SweepStatusFn&
     j["test"] = {{"trial", test->trial}, {"accuracy", test->accuracy}, {"macro_f1", test->macro_f1},
                  {"examples", test->examples}};
     if (test->entity_f1) j["test"]["entity_f1"] = *test->entity_f1;
+    if (test->micro_f1) j["test"]["micro_f1"] = *test->micro_f1;
   }
   return j.dump();
 }

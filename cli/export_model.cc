@@ -71,9 +71,15 @@ std::optional<TestScore> LoadTestScore(const std::string& run_dir) {
   const nlohmann::json j = nlohmann::json::parse(*report, nullptr, false);
   if (!j.is_object() || !j.contains("accuracy") || !j.contains("macro") || !j.contains("support")) return std::nullopt;
   try {
-    TestScore score{package->trial, j.at("accuracy").get<double>(), j.at("macro").at("f1").get<double>(),
-                    std::nullopt, j.at("support").get<int64_t>(), dir + "/test-report.json"};
-    if (j.contains("micro")) score.entity_f1 = j.at("micro").at("f1").get<double>();
+    TestScore score;
+    score.trial = package->trial;
+    score.accuracy = j.at("accuracy").get<double>();
+    score.macro_f1 = j.at("macro").at("f1").get<double>();
+    score.examples = j.at("support").get<int64_t>();
+    score.report = dir + "/test-report.json";
+    if (j.contains("micro")) {
+      (j.contains("entities") ? score.entity_f1 : score.micro_f1) = j.at("micro").at("f1").get<double>();
+    }
     return score;
   } catch (const std::exception&) {
     return std::nullopt;
@@ -132,6 +138,7 @@ StatusOr<ExportedModel> ExportModel(const SweepConfig& config, const Manifest& d
   p.languages = data.languages;
   p.text_pair_field = config.data.text_pair_field;
   p.tag_scheme = data.tag_scheme;
+  p.threshold = training.threshold;
   p.tokenizer_hash = data.tokenizer_hash;
   p.tokenizer_ids = data.token_ids;
   p.tokenizer_file = data.tokenizer_file;

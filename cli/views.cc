@@ -170,6 +170,9 @@ std::string RenderBest(const wire::StatusReply& s, const std::string& checkpoint
   if (token_level) {
     out << "  token accuracy " << Fixed(best->accuracy(), 4) << "   valid_loss " << Fixed(best->valid_loss(), 4)
         << "\n";
+  } else if (s.metric() == "micro_f1") {  // multi-label: accuracy is exact match
+    out << "  exact match " << Fixed(best->accuracy(), 4) << "   macro_f1 " << Fixed(best->macro_f1(), 4)
+        << "   valid_loss " << Fixed(best->valid_loss(), 4) << "\n";
   } else {
     out << "  accuracy " << Fixed(best->accuracy(), 4) << "   macro_f1 " << Fixed(best->macro_f1(), 4)
         << "   valid_loss " << Fixed(best->valid_loss(), 4) << "\n";
@@ -180,15 +183,22 @@ std::string RenderBest(const wire::StatusReply& s, const std::string& checkpoint
     out << "  test split       entity f1 " << Fixed(*test->entity_f1, 4) << "   word accuracy "
         << Fixed(test->accuracy, 4) << "   (" << test->examples << " held-out words; per type: " << test->report
         << ")\n";
+  } else if (test && test->trial == best->id() && test->micro_f1) {
+    out << "  test split       micro f1 " << Fixed(*test->micro_f1, 4) << "   macro_f1 " << Fixed(test->macro_f1, 4)
+        << "   exact match " << Fixed(test->accuracy, 4) << "   (" << test->examples
+        << " held-out examples; per label: " << test->report << ")\n";
   } else if (test && test->trial == best->id()) {
     out << "  test split       accuracy " << Fixed(test->accuracy, 4) << "   macro_f1 " << Fixed(test->macro_f1, 4)
         << "   (" << test->examples << " held-out examples; per class: " << test->report << ")\n";
   }
   out << "\n";
   // Entity tags: each language's F1 is its spans', its count its words.
+  // Multi-label: each language's F1 is its decisions' (micro), its accuracy exact match.
   const bool spans = s.metric() == "f1" || s.metric() == "precision" || s.metric() == "recall";
+  const bool sets = s.metric() == "micro_f1";
   TextTable table(token_level ? std::vector<std::string>{"LANG", "ACCURACY", "TOKENS"}
                   : spans     ? std::vector<std::string>{"LANG", "ENTITY-F1", "WORD-ACCURACY", "WORDS"}
+                  : sets      ? std::vector<std::string>{"LANG", "MICRO-F1", "EXACT-MATCH", "EXAMPLES"}
                               : std::vector<std::string>{"LANG", "MACRO-F1", "ACCURACY", "EXAMPLES"});
   std::vector<wire::LanguageScore> langs(best->languages().begin(), best->languages().end());
   std::sort(langs.begin(), langs.end(), [&](const auto& a, const auto& b) {

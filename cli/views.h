@@ -29,6 +29,7 @@ struct TestScore {
   uint64_t trial = 0;  // the trial the model is
   double accuracy = 0, macro_f1 = 0;
   std::optional<double> entity_f1;  // token classification with entity tags: the spans' (micro) F1
+  std::optional<double> micro_f1;   // multi-label: the F1 of every (text, label) decision; accuracy is exact match
   int64_t examples = 0;
   std::string report;  // the report's path
 };

@@ -34,7 +34,7 @@ nlohmann::json ReportJson(const ClassReport& r) {
                       {"macro", ScoresJson(r.macro)},
                       {"weighted", ScoresJson(r.weighted)},
                       {"support", r.total},
-                      {r.micro ? "entities" : "labels", labels}};
+                      {r.kind == ReportKind::kEntities ? "entities" : "labels", labels}};
   if (r.micro) j["micro"] = ScoresJson(*r.micro);
   return j;
 }
@@ -92,8 +92,11 @@ ClassReport MakeClassReport(const std::vector<std::string>& labels, const Confus
   return r;
 }
 
-ClassReport MakeSpanReport(const std::vector<std::string>& types, const SpanCounts& spans, int64_t words_right,
-                           int64_t words) {
+namespace {
+
+// Per label (or type) scores from found, gold and matched counts, their
+// averages, and the micro figure over all of them.
+ClassReport FromMatchCounts(const std::vector<std::string>& types, const SpanCounts& spans) {
   ClassReport r;
   r.labels = types;
   r.per_label.resize(types.size());
@@ -116,9 +119,39 @@ ClassReport MakeSpanReport(const std::vector<std::string>& types, const SpanCoun
   Average(averaged, gold, &r);
   const double p = Ratio(correct, found), rc = Ratio(correct, gold);
   r.micro = ClassScores{p, rc, F1(p, rc), gold, found};
+  return r;
+}
+
+}  // namespace
+
+ClassReport MakeSpanReport(const std::vector<std::string>& types, const SpanCounts& spans, int64_t words_right,
+                           int64_t words) {
+  ClassReport r = FromMatchCounts(types, spans);
+  r.kind = ReportKind::kEntities;
   r.accuracy = Ratio(words_right, words);
   r.total = words;
   return r;
+}
+
+ClassReport MakeMultiLabelReport(const std::vector<std::string>& labels, const SpanCounts& counts, int64_t exact,
+                                 int64_t examples) {
+  ClassReport r = FromMatchCounts(labels, counts);
+  r.kind = ReportKind::kLabelSets;
+  r.accuracy = Ratio(exact, examples);
+  r.total = examples;
+  return r;
+}
+
+void LabelSetTally::Add(const std::vector<bool>& gold, const std::vector<bool>& predicted) {
+  bool all_right = true;
+  for (size_t k = 0; k < gold.size() && k < counts.gold.size(); ++k) {
+    counts.gold[k] += gold[k];
+    counts.found[k] += predicted[k];
+    counts.correct[k] += gold[k] && predicted[k];
+    all_right = all_right && gold[k] == predicted[k];
+  }
+  exact += all_right;
+  ++examples;
 }
 
 std::string RenderClassReport(const ClassReport& r) {
@@ -130,7 +163,10 @@ std::string RenderClassReport(const ClassReport& r) {
   }
   out += "\n";
   if (r.micro) out += Row("micro avg", *r.micro, true);
-  out += Row(r.micro ? "word accuracy" : "accuracy", {0, 0, r.accuracy, r.total, r.total}, false);
+  const char* accuracy = r.kind == ReportKind::kEntities    ? "word accuracy"
+                         : r.kind == ReportKind::kLabelSets ? "exact match"
+                                                            : "accuracy";
+  out += Row(accuracy, {0, 0, r.accuracy, r.total, r.total}, false);
   out += Row("macro avg", r.macro, true);
   out += Row("weighted avg", r.weighted, true);
   return out;
@@ -139,13 +175,16 @@ std::string RenderClassReport(const ClassReport& r) {
 std::string RenderLanguageSummary(const std::map<std::string, ClassReport>& by_language) {
   char buf[160];
   // An entity report's languages: span F1 over all types (micro) where a
-  // classification report has the weighted F1; accuracy and support are the words'.
+  // classification report has the weighted F1; accuracy and support are the
+  // words'. A multi-label report's: micro-F1 too, and exact match for accuracy.
   const bool spans = !by_language.empty() && by_language.begin()->second.micro.has_value();
-  std::snprintf(buf, sizeof buf, "%-10s %9s %9s %12s %8s\n", "language", "accuracy", "macro-F1",
-                spans ? "micro-F1" : "weighted-F1", "support");
+  const bool sets = !by_language.empty() && by_language.begin()->second.kind == ReportKind::kLabelSets;
+  const int width = sets ? 11 : 9;
+  std::snprintf(buf, sizeof buf, "%-10s %*s %9s %12s %8s\n", "language", width, sets ? "exact-match" : "accuracy",
+                "macro-F1", spans ? "micro-F1" : "weighted-F1", "support");
   std::string out = buf;
   for (const auto& [lang, r] : by_language) {
-    std::snprintf(buf, sizeof buf, "%-10s %9.4f %9.4f %12.4f %8lld\n", lang.c_str(), r.accuracy, r.macro.f1,
+    std::snprintf(buf, sizeof buf, "%-10s %*.4f %9.4f %12.4f %8lld\n", lang.c_str(), width, r.accuracy, r.macro.f1,
                   r.micro ? r.micro->f1 : r.weighted.f1, static_cast<long long>(r.total));
     out += buf;
   }

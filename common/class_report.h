@@ -24,7 +24,15 @@ struct ClassScores {
   int64_t predicted = 0; // examples predicted as the class
 };
 
+// What a report's rows count.
+enum class ReportKind {
+  kClasses,    // one label per example (MakeClassReport)
+  kEntities,   // entity spans of tagged words (MakeSpanReport)
+  kLabelSets,  // each example's set of labels (MakeMultiLabelReport)
+};
+
 struct ClassReport {
+  ReportKind kind = ReportKind::kClasses;
   std::vector<std::string> labels;
   std::vector<ClassScores> per_label;  // by label index
   double accuracy = 0;
@@ -35,6 +43,9 @@ struct ClassReport {
   // scores count exact-match spans, `micro` is the overall figure over all
   // spans (conlleval's; seqeval's micro avg), and accuracy is the words'
   // (of `total` words; the types' support counts gold spans).
+  // A multi-label report (MakeMultiLabelReport): `micro` is over every
+  // (example, label) decision, and accuracy is the share of the `total`
+  // examples whose whole set of labels is right (exact match).
   std::optional<ClassScores> micro;
 };
 
@@ -55,6 +66,25 @@ ClassReport MakeClassReport(const std::vector<std::string>& labels, const Confus
 // words' tag accuracy (`words_right` of `words`) with it.
 ClassReport MakeSpanReport(const std::vector<std::string>& types, const SpanCounts& spans, int64_t words_right,
                            int64_t words);
+
+// The report of multi-label classification, as scikit-learn's
+// classification_report of multi-label targets: per label, the examples
+// predicted with it (`counts.found`), carrying it (`gold`) and both
+// (`correct`); `exact` of `examples` had their whole set right.
+ClassReport MakeMultiLabelReport(const std::vector<std::string>& labels, const SpanCounts& counts, int64_t exact,
+                                 int64_t examples);
+
+// Multi-label counts of a set of examples, for MakeMultiLabelReport.
+struct LabelSetTally {
+  SpanCounts counts;
+  int64_t exact = 0, examples = 0;
+  explicit LabelSetTally(size_t labels = 0) : counts(labels) {}
+  // One example's gold and predicted labels: an indicator per label.
+  void Add(const std::vector<bool>& gold, const std::vector<bool>& predicted);
+  ClassReport Report(const std::vector<std::string>& labels) const {
+    return MakeMultiLabelReport(labels, counts, exact, examples);
+  }
+};
 
 // The report as a text table:
 //   label           precision  recall  f1-score  support

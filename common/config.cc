@@ -60,6 +60,7 @@ const std::vector<Field<DataConfig>>& DataFields() {
                         {"iob2", TagScheme::kIob2}, {"bio", TagScheme::kIob2}, {"bioes", TagScheme::kBioes},
                         {"iobes", TagScheme::kBioes}}),
       config::Flag<D>("label_all_pieces", &D::label_all_pieces),
+      config::Text<D>("label_separator", &D::label_separator),
   };
   return fields;
 }
@@ -98,24 +99,10 @@ const std::vector<Field<ModelConfig>>& ModelFields() {
   return fields;
 }
 
-// What the data files (dataprep/line_reader.h, dataprep/conll.h) can give a
-// task: a class id or a number per text, a tag per word, or the text alone.
-bool DataFilesCarry(LabelKind label) { return label != LabelKind::kMultiHot; }
-
-// model.task: a task of the registry (common/tasks.h) whose labels the data
-// files carry.
+// model.task: a task of the registry (common/tasks.h).
 Status CheckTask(const Reader& r, const YAML::Node& n, const std::string& name) {
   auto task = ParseTaskKind(name);
   if (!task.ok()) return r.Error(n["task"], "model.task", task.status().message());
-  if (!DataFilesCarry(Task(*task).label)) {
-    std::string carried;
-    for (const TaskInfo& t : kTasks) {
-      if (DataFilesCarry(t.label)) carried += (carried.empty() ? "" : " or ") + std::string(t.name);
-    }
-    return r.Error(n["task"], "model.task",
-                   name + " needs " + LabelKindDescription(Task(*task).label) +
-                       ", which polysweep's data files do not carry yet (" + carried + ")");
-  }
   return Status::Ok();
 }
 
@@ -213,13 +200,13 @@ Field<MetricConfig> MetricName() {
   return {"name", [](const Reader& r, const YAML::Node& n, const std::string& p, MetricConfig* m) {
             static const std::set<std::string> kNames = {"accuracy", "macro_f1", "valid_loss", "language_f1",
                                                          "language_accuracy", "f1", "precision", "recall",
-                                                         "rmse", "mae", "pearson", "spearman"};
+                                                         "rmse", "mae", "pearson", "spearman", "micro_f1"};
             PS_RETURN_IF_ERROR(r.String(n, p, &m->name));
             if (!kNames.count(m->name)) {
               return r.Error(n, p, "unknown metric \"" + m->name +
                                        "\" (accuracy, macro_f1, valid_loss, language_f1, language_accuracy; "
                                        "f1, precision, recall of entity spans; rmse, mae, pearson, spearman of "
-                                       "regression)");
+                                       "regression; micro_f1 of multi-label)");
             }
             m->maximize = !LowerIsBetter(m->name);
             return Status::Ok();
@@ -329,6 +316,25 @@ Status ParseSecurity(const Reader& r, const YAML::Node& n, SecurityConfig* s) {
   return config::ReadSection(r, n, "security", fields, s);
 }
 
+// Multi-label classification reads a list of labels per text, from the
+// field "labels" unless data.label_field names another; a separator is
+// only for the tasks that read one.
+Status CheckMultiLabel(const Reader& r, const YAML::Node& root, const TaskInfo& task, DataConfig* data) {
+  data->multi_label = task.label == LabelKind::kMultiHot;
+  const YAML::Node d = root["data"];
+  if (data->multi_label && !(d && d["label_field"])) data->label_field = "labels";
+  if (d && d["label_separator"]) {
+    if (!data->multi_label) {
+      return r.Error(d["label_separator"], "data.label_separator",
+                     "only for model.task multi_label_classification (a TSV cell of labels)");
+    }
+    if (data->label_separator.empty() || data->label_separator.find_first_of("\t\n") != std::string::npos) {
+      return r.Error(d["label_separator"], "data.label_separator", "must be non-empty, without tabs or newlines");
+    }
+  }
+  return Status::Ok();
+}
+
 // A task that reads no labels (masked_lm) takes the data's text only (no
 // label field, no label set); a task's metric family (common/tasks.h) says
 // which objectives it defines, and its default metric serves when the
@@ -345,6 +351,7 @@ Status CheckTaskMetric(const Reader& r, const YAML::Node& root, SweepConfig* c) 
   }
   c->data.tagged = task.label == LabelKind::kTokenClassIds;
   c->data.real_labels = task.label == LabelKind::kRealValue;
+  PS_RETURN_IF_ERROR(CheckMultiLabel(r, root, task, &c->data));
   if (c->data.real_labels && !c->data.labels.empty()) {
     return r.Error(root["data"]["labels"], "data.labels", "model.task regression reads a number per text, not labels");
   }
@@ -381,8 +388,8 @@ Status CheckTaskMetric(const Reader& r, const YAML::Node& root, SweepConfig* c) 
                    name + " counts entity spans, which data.tag_scheme none has not (accuracy, valid_loss, "
                           "language_accuracy)");
   }
-  const bool has_f1 =
-      task.metrics == MetricFamily::kClassification || (task.metrics == MetricFamily::kTokenTags && !plain_tags);
+  const bool has_f1 = task.metrics == MetricFamily::kClassification || task.metrics == MetricFamily::kMultiLabel ||
+                      (task.metrics == MetricFamily::kTokenTags && !plain_tags);
   if (c->metric.min_language_f1 > 0 && !has_f1) {
     return r.Error(root["metric"]["min_language_f1"], "metric.min_language_f1",
                    "not defined" + in_task + (plain_tags ? " with data.tag_scheme none" : "") + " (no F1 is computed)");

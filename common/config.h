@@ -54,6 +54,11 @@ struct DataConfig {
   bool tagged = false;  // set from model.task, not the YAML: examples are tagged words
   bool needs_spans = false;  // set from metric, not the YAML: the tags must be entity tags
   bool real_labels = false;  // set from model.task, not the YAML: each label is a number (regression)
+  // Multi-label classification (set from model.task): each label field is a
+  // list of labels (JSON), or in TSV a cell of labels split at
+  // label_separator; the field defaults to "labels".
+  bool multi_label = false;
+  std::string label_separator = ",";
   std::vector<std::string> extra_languages;  // codes accepted beyond ISO 639-1
   int vocab_size = 8000;              // SentencePiece vocabulary
   std::string tokenizer;              // an existing SentencePiece model; empty = train one

@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cmath>
+#include <algorithm>
 #include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -112,6 +113,55 @@ Status ParseTagged(const nlohmann::json& obj, const ExampleFields& fields, Examp
   return Status::Ok();
 }
 
+// A multi-label example's labels: each one non-empty, repeats dropped, in
+// their first order.
+Status SetLabels(std::vector<std::string> labels, const std::string& name, Example* ex) {
+  for (size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i].find_first_not_of(" \t") == std::string::npos) {
+      return Status::Error("field \"" + name + "\" label " + std::to_string(i + 1) + " is empty");
+    }
+    if (std::find(ex->labels.begin(), ex->labels.end(), labels[i]) == ex->labels.end()) {
+      ex->labels.push_back(std::move(labels[i]));
+    }
+  }
+  return Status::Ok();
+}
+
+// A multi-label JSON field: a list of strings (or integers), empty included.
+Status ParseLabelList(const nlohmann::json& obj, const std::string& name, Example* ex) {
+  auto it = obj.find(name);
+  if (it == obj.end() || it->is_null()) return Status::Error("missing field \"" + name + "\"");
+  if (!it->is_array()) {
+    return Status::Error("field \"" + name +
+                         "\" must be a list of labels (model.task multi_label_classification), got " +
+                         std::string(it->type_name()));
+  }
+  std::vector<std::string> labels;
+  for (const auto& v : *it) {
+    if (v.is_string()) labels.push_back(v.get<std::string>());
+    else if (v.is_number_integer()) labels.push_back(v.dump());
+    else return Status::Error("field \"" + name + "\" label " + std::to_string(labels.size() + 1) + " is not a string");
+  }
+  return SetLabels(std::move(labels), name, ex);
+}
+
+// A TSV cell of labels split at `separator` (an empty cell: no labels).
+Status SplitLabelCell(std::string_view cell, const std::string& separator, Example* ex) {
+  std::vector<std::string> labels;
+  if (cell.find_first_not_of(" ") == std::string_view::npos) return Status::Ok();
+  size_t start = 0;
+  while (true) {
+    const size_t at = cell.find(separator, start);
+    std::string_view one = cell.substr(start, at == std::string_view::npos ? std::string_view::npos : at - start);
+    while (!one.empty() && one.front() == ' ') one.remove_prefix(1);
+    while (!one.empty() && one.back() == ' ') one.remove_suffix(1);
+    labels.emplace_back(one);
+    if (at == std::string_view::npos) break;
+    start = at + separator.size();
+  }
+  return SetLabels(std::move(labels), "label", ex);
+}
+
 }  // namespace
 
 StatusOr<float> ParseRealLabel(const std::string& label) {
@@ -146,6 +196,7 @@ StatusOr<TsvColumns> ParseTsvHeader(std::string_view header, const ExampleFields
   auto names = SplitTabs(header);
   TsvColumns c;
   c.count = names.size();
+  c.label_separator = fields.label_separator;
   for (size_t i = 0; i < names.size(); ++i) {
     if (names[i] == fields.text) c.text = static_cast<int>(i);
     if (!fields.label.empty() && names[i] == fields.label) c.label = static_cast<int>(i);
@@ -172,12 +223,17 @@ StatusOr<Example> ParseTsvLine(std::string_view line, const TsvColumns& columns)
   }
   Example ex;
   ex.text = std::string(cells[static_cast<size_t>(columns.text)]);
-  if (columns.label >= 0) ex.label = std::string(cells[static_cast<size_t>(columns.label)]);
+  if (columns.label >= 0 && !columns.label_separator.empty()) {
+    PS_RETURN_IF_ERROR(SplitLabelCell(cells[static_cast<size_t>(columns.label)], columns.label_separator, &ex));
+  } else if (columns.label >= 0) {
+    ex.label = std::string(cells[static_cast<size_t>(columns.label)]);
+  }
   ex.lang = std::string(cells[static_cast<size_t>(columns.lang)]);
   if (columns.group >= 0) ex.group = std::string(cells[static_cast<size_t>(columns.group)]);
   if (columns.text_pair >= 0) ex.text_pair = std::string(cells[static_cast<size_t>(columns.text_pair)]);
   if (columns.split >= 0) ex.split = std::string(cells[static_cast<size_t>(columns.split)]);
-  PS_RETURN_IF_ERROR(CheckExample(ex, "text", columns.label >= 0 ? "label" : "", "lang"));
+  PS_RETURN_IF_ERROR(
+      CheckExample(ex, "text", columns.label >= 0 && columns.label_separator.empty() ? "label" : "", "lang"));
   if (columns.text_pair >= 0) PS_RETURN_IF_ERROR(CheckPairText(ex, "the pair column"));
   return ex;
 }
@@ -198,7 +254,10 @@ StatusOr<Example> ParseExampleLine(std::string_view line, const ExampleFields& f
     if (!text.ok()) return text.status();
     ex.text = std::move(*text);
   }
-  if (!fields.label.empty() && fields.tokens.empty()) {
+  const bool one_label = fields.label_separator.empty();
+  if (!fields.label.empty() && !one_label) {
+    PS_RETURN_IF_ERROR(ParseLabelList(obj, fields.label, &ex));
+  } else if (!fields.label.empty() && fields.tokens.empty()) {
     auto label = StringField(obj, fields.label, true, fields.numeric_label);
     if (!label.ok()) return label.status();
     ex.label = std::move(*label);
@@ -206,7 +265,8 @@ StatusOr<Example> ParseExampleLine(std::string_view line, const ExampleFields& f
   auto lang = StringField(obj, fields.lang, false);
   if (!lang.ok()) return lang.status();
   ex.lang = std::move(*lang);
-  PS_RETURN_IF_ERROR(CheckExample(ex, fields.text, fields.tokens.empty() ? fields.label : "", fields.lang));
+  PS_RETURN_IF_ERROR(
+      CheckExample(ex, fields.text, fields.tokens.empty() && one_label ? fields.label : "", fields.lang));
   if (!fields.text_pair.empty()) {
     auto pair = StringField(obj, fields.text_pair, false);
     if (!pair.ok()) return pair.status();

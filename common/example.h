@@ -14,6 +14,9 @@ struct Example {
   std::string text;
   std::string text_pair;  // a text pair's second text; empty unless the dataset names a pair field
   std::string label;
+  // Multi-label classification: the text's labels (any number, none
+  // included; no repeats), read from the label field's list.
+  std::vector<std::string> labels;
   std::string lang;
   std::string group;  // empty unless the dataset names a group field
   std::string split;  // the row's published split; empty unless the dataset names a split field
@@ -35,6 +38,9 @@ struct ExampleFields {
   std::string tags;
   // Regression: the label may be any JSON number (kept as its text).
   bool numeric_label = false;
+  // Multi-label: the label field is a list of labels (JSON), or a TSV cell
+  // of labels split at this separator; empty: one label per text.
+  std::string label_separator;
 };
 
 // A regression label: a finite number written as JSON or TSV writes it.
@@ -63,6 +69,7 @@ struct TsvColumns {
   int text_pair = -1;
   int split = -1;
   size_t count = 0;
+  std::string label_separator;  // multi-label: the label cell's separator (empty: one label)
 };
 StatusOr<TsvColumns> ParseTsvHeader(std::string_view header, const ExampleFields& fields);
 StatusOr<Example> ParseTsvLine(std::string_view line, const TsvColumns& columns);

@@ -67,6 +67,7 @@ const std::vector<Rule>& Rules() {
       Word("lora_targets", {"attention", "qkv", "all"}, &TrainingParams::lora_targets),
       Int("seed", 0, 2147483647, &TrainingParams::seed),
       Real("mask_prob", 1e-6, 1, &TrainingParams::mask_prob, true),
+      Real("threshold", 1e-6, 1, &TrainingParams::threshold, true),
       Real("epochs", 0, 1e6, &TrainingParams::epochs),
   };
   return rules;

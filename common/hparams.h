@@ -36,6 +36,9 @@ struct TrainingParams {
   std::string lora_targets = "attention";  // attention (qkv, out) | qkv | all (and the feed-forward)
   int seed = 1;
   double mask_prob = 0.15;    // model.task masked_lm: the fraction of tokens masked
+  // model.task multi_label_classification: a label is predicted when its
+  // probability is at least this.
+  double threshold = 0.5;
   // > 0: the trial trains this many epochs (a fixed or searched
   // hyperparameter); 0: budget.epochs or budget.max_steps decides.
   double epochs = 0;

@@ -59,6 +59,7 @@ std::string ManifestToJson(const Manifest& m) {
   j["input_bytes"] = m.input_bytes;
   if (m.tag_scheme != TagScheme::kAuto) j["tag_scheme"] = TagSchemeName(m.tag_scheme);
   if (m.real_labels) j["real_labels"] = true;
+  if (m.multi_label) j["multi_label"] = true;
   j["shards"] = nlohmann::json::array();
   for (const auto& e : m.shards) {
     j["shards"].push_back({{"split", SplitName(e.split)}, {"language", e.language}, {"file", e.file},
@@ -93,6 +94,7 @@ StatusOr<Manifest> ParseManifest(const std::string& text, const std::string& whe
     m.bad_lines = JsonInt<int64_t>(j, "bad_lines");
     m.input_bytes = j.contains("input_bytes") ? JsonInt<int64_t>(j, "input_bytes") : 0;
     m.real_labels = j.value("real_labels", false);
+    m.multi_label = j.value("multi_label", false);
     if (j.contains("tag_scheme")) {
       auto scheme = ParseTagScheme(j.at("tag_scheme").get<std::string>());
       if (!scheme.ok()) return Status::DataError(where + ": tag_scheme: " + scheme.status().message());

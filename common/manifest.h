@@ -53,6 +53,9 @@ struct Manifest {
   // Regression: each example's label is a number (its float32's bits), and
   // `labels` is empty.
   bool real_labels = false;
+  // Multi-label: each example's label span is the ids of its labels (any
+  // number, sorted).
+  bool multi_label = false;
   std::vector<ShardEntry> shards;
 
   int64_t split_size(Split s) const;

@@ -23,6 +23,7 @@ std::string ModelPackageToJson(const ModelPackage& p) {
   j["languages"] = p.languages;
   if (!p.text_pair_field.empty()) j["text_pair_field"] = p.text_pair_field;
   if (p.tag_scheme != TagScheme::kAuto) j["tag_scheme"] = TagSchemeName(p.tag_scheme);
+  if (p.task == ModelPackage::kMultiLabel) j["threshold"] = p.threshold;
   j["weights"] = p.weights_file;
   j["tokenizer"] = p.tokenizer_file;
   j["tokenizer_hash"] = p.tokenizer_hash;
@@ -87,6 +88,9 @@ StatusOr<ModelPackage> ParseModelPackage(const std::string& json, const std::str
       if (!scheme.ok()) return Status::Error(where + ": tag_scheme: " + scheme.status().message());
       p.tag_scheme = *scheme;
     }
+    field = "threshold";
+    p.threshold = j.value("threshold", 0.5);
+    if (!(p.threshold > 0 && p.threshold < 1)) return Status::Error(where + ": threshold: must be in (0, 1)");
     field = "weights";
     p.weights_file = j.at("weights").get<std::string>();
     field = "tokenizer";

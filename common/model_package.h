@@ -28,6 +28,7 @@ struct ModelPackage {
   static constexpr const char* kSequenceClassification = TaskKindName(TaskKind::kSequenceClassification);
   static constexpr const char* kTokenClassification = TaskKindName(TaskKind::kTokenClassification);
   static constexpr const char* kMaskedLm = TaskKindName(TaskKind::kMaskedLm);
+  static constexpr const char* kMultiLabel = TaskKindName(TaskKind::kMultiLabel);
   std::string task = kSequenceClassification;  // a name ParseTaskKind takes (checked by the parser)
   // Architecture (worker/model.h ModelShape).
   int vocab = 0;
@@ -47,6 +48,9 @@ struct ModelPackage {
   // A token classifier's tag scheme (common/tagged.h): whether its tags
   // make entity spans (none: plain tags); kAuto for other tasks.
   TagScheme tag_scheme = TagScheme::kAuto;
+  // A multi-label classifier's decision threshold (its trial's
+  // hyperparameter): a label is predicted when its probability reaches it.
+  double threshold = 0.5;
   std::string weights_file = "model.pt";
   std::string tokenizer_file = "tokenizer.model";
   std::string tokenizer_hash;

@@ -15,7 +15,7 @@ ObjectiveValue ComputeObjective(const MetricConfig& m, const wire::Evaluation& e
   if (m.name == "accuracy") out.value = e.accuracy();
   else if (m.name == "valid_loss") out.value = e.loss();
   else if (m.name == "macro_f1") out.value = e.macro_f1();
-  else if (m.name == "f1") out.value = e.has_f1() ? e.f1() : NAN;
+  else if (m.name == "f1" || m.name == "micro_f1") out.value = e.has_f1() ? e.f1() : NAN;
   else if (m.name == "precision") out.value = e.has_precision() ? e.precision() : NAN;
   else if (m.name == "recall") out.value = e.has_recall() ? e.recall() : NAN;
   else if (m.name == "rmse") out.value = e.has_rmse() ? e.rmse() : NAN;

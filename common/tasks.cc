@@ -39,6 +39,9 @@ const char* LabelKindDescription(LabelKind kind) {
 std::vector<std::string> ObjectiveMetrics(MetricFamily family) {
   if (family == MetricFamily::kTokenAccuracy) return {"accuracy", "valid_loss", "language_accuracy"};
   if (family == MetricFamily::kRegression) return {"rmse", "mae", "pearson", "spearman", "valid_loss"};
+  if (family == MetricFamily::kMultiLabel) {
+    return {"micro_f1", "macro_f1", "precision", "recall", "accuracy", "valid_loss", "language_f1"};
+  }
   if (family == MetricFamily::kTokenTags) {
     return {"f1", "precision", "recall", "accuracy", "valid_loss", "language_f1", "language_accuracy"};
   }

@@ -13,7 +13,7 @@
 
 namespace polysweep {
 
-enum class TaskKind { kSequenceClassification, kTokenClassification, kMaskedLm, kRegression };
+enum class TaskKind { kSequenceClassification, kTokenClassification, kMaskedLm, kRegression, kMultiLabel };
 
 // What an example's label span (common/shard.h, version 2) holds.
 enum class LabelKind {
@@ -32,6 +32,8 @@ enum class MetricFamily {
   kTokenTags,       // tagged words per language: word accuracy, and entity spans'
                     // precision, recall and F1 when the tags are entity tags (common/tagged.h)
   kRegression,      // a real value per text: RMSE, MAE, Pearson and Spearman correlation, per language too
+  kMultiLabel,      // a set of labels per text: micro and macro F1, micro precision and recall, the
+                    // share of texts whose whole set is right (accuracy), per label and per language
 };
 
 struct TaskInfo {
@@ -53,6 +55,8 @@ inline constexpr TaskInfo kTasks[] = {
     {TaskKind::kMaskedLm, "masked_lm", LabelKind::kMaskedTokens, false, true, MetricFamily::kTokenAccuracy,
      "accuracy"},
     {TaskKind::kRegression, "regression", LabelKind::kRealValue, true, false, MetricFamily::kRegression, "rmse"},
+    {TaskKind::kMultiLabel, "multi_label_classification", LabelKind::kMultiHot, true, false,
+     MetricFamily::kMultiLabel, "micro_f1"},
 };
 
 constexpr const TaskInfo& Task(TaskKind kind) { return kTasks[static_cast<size_t>(kind)]; }

@@ -173,7 +173,14 @@ Status Coordinator::OnEvaluation(const wire::Envelope& env, Trial& t, wire::Enve
   t.last_eval = e;
   t.last_score = Score(objective);
   char buf[240];
-  if (e.has_rmse()) {  // regression: errors and correlations
+  const TaskInfo& task = Task(ParseTaskKind(config_.model.task).value());  // checked by the config's parser
+  if (task.metrics == MetricFamily::kMultiLabel) {
+    std::snprintf(buf, sizeof buf,
+                  "trial %llu eval at step %lld: micro_f1 %.4f macro_f1 %.4f precision %.4f recall %.4f exact match "
+                  "%.4f valid_loss %.4f",
+                  static_cast<unsigned long long>(t.id), static_cast<long long>(e.step()), e.f1(), e.macro_f1(),
+                  e.precision(), e.recall(), e.accuracy(), e.loss());
+  } else if (e.has_rmse()) {  // regression: errors and correlations
     std::snprintf(buf, sizeof buf, "trial %llu eval at step %lld: rmse %.4f mae %.4f pearson %.4f spearman %.4f",
                   static_cast<unsigned long long>(t.id), static_cast<long long>(e.step()), e.rmse(), e.mae(),
                   e.pearson(), e.spearman());
@@ -183,7 +190,7 @@ Status Coordinator::OnEvaluation(const wire::Envelope& env, Trial& t, wire::Enve
                   "valid_loss %.4f",
                   static_cast<unsigned long long>(t.id), static_cast<long long>(e.step()), e.f1(), e.precision(),
                   e.recall(), e.accuracy(), e.loss());
-  } else if (const TaskInfo& task = Task(ParseTaskKind(config_.model.task).value()); task.per_token) {
+  } else if (task.per_token) {
     // Scored per token (checked by the config's parser); no F1.
     std::snprintf(buf, sizeof buf, "trial %llu eval at step %lld: %s accuracy %.4f valid_loss %.4f",
                   static_cast<unsigned long long>(t.id), static_cast<long long>(e.step()),

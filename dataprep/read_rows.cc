@@ -79,6 +79,13 @@ void CheckRow(const DataConfig& config, const std::set<std::string>& label_set, 
       *ex = value.status();
       return;
     }
+  } else if (config.multi_label) {
+    for (const std::string& label : e.labels) {
+      if (!label_set.empty() && !label_set.count(label)) {
+        *ex = Status::Error("label \"" + label + "\" is not in data.labels");
+        return;
+      }
+    }
   } else if (!config.tagged && !label_set.empty() && !label_set.count(e.label)) {
     *ex = Status::Error("label \"" + e.label + "\" is not in data.labels");
     return;
@@ -162,6 +169,7 @@ Status ReadRows(const DataConfig& config, int threads, std::vector<Row>* rows, i
     fields.tags = config.tags_field;
   }
   fields.numeric_label = config.real_labels;
+  if (config.multi_label) fields.label_separator = config.label_separator;
   const auto files = DataFiles(config);
   const std::set<std::string> wanted(config.languages.begin(), config.languages.end());
   const std::set<std::string> label_set(config.labels.begin(), config.labels.end());

@@ -163,6 +163,7 @@ std::string DataFingerprint(const DataConfig& c) {
     if (split) add(std::string("split:") + SplitName(*split));
   }
   if (c.real_labels) add("real_labels");
+  if (c.multi_label) add("multi_label:" + c.label_separator);
   if (c.tagged) {
     add("tagged:" + c.tokens_field + ":" + c.tags_field + ":" + c.lang + ":" + TagSchemeName(c.tag_scheme) + ":" +
         std::to_string(c.token_column) + ":" + std::to_string(c.tag_column) + ":" + std::to_string(c.label_all_pieces));
@@ -221,6 +222,7 @@ StatusOr<std::vector<const Row*>> SelectRows(const DataConfig& config, const std
     if (config.max_per_language > 0 && per_lang[r->ex.lang] >= config.max_per_language) continue;
     ++per_lang[r->ex.lang];
     if (config.tagged) labels.insert(r->ex.tags.begin(), r->ex.tags.end());
+    else if (config.multi_label) labels.insert(r->ex.labels.begin(), r->ex.labels.end());
     else if (labelled && !config.real_labels) labels.insert(r->ex.label);
     langs.insert(r->ex.lang);
     kept.push_back(r);
@@ -228,6 +230,7 @@ StatusOr<std::vector<const Row*>> SelectRows(const DataConfig& config, const std
   }
   m->labels.assign(labels.begin(), labels.end());
   m->real_labels = config.real_labels;
+  m->multi_label = config.multi_label;
   m->languages.assign(langs.begin(), langs.end());
   if (labelled && !config.real_labels && m->labels.size() < 2) {
     return Status::DataError(std::string("data: needs at least 2 distinct ") + (config.tagged ? "tags" : "labels"));
@@ -291,8 +294,21 @@ int32_t RealLabelBits(const std::string& label) {
   return bits;
 }
 
-Status WriteShards(const std::vector<const Row*>& kept, const EncodedRows& encoded, bool real_labels,
-                   const std::string& tmp, Manifest* m) {
+// A row's label span: its tags' ids, its number's bits, its labels' ids
+// (multi-label: sorted), or its label's id.
+std::vector<int32_t> LabelSpan(const Row& r, const EncodedRows& encoded, size_t i, const Manifest& m,
+                               const std::map<std::string, int>& label_id) {
+  if (!encoded.tags.empty()) return encoded.tags[i];
+  if (m.real_labels) return {RealLabelBits(r.ex.label)};
+  if (!m.multi_label) return {label_id.count(r.ex.label) ? label_id.at(r.ex.label) : 0};
+  std::vector<int32_t> ids;
+  for (const std::string& label : r.ex.labels) ids.push_back(label_id.at(label));
+  std::sort(ids.begin(), ids.end());
+  return ids;
+}
+
+Status WriteShards(const std::vector<const Row*>& kept, const EncodedRows& encoded, const std::string& tmp,
+                   Manifest* m) {
   std::map<std::string, int> label_id, lang_id;
   for (size_t i = 0; i < m->labels.size(); ++i) label_id[m->labels[i]] = static_cast<int>(i);
   for (size_t i = 0; i < m->languages.size(); ++i) lang_id[m->languages[i]] = static_cast<int>(i);
@@ -301,9 +317,7 @@ Status WriteShards(const std::vector<const Row*>& kept, const EncodedRows& encod
   for (size_t i = 0; i < kept.size(); ++i) {
     const Row& r = *kept[i];
     const int lang = lang_id[r.ex.lang];
-    const std::vector<int32_t> label = !encoded.tags.empty() ? encoded.tags[i]
-                                       : real_labels        ? std::vector<int32_t>{RealLabelBits(r.ex.label)}
-                                                            : std::vector<int32_t>{label_id[r.ex.label]};
+    const std::vector<int32_t> label = LabelSpan(r, encoded, i, *m, label_id);
     const uint32_t pair_start = encoded.pair_starts.empty() ? 0 : encoded.pair_starts[i];
     groups[{r.split, lang}].AddPair(encoded.ids[i], label, static_cast<uint16_t>(lang), pair_start);
   }
@@ -336,7 +350,7 @@ Status BuildShards(const DataConfig& config, const std::vector<const Row*>& kept
              " words are past data.max_tokens (" + std::to_string(config.max_tokens) +
              " pieces): they are neither trained nor scored");
   }
-  return WriteShards(kept, encoded, config.real_labels, tmp, m);
+  return WriteShards(kept, encoded, tmp, m);
 }
 
 }  // namespace

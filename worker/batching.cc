@@ -13,12 +13,9 @@ int64_t SamplingPlan::epoch_size() const {
   return std::accumulate(language_sizes.begin(), language_sizes.end(), int64_t{0});
 }
 
-bool BatchReadsLabels(LabelKind kind) {
-  return kind != LabelKind::kMultiHot;
-}
-
 Targets TargetsFor(LabelKind kind, bool training) {
   if (kind == LabelKind::kRealValue) return Targets::kReal;
+  if (kind == LabelKind::kMultiHot) return Targets::kMultiHot;
   if (kind != LabelKind::kTokenClassIds) return Targets::kPerText;
   return training ? Targets::kPerTokenTraining : Targets::kPerTokenScoring;
 }
@@ -39,7 +36,7 @@ void TokenTargets(const ExampleView& v, int64_t len, bool training, torch::Tenso
 }  // namespace
 
 Batch MakeBatch(const ExampleSource& source, const std::vector<int64_t>& indices, int pad_id, int max_length,
-                Targets targets) {
+                Targets targets, int classes) {
   std::vector<ExampleView> views;
   int64_t longest = 1;
   for (int64_t i : indices) {
@@ -51,9 +48,10 @@ Batch MakeBatch(const ExampleSource& source, const std::vector<int64_t>& indices
   b.ids = torch::full({n, longest}, pad_id, torch::kLong);
   b.pad = torch::ones({n, longest}, torch::kBool);
   const bool per_token = targets == Targets::kPerTokenTraining || targets == Targets::kPerTokenScoring;
-  b.labels = per_token                    ? torch::full({n, longest}, kIgnoreTarget, torch::kLong)
-             : targets == Targets::kReal ? torch::empty({n}, torch::kFloat)
-                                         : torch::empty({n}, torch::kLong);
+  b.labels = per_token                        ? torch::full({n, longest}, kIgnoreTarget, torch::kLong)
+             : targets == Targets::kReal     ? torch::empty({n}, torch::kFloat)
+             : targets == Targets::kMultiHot ? torch::zeros({n, classes}, torch::kFloat)
+                                             : torch::empty({n}, torch::kLong);
   auto ids = b.ids.accessor<int64_t, 2>();
   auto pad = b.pad.accessor<bool, 2>();
   for (int64_t r = 0; r < n; ++r) {
@@ -65,6 +63,11 @@ Batch MakeBatch(const ExampleSource& source, const std::vector<int64_t>& indices
     }
     if (per_token) {
       TokenTargets(v, len, targets == Targets::kPerTokenTraining, b.labels.accessor<int64_t, 2>()[r]);
+    } else if (targets == Targets::kMultiHot) {
+      auto row = b.labels.accessor<float, 2>()[r];
+      for (uint64_t k = 0; k < v.labels.size; ++k) {
+        if (v.labels[k] >= 0 && v.labels[k] < classes) row[v.labels[k]] = 1.0f;
+      }
     } else if (targets == Targets::kReal) {
       float value = 0;
       if (v.labels.size > 0) std::memcpy(&value, v.labels.data, sizeof value);

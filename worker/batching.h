@@ -28,7 +28,7 @@ struct SamplingPlan {
 struct Batch {
   torch::Tensor ids;     // [batch, length] int64, padded to the longest example
   torch::Tensor pad;     // [batch, length] bool
-  torch::Tensor labels;  // the head's targets: [batch] int64, or [batch, length] for per-token tasks
+  torch::Tensor labels;  // the head's targets: [batch] int64, or [batch, length] for per-token tasks (Targets)
   // [batch, length] int64 token types (1 from a text pair's second text on,
   // as BERT's), or undefined when no example of the batch is a pair.
   torch::Tensor types;
@@ -40,18 +40,18 @@ struct Batch {
 // MaskTokens), or a tag per token (token classification; kUntaggedPiece is
 // kIgnoreTarget), where a word's later pieces (common/tagged.h's
 // kLaterPiece) are trained on but never scored.
-// A regression's target is a number per text (float).
-enum class Targets { kPerText, kPerTokenTraining, kPerTokenScoring, kReal };
+// A regression's target is a number per text (float); a multi-label
+// classifier's an indicator per class ([batch, classes] float, 1 where the
+// text has the label).
+enum class Targets { kPerText, kPerTokenTraining, kPerTokenScoring, kReal, kMultiHot };
 // The targets of a task whose label is `kind`, for training or scoring.
 Targets TargetsFor(LabelKind kind, bool training);
 
-// Whether MakeBatch builds the targets of a task whose label is `kind`.
-bool BatchReadsLabels(LabelKind kind);
-
 // Builds a batch of `indices` from `source`, keeping at most `max_length`
 // tokens of each and padding to the longest example of the batch only.
+// kMultiHot targets have `classes` columns.
 Batch MakeBatch(const ExampleSource& source, const std::vector<int64_t>& indices, int pad_id, int max_length,
-                Targets targets = Targets::kPerText);
+                Targets targets = Targets::kPerText, int classes = 0);
 
 // `batch` with its tensors on `device` (the same tensors when they are there).
 Batch OnDevice(const Batch& batch, const Device& device);

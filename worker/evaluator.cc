@@ -22,6 +22,29 @@ void CountValues(const Batch& b, const std::vector<int64_t>& examples, const tor
   }
 }
 
+// A multi-label batch: each text's labels above the threshold against its
+// own, and its binary cross-entropy summed over the labels.
+void CountLabelSets(const Batch& b, const torch::Tensor& logits, double threshold, EvalCounts* counts) {
+  namespace F = torch::nn::functional;
+  const torch::Tensor out = logits.to(torch::kCPU).to(torch::kFloat);
+  const torch::Tensor loss = F::binary_cross_entropy_with_logits(
+                                 out, b.labels, F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kNone))
+                                 .sum(1);
+  const torch::Tensor predicted = torch::sigmoid(out) >= threshold;
+  auto gold_a = b.labels.accessor<float, 2>();
+  auto pred_a = predicted.accessor<bool, 2>();
+  auto loss_a = loss.accessor<float, 1>();
+  const auto classes = static_cast<size_t>(b.labels.size(1));
+  std::vector<bool> gold(classes), guess(classes);
+  for (int64_t r = 0; r < b.labels.size(0); ++r) {
+    for (size_t k = 0; k < classes; ++k) {
+      gold[k] = gold_a[r][static_cast<int64_t>(k)] > 0.5f;
+      guess[k] = pred_a[r][static_cast<int64_t>(k)];
+    }
+    counts->AddLabelSet(b.langs[static_cast<size_t>(r)], gold, guess, loss_a[r]);
+  }
+}
+
 // Counts one batch's scored targets: rows of a per-sequence head are the
 // batch's examples; those of a per-token head are flat positions (`index`)
 // in [batch * length]. Reads the outputs on the CPU.
@@ -70,18 +93,22 @@ StatusOr<EvalMetrics> Evaluator::Evaluate(EncoderClassifier& model, int64_t step
   torch::NoGradGuard no_grad;
   model->eval();
   auto counts =
-      MakeEvalCounts(Task(spec_.task).metrics, spec_.num_labels, spec_.num_langs, spec_.span_labels, split_.size());
+      MakeEvalCounts(Task(spec_.task).metrics, spec_.num_labels, spec_.num_langs, spec_.named_labels, split_.size());
   const Targets targets = TargetsFor(Task(spec_.task).label, /*training=*/false);
   std::vector<int64_t> mine;
   for (int64_t i = comm_->rank(); i < split_.size(); i += comm_->size()) mine.push_back(i);
   for (size_t begin = 0; begin < mine.size(); begin += kEvalBatch) {
     std::vector<int64_t> idx(mine.begin() + begin, mine.begin() + std::min(mine.size(), begin + kEvalBatch));
-    Batch b = MakeBatch(split_, idx, spec_.pad_id, spec_.max_length, targets);
+    Batch b = MakeBatch(split_, idx, spec_.pad_id, spec_.max_length, targets, spec_.num_labels);
     if (spec_.masking.on()) MaskTokens(&b, spec_.masking, MaskSeed(spec_.masking.seed, -1, 0, static_cast<int>(idx[0])));
     if (liveness_) liveness_->Tick(step);
     const Batch on_device = OnDevice(b, spec_.device);
     if (targets == Targets::kReal) {
       CountValues(b, idx, model->forward(on_device.ids, on_device.pad, on_device.types), counts.get());
+      continue;
+    }
+    if (targets == Targets::kMultiHot) {
+      CountLabelSets(b, model->forward(on_device.ids, on_device.pad, on_device.types), spec_.threshold, counts.get());
       continue;
     }
     CountBatch(b, model->ForwardScored(on_device.ids, on_device.pad, on_device.labels, on_device.types),

@@ -30,9 +30,11 @@ struct EvalSpec {
   int max_length = 64;
   MaskingSpec masking;
   Device device;  // where the model is
-  // Token classification with entity tags: the label map, whose tags the
-  // spans are read from; empty otherwise.
-  std::vector<std::string> span_labels;
+  // The label map, for counts that read its names: token classification
+  // with entity tags (the spans' types come from the tags) and multi-label
+  // (scores per label); empty otherwise.
+  std::vector<std::string> named_labels;
+  double threshold = 0.5;  // multi-label: a label is predicted at this probability or above
 };
 
 class Evaluator {

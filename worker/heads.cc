@@ -89,6 +89,11 @@ class MaskedLmHead : public TaskHeadImpl {
 }  // namespace
 
 LossSum HeadLoss(const torch::Tensor& output, const torch::Tensor& targets) {
+  if (targets.is_floating_point() && targets.dim() == 2) {  // multi-label: each class's binary cross-entropy
+    return LossSum{F::binary_cross_entropy_with_logits(
+                       output, targets, F::BinaryCrossEntropyWithLogitsFuncOptions().reduction(torch::kSum)),
+                   targets.numel()};
+  }
   if (targets.is_floating_point()) {  // regression: squared error of the one output
     return LossSum{F::mse_loss(output.reshape({-1}), targets, F::MSELossFuncOptions().reduction(torch::kSum)),
                    targets.size(0)};
@@ -107,6 +112,7 @@ TaskHead MakeTaskHead(TaskKind kind, int hidden, int outputs, double dropout, Po
     case TaskKind::kTokenClassification: return std::make_shared<TokenClassificationHead>(hidden, outputs, dropout);
     case TaskKind::kMaskedLm: return std::make_shared<MaskedLmHead>(hidden, outputs);
     case TaskKind::kSequenceClassification:
+    case TaskKind::kMultiLabel:  // a logit per class
     case TaskKind::kRegression: break;  // one output: the value
   }
   if (pooling != Pooling::kMean) return std::make_shared<FirstTokenHead>(hidden, outputs, dropout, pooling);

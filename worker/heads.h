@@ -14,7 +14,11 @@
 //     length], the original id at masked positions and kIgnoreTarget elsewhere.
 //
 // Regression's head is the sequence head with one output, its targets
-// [batch] float and its loss the summed squared error.
+// [batch] float and its loss the summed squared error. Multi-label's is the
+// sequence head, its targets [batch, classes] float indicators and its loss
+// the summed binary cross-entropy of every (text, class) logit, counted as
+// batch x classes terms (so the mean is torch's BCEWithLogitsLoss, as
+// Hugging Face's multi_label_classification trains).
 // All other losses are summed cross-entropy over the targets that are not ignored,
 // with their count: data-parallel ranks may hold different counts (masked
 // tokens differ per rank), and GradientSync turns the sums into the mean over

@@ -102,14 +102,19 @@ StatusOr<std::string> HfConfigJson(const std::string& model_dir, const ModelPack
   Json j = Json::parse(*text, nullptr, false);
   if (!j.is_object()) return Status::DataError(model_dir + "/" + p.hf_config_file + ": not a JSON object");
   j["architectures"] = Json::array({NamesOf(p.hf->family).architecture});
+  // A regression's one output is named as Hugging Face names an unnamed label.
+  const TaskKind task = ParseTaskKind(p.task).value();  // checked by ExportHfModel
+  const std::vector<std::string> labels = task == TaskKind::kRegression ? std::vector<std::string>{"LABEL_0"} : p.labels;
   Json id2label = Json::object(), label2id = Json::object();
-  for (size_t i = 0; i < p.labels.size(); ++i) {
-    id2label[std::to_string(i)] = p.labels[i];
-    label2id[p.labels[i]] = i;
+  for (size_t i = 0; i < labels.size(); ++i) {
+    id2label[std::to_string(i)] = labels[i];
+    label2id[labels[i]] = i;
   }
   j["id2label"] = id2label;
   j["label2id"] = label2id;
-  j["problem_type"] = "single_label_classification";
+  j["problem_type"] = task == TaskKind::kRegression   ? "regression"
+                      : task == TaskKind::kMultiLabel ? "multi_label_classification"
+                                                      : "single_label_classification";
   return j.dump(2) + "\n";
 }
 
@@ -165,9 +170,10 @@ Status ExportHfModel(const std::string& model_dir, const std::string& out_dir) {
                                  "architecture is polysweep's own); --format hf writes those that were");
   }
   auto task = ParseTaskKind(p.task);
-  if (!task.ok() || *task != TaskKind::kSequenceClassification) {
+  if (!task.ok() || Task(*task).per_token || Task(*task).label == LabelKind::kMaskedTokens) {
     return Status::InvalidConfig(model_dir + "/model.json: a " + p.task +
-                                 " model; --format hf writes sequence classifiers");
+                                 " model; --format hf writes sequence classifiers (single- and multi-label) and "
+                                 "regression models");
   }
   EncoderClassifier model(PackageShape(p));
   PS_RETURN_IF_ERROR(LoadModelWeights(model, model_dir + "/" + p.weights_file));

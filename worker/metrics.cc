@@ -150,6 +150,7 @@ std::unique_ptr<EvalCounts> MakeEvalCounts(MetricFamily family, int num_labels, 
   if (family == MetricFamily::kRegression) return std::make_unique<RegressionCounts>(num_langs, examples);
   if (family == MetricFamily::kTokenAccuracy) return std::make_unique<TokenCounts>(num_langs);
   if (family == MetricFamily::kTokenTags) return std::make_unique<TagCounts>(num_langs, SpanTags::FromLabels(labels));
+  if (family == MetricFamily::kMultiLabel) return std::make_unique<LabelSetCounts>(num_langs, labels);
   return std::make_unique<ConfusionCounts>(num_labels, num_langs);
 }
 
@@ -243,6 +244,69 @@ EvalMetrics TagCounts::Compute() const {
   }
   Score(all[0], all[1], all[2], &m.precision, &m.recall, &m.f1);
   m.macro_f1 = counted ? f1_sum / counted : 0;
+  return m;
+}
+
+LabelSetCounts::LabelSetCounts(int num_langs, std::vector<std::string> labels)
+    : labels_(std::move(labels)), langs_(num_langs), raw_(static_cast<size_t>(num_langs) * Stride(), 0.f) {}
+
+void LabelSetCounts::AddLabelSet(int lang, const std::vector<bool>& gold, const std::vector<bool>& predicted,
+                                 double loss) {
+  float* at = &raw_[static_cast<size_t>(lang) * Stride()];
+  bool exact = true;
+  for (size_t k = 0; k < labels_.size(); ++k) {
+    float* label = at + 3 + k * 3;
+    label[0] += predicted[k];
+    label[1] += gold[k];
+    label[2] += gold[k] && predicted[k];
+    exact = exact && gold[k] == predicted[k];
+  }
+  at[0] += 1;
+  at[1] += exact;
+  at[2] += static_cast<float>(loss);
+}
+
+EvalMetrics LabelSetCounts::Compute() const {
+  EvalMetrics m;
+  const size_t n = labels_.size();
+  std::vector<double> by_label(n * 3, 0);
+  double texts = 0, exact = 0, loss = 0, all[3] = {0, 0, 0};
+  for (int l = 0; l < langs_; ++l) {
+    const float* at = &raw_[static_cast<size_t>(l) * Stride()];
+    double lang[3] = {0, 0, 0};
+    for (size_t k = 0; k < n * 3; ++k) {
+      by_label[k] += at[3 + k];
+      lang[k % 3] += at[3 + k];
+    }
+    LanguageMetrics lm;
+    lm.count = static_cast<int64_t>(at[0]);
+    lm.accuracy = at[0] > 0 ? at[1] / at[0] : 0;
+    double p, r;
+    Score(lang[0], lang[1], lang[2], &p, &r, &lm.f1);
+    m.languages.push_back(lm);
+    texts += at[0];
+    exact += at[1];
+    loss += at[2];
+  }
+  double f1_sum = 0;
+  int counted = 0;
+  for (size_t k = 0; k < n; ++k) {
+    EntityScore e;
+    e.type = labels_[k];
+    e.found = static_cast<int64_t>(by_label[k * 3]);
+    e.support = static_cast<int64_t>(by_label[k * 3 + 1]);
+    Score(by_label[k * 3], by_label[k * 3 + 1], by_label[k * 3 + 2], &e.precision, &e.recall, &e.f1);
+    for (int c = 0; c < 3; ++c) all[c] += by_label[k * 3 + c];
+    if (e.found + e.support > 0) {
+      f1_sum += e.f1;
+      ++counted;
+    }
+    m.entities.push_back(e);
+  }
+  Score(all[0], all[1], all[2], &m.precision, &m.recall, &m.f1);
+  m.macro_f1 = counted ? f1_sum / counted : 0;
+  m.accuracy = texts > 0 ? exact / texts : 0;
+  m.loss = texts > 0 && n > 0 ? loss / (texts * static_cast<double>(n)) : 0;
   return m;
 }
 

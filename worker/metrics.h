@@ -30,7 +30,9 @@ struct LanguageMetrics {
   std::optional<RegressionScores> regression;
 };
 
-// One entity type's spans (token classification with entity tags).
+// One entity type's spans (token classification with entity tags), or one
+// label's decisions (multi-label: found = texts predicted with it, support
+// = texts that carry it).
 struct EntityScore {
   std::string type;
   double precision = 0, recall = 0, f1 = 0;
@@ -65,13 +67,19 @@ class EvalCounts {
   virtual bool reads_sequences() const { return false; }
   // Regression: example `example`'s target and prediction (others ignore it).
   virtual void AddValue(int64_t example, int lang, double gold, double predicted) {}
+  // Multi-label: one text's labels, gold and predicted (an indicator per
+  // label), and its binary cross-entropy summed over the labels (others
+  // ignore it).
+  virtual void AddLabelSet(int lang, const std::vector<bool>& gold, const std::vector<bool>& predicted,
+                           double loss) {}
   // Flat view for an all-reduce (summed over ranks).
   virtual std::vector<float>& raw() = 0;
   virtual EvalMetrics Compute() const = 0;
 };
 
 // The counts of `family` for `num_labels` classes in `num_langs` languages;
-// kTokenTags reads entity spans from the tags `labels` (none: plain tags).
+// kTokenTags reads entity spans from the tags `labels` (none: plain tags),
+// kMultiLabel names its per-label scores by them.
 // kRegression keeps every prediction of the split's `examples`.
 std::unique_ptr<EvalCounts> MakeEvalCounts(MetricFamily family, int num_labels, int num_langs,
                                            const std::vector<std::string>& labels = {}, int64_t examples = 0);
@@ -127,6 +135,27 @@ class TagCounts : public EvalCounts {
     return static_cast<size_t>(langs_) * 3 + (static_cast<size_t>(lang) * tags_.types.size() + type) * 3;
   }
   SpanTags tags_;
+  int langs_;
+  std::vector<float> raw_;
+};
+
+// Multi-label: per language, the texts, those whose whole set of labels is
+// right, and the loss; per (language, label), the texts predicted with the
+// label, carrying it, and both. Micro F1 (precision, recall) over every
+// decision, macro F1 over the labels present, each label's scores as
+// `entities`, and per language its micro F1 and exact-match accuracy.
+class LabelSetCounts : public EvalCounts {
+ public:
+  LabelSetCounts(int num_langs, std::vector<std::string> labels);
+  void Add(int lang, int target, int predicted, double loss) override {}
+  void AddLabelSet(int lang, const std::vector<bool>& gold, const std::vector<bool>& predicted, double loss) override;
+  // Flat view: per language (texts, exact, loss sum, then per label: found, gold, correct).
+  std::vector<float>& raw() override { return raw_; }
+  EvalMetrics Compute() const override;
+
+ private:
+  size_t Stride() const { return 3 + labels_.size() * 3; }
+  std::vector<std::string> labels_;
   int langs_;
   std::vector<float> raw_;
 };

@@ -40,12 +40,14 @@ namespace {
 // accuracy lines on stderr, or the per-class report (--report).
 class Scorer {
  public:
-  Scorer(const ModelPackage& package, bool regression, std::string label_field, std::string lang_field)
-      : package_(package), regression_(regression), label_field_(std::move(label_field)),
-        lang_field_(std::move(lang_field)), total_(package.labels.size()) {}
+  Scorer(const Predictor& predictor, std::string label_field, std::string lang_field)
+      : package_(predictor.package()), regression_(predictor.regresses()), multi_label_(predictor.multi_label()),
+        label_field_(std::move(label_field)), lang_field_(std::move(lang_field)), total_(package_.labels.size()),
+        sets_(package_.labels.size()) {}
 
   void Add(const nlohmann::json& row, const Prediction& p) {
     if (regression()) return AddValue(row, p);
+    if (multi_label_) return AddLabelSet(row, p);
     if (!row.contains(label_field_) || !row[label_field_].is_string()) return;
     const auto& labels = package_.labels;
     const auto gold = std::find(labels.begin(), labels.end(), row[label_field_].get<std::string>());
@@ -75,6 +77,31 @@ class Scorer {
   }
   bool regression() const { return regression_; }
 
+  // A multi-label line: its list of labels against the predicted ones; a
+  // line with a label the model does not know is not scored.
+  void AddLabelSet(const nlohmann::json& row, const Prediction& p) {
+    if (!row.contains(label_field_)) return;
+    if (!row[label_field_].is_array()) {
+      ++unknown_;
+      return;
+    }
+    const auto& labels = package_.labels;
+    std::vector<bool> gold(labels.size()), guess(labels.size());
+    for (const auto& label : row[label_field_]) {
+      const auto at = label.is_string() ? std::find(labels.begin(), labels.end(), label.get<std::string>()) : labels.end();
+      if (at == labels.end()) {
+        ++unknown_;
+        return;
+      }
+      gold[static_cast<size_t>(at - labels.begin())] = true;
+    }
+    for (int k : p.labels) guess[static_cast<size_t>(k)] = true;
+    sets_.Add(gold, guess);
+    if (row.contains(lang_field_) && row[lang_field_].is_string()) {
+      sets_by_lang_.try_emplace(row[lang_field_].get<std::string>(), labels.size()).first->second.Add(gold, guess);
+    }
+  }
+
   // The accuracy over the labelled lines, overall and per language, on stderr.
   void PrintAccuracy() const {
     if (regression()) {
@@ -82,19 +109,26 @@ class Scorer {
       if (unknown_ > 0) std::cerr << unknown_ << " labelled lines carry a label that is not a number (not scored)\n";
       return;
     }
-    const ClassReport all = MakeClassReport(package_.labels, total_);
+    const ClassReport all = Overall();
     if (all.total > 0) {
       char buf[200];
-      std::snprintf(buf, sizeof buf, "accuracy %.4f on %lld labelled lines", all.accuracy,
-                    static_cast<long long>(all.total));
+      if (multi_label_) {
+        std::snprintf(buf, sizeof buf, "micro-F1 %.4f, exact match %.4f on %lld labelled lines", all.micro->f1,
+                      all.accuracy, static_cast<long long>(all.total));
+      } else {
+        std::snprintf(buf, sizeof buf, "accuracy %.4f on %lld labelled lines", all.accuracy,
+                      static_cast<long long>(all.total));
+      }
       std::cerr << buf << "\n";
       for (const auto& [lang, r] : Languages()) {
-        std::snprintf(buf, sizeof buf, "  %-8s %.4f  (%lld)", lang.c_str(), r.accuracy, static_cast<long long>(r.total));
+        std::snprintf(buf, sizeof buf, "  %-8s %.4f  (%lld)", lang.c_str(), multi_label_ ? r.micro->f1 : r.accuracy,
+                      static_cast<long long>(r.total));
         std::cerr << buf << "\n";
       }
     }
     if (unknown_ > 0) {
-      std::cerr << unknown_ << " labelled lines carry a label the model does not know (not scored)\n";
+      std::cerr << unknown_ << " labelled lines carry a label the model does not know"
+                << (multi_label_ ? " or no list of labels" : "") << " (not scored)\n";
     }
   }
 
@@ -107,7 +141,7 @@ class Scorer {
       std::cout << RenderRegressionReport(r);
       return json_path.empty() ? Status::Ok() : WriteFileAtomic(json_path, RegressionReportJson(r));
     }
-    const ClassReport all = MakeClassReport(package_.labels, total_);
+    const ClassReport all = Overall();
     if (all.total == 0) return Status::Error("no line carries a label the model knows (--label-field names another)");
     const auto langs = Languages();
     std::cout << RenderClassReport(all) << "\n" << RenderLanguageSummary(langs);
@@ -116,17 +150,23 @@ class Scorer {
   }
 
  private:
+  ClassReport Overall() const {
+    return multi_label_ ? sets_.Report(package_.labels) : MakeClassReport(package_.labels, total_);
+  }
   std::map<std::string, ClassReport> Languages() const {
     std::map<std::string, ClassReport> out;
     for (const auto& [lang, c] : by_lang_) out.emplace(lang, MakeClassReport(package_.labels, c));
+    for (const auto& [lang, t] : sets_by_lang_) out.emplace(lang, t.Report(package_.labels));
     return out;
   }
 
   const ModelPackage& package_;
-  bool regression_;
+  bool regression_, multi_label_;
   std::string label_field_, lang_field_;
   Confusion total_;
   std::map<std::string, Confusion> by_lang_;
+  LabelSetTally sets_;
+  std::map<std::string, LabelSetTally> sets_by_lang_;
   RegressionTally values_;
   int64_t unknown_ = 0;
 };
@@ -140,8 +180,17 @@ void Annotate(nlohmann::json& row, const Prediction& p, const Predictor& predict
     if (with_ids) row["ids"] = p.ids;
     return;
   }
-  row["predicted"] = package.labels[static_cast<size_t>(p.label)];
-  row["probability"] = p.probs[static_cast<size_t>(p.label)];
+  if (predictor.multi_label()) {
+    row["predicted"] = nlohmann::json::array();
+    row["probabilities"] = nlohmann::json::array();
+    for (int k : p.labels) {
+      row["predicted"].push_back(package.labels[static_cast<size_t>(k)]);
+      row["probabilities"].push_back(p.probs[static_cast<size_t>(k)]);
+    }
+  } else {
+    row["predicted"] = package.labels[static_cast<size_t>(p.label)];
+    row["probability"] = p.probs[static_cast<size_t>(p.label)];
+  }
   if (all_probs) {
     nlohmann::json probs;
     for (size_t c = 0; c < p.probs.size(); ++c) probs[package.labels[c]] = p.probs[c];
@@ -171,7 +220,7 @@ int Fail(const std::string& message) {
 }
 
 struct Options {
-  std::string dir, input, text_field = "text", pair_field, label_field = "label", lang_field = "lang";
+  std::string dir, input, text_field = "text", pair_field, label_field, lang_field = "lang";
   int batch = 64, threads = 0;
   bool all_probs = false, with_ids = false, report = false;
   std::string report_json, to_hf, shards, split = "test";
@@ -183,7 +232,8 @@ void AddOptions(CLI::App& app, Options* o) {
   app.add_option("INPUT", o->input, "JSON lines to classify (default: stdin)");
   app.add_option("--text-field", o->text_field, "the field holding the text");
   app.add_option("--pair-field", o->pair_field, "a text-pair model: the field of the second text (default: its data's)");
-  app.add_option("--label-field", o->label_field, "lines with this field are scored against it");
+  app.add_option("--label-field", o->label_field,
+                 "lines with this field are scored against it (default: label; a multi-label model's: labels)");
   app.add_option("--lang-field", o->lang_field, "scores are also given per value of this field");
   app.add_option("--batch", o->batch, "texts classified together")->check(CLI::Range(1, 65536));
   app.add_option("--threads", o->threads, "compute threads (default: all cores)")->check(CLI::Range(0, 1024));
@@ -235,7 +285,13 @@ int ScoreShards(const Options& o, Predictor& predictor) {
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   char buf[256];
   const ClassReport& all = scores->overall;
-  if (all.micro) {  // entity tags: the spans' figures, then the words'
+  if (all.kind == ReportKind::kLabelSets) {
+    std::snprintf(buf, sizeof buf,
+                  "scored the %s split of %s (%lld examples) in %.2f s: micro-F1 %.4f (precision %.4f, recall "
+                  "%.4f), macro-F1 %.4f, exact match %.4f",
+                  o.split.c_str(), o.shards.c_str(), static_cast<long long>(all.total), seconds, all.micro->f1,
+                  all.micro->precision, all.micro->recall, all.macro.f1, all.accuracy);
+  } else if (all.micro) {  // entity tags: the spans' figures, then the words'
     std::snprintf(buf, sizeof buf,
                   "scored the %s split of %s (%lld words) in %.2f s: entity f1 %.4f (precision %.4f, recall %.4f), "
                   "word accuracy %.4f",
@@ -292,7 +348,10 @@ int main(int argc, char** argv) {
   const ModelPackage& package = (*predictor)->package();
   std::string pair_field = package.text_pair_field.empty() ? "" : o.pair_field.empty() ? package.text_pair_field : o.pair_field;
   const auto t0 = std::chrono::steady_clock::now();
-  Scorer scorer(package, (*predictor)->regresses(), o.label_field, o.lang_field);
+  const std::string label_field = !o.label_field.empty()        ? o.label_field
+                                  : (*predictor)->multi_label() ? "labels"
+                                                                : "label";
+  Scorer scorer(**predictor, label_field, o.lang_field);
   int64_t classified = 0;
   std::vector<nlohmann::json> rows;
   std::vector<std::string> texts, pairs;

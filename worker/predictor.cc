@@ -17,7 +17,8 @@ StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& dir, con
   if (p->tagger_ && HasSpans(package->tag_scheme)) p->span_tags_ = SpanTags::FromLabels(package->labels);
   // Texts are classified into the label map, or their words tagged with it.
   p->regression_ = task.ok() && Task(*task).label == LabelKind::kRealValue;
-  if (!task.ok() || (Task(*task).label != LabelKind::kClassId && !p->tagger_ && !p->regression_)) {
+  p->multi_label_ = task.ok() && Task(*task).label == LabelKind::kMultiHot;
+  if (!task.ok() || (Task(*task).label != LabelKind::kClassId && !p->tagger_ && !p->regression_ && !p->multi_label_)) {
     return Status::Error(dir + "/model.json: a " + package->task +
                          " model, which does not classify texts; fine-tune it first (model.init: " + dir + ")");
   }
@@ -55,6 +56,12 @@ Status Predictor::EncodeRow(const std::vector<std::string>& texts, const std::ve
 torch::Tensor Predictor::Values(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types) {
   torch::NoGradGuard no_grad;
   return model_->forward(ids, pad, types).reshape({-1}).contiguous();
+}
+
+torch::Tensor Predictor::LabelProbabilities(const torch::Tensor& ids, const torch::Tensor& pad,
+                                            const torch::Tensor& types) {
+  torch::NoGradGuard no_grad;
+  return torch::sigmoid(model_->forward(ids, pad, types)).to(torch::kFloat).contiguous();
 }
 
 std::vector<int> Predictor::Labels(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types) {
@@ -96,7 +103,8 @@ StatusOr<std::vector<Prediction>> Predictor::Classify(const std::vector<std::str
     }
     return out;
   }
-  auto probs = torch::softmax(model_->forward(batch.ids, batch.pad, batch.types), 1).contiguous();
+  auto probs = multi_label_ ? LabelProbabilities(batch.ids, batch.pad, batch.types)
+                            : torch::softmax(model_->forward(batch.ids, batch.pad, batch.types), 1).contiguous();
   auto probs_a = probs.accessor<float, 2>();
   const int64_t classes = probs.size(1);
   for (int64_t r = 0; r < probs.size(0); ++r) {
@@ -106,6 +114,7 @@ StatusOr<std::vector<Prediction>> Predictor::Classify(const std::vector<std::str
     for (int64_t c = 0; c < classes; ++c) {
       p.probs.push_back(probs_a[r][c]);
       if (probs_a[r][c] > p.probs[static_cast<size_t>(p.label)]) p.label = static_cast<int>(c);
+      if (multi_label_ && probs_a[r][c] >= package_.threshold) p.labels.push_back(static_cast<int>(c));
     }
     out.push_back(std::move(p));
   }

@@ -20,8 +20,11 @@ namespace polysweep {
 
 struct Prediction {
   double value = 0;            // a regression model's prediction (label and probs then unused)
-  int label = 0;               // index into package().labels
-  std::vector<float> probs;    // per label, summing to 1
+  int label = 0;               // index into package().labels: the most probable
+  std::vector<float> probs;    // per label, summing to 1 (multi-label: each label's own probability)
+  // A multi-label model's labels: those whose probability reaches the
+  // package's threshold (indices into package().labels, in its order).
+  std::vector<int> labels;
   std::vector<int> ids;        // the token ids the text was classified as
 };
 
@@ -62,8 +65,11 @@ class Predictor {
                           torch::Tensor* probs = nullptr);
   // A regression model: each example's prediction, [batch] float.
   torch::Tensor Values(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types);
+  // A multi-label model: each label's probability, [batch, labels] float.
+  torch::Tensor LabelProbabilities(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types);
   bool tags_words() const { return tagger_; }
   bool regresses() const { return regression_; }
+  bool multi_label() const { return multi_label_; }
   const SpanTags& span_tags() const { return span_tags_; }
   const ModelPackage& package() const { return package_; }
   // With --quantize int8: how many linear layers run in int8, of linear_layers().
@@ -83,6 +89,7 @@ class Predictor {
   int int8_layers_ = 0;
   bool tagger_ = false;  // a token classifier
   bool regression_ = false;
+  bool multi_label_ = false;
   SpanTags span_tags_;   // its entity types (none for plain tags)
 };
 

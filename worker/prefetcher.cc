@@ -3,9 +3,9 @@
 namespace polysweep {
 
 BatchPrefetcher::BatchPrefetcher(const ExampleSource& source, SamplingPlan plan, ReaderPosition start, int batch,
-                                 int rank, int world, int pad_id, int max_length, int depth, Targets targets)
+                                 int rank, int world, int pad_id, int max_length, int depth, Targets targets, int classes)
     : source_(source), plan_(std::move(plan)), batch_(batch), rank_(rank), world_(world), pad_id_(pad_id),
-      max_length_(max_length), targets_(targets), depth_(static_cast<size_t>(std::max(1, depth))), next_(start) {
+      max_length_(max_length), targets_(targets), classes_(classes), depth_(static_cast<size_t>(std::max(1, depth))), next_(start) {
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -27,7 +27,7 @@ BatchPrefetcher::Item BatchPrefetcher::Build(const ReaderPosition& pos) {
   StepSlice slice = SliceForRank(epoch_size, pos, batch_, rank_, world_);
   std::vector<int64_t> indices(order_.begin() + slice.begin, order_.begin() + slice.end);
   Item item;
-  item.batch = MakeBatch(source_, indices, pad_id_, max_length_, targets_);
+  item.batch = MakeBatch(source_, indices, pad_id_, max_length_, targets_, classes_);
   item.global = slice.global;
   item.after = Advance(pos, slice.global, epoch_size);
   return item;

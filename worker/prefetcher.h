@@ -25,7 +25,8 @@ class BatchPrefetcher {
 
   // `source` must outlive the prefetcher. Keeps up to `depth` batches ready.
   BatchPrefetcher(const ExampleSource& source, SamplingPlan plan, ReaderPosition start, int batch, int rank,
-                  int world, int pad_id, int max_length, int depth = 2, Targets targets = Targets::kPerText);
+                  int world, int pad_id, int max_length, int depth = 2, Targets targets = Targets::kPerText,
+                  int classes = 0);
   ~BatchPrefetcher();
   BatchPrefetcher(const BatchPrefetcher&) = delete;
   BatchPrefetcher& operator=(const BatchPrefetcher&) = delete;
@@ -41,6 +42,7 @@ class BatchPrefetcher {
   SamplingPlan plan_;
   int batch_, rank_, world_, pad_id_, max_length_;
   Targets targets_;
+  int classes_;  // of kMultiHot targets
   size_t depth_;
   std::vector<int64_t> order_;
   int64_t order_epoch_ = -1;

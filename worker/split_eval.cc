@@ -27,10 +27,11 @@ Status CheckShardsFitModel(const ModelPackage& package, const Manifest& m, const
 template <typename Fn>
 void ForEachBatch(const Predictor& predictor, const ShardSet& set, int size, Targets targets, Fn fn) {
   const int pad_id = std::max(0, predictor.pad_id());
+  const int classes = static_cast<int>(predictor.package().labels.size());
   for (int64_t begin = 0; begin < set.size(); begin += size) {
     std::vector<int64_t> indices;
     for (int64_t i = begin; i < std::min<int64_t>(set.size(), begin + size); ++i) indices.push_back(i);
-    fn(MakeBatch(set, indices, pad_id, predictor.package().max_length, targets));
+    fn(MakeBatch(set, indices, pad_id, predictor.package().max_length, targets, classes));
   }
 }
 
@@ -104,6 +105,35 @@ SplitScores EvaluateValues(Predictor& predictor, const ShardSet& set, const Mani
   return scores;
 }
 
+// Scores a multi-label model on `set`: each text's labels at the model's
+// threshold against its own.
+SplitScores EvaluateLabelSets(Predictor& predictor, const ShardSet& set, const Manifest& manifest, int batch) {
+  const std::vector<std::string>& labels = predictor.package().labels;
+  const double threshold = predictor.package().threshold;
+  LabelSetTally overall(labels.size());
+  std::map<std::string, LabelSetTally> by_language;
+  std::vector<bool> gold(labels.size()), guess(labels.size());
+  ForEachBatch(predictor, set, batch, Targets::kMultiHot, [&](const Batch& b) {
+    const torch::Tensor probs = predictor.LabelProbabilities(b.ids, b.pad, b.types);
+    const auto gold_a = b.labels.accessor<float, 2>();
+    const auto prob_a = probs.accessor<float, 2>();
+    for (size_t r = 0; r < b.langs.size(); ++r) {
+      const auto row = static_cast<int64_t>(r);
+      for (size_t k = 0; k < labels.size(); ++k) {
+        gold[k] = gold_a[row][static_cast<int64_t>(k)] > 0.5f;
+        guess[k] = prob_a[row][static_cast<int64_t>(k)] >= threshold;
+      }
+      overall.Add(gold, guess);
+      const std::string& lang = manifest.languages[static_cast<size_t>(b.langs[r])];
+      by_language.try_emplace(lang, labels.size()).first->second.Add(gold, guess);
+    }
+  });
+  SplitScores scores;
+  scores.overall = overall.Report(labels);
+  for (const auto& [lang, t] : by_language) scores.by_language.emplace(lang, t.Report(labels));
+  return scores;
+}
+
 }  // namespace
 
 StatusOr<SplitScores> EvaluateSplit(Predictor& predictor, const std::string& shard_dir, Split split, int batch) {
@@ -120,6 +150,7 @@ StatusOr<SplitScores> EvaluateSplit(Predictor& predictor, const std::string& sha
   if (!set.ok()) return set.status();
   if (predictor.tags_words()) return EvaluateTagged(predictor, **set, *manifest, batch);
   if (predictor.regresses()) return EvaluateValues(predictor, **set, *manifest, batch);
+  if (predictor.multi_label()) return EvaluateLabelSets(predictor, **set, *manifest, batch);
   const size_t labels = package.labels.size();
   Confusion overall(labels);
   std::map<std::string, Confusion> by_language;

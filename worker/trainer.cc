@@ -158,7 +158,7 @@ StatusOr<TrainResult> TrialRun::Train() {
   const int64_t global_batch = static_cast<int64_t>(p.batch_size) * p.grad_accumulation * comm_->size();
   BatchPrefetcher batches(*setup_.train, setup_.sampling, resume_.start, p.batch_size, comm_->rank(),
                           comm_->size(), TrialSetup::kPad, setup_.max_length, std::max(2, p.grad_accumulation),
-                          TargetsFor(Task(setup_.eval.task).label, /*training=*/true));
+                          TargetsFor(Task(setup_.eval.task).label, /*training=*/true), setup_.eval.num_labels);
   const int64_t warmup = p.WarmupSteps(max_steps());
   ProgressWindow window((resume_.first_step - 1) * global_batch);
   policy_.RestartTimer(Clock::now());

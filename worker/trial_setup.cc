@@ -37,9 +37,12 @@ StatusOr<TaskKind> ReadTask(const wire::Assignment& a, const ModelConfig& model,
                              (tagged_shards ? "tagged words" : "one label per text") + ", but model.task " +
                              TaskKindName(task) + " needs " + LabelKindDescription(label) + ": shard again");
   }
-  if ((label == LabelKind::kRealValue) != s->manifest.real_labels) {
-    return Status::DataError(a.data().shard_dir() + "/manifest.json: the shards hold " +
-                             (s->manifest.real_labels ? "a number per text" : "labels") + ", but model.task " +
+  if ((label == LabelKind::kRealValue) != s->manifest.real_labels ||
+      (label == LabelKind::kMultiHot) != s->manifest.multi_label) {
+    const char* held = s->manifest.real_labels   ? "a number per text"
+                       : s->manifest.multi_label ? "a set of labels per text"
+                                                 : "labels";
+    return Status::DataError(a.data().shard_dir() + "/manifest.json: the shards hold " + held + ", but model.task " +
                              TaskKindName(task) + " needs " + LabelKindDescription(label) + ": shard again");
   }
   if (label == LabelKind::kMaskedTokens) {
@@ -50,10 +53,6 @@ StatusOr<TaskKind> ReadTask(const wire::Assignment& a, const ModelConfig& model,
     }
     s->masking = MaskingSpec{s->params.mask_prob, s->manifest.mask_id, s->manifest.vocab_size,
                              static_cast<uint64_t>(s->params.seed)};
-  } else if (!BatchReadsLabels(label)) {
-    return Status::InvalidConfig(std::string("model.task ") + TaskKindName(task) +
-                                 ": the shards hold one label per text; this task needs " +
-                                 LabelKindDescription(label));
   }
   return task;
 }
@@ -124,8 +123,10 @@ StatusOr<TrialSetup> SetUpTrial(const wire::Assignment& a) {
   s.buckets = Buckets(a);
   s.sampling = SamplingPlan{s.train->language_sizes(), a.data().sampling_alpha(), static_cast<uint64_t>(p.seed)};
   s.eval = EvalSpec{*task, num_labels, num_langs, TrialSetup::kPad, s.max_length, s.masking, s.placement.device};
-  if (Task(*task).label == LabelKind::kTokenClassIds && HasSpans(s.manifest.tag_scheme)) {
-    s.eval.span_labels = s.manifest.labels;
+  s.eval.threshold = p.threshold;
+  if ((Task(*task).label == LabelKind::kTokenClassIds && HasSpans(s.manifest.tag_scheme)) ||
+      Task(*task).label == LabelKind::kMultiHot) {
+    s.eval.named_labels = s.manifest.labels;
   }
   s.metric = MetricFromWire(a.metric());
   s.rules = Rules(a, p);

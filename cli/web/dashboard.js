@@ -170,6 +170,9 @@
     if (d.test && best && d.test.trial === best.id && d.test.entity_f1 !== undefined) {
       parts.push('test split: entity F1 ' + fixed(d.test.entity_f1, 4) + ', word accuracy ' +
                  fixed(d.test.accuracy, 4) + ' (' + d.test.examples + ' words held out)');
+    } else if (d.test && best && d.test.trial === best.id && d.test.micro_f1 !== undefined) {
+      parts.push('test split: micro-F1 ' + fixed(d.test.micro_f1, 4) + ', macro-F1 ' + fixed(d.test.macro_f1, 4) +
+                 ', exact match ' + fixed(d.test.accuracy, 4) + ' (' + d.test.examples + ' held out)');
     } else if (d.test && best && d.test.trial === best.id) {
       parts.push('test split: accuracy ' + fixed(d.test.accuracy, 4) + ', macro-F1 ' + fixed(d.test.macro_f1, 4) +
                  ' (' + d.test.examples + ' held out)');

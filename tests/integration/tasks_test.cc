@@ -201,6 +201,82 @@ TEST(Tasks, RegressionSweepLearnsARatingAndPredictsNumbers) {
   std::filesystem::remove_all(dir);
 }
 
+// Multi-label: each text carries "price", "quality" and "delivery" when it
+// holds the word that marks each ("euro", "bravo", "post"), any number of
+// them, none included; learnt over 2 MPI ranks with a threshold of 0.4, scored by micro-F1; predict gives lists of labels and
+// evaluate the per-label report; a label field that is not a list is
+// refused naming its line, with nothing written.
+TEST(Tasks, MultiLabelSweepLearnsEachLabelAndPredictsSets) {
+  const std::string dir = testing_util::FreshDir("multi-label");
+  Sentences gen;
+  std::mt19937 rng(6);
+  std::vector<std::string> words, tags;
+  const std::vector<std::pair<std::string, std::string>> markers = {
+      {"euro", "price"}, {"bravo", "quality"}, {"post", "delivery"}};
+  {
+    std::ofstream out(dir + "/aspects.jsonl");
+    for (int i = 0; i < 1200; ++i) {
+      const std::string lang = i % 2 ? "de" : "fr";
+      gen.Next(lang, &words, &tags);
+      nlohmann::json labels = nlohmann::json::array();
+      for (const auto& [word, label] : markers) {
+        if (rng() % 5 >= 2) continue;
+        words.insert(words.begin() + static_cast<long>(rng() % words.size()), word);
+        labels.push_back(label);
+      }
+      std::string text;
+      for (const auto& w : words) text += (text.empty() ? "" : " ") + w;
+      out << nlohmann::json{{"text", text}, {"labels", labels}, {"lang", lang}}.dump() << "\n";
+    }
+  }
+  const std::string run = dir + "/run";
+  auto config = [&](const std::string& data) {
+    std::ofstream(dir + "/aspects.yaml")
+        << "name: aspects\noutput_dir: " << run << "\n"
+        << "data: {files: [" << data << "], vocab_size: 500}\n"
+        << "model: {layers: 1, hidden: 32, heads: 2, ffn: 64, max_length: 32, task: multi_label_classification}\n"
+        << "trial: {ranks: 2}\ntraining: {threshold: 0.4}\n"
+        << "search: {space: {lr: {type: choice, values: [3.0e-3]}, batch_size: {type: choice, values: [16]}}}\n"
+        << "budget: {max_trials: 1, max_steps: 160, eval_every: 80, log_every: 80}\n";
+  };
+  std::ofstream(dir + "/bad.jsonl") << R"({"text": "gut", "labels": ["price"], "lang": "de"})" << "\n"
+                                    << R"({"text": "gut", "labels": "price", "lang": "de"})" << "\n";
+  config(dir + "/bad.jsonl");
+  auto bad = RunCommand(std::string(POLYSWEEP_BIN) + " sweep " + Quote(dir + "/aspects.yaml"));
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find("bad.jsonl:2: field \"labels\" must be a list of labels"), std::string::npos) << bad.err;
+  EXPECT_FALSE(std::filesystem::exists(run + "/data/manifest.json"));
+  config(dir + "/aspects.jsonl");
+  auto r = RunCommand(std::string(POLYSWEEP_BIN) + " sweep --overwrite " + Quote(dir + "/aspects.yaml"));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("micro_f1"), std::string::npos) << r.err;
+  JournalReader j(run + "/journal.db");
+  const double last = std::stod(j.Scalar("SELECT objective FROM evaluations WHERE trial_id=1 ORDER BY step DESC LIMIT 1"));
+  EXPECT_GT(last, 0.85);  // micro-F1 of the marked labels
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM language_scores WHERE trial_id=1 AND f1 > 0.8 AND step = 160"), "2");
+  const auto model = nlohmann::json::parse(testing_util::ReadText(run + "/model/model.json"));
+  EXPECT_DOUBLE_EQ(model["threshold"].get<double>(), 0.4);
+  const auto report = nlohmann::json::parse(testing_util::ReadText(run + "/model/test-report.json"));
+  EXPECT_GT(report["micro"]["f1"].get<double>(), 0.85) << report.dump();
+  EXPECT_TRUE(report["labels"].contains("delivery")) << report.dump();
+  std::ofstream(dir + "/text.jsonl") << R"({"text": "euro post", "lang": "de", "labels": ["price", "delivery"]})"
+                                     << "\n" << R"({"text": "bravo", "lang": "fr", "labels": ["quality"]})" << "\n";
+  auto p = RunCommand(std::string(POLYSWEEP_BIN) + " predict " + Quote(run + "/model") + " " + Quote(dir + "/text.jsonl"));
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  std::istringstream lines(p.out);
+  std::string first;
+  std::getline(lines, first);
+  const auto row = nlohmann::json::parse(first);
+  EXPECT_EQ(row["predicted"], nlohmann::json::array({"delivery", "price"})) << first;  // in the label map's order
+  EXPECT_EQ(row["probabilities"].size(), 2u) << first;
+  EXPECT_NE(p.err.find("micro-F1"), std::string::npos) << p.err;  // the labelled lines scored
+  auto e = RunCommand(std::string(POLYSWEEP_BIN) + " evaluate " + Quote(run + "/model") + " " + Quote(dir + "/text.jsonl"));
+  ASSERT_EQ(e.exit_code, 0) << e.err;
+  EXPECT_NE(e.out.find("exact match"), std::string::npos) << e.out;
+  EXPECT_NE(e.out.find("quality"), std::string::npos) << e.out;
+  std::filesystem::remove_all(dir);
+}
+
 // A shipped config (configs/NAME.yaml) as it is but for one short trial,
 // on data its extraction script (scripts/SCRIPT) writes from python3-pattern
 // into DIR/data: the sweep's stdout and stderr, and its test report.

@@ -502,7 +502,8 @@ TEST_F(ConfigTest, BadConfigsNameFileLineAndKey) {
       {"early stopping without evaluations", Minimal("training:\n  early_stopping_patience: 2\n"),
        "10: training.early_stopping_patience", "needs budget.eval_every > 0"},
       {"unknown task", Minimal("model:\n  task: multi_label\n"), "10: model.task",
-       "unknown task \"multi_label\" (sequence_classification, token_classification, masked_lm, regression)"},
+       "unknown task \"multi_label\" (sequence_classification, token_classification, masked_lm, regression, "
+       "multi_label_classification)"},
       {"conll files for a text classifier",
        Minimal().replace(Minimal().find("search:"), 0, "  format: conll\n"), "4: data.format",
        "conll files tag words: they need model.task token_classification"},

@@ -16,11 +16,13 @@ TEST(Tasks, EveryTaskIsOneRowFoundByItsName) {
     ASSERT_TRUE(parsed.ok()) << t.name;
     EXPECT_EQ(*parsed, t.kind);
   }
-  EXPECT_EQ(TaskNames(), "sequence_classification, token_classification, masked_lm, regression");
+  EXPECT_EQ(TaskNames(),
+            "sequence_classification, token_classification, masked_lm, regression, multi_label_classification");
   auto bad = ParseTaskKind("multi_label");
   ASSERT_FALSE(bad.ok());
   EXPECT_EQ(bad.status().message(),
-            "unknown task \"multi_label\" (sequence_classification, token_classification, masked_lm, regression)");
+            "unknown task \"multi_label\" (sequence_classification, token_classification, masked_lm, regression, "
+            "multi_label_classification)");
 }
 
 TEST(Tasks, SayWhatALabelIsAndWhichMetricsApply) {
@@ -39,6 +41,13 @@ TEST(Tasks, SayWhatALabelIsAndWhichMetricsApply) {
   EXPECT_EQ(TaskOutputs(TaskKind::kMaskedLm, 3, 8000), 8000);
   EXPECT_EQ(TaskOutputs(TaskKind::kTokenClassification, 3, 8000), 3);
   EXPECT_EQ(TaskOutputs(TaskKind::kRegression, 0, 8000), 1);
+  const TaskInfo& multi = Task(TaskKind::kMultiLabel);
+  EXPECT_EQ(multi.label, LabelKind::kMultiHot);
+  EXPECT_TRUE(multi.pair);
+  EXPECT_EQ(TaskOutputs(TaskKind::kMultiLabel, 5, 8000), 5);
+  const auto sets = ObjectiveMetrics(multi.metrics);
+  EXPECT_EQ(std::count(sets.begin(), sets.end(), "micro_f1"), 1);
+  EXPECT_EQ(std::count(sets.begin(), sets.end(), "f1"), 0);  // an entity span's
   const auto regression = ObjectiveMetrics(Task(TaskKind::kRegression).metrics);
   EXPECT_EQ(std::count(regression.begin(), regression.end(), "accuracy"), 0);
   EXPECT_TRUE(LowerIsBetter("rmse") && LowerIsBetter("mae") && !LowerIsBetter("spearman"));

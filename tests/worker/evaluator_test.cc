@@ -130,7 +130,7 @@ TEST(Evaluator, TaggedWordsScoreTheirFirstPiecesAndTheirSpans) {
   spec.num_labels = kLabels;
   spec.num_langs = 2;
   spec.max_length = 32;
-  spec.span_labels = labels;
+  spec.named_labels = labels;
   auto metrics = Evaluator(split, spec, &comm).Evaluate(model, 1);
   ASSERT_TRUE(metrics.ok()) << metrics.status().message();
 
