@@ -26,6 +26,21 @@ int64_t Percentile(std::vector<int64_t>& v, double q) {
   return v[k];
 }
 
+// Adds an example's labels to the counts per label: its class, each of a
+// multi-label text's labels, each scored tag of a tagged sentence (a word's
+// first piece); a regression's number counts none.
+void CountLabels(const Manifest& m, const ExampleView& v, std::vector<int64_t>* counts) {
+  if (m.real_labels) return;
+  auto count = [&](int32_t id) {
+    if (id >= 0 && static_cast<size_t>(id) < counts->size()) ++(*counts)[static_cast<size_t>(id)];
+  };
+  if (m.multi_label || m.tag_scheme != TagScheme::kAuto) {
+    for (int32_t id : v.labels) count(id);
+  } else {
+    count(v.label);
+  }
+}
+
 }  // namespace
 
 StatusOr<std::string> DataStats(const DataConfig& config, bool json) {
@@ -48,7 +63,7 @@ StatusOr<std::string> DataStats(const DataConfig& config, bool json) {
   for (int64_t i = 0; i < (*train)->size(); ++i) {
     ExampleView v = (*train)->Get(i);
     lengths[v.lang].push_back(static_cast<int64_t>(v.length));
-    label_counts[v.label]++;
+    CountLabels(*manifest, v, &label_counts);
   }
   nlohmann::json j;
   j["shard_dir"] = dir;
@@ -79,7 +94,11 @@ StatusOr<std::string> DataStats(const DataConfig& config, bool json) {
                        std::to_string(all_lengths.empty() ? 0 : *std::max_element(all_lengths.begin(), all_lengths.end())),
                        "100%", "100%", std::to_string((*train)->size())});
   std::vector<std::vector<std::string>> label_rows = {{"LABEL", "TRAIN", "SHARE"}};
-  const double total = static_cast<double>(std::max<int64_t>(1, (*train)->size()));
+  // A share of the labels counted: a tagged split's of its words; a
+  // multi-label text counts once per label, so its shares are of the texts.
+  int64_t counted = 0;
+  for (int64_t c : label_counts) counted += c;
+  const double total = static_cast<double>(std::max<int64_t>(1, manifest->multi_label ? (*train)->size() : counted));
   for (size_t k = 0; k < manifest->labels.size(); ++k) {
     j["labels"][manifest->labels[k]] = label_counts[k];
     label_rows.push_back({manifest->labels[k], std::to_string(label_counts[k]),

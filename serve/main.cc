@@ -92,7 +92,8 @@ StatusOr<std::string> ReadToken(const std::string& path) {
   return token;
 }
 
-// The model's answers as the server's: label index and probabilities.
+// The model's answers as the server's: label index and probabilities, a
+// multi-label model's labels, or a regression's number.
 InferFn ModelInference(Predictor* predictor) {
   return [predictor](const std::vector<std::string>& texts,
                      const std::vector<std::string>& pairs) -> StatusOr<std::vector<TextPrediction>> {
@@ -100,7 +101,11 @@ InferFn ModelInference(Predictor* predictor) {
     if (!predictions.ok()) return predictions.status();
     std::vector<TextPrediction> out;
     out.reserve(predictions->size());
-    for (Prediction& p : *predictions) out.push_back(TextPrediction{p.label, std::move(p.probs)});
+    for (Prediction& p : *predictions) {
+      TextPrediction t{p.label, std::move(p.probs), predictor->multi_label(), std::move(p.labels)};
+      if (predictor->regresses()) t.value = p.value;
+      out.push_back(std::move(t));
+    }
     return out;
   };
 }
@@ -183,6 +188,10 @@ int main(int argc, char** argv) {
   auto predictor = Predictor::Load(o.dir, o.quantize.options());
   std::unique_ptr<Batcher> batcher;
   int exit_code = 0;
+  if (predictor.ok() && (*predictor)->tags_words()) {
+    predictor = Status::Error(o.dir + ": a token_classification model tags words, which the server's texts API does "
+                              "not return; tag with `polysweep predict`");
+  }
   if (predictor.ok()) {
     const ModelPackage& package = (*predictor)->package();
     batcher = std::make_unique<Batcher>(o.batching, ModelInference(predictor->get()), &metrics);

@@ -80,8 +80,23 @@ std::string PredictReplyJson(const std::vector<TextPrediction>& predictions, con
                              bool all_probs, const std::string& sweep, unsigned long long trial) {
   nlohmann::json out = nlohmann::json::array();
   for (const TextPrediction& p : predictions) {
+    if (p.value) {
+      out.push_back({{"predicted", *p.value}});
+      continue;
+    }
     const auto k = static_cast<size_t>(p.label);
-    nlohmann::json row = {{"predicted", labels[k]}, {"probability", p.probs[k]}};
+    nlohmann::json row;
+    if (p.multi_label) {
+      row["predicted"] = nlohmann::json::array();
+      row["probabilities"] = nlohmann::json::array();
+      for (int c : p.labels) {
+        if (c < 0 || static_cast<size_t>(c) >= labels.size() || static_cast<size_t>(c) >= p.probs.size()) continue;
+        row["predicted"].push_back(labels[static_cast<size_t>(c)]);
+        row["probabilities"].push_back(p.probs[static_cast<size_t>(c)]);
+      }
+    } else if (k < labels.size() && k < p.probs.size()) {
+      row = {{"predicted", labels[k]}, {"probability", p.probs[k]}};
+    }
     if (all_probs) {
       nlohmann::json probs = nlohmann::json::object();
       for (size_t c = 0; c < p.probs.size() && c < labels.size(); ++c) probs[labels[c]] = p.probs[c];

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -41,9 +42,17 @@ std::variant<PredictRequest, ApiError> ParsePredictRequest(std::string_view body
 struct TextPrediction {
   int label = 0;
   std::vector<float> probs;  // per label
+  // A multi-label model's answer: the labels predicted (indices), each
+  // label's own probability in `probs`.
+  bool multi_label = false;
+  std::vector<int> labels;
+  // A regression model's answer (label and probs then unused).
+  std::optional<double> value;
 };
 
-// {"predictions": [{"predicted", "probability"[, "probs"]}...], "model": {...}}.
+// {"predictions": [{"predicted", "probability"[, "probs"]}...], "model": {...}};
+// a multi-label prediction is {"predicted": [labels], "probabilities":
+// [theirs][, "probs"]}, a regression's {"predicted": number}.
 std::string PredictReplyJson(const std::vector<TextPrediction>& predictions, const std::vector<std::string>& labels,
                              bool all_probs, const std::string& sweep, unsigned long long trial);
 

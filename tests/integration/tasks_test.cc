@@ -256,6 +256,14 @@ TEST(Tasks, MultiLabelSweepLearnsEachLabelAndPredictsSets) {
   EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM language_scores WHERE trial_id=1 AND f1 > 0.8 AND step = 160"), "2");
   const auto model = nlohmann::json::parse(testing_util::ReadText(run + "/model/model.json"));
   EXPECT_DOUBLE_EQ(model["threshold"].get<double>(), 0.4);
+  // Each label counted once per text that carries it: about 40% of them.
+  auto stats = RunCommand(std::string(POLYSWEEP_BIN) + " data stats -o json " + Quote(dir + "/aspects.yaml"));
+  ASSERT_EQ(stats.exit_code, 0) << stats.err;
+  const auto counts = nlohmann::json::parse(stats.out)["labels"];
+  for (const char* label : {"price", "quality", "delivery"}) {
+    EXPECT_GT(counts[label].get<int>(), 300) << stats.out;
+    EXPECT_LT(counts[label].get<int>(), 500) << stats.out;
+  }
   const auto report = nlohmann::json::parse(testing_util::ReadText(run + "/model/test-report.json"));
   EXPECT_GT(report["micro"]["f1"].get<double>(), 0.85) << report.dump();
   EXPECT_TRUE(report["labels"].contains("delivery")) << report.dump();

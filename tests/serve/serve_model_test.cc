@@ -178,6 +178,65 @@ TEST_F(ServeModelTest, SigtermDrainsTheRequestsInFlight) {
   EXPECT_NE(log.find("drained; "), std::string::npos) << log;
 }
 
+// The same weights as a multi-label model (a sigmoid per label, threshold
+// 0.3), then a regression model (one output): the server answers each kind
+// as predict does; a token classifier is refused when it loads.
+TEST_F(ServeModelTest, MultiLabelAndRegressionModelsAnswerAsPredictDoes) {
+  auto package = LoadModelPackage(model_);
+  ASSERT_TRUE(package.ok()) << package.status().message();
+  auto compare = [&](const std::string& kind) {
+    StartServer({});
+    auto predicted = RunCommand("(" + std::string(POLYSWEEP_BIN) + " predict " + Quote(model_) + " < " +
+                                Quote(dir_ + "/lines.jsonl") + ")");
+    ASSERT_EQ(predicted.exit_code, 0) << predicted.err;
+    std::istringstream out(predicted.out);
+    const std::vector<std::string> texts(texts_.begin(), texts_.begin() + 12);
+    const nlohmann::json reply = Predict(texts);
+    ASSERT_EQ(reply["predictions"].size(), 12u) << reply;
+    int with_labels = 0;
+    for (size_t i = 0; i < texts.size(); ++i) {
+      std::string line;
+      std::getline(out, line);
+      const auto want = nlohmann::json::parse(line);
+      const auto& got = reply["predictions"][i];
+      if (kind == "regression") {
+        ASSERT_TRUE(got["predicted"].is_number()) << got;
+        EXPECT_NEAR(got["predicted"].get<double>(), want["predicted"].get<double>(), 1e-5) << texts[i];
+        continue;
+      }
+      EXPECT_EQ(got["predicted"], want["predicted"]) << texts[i];
+      EXPECT_EQ(got["probabilities"].size(), got["predicted"].size()) << got;
+      with_labels += !got["predicted"].empty();
+    }
+    if (kind == "multi-label") EXPECT_GT(with_labels, 0);
+    kill(pid_, SIGTERM);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+    port_ = 0;
+    fs::remove(dir_ + "/port");
+  };
+  package->task = ModelPackage::kMultiLabel;
+  package->threshold = 0.3;
+  ASSERT_TRUE(WriteFileAtomic(model_ + "/model.json", ModelPackageToJson(*package)).ok());
+  compare("multi-label");
+  package->task = TaskKindName(TaskKind::kRegression);
+  package->labels.clear();
+  torch::manual_seed(6);
+  EncoderClassifier regression(testing_util::TinyShape(package->vocab, 1, 2, 32, 32, 0.0));
+  torch::save(regression, model_ + "/model.pt");
+  ASSERT_TRUE(WriteFileAtomic(model_ + "/model.json", ModelPackageToJson(*package)).ok());
+  compare("regression");
+  package->task = ModelPackage::kTokenClassification;
+  package->labels = {"O", "B-PER", "I-PER"};
+  package->tag_scheme = TagScheme::kIob2;
+  EncoderClassifier tagger_model(testing_util::TinyShape(package->vocab, 3, 2, 32, 32, 0.0));
+  torch::save(tagger_model, model_ + "/model.pt");
+  ASSERT_TRUE(WriteFileAtomic(model_ + "/model.json", ModelPackageToJson(*package)).ok());
+  auto tagger = RunCommand(std::string(POLYSWEEP_BIN) + " serve " + Quote(model_) + " --port 0");
+  EXPECT_NE(tagger.exit_code, 0);
+  EXPECT_NE(tagger.err.find("a token_classification model tags words"), std::string::npos) << tagger.err;
+}
+
 TEST_F(ServeModelTest, HelpNeedsNoModelAndAMissingModelIsNamed) {
   auto help = RunCommand(std::string(POLYSWEEP_BIN) + " serve --help");
   EXPECT_EQ(help.exit_code, 0) << help.err;
