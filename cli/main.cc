@@ -57,7 +57,7 @@ void InstallSweepSignals() {
 // Every command's options, and the exit code of the one that ran.
 struct Options {
   int exit_code = 0;
-  std::string config_path, worker, mpirun = "mpirun", dir, output = "table";
+  std::string config_path, worker, mpirun = "mpirun", hostfile, dir, output = "table";
   bool overwrite = false, no_dashboard = false, force = false, follow = false, top_once = false;
   bool check_no_processes = false;
   DashboardOptions dashboard;
@@ -89,6 +89,8 @@ void AddSweepCommands(CLI::App& app, Options& o) {
                   "start again if the output directory has a journal (default: continue its sweep)");
     cmd->add_option("--worker", o.worker, "path of polysweep-worker (default: next to polysweep)");
     cmd->add_option("--mpirun", o.mpirun, "mpirun to launch trials with");
+    cmd->add_option("--hostfile", o.hostfile,
+                    "an Open MPI host file (HOST slots=N per line) to pack trials onto (trial.hosts)");
     cmd->add_flag("--no-dashboard", o.no_dashboard, "serve no dashboard");
     cmd->add_option("--dashboard-port", o.dashboard.port, "the dashboard's port (default: any free one)")
         ->check(CLI::Range(0, 65535));
@@ -99,6 +101,7 @@ void AddSweepCommands(CLI::App& app, Options& o) {
                            o.no_dashboard ? std::nullopt : std::optional<DashboardOptions>(o.dashboard),
                            cmd->get_name() == "pretrain", &g_stop, &g_drain};
       command.on_ready = InstallSweepSignals;
+      command.hostfile = o.hostfile;
       o.exit_code = RunSweepCommand(command);
     });
   }

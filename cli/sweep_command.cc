@@ -52,6 +52,7 @@ std::string DefaultWorkerBinary() {
 StatusOr<SweepConfig> LoadRunConfig(const SweepCommand& command) {
   auto config = LoadSweepConfig(command.config_path, RegisteredConfigNames());
   if (!config.ok()) return config.status();
+  if (!command.hostfile.empty()) config->trial.hosts = command.hostfile;
   if (command.pretrain && config->model.task != "masked_lm") {
     return Status::Error(command.config_path + ": model.task: polysweep pretrain trains a masked-language model on "
                                                "unlabelled text; set model.task: masked_lm (configs/pretrain.yaml is one)");
@@ -285,7 +286,7 @@ int RunSweepCommand(const SweepCommand& command) {
   if (!config.ok()) return Fail(config.status().message());
   auto searcher = MakeSearcher(config->search, config->budget.max_trials);
   if (!searcher.ok()) return Fail(command.config_path + ": " + searcher.status().message());
-  auto launcher = MakeTrialLauncher(config->trial, command.mpirun);
+  auto launcher = MakeTrialLauncher(config->trial, command.mpirun, config->max_concurrent, config->bind);
   if (!launcher.ok()) return Fail(command.config_path + ": " + launcher.status().message());
   auto output = PrepareOutput(*config, command.overwrite);
   if (!output.ok()) return Fail(output.status().message());

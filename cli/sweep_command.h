@@ -25,6 +25,7 @@ struct SweepCommand {
   // Called once the sweep is ready to run (data sharded, journal open):
   // where the caller installs the handlers that set `stop` and `drain`.
   std::function<void()> on_ready;
+  std::string hostfile;  // --hostfile: trial.hosts, over the config's
 };
 
 struct ShardOutcome;

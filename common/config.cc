@@ -145,6 +145,7 @@ std::vector<Field<TrialResources>> TrialFields(const ConfigNames& names) {
       config::OneOf<T>("backend", &T::backend, names.backends),
       config::OneOf<T>("launcher", &T::launcher, names.launchers),
       config::Texts<T>("slurm_args", &T::slurm_args),
+      config::Text<T>("hosts", &T::hosts),
       config::Integer<T>("max_restarts", &T::max_restarts, 0, 1000),
       config::Integer<T>("checkpoint_every", &T::checkpoint_every, 0, 1e12),
       config::Number<T>("checkpoint_every_seconds", &T::checkpoint_every_seconds, 0, 1e9),

@@ -104,6 +104,10 @@ struct TrialResources {
   // coordinator starts nothing and agents started elsewhere ask for trials.
   std::string launcher = "auto";
   std::vector<std::string> slurm_args;  // extra srun/sbatch flags, e.g. --partition=gpu
+  // launcher mpirun without Slurm: an Open MPI host file ("HOST slots=N"
+  // per line) whose slots concurrent trials are packed onto, disjoint; empty:
+  // every trial on this host.
+  std::string hosts;
   int max_restarts = 2;        // restarts after a crash, from the last checkpoint
   int64_t checkpoint_every = 100;  // steps between checkpoints; 0: none
   double checkpoint_every_seconds = 0;  // also checkpoint once this long has passed; 0: steps only

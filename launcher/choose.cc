@@ -3,6 +3,7 @@
 #include "common/env.h"
 #include "launcher/agent_pool.h"
 #include "launcher/command.h"
+#include "launcher/host_slots.h"
 
 namespace polysweep {
 
@@ -18,9 +19,27 @@ StatusOr<ChosenLauncher> Chosen(StatusOr<std::unique_ptr<TrialLauncher>> launche
   return ChosenLauncher{std::move(*launcher), nullptr};
 }
 
+// trial.hosts: the pool of its slots, large enough for max_concurrent trials.
+StatusOr<MpiHosts> HostsOf(const TrialResources& trial, int max_concurrent, const std::string& bind) {
+  auto hosts = LoadHostFile(trial.hosts);
+  if (!hosts.ok()) return hosts.status().With("trial.hosts");
+  auto pool = std::make_shared<SlotPool>(std::move(*hosts));
+  const int needed = trial.ranks * std::max(1, max_concurrent);
+  if (pool->total() < needed) {
+    return Status::InvalidConfig("trial.hosts: " + trial.hosts + " offers " + std::to_string(pool->total()) +
+                                 " slots, and max_concurrent " + std::to_string(max_concurrent) + " x trial.ranks " +
+                                 std::to_string(trial.ranks) + " needs " + std::to_string(needed));
+  }
+  // "tcp://10.1.2.3:*": the address the ranks reach the coordinator at.
+  std::string address = bind.rfind("tcp://", 0) == 0 ? bind.substr(6) : bind;
+  address = address.substr(0, address.rfind(':'));
+  return MpiHosts{std::move(pool), SubnetOf(address)};
+}
+
 }  // namespace
 
-StatusOr<ChosenLauncher> MakeTrialLauncher(const TrialResources& trial, const std::string& mpirun) {
+StatusOr<ChosenLauncher> MakeTrialLauncher(const TrialResources& trial, const std::string& mpirun, int max_concurrent,
+                                           const std::string& bind) {
   const std::string kind = ResolveLauncher(trial);
   const std::string job = GetEnv("SLURM_JOB_ID");
   const std::string why = trial.launcher != "auto" ? " (trial.launcher: " + trial.launcher + ")"
@@ -33,7 +52,15 @@ StatusOr<ChosenLauncher> MakeTrialLauncher(const TrialResources& trial, const st
                                                                  : mpirun + " is not an executable file") +
                            why + "; install openmpi-bin, or give its path with --mpirun");
     }
-    return Chosen(MakeLocalMpiLauncher(mpirun));
+    if (trial.hosts.empty()) return Chosen(MakeLocalMpiLauncher(mpirun));
+    auto hosts = HostsOf(trial, max_concurrent, bind);
+    if (!hosts.ok()) return hosts.status();
+    return Chosen(MakeLocalMpiLauncher(mpirun, std::move(*hosts)));
+  }
+  if (!trial.hosts.empty()) {
+    return Status::InvalidConfig("trial.hosts places the ranks of trial.launcher mpirun; " + kind +
+                                 " ranks are placed by " + (kind == "agents" ? "where the agents start" : "Slurm") +
+                                 why + ": remove trial.hosts");
   }
   if (kind == "agents") {
     auto pool = std::make_unique<AgentPool>();

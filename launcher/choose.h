@@ -26,6 +26,11 @@ struct ChosenLauncher {
 // The launcher, or an error naming trial.launcher or trial.ranks: srun or
 // sbatch missing from PATH, a trial with more ranks than the allocation it
 // would run in (SLURM_NTASKS).
-StatusOr<ChosenLauncher> MakeTrialLauncher(const TrialResources& trial, const std::string& mpirun);
+// With trial.hosts (mpirun only), the host file is read and must hold
+// `max_concurrent` trials of trial.ranks at once; Open MPI's TCP traffic
+// keeps to the subnet of the coordinator's `bind` address when it is one of
+// this host's.
+StatusOr<ChosenLauncher> MakeTrialLauncher(const TrialResources& trial, const std::string& mpirun,
+                                           int max_concurrent = 1, const std::string& bind = "");
 
 }  // namespace polysweep

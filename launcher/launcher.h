@@ -73,8 +73,19 @@ class TrialLauncher {
   virtual std::string name() const = 0;
 };
 
-// Runs `mpirun -np K` on this host, in a session of its own.
-std::unique_ptr<TrialLauncher> MakeLocalMpiLauncher(std::string mpirun = "mpirun");
+class SlotPool;
+
+// mpirun on the hosts of a host file (trial.hosts): each trial's ranks on
+// free slots of `pool` (released when the trial ends), and Open MPI's TCP
+// traffic (its daemons' and the ranks') kept to `subnet` (CIDR) when known.
+struct MpiHosts {
+  std::shared_ptr<SlotPool> pool;
+  std::string subnet;
+};
+
+// Runs `mpirun -np K` on this host, in a session of its own; with `hosts`,
+// on the slots the pool gives each trial (`--host a:2,b:2`).
+std::unique_ptr<TrialLauncher> MakeLocalMpiLauncher(std::string mpirun = "mpirun", MpiHosts hosts = {});
 
 // Runs each trial as `srun --exact` step of the current Slurm allocation
 // (SLURM_JOB_ID), or of a new one when there is none; `extra_args` go to srun.
@@ -87,7 +98,10 @@ std::unique_ptr<TrialLauncher> MakeSbatchJobLauncher(std::vector<std::string> ex
                                                      std::string sbatch = "sbatch");
 
 // The argv each backend runs (exposed for tests and `--dry-run`).
-std::vector<std::string> LocalMpiArgv(const std::string& mpirun, const LaunchSpec& spec);
+// `placement`: mpirun's --host (empty: this host, oversubscribed);
+// `subnet`: the CIDR its TCP traffic keeps to (empty: Open MPI chooses).
+std::vector<std::string> LocalMpiArgv(const std::string& mpirun, const LaunchSpec& spec,
+                                      const std::string& placement = "", const std::string& subnet = "");
 std::vector<std::string> SrunArgv(const std::string& srun, const std::vector<std::string>& extra_args,
                                   const LaunchSpec& spec);
 std::vector<std::string> SbatchArgv(const std::string& sbatch, const std::vector<std::string>& extra_args,

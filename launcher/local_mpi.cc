@@ -4,6 +4,7 @@
 #include <string>
 
 #include "launcher/group_process.h"
+#include "launcher/host_slots.h"
 #include "launcher/launcher.h"
 
 namespace polysweep {
@@ -15,12 +16,21 @@ std::string ExitInfo::Describe() const {
   return "exit code " + std::to_string(exit_code);
 }
 
-std::vector<std::string> LocalMpiArgv(const std::string& mpirun, const LaunchSpec& spec) {
+std::vector<std::string> LocalMpiArgv(const std::string& mpirun, const LaunchSpec& spec, const std::string& placement,
+                                      const std::string& subnet) {
   std::vector<std::string> argv = {mpirun, "-np", std::to_string(spec.ranks),
                                    // Ranks set their own threads; do not pin them to one core.
-                                   "--bind-to", "none", "--oversubscribe",
+                                   "--bind-to", "none",
                                    // A rank that exits non-zero ends the trial.
                                    "--mca", "orte_abort_on_non_zero_status", "1"};
+  if (placement.empty()) {
+    argv.push_back("--oversubscribe");
+  } else {
+    argv.insert(argv.end(), {"--host", placement});
+  }
+  if (!subnet.empty()) {
+    argv.insert(argv.end(), {"--mca", "oob_tcp_if_include", subnet, "--mca", "btl_tcp_if_include", subnet});
+  }
   for (const auto& [key, value] : spec.env) {
     argv.push_back("-x");
     argv.push_back(key + "=" + value);
@@ -31,34 +41,84 @@ std::vector<std::string> LocalMpiArgv(const std::string& mpirun, const LaunchSpe
 
 namespace {
 
+// A trial on slots of the pool: they are released when it ends, is killed
+// or is let go. Its handle carries the placement after a '|', so a later
+// coordinator that adopts it takes the same slots.
+class PlacedProcess : public TrialProcess {
+ public:
+  PlacedProcess(std::unique_ptr<TrialProcess> inner, std::shared_ptr<SlotPool> pool, Placement placement)
+      : inner_(std::move(inner)), pool_(std::move(pool)), placement_(std::move(placement)) {}
+  ~PlacedProcess() override { Release(); }
+  std::optional<ExitInfo> Poll() override {
+    auto exit = inner_->Poll();
+    if (exit) Release();
+    return exit;
+  }
+  ExitInfo Kill(int grace_ms) override {
+    ExitInfo exit = inner_->Kill(grace_ms);
+    Release();
+    return exit;
+  }
+  int pid() const override { return inner_->pid(); }
+  std::string handle() const override { return inner_->handle() + "|" + PlacementText(placement_); }
+
+ private:
+  void Release() {
+    if (pool_) pool_->Release(placement_);
+    pool_.reset();
+  }
+  std::unique_ptr<TrialProcess> inner_;
+  std::shared_ptr<SlotPool> pool_;
+  Placement placement_;
+};
+
 class LocalMpiLauncher : public TrialLauncher {
  public:
-  explicit LocalMpiLauncher(std::string mpirun) : mpirun_(std::move(mpirun)) {}
+  LocalMpiLauncher(std::string mpirun, MpiHosts hosts) : mpirun_(std::move(mpirun)), hosts_(std::move(hosts)) {}
 
   StatusOr<std::unique_ptr<TrialProcess>> Launch(const LaunchSpec& spec) override {
+    std::optional<Placement> placement;
+    if (hosts_.pool) {
+      placement = hosts_.pool->Reserve(spec.ranks);
+      if (!placement) {
+        return Status::Error("trial.hosts has no " + std::to_string(spec.ranks) + " free slots for trial " +
+                             std::to_string(spec.trial) + " (" + std::to_string(hosts_.pool->total()) + " in all)");
+      }
+    }
     std::vector<std::string> env;
     if (::geteuid() == 0) env = {"OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"};
-    auto pid = SpawnGroupLeader(LocalMpiArgv(mpirun_, spec), env, spec.log_path,
-                                "install openmpi-bin or put mpirun on PATH");
-    if (!pid.ok()) return pid.status();
+    auto pid = SpawnGroupLeader(LocalMpiArgv(mpirun_, spec, placement ? PlacementText(*placement) : "", hosts_.subnet),
+                                env, spec.log_path, "install openmpi-bin or put mpirun on PATH");
+    if (!pid.ok()) {
+      if (placement) hosts_.pool->Release(*placement);
+      return pid.status();
+    }
     // "local:HOST:PGID": mpirun leads its own process group on HOST.
-    return std::unique_ptr<TrialProcess>(new GroupProcess(*pid, "local:" + HostName() + ":" + std::to_string(*pid)));
+    std::unique_ptr<TrialProcess> group(new GroupProcess(*pid, "local:" + HostName() + ":" + std::to_string(*pid)));
+    if (!placement) return group;
+    return std::unique_ptr<TrialProcess>(new PlacedProcess(std::move(group), hosts_.pool, std::move(*placement)));
   }
 
   std::unique_ptr<TrialProcess> Adopt(const std::string& handle, const std::vector<std::string>& args) override {
-    return AdoptGroup(handle, "local", args);
+    const size_t bar = handle.find('|');
+    auto group = AdoptGroup(handle.substr(0, bar), "local", args);
+    if (!group || bar == std::string::npos || !hosts_.pool) return group;
+    auto placement = ParsePlacement(handle.substr(bar + 1));
+    if (!placement.ok() || !hosts_.pool->ReserveExactly(*placement)) return group;
+    return std::make_unique<PlacedProcess>(std::move(group), hosts_.pool, std::move(*placement));
   }
 
-  std::string name() const override { return "local-mpirun"; }
+  std::string name() const override { return hosts_.pool ? "mpirun-hosts" : "local-mpirun"; }
 
  private:
   std::string mpirun_;
+  MpiHosts hosts_;
 };
 
 }  // namespace
 
-std::unique_ptr<TrialLauncher> MakeLocalMpiLauncher(std::string mpirun) {
-  return std::make_unique<LocalMpiLauncher>(std::move(mpirun));
+std::unique_ptr<TrialLauncher> MakeLocalMpiLauncher(std::string mpirun, MpiHosts hosts) {
+  return std::make_unique<LocalMpiLauncher>(std::move(mpirun), std::move(hosts));
 }
 
 }  // namespace polysweep

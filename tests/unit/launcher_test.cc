@@ -2,6 +2,7 @@
 // shell script stands in for Open MPI: it exports the -x pairs, skips the
 // other mpirun flags and execs the worker argv, so the tests control exactly
 // which processes run.
+#include "launcher/host_slots.h"
 #include "launcher/launcher.h"
 #include "launcher/process_group.h"
 
@@ -35,6 +36,7 @@ while [ $# -gt 0 ]; do
     -np|--bind-to) shift 2 ;;
     --mca) shift 3 ;;
     --oversubscribe) shift ;;
+    --host) shift 2 ;;
     -x) export "$2"; shift 2 ;;
     *) break ;;
   esac
@@ -366,9 +368,9 @@ TEST_F(LauncherTest, LogIsAppendedAcrossLaunches) {
 // running trial by its handle and its command line, watches it and ends it.
 class AdoptTest : public LauncherTest {
  protected:
-  std::unique_ptr<TrialProcess> LaunchMarked(const std::string& script) {
+  std::unique_ptr<TrialProcess> LaunchMarked(const std::string& script, MpiHosts hosts = {}) {
     spec_.worker_argv = {"/bin/sh", "-c", script, "polysweep-worker", "--trial", "3", "--attempt", "1"};
-    auto p = MakeLocalMpiLauncher(mpirun_)->Launch(spec_);
+    auto p = MakeLocalMpiLauncher(mpirun_, std::move(hosts))->Launch(spec_);
     EXPECT_TRUE(p.ok()) << p.status().message();
     return p.ok() ? std::move(*p) : nullptr;
   }
@@ -492,6 +494,31 @@ TEST(ProcessGroup, ScansSurviveProcessesExitingMidScanAndNameOnlyTheLiving) {
   ASSERT_GT(gone, 0);
   waitpid(gone, nullptr, 0);
   EXPECT_FALSE(CommandLineHas(gone, {}));
+}
+
+// On a host file's slots: a trial holds its slots while it runs and gives
+// them back when it ends; its handle names them, so a restarted coordinator
+// that adopts it takes the same slots again.
+TEST_F(AdoptTest, ATrialOnAHostFilesSlotsHoldsThemUntilItEndsAndIsAdoptedOntoThem) {
+  auto pool = std::make_shared<SlotPool>(std::vector<HostSlots>{{"a", 2}, {"b", 2}});
+  const std::string go = dir_ + "/go";
+  auto original = LaunchMarked("echo $$ > " + dir_ + "/child.pid; while [ ! -e " + go + " ]; do sleep 0.01; done",
+                               MpiHosts{pool, ""});
+  ASSERT_NE(original, nullptr);
+  WaitForPid("child.pid");
+  EXPECT_EQ(pool->free_slots("a") + pool->free_slots("b"), 2);
+  const std::string handle = original->handle();
+  EXPECT_NE(handle.find("|a:2"), std::string::npos) << handle;
+  auto second = std::make_shared<SlotPool>(std::vector<HostSlots>{{"a", 2}, {"b", 2}});
+  auto adopted = MakeLocalMpiLauncher(mpirun_, MpiHosts{second, ""})->Adopt(handle, marks_);
+  ASSERT_NE(adopted, nullptr);
+  EXPECT_EQ(adopted->handle(), handle);
+  EXPECT_EQ(second->free_slots("a"), 0);  // the restarted coordinator's pool
+  std::ofstream(go) << "";
+  ASSERT_TRUE(PollUntilExit(*original).has_value());
+  EXPECT_EQ(pool->free_slots("a"), 2);
+  ASSERT_TRUE(PollUntilExit(*adopted).has_value());
+  EXPECT_EQ(second->free_slots("a"), 2);
 }
 
 }  // namespace

@@ -1,0 +1,128 @@
+// Sweeps on a test cluster of network namespaces (tests/cluster/netns-cluster):
+// two nodes with their own addresses and hostnames on a private bridge,
+// reached by mpirun through a remote-shell stand-in, the file system shared.
+// The coordinator binds on the bridge, so CURVE is on (its default for an
+// address that is not loopback), and the ranks talk TCP between nodes on
+// the subnet polysweep picks for Open MPI. Needs root (network namespaces).
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <set>
+
+#include "command.h"
+#include "journal_reader.h"
+
+namespace polysweep {
+namespace {
+
+using testing_util::JournalReader;
+using testing_util::Quote;
+using testing_util::RunCommand;
+
+class ClusterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (geteuid() != 0) GTEST_SKIP() << "network namespaces need root; run the tests as root";
+    ASSERT_TRUE(std::filesystem::exists(POLYSWEEP_DEFAULT_DATA)) << "run scripts/make-default-data first";
+    dir_ = testing_util::FreshDir("cluster");
+    id_ = std::to_string(getpid());
+    RunCommand(Script() + " clean");  // clusters of earlier runs that were killed
+    auto up = RunCommand(Script() + " up " + id_ + " 2 " + Quote(dir_));
+    ASSERT_EQ(up.exit_code, 0) << up.err;
+    coordinator_ip_ = up.out.substr(0, up.out.find('\n'));
+    up_ = true;
+  }
+  void TearDown() override {
+    if (up_) RunCommand(Script() + " down " + id_);
+    if (!dir_.empty()) std::filesystem::remove_all(dir_);
+  }
+  static std::string Script() { return std::string(POLYSWEEP_SOURCE_DIR) + "/tests/cluster/netns-cluster"; }
+
+  // A sweep of the default data on the cluster: `ranks` per trial, `trials`
+  // of them at once, its coordinator on the bridge.
+  std::string Config(const std::string& name, int ranks, int trials, bool on_cluster) {
+    const std::string path = dir_ + "/" + name + ".yaml";
+    std::ofstream(path) << testing_util::TinySweepHead(name, dir_ + "/" + name, POLYSWEEP_DEFAULT_DATA)
+                        << (on_cluster ? "bind: \"tcp://" + coordinator_ip_ + ":*\"\n" : "")
+                        << "max_concurrent: " << trials << "\n"
+                        << "trial: {ranks: " << ranks << (on_cluster ? ", hosts: " + dir_ + "/hosts" : "") << "}\n"
+                        << "search: {algorithm: grid, space: {lr: {type: choice, values: [2.0e-3, 4.0e-3]}}}\n"
+                        << "budget: {max_trials: " << trials << ", max_steps: 40, eval_every: 20, log_every: 20}\n";
+    return path;
+  }
+  // The sweep, with Open MPI reaching the nodes through the cluster's remote shell.
+  testing_util::CommandResult Sweep(const std::string& config) {
+    return RunCommand("OMPI_MCA_plm_rsh_agent=" + Quote(dir_ + "/rsh") + " " + POLYSWEEP_BIN + " sweep " +
+                      Quote(config));
+  }
+  // trial -> the hosts its ranks connected from, from the coordinator's log.
+  static std::map<std::string, std::multiset<std::string>> RankHosts(const std::string& log) {
+    std::map<std::string, std::multiset<std::string>> out;
+    const std::regex connected(R"(trial (\d+) rank \d+/\d+ connected from (\S+) pid)");
+    for (std::sregex_iterator m(log.begin(), log.end(), connected), end; m != end; ++m) {
+      out[(*m)[1]].insert((*m)[2]);
+    }
+    return out;
+  }
+
+  std::string dir_, id_, coordinator_ip_;
+  bool up_ = false;
+};
+
+// Two trials of 2 ranks at once on two nodes of 2 slots: each trial packed
+// on a node of its own, over CURVE, and both complete.
+TEST_F(ClusterTest, ConcurrentTrialsArePackedOntoDisjointNodes) {
+  auto r = Sweep(Config("packed", 2, 2, true));
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.err.find("with CURVE"), std::string::npos) << r.err;
+  const auto hosts = RankHosts(r.err);
+  ASSERT_EQ(hosts.size(), 2u) << r.err;
+  const auto& first = hosts.at("1");
+  const auto& second = hosts.at("2");
+  EXPECT_EQ(first.size(), 2u);
+  EXPECT_EQ(first.count(*first.begin()), 2u) << r.err;  // both ranks on one node
+  EXPECT_EQ(second.count(*second.begin()), 2u) << r.err;
+  EXPECT_NE(*first.begin(), *second.begin()) << r.err;  // and not the same one
+  for (const auto& h : {*first.begin(), *second.begin()}) EXPECT_TRUE(h == "node2" || h == "node3") << h;
+  JournalReader j(dir_ + "/packed/journal.db");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM trials WHERE state='completed'"), "2");
+}
+
+// A trial of 4 ranks spans both nodes (MPI over TCP between namespaces)
+// and evaluates as the same trial on this host alone: same seeds, same
+// data order, the same all-reduced gradients.
+TEST_F(ClusterTest, ATrialAcrossTwoNodesScoresAsOnOneNode) {
+  auto across = Sweep(Config("across", 4, 1, true));
+  ASSERT_EQ(across.exit_code, 0) << across.out << across.err;
+  const auto hosts = RankHosts(across.err).at("1");
+  EXPECT_EQ(hosts.count("node2"), 2u) << across.err;
+  EXPECT_EQ(hosts.count("node3"), 2u) << across.err;
+  auto alone = Sweep(Config("alone", 4, 1, false));
+  ASSERT_EQ(alone.exit_code, 0) << alone.out << alone.err;
+  const std::string query = "SELECT group_concat(printf('%.5f %.5f', loss, accuracy), ';') FROM "
+                            "(SELECT * FROM evaluations WHERE trial_id=1 ORDER BY step)";
+  const std::string on_cluster = JournalReader(dir_ + "/across/journal.db").Scalar(query);
+  EXPECT_FALSE(on_cluster.empty());
+  EXPECT_EQ(on_cluster, JournalReader(dir_ + "/alone/journal.db").Scalar(query));
+}
+
+// A host file that cannot hold max_concurrent trials, and one that is not
+// a host file, are refused before anything starts.
+TEST_F(ClusterTest, AHostFileTooSmallOrMalformedIsRefused) {
+  auto small = Sweep(Config("small", 4, 2, true));
+  EXPECT_EQ(small.exit_code, 2) << small.err;
+  EXPECT_NE(small.err.find("offers 4 slots, and max_concurrent 2 x trial.ranks 4 needs 8"), std::string::npos)
+      << small.err;
+  std::ofstream(dir_ + "/hosts") << "node2 slots=two\n";
+  auto bad = Sweep(Config("bad", 2, 1, true));
+  EXPECT_NE(bad.exit_code, 0);
+  EXPECT_NE(bad.err.find(dir_ + "/hosts:1: expected \"HOST slots=N\""), std::string::npos) << bad.err;
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/bad/journal.db"));
+}
+
+}  // namespace
+}  // namespace polysweep
