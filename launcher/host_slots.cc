@@ -101,9 +101,14 @@ int SlotPool::total() const {
 int SlotPool::free_slots(const std::string& host) const {
   std::lock_guard<std::mutex> lock(mu_);
   for (const HostSlots& h : hosts_) {
-    if (h.host == host) return h.slots - (used_.count(host) ? used_.at(host) : 0);
+    if (h.host == host) return down_.count(host) ? 0 : h.slots - (used_.count(host) ? used_.at(host) : 0);
   }
   return 0;
+}
+
+bool SlotPool::MarkDown(const std::string& host) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return down_.insert(host).second;
 }
 
 std::optional<Placement> SlotPool::Reserve(int ranks) {
@@ -111,7 +116,7 @@ std::optional<Placement> SlotPool::Reserve(int ranks) {
   std::vector<std::pair<int, size_t>> free;  // (free slots, host index)
   int all = 0;
   for (size_t i = 0; i < hosts_.size(); ++i) {
-    const int f = hosts_[i].slots - used_[hosts_[i].host];
+    const int f = down_.count(hosts_[i].host) ? 0 : hosts_[i].slots - used_[hosts_[i].host];
     if (f > 0) free.emplace_back(f, i);
     all += std::max(0, f);
   }
@@ -148,7 +153,7 @@ bool SlotPool::ReserveExactly(const Placement& p) {
   std::lock_guard<std::mutex> lock(mu_);
   for (const HostSlots& want : p) {
     auto h = std::find_if(hosts_.begin(), hosts_.end(), [&](const HostSlots& x) { return x.host == want.host; });
-    if (h == hosts_.end() || h->slots - used_[want.host] < want.slots) return false;
+    if (h == hosts_.end() || down_.count(want.host) || h->slots - used_[want.host] < want.slots) return false;
   }
   for (const HostSlots& want : p) used_[want.host] += want.slots;
   return true;

@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -47,11 +48,15 @@ class SlotPool {
   bool ReserveExactly(const Placement& p);
   void Release(const Placement& p);
   int free_slots(const std::string& host) const;
+  // A host that stopped answering: given no new trials (its slots count as
+  // taken); false when it was down already.
+  bool MarkDown(const std::string& host);
 
  private:
   mutable std::mutex mu_;
   std::vector<HostSlots> hosts_;
   std::map<std::string, int> used_;
+  std::set<std::string> down_;
 };
 
 }  // namespace polysweep

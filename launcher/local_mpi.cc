@@ -1,8 +1,11 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <sstream>
 #include <string>
 
+#include "common/env.h"
+#include "launcher/command.h"
 #include "launcher/group_process.h"
 #include "launcher/host_slots.h"
 #include "launcher/launcher.h"
@@ -41,9 +44,27 @@ std::vector<std::string> LocalMpiArgv(const std::string& mpirun, const LaunchSpe
 
 namespace {
 
+// Whether `host` answers Open MPI's remote shell (OMPI_MCA_plm_rsh_agent,
+// else ssh) within a few seconds: `AGENT HOST true`.
+bool AnswersRemoteShell(const std::string& host) {
+  const std::string agent = GetEnv("OMPI_MCA_plm_rsh_agent");
+  std::vector<std::string> argv;
+  if (agent.empty() || agent.rfind("ssh", 0) == 0) {
+    argv = {"ssh", "-o", "BatchMode=yes", "-o", "ConnectTimeout=5"};
+  } else {
+    std::istringstream words(agent.substr(0, agent.find(':')));  // "a : b": Open MPI's first choice
+    for (std::string w; words >> w;) argv.push_back(w);
+  }
+  argv.insert(argv.end(), {host, "true"});
+  auto ran = RunCommand(argv, 8000);
+  return ran.ok() && ran->exit_code == 0;
+}
+
 // A trial on slots of the pool: they are released when it ends, is killed
 // or is let go. Its handle carries the placement after a '|', so a later
-// coordinator that adopts it takes the same slots.
+// coordinator that adopts it takes the same slots. When its ranks fail, each
+// of its hosts is asked to answer its remote shell; one that does not is
+// down (a node gone): the pool gives it no new trials, and the exit says so.
 class PlacedProcess : public TrialProcess {
  public:
   PlacedProcess(std::unique_ptr<TrialProcess> inner, std::shared_ptr<SlotPool> pool, Placement placement)
@@ -51,7 +72,9 @@ class PlacedProcess : public TrialProcess {
   ~PlacedProcess() override { Release(); }
   std::optional<ExitInfo> Poll() override {
     auto exit = inner_->Poll();
-    if (exit) Release();
+    if (!exit) return exit;
+    if (!exit->ok() && pool_) NoteDeadHosts(&*exit);
+    Release();
     return exit;
   }
   ExitInfo Kill(int grace_ms) override {
@@ -66,6 +89,16 @@ class PlacedProcess : public TrialProcess {
   void Release() {
     if (pool_) pool_->Release(placement_);
     pool_.reset();
+  }
+  void NoteDeadHosts(ExitInfo* exit) {
+    std::string dead;
+    for (const HostSlots& h : placement_) {
+      if (AnswersRemoteShell(h.host)) continue;
+      pool_->MarkDown(h.host);
+      dead += (dead.empty() ? "" : ", ") + h.host;
+    }
+    if (dead.empty()) return;
+    exit->cause = exit->Describe() + "; NODE_FAIL: " + dead + " did not answer its remote shell and gets no new trials";
   }
   std::unique_ptr<TrialProcess> inner_;
   std::shared_ptr<SlotPool> pool_;

@@ -12,6 +12,12 @@
 #include <map>
 #include <regex>
 #include <set>
+#include <signal.h>
+#include <sys/wait.h>
+#include <thread>
+#include <functional>
+#include <iostream>
+#include <chrono>
 
 #include "command.h"
 #include "journal_reader.h"
@@ -44,14 +50,16 @@ class ClusterTest : public ::testing::Test {
 
   // A sweep of the default data on the cluster: `ranks` per trial, `trials`
   // of them at once, its coordinator on the bridge.
-  std::string Config(const std::string& name, int ranks, int trials, bool on_cluster) {
+  std::string Config(const std::string& name, int ranks, int trials, bool on_cluster, int steps = 40) {
     const std::string path = dir_ + "/" + name + ".yaml";
     std::ofstream(path) << testing_util::TinySweepHead(name, dir_ + "/" + name, POLYSWEEP_DEFAULT_DATA)
                         << (on_cluster ? "bind: \"tcp://" + coordinator_ip_ + ":*\"\n" : "")
                         << "max_concurrent: " << trials << "\n"
-                        << "trial: {ranks: " << ranks << (on_cluster ? ", hosts: " + dir_ + "/hosts" : "") << "}\n"
+                        << "trial: {ranks: " << ranks << (on_cluster ? ", hosts: " + dir_ + "/hosts" : "")
+                        << ", checkpoint_every: 50, hang_timeout_seconds: 30}\n"
                         << "search: {algorithm: grid, space: {lr: {type: choice, values: [2.0e-3, 4.0e-3]}}}\n"
-                        << "budget: {max_trials: " << trials << ", max_steps: 40, eval_every: 20, log_every: 20}\n";
+                        << "budget: {max_trials: " << trials << ", max_steps: " << steps
+                        << ", eval_every: " << steps / 2 << ", log_every: 20}\n";
     return path;
   }
   // The sweep, with Open MPI reaching the nodes through the cluster's remote shell.
@@ -108,6 +116,62 @@ TEST_F(ClusterTest, ATrialAcrossTwoNodesScoresAsOnOneNode) {
   const std::string on_cluster = JournalReader(dir_ + "/across/journal.db").Scalar(query);
   EXPECT_FALSE(on_cluster.empty());
   EXPECT_EQ(on_cluster, JournalReader(dir_ + "/alone/journal.db").Scalar(query));
+}
+
+// A node dies under a running trial (its processes killed, its namespace
+// gone, so its remote shell no longer answers): the attempt fails, the
+// node is found dead and left out, and the trial restarts from its last
+// checkpoint on the other node and completes, nothing lost or duplicated.
+TEST_F(ClusterTest, ANodeThatDiesMidTrialIsLeftOutAndTheTrialResumesElsewhere) {
+  const std::string run = dir_ + "/dies";
+  setenv("OMPI_MCA_plm_rsh_agent", (dir_ + "/rsh").c_str(), 1);
+  const pid_t sweep = testing_util::Spawn({POLYSWEEP_BIN, "sweep", Config("dies", 2, 1, true, 2000)}, dir_ + "/log");
+  unsetenv("OMPI_MCA_plm_rsh_agent");
+  ASSERT_GT(sweep, 0);
+  auto waited = [&](const std::function<bool()>& done) {
+    for (int i = 0; i < 1200 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return done();
+  };
+  // Past its first checkpoints (every 50 steps).
+  ASSERT_TRUE(waited([&] { return testing_util::ReadText(dir_ + "/log").find("trial 1 step 400/") != std::string::npos; }))
+      << testing_util::ReadText(dir_ + "/log");
+  const std::string node = *RankHosts(testing_util::ReadText(dir_ + "/log")).at("1").begin();
+  ASSERT_TRUE(node == "node2" || node == "node3") << node;
+  const std::string other = node == "node2" ? "node3" : "node2";
+  const double killed_at = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  auto killed = RunCommand(Script() + " kill " + id_ + " " + node.substr(4));
+  ASSERT_EQ(killed.exit_code, 0) << killed.err;
+  int status = 0;
+  bool ended = false;
+  if (!waited([&] { return ended = ended || waitpid(sweep, &status, WNOHANG) == sweep; })) {
+    kill(sweep, SIGKILL);
+    waitpid(sweep, &status, 0);
+    FAIL() << "the sweep did not end:\n" << testing_util::ReadText(dir_ + "/log");
+  }
+  const std::string log = testing_util::ReadText(dir_ + "/log");
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << log;
+  EXPECT_NE(log.find("did not answer its remote shell and gets no new trials"), std::string::npos) << log;
+  EXPECT_NE(log.find("restart 1/2 from its last checkpoint"), std::string::npos) << log;
+  const auto hosts = RankHosts(log).at("1");
+  EXPECT_EQ(hosts.count(other), 2u) << log;  // the second attempt's ranks
+  JournalReader j(run + "/journal.db");
+  EXPECT_EQ(j.Scalar("SELECT state FROM trials WHERE id=1"), "completed");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM evaluations WHERE trial_id=1"), "2");  // steps 1000 and 2000, once each
+  EXPECT_EQ(j.Scalar("SELECT MAX(step) FROM progress WHERE trial_id=1"), "2000");
+  EXPECT_EQ(j.Scalar("SELECT attempt FROM trials WHERE id=1"), "2");
+  // The second attempt started from a checkpoint, not from step 1.
+  EXPECT_NE(j.Scalar("SELECT MIN(step) FROM progress WHERE trial_id=1 AND attempt=2"), "20");
+  // The figures docs/reliability.md quotes: from the node's death to the
+  // restart journaled and to the next attempt's first progress, and where
+  // that attempt resumed against the dead one's last report.
+  const double restarted = std::stod(j.Scalar("SELECT MIN(at) FROM transitions WHERE trial_id=1 AND attempt=2"));
+  const double progressed = std::stod(j.Scalar("SELECT MIN(at) FROM progress WHERE trial_id=1 AND attempt=2"));
+  std::cout << "node death to restart " << restarted - killed_at << " s, to training again " << progressed - killed_at
+            << " s; the dead attempt's last report at step "
+            << j.Scalar("SELECT MAX(step) FROM progress WHERE trial_id=1 AND attempt=1")
+            << ", the next attempt's first at step "
+            << j.Scalar("SELECT MIN(step) FROM progress WHERE trial_id=1 AND attempt=2") << "\n";
+  EXPECT_LT(restarted - killed_at, 15);
 }
 
 // A host file that cannot hold max_concurrent trials, and one that is not

@@ -62,6 +62,16 @@ TEST(SlotPool, PacksTrialsOntoDisjointSlotsAndFewestHosts) {
   EXPECT_FALSE(pool.ReserveExactly(*placed));  // c is full now
   EXPECT_FALSE(pool.ReserveExactly({{"z", 1}}));
   EXPECT_FALSE(ParsePlacement("a:x").ok());
+  // A host found down gets no new trial, even with free slots.
+  pool.Release(*placed);
+  EXPECT_TRUE(pool.MarkDown("a"));
+  EXPECT_FALSE(pool.MarkDown("a"));
+  EXPECT_EQ(pool.free_slots("a"), 0);
+  auto without = pool.Reserve(4);
+  ASSERT_TRUE(without);
+  EXPECT_EQ(PlacementText(*without), "b:2,c:2");
+  EXPECT_FALSE(pool.Reserve(1));
+  EXPECT_FALSE(pool.ReserveExactly({{"a", 1}}));
   EXPECT_FALSE(ParsePlacement("").ok());
 }
 
