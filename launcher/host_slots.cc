@@ -106,6 +106,13 @@ int SlotPool::free_slots(const std::string& host) const {
   return 0;
 }
 
+int SlotPool::down_slots() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  int n = 0;
+  for (const HostSlots& h : hosts_) n += down_.count(h.host) ? h.slots : 0;
+  return n;
+}
+
 bool SlotPool::MarkDown(const std::string& host) {
   std::lock_guard<std::mutex> lock(mu_);
   return down_.insert(host).second;

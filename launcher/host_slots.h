@@ -51,6 +51,8 @@ class SlotPool {
   // A host that stopped answering: given no new trials (its slots count as
   // taken); false when it was down already.
   bool MarkDown(const std::string& host);
+  // The slots of the hosts found down.
+  int down_slots() const;
 
  private:
   mutable std::mutex mu_;

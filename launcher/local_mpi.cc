@@ -114,8 +114,10 @@ class LocalMpiLauncher : public TrialLauncher {
     if (hosts_.pool) {
       placement = hosts_.pool->Reserve(spec.ranks);
       if (!placement) {
+        const int down = hosts_.pool->down_slots();
         return Status::Error("trial.hosts has no " + std::to_string(spec.ranks) + " free slots for trial " +
-                             std::to_string(spec.trial) + " (" + std::to_string(hosts_.pool->total()) + " in all)");
+                             std::to_string(spec.trial) + " (" + std::to_string(hosts_.pool->total()) + " in all" +
+                             (down > 0 ? ", " + std::to_string(down) + " of them on hosts found down" : "") + ")");
       }
     }
     std::vector<std::string> env;

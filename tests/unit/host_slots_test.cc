@@ -72,6 +72,7 @@ TEST(SlotPool, PacksTrialsOntoDisjointSlotsAndFewestHosts) {
   EXPECT_EQ(PlacementText(*without), "b:2,c:2");
   EXPECT_FALSE(pool.Reserve(1));
   EXPECT_FALSE(pool.ReserveExactly({{"a", 1}}));
+  EXPECT_EQ(pool.down_slots(), 4);
   EXPECT_FALSE(ParsePlacement("").ok());
 }
 
