@@ -61,6 +61,29 @@ void Score(double found, double gold, double correct, double* precision, double*
   *f1 = *precision + *recall > 0 ? 2 * *precision * *recall / (*precision + *recall) : 0;
 }
 
+// Each name's (found, gold, matched) counts, `counts` in triples: its
+// scores as `entities`, the micro figures over all of them, and the macro
+// F1 over the names with any (entity types, or multi-label's labels).
+void ScoreByName(const std::vector<std::string>& names, const std::vector<double>& counts, EvalMetrics* m) {
+  double all[3] = {0, 0, 0}, f1_sum = 0;
+  int counted = 0;
+  for (size_t k = 0; k < names.size(); ++k) {
+    EntityScore e;
+    e.type = names[k];
+    e.found = static_cast<int64_t>(counts[k * 3]);
+    e.support = static_cast<int64_t>(counts[k * 3 + 1]);
+    Score(counts[k * 3], counts[k * 3 + 1], counts[k * 3 + 2], &e.precision, &e.recall, &e.f1);
+    for (int c = 0; c < 3; ++c) all[c] += counts[k * 3 + c];
+    if (e.found + e.support > 0) {
+      f1_sum += e.f1;
+      ++counted;
+    }
+    m->entities.push_back(e);
+  }
+  Score(all[0], all[1], all[2], &m->precision, &m->recall, &m->f1);
+  m->macro_f1 = counted ? f1_sum / counted : 0;
+}
+
 // Pearson's correlation of x and y; 0 when either is constant.
 double Pearson(const std::vector<double>& x, const std::vector<double>& y) {
   const double n = static_cast<double>(x.size());
@@ -227,23 +250,7 @@ EvalMetrics TagCounts::Compute() const {
     double p, r;
     Score(lang[0], lang[1], lang[2], &p, &r, &m.languages[static_cast<size_t>(l)].f1);
   }
-  double all[3] = {0, 0, 0}, f1_sum = 0;
-  int counted = 0;
-  for (size_t t = 0; t < types; ++t) {
-    EntityScore e;
-    e.type = tags_.types[t];
-    e.found = static_cast<int64_t>(by_type[t * 3]);
-    e.support = static_cast<int64_t>(by_type[t * 3 + 1]);
-    Score(by_type[t * 3], by_type[t * 3 + 1], by_type[t * 3 + 2], &e.precision, &e.recall, &e.f1);
-    for (int k = 0; k < 3; ++k) all[k] += by_type[t * 3 + k];
-    if (e.found + e.support > 0) {
-      f1_sum += e.f1;
-      ++counted;
-    }
-    m.entities.push_back(e);
-  }
-  Score(all[0], all[1], all[2], &m.precision, &m.recall, &m.f1);
-  m.macro_f1 = counted ? f1_sum / counted : 0;
+  ScoreByName(tags_.types, by_type, &m);
   return m;
 }
 
@@ -270,7 +277,7 @@ EvalMetrics LabelSetCounts::Compute() const {
   EvalMetrics m;
   const size_t n = labels_.size();
   std::vector<double> by_label(n * 3, 0);
-  double texts = 0, exact = 0, loss = 0, all[3] = {0, 0, 0};
+  double texts = 0, exact = 0, loss = 0;
   for (int l = 0; l < langs_; ++l) {
     const float* at = &raw_[static_cast<size_t>(l) * Stride()];
     double lang[3] = {0, 0, 0};
@@ -288,23 +295,7 @@ EvalMetrics LabelSetCounts::Compute() const {
     exact += at[1];
     loss += at[2];
   }
-  double f1_sum = 0;
-  int counted = 0;
-  for (size_t k = 0; k < n; ++k) {
-    EntityScore e;
-    e.type = labels_[k];
-    e.found = static_cast<int64_t>(by_label[k * 3]);
-    e.support = static_cast<int64_t>(by_label[k * 3 + 1]);
-    Score(by_label[k * 3], by_label[k * 3 + 1], by_label[k * 3 + 2], &e.precision, &e.recall, &e.f1);
-    for (int c = 0; c < 3; ++c) all[c] += by_label[k * 3 + c];
-    if (e.found + e.support > 0) {
-      f1_sum += e.f1;
-      ++counted;
-    }
-    m.entities.push_back(e);
-  }
-  Score(all[0], all[1], all[2], &m.precision, &m.recall, &m.f1);
-  m.macro_f1 = counted ? f1_sum / counted : 0;
+  ScoreByName(labels_, by_label, &m);
   m.accuracy = texts > 0 ? exact / texts : 0;
   m.loss = texts > 0 && n > 0 ? loss / (texts * static_cast<double>(n)) : 0;
   return m;
