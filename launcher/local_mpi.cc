@@ -1,6 +1,7 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <future>
 #include <sstream>
 #include <string>
 
@@ -45,7 +46,7 @@ std::vector<std::string> LocalMpiArgv(const std::string& mpirun, const LaunchSpe
 namespace {
 
 // Whether `host` answers Open MPI's remote shell (OMPI_MCA_plm_rsh_agent,
-// else ssh) within a few seconds: `AGENT HOST true`.
+// else ssh) within 5 seconds: `AGENT HOST true`.
 bool AnswersRemoteShell(const std::string& host) {
   const std::string agent = GetEnv("OMPI_MCA_plm_rsh_agent");
   std::vector<std::string> argv;
@@ -56,7 +57,7 @@ bool AnswersRemoteShell(const std::string& host) {
     for (std::string w; words >> w;) argv.push_back(w);
   }
   argv.insert(argv.end(), {host, "true"});
-  auto ran = RunCommand(argv, 8000);
+  auto ran = RunCommand(argv, 5000);
   return ran.ok() && ran->exit_code == 0;
 }
 
@@ -90,12 +91,16 @@ class PlacedProcess : public TrialProcess {
     if (pool_) pool_->Release(placement_);
     pool_.reset();
   }
+  // Runs on the coordinator's loop: the hosts are asked at once, so it
+  // waits for the slowest answer (a few seconds at most), not their sum.
   void NoteDeadHosts(ExitInfo* exit) {
+    std::vector<std::future<bool>> answers;
+    for (const HostSlots& h : placement_) answers.push_back(std::async(std::launch::async, AnswersRemoteShell, h.host));
     std::string dead;
-    for (const HostSlots& h : placement_) {
-      if (AnswersRemoteShell(h.host)) continue;
-      pool_->MarkDown(h.host);
-      dead += (dead.empty() ? "" : ", ") + h.host;
+    for (size_t i = 0; i < placement_.size(); ++i) {
+      if (answers[i].get()) continue;
+      pool_->MarkDown(placement_[i].host);
+      dead += (dead.empty() ? "" : ", ") + placement_[i].host;
     }
     if (dead.empty()) return;
     exit->cause = exit->Describe() + "; NODE_FAIL: " + dead + " did not answer its remote shell and gets no new trials";

@@ -102,9 +102,7 @@ InferFn ModelInference(Predictor* predictor) {
     std::vector<TextPrediction> out;
     out.reserve(predictions->size());
     for (Prediction& p : *predictions) {
-      TextPrediction t{p.label, std::move(p.probs), predictor->multi_label(), std::move(p.labels)};
-      if (predictor->regresses()) t.value = p.value;
-      out.push_back(std::move(t));
+      out.push_back(TextPrediction{p.label, std::move(p.probs), predictor->label_kind(), std::move(p.labels), p.value});
     }
     return out;
   };

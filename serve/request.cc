@@ -80,13 +80,13 @@ std::string PredictReplyJson(const std::vector<TextPrediction>& predictions, con
                              bool all_probs, const std::string& sweep, unsigned long long trial) {
   nlohmann::json out = nlohmann::json::array();
   for (const TextPrediction& p : predictions) {
-    if (p.value) {
-      out.push_back({{"predicted", *p.value}});
+    if (p.kind == LabelKind::kRealValue) {
+      out.push_back({{"predicted", p.value}});
       continue;
     }
     const auto k = static_cast<size_t>(p.label);
     nlohmann::json row;
-    if (p.multi_label) {
+    if (p.kind == LabelKind::kMultiHot) {
       row["predicted"] = nlohmann::json::array();
       row["probabilities"] = nlohmann::json::array();
       for (int c : p.labels) {

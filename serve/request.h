@@ -4,11 +4,12 @@
 #pragma once
 
 #include <cstddef>
-#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 #include <vector>
+
+#include "common/tasks.h"
 
 namespace polysweep {
 
@@ -42,12 +43,12 @@ std::variant<PredictRequest, ApiError> ParsePredictRequest(std::string_view body
 struct TextPrediction {
   int label = 0;
   std::vector<float> probs;  // per label
-  // A multi-label model's answer: the labels predicted (indices), each
-  // label's own probability in `probs`.
-  bool multi_label = false;
+  // What the model answers (common/tasks.h): a label (kClassId), a set of
+  // labels (kMultiHot: `labels` predicted, each label's own probability in
+  // `probs`), or a number (kRealValue: `value`; label and probs unused).
+  LabelKind kind = LabelKind::kClassId;
   std::vector<int> labels;
-  // A regression model's answer (label and probs then unused).
-  std::optional<double> value;
+  double value = 0;
 };
 
 // {"predictions": [{"predicted", "probability"[, "probs"]}...], "model": {...}};

@@ -41,13 +41,12 @@ namespace {
 class Scorer {
  public:
   Scorer(const Predictor& predictor, std::string label_field, std::string lang_field)
-      : package_(predictor.package()), regression_(predictor.regresses()), multi_label_(predictor.multi_label()),
-        label_field_(std::move(label_field)), lang_field_(std::move(lang_field)), total_(package_.labels.size()),
+      : package_(predictor.package()), kind_(predictor.label_kind()), label_field_(std::move(label_field)), lang_field_(std::move(lang_field)), total_(package_.labels.size()),
         sets_(package_.labels.size()) {}
 
   void Add(const nlohmann::json& row, const Prediction& p) {
-    if (regression()) return AddValue(row, p);
-    if (multi_label_) return AddLabelSet(row, p);
+    if (kind_ == LabelKind::kRealValue) return AddValue(row, p);
+    if (kind_ == LabelKind::kMultiHot) return AddLabelSet(row, p);
     if (!row.contains(label_field_) || !row[label_field_].is_string()) return;
     const auto& labels = package_.labels;
     const auto gold = std::find(labels.begin(), labels.end(), row[label_field_].get<std::string>());
@@ -75,7 +74,6 @@ class Scorer {
     const bool has_lang = row.contains(lang_field_) && row[lang_field_].is_string();
     values_.Add(has_lang ? row[lang_field_].get<std::string>() : "?", *gold, p.value);
   }
-  bool regression() const { return regression_; }
 
   // A multi-label line: its list of labels against the predicted ones; a
   // line with a label the model does not know is not scored.
@@ -104,7 +102,7 @@ class Scorer {
 
   // The accuracy over the labelled lines, overall and per language, on stderr.
   void PrintAccuracy() const {
-    if (regression()) {
+    if (kind_ == LabelKind::kRealValue) {
       if (values_.size() > 0) std::cerr << RenderRegressionReport(values_.Report());
       if (unknown_ > 0) std::cerr << unknown_ << " labelled lines carry a label that is not a number (not scored)\n";
       return;
@@ -112,7 +110,7 @@ class Scorer {
     const ClassReport all = Overall();
     if (all.total > 0) {
       char buf[200];
-      if (multi_label_) {
+      if (kind_ == LabelKind::kMultiHot) {
         std::snprintf(buf, sizeof buf, "micro-F1 %.4f, exact match %.4f on %lld labelled lines", all.micro->f1,
                       all.accuracy, static_cast<long long>(all.total));
       } else {
@@ -121,21 +119,21 @@ class Scorer {
       }
       std::cerr << buf << "\n";
       for (const auto& [lang, r] : Languages()) {
-        std::snprintf(buf, sizeof buf, "  %-8s %.4f  (%lld)", lang.c_str(), multi_label_ ? r.micro->f1 : r.accuracy,
+        std::snprintf(buf, sizeof buf, "  %-8s %.4f  (%lld)", lang.c_str(), kind_ == LabelKind::kMultiHot ? r.micro->f1 : r.accuracy,
                       static_cast<long long>(r.total));
         std::cerr << buf << "\n";
       }
     }
     if (unknown_ > 0) {
       std::cerr << unknown_ << " labelled lines carry a label the model does not know"
-                << (multi_label_ ? " or no list of labels" : "") << " (not scored)\n";
+                << (kind_ == LabelKind::kMultiHot ? " or no list of labels" : "") << " (not scored)\n";
     }
   }
 
   // The per-class report and the languages' summary (on stdout), and the
   // whole report as JSON into `json_path` when given.
   Status Report(const std::string& json_path) const {
-    if (regression()) {
+    if (kind_ == LabelKind::kRealValue) {
       if (values_.size() == 0) return Status::Error("no line carries a numeric label (--label-field names another)");
       const RegressionReport r = values_.Report();
       std::cout << RenderRegressionReport(r);
@@ -151,7 +149,7 @@ class Scorer {
 
  private:
   ClassReport Overall() const {
-    return multi_label_ ? sets_.Report(package_.labels) : MakeClassReport(package_.labels, total_);
+    return kind_ == LabelKind::kMultiHot ? sets_.Report(package_.labels) : MakeClassReport(package_.labels, total_);
   }
   std::map<std::string, ClassReport> Languages() const {
     std::map<std::string, ClassReport> out;
@@ -161,7 +159,7 @@ class Scorer {
   }
 
   const ModelPackage& package_;
-  bool regression_, multi_label_;
+  LabelKind kind_;  // what the model's labels are (a class, a set, a number)
   std::string label_field_, lang_field_;
   Confusion total_;
   std::map<std::string, Confusion> by_lang_;

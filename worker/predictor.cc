@@ -13,15 +13,14 @@ StatusOr<std::unique_ptr<Predictor>> Predictor::Load(const std::string& dir, con
   std::unique_ptr<Predictor> p(new Predictor());
   p->package_ = *package;
   auto task = ParseTaskKind(package->task);  // checked by the package's parser
-  p->tagger_ = task.ok() && Task(*task).label == LabelKind::kTokenClassIds;
-  if (p->tagger_ && HasSpans(package->tag_scheme)) p->span_tags_ = SpanTags::FromLabels(package->labels);
-  // Texts are classified into the label map, or their words tagged with it.
-  p->regression_ = task.ok() && Task(*task).label == LabelKind::kRealValue;
-  p->multi_label_ = task.ok() && Task(*task).label == LabelKind::kMultiHot;
-  if (!task.ok() || (Task(*task).label != LabelKind::kClassId && !p->tagger_ && !p->regression_ && !p->multi_label_)) {
+  // Texts are classified into the label map (one label, or a set), their
+  // words tagged with it, or a number predicted; a masked LM does none.
+  if (!task.ok() || Task(*task).label == LabelKind::kMaskedTokens) {
     return Status::Error(dir + "/model.json: a " + package->task +
                          " model, which does not classify texts; fine-tune it first (model.init: " + dir + ")");
   }
+  p->label_ = Task(*task).label;
+  if (p->tags_words() && HasSpans(package->tag_scheme)) p->span_tags_ = SpanTags::FromLabels(package->labels);
   auto tokenizer = Tokenizer::Load(dir + "/" + package->tokenizer_file, package->tokenizer_ids);
   if (!tokenizer.ok()) return tokenizer.status();
   if ((*tokenizer)->vocab_size() != package->vocab) {
@@ -73,7 +72,7 @@ std::vector<int> Predictor::Labels(const torch::Tensor& ids, const torch::Tensor
 
 StatusOr<std::vector<Prediction>> Predictor::Classify(const std::vector<std::string>& texts,
                                                       const std::vector<std::string>& pairs) {
-  if (tagger_) return Status::Error("a token_classification model tags words; it does not classify whole texts");
+  if (tags_words()) return Status::Error("a token_classification model tags words; it does not classify whole texts");
   std::vector<Prediction> out;
   if (texts.empty()) return out;
   if (!package_.text_pair_field.empty() && pairs.size() != texts.size()) {
@@ -92,18 +91,20 @@ StatusOr<std::vector<Prediction>> Predictor::Classify(const std::vector<std::str
   }
   const Batch batch = MakeBatch(rows, indices, std::max(0, tokenizer_->pad_id()), package_.max_length);
   torch::NoGradGuard no_grad;
-  if (regression_) {
-    const auto values = Values(batch.ids, batch.pad, batch.types);
+  if (regresses()) {
+    const auto values = Values(batch.ids, batch.pad, batch.types).to(torch::kFloat).contiguous();
+    const auto values_a = values.accessor<float, 1>();
     for (int64_t r = 0; r < values.size(0); ++r) {
       Prediction p;
-      p.value = values[r].item<float>();
+      p.value = values_a[r];
       const ExampleView row = rows.Get(r);
       p.ids.assign(row.tokens, row.tokens + row.length);
       out.push_back(std::move(p));
     }
     return out;
   }
-  auto probs = multi_label_ ? LabelProbabilities(batch.ids, batch.pad, batch.types)
+  const bool sets = multi_label();
+  auto probs = sets ? LabelProbabilities(batch.ids, batch.pad, batch.types)
                             : torch::softmax(model_->forward(batch.ids, batch.pad, batch.types), 1).contiguous();
   auto probs_a = probs.accessor<float, 2>();
   const int64_t classes = probs.size(1);
@@ -114,7 +115,7 @@ StatusOr<std::vector<Prediction>> Predictor::Classify(const std::vector<std::str
     for (int64_t c = 0; c < classes; ++c) {
       p.probs.push_back(probs_a[r][c]);
       if (probs_a[r][c] > p.probs[static_cast<size_t>(p.label)]) p.label = static_cast<int>(c);
-      if (multi_label_ && probs_a[r][c] >= package_.threshold) p.labels.push_back(static_cast<int>(c));
+      if (sets && probs_a[r][c] >= package_.threshold) p.labels.push_back(static_cast<int>(c));
     }
     out.push_back(std::move(p));
   }

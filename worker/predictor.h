@@ -67,9 +67,11 @@ class Predictor {
   torch::Tensor Values(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types);
   // A multi-label model: each label's probability, [batch, labels] float.
   torch::Tensor LabelProbabilities(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types);
-  bool tags_words() const { return tagger_; }
-  bool regresses() const { return regression_; }
-  bool multi_label() const { return multi_label_; }
+  // What the model's task labels (common/tasks.h): never kMaskedTokens.
+  LabelKind label_kind() const { return label_; }
+  bool tags_words() const { return label_ == LabelKind::kTokenClassIds; }
+  bool regresses() const { return label_ == LabelKind::kRealValue; }
+  bool multi_label() const { return label_ == LabelKind::kMultiHot; }
   const SpanTags& span_tags() const { return span_tags_; }
   const ModelPackage& package() const { return package_; }
   // With --quantize int8: how many linear layers run in int8, of linear_layers().
@@ -87,9 +89,7 @@ class Predictor {
   std::unique_ptr<Tokenizer> tokenizer_;
   EncoderClassifier model_{nullptr};
   int int8_layers_ = 0;
-  bool tagger_ = false;  // a token classifier
-  bool regression_ = false;
-  bool multi_label_ = false;
+  LabelKind label_ = LabelKind::kClassId;
   SpanTags span_tags_;   // its entity types (none for plain tags)
 };
 

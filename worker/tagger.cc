@@ -21,7 +21,7 @@ torch::Tensor Predictor::TokenTags(const torch::Tensor& ids, const torch::Tensor
 }
 
 StatusOr<std::vector<Tagging>> Predictor::Tag(const std::vector<std::vector<std::string>>& sentences) {
-  if (!tagger_) return Status::Error("a " + package_.task + " model does not tag words");
+  if (!tags_words()) return Status::Error("a " + package_.task + " model does not tag words");
   std::vector<Tagging> out(sentences.size());
   if (sentences.empty()) return out;
   TokenizedSplit rows;

@@ -85,14 +85,15 @@ TEST(ServeRequest, TheReplyCarriesLabelsProbabilitiesAndTheModel) {
 // A multi-label model answers with its labels and their probabilities, a
 // regression model with its number.
 TEST(ServeRequest, MultiLabelAndRegressionRepliesCarryTheirKindOfAnswer) {
-  TextPrediction sets{2, {0.9f, 0.2f, 0.95f}, true, {0, 2}};
-  TextPrediction none{0, {0.1f, 0.2f, 0.3f}, true, {}};
+  TextPrediction sets{2, {0.9f, 0.2f, 0.95f}, LabelKind::kMultiHot, {0, 2}};
+  TextPrediction none{0, {0.1f, 0.2f, 0.3f}, LabelKind::kMultiHot, {}};
   const auto reply = nlohmann::json::parse(PredictReplyJson({sets, none}, {"delivery", "price", "quality"}, true, "s", 1));
   EXPECT_EQ(reply["predictions"][0]["predicted"], nlohmann::json::array({"delivery", "quality"}));
   EXPECT_DOUBLE_EQ(reply["predictions"][0]["probabilities"][1].get<double>(), 0.95f);
   EXPECT_DOUBLE_EQ(reply["predictions"][0]["probs"]["price"].get<double>(), 0.2f);
   EXPECT_EQ(reply["predictions"][1]["predicted"], nlohmann::json::array());
   TextPrediction value;
+  value.kind = LabelKind::kRealValue;
   value.value = 4.25;
   const auto number = nlohmann::json::parse(PredictReplyJson({value}, {}, true, "s", 1));
   EXPECT_DOUBLE_EQ(number["predictions"][0]["predicted"].get<double>(), 4.25);
