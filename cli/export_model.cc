@@ -134,6 +134,7 @@ StatusOr<ExportedModel> ExportModel(const SweepConfig& config, const Manifest& d
   p.heads = config.model.heads;
   p.ffn = config.model.ffn;
   p.max_length = config.model.max_length;
+  p.word_features = config.model.word_features;
   p.labels = data.labels;
   p.languages = data.languages;
   p.text_pair_field = config.data.text_pair_field;

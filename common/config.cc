@@ -95,6 +95,7 @@ const std::vector<Field<ModelConfig>>& ModelFields() {
       config::Integer<M>("max_length", &M::max_length, 4, 8192),
       config::Text<M>("init", &M::init),
       config::Text<M>("task", &M::task),
+      config::Integer<M>("word_features", &M::word_features, 0, 1 << 24),
   };
   return fields;
 }
@@ -110,6 +111,11 @@ Status ParseModel(const Reader& r, const YAML::Node& n, SweepConfig* c) {
   ModelConfig* m = &c->model;
   PS_RETURN_IF_ERROR(config::ReadSection(r, n, "model", ModelFields(), m));
   PS_RETURN_IF_ERROR(CheckTask(r, n, m->task));
+  if (m->word_features > 0 && m->task != TaskKindName(TaskKind::kTokenClassification)) {
+    return r.Error(n["word_features"], "model.word_features",
+                   "word features are read by token classification only (model.task: token_classification), not " +
+                       m->task);
+  }
   if (n["init"]) {
     c->lines["model.init"] = Reader::Line(n["init"]);
     m->init = std::filesystem::absolute(m->init).lexically_normal().string();

@@ -92,6 +92,10 @@ struct ModelConfig {
   // The head (worker/heads.h): sequence_classification of labelled text, or
   // masked_lm (pretraining on unlabelled text; the data's labels are not read).
   std::string task = "sequence_classification";
+  // token_classification: > 0 adds a word feature embedding of this many
+  // rows (common/word_features.h: a word's lowercase form, prefixes,
+  // suffixes, shape and language, hashed) to each piece's; 0: pieces only.
+  int word_features = 0;
 };
 
 struct TrialResources {

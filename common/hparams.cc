@@ -68,6 +68,7 @@ const std::vector<Rule>& Rules() {
       Int("seed", 0, 2147483647, &TrainingParams::seed),
       Real("mask_prob", 1e-6, 1, &TrainingParams::mask_prob, true),
       Real("threshold", 1e-6, 1, &TrainingParams::threshold, true),
+      Real("word_dropout", 0, 1, &TrainingParams::word_dropout, true),
       Real("epochs", 0, 1e6, &TrainingParams::epochs),
   };
   return rules;

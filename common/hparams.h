@@ -39,6 +39,10 @@ struct TrainingParams {
   // model.task multi_label_classification: a label is predicted when its
   // probability is at least this.
   double threshold = 0.5;
+  // model.word_features: the chance that a piece's whole-word feature (its
+  // word's lowercase form) is left out in a training step, so that the
+  // tagger learns to tag from endings and shape, as it must for unseen words.
+  double word_dropout = 0;
   // > 0: the trial trains this many epochs (a fixed or searched
   // hyperparameter); 0: budget.epochs or budget.max_steps decides.
   double epochs = 0;

@@ -15,6 +15,7 @@ std::string ModelPackageToJson(const ModelPackage& p) {
   j["version"] = ModelPackage::kVersion;
   j["model"] = {{"vocab", p.vocab}, {"layers", p.layers}, {"hidden", p.hidden}, {"heads", p.heads},
                 {"ffn", p.ffn},     {"max_length", p.max_length}, {"task", p.task}};
+  if (p.word_features > 0) j["model"]["word_features"] = p.word_features;
   if (p.lora_rank > 0) {
     j["model"]["lora"] = {{"rank", p.lora_rank}, {"alpha", p.lora_alpha}, {"targets", p.lora_targets}};
   }
@@ -60,6 +61,9 @@ StatusOr<ModelPackage> ParseModelPackage(const std::string& json, const std::str
     p.task = m.value("task", std::string(ModelPackage::kSequenceClassification));
     auto task = ParseTaskKind(p.task);
     if (!task.ok()) return task.status().With(where + ": model.task");
+    field = "model.word_features";
+    p.word_features = m.contains("word_features") ? JsonInt<int>(m, "word_features") : 0;
+    if (p.word_features < 0) return Status::Error(where + ": model.word_features: must not be negative");
     if (m.contains("lora")) {
       field = "model.lora";
       const auto& lora = m.at("lora");

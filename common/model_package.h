@@ -37,6 +37,7 @@ struct ModelPackage {
   int heads = 0;
   int ffn = 0;
   int max_length = 0;
+  int word_features = 0;               // > 0: rows of the word feature embedding (model.word_features)
   int lora_rank = 0;                   // > 0: the layers carry LoRA adapters (worker/model.h LoraSpec)
   double lora_alpha = 16;
   std::string lora_targets = "attention";

@@ -9,6 +9,7 @@
 
 #include "common/files.h"
 #include "common/hash.h"
+#include "common/word_features.h"
 
 namespace polysweep {
 namespace {
@@ -16,13 +17,14 @@ namespace {
 constexpr char kMagic[8] = {'P', 'S', 'S', 'H', 'A', 'R', 'D', '1'};
 constexpr uint32_t kVersion = 2;      // written when no example is a text pair
 constexpr uint32_t kPairVersion = 3;  // with the pair_starts array
+constexpr uint32_t kFeatureVersion = 4;  // with the features array (and pair_starts when pairs_at != 0)
 constexpr size_t kHeaderBytes = 128;
 constexpr size_t kHeaderV1Bytes = 64;
 
 struct Header {
   char magic[8];
   uint32_t version;
-  uint32_t reserved;
+  uint32_t feature_width;  // version 4; 0 before
   uint64_t examples;
   uint64_t tokens;
   uint64_t label_values;
@@ -31,8 +33,9 @@ struct Header {
   uint64_t tokens_at;
   uint64_t labels_at;
   uint64_t langs_at;
-  uint64_t pairs_at;  // version 3: pair_starts; 0 before
-  uint64_t zeros[5];
+  uint64_t pairs_at;  // version 3 (and 4 with pairs): pair_starts; else 0
+  uint64_t features_at;  // version 4: features; 0 before
+  uint64_t zeros[4];
 };
 static_assert(sizeof(Header) == kHeaderBytes, "shard header is 128 bytes");
 
@@ -65,6 +68,12 @@ bool OneLabelEach(const ShardData& data) {
 // Where the pair_starts array begins: after the langs, aligned to 4 bytes.
 uint64_t PairsAt(uint64_t langs_at, uint64_t examples) {
   return (langs_at + examples * sizeof(uint16_t) + 3) / 4 * 4;
+}
+
+// Where the features array begins: after the pair starts when there are,
+// else after the langs, aligned to 4 bytes.
+uint64_t FeaturesAt(uint64_t langs_at, uint64_t examples, bool pairs) {
+  return pairs ? PairsAt(langs_at, examples) + examples * sizeof(uint32_t) : PairsAt(langs_at, examples);
 }
 
 Status LayoutError(const std::string& path) {
@@ -123,8 +132,19 @@ StatusOr<ShardFileInfo> WriteShard(const std::string& path, const ShardData& dat
     h.version = kPairVersion;
     h.pairs_at = PairsAt(h.langs_at, h.examples);
   }
+  const bool features = !data.features.empty();
+  if (features && data.features.size() != data.tokens.size() * kWordFeatures) {
+    return Status::Error(path + ": " + std::to_string(data.features.size()) + " word features for " +
+                         std::to_string(data.tokens.size()) + " tokens");
+  }
+  if (features) {
+    h.version = kFeatureVersion;
+    h.feature_width = kWordFeatures;
+    h.features_at = FeaturesAt(h.langs_at, h.examples, pairs);
+  }
   std::string bytes(reinterpret_cast<const char*>(&h), sizeof h);
-  bytes.reserve(h.langs_at + data.langs.size() * sizeof(uint16_t) + data.pair_starts.size() * sizeof(uint32_t) + 2);
+  bytes.reserve(h.langs_at + data.langs.size() * sizeof(uint16_t) + data.pair_starts.size() * sizeof(uint32_t) +
+                data.features.size() * sizeof(uint32_t) + 8);
   Append(bytes, data.offsets);
   if (spans) Append(bytes, data.label_offsets);
   Append(bytes, data.tokens);
@@ -133,6 +153,10 @@ StatusOr<ShardFileInfo> WriteShard(const std::string& path, const ShardData& dat
   if (pairs) {
     bytes.resize(h.pairs_at, '\0');
     Append(bytes, data.pair_starts);
+  }
+  if (features) {
+    bytes.resize(h.features_at, '\0');
+    Append(bytes, data.features);
   }
   PS_RETURN_IF_ERROR(WriteFileAtomic(path, bytes));
   return ShardFileInfo{bytes.size(), Fnv1a64(bytes)};
@@ -156,9 +180,15 @@ Status MappedShard::MapVersion2(const char* base, const std::string& path) {
       h.langs_at != h.labels_at + h.label_values * sizeof(int32_t) || (!spans && h.label_values != h.examples)) {
     return LayoutError(path);
   }
-  const bool pairs = h.version == kPairVersion;
-  const uint64_t end = pairs ? PairsAt(h.langs_at, h.examples) + h.examples * sizeof(uint32_t)
-                             : h.langs_at + h.examples * sizeof(uint16_t);
+  const bool pairs = h.version == kPairVersion || (h.version == kFeatureVersion && h.pairs_at != 0);
+  const bool features = h.version == kFeatureVersion;
+  if (features && (h.feature_width == 0 || h.feature_width > 64)) return LayoutError(path);
+  uint64_t end = pairs ? PairsAt(h.langs_at, h.examples) + h.examples * sizeof(uint32_t)
+                       : h.langs_at + h.examples * sizeof(uint16_t);
+  if (features) {
+    if (h.features_at != FeaturesAt(h.langs_at, h.examples, pairs)) return LayoutError(path);
+    end = h.features_at + h.tokens * h.feature_width * sizeof(uint32_t);
+  }
   if ((pairs && h.pairs_at != PairsAt(h.langs_at, h.examples)) || end != map_bytes_) return LayoutError(path);
   examples_ = h.examples;
   tokens_count_ = h.tokens;
@@ -168,6 +198,8 @@ Status MappedShard::MapVersion2(const char* base, const std::string& path) {
   labels_ = reinterpret_cast<const int32_t*>(base + h.labels_at);
   langs_ = reinterpret_cast<const uint16_t*>(base + h.langs_at);
   pair_starts_ = pairs ? reinterpret_cast<const uint32_t*>(base + h.pairs_at) : nullptr;
+  features_ = features ? reinterpret_cast<const uint32_t*>(base + h.features_at) : nullptr;
+  feature_width_ = features ? h.feature_width : 0;
   if (pair_starts_) {
     for (uint64_t i = 0; i < h.examples; ++i) {
       if (pair_starts_[i] >= offsets_[i + 1] - offsets_[i] && pair_starts_[i] != 0) {
@@ -231,9 +263,9 @@ StatusOr<std::unique_ptr<MappedShard>> MappedShard::Open(const std::string& path
   if (std::memcmp(base, kMagic, sizeof kMagic) != 0) {
     return Status::Error(path + ": not a polysweep shard (bad magic or version)");
   }
-  if (version != 1 && version != kVersion && version != kPairVersion) {
+  if (version != 1 && version != kVersion && version != kPairVersion && version != kFeatureVersion) {
     return Status::Error(path + ": shard version " + std::to_string(version) + ", and this polysweep reads versions 1 to " +
-                         std::to_string(kPairVersion) + ": re-shard with `polysweep shard --force`");
+                         std::to_string(kFeatureVersion) + ": re-shard with `polysweep shard --force`");
   }
   s->version_ = version;
   PS_RETURN_IF_ERROR(version == 1 ? s->MapVersion1(base, path) : s->MapVersion2(base, path));

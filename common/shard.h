@@ -1,11 +1,15 @@
 // Binary shards: the tokenized examples of one (split, language), written by
 // the coordinator and memory-mapped by the ranks. Little-endian layout,
-// version 2 (version 3 when the examples are text pairs):
+// version 2 (version 3 when the examples are text pairs, version 4 when
+// their tokens carry word features):
 //
-//   header         128 bytes: "PSSHARD1", u32 version, u32 reserved,
+//   header         128 bytes: "PSSHARD1", u32 version, u32 features per
+//                  token (version 4; 0 before),
 //                  u64 examples, u64 tokens, u64 label values, then u64 byte
-//                  offsets of the six arrays below (label_offsets: 0 when
-//                  absent; pair_starts: 0 before version 3), zeros to the end
+//                  offsets of the seven arrays below (label_offsets: 0 when
+//                  absent; pair_starts: 0 when no example is a pair, and
+//                  before version 3; features: 0 before version 4), zeros
+//                  to the end
 //   offsets        u64[examples + 1]   example i is tokens[offsets[i], offsets[i+1])
 //   label_offsets  u64[examples + 1]   example i's label span is
 //                  labels[label_offsets[i], label_offsets[i+1]); absent when
@@ -19,6 +23,10 @@
 //                  4 bytes: where example i's second text begins among its
 //                  tokens (the first token of token type 1: after `[CLS] a
 //                  [SEP]`), 0 for a single text
+//   features       u32[tokens * width] version 4 only, after the arrays
+//                  above at the next multiple of 4 bytes: token t's word
+//                  feature hashes (common/word_features.h) are
+//                  features[t * width, (t + 1) * width)
 //
 // (Every array starts aligned to its element's size.)
 // Version 1 shards (a 64-byte header of the same fields less the label
@@ -55,6 +63,9 @@ struct ShardData {
   std::vector<int32_t> labels;
   std::vector<uint16_t> langs;
   std::vector<uint32_t> pair_starts;  // empty: no example is a text pair
+  // Tagged sentences: kWordFeatures hashes per token (common/word_features.h),
+  // appended by the caller after each Add; empty: none.
+  std::vector<uint32_t> features;
   // An example with one label: a class id.
   void Add(const std::vector<int>& ids, uint16_t label, uint16_t lang);
   // An example with its label span (any length, empty included).
@@ -76,7 +87,7 @@ StatusOr<ShardFileInfo> WriteShard(const std::string& path, const ShardData& dat
 
 std::string ChecksumHex(uint64_t checksum);
 
-// A read-only memory map of one shard (version 1, 2 or 3). Thread-safe for readers.
+// A read-only memory map of one shard (version 1 to 4). Thread-safe for readers.
 class MappedShard {
  public:
   ~MappedShard();
@@ -105,10 +116,14 @@ class MappedShard {
   // Where example i's second text begins among its tokens; 0: a single text.
   uint32_t pair_start(uint64_t i) const { return pair_starts_ ? pair_starts_[i] : 0; }
   bool has_pairs() const { return pair_starts_ != nullptr; }
+  // Word feature hashes per token (0: the shard has none), and example i's:
+  // feature_width() per token, or null.
+  uint32_t feature_width() const { return feature_width_; }
+  const uint32_t* features(uint64_t i) const { return features_ ? features_ + offsets_[i] * feature_width_ : nullptr; }
 
  private:
   MappedShard() = default;
-  // Sets the array pointers from a header of version 1 or 2 (checked against the file's size).
+  // Sets the array pointers from a header of version 1, or of 2 to 4 (checked against the file's size).
   Status MapVersion1(const char* base, const std::string& path);
   Status MapVersion2(const char* base, const std::string& path);
 
@@ -122,7 +137,9 @@ class MappedShard {
   const uint64_t* label_offsets_ = nullptr;  // null: one label value per example
   const int32_t* labels_ = nullptr;
   const uint16_t* langs_ = nullptr;
-  const uint32_t* pair_starts_ = nullptr;  // version 3 only
+  const uint32_t* pair_starts_ = nullptr;  // version 3 and 4 only
+  const uint32_t* features_ = nullptr;     // version 4 only
+  uint32_t feature_width_ = 0;
   std::vector<int32_t> widened_labels_;  // a version 1 shard's u16 labels, as i32
 };
 

@@ -32,7 +32,8 @@ ExampleView ShardSet::Get(int64_t index) const {
   const size_t l = static_cast<size_t>(std::upper_bound(bases_.begin(), bases_.end(), index) - bases_.begin()) - 1;
   const MappedShard& s = *shards_[l];
   const uint64_t i = static_cast<uint64_t>(index - bases_[l]);
-  return ExampleView{s.tokens(i), s.length(i), s.label(i), s.lang(i), s.labels(i), s.pair_start(i)};
+  return ExampleView{s.tokens(i), s.length(i), s.label(i),      s.lang(i),
+                     s.labels(i), s.pair_start(i), s.features(i), s.feature_width()};
 }
 
 }  // namespace polysweep

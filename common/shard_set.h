@@ -23,6 +23,10 @@ struct ExampleView {
   uint16_t lang = 0;
   LabelSpan labels;
   uint32_t pair_start = 0;  // a text pair: its second text's first token; 0: a single text
+  // Tagged sentences: feature_width word feature hashes per token
+  // (common/word_features.h), token t's at features[t * feature_width]; null: none.
+  const uint32_t* features = nullptr;
+  uint32_t feature_width = 0;
 };
 
 // Anything that serves tokenized examples by index (shards, or memory in tests).

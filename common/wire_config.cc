@@ -10,6 +10,7 @@ void ModelToWire(const ModelConfig& model, wire::ModelSpec* out) {
   out->set_max_length(model.max_length);
   out->set_init(model.init);
   out->set_task(model.task);
+  out->set_word_features(model.word_features);
 }
 
 ModelConfig ModelFromWire(const wire::ModelSpec& model) {
@@ -21,6 +22,7 @@ ModelConfig ModelFromWire(const wire::ModelSpec& model) {
   m.max_length = model.max_length();
   m.init = model.init();
   if (!model.task().empty()) m.task = model.task();
+  m.word_features = model.word_features();
   return m;
 }
 

@@ -19,6 +19,7 @@
 #include "common/languages.h"
 #include "common/shard.h"
 #include "common/tagged.h"
+#include "common/word_features.h"
 #include "dataprep/read_rows.h"
 #include "tokenizer/tokenizer.h"
 #include "tokenizer/words.h"
@@ -70,13 +71,15 @@ struct EncodedRows {
   std::vector<std::vector<int>> ids;
   std::vector<uint32_t> pair_starts;  // empty: single texts
   std::vector<std::vector<int32_t>> tags;  // tagged rows: each id's label value (common/tagged.h); else empty
+  std::vector<std::vector<uint32_t>> features;  // tagged rows: each id's word features; else empty
   std::map<std::string, int> tag_ids;      // the label map, for tagged rows
   std::atomic<int64_t> words = 0, words_cut = 0;  // tagged rows: words, and words without a piece (truncated)
 };
 
 // A tagged row's ids, and each id's label value: its word's tag on the
 // word's first piece; on a later piece kLaterPiece + the tag with
-// data.label_all_pieces, else kUntaggedPiece, as on special tokens.
+// data.label_all_pieces, else kUntaggedPiece, as on special tokens; and
+// each id's word features (common/word_features.h), its word's.
 Status EncodeTagged(const Tokenizer& tokenizer, const DataConfig& config, const Row& row, size_t i, EncodedRows* out) {
   WordPieces pieces;
   PS_RETURN_IF_ERROR(EncodeWords(tokenizer, row.ex.words, static_cast<size_t>(config.max_tokens), &pieces));
@@ -87,6 +90,7 @@ Status EncodeTagged(const Tokenizer& tokenizer, const DataConfig& config, const 
     if (word == kNoWord || pieces.first[k]) labels.push_back(tag);
     else labels.push_back(config.label_all_pieces ? kLaterPiece + tag : kUntaggedPiece);
   }
+  out->features[i] = PieceWordFeatures(row.ex.words, pieces.word, row.ex.lang);
   out->ids[i] = std::move(pieces.ids);
   out->words += static_cast<int64_t>(row.ex.words.size());
   out->words_cut += static_cast<int64_t>(row.ex.words.size() - pieces.words_kept);
@@ -114,6 +118,7 @@ Status Encode(const Tokenizer& tokenizer, const DataConfig& config, const std::v
   ids->assign(rows.size(), {});
   if (!config.text_pair_field.empty()) encoded->pair_starts.assign(rows.size(), 0);
   if (config.tagged) encoded->tags.assign(rows.size(), {});
+  if (config.tagged) encoded->features.assign(rows.size(), {});
   std::mutex mu;
   Status failed;
   Progress progress("tokenizing", static_cast<double>(rows.size()), ProgressFor("texts", 1));
@@ -126,6 +131,7 @@ Status Encode(const Tokenizer& tokenizer, const DataConfig& config, const std::v
     } else if ((*ids)[i].empty()) {
       (*ids)[i].push_back(tokenizer.unk_id());
       if (config.tagged) encoded->tags[i].push_back(kUntaggedPiece);
+      if (config.tagged) encoded->features[i].assign(kWordFeatures, kNoFeature);
     }
   });
   return failed;
@@ -166,7 +172,8 @@ std::string DataFingerprint(const DataConfig& c) {
   if (c.multi_label) add("multi_label:" + c.label_separator);
   if (c.tagged) {
     add("tagged:" + c.tokens_field + ":" + c.tags_field + ":" + c.lang + ":" + TagSchemeName(c.tag_scheme) + ":" +
-        std::to_string(c.token_column) + ":" + std::to_string(c.tag_column) + ":" + std::to_string(c.label_all_pieces));
+        std::to_string(c.token_column) + ":" + std::to_string(c.tag_column) + ":" + std::to_string(c.label_all_pieces) +
+        ":word_features" + std::to_string(kWordFeatures));  // since shard version 4
   }
   for (const auto& x : {c.format, c.text_field, c.label_field, c.lang_field, c.group_field, c.tokenizer,
                         c.tokenizer_type, std::string(TokenIdsName(c.token_ids))}) add(x);
@@ -319,7 +326,11 @@ Status WriteShards(const std::vector<const Row*>& kept, const EncodedRows& encod
     const int lang = lang_id[r.ex.lang];
     const std::vector<int32_t> label = LabelSpan(r, encoded, i, *m, label_id);
     const uint32_t pair_start = encoded.pair_starts.empty() ? 0 : encoded.pair_starts[i];
-    groups[{r.split, lang}].AddPair(encoded.ids[i], label, static_cast<uint16_t>(lang), pair_start);
+    ShardData& data = groups[{r.split, lang}];
+    data.AddPair(encoded.ids[i], label, static_cast<uint16_t>(lang), pair_start);
+    if (!encoded.features.empty()) {
+      data.features.insert(data.features.end(), encoded.features[i].begin(), encoded.features[i].end());
+    }
   }
   for (const auto& [key, data] : groups) {
     ShardEntry e;

@@ -33,6 +33,25 @@ void TokenTargets(const ExampleView& v, int64_t len, bool training, torch::Tenso
   }
 }
 
+// Each row's word feature hashes, when any example has them.
+torch::Tensor WordFeatures(const std::vector<ExampleView>& views, int64_t longest, int max_length) {
+  uint32_t width = 0;
+  for (const ExampleView& v : views) width = std::max(width, v.features ? v.feature_width : 0u);
+  if (width == 0) return {};
+  const auto n = static_cast<int64_t>(views.size());
+  torch::Tensor out = torch::zeros({n, longest, static_cast<int64_t>(width)}, torch::kLong);
+  auto a = out.accessor<int64_t, 3>();
+  for (int64_t r = 0; r < n; ++r) {
+    const ExampleView& v = views[static_cast<size_t>(r)];
+    if (!v.features || v.feature_width != width) continue;
+    const int64_t len = std::min<int64_t>(static_cast<int64_t>(v.length), max_length);
+    for (int64_t t = 0; t < len; ++t) {
+      for (uint32_t k = 0; k < width; ++k) a[r][t][k] = v.features[static_cast<uint64_t>(t) * width + k];
+    }
+  }
+  return out;
+}
+
 }  // namespace
 
 Batch MakeBatch(const ExampleSource& source, const std::vector<int64_t>& indices, int pad_id, int max_length,
@@ -85,6 +104,7 @@ Batch MakeBatch(const ExampleSource& source, const std::vector<int64_t>& indices
       if (v.pair_start > 0 && v.pair_start < len) b.types.narrow(0, r, 1).narrow(1, v.pair_start, len - v.pair_start).fill_(1);
     }
   }
+  b.features = WordFeatures(views, longest, max_length);
   return b;
 }
 
@@ -96,6 +116,7 @@ Batch OnDevice(const Batch& batch, const Device& to) {
   b.pad = batch.pad.defined() ? batch.pad.to(device) : batch.pad;
   b.labels = batch.labels.defined() ? batch.labels.to(device) : batch.labels;
   b.types = batch.types.defined() ? batch.types.to(device) : batch.types;
+  b.features = batch.features.defined() ? batch.features.to(device) : batch.features;
   b.langs = batch.langs;
   return b;
 }

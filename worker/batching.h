@@ -32,6 +32,10 @@ struct Batch {
   // [batch, length] int64 token types (1 from a text pair's second text on,
   // as BERT's), or undefined when no example of the batch is a pair.
   torch::Tensor types;
+  // [batch, length, kWordFeatures] int64 word feature hashes of tagged
+  // sentences (common/word_features.h; kNoFeature at padding and the frame),
+  // or undefined when the examples carry none.
+  torch::Tensor features;
   std::vector<int32_t> langs;
 };
 

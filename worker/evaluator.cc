@@ -111,7 +111,9 @@ StatusOr<EvalMetrics> Evaluator::Evaluate(EncoderClassifier& model, int64_t step
       CountLabelSets(b, model->forward(on_device.ids, on_device.pad, on_device.types), spec_.threshold, counts.get());
       continue;
     }
-    CountBatch(b, model->ForwardScored(on_device.ids, on_device.pad, on_device.labels, on_device.types),
+    CountBatch(b,
+               model->ForwardScored(on_device.ids, on_device.pad, on_device.labels, on_device.types,
+                                    on_device.features),
                counts.get());
   }
   if (comm_->size() > 1) PS_RETURN_IF_ERROR(comm_->AllReduceSum(counts->raw().data(), counts->raw().size()));

@@ -121,6 +121,11 @@ EncoderClassifierImpl::EncoderClassifierImpl(const ModelShape& shape) : shape_(s
   positions_ = register_module(
       "positions", torch::nn::Embedding(style.position_rows > 0 ? style.position_rows : shape.max_length, shape.hidden));
   if (style.type_vocab > 0) types_ = register_module("types", torch::nn::Embedding(style.type_vocab, shape.hidden));
+  if (shape.word_features > 0) {
+    word_features_ = register_module(
+        "word_features",
+        torch::nn::Embedding(torch::nn::EmbeddingOptions(shape.word_features + 1, shape.hidden).padding_idx(0)));
+  }
   norm_ = register_module("norm", torch::nn::LayerNorm(Norm(shape.hidden, style)));
   layers_ = register_module("layers", torch::nn::ModuleList());
   for (int l = 0; l < shape.layers; ++l) {
@@ -133,25 +138,40 @@ EncoderClassifierImpl::EncoderClassifierImpl(const ModelShape& shape) : shape_(s
   torch::NoGradGuard no_grad;
   torch::nn::init::normal_(tokens_->weight, 0.0, 0.02);
   torch::nn::init::normal_(positions_->weight, 0.0, 0.02);
+  if (word_features_) {
+    torch::nn::init::normal_(word_features_->weight, 0.0, 0.02);
+    word_features_->weight[0].zero_();
+  }
 }
 
 torch::Tensor EncoderClassifierImpl::forward(const torch::Tensor& ids, const torch::Tensor& pad,
-                                             const torch::Tensor& types) {
-  return head_->forward(Encode(ids, pad, types), pad);
+                                             const torch::Tensor& types, const torch::Tensor& features) {
+  return head_->forward(Encode(ids, pad, types, features), pad);
 }
 
 EncoderClassifierImpl::Scored EncoderClassifierImpl::ForwardScored(const torch::Tensor& ids, const torch::Tensor& pad,
                                                                    const torch::Tensor& targets,
-                                                                   const torch::Tensor& types) {
-  auto hidden = Encode(ids, pad, types);
+                                                                   const torch::Tensor& types,
+                                                                   const torch::Tensor& features) {
+  auto hidden = Encode(ids, pad, types, features);
   if (!head_->per_token()) return {head_->forward(hidden, pad), targets, {}};
   auto index = (targets.reshape({-1}) != kIgnoreTarget).nonzero().squeeze(1);
   auto selected = hidden.reshape({-1, hidden.size(-1)}).index_select(0, index);
   return {head_->forward(selected, {}), targets.reshape({-1}).index_select(0, index), index};
 }
 
+torch::Tensor EncoderClassifierImpl::WordFeatureRows(const torch::Tensor& features) {
+  // Hash h lands in row 1 + h mod buckets; kNoFeature (0) in row 0, which is zero.
+  auto rows = torch::where(features == 0, torch::zeros_like(features), features.remainder(shape_.word_features) + 1);
+  if (is_training() && shape_.word_dropout > 0) {  // the whole-word feature (index 0) left out of some pieces
+    const auto keep = torch::rand({features.size(0), features.size(1)}, torch::TensorOptions().device(features.device()));
+    rows.select(2, 0).mul_((keep >= shape_.word_dropout).to(torch::kLong));
+  }
+  return rows;
+}
+
 torch::Tensor EncoderClassifierImpl::Encode(const torch::Tensor& ids, const torch::Tensor& pad,
-                                            const torch::Tensor& types) {
+                                            const torch::Tensor& types, const torch::Tensor& features) {
   const int64_t batch = ids.size(0), length = ids.size(1);
   torch::Tensor embedded;
   if (shape_.style.position_pad >= 0) {
@@ -166,6 +186,11 @@ torch::Tensor EncoderClassifierImpl::Encode(const torch::Tensor& ids, const torc
   if (types_) {
     const bool typed = types.defined() && types_->weight.size(0) > 1;
     embedded = embedded + (typed ? types_(types) : types_->weight[0]);
+  }
+  if (word_features_) {
+    TORCH_CHECK(features.defined() && features.dim() == 3 && features.size(1) == length,
+                "this model reads word features (model.word_features), and the batch has none");
+    embedded = embedded + word_features_(WordFeatureRows(features)).sum(2);
   }
   auto x = dropout_(norm_(embedded));
   // Padding as an additive mask over keys, one row per (example, head); none

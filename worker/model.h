@@ -1,5 +1,6 @@
 // The transformer-encoder text model: token + position embeddings (and
-// token types, for checkpoints that have them), a stack
+// token types, for checkpoints that have them; and the sum of a word's
+// hashed features, for taggers with model.word_features), a stack
 // of post-norm encoder layers (fused query/key/value projection, multi-head
 // self-attention with the padding as an additive mask, GELU feed-forward),
 // and a task head (worker/heads.h: sequence classification by mean pooling
@@ -70,11 +71,16 @@ class EncoderClassifierImpl : public torch::nn::Module {
   // ids: [batch, length] int64; pad: [batch, length] bool, true at padding;
   // types: [batch, length] int64 token types of text pairs, or undefined
   // (all 0; also what a model without two token types reads).
+  // features: [batch, length, kWordFeatures] int64 word feature hashes
+  // (worker/batching.h), which a model with shape().word_features needs and
+  // others ignore.
   // Returns the head's logits: [batch, classes] for sequence classification,
   // [batch, length, classes or vocab] for the per-token tasks.
-  torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types = {});
+  torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types = {},
+                        const torch::Tensor& features = {});
   // The encoder's hidden states [batch, length, hidden].
-  torch::Tensor Encode(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types = {});
+  torch::Tensor Encode(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types = {},
+                       const torch::Tensor& features = {});
   // The head's logits of the scored targets only, for training and
   // evaluation: a per-token head sees just the positions whose target is not
   // kIgnoreTarget (a masked-LM's vocabulary projection then costs the masked
@@ -85,7 +91,7 @@ class EncoderClassifierImpl : public torch::nn::Module {
     torch::Tensor index;    // per-token heads: each row's flat position in [batch * length]
   };
   Scored ForwardScored(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& targets,
-                       const torch::Tensor& types = {});
+                       const torch::Tensor& types = {}, const torch::Tensor& features = {});
   const ModelShape& shape() const { return shape_; }
   TaskHeadImpl& head() { return *head_; }
   // Dynamic int8 quantization of the encoder layers' linear layers of
@@ -95,10 +101,15 @@ class EncoderClassifierImpl : public torch::nn::Module {
   StatusOr<int> QuantizeInt8(int64_t min_inputs);
 
  private:
+  // The word feature embedding's rows of `features` [batch, length, k]
+  // (word dropout applied in training).
+  torch::Tensor WordFeatureRows(const torch::Tensor& features);
+
   ModelShape shape_;
   torch::nn::Embedding tokens_{nullptr};
   torch::nn::Embedding positions_{nullptr};
   torch::nn::Embedding types_{nullptr};  // style.type_vocab > 0 only
+  torch::nn::Embedding word_features_{nullptr};  // shape.word_features > 0 only: row 0 is "no feature"
   torch::nn::LayerNorm norm_{nullptr};
   torch::nn::ModuleList layers_{nullptr};
   torch::nn::Dropout dropout_{nullptr};

@@ -45,8 +45,10 @@ ModelShape PackageShape(const ModelPackage& package) {
   if (package.lora_rank > 0) lora = LoraSpec{package.lora_rank, package.lora_alpha, package.lora_targets};
   const TaskKind kind = task.ok() ? *task : TaskKind::kSequenceClassification;
   const int classes = static_cast<int>(package.labels.size());
-  if (package.hf) return HfModelShape(*package.hf, HfLayout{"", package.hf_pooler}, kind, classes, 0, lora);
-  return MakeModelShape(dims, kind, classes, 0, lora);
+  ModelShape shape = package.hf ? HfModelShape(*package.hf, HfLayout{"", package.hf_pooler}, kind, classes, 0, lora)
+                                : MakeModelShape(dims, kind, classes, 0, lora);
+  shape.word_features = package.word_features;
+  return shape;
 }
 
 }  // namespace polysweep

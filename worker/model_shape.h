@@ -70,6 +70,10 @@ struct ModelShape : EncoderDims {
   double dropout = 0.1;
   LoraSpec lora;
   EncoderStyle style;
+  // Token classification: rows of the word feature embedding
+  // (common/word_features.h) the hashes are folded into; 0: none.
+  int word_features = 0;
+  double word_dropout = 0;  // training only: the chance a piece's whole-word feature is left out
 };
 
 ModelShape MakeModelShape(const EncoderDims& dims, TaskKind task, int classes, double dropout,

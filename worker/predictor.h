@@ -57,12 +57,15 @@ class Predictor {
   std::vector<int> Labels(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types);
   // A token classifier (package().task token_classification): tags each
   // sentence's words, as the shards align them (tokenizer/words.h: a
-  // word's tag is its first piece's).
-  StatusOr<std::vector<Tagging>> Tag(const std::vector<std::vector<std::string>>& sentences);
-  // The tag index (argmax) at every position of a batch of ids: [batch,
-  // length] int64; with `probs`, each one's probability too.
+  // word's tag is its first piece's). `langs`: each sentence's language,
+  // one of a model with model.word_features' features (none when empty).
+  StatusOr<std::vector<Tagging>> Tag(const std::vector<std::vector<std::string>>& sentences,
+                                     const std::vector<std::string>& langs = {});
+  // The tag index (argmax) at every position of a batch of ids (and of
+  // their word features, for a model that reads them): [batch, length]
+  // int64; with `probs`, each one's probability too.
   torch::Tensor TokenTags(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types,
-                          torch::Tensor* probs = nullptr);
+                          const torch::Tensor& features, torch::Tensor* probs = nullptr);
   // A regression model: each example's prediction, [batch] float.
   torch::Tensor Values(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types);
   // A multi-label model: each label's probability, [batch, labels] float.

@@ -69,7 +69,7 @@ SplitScores EvaluateTagged(Predictor& predictor, const ShardSet& set, const Mani
   TagTally overall(predictor);
   std::map<std::string, TagTally> by_language;
   ForEachBatch(predictor, set, batch, Targets::kPerTokenScoring, [&](const Batch& b) {
-    const torch::Tensor predicted = predictor.TokenTags(b.ids, b.pad, b.types);
+    const torch::Tensor predicted = predictor.TokenTags(b.ids, b.pad, b.types, b.features);
     const auto gold_a = b.labels.accessor<int64_t, 2>();
     const auto pred_a = predicted.accessor<int64_t, 2>();
     for (int64_t r = 0; r < b.labels.size(0); ++r) {

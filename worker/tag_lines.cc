@@ -110,8 +110,13 @@ Status TagLines(Predictor& predictor, std::istream& in, const std::string& input
   std::vector<Words> words;
   auto flush = [&]() -> Status {
     std::vector<std::vector<std::string>> sentences;
+    std::vector<std::string> langs;  // a word feature of a model with model.word_features
     for (const Words& w : words) sentences.push_back(w.words);
-    auto tags = predictor.Tag(sentences);
+    for (const auto& row : rows) {
+      langs.push_back(row.contains(o.lang_field) && row[o.lang_field].is_string() ? row[o.lang_field].get<std::string>()
+                                                                                 : std::string());
+    }
+    auto tags = predictor.Tag(sentences, langs);
     if (!tags.ok()) return tags.status();
     for (size_t i = 0; i < rows.size(); ++i) {
       std::vector<int> gold, guess;

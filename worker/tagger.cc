@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/example.h"
+#include "common/word_features.h"
 #include "tokenizer/words.h"
 #include "worker/batching.h"
 #include "worker/dataset.h"
@@ -11,16 +12,17 @@
 namespace polysweep {
 
 torch::Tensor Predictor::TokenTags(const torch::Tensor& ids, const torch::Tensor& pad, const torch::Tensor& types,
-                                   torch::Tensor* probs) {
+                                   const torch::Tensor& features, torch::Tensor* probs) {
   torch::NoGradGuard no_grad;
-  const torch::Tensor logits = model_->forward(ids, pad, types);
+  const torch::Tensor logits = model_->forward(ids, pad, types, features);
   if (!probs) return logits.argmax(-1).contiguous();
   auto [best, index] = torch::softmax(logits, -1).max(-1);
   *probs = best.contiguous();
   return index.contiguous();
 }
 
-StatusOr<std::vector<Tagging>> Predictor::Tag(const std::vector<std::vector<std::string>>& sentences) {
+StatusOr<std::vector<Tagging>> Predictor::Tag(const std::vector<std::vector<std::string>>& sentences,
+                                              const std::vector<std::string>& langs) {
   if (!tags_words()) return Status::Error("a " + package_.task + " model does not tag words");
   std::vector<Tagging> out(sentences.size());
   if (sentences.empty()) return out;
@@ -36,12 +38,12 @@ StatusOr<std::vector<Tagging>> Predictor::Tag(const std::vector<std::vector<std:
       pieces[i].word.push_back(kNoWord);
       pieces[i].first.push_back(false);
     }
-    rows.Add(pieces[i].ids, 0, 0, 0);
+    rows.AddTagged(pieces[i].ids, {}, 0, PieceWordFeatures(sentences[i], pieces[i].word, i < langs.size() ? langs[i] : ""));
     indices.push_back(static_cast<int64_t>(i));
   }
   const Batch batch = MakeBatch(rows, indices, std::max(0, tokenizer_->pad_id()), package_.max_length);
   torch::Tensor probs;
-  const torch::Tensor tags = TokenTags(batch.ids, batch.pad, batch.types, &probs);
+  const torch::Tensor tags = TokenTags(batch.ids, batch.pad, batch.types, batch.features, &probs);
   auto tags_a = tags.accessor<int64_t, 2>();
   auto probs_a = probs.accessor<float, 2>();
   for (size_t i = 0; i < sentences.size(); ++i) {

@@ -9,11 +9,13 @@ namespace {
 
 // Whether the parameter `name` of the model is frozen by `params`: with
 // LoRA everything but the adapters and the head; else the embeddings
-// (tokens, positions and their norm) and the bottom layers, when asked.
+// (tokens, positions, word features and their norm) and the bottom layers,
+// when asked.
 bool Frozen(const std::string& name, const TrainingParams& params) {
   if (params.lora) return name.find("_lora.") == std::string::npos && name.rfind("head.", 0) != 0;
   if (params.freeze_embeddings &&
-      (name.rfind("tokens.", 0) == 0 || name.rfind("positions.", 0) == 0 || name.rfind("norm.", 0) == 0)) {
+      (name.rfind("tokens.", 0) == 0 || name.rfind("positions.", 0) == 0 || name.rfind("norm.", 0) == 0 ||
+       name.rfind("word_features.", 0) == 0)) {
     return true;
   }
   if (name.rfind("layers.", 0) != 0) return false;
@@ -98,7 +100,7 @@ StatusOr<double> DataParallelStep::Step(const std::vector<Batch>& micro_batches,
       continue;
     }
     // The backward of the scaled loss sum (the sync makes it the union's mean).
-    auto scored = model_->ForwardScored(batch.ids, batch.pad, batch.labels, batch.types);
+    auto scored = model_->ForwardScored(batch.ids, batch.pad, batch.labels, batch.types, batch.features);
     LossSum loss = HeadLoss(scored.logits, scored.targets);
     if (loss.count == 0) {  // no token of this micro-batch is scored
       sync_->BeginBackward(0, 0, last);

@@ -115,6 +115,12 @@ StatusOr<TrialSetup> SetUpTrial(const wire::Assignment& a) {
                                    " ids, the checkpoint " + model.init + " " + std::to_string(s.shape.vocab));
     }
   }
+  s.shape.word_features = model.word_features;
+  s.shape.word_dropout = p.word_dropout;
+  if (model.word_features > 0 && s.train->size() > 0 && !s.train->Get(0).features) {
+    return Status::DataError("model.word_features needs shards with word features (tagged sentences, shard "
+                             "version 4); these have none: shard the data again with `polysweep shard --force`");
+  }
   if (p.freeze_layers > s.shape.layers) {
     return Status::InvalidConfig("hyperparameter freeze_layers = " + std::to_string(p.freeze_layers) +
                                  " is more than the model's " + std::to_string(s.shape.layers) +

@@ -326,6 +326,30 @@ TEST(Tasks, PartOfSpeechConfigTagsSixLanguages) {
   EXPECT_GT(last, 0.3);
   EXPECT_TRUE(run.report["labels"].contains("NN")) << run.report.dump().substr(0, 400);  // a per-tag report
   EXPECT_GT(run.report["accuracy"].get<double>(), 0.2);
+  // predict computes the words' features as the shards carry them: the
+  // test sentences, given as tokens, score as the test split did.
+  {
+    std::ifstream conll(dir + "/data/test.conll");
+    std::ofstream jsonl(dir + "/test.jsonl");
+    nlohmann::json row = {{"tokens", nlohmann::json::array()}, {"tags", nlohmann::json::array()}};
+    for (std::string line; std::getline(conll, line);) {
+      if (line.rfind("# lang = ", 0) == 0) row["lang"] = line.substr(9);
+      if (line.empty() && !row["tokens"].empty()) {
+        jsonl << row.dump() << "\n";
+        row["tokens"] = row["tags"] = nlohmann::json::array();
+      }
+      const size_t tab = line.find('\t');
+      if (line.empty() || line[0] == '#' || tab == std::string::npos) continue;
+      row["tokens"].push_back(line.substr(0, tab));
+      row["tags"].push_back(line.substr(tab + 1));
+    }
+  }
+  auto p = RunCommand(std::string(POLYSWEEP_BIN) + " predict " + Quote(dir + "/run/model") + " " +
+                      Quote(dir + "/test.jsonl") + " > /dev/null");
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  const size_t at = p.err.find("word accuracy ");
+  ASSERT_NE(at, std::string::npos) << p.err;
+  EXPECT_NEAR(std::stod(p.err.substr(at + 14)), run.report["accuracy"].get<double>(), 0.005) << p.err;
   std::filesystem::remove_all(dir);
 }
 

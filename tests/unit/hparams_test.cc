@@ -103,7 +103,7 @@ TEST(ApplyHyperparameter, UnknownNameListsKnownNames) {
   for (const std::string& name : KnownHyperparameters()) {
     EXPECT_NE(s.message().find(name), std::string::npos) << name << " missing from: " << s.message();
   }
-  EXPECT_EQ(KnownHyperparameters().size(), 21u);  // threshold the newest
+  EXPECT_EQ(KnownHyperparameters().size(), 22u);  // word_dropout the newest
 }
 
 TEST(ApplyHyperparameter, WordsAndBooleans) {

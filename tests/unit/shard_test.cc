@@ -184,12 +184,12 @@ TEST_F(ShardFiles, VersionOneShardsStillReadAndNewerOnesAreRefused) {
   ASSERT_EQ((*s)->labels(1).size, 1u);
   EXPECT_EQ((*s)->labels(1)[0], 1);
 
-  h.version = 4;
+  h.version = 5;
   bytes.replace(0, sizeof h, reinterpret_cast<const char*>(&h), sizeof h);
-  std::ofstream(dir_ + "/v4.bin", std::ios::binary) << bytes;
-  auto future = MappedShard::Open(dir_ + "/v4.bin");
+  std::ofstream(dir_ + "/v5.bin", std::ios::binary) << bytes;
+  auto future = MappedShard::Open(dir_ + "/v5.bin");
   ASSERT_FALSE(future.ok());
-  EXPECT_NE(future.status().message().find("shard version 4, and this polysweep reads versions 1 to 3"),
+  EXPECT_NE(future.status().message().find("shard version 5, and this polysweep reads versions 1 to 4"),
             std::string::npos)
       << future.status().message();
   EXPECT_NE(future.status().message().find("polysweep shard --force"), std::string::npos);

@@ -9,6 +9,7 @@
 #include <fstream>
 
 #include "common/shard.h"
+#include "common/word_features.h"
 #include "dataprep/sharder.h"
 #include "tokenizer/words.h"
 
@@ -79,6 +80,24 @@ TEST_F(TaggedDataTest, PutsEachWordsTagOnItsFirstPiece) {
   // [CLS] anna wohnt in ber ##lin . [SEP]
   EXPECT_EQ(ids, (std::vector<int32_t>{2, 5, 6, 7, 8, 9, 10, 3}));
   EXPECT_EQ(labels, (std::vector<int32_t>{kNone, kPer, kO, kO, kLoc, kNone, kO, kNone}));
+}
+
+TEST_F(TaggedDataTest, EveryPieceCarriesItsWordsFeatures) {
+  auto out = ShardDataset(config_, Logger("tagged_data_test"));
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  auto shard = MappedShard::Open(config_.shard_dir + "/" + out->manifest.Find(kTrain, "de")->file);
+  ASSERT_TRUE(shard.ok());
+  ASSERT_EQ((*shard)->version(), 4u);
+  ASSERT_EQ((*shard)->feature_width(), static_cast<uint32_t>(kWordFeatures));
+  // [CLS] anna wohnt in ber ##lin . [SEP]: both pieces of "berlin" carry its features.
+  const std::vector<uint32_t> want =
+      PieceWordFeatures({"anna", "wohnt", "in", "berlin", "."}, {-1, 0, 1, 2, 3, 3, 4, -1}, "de");
+  for (uint64_t i = 0; i < (*shard)->size(); ++i) {
+    if ((*shard)->length(i) != 8) continue;
+    EXPECT_EQ(std::vector<uint32_t>((*shard)->features(i), (*shard)->features(i) + want.size()), want);
+    return;
+  }
+  ADD_FAILURE() << "no sentence of 8 pieces";
 }
 
 TEST_F(TaggedDataTest, LabelsEveryPieceWhenAsked) {
