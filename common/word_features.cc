@@ -1,44 +1,10 @@
 #include "common/word_features.h"
 
 #include "common/hash.h"
+#include "common/utf8.h"
 
 namespace polysweep {
 namespace {
-
-// One UTF-8 code point of `s` at `i` (advancing i); malformed bytes are
-// taken one at a time as themselves.
-uint32_t NextCodePoint(std::string_view s, size_t& i) {
-  const auto b = static_cast<unsigned char>(s[i]);
-  const size_t extra = b >= 0xF0 ? 3 : b >= 0xE0 ? 2 : b >= 0xC0 ? 1 : 0;
-  bool whole = i + extra < s.size();
-  for (size_t k = 1; whole && k <= extra; ++k) whole = (static_cast<unsigned char>(s[i + k]) & 0xC0) == 0x80;
-  if (extra == 0 || !whole) {
-    ++i;
-    return b;
-  }
-  uint32_t cp = b & (0x3Fu >> extra);
-  for (size_t k = 1; k <= extra; ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3Fu);
-  i += extra + 1;
-  return cp;
-}
-
-void AppendUtf8(uint32_t cp, std::string* out) {
-  if (cp < 0x80) {
-    out->push_back(static_cast<char>(cp));
-  } else if (cp < 0x800) {
-    out->push_back(static_cast<char>(0xC0 | (cp >> 6)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else if (cp < 0x10000) {
-    out->push_back(static_cast<char>(0xE0 | (cp >> 12)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  } else {
-    out->push_back(static_cast<char>(0xF0 | (cp >> 18)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 12) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | ((cp >> 6) & 0x3F)));
-    out->push_back(static_cast<char>(0x80 | (cp & 0x3F)));
-  }
-}
 
 // The lowercase of a capital of ASCII, Latin-1, Greek or Cyrillic; 0: not one.
 uint32_t LowerOf(uint32_t cp) {
@@ -60,7 +26,7 @@ bool IsLetter(uint32_t cp) {
 
 std::vector<uint32_t> CodePoints(std::string_view word) {
   std::vector<uint32_t> cps;
-  for (size_t i = 0; i < word.size();) cps.push_back(NextCodePoint(word, i));
+  for (uint32_t i = 0; i < word.size();) cps.push_back(NextCodePoint(word, &i));
   return cps;
 }
 
@@ -80,8 +46,8 @@ uint32_t Hash(char kind, const std::string& value) {
 
 std::string LowerWord(std::string_view word) {
   std::string out;
-  for (size_t i = 0; i < word.size();) {
-    const uint32_t cp = NextCodePoint(word, i);
+  for (uint32_t i = 0; i < word.size();) {
+    const uint32_t cp = NextCodePoint(word, &i);
     const uint32_t lower = LowerOf(cp);
     AppendUtf8(lower ? lower : cp, &out);
   }
@@ -92,9 +58,9 @@ std::string WordShape(std::string_view word) {
   std::string out;
   char last = 0;
   int run = 0;
-  for (size_t i = 0; i < word.size();) {
-    const size_t at = i;
-    const uint32_t cp = NextCodePoint(word, i);
+  for (uint32_t i = 0; i < word.size();) {
+    const uint32_t at = i;
+    const uint32_t cp = NextCodePoint(word, &i);
     const char kind = LowerOf(cp) ? 'X' : IsLetter(cp) ? 'x' : (cp >= '0' && cp <= '9') ? 'd' : 0;
     run = kind != 0 && kind == last ? run + 1 : 1;
     last = kind;
