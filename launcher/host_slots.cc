@@ -113,6 +113,16 @@ int SlotPool::down_slots() const {
   return n;
 }
 
+std::vector<std::string> SlotPool::down_hosts() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return {down_.begin(), down_.end()};
+}
+
+bool SlotPool::MarkUp(const std::string& host) {
+  std::lock_guard<std::mutex> lock(mu_);
+  return down_.erase(host) > 0;
+}
+
 bool SlotPool::MarkDown(const std::string& host) {
   std::lock_guard<std::mutex> lock(mu_);
   return down_.insert(host).second;

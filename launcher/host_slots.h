@@ -51,8 +51,12 @@ class SlotPool {
   // A host that stopped answering: given no new trials (its slots count as
   // taken); false when it was down already.
   bool MarkDown(const std::string& host);
-  // The slots of the hosts found down.
+  // The slots of the hosts found down, and those hosts.
   int down_slots() const;
+  std::vector<std::string> down_hosts() const;
+  // A host found down that answers again: given trials again; false when it
+  // was not down.
+  bool MarkUp(const std::string& host);
 
  private:
   mutable std::mutex mu_;

@@ -118,6 +118,7 @@ class LocalMpiLauncher : public TrialLauncher {
     std::optional<Placement> placement;
     if (hosts_.pool) {
       placement = hosts_.pool->Reserve(spec.ranks);
+      if (!placement && ProbeDownHosts() > 0) placement = hosts_.pool->Reserve(spec.ranks);
       if (!placement) {
         const int down = hosts_.pool->down_slots();
         return Status::Error("trial.hosts has no " + std::to_string(spec.ranks) + " free slots for trial " +
@@ -137,6 +138,18 @@ class LocalMpiLauncher : public TrialLauncher {
     std::unique_ptr<TrialProcess> group(new GroupProcess(*pid, "local:" + HostName() + ":" + std::to_string(*pid)));
     if (!placement) return group;
     return std::unique_ptr<TrialProcess>(new PlacedProcess(std::move(group), hosts_.pool, std::move(*placement)));
+  }
+
+  // Asks each host found down to answer its remote shell again (at once,
+  // as PlacedProcess does); those that do are given trials again. Returns
+  // how many came back.
+  int ProbeDownHosts() {
+    const std::vector<std::string> down = hosts_.pool->down_hosts();
+    std::vector<std::future<bool>> answers;
+    for (const std::string& host : down) answers.push_back(std::async(std::launch::async, AnswersRemoteShell, host));
+    int back = 0;
+    for (size_t i = 0; i < down.size(); ++i) back += answers[i].get() && hosts_.pool->MarkUp(down[i]);
+    return back;
   }
 
   std::unique_ptr<TrialProcess> Adopt(const std::string& handle, const std::vector<std::string>& args) override {

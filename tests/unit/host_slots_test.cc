@@ -73,6 +73,16 @@ TEST(SlotPool, PacksTrialsOntoDisjointSlotsAndFewestHosts) {
   EXPECT_FALSE(pool.Reserve(1));
   EXPECT_FALSE(pool.ReserveExactly({{"a", 1}}));
   EXPECT_EQ(pool.down_slots(), 4);
+  EXPECT_EQ(pool.down_hosts(), std::vector<std::string>{"a"});
+  // A host that answers again is given trials again.
+  pool.Release(*without);
+  EXPECT_TRUE(pool.MarkUp("a"));
+  EXPECT_FALSE(pool.MarkUp("a"));
+  EXPECT_EQ(pool.down_slots(), 0);
+  EXPECT_EQ(pool.free_slots("a"), 4);
+  auto back = pool.Reserve(4);
+  ASSERT_TRUE(back);
+  EXPECT_EQ(PlacementText(*back), "a:4");
   EXPECT_FALSE(ParsePlacement("").ok());
 }
 
