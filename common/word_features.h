@@ -28,7 +28,7 @@ using WordFeatureHashes = std::array<uint32_t, kWordFeatures>;
 // The word's lowercase (ASCII, Latin-1, Greek and Cyrillic capitals).
 std::string LowerWord(std::string_view word);
 // The word's shape: capitals X, other letters x, digits d, anything else
-// itself, a run of one kind cut at 3 ("Xxxx" for "Paris", "dddd" for "2024").
+// itself, a run of one kind cut at 3 ("Xxxx" for "Paris", "ddd" for "2024").
 std::string WordShape(std::string_view word);
 // The word's hashes, the same on every machine: never kNoFeature but the
 // language's when `lang` is empty (a sentence of no known language).
