@@ -150,4 +150,27 @@ std::string BestCheckpoint(const std::string& trial_dir) {
   return "";
 }
 
+Status WriteAttemptFence(const std::string& trial_dir, int attempt) {
+  std::error_code ec;
+  std::filesystem::create_directories(trial_dir, ec);
+  if (ec) return Status::Error(trial_dir + ": cannot create: " + ec.message());
+  return WriteFileAtomic(trial_dir + "/ATTEMPT", std::to_string(attempt) + "\n");
+}
+
+Status CheckAttemptFence(const std::string& trial_dir, int attempt) {
+  const std::string path = trial_dir + "/ATTEMPT";
+  if (!std::filesystem::exists(path)) return Status::Ok();
+  auto text = ReadFile(path);
+  if (!text.ok()) return text.status();
+  int owner = 0;
+  try {
+    owner = std::stoi(*text);
+  } catch (const std::exception&) {
+    return Status::Error(path + ": not an attempt number");
+  }
+  if (owner <= attempt) return Status::Ok();
+  return Status::Error(path + ": attempt " + std::to_string(owner) + " of this trial has taken its checkpoints over; attempt " +
+                       std::to_string(attempt) + " (cut off from the coordinator?) writes none");
+}
+
 }  // namespace polysweep

@@ -63,4 +63,15 @@ std::vector<std::string> ListCheckpoints(const std::string& trial_dir);
 // scores); without scored ones, the newest that verifies. "" when none.
 std::string BestCheckpoint(const std::string& trial_dir);
 
+// The fence on a trial's checkpoints: before it launches an attempt, the
+// coordinator writes the attempt's number to TRIAL_DIR/ATTEMPT, and a rank
+// commits or removes checkpoints there only while no later attempt has
+// taken the directory over. An attempt cut off from the coordinator (a
+// partitioned node whose ranks run on unseen while the trial restarts
+// elsewhere) thus never overwrites or prunes its successor's checkpoints.
+Status WriteAttemptFence(const std::string& trial_dir, int attempt);
+// Ok while TRIAL_DIR/ATTEMPT holds `attempt` or less (or is absent: a
+// directory no coordinator fenced); an error naming the later attempt else.
+Status CheckAttemptFence(const std::string& trial_dir, int attempt);
+
 }  // namespace polysweep

@@ -6,6 +6,7 @@
 #include <csignal>
 #include <filesystem>
 
+#include "common/checkpoint_manifest.h"
 #include "common/files.h"
 #include "common/hparams.h"
 #include "common/wire.h"
@@ -178,6 +179,9 @@ bool Coordinator::LaunchAttempt(Trial& t, const std::string& reason) {
   spec.trial = t.id;
   spec.attempt = t.attempt;
   spec.name = "polysweep." + config_.name + ".t" + std::to_string(t.id) + ".a" + std::to_string(t.attempt);
+  // From now on the trial's checkpoints are this attempt's: an earlier one
+  // still running somewhere unseen writes none (common/checkpoint_manifest.h).
+  if (Status fence = WriteAttemptFence(CheckpointDir(t), t.attempt); !fence.ok()) log_.Error(fence.message());
   SetState(t, TrialState::kRunning, reason);
   t.launched_at = Now();
   auto process = launcher_->Launch(spec);
@@ -192,6 +196,10 @@ bool Coordinator::LaunchAttempt(Trial& t, const std::string& reason) {
   Status p = journal_->SetProcess(t.id, t.attempt, t.process->handle());
   if (!p.ok()) log_.Error(p.message());
   return true;
+}
+
+std::string Coordinator::CheckpointDir(const Trial& trial) const {
+  return std::filesystem::absolute(config_.output_dir).string() + "/checkpoints/trial-" + std::to_string(trial.id);
 }
 
 wire::Assignment Coordinator::MakeAssignment(const Trial& trial) const {
@@ -210,8 +218,8 @@ wire::Assignment Coordinator::MakeAssignment(const Trial& trial) const {
   TrialResourcesToWire(config_.trial, &a);
   // Always a checkpoint directory: pauses (at a rung, or on request) and
   // preemptions commit a checkpoint there even when periodic ones are off.
-  a.set_checkpoint_dir(std::filesystem::absolute(config_.output_dir).string() + "/checkpoints/trial-" +
-                       std::to_string(trial.id));
+  a.set_checkpoint_dir(CheckpointDir(trial));
+  a.set_attempt(trial.attempt);
   MetricToWire(config_.metric, a.mutable_metric());
   if (trial.stop_at < trial.max_steps) a.set_stop_at_step(trial.stop_at);
   return a;
@@ -226,7 +234,11 @@ void Coordinator::CheckHangs() {
     log_.Error("trial " + std::to_string(t->id) + " attempt " + std::to_string(t->attempt) + ": " + stalled +
                "; killing the trial's processes");
     t->failure = stalled;
-    ExitInfo exit = t->process->Kill(options_.kill_grace_ms);
+    ExitInfo exit = t->process->KillFailed(options_.kill_grace_ms);
+    // A host that no longer answers (a node cut off) is named with the stall.
+    if (const size_t node = exit.cause.find("NODE_FAIL"); node != std::string::npos) {
+      t->failure += "; " + exit.cause.substr(node);
+    }
     if (exit.ok()) exit.signal = SIGKILL;  // it did not end by itself
     FinishTrial(*t, exit);
   }

@@ -107,6 +107,8 @@ class Coordinator {
   Status Conclude(bool interrupted);
   double Now() const { return clock_->Now(); }
   wire::Assignment MakeAssignment(const Trial& trial) const;
+  // Where the trial's checkpoints are (every attempt's), absolute.
+  std::string CheckpointDir(const Trial& trial) const;
   int64_t MaxSteps(const Trial& trial) const;
   double StepsPerEpoch(const Trial& trial) const;  // the trial's optimizer steps per epoch
   ObjectiveValue Objective(const wire::Evaluation& e) const;

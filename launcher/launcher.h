@@ -50,6 +50,10 @@ class TrialProcess {
   // Terminates every process of the trial (TERM, then KILL after `grace_ms`)
   // and reaps it. Blocks at most grace_ms + a little.
   virtual ExitInfo Kill(int grace_ms) = 0;
+  // Kill, for a trial found failing while it runs (its ranks hung): the
+  // launcher may also look for the cause (a host that no longer answers,
+  // as after a crash) and name it in the exit's cause.
+  virtual ExitInfo KillFailed(int grace_ms) { return Kill(grace_ms); }
   virtual int pid() const = 0;
   // False while the trial waits for resources to start on (an agent to
   // claim it, in pull mode): no start or hang timeout runs until then.

@@ -63,7 +63,7 @@ bool AnswersRemoteShell(const std::string& host) {
 
 // A trial on slots of the pool: they are released when it ends, is killed
 // or is let go. Its handle carries the placement after a '|', so a later
-// coordinator that adopts it takes the same slots. When its ranks fail, each
+// coordinator that adopts it takes the same slots. When its ranks fail or hang, each
 // of its hosts is asked to answer its remote shell; one that does not is
 // down (a node gone): the pool gives it no new trials, and the exit says so.
 class PlacedProcess : public TrialProcess {
@@ -80,6 +80,14 @@ class PlacedProcess : public TrialProcess {
   }
   ExitInfo Kill(int grace_ms) override {
     ExitInfo exit = inner_->Kill(grace_ms);
+    Release();
+    return exit;
+  }
+  // A hung trial's hosts are asked as a crashed one's are: a node cut off
+  // from the network leaves its ranks silent, not dead.
+  ExitInfo KillFailed(int grace_ms) override {
+    ExitInfo exit = inner_->Kill(grace_ms);
+    if (pool_) NoteDeadHosts(&exit);
     Release();
     return exit;
   }

@@ -41,8 +41,8 @@ void RemoveCheckpointDir(const std::string& dir) {
 
 }  // namespace
 
-Checkpointer::Checkpointer(std::string trial_dir, int keep, Communicator* comm, Logger log, int keep_best)
-    : dir_(std::move(trial_dir)), keep_(std::max(1, keep)), keep_best_(std::max(0, keep_best)), comm_(comm),
+Checkpointer::Checkpointer(std::string trial_dir, int keep, Communicator* comm, Logger log, int keep_best, int attempt)
+    : dir_(std::move(trial_dir)), keep_(std::max(1, keep)), keep_best_(std::max(0, keep_best)), attempt_(attempt), comm_(comm),
       log_(std::move(log)) {
   if (comm_->rank() != 0) return;
   // A writer killed midway leaves step-N.tmp or step-N.del behind: never a
@@ -168,6 +168,10 @@ Status Checkpointer::Write(const Pending& p) {
   m.early_stop = p.early_stop;
   m.unacknowledged = p.unacknowledged;
   PS_RETURN_IF_ERROR(WriteFileAtomic(tmp + "/MANIFEST.json", CheckpointManifestToJson(m)));
+  if (Status fenced = attempt_ > 0 ? CheckAttemptFence(dir_, attempt_) : Status::Ok(); !fenced.ok()) {
+    fs::remove_all(tmp, ec);
+    return fenced;
+  }
   if (fs::exists(final_dir)) RemoveCheckpointDir(final_dir);  // the same step again, after a restart
   fs::rename(tmp, final_dir, ec);
   if (ec) return Status::Error(final_dir + ": cannot commit checkpoint: " + ec.message());

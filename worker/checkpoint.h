@@ -30,7 +30,9 @@ namespace polysweep {
 
 class Checkpointer {
  public:
-  Checkpointer(std::string trial_dir, int keep, Communicator* comm, Logger log, int keep_best = 0);
+  // `attempt` > 0: commits and prunes only while the directory's fence
+  // (WriteAttemptFence) names no later attempt.
+  Checkpointer(std::string trial_dir, int keep, Communicator* comm, Logger log, int keep_best = 0, int attempt = 0);
   ~Checkpointer();  // waits for a write under way
   Checkpointer(const Checkpointer&) = delete;
   Checkpointer& operator=(const Checkpointer&) = delete;
@@ -84,6 +86,7 @@ class Checkpointer {
   std::string dir_;
   int keep_;
   int keep_best_;
+  int attempt_;
   Communicator* comm_;
   Logger log_;
   std::mutex mu_;

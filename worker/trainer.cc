@@ -107,7 +107,7 @@ void TrialRun::LogPlan() {
 
 Status TrialRun::Resume() {
   if (a_.checkpoint_dir().empty()) return Status::Ok();
-  checkpoints_.emplace(a_.checkpoint_dir(), a_.keep_checkpoints(), comm_, log_, a_.keep_best_checkpoints());
+  checkpoints_.emplace(a_.checkpoint_dir(), a_.keep_checkpoints(), comm_, log_, a_.keep_best_checkpoints(), a_.attempt());
   auto point = ResumeTrial(*checkpoints_, *step_, params(), comm_->rank(), &policy_, reporter_, log_);
   if (!point.ok()) return point.status();
   resume_ = *point;

@@ -18,6 +18,8 @@
 #include <functional>
 #include <iostream>
 #include <chrono>
+#include <cmath>
+#include <cstdio>
 
 #include "command.h"
 #include "journal_reader.h"
@@ -50,13 +52,13 @@ class ClusterTest : public ::testing::Test {
 
   // A sweep of the default data on the cluster: `ranks` per trial, `trials`
   // of them at once, its coordinator on the bridge.
-  std::string Config(const std::string& name, int ranks, int trials, bool on_cluster, int steps = 40) {
+  std::string Config(const std::string& name, int ranks, int trials, bool on_cluster, int steps = 40, int hang = 30) {
     const std::string path = dir_ + "/" + name + ".yaml";
     std::ofstream(path) << testing_util::TinySweepHead(name, dir_ + "/" + name, POLYSWEEP_DEFAULT_DATA)
                         << (on_cluster ? "bind: \"tcp://" + coordinator_ip_ + ":*\"\n" : "")
                         << "max_concurrent: " << trials << "\n"
                         << "trial: {ranks: " << ranks << (on_cluster ? ", hosts: " + dir_ + "/hosts" : "")
-                        << ", checkpoint_every: 50, hang_timeout_seconds: 30}\n"
+                        << ", checkpoint_every: 50, heartbeat_seconds: 1, hang_timeout_seconds: " << hang << "}\n"
                         << "search: {algorithm: grid, space: {lr: {type: choice, values: [2.0e-3, 4.0e-3]}}}\n"
                         << "budget: {max_trials: " << trials << ", max_steps: " << steps
                         << ", eval_every: " << steps / 2 << ", log_every: 20}\n";
@@ -67,6 +69,48 @@ class ClusterTest : public ::testing::Test {
     return RunCommand("OMPI_MCA_plm_rsh_agent=" + Quote(dir_ + "/rsh") + " " + POLYSWEEP_BIN + " sweep " +
                       Quote(config));
   }
+  // The sweep started in the background, its log in DIR/log.
+  pid_t SpawnSweep(const std::string& config) {
+    setenv("OMPI_MCA_plm_rsh_agent", (dir_ + "/rsh").c_str(), 1);
+    const pid_t pid = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, dir_ + "/log");
+    unsetenv("OMPI_MCA_plm_rsh_agent");
+    return pid;
+  }
+  std::string Log() const { return testing_util::ReadText(dir_ + "/log"); }
+  // Whether `done` holds within a minute.
+  static bool Waited(const std::function<bool()>& done) {
+    for (int i = 0; i < 1200 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return done();
+  }
+  // Whether the sweep ended within a minute, and ended well.
+  ::testing::AssertionResult SweepSucceeded(pid_t sweep) {
+    int status = 0;
+    bool ended = false;
+    if (!Waited([&] { return ended = ended || waitpid(sweep, &status, WNOHANG) == sweep; })) {
+      kill(sweep, SIGKILL);
+      waitpid(sweep, &status, 0);
+      return ::testing::AssertionFailure() << "the sweep did not end:\n" << Log();
+    }
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return ::testing::AssertionFailure() << Log();
+    return ::testing::AssertionSuccess();
+  }
+  static double Now() {
+    return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  }
+
+  // Seconds since midnight (UTC, as the coordinator logs) of a Now().
+  static double DayTime(double now) { return std::fmod(now, 86400.0); }
+  // The time of day of the log's first line holding `text` ("HH:MM:SS.mmm ..."), -1 if none.
+  static double LoggedAt(const std::string& log, const std::string& text) {
+    const size_t at = log.find(text);
+    if (at == std::string::npos) return -1;
+    const size_t line = log.rfind('\n', at) == std::string::npos ? 0 : log.rfind('\n', at) + 1;
+    int h = 0, m = 0;
+    double sec = 0;
+    if (std::sscanf(log.c_str() + line, "%d:%d:%lf", &h, &m, &sec) != 3) return -1;
+    return h * 3600 + m * 60 + sec;
+  }
+
   // trial -> the hosts its ranks connected from, from the coordinator's log.
   static std::map<std::string, std::multiset<std::string>> RankHosts(const std::string& log) {
     std::map<std::string, std::multiset<std::string>> out;
@@ -124,32 +168,18 @@ TEST_F(ClusterTest, ATrialAcrossTwoNodesScoresAsOnOneNode) {
 // checkpoint on the other node and completes, nothing lost or duplicated.
 TEST_F(ClusterTest, ANodeThatDiesMidTrialIsLeftOutAndTheTrialResumesElsewhere) {
   const std::string run = dir_ + "/dies";
-  setenv("OMPI_MCA_plm_rsh_agent", (dir_ + "/rsh").c_str(), 1);
-  const pid_t sweep = testing_util::Spawn({POLYSWEEP_BIN, "sweep", Config("dies", 2, 1, true, 2000)}, dir_ + "/log");
-  unsetenv("OMPI_MCA_plm_rsh_agent");
+  const pid_t sweep = SpawnSweep(Config("dies", 2, 1, true, 2000));
   ASSERT_GT(sweep, 0);
-  auto waited = [&](const std::function<bool()>& done) {
-    for (int i = 0; i < 1200 && !done(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
-    return done();
-  };
   // Past its first checkpoints (every 50 steps).
-  ASSERT_TRUE(waited([&] { return testing_util::ReadText(dir_ + "/log").find("trial 1 step 400/") != std::string::npos; }))
-      << testing_util::ReadText(dir_ + "/log");
-  const std::string node = *RankHosts(testing_util::ReadText(dir_ + "/log")).at("1").begin();
+  ASSERT_TRUE(Waited([&] { return Log().find("trial 1 step 400/") != std::string::npos; })) << Log();
+  const std::string node = *RankHosts(Log()).at("1").begin();
   ASSERT_TRUE(node == "node2" || node == "node3") << node;
   const std::string other = node == "node2" ? "node3" : "node2";
-  const double killed_at = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const double killed_at = Now();
   auto killed = RunCommand(Script() + " kill " + id_ + " " + node.substr(4));
   ASSERT_EQ(killed.exit_code, 0) << killed.err;
-  int status = 0;
-  bool ended = false;
-  if (!waited([&] { return ended = ended || waitpid(sweep, &status, WNOHANG) == sweep; })) {
-    kill(sweep, SIGKILL);
-    waitpid(sweep, &status, 0);
-    FAIL() << "the sweep did not end:\n" << testing_util::ReadText(dir_ + "/log");
-  }
-  const std::string log = testing_util::ReadText(dir_ + "/log");
-  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << log;
+  ASSERT_TRUE(SweepSucceeded(sweep));
+  const std::string log = Log();
   EXPECT_NE(log.find("did not answer its remote shell and gets no new trials"), std::string::npos) << log;
   EXPECT_NE(log.find("restart 1/2 from its last checkpoint"), std::string::npos) << log;
   const auto hosts = RankHosts(log).at("1");
@@ -172,6 +202,61 @@ TEST_F(ClusterTest, ANodeThatDiesMidTrialIsLeftOutAndTheTrialResumesElsewhere) {
             << ", the next attempt's first at step "
             << j.Scalar("SELECT MIN(step) FROM progress WHERE trial_id=1 AND attempt=2") << "\n";
   EXPECT_LT(restarted - killed_at, 15);
+}
+
+// A node's link goes down under a running trial for longer than the hang
+// timeout, then comes back: its ranks run on unseen (they reach neither the
+// coordinator nor, through the remote shell, anyone else), the stall is
+// named with the node, the trial restarts from its checkpoint on the other
+// node, and what the cut-off attempt sends once the link is back is refused
+// by its attempt number and stops it; nothing is lost or journaled twice.
+TEST_F(ClusterTest, APartitionLongerThanTheHangTimeoutRestartsTheTrialElsewhereAndFencesTheOldAttempt) {
+  const std::string run = dir_ + "/cut";
+  const pid_t sweep = SpawnSweep(Config("cut", 2, 1, true, 2000, 4));
+  ASSERT_GT(sweep, 0);
+  ASSERT_TRUE(Waited([&] { return Log().find("trial 1 step 400/") != std::string::npos; })) << Log();
+  const std::string node = *RankHosts(Log()).at("1").begin();
+  ASSERT_TRUE(node == "node2" || node == "node3") << node;
+  const std::string other = node == "node2" ? "node3" : "node2";
+  const double cut_at = Now();
+  ASSERT_EQ(RunCommand(Script() + " cut " + id_ + " " + node.substr(4)).exit_code, 0);
+  // The link stays down until the trial trains again on the other node.
+  const bool moved = Waited([&] { return RankHosts(Log())["1"].count(other) == 2; });
+  const double mended_at = Now();
+  ASSERT_EQ(RunCommand(Script() + " mend " + id_ + " " + node.substr(4)).exit_code, 0);
+  ASSERT_TRUE(moved) << Log();
+  const std::string stale = "rejected message (trial 1 attempt 1 rank ";
+  EXPECT_TRUE(Waited([&] { return Log().find(stale) != std::string::npos; })) << Log();
+  ASSERT_TRUE(SweepSucceeded(sweep));
+  const std::string log = Log();
+  EXPECT_NE(log.find("hang: rank 0/2 on host " + node), std::string::npos) << log;
+  EXPECT_NE(log.find("did not answer its remote shell and gets no new trials"), std::string::npos) << log;
+  EXPECT_NE(log.find("stale attempt (current is 2)"), std::string::npos) << log;
+  // The cut-off ranks end once refused: nothing of the old attempt is left.
+  const std::string ns = "psc" + id_ + "n" + node.substr(4);
+  EXPECT_TRUE(Waited([&] { return RunCommand("ip netns pids " + ns).out.empty(); }))
+      << RunCommand("ip netns pids " + ns + " | xargs -r ps -o pid,args -p").out;
+  JournalReader j(run + "/journal.db");
+  EXPECT_EQ(j.Scalar("SELECT state FROM trials WHERE id=1"), "completed");
+  EXPECT_EQ(j.Scalar("SELECT attempt FROM trials WHERE id=1"), "2");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM evaluations WHERE trial_id=1"), "2");
+  EXPECT_EQ(j.Scalar("SELECT MAX(step) FROM progress WHERE trial_id=1"), "2000");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) - COUNT(DISTINCT step) FROM progress WHERE trial_id=1"), "0");
+  // The checkpoints are the second attempt's: the fence the old one obeys.
+  EXPECT_EQ(testing_util::ReadText(run + "/checkpoints/trial-1/ATTEMPT"), "2\n");
+  // The figures docs/reliability.md quotes: from the cut to the stall found
+  // (the log line's time of day), to the restart journaled (after the
+  // failed attempt's kill) and to training again elsewhere.
+  const double found = LoggedAt(log, "hang: rank");
+  const double restarted = std::stod(j.Scalar("SELECT MIN(at) FROM transitions WHERE trial_id=1 AND attempt=2"));
+  const double progressed = std::stod(j.Scalar("SELECT MIN(at) FROM progress WHERE trial_id=1 AND attempt=2"));
+  std::cout << "partition to stall found " << found - DayTime(cut_at) << " s (hang timeout 4 s), to restart "
+            << restarted - cut_at << " s, to training again on " << other << " " << progressed - cut_at
+            << " s; link down for " << mended_at - cut_at << " s; the old attempt's last report at step "
+            << j.Scalar("SELECT MAX(step) FROM progress WHERE trial_id=1 AND attempt=1")
+            << ", the next attempt's first at step "
+            << j.Scalar("SELECT MIN(step) FROM progress WHERE trial_id=1 AND attempt=2") << "\n";
+  EXPECT_LT(found - DayTime(cut_at), 15);
 }
 
 // A host file that cannot hold max_concurrent trials, and one that is not

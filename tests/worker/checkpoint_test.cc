@@ -109,6 +109,36 @@ TEST_F(CheckpointTest, RetentionKeepsTheNewestAndNoTemporaryDirectories) {
   for (const auto& k : kept) EXPECT_TRUE(VerifyCheckpoint(k).ok());
 }
 
+// The attempt fence: attempt 1 commits while the directory is its own (or
+// unfenced); once the coordinator has given it to attempt 2, attempt 1's
+// next checkpoint is refused, naming the later attempt, and neither its own
+// step nor attempt 2's checkpoints are touched (no removal by retention).
+TEST_F(CheckpointTest, AnAttemptFencedOffByALaterOneCommitsAndRemovesNothing) {
+  EncoderClassifier model(Shape());
+  torch::optim::AdamW opt(model->parameters(), torch::optim::AdamWOptions(1e-3));
+  Checkpointer first(dir_, 1, &comm_, Logger("test"), 0, 1);
+  SaveAt(first, model, opt, 5);  // no fence yet
+  ASSERT_TRUE(WriteAttemptFence(dir_, 1).ok());
+  SaveAt(first, model, opt, 10);
+  ASSERT_EQ(ListCheckpoints(dir_).size(), 1u);
+  ASSERT_TRUE(WriteAttemptFence(dir_, 2).ok());
+  Checkpointer second(dir_, 1, &comm_, Logger("test"), 0, 2);
+  SaveAt(second, model, opt, 15);
+  ASSERT_TRUE(first.Save(model, opt, 20, ReaderPosition{0, 80}).ok());
+  const Status refused = first.Flush();
+  ASSERT_FALSE(refused.ok());
+  EXPECT_NE(refused.message().find("attempt 2 of this trial has taken its checkpoints over; attempt 1"), std::string::npos)
+      << refused.message();
+  const auto kept = ListCheckpoints(dir_);
+  ASSERT_EQ(kept.size(), 1u);
+  EXPECT_EQ(fs::path(kept[0]).filename(), "step-15");
+  EXPECT_FALSE(fs::exists(dir_ + "/step-20.tmp"));
+  EXPECT_TRUE(CheckAttemptFence(dir_, 2).ok());
+  EXPECT_TRUE(CheckAttemptFence(dir_, 3).ok());
+  std::ofstream(dir_ + "/ATTEMPT") << "two\n";
+  EXPECT_NE(CheckAttemptFence(dir_, 2).message().find("ATTEMPT: not an attempt number"), std::string::npos);
+}
+
 // Retention keeps the newest k and the best-scoring k (higher is better,
 // the newer of equal scores), so a trial's best model survives later, worse
 // training; unscored checkpoints compete only for "newest".
