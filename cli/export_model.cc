@@ -135,6 +135,7 @@ StatusOr<ExportedModel> ExportModel(const SweepConfig& config, const Manifest& d
   p.ffn = config.model.ffn;
   p.max_length = config.model.max_length;
   p.word_features = config.model.word_features;
+  p.word_feature_width = kWordFeatures;
   p.labels = data.labels;
   p.languages = data.languages;
   p.text_pair_field = config.data.text_pair_field;

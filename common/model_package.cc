@@ -15,7 +15,10 @@ std::string ModelPackageToJson(const ModelPackage& p) {
   j["version"] = ModelPackage::kVersion;
   j["model"] = {{"vocab", p.vocab}, {"layers", p.layers}, {"hidden", p.hidden}, {"heads", p.heads},
                 {"ffn", p.ffn},     {"max_length", p.max_length}, {"task", p.task}};
-  if (p.word_features > 0) j["model"]["word_features"] = p.word_features;
+  if (p.word_features > 0) {
+    j["model"]["word_features"] = p.word_features;
+    j["model"]["word_feature_width"] = p.word_feature_width > 0 ? p.word_feature_width : kWordFeatures;
+  }
   if (p.lora_rank > 0) {
     j["model"]["lora"] = {{"rank", p.lora_rank}, {"alpha", p.lora_alpha}, {"targets", p.lora_targets}};
   }
@@ -64,6 +67,14 @@ StatusOr<ModelPackage> ParseModelPackage(const std::string& json, const std::str
     field = "model.word_features";
     p.word_features = m.contains("word_features") ? JsonInt<int>(m, "word_features") : 0;
     if (p.word_features < 0) return Status::Error(where + ": model.word_features: must not be negative");
+    field = "model.word_feature_width";
+    p.word_feature_width = p.word_features == 0                  ? 0
+                           : m.contains("word_feature_width") ? JsonInt<int>(m, "word_feature_width")
+                                                              : kOwnWordFeatures;
+    if (p.word_features > 0 && (p.word_feature_width < 1 || p.word_feature_width > kWordFeatures)) {
+      return Status::Error(where + ": model.word_feature_width: must be 1 to " + std::to_string(kWordFeatures) +
+                           " (the word features this polysweep computes)");
+    }
     if (m.contains("lora")) {
       field = "model.lora";
       const auto& lora = m.at("lora");

@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "common/word_features.h"
+
 #include "common/hf_config.h"
 #include "common/status.h"
 #include "common/tagged.h"
@@ -38,6 +40,10 @@ struct ModelPackage {
   int ffn = 0;
   int max_length = 0;
   int word_features = 0;               // > 0: rows of the word feature embedding (model.word_features)
+  // How many of each piece's word feature hashes it reads (the first N of
+  // common/word_features.h's): kWordFeatures; models exported before the
+  // context features read kOwnWordFeatures, which an absent key means.
+  int word_feature_width = 0;
   int lora_rank = 0;                   // > 0: the layers carry LoRA adapters (worker/model.h LoraSpec)
   double lora_alpha = 16;
   std::string lora_targets = "attention";

@@ -83,11 +83,30 @@ WordFeatureHashes HashWordFeatures(std::string_view word, std::string_view lang)
   return h;
 }
 
+std::array<uint32_t, kContextFeatures> HashContextFeatures(const std::vector<std::string>& words, size_t w) {
+  // The neighbour's lowercase form and last three characters; "" stands for
+  // the sentence's edge (no word hashes to it: a word is never empty).
+  auto neighbour = [&](size_t at, bool exists, char kind, uint32_t* word_hash, uint32_t* suffix_hash) {
+    const std::string lower = exists ? LowerWord(words[at]) : std::string();
+    const std::vector<uint32_t> cps = CodePoints(lower);
+    *word_hash = Hash(kind, lower);
+    *suffix_hash = Hash(static_cast<char>(kind + 1), Encode(cps, cps.size() > 3 ? cps.size() - 3 : 0, cps.size()));
+  };
+  std::array<uint32_t, kContextFeatures> h{};
+  neighbour(w - 1, w > 0, 'p', &h[0], &h[1]);
+  neighbour(w + 1, w + 1 < words.size(), 'n', &h[2], &h[3]);
+  return h;
+}
+
 std::vector<uint32_t> PieceWordFeatures(const std::vector<std::string>& words, const std::vector<int>& piece_word,
                                         const std::string& lang) {
-  std::vector<WordFeatureHashes> by_word;
-  by_word.reserve(words.size());
-  for (const auto& w : words) by_word.push_back(HashWordFeatures(w, lang));
+  std::vector<std::array<uint32_t, kWordFeatures>> by_word(words.size());
+  for (size_t w = 0; w < words.size(); ++w) {
+    const WordFeatureHashes own = HashWordFeatures(words[w], lang);
+    const auto context = HashContextFeatures(words, w);
+    std::copy(own.begin(), own.end(), by_word[w].begin());
+    std::copy(context.begin(), context.end(), by_word[w].begin() + kOwnWordFeatures);
+  }
   std::vector<uint32_t> out(piece_word.size() * kWordFeatures, kNoFeature);
   for (size_t k = 0; k < piece_word.size(); ++k) {
     const int w = piece_word[k];

@@ -190,7 +190,10 @@ torch::Tensor EncoderClassifierImpl::Encode(const torch::Tensor& ids, const torc
   if (word_features_) {
     TORCH_CHECK(features.defined() && features.dim() == 3 && features.size(1) == length,
                 "this model reads word features (model.word_features), and the batch has none");
-    embedded = embedded + word_features_(WordFeatureRows(features)).sum(2);
+    TORCH_CHECK(features.size(2) >= shape_.word_feature_width, "this model reads ", shape_.word_feature_width,
+                " word features per piece, and the batch has ", features.size(2),
+                ": shard the data again with `polysweep shard --force`");
+    embedded = embedded + word_features_(WordFeatureRows(features.narrow(2, 0, shape_.word_feature_width))).sum(2);
   }
   auto x = dropout_(norm_(embedded));
   // Padding as an additive mask over keys, one row per (example, head); none

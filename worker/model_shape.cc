@@ -48,6 +48,7 @@ ModelShape PackageShape(const ModelPackage& package) {
   ModelShape shape = package.hf ? HfModelShape(*package.hf, HfLayout{"", package.hf_pooler}, kind, classes, 0, lora)
                                 : MakeModelShape(dims, kind, classes, 0, lora);
   shape.word_features = package.word_features;
+  shape.word_feature_width = package.word_feature_width;
   return shape;
 }
 

@@ -73,6 +73,9 @@ struct ModelShape : EncoderDims {
   // Token classification: rows of the word feature embedding
   // (common/word_features.h) the hashes are folded into; 0: none.
   int word_features = 0;
+  // How many of each piece's hashes it reads, the first N: all of them, or
+  // the word's own for a model exported before the context features.
+  int word_feature_width = kWordFeatures;
   double word_dropout = 0;  // training only: the chance a piece's whole-word feature is left out
 };
 

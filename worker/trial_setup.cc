@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "common/wire_config.h"
+#include "common/word_features.h"
 #include "worker/trainer.h"
 
 namespace polysweep {
@@ -117,9 +118,12 @@ StatusOr<TrialSetup> SetUpTrial(const wire::Assignment& a) {
   }
   s.shape.word_features = model.word_features;
   s.shape.word_dropout = p.word_dropout;
-  if (model.word_features > 0 && s.train->size() > 0 && !s.train->Get(0).features) {
-    return Status::DataError("model.word_features needs shards with word features (tagged sentences, shard "
-                             "version 4); these have none: shard the data again with `polysweep shard --force`");
+  if (model.word_features > 0 && s.train->size() > 0 && s.train->Get(0).feature_width != kWordFeatures) {
+    return Status::DataError("model.word_features needs shards with " + std::to_string(kWordFeatures) +
+                             " word features per piece (tagged sentences, shard version 4); these have " +
+                             (s.train->Get(0).feature_width == 0 ? std::string("none")
+                                                                  : std::to_string(s.train->Get(0).feature_width)) +
+                             ": shard the data again with `polysweep shard --force`");
   }
   if (p.freeze_layers > s.shape.layers) {
     return Status::InvalidConfig("hyperparameter freeze_layers = " + std::to_string(p.freeze_layers) +

@@ -4,6 +4,8 @@
 #include "common/word_features.h"
 
 #include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
 #include <stdlib.h>
 
 #include <filesystem>
@@ -72,13 +74,35 @@ TEST(WordFeatures, EveryPieceOfAWordCarriesItsWordsFeatures) {
   const std::vector<uint32_t> f = PieceWordFeatures({"Berlin", "ist"}, {-1, 0, 0, 1, -1}, "de");
   ASSERT_EQ(f.size(), 5u * kWordFeatures);
   const WordFeatureHashes berlin = HashWordFeatures("Berlin", "de"), ist = HashWordFeatures("ist", "de");
+  const auto berlin_context = HashContextFeatures({"Berlin", "ist"}, 0), ist_context = HashContextFeatures({"Berlin", "ist"}, 1);
   for (int k = 0; k < kWordFeatures; ++k) {
+    const bool own = k < kOwnWordFeatures;
     EXPECT_EQ(f[0 * kWordFeatures + k], kNoFeature);
-    EXPECT_EQ(f[1 * kWordFeatures + k], berlin[k]);
-    EXPECT_EQ(f[2 * kWordFeatures + k], berlin[k]);
-    EXPECT_EQ(f[3 * kWordFeatures + k], ist[k]);
+    EXPECT_EQ(f[1 * kWordFeatures + k], own ? berlin[k] : berlin_context[k - kOwnWordFeatures]);
+    EXPECT_EQ(f[2 * kWordFeatures + k], own ? berlin[k] : berlin_context[k - kOwnWordFeatures]);
+    EXPECT_EQ(f[3 * kWordFeatures + k], own ? ist[k] : ist_context[k - kOwnWordFeatures]);
     EXPECT_EQ(f[4 * kWordFeatures + k], kNoFeature);
   }
+}
+
+// A word's context: the word before's lowercase form and last three
+// characters, then the word after's, and one hash for the sentence's edge,
+// as the perceptron's context features describe a word.
+TEST(WordFeatures, ContextIsTheNeighboursFormAndEndingOrTheSentencesEdge) {
+  const std::vector<std::string> a = {"The", "dog", "walked", "home"}, b = {"the", "cat", "talked", "."};
+  const auto dog = HashContextFeatures(a, 1), cat = HashContextFeatures(b, 1);
+  EXPECT_EQ(dog[0], cat[0]);  // both follow "the", in any case
+  EXPECT_EQ(dog[1], cat[1]);
+  EXPECT_NE(dog[2], cat[2]);  // "walked" and "talked" precede them: different words ...
+  EXPECT_EQ(dog[3], cat[3]);  // ... with the same ending "ked"
+  const auto first = HashContextFeatures(a, 0), last = HashContextFeatures(a, 3), alone = HashContextFeatures({"x"}, 0);
+  EXPECT_EQ(first[0], alone[0]);  // nothing before: the edge
+  EXPECT_EQ(last[2], alone[2]);   // nothing after: the edge
+  EXPECT_NE(first[0], last[0]);
+  EXPECT_NE(first[2], dog[2]);
+  // Not the word's own features: "the" before a word is not the word "the".
+  EXPECT_NE(dog[0], HashWordFeatures("the")[0]);
+  for (uint32_t h : first) EXPECT_NE(h, kNoFeature);
 }
 
 TEST(WordFeatures, ShardsCarryThemAsVersionFourWithOrWithoutPairs) {
@@ -156,6 +180,17 @@ TEST(WordFeaturesConfig, TheModelPackageRecordsThem) {
   auto back = ParseModelPackage(json, "model.json");
   ASSERT_TRUE(back.ok()) << back.status().message();
   EXPECT_EQ(back->word_features, 4096);
+  EXPECT_EQ(back->word_feature_width, kWordFeatures);
+  // A tagger exported before the context features has no width: it read its words' own.
+  nlohmann::json older = nlohmann::json::parse(json);
+  older["model"].erase("word_feature_width");
+  auto old_back = ParseModelPackage(older.dump(), "model.json");
+  ASSERT_TRUE(old_back.ok()) << old_back.status().message();
+  EXPECT_EQ(old_back->word_feature_width, kOwnWordFeatures);
+  older["model"]["word_feature_width"] = kWordFeatures + 1;
+  EXPECT_EQ(ParseModelPackage(older.dump(), "model.json").status().message(),
+            "model.json: model.word_feature_width: must be 1 to " + std::to_string(kWordFeatures) +
+                " (the word features this polysweep computes)");
   p.word_features = 0;
   EXPECT_EQ(ModelPackageToJson(p).find("word_features"), std::string::npos) << "absent when 0, as before";
   std::string negative = json;

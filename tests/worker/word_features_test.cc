@@ -34,8 +34,11 @@ TEST(WordFeatureBatch, CarriesEachPiecesHashesAndZerosElsewhere) {
   ASSERT_TRUE(b.features.defined());
   ASSERT_EQ(b.features.sizes(), (torch::IntArrayRef{2, 4, kWordFeatures}));
   const WordFeatureHashes ef = HashWordFeatures("Ef");
+  const auto ef_context = HashContextFeatures({"Ef"}, 0);
   for (int k = 0; k < kWordFeatures; ++k) {
-    EXPECT_EQ(b.features[1][1][k].item<int64_t>(), static_cast<int64_t>(ef[static_cast<size_t>(k)]));
+    const uint32_t want = k < kOwnWordFeatures ? ef[static_cast<size_t>(k)]
+                                               : ef_context[static_cast<size_t>(k - kOwnWordFeatures)];
+    EXPECT_EQ(b.features[1][1][k].item<int64_t>(), static_cast<int64_t>(want));
     EXPECT_EQ(b.features[1][3][k].item<int64_t>(), 0) << "padding";
     EXPECT_EQ(b.features[0][0][k].item<int64_t>(), 0) << "[CLS]";
   }
@@ -63,6 +66,31 @@ TEST(WordFeatureModel, AddsTheFeaturesOfAWordAndNothingForNone) {
   for (const auto& p : plain->named_parameters()) p.value().copy_(model->named_parameters()[p.key()]);
   EXPECT_TRUE(torch::allclose(a, plain->forward(ids, pad), 1e-5, 1e-6));
   EXPECT_THROW(model->forward(ids, pad), c10::Error) << "a model that reads word features needs them";
+}
+
+// A model exported before the context features (model.json without
+// word_feature_width: the word's own kOwnWordFeatures) reads only those of
+// today's batches, so it predicts as it did; a batch with fewer than a model
+// reads is refused.
+TEST(WordFeatureModel, AModelOfTheOwnFeaturesReadsOnlyThoseOfEachPiece) {
+  ModelShape shape = TaggerShape(20, 3, 64);
+  shape.word_feature_width = kOwnWordFeatures;
+  torch::manual_seed(3);
+  EncoderClassifier model(shape);
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const auto ids = torch::tensor({{2, 5, 3}}, torch::kLong);
+  const auto pad = torch::zeros({1, 3}, torch::kBool);
+  const auto features = torch::randint(1, 1 << 30, {1, 3, kWordFeatures}, torch::kLong);
+  auto other_context = features.clone();
+  other_context.narrow(2, kOwnWordFeatures, kContextFeatures).add_(7);
+  EXPECT_TRUE(torch::equal(model->forward(ids, pad, {}, features), model->forward(ids, pad, {}, other_context)));
+  EXPECT_TRUE(torch::equal(model->forward(ids, pad, {}, features),
+                           model->forward(ids, pad, {}, features.narrow(2, 0, kOwnWordFeatures))));
+  EncoderClassifier today(TaggerShape(20, 3, 64));
+  today->eval();
+  EXPECT_FALSE(torch::allclose(today->forward(ids, pad, {}, features), today->forward(ids, pad, {}, other_context)));
+  EXPECT_THROW(today->forward(ids, pad, {}, features.narrow(2, 0, kOwnWordFeatures)), c10::Error);
 }
 
 TEST(WordFeatureModel, WordDropoutLeavesOutTheWholeWordFeatureInTrainingOnly) {
