@@ -52,6 +52,7 @@ void Coordinator::HandleClaim(const zmq::message_t& identity, const wire::Envelo
   if (claimed) {
     Trial& t = *trials_.at(claimed->trial);
     t.launched_at = Now();  // the start timeout runs from here
+    t.waiting = false;
     Status p = journal_->SetProcess(t.id, t.attempt, claimed->handle);
     if (!p.ok()) log_.Error(p.message());
     SetState(t, TrialState::kRunning, "claimed by agent " + where);

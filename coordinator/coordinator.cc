@@ -195,6 +195,11 @@ bool Coordinator::LaunchAttempt(Trial& t, const std::string& reason) {
   live_.insert(t.id);
   Status p = journal_->SetProcess(t.id, t.attempt, t.process->handle());
   if (!p.ok()) log_.Error(p.message());
+  t.waiting = !t.process->started();
+  if (t.waiting) {
+    log_.Info("trial " + std::to_string(t.id) + " attempt " + std::to_string(t.attempt) +
+              " waits for resources to start on (" + launcher_->name() + ")");
+  }
   return true;
 }
 
@@ -247,8 +252,21 @@ void Coordinator::CheckHangs() {
 void Coordinator::ReapTrials() {
   for (Trial* t : LiveTrials()) {
     if (!t->process) continue;  // ended by an earlier one's relaunch
-    if (auto exit = t->process->Poll()) FinishTrial(*t, *exit);
+    if (auto exit = t->process->Poll()) {
+      FinishTrial(*t, *exit);
+    } else if (t->waiting && t->process->started()) {
+      NoteStarted(*t);
+    }
   }
+}
+
+void Coordinator::NoteStarted(Trial& t) {
+  t.waiting = false;
+  t.launched_at = Now();  // the start timeout runs from here
+  Status p = journal_->SetProcess(t.id, t.attempt, t.process->handle());
+  if (!p.ok()) log_.Error(p.message());
+  log_.Info("trial " + std::to_string(t.id) + " attempt " + std::to_string(t.attempt) + " found room and started (" +
+            t.process->handle() + ")");
 }
 
 std::vector<Trial*> Coordinator::LiveTrials() {

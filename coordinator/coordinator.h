@@ -97,6 +97,8 @@ class Coordinator {
   // Logs a transition the state machine does not allow (a bug).
   void CheckTransition(const Trial& t, TrialState to, const std::string& reason) const;
   void ReapTrials();
+  // A waiting attempt (Trial::waiting) whose process has started: journals where, starts its start timeout.
+  void NoteStarted(Trial& t);
   // Ends (and so restarts) attempts with a rank that stopped advancing.
   void CheckHangs();
   // The trials with a process now (forgetting the ids of those without).

@@ -71,6 +71,9 @@ struct Trial {
   double launched_at = 0;
   int restarts = 0;
   int launch_retries = 0;  // attempts the launcher could not start, relaunched without spending a restart
+  // Launched but not started: it waits for resources (free slots on hosts
+  // that answer); an agent's claim, or its process once started, ends it.
+  bool waiting = false;
   // The current attempt.
   std::map<int, RankLiveness> ranks;
   AttemptEnd end;

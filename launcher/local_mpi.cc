@@ -1,6 +1,8 @@
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
+#include <functional>
 #include <future>
 #include <sstream>
 #include <string>
@@ -118,46 +120,124 @@ class PlacedProcess : public TrialProcess {
   Placement placement_;
 };
 
+// Asks each host of `pool` found down to answer its remote shell again (at
+// once, as PlacedProcess does); those that do are given trials again.
+// Returns how many came back.
+int ProbeDownHosts(SlotPool& pool) {
+  const std::vector<std::string> down = pool.down_hosts();
+  std::vector<std::future<bool>> answers;
+  for (const std::string& host : down) answers.push_back(std::async(std::launch::async, AnswersRemoteShell, host));
+  int back = 0;
+  for (size_t i = 0; i < down.size(); ++i) back += answers[i].get() && pool.MarkUp(down[i]);
+  return back;
+}
+
+// mpirun for `spec`, on free slots of the pool when there is one: nullptr
+// when it has none free (asking the hosts found down first when `probe`).
+StatusOr<std::unique_ptr<TrialProcess>> StartMpirun(const std::string& mpirun, const MpiHosts& hosts,
+                                                    const LaunchSpec& spec, bool probe) {
+  std::optional<Placement> placement;
+  if (hosts.pool) {
+    placement = hosts.pool->Reserve(spec.ranks);
+    if (!placement && probe && ProbeDownHosts(*hosts.pool) > 0) placement = hosts.pool->Reserve(spec.ranks);
+    if (!placement) return std::unique_ptr<TrialProcess>();
+  }
+  std::vector<std::string> env;
+  if (::geteuid() == 0) env = {"OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"};
+  auto pid = SpawnGroupLeader(LocalMpiArgv(mpirun, spec, placement ? PlacementText(*placement) : "", hosts.subnet),
+                              env, spec.log_path, "install openmpi-bin or put mpirun on PATH");
+  if (!pid.ok()) {
+    if (placement) hosts.pool->Release(*placement);
+    return pid.status();
+  }
+  // "local:HOST:PGID": mpirun leads its own process group on HOST.
+  std::unique_ptr<TrialProcess> group(new GroupProcess(*pid, "local:" + HostName() + ":" + std::to_string(*pid)));
+  if (!placement) return group;
+  return std::unique_ptr<TrialProcess>(new PlacedProcess(std::move(group), hosts.pool, std::move(*placement)));
+}
+
+// A trial that found no room because hosts are down waits for one to come
+// back or for a running trial to end: started() false, so no start or hang
+// timeout runs. Each Poll tries the pool again; every kProbeSeconds the
+// hosts found down are asked to answer, off the coordinator's loop (a dead
+// host's remote shell may take seconds to fail), and those that did are
+// given trials again at the next Poll. Once it has room, it is that mpirun.
+class WaitingProcess : public TrialProcess {
+ public:
+  static constexpr double kProbeSeconds = 2;
+  using Start = std::function<StatusOr<std::unique_ptr<TrialProcess>>()>;
+  WaitingProcess(std::shared_ptr<SlotPool> pool, Start start)
+      : pool_(std::move(pool)), start_(std::move(start)), probed_(std::chrono::steady_clock::now()) {}
+  std::optional<ExitInfo> Poll() override {
+    if (inner_) return inner_->Poll();
+    TakeAnswers();
+    auto started = start_();
+    if (!started.ok()) {
+      ExitInfo failed = ExitInfo::Code(127, started.status().message());
+      failed.not_started = true;
+      return failed;
+    }
+    inner_ = std::move(*started);  // still null without room
+    if (!inner_) AskDownHosts();
+    return std::nullopt;
+  }
+  ExitInfo Kill(int grace_ms) override { return inner_ ? inner_->Kill(grace_ms) : NeverStarted(); }
+  ExitInfo KillFailed(int grace_ms) override { return inner_ ? inner_->KillFailed(grace_ms) : NeverStarted(); }
+  int pid() const override { return inner_ ? inner_->pid() : 0; }
+  bool started() const override { return inner_ != nullptr; }
+  // Nothing to adopt while it waits: a later coordinator launches it anew.
+  std::string handle() const override { return inner_ ? inner_->handle() : "local:waiting"; }
+
+ private:
+  static ExitInfo NeverStarted() {
+    ExitInfo e = ExitInfo::Code(0, "ended while waiting for free slots");
+    e.not_started = true;
+    return e;
+  }
+  void AskDownHosts() {
+    const auto now = std::chrono::steady_clock::now();
+    if (answers_.valid() || std::chrono::duration<double>(now - probed_).count() < kProbeSeconds) return;
+    probed_ = now;
+    asked_ = pool_->down_hosts();
+    answers_ = std::async(std::launch::async, [hosts = asked_] {
+      std::vector<std::future<bool>> each;
+      for (const std::string& host : hosts) each.push_back(std::async(std::launch::async, AnswersRemoteShell, host));
+      std::vector<bool> answered;
+      for (auto& a : each) answered.push_back(a.get());
+      return answered;
+    });
+  }
+  void TakeAnswers() {
+    if (!answers_.valid() || answers_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
+    const std::vector<bool> answered = answers_.get();
+    for (size_t i = 0; i < asked_.size() && i < answered.size(); ++i) {
+      if (answered[i]) pool_->MarkUp(asked_[i]);
+    }
+  }
+  std::shared_ptr<SlotPool> pool_;
+  Start start_;
+  std::chrono::steady_clock::time_point probed_;
+  std::vector<std::string> asked_;
+  std::future<std::vector<bool>> answers_;
+  std::unique_ptr<TrialProcess> inner_;
+};
+
 class LocalMpiLauncher : public TrialLauncher {
  public:
   LocalMpiLauncher(std::string mpirun, MpiHosts hosts) : mpirun_(std::move(mpirun)), hosts_(std::move(hosts)) {}
 
   StatusOr<std::unique_ptr<TrialProcess>> Launch(const LaunchSpec& spec) override {
-    std::optional<Placement> placement;
-    if (hosts_.pool) {
-      placement = hosts_.pool->Reserve(spec.ranks);
-      if (!placement && ProbeDownHosts() > 0) placement = hosts_.pool->Reserve(spec.ranks);
-      if (!placement) {
-        const int down = hosts_.pool->down_slots();
-        return Status::Error("trial.hosts has no " + std::to_string(spec.ranks) + " free slots for trial " +
-                             std::to_string(spec.trial) + " (" + std::to_string(hosts_.pool->total()) + " in all" +
-                             (down > 0 ? ", " + std::to_string(down) + " of them on hosts found down" : "") + ")");
-      }
+    auto started = StartMpirun(mpirun_, hosts_, spec, true);
+    if (!started.ok() || *started) return started;
+    const int down = hosts_.pool->down_slots();
+    // The host file holds max_concurrent trials (checked before the sweep
+    // starts): without room, hosts are down, and the trial waits for them.
+    if (down > 0) {
+      return std::unique_ptr<TrialProcess>(new WaitingProcess(
+          hosts_.pool, [mpirun = mpirun_, hosts = hosts_, spec] { return StartMpirun(mpirun, hosts, spec, false); }));
     }
-    std::vector<std::string> env;
-    if (::geteuid() == 0) env = {"OMPI_ALLOW_RUN_AS_ROOT=1", "OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1"};
-    auto pid = SpawnGroupLeader(LocalMpiArgv(mpirun_, spec, placement ? PlacementText(*placement) : "", hosts_.subnet),
-                                env, spec.log_path, "install openmpi-bin or put mpirun on PATH");
-    if (!pid.ok()) {
-      if (placement) hosts_.pool->Release(*placement);
-      return pid.status();
-    }
-    // "local:HOST:PGID": mpirun leads its own process group on HOST.
-    std::unique_ptr<TrialProcess> group(new GroupProcess(*pid, "local:" + HostName() + ":" + std::to_string(*pid)));
-    if (!placement) return group;
-    return std::unique_ptr<TrialProcess>(new PlacedProcess(std::move(group), hosts_.pool, std::move(*placement)));
-  }
-
-  // Asks each host found down to answer its remote shell again (at once,
-  // as PlacedProcess does); those that do are given trials again. Returns
-  // how many came back.
-  int ProbeDownHosts() {
-    const std::vector<std::string> down = hosts_.pool->down_hosts();
-    std::vector<std::future<bool>> answers;
-    for (const std::string& host : down) answers.push_back(std::async(std::launch::async, AnswersRemoteShell, host));
-    int back = 0;
-    for (size_t i = 0; i < down.size(); ++i) back += answers[i].get() && hosts_.pool->MarkUp(down[i]);
-    return back;
+    return Status::Error("trial.hosts has no " + std::to_string(spec.ranks) + " free slots for trial " +
+                         std::to_string(spec.trial) + " (" + std::to_string(hosts_.pool->total()) + " in all)");
   }
 
   std::unique_ptr<TrialProcess> Adopt(const std::string& handle, const std::vector<std::string>& args) override {

@@ -98,6 +98,14 @@ class ClusterTest : public ::testing::Test {
     return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
   }
 
+  // The node trial 1's ranks run on once its log line of `step` is out
+  // (400: past its first checkpoints, every 50 steps); "" if it gets no further.
+  std::string NodeOfTrialOneAt(int step = 400) {
+    const std::string line = "trial 1 step " + std::to_string(step) + "/";
+    if (!Waited([&] { return Log().find(line) != std::string::npos; })) return "";
+    const std::string node = *RankHosts(Log()).at("1").begin();
+    return node == "node2" || node == "node3" ? node : "";
+  }
   // Seconds since midnight (UTC, as the coordinator logs) of a Now().
   static double DayTime(double now) { return std::fmod(now, 86400.0); }
   // The time of day of the log's first line holding `text` ("HH:MM:SS.mmm ..."), -1 if none.
@@ -170,10 +178,8 @@ TEST_F(ClusterTest, ANodeThatDiesMidTrialIsLeftOutAndTheTrialResumesElsewhere) {
   const std::string run = dir_ + "/dies";
   const pid_t sweep = SpawnSweep(Config("dies", 2, 1, true, 2000));
   ASSERT_GT(sweep, 0);
-  // Past its first checkpoints (every 50 steps).
-  ASSERT_TRUE(Waited([&] { return Log().find("trial 1 step 400/") != std::string::npos; })) << Log();
-  const std::string node = *RankHosts(Log()).at("1").begin();
-  ASSERT_TRUE(node == "node2" || node == "node3") << node;
+  const std::string node = NodeOfTrialOneAt();
+  ASSERT_FALSE(node.empty()) << Log();
   const std::string other = node == "node2" ? "node3" : "node2";
   const double killed_at = Now();
   auto killed = RunCommand(Script() + " kill " + id_ + " " + node.substr(4));
@@ -214,9 +220,8 @@ TEST_F(ClusterTest, APartitionLongerThanTheHangTimeoutRestartsTheTrialElsewhereA
   const std::string run = dir_ + "/cut";
   const pid_t sweep = SpawnSweep(Config("cut", 2, 1, true, 2000, 4));
   ASSERT_GT(sweep, 0);
-  ASSERT_TRUE(Waited([&] { return Log().find("trial 1 step 400/") != std::string::npos; })) << Log();
-  const std::string node = *RankHosts(Log()).at("1").begin();
-  ASSERT_TRUE(node == "node2" || node == "node3") << node;
+  const std::string node = NodeOfTrialOneAt();
+  ASSERT_FALSE(node.empty()) << Log();
   const std::string other = node == "node2" ? "node3" : "node2";
   const double cut_at = Now();
   ASSERT_EQ(RunCommand(Script() + " cut " + id_ + " " + node.substr(4)).exit_code, 0);
@@ -229,7 +234,7 @@ TEST_F(ClusterTest, APartitionLongerThanTheHangTimeoutRestartsTheTrialElsewhereA
   EXPECT_TRUE(Waited([&] { return Log().find(stale) != std::string::npos; })) << Log();
   ASSERT_TRUE(SweepSucceeded(sweep));
   const std::string log = Log();
-  EXPECT_NE(log.find("hang: rank 0/2 on host " + node), std::string::npos) << log;
+  EXPECT_TRUE(std::regex_search(log, std::regex("hang: rank [01]/2 on host " + node + " \\(pid"))) << log;
   EXPECT_NE(log.find("did not answer its remote shell and gets no new trials"), std::string::npos) << log;
   EXPECT_NE(log.find("stale attempt (current is 2)"), std::string::npos) << log;
   // The cut-off ranks end once refused: nothing of the old attempt is left.
@@ -257,6 +262,37 @@ TEST_F(ClusterTest, APartitionLongerThanTheHangTimeoutRestartsTheTrialElsewhereA
             << ", the next attempt's first at step "
             << j.Scalar("SELECT MIN(step) FROM progress WHERE trial_id=1 AND attempt=2") << "\n";
   EXPECT_LT(found - DayTime(cut_at), 15);
+}
+
+// Two trials at once on two nodes; one's node is cut off. Its restart finds
+// no room (the other node is busy, the cut one does not answer), so it
+// waits, started but for no slots, with no timeout running; when the link
+// comes back, the node answers again and the trial starts there, from its
+// checkpoint, and both complete.
+TEST_F(ClusterTest, ATrialWithNoRoomLeftWaitsForItsNodeToComeBack) {
+  const std::string run = dir_ + "/waits";
+  const pid_t sweep = SpawnSweep(Config("waits", 2, 2, true, 3000, 4));  // progress logged every 300 steps
+  ASSERT_GT(sweep, 0);
+  const std::string node = NodeOfTrialOneAt(600);
+  ASSERT_FALSE(node.empty()) << Log();
+  ASSERT_EQ(RunCommand(Script() + " cut " + id_ + " " + node.substr(4)).exit_code, 0);
+  const bool waits = Waited([&] { return Log().find("trial 1 attempt 2 waits for resources") != std::string::npos; });
+  const bool other_running = Log().find("trial 2 completed") == std::string::npos;
+  const double mended_at = Now();
+  ASSERT_EQ(RunCommand(Script() + " mend " + id_ + " " + node.substr(4)).exit_code, 0);
+  ASSERT_TRUE(waits) << Log();
+  ASSERT_TRUE(SweepSucceeded(sweep));
+  const std::string log = Log();
+  EXPECT_NE(log.find("trial 1 attempt 2 found room and started"), std::string::npos) << log;
+  // Back on its own node, when the other was still busy.
+  if (other_running) EXPECT_EQ(RankHosts(log).at("1").count(node), 4u) << log;
+  JournalReader j(run + "/journal.db");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM trials WHERE state='completed'"), "2");
+  EXPECT_EQ(j.Scalar("SELECT attempt FROM trials WHERE id=1"), "2");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) FROM evaluations WHERE trial_id=1"), "2");
+  EXPECT_EQ(j.Scalar("SELECT COUNT(*) - COUNT(DISTINCT step) FROM progress WHERE trial_id=1"), "0");
+  const double progressed = std::stod(j.Scalar("SELECT MIN(at) FROM progress WHERE trial_id=1 AND attempt=2"));
+  std::cout << "the link back to training again on " << node << ": " << progressed - mended_at << " s\n";
 }
 
 // A host file that cannot hold max_concurrent trials, and one that is not
