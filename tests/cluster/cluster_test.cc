@@ -45,6 +45,12 @@ class ClusterTest : public ::testing::Test {
     up_ = true;
   }
   void TearDown() override {
+    // A sweep a failed assertion left running: interrupted (it ends its
+    // trials' processes), terminated if it has not ended in 15 s.
+    if (sweep_ > 0 && waitpid(sweep_, nullptr, WNOHANG) == 0) {
+      kill(sweep_, SIGINT);
+      testing_util::WaitFor(sweep_, 15);
+    }
     if (up_) RunCommand(Script() + " down " + id_);
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
@@ -72,9 +78,9 @@ class ClusterTest : public ::testing::Test {
   // The sweep started in the background, its log in DIR/log.
   pid_t SpawnSweep(const std::string& config) {
     setenv("OMPI_MCA_plm_rsh_agent", (dir_ + "/rsh").c_str(), 1);
-    const pid_t pid = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, dir_ + "/log");
+    sweep_ = testing_util::Spawn({POLYSWEEP_BIN, "sweep", config}, dir_ + "/log");
     unsetenv("OMPI_MCA_plm_rsh_agent");
-    return pid;
+    return sweep_;
   }
   std::string Log() const { return testing_util::ReadText(dir_ + "/log"); }
   // Whether `done` holds within a minute.
@@ -91,6 +97,7 @@ class ClusterTest : public ::testing::Test {
       waitpid(sweep, &status, 0);
       return ::testing::AssertionFailure() << "the sweep did not end:\n" << Log();
     }
+    sweep_ = 0;  // reaped
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0) return ::testing::AssertionFailure() << Log();
     return ::testing::AssertionSuccess();
   }
@@ -131,6 +138,7 @@ class ClusterTest : public ::testing::Test {
 
   std::string dir_, id_, coordinator_ip_;
   bool up_ = false;
+  pid_t sweep_ = 0;  // the sweep SpawnSweep started, until it is reaped
 };
 
 // Two trials of 2 ranks at once on two nodes of 2 slots: each trial packed
