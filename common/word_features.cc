@@ -70,40 +70,73 @@ std::string WordShape(std::string_view word) {
   return out;
 }
 
-WordFeatureHashes HashWordFeatures(std::string_view word, std::string_view lang) {
-  const std::string lower = LowerWord(word);
-  const std::vector<uint32_t> cps = CodePoints(lower);
-  const size_t n = cps.size();
+namespace {
+
+// What the hashes of a word read: its lowercase form, in code points too.
+// PieceWordFeatures makes it once a word, for the word's own hashes and for
+// its neighbours' context hashes alike.
+struct WordForm {
+  std::string lower;
+  std::vector<uint32_t> cps;
+  std::string last3;  // its last three characters
+};
+
+WordForm FormOf(std::string_view word) {
+  WordForm f{LowerWord(word), {}, {}};
+  f.cps = CodePoints(f.lower);
+  const size_t n = f.cps.size();
+  f.last3 = Encode(f.cps, n > 3 ? n - 3 : 0, n);
+  return f;
+}
+
+// `lang_hash`: the sentence's language's (kNoFeature for none).
+WordFeatureHashes OwnHashes(std::string_view word, const WordForm& f, uint32_t lang_hash) {
+  const size_t n = f.cps.size();
   WordFeatureHashes h{};
-  h[0] = Hash('w', lower);
-  for (size_t k = 1; k <= 3; ++k) h[k] = Hash(static_cast<char>('0' + k), Encode(cps, 0, k));
-  for (size_t k = 1; k <= 4; ++k) h[3 + k] = Hash(static_cast<char>('a' + k), Encode(cps, n > k ? n - k : 0, n));
+  h[0] = Hash('w', f.lower);
+  for (size_t k = 1; k <= 3; ++k) h[k] = Hash(static_cast<char>('0' + k), Encode(f.cps, 0, k));
+  for (size_t k = 1; k <= 4; ++k) h[3 + k] = Hash(static_cast<char>('a' + k), Encode(f.cps, n > k ? n - k : 0, n));
   h[8] = Hash('s', WordShape(word));
-  h[9] = lang.empty() ? kNoFeature : Hash('l', std::string(lang));
+  h[9] = lang_hash;
   return h;
 }
 
+uint32_t LanguageHash(std::string_view lang) { return lang.empty() ? kNoFeature : Hash('l', std::string(lang)); }
+
+// The neighbours' lowercase forms and last three characters; the empty form
+// stands for the sentence's edge (no word has it: a word is never empty).
+std::array<uint32_t, kContextFeatures> ContextHashes(const std::vector<WordForm>& forms, size_t w) {
+  const WordForm edge;
+  const WordForm& before = w > 0 ? forms[w - 1] : edge;
+  const WordForm& after = w + 1 < forms.size() ? forms[w + 1] : edge;
+  return {Hash('p', before.lower), Hash('q', before.last3), Hash('n', after.lower), Hash('o', after.last3)};
+}
+
+std::vector<WordForm> FormsOf(const std::vector<std::string>& words) {
+  std::vector<WordForm> forms;
+  forms.reserve(words.size());
+  for (const auto& w : words) forms.push_back(FormOf(w));
+  return forms;
+}
+
+}  // namespace
+
+WordFeatureHashes HashWordFeatures(std::string_view word, std::string_view lang) {
+  return OwnHashes(word, FormOf(word), LanguageHash(lang));
+}
+
 std::array<uint32_t, kContextFeatures> HashContextFeatures(const std::vector<std::string>& words, size_t w) {
-  // The neighbour's lowercase form and last three characters; "" stands for
-  // the sentence's edge (no word hashes to it: a word is never empty).
-  auto neighbour = [&](size_t at, bool exists, char kind, uint32_t* word_hash, uint32_t* suffix_hash) {
-    const std::string lower = exists ? LowerWord(words[at]) : std::string();
-    const std::vector<uint32_t> cps = CodePoints(lower);
-    *word_hash = Hash(kind, lower);
-    *suffix_hash = Hash(static_cast<char>(kind + 1), Encode(cps, cps.size() > 3 ? cps.size() - 3 : 0, cps.size()));
-  };
-  std::array<uint32_t, kContextFeatures> h{};
-  neighbour(w - 1, w > 0, 'p', &h[0], &h[1]);
-  neighbour(w + 1, w + 1 < words.size(), 'n', &h[2], &h[3]);
-  return h;
+  return ContextHashes(FormsOf(words), w);
 }
 
 std::vector<uint32_t> PieceWordFeatures(const std::vector<std::string>& words, const std::vector<int>& piece_word,
                                         const std::string& lang) {
+  const std::vector<WordForm> forms = FormsOf(words);
+  const uint32_t lang_hash = LanguageHash(lang);
   std::vector<std::array<uint32_t, kWordFeatures>> by_word(words.size());
   for (size_t w = 0; w < words.size(); ++w) {
-    const WordFeatureHashes own = HashWordFeatures(words[w], lang);
-    const auto context = HashContextFeatures(words, w);
+    const WordFeatureHashes own = OwnHashes(words[w], forms[w], lang_hash);
+    const auto context = ContextHashes(forms, w);
     std::copy(own.begin(), own.end(), by_word[w].begin());
     std::copy(context.begin(), context.end(), by_word[w].begin() + kOwnWordFeatures);
   }
