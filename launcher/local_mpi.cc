@@ -63,6 +63,16 @@ bool AnswersRemoteShell(const std::string& host) {
   return ran.ok() && ran->exit_code == 0;
 }
 
+// Asks every host at once whether it answers its remote shell: the wait is
+// the slowest answer's (a few seconds at most), not their sum.
+std::vector<bool> AskRemoteShells(const std::vector<std::string>& hosts) {
+  std::vector<std::future<bool>> each;
+  for (const std::string& host : hosts) each.push_back(std::async(std::launch::async, AnswersRemoteShell, host));
+  std::vector<bool> answered;
+  for (auto& a : each) answered.push_back(a.get());
+  return answered;
+}
+
 // A trial on slots of the pool: they are released when it ends, is killed
 // or is let go. Its handle carries the placement after a '|', so a later
 // coordinator that adopts it takes the same slots. When its ranks fail or hang, each
@@ -80,19 +90,10 @@ class PlacedProcess : public TrialProcess {
     Release();
     return exit;
   }
-  ExitInfo Kill(int grace_ms) override {
-    ExitInfo exit = inner_->Kill(grace_ms);
-    Release();
-    return exit;
-  }
+  ExitInfo Kill(int grace_ms) override { return KillAndRelease(grace_ms, false); }
   // A hung trial's hosts are asked as a crashed one's are: a node cut off
   // from the network leaves its ranks silent, not dead.
-  ExitInfo KillFailed(int grace_ms) override {
-    ExitInfo exit = inner_->Kill(grace_ms);
-    if (pool_) NoteDeadHosts(&exit);
-    Release();
-    return exit;
-  }
+  ExitInfo KillFailed(int grace_ms) override { return KillAndRelease(grace_ms, true); }
   int pid() const override { return inner_->pid(); }
   std::string handle() const override { return inner_->handle() + "|" + PlacementText(placement_); }
 
@@ -101,14 +102,20 @@ class PlacedProcess : public TrialProcess {
     if (pool_) pool_->Release(placement_);
     pool_.reset();
   }
-  // Runs on the coordinator's loop: the hosts are asked at once, so it
-  // waits for the slowest answer (a few seconds at most), not their sum.
+  ExitInfo KillAndRelease(int grace_ms, bool failed) {
+    ExitInfo exit = inner_->Kill(grace_ms);
+    if (failed && pool_) NoteDeadHosts(&exit);
+    Release();
+    return exit;
+  }
+  // Runs on the coordinator's loop (AskRemoteShells: a few seconds at most).
   void NoteDeadHosts(ExitInfo* exit) {
-    std::vector<std::future<bool>> answers;
-    for (const HostSlots& h : placement_) answers.push_back(std::async(std::launch::async, AnswersRemoteShell, h.host));
+    std::vector<std::string> hosts;
+    for (const HostSlots& h : placement_) hosts.push_back(h.host);
+    const std::vector<bool> answered = AskRemoteShells(hosts);
     std::string dead;
     for (size_t i = 0; i < placement_.size(); ++i) {
-      if (answers[i].get()) continue;
+      if (answered[i]) continue;
       pool_->MarkDown(placement_[i].host);
       dead += (dead.empty() ? "" : ", ") + placement_[i].host;
     }
@@ -125,10 +132,9 @@ class PlacedProcess : public TrialProcess {
 // Returns how many came back.
 int ProbeDownHosts(SlotPool& pool) {
   const std::vector<std::string> down = pool.down_hosts();
-  std::vector<std::future<bool>> answers;
-  for (const std::string& host : down) answers.push_back(std::async(std::launch::async, AnswersRemoteShell, host));
+  const std::vector<bool> answered = AskRemoteShells(down);
   int back = 0;
-  for (size_t i = 0; i < down.size(); ++i) back += answers[i].get() && pool.MarkUp(down[i]);
+  for (size_t i = 0; i < down.size(); ++i) back += answered[i] && pool.MarkUp(down[i]);
   return back;
 }
 
@@ -199,13 +205,7 @@ class WaitingProcess : public TrialProcess {
     if (answers_.valid() || std::chrono::duration<double>(now - probed_).count() < kProbeSeconds) return;
     probed_ = now;
     asked_ = pool_->down_hosts();
-    answers_ = std::async(std::launch::async, [hosts = asked_] {
-      std::vector<std::future<bool>> each;
-      for (const std::string& host : hosts) each.push_back(std::async(std::launch::async, AnswersRemoteShell, host));
-      std::vector<bool> answered;
-      for (auto& a : each) answered.push_back(a.get());
-      return answered;
-    });
+    answers_ = std::async(std::launch::async, AskRemoteShells, asked_);
   }
   void TakeAnswers() {
     if (!answers_.valid() || answers_.wait_for(std::chrono::seconds(0)) != std::future_status::ready) return;
